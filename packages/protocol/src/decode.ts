@@ -1,0 +1,239 @@
+import { ProtocolError } from './errors.js';
+import { ChunkQueue } from './internal/chunk-queue.js';
+import { decodeText } from './internal/text.js';
+import {
+  HEADER_SIZE,
+  MAGIC_REQ,
+  MAGIC_RES,
+  SPEC_BY_CODE,
+  type Magic,
+  type Packet,
+  type PacketSpec,
+} from './packets.js';
+
+/** Where a {@link Decoder} delivers what it reads, in stream order. */
+export interface DecoderSink {
+  /** A whole binary packet. Its `data` may be a view of a pushed chunk (see {@link Decoder}). */
+  packet(packet: Packet, magic: Magic): void;
+  /** A whole admin text line, without its `\n` and without one `\r` before it. */
+  text(line: string): void;
+  /** A protocol violation. After one with `resyncable: false`, nothing more is delivered. */
+  error(error: ProtocolError): void;
+}
+
+export interface DecoderOptions {
+  /**
+   * Largest payload (the header's size field) accepted, in bytes. Checked against the
+   * header before any of the body is buffered. Default 64 MiB.
+   */
+  maxPacketSize?: number;
+  /** Longest admin text line accepted, `\n` included. Default 8192, gearmand's buffer. */
+  maxLineLength?: number;
+  /**
+   * Whether a message starting with a non-zero byte is an admin text line (what a server
+   * accepts, reference §1.3). When false, such a message is a `BAD_MAGIC` error. Default true.
+   */
+  text?: boolean;
+}
+
+export const DEFAULT_MAX_PACKET_SIZE = 64 * 1024 * 1024;
+export const DEFAULT_MAX_LINE_LENGTH = 8192;
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+/**
+ * Incremental Gearman decoder: push chunks of any size, receive whole packets and admin
+ * text lines through the sink, decided per message by its first byte as gearmand does.
+ *
+ * Zero-copy: a packet whose bytes arrived in one chunk is parsed in place, and its `data`
+ * is a `subarray` of that chunk (so it keeps the chunk alive while referenced; copy it with
+ * `Buffer.from(data)` before storing it for long). A packet spanning chunks is copied once.
+ *
+ * `push` never throws on any input: violations are reported to `sink.error` as
+ * {@link ProtocolError}s. Exceptions thrown by the sink itself propagate out of `push`; the
+ * message that was being delivered counts as consumed.
+ */
+export class Decoder {
+  private readonly queue = new ChunkQueue();
+  private readonly sink: DecoderSink;
+  private readonly maxPacketSize: number;
+  private readonly maxLineLength: number;
+  private readonly acceptText: boolean;
+  private dead = false;
+
+  constructor(sink: DecoderSink, options: DecoderOptions = {}) {
+    this.sink = sink;
+    this.maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
+    this.maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    this.acceptText = options.text ?? true;
+  }
+
+  /** Bytes received but not yet part of a whole message. */
+  get buffered(): number {
+    return this.queue.length;
+  }
+
+  /** Bytes copied so far because a message spanned chunks. */
+  get copiedBytes(): number {
+    return this.queue.copiedBytes;
+  }
+
+  /** True once a non-resyncable error has been reported; later pushes are ignored. */
+  get failed(): boolean {
+    return this.dead;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.dead || chunk.length === 0) return;
+    this.queue.push(chunk);
+    const queue = this.queue;
+    while (!this.dead && queue.length > 0) {
+      if (this.acceptText && queue.byteAt(0) !== 0) {
+        if (!this.readLine()) return;
+        continue;
+      }
+      if (queue.length < HEADER_SIZE) return;
+      const magicWord = queue.uint32At(0);
+      const type = queue.uint32At(4);
+      const size = queue.uint32At(8);
+      if (magicWord !== MAGIC_REQ && magicWord !== MAGIC_RES) {
+        this.fail(
+          new ProtocolError('BAD_MAGIC', 'packet magic is neither \\0REQ nor \\0RES', {
+            resyncable: false,
+          }),
+        );
+        return;
+      }
+      if (size > this.maxPacketSize) {
+        this.fail(
+          new ProtocolError(
+            'TOO_LARGE',
+            `packet payload of ${size} bytes exceeds the limit of ${this.maxPacketSize}`,
+            { resyncable: false, packetType: type },
+          ),
+        );
+        return;
+      }
+      if (queue.length < HEADER_SIZE + size) return;
+      queue.skip(HEADER_SIZE);
+      const body = size === 0 ? EMPTY : queue.consume(size);
+      const spec = SPEC_BY_CODE[type];
+      if (spec === undefined) {
+        this.sink.error(
+          new ProtocolError('UNKNOWN_TYPE', `packet type ${type} is not a Gearman packet`, {
+            resyncable: true,
+            packetType: type,
+          }),
+        );
+        continue;
+      }
+      const packet = parseBody(spec, body);
+      if (packet instanceof ProtocolError) this.sink.error(packet);
+      else this.sink.packet(packet, magicWord === MAGIC_REQ ? 'REQ' : 'RES');
+    }
+  }
+
+  /** Drops everything buffered (for a connection being torn down). */
+  clear(): void {
+    this.queue.clear();
+  }
+
+  /** Reads one text line; false when more bytes are needed or the stream failed. */
+  private readLine(): boolean {
+    const queue = this.queue;
+    const newline = queue.indexOf(NEWLINE, this.maxLineLength);
+    if (newline === -1) {
+      if (queue.length >= this.maxLineLength) {
+        this.fail(
+          new ProtocolError(
+            'LINE_TOO_LONG',
+            `admin text line exceeds the limit of ${this.maxLineLength} bytes`,
+            { resyncable: false },
+          ),
+        );
+      }
+      return false;
+    }
+    const raw = queue.consume(newline + 1);
+    let end = newline;
+    if (end > 0 && raw[end - 1] === CARRIAGE_RETURN) end--;
+    const line = decodeText(raw, 0, end);
+    if (line === undefined) {
+      this.sink.error(
+        new ProtocolError('INVALID_TEXT', 'admin text line is not valid UTF-8', {
+          resyncable: true,
+        }),
+      );
+    } else {
+      this.sink.text(line);
+    }
+    return true;
+  }
+
+  private fail(error: ProtocolError): void {
+    this.dead = true;
+    this.queue.clear();
+    this.sink.error(error);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Splits a packet body into its named arguments and data (reference §1.1). */
+function parseBody(spec: PacketSpec, body: Buffer): Packet | ProtocolError {
+  const packet: Record<string, unknown> = { type: spec.name };
+  const args = spec.args;
+  const size = body.length;
+  let pos = 0;
+  for (let i = 0; i < args.length; i++) {
+    let end: number;
+    let next: number;
+    if (i === args.length - 1 && !spec.data) {
+      end = size;
+      next = size;
+    } else {
+      end = body.indexOf(0, pos);
+      if (end === -1) {
+        return new ProtocolError(
+          'MALFORMED_PACKET',
+          `${spec.name} needs ${spec.data ? args.length : args.length - 1} NUL-terminated arguments`,
+          { resyncable: true, packetType: spec.code },
+        );
+      }
+      next = end + 1;
+    }
+    const value = decodeText(body, pos, end);
+    if (value === undefined) {
+      return new ProtocolError('INVALID_TEXT', `${spec.name} ${args[i]} is not valid UTF-8`, {
+        resyncable: true,
+        packetType: spec.code,
+      });
+    }
+    packet[args[i]!] = value;
+    pos = next;
+  }
+  if (spec.data) packet['data'] = pos === 0 ? body : body.subarray(pos);
+  return packet as Packet;
+}
+
+/** One message of a decoded stream, as returned by {@link decodeAll}. */
+export type DecodedMessage =
+  | { readonly kind: 'packet'; readonly magic: Magic; readonly packet: Packet }
+  | { readonly kind: 'text'; readonly line: string }
+  | { readonly kind: 'error'; readonly error: ProtocolError };
+
+/** Decodes a whole buffer at once; convenient for tests and tools. */
+export function decodeAll(bytes: Buffer, options?: DecoderOptions): DecodedMessage[] {
+  const out: DecodedMessage[] = [];
+  const decoder = new Decoder(
+    {
+      packet: (packet, magic) => out.push({ kind: 'packet', magic, packet }),
+      text: (line) => out.push({ kind: 'text', line }),
+      error: (error) => out.push({ kind: 'error', error }),
+    },
+    options,
+  );
+  decoder.push(bytes);
+  return out;
+}

@@ -1,0 +1,58 @@
+/**
+ * The base of every error geartrain throws or reports: a stable, literal `code` that
+ * programs can switch on, a human message, and the underlying `cause` when there is one.
+ */
+export class GeartrainError<Code extends string = string> extends Error {
+  readonly code: Code;
+
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * Codes of {@link ProtocolError}.
+ *
+ * - `BAD_MAGIC`: a binary header whose magic is neither `\0REQ` nor `\0RES`.
+ * - `UNKNOWN_TYPE`: a packet type number Gearman does not define (0 or above 42).
+ * - `TOO_LARGE`: a header announcing more payload than the configured maximum.
+ * - `MALFORMED_PACKET`: the payload lacks the NUL separators its type requires.
+ * - `INVALID_TEXT`: a text argument (function name, unique id, handle, …) or an admin
+ *   line that is not valid UTF-8.
+ * - `LINE_TOO_LONG`: an admin text line longer than the configured maximum.
+ * - `INVALID_ARGUMENT`: a packet given to the encoder that cannot be framed (a missing
+ *   argument, or a NUL byte inside a NUL-terminated argument).
+ */
+export type ProtocolErrorCode =
+  | 'BAD_MAGIC'
+  | 'UNKNOWN_TYPE'
+  | 'TOO_LARGE'
+  | 'MALFORMED_PACKET'
+  | 'INVALID_TEXT'
+  | 'LINE_TOO_LONG'
+  | 'INVALID_ARGUMENT';
+
+/**
+ * A violation of the Gearman wire protocol found by the decoder.
+ *
+ * `resyncable` says whether the decoder could find the end of the offending message and
+ * carry on with the next one. When it is `false` the stream is unusable and the decoder
+ * ignores everything pushed afterwards: the connection should be closed.
+ */
+export class ProtocolError extends GeartrainError<ProtocolErrorCode> {
+  readonly resyncable: boolean;
+  /** The packet type number of the offending packet, when a header was read. */
+  readonly packetType: number | undefined;
+
+  constructor(
+    code: ProtocolErrorCode,
+    message: string,
+    options: { resyncable: boolean; packetType?: number; cause?: unknown },
+  ) {
+    super(code, message, { cause: options.cause });
+    this.resyncable = options.resyncable;
+    this.packetType = options.packetType;
+  }
+}
