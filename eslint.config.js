@@ -22,12 +22,15 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       eqeqeq: ['error', 'always'],
       'no-restricted-syntax': [
         'error',
         {
-          selector: "ExportAllDeclaration",
+          selector: 'ExportAllDeclaration',
           message: 'Export names explicitly (DESIGN.md: no export *).',
         },
       ],

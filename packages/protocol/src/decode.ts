@@ -93,11 +93,7 @@ export class Decoder {
         if (!this.readLine()) return;
         continue;
       }
-      if (queue.length < HEADER_SIZE) return;
-      const magicWord = queue.uint32At(0);
-      const type = queue.uint32At(4);
-      const size = queue.uint32At(8);
-      if (magicWord !== MAGIC_REQ && magicWord !== MAGIC_RES) {
+      if (!magicPrefixValid(queue)) {
         this.fail(
           new ProtocolError('BAD_MAGIC', 'packet magic is neither \\0REQ nor \\0RES', {
             resyncable: false,
@@ -105,6 +101,10 @@ export class Decoder {
         );
         return;
       }
+      if (queue.length < HEADER_SIZE) return;
+      const magicWord = queue.uint32At(0);
+      const type = queue.uint32At(4);
+      const size = queue.uint32At(8);
       if (size > this.maxPacketSize) {
         this.fail(
           new ProtocolError(
@@ -179,6 +179,19 @@ export class Decoder {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Whether the bytes received so far can begin `\0REQ` or `\0RES`. */
+function magicPrefixValid(queue: ChunkQueue): boolean {
+  const n = Math.min(queue.length, 4);
+  if (n === 4) {
+    const word = queue.uint32At(0);
+    return word === MAGIC_REQ || word === MAGIC_RES;
+  }
+  if (queue.byteAt(0) !== 0) return false;
+  if (n > 1 && queue.byteAt(1) !== 0x52) return false;
+  if (n > 2 && queue.byteAt(2) !== 0x45) return false;
+  return true;
+}
 
 /** Splits a packet body into its named arguments and data (reference §1.1). */
 function parseBody(spec: PacketSpec, body: Buffer): Packet | ProtocolError {

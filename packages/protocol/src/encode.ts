@@ -31,7 +31,7 @@ function dataOf(spec: PacketSpec, packet: Packet): Buffer | undefined {
       packetType: spec.code,
     });
   }
-  return data as Buffer;
+  return data;
 }
 
 /** Bytes of the text arguments and their separators, data excluded. */
