@@ -5,18 +5,16 @@ import { defineConfig } from 'vitest/config';
 // the `@geartrain/source` export condition, so tests never need a build first.
 const sourceCondition = ['@geartrain/source'];
 
-function project(name: string, root: string) {
-  return {
-    extends: true as const,
-    test: { name, root, include: ['test/**/*.test.ts'] },
-  };
+function project(name: string, root: string, include = ['test/**/*.test.ts']) {
+  return { extends: true as const, test: { name, root, include } };
 }
 
 export default defineConfig({
   resolve: { conditions: sourceCondition },
   ssr: { resolve: { conditions: sourceCondition } },
   test: {
-    projects: [project('protocol', 'packages/protocol')],
+    projects: [project('protocol', 'packages/protocol'), project('e2e', 'test', ['**/*.test.ts'])],
     testTimeout: 20_000,
+    reporters: ['default', './scripts/vitest-summary.ts'],
   },
 });

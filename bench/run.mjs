@@ -1,0 +1,18 @@
+// Runs the benchmarks named on the command line (all of them without a name).
+// Usage: npm run bench [-- protocol core ...]
+const suites = {
+  protocol: () => import('./protocol.mjs'),
+};
+
+const names = process.argv.slice(2);
+const unknown = names.filter((name) => !(name in suites));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `unknown benchmark: ${unknown.join(', ')}; known: ${Object.keys(suites).join(', ')}\n`,
+  );
+  process.exit(2);
+}
+for (const name of names.length > 0 ? names : Object.keys(suites)) {
+  const suite = await suites[name]();
+  await suite.run();
+}

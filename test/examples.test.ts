@@ -1,0 +1,27 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+
+/** Runs an example the way its README says (`npm start` = `node index.mjs`), bounded in time. */
+async function start(name: string): Promise<string> {
+  const { stdout } = await run(process.execPath, ['index.mjs'], {
+    cwd: `${examples}${name}`,
+    timeout: 15_000,
+  });
+  return stdout;
+}
+
+describe('examples', () => {
+  it('protocol-tour decodes the whole conversation fed byte by byte', async () => {
+    const out = await start('protocol-tour');
+    expect(out).toContain('REQ SUBMIT_JOB functionName=cli_rev');
+    expect(out).toContain('REQ WORK_COMPLETE handle=H:vm:55 data="olleh\\n"');
+    expect(out).toContain('admin "show jobs" -> show jobs');
+    expect(out).toContain('cli_rev\t0\t0\t1\n.\n');
+    expect(out).toContain('0 left over');
+  });
+});
