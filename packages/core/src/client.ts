@@ -1,0 +1,266 @@
+import { Observable, type Subscriber } from 'rxjs';
+import type { Connection } from './connection.js';
+import {
+  InvalidArgumentError,
+  JobExceptionError,
+  JobFailedError,
+  SubmissionAbortedError,
+} from './errors.js';
+import type { JobListener } from './internal/job.js';
+import type { JobStatus, JobUpdate, PayloadInput, Priority, UniqueJobStatus } from './types.js';
+
+export interface SubmitOptions {
+  priority?: Priority;
+  /** Jobs with the same function and unique id while one is queued or running are one job. */
+  unique?: string;
+  /** Fire and forget: no result, no updates; poll `status(handle)`. */
+  background?: boolean;
+  /** Run no earlier than this time (a Date, or ms on the server's clock). Implies background. */
+  runAt?: Date | number;
+  /** Run no earlier than this many ms from now. Implies background. */
+  delay?: number;
+  /** Abandons the submission: `result` rejects, the job itself goes on if others want it. */
+  signal?: AbortSignal;
+}
+
+/** A submitted job, as a client sees it. */
+export interface SubmittedJob {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly background: boolean;
+  /** True when this submission joined a job already queued or running. */
+  readonly coalesced: boolean;
+  /**
+   * The job's result. Rejects with `JobFailedError` (with its `reason`), `JobExceptionError`
+   * (the handler threw; `data` is its message) or `SubmissionAbortedError`. A background job
+   * has no result: it rejects with `InvalidArgumentError`. Created on first access, so an
+   * ignored failure is never an unhandled rejection.
+   */
+  readonly result: Promise<Buffer>;
+  /**
+   * Every update of the job — data, warning, status, then complete, fail or exception —
+   * replayed from the submission on, for any number of subscribers. Completes after the
+   * final update; errors with `SubmissionAbortedError` if the submission is aborted.
+   */
+  readonly events$: Observable<JobUpdate>;
+  /** The result decoded as UTF-8. */
+  text(): Promise<string>;
+  /** The result parsed as JSON. */
+  json<T = unknown>(): Promise<T>;
+}
+
+/** Anything that accepts job submissions: the in-process client and the TCP client. */
+export interface JobClient {
+  submit(
+    functionName: string,
+    payload?: PayloadInput,
+    options?: SubmitOptions,
+  ): Promise<SubmittedJob>;
+  /** Submits a foreground job and waits for its result. */
+  run(functionName: string, payload?: PayloadInput, options?: SubmitOptions): Promise<Buffer>;
+  status(handle: string): Promise<JobStatus>;
+  statusByUnique(unique: string, functionName?: string): Promise<UniqueJobStatus>;
+  close(): void;
+}
+
+export interface ClientOptions {
+  /** Receive a handler's exception message (`JobExceptionError`); otherwise a plain failure. Default true. */
+  exceptions?: boolean;
+}
+
+type Settled = { ok: true; value: Buffer } | { ok: false; error: Error };
+
+/** One submission's view of a job; it is the listener the server delivers updates to. */
+class ClientJob implements SubmittedJob, JobListener {
+  handle = '';
+  coalesced = false;
+  private log: JobUpdate[] = [];
+  private subscribers: Set<Subscriber<JobUpdate>> | null = null;
+  private settled: Settled | null = null;
+  private promise: Promise<Buffer> | null = null;
+  private resolve: ((value: Buffer) => void) | null = null;
+  private reject: ((error: Error) => void) | null = null;
+  private abortCleanup: (() => void) | null = null;
+
+  constructor(
+    readonly functionName: string,
+    readonly unique: string,
+    readonly background: boolean,
+    readonly exceptions: boolean,
+  ) {
+    if (background) {
+      this.settled = {
+        ok: false,
+        error: new InvalidArgumentError('a background job has no result; poll its status'),
+      };
+    }
+  }
+
+  get result(): Promise<Buffer> {
+    if (this.promise === null) {
+      const settled = this.settled;
+      if (settled !== null) {
+        this.promise = settled.ok ? Promise.resolve(settled.value) : Promise.reject(settled.error);
+      } else {
+        this.promise = new Promise<Buffer>((resolve, reject) => {
+          this.resolve = resolve;
+          this.reject = reject;
+        });
+      }
+    }
+    return this.promise;
+  }
+
+  readonly events$ = new Observable<JobUpdate>((subscriber) => {
+    for (const update of this.log) subscriber.next(update);
+    if (this.settled !== null) {
+      if (!this.settled.ok && this.settled.error instanceof SubmissionAbortedError) {
+        subscriber.error(this.settled.error);
+      } else {
+        subscriber.complete();
+      }
+      return undefined;
+    }
+    (this.subscribers ??= new Set()).add(subscriber);
+    return () => this.subscribers?.delete(subscriber);
+  });
+
+  async text(): Promise<string> {
+    return (await this.result).toString('utf8');
+  }
+
+  async json<T = unknown>(): Promise<T> {
+    return JSON.parse(await this.text()) as T;
+  }
+
+  /** JobListener: an update from the server. */
+  update(_handle: string, update: JobUpdate): void {
+    if (this.settled !== null) return;
+    this.log.push(update);
+    if (this.subscribers !== null) for (const s of this.subscribers) s.next(update);
+    switch (update.type) {
+      case 'complete':
+        this.settle({ ok: true, value: update.data });
+        break;
+      case 'fail':
+        this.settle({ ok: false, error: new JobFailedError(this.handle, update.reason) });
+        break;
+      case 'exception':
+        this.settle({ ok: false, error: new JobExceptionError(this.handle, update.data) });
+        break;
+      default:
+        break;
+    }
+  }
+
+  bind(handle: string, coalesced: boolean): void {
+    this.handle = handle;
+    this.coalesced = coalesced;
+  }
+
+  watchAbort(signal: AbortSignal, onAbort: () => void): void {
+    const listener = () => {
+      onAbort();
+      this.settle({ ok: false, error: new SubmissionAbortedError(signal.reason) });
+    };
+    signal.addEventListener('abort', listener, { once: true });
+    this.abortCleanup = () => signal.removeEventListener('abort', listener);
+  }
+
+  private settle(settled: Settled): void {
+    if (this.settled !== null) return;
+    this.settled = settled;
+    this.abortCleanup?.();
+    this.abortCleanup = null;
+    if (settled.ok) this.resolve?.(settled.value);
+    else this.reject?.(settled.error);
+    const subscribers = this.subscribers;
+    this.subscribers = null;
+    if (subscribers !== null) {
+      for (const s of subscribers) {
+        if (!settled.ok && settled.error instanceof SubmissionAbortedError) s.error(settled.error);
+        else s.complete();
+      }
+    }
+  }
+}
+
+/** Converts `runAt`/`delay` into ms on the server's clock, or 0 for "now". */
+export function resolveRunAt(options: SubmitOptions, now: number): number {
+  if (options.runAt !== undefined && options.delay !== undefined) {
+    throw new InvalidArgumentError('give runAt or delay, not both');
+  }
+  if (options.delay !== undefined) {
+    if (!Number.isFinite(options.delay) || options.delay < 0) {
+      throw new InvalidArgumentError('delay must be a finite number of ms ≥ 0');
+    }
+    return now + options.delay;
+  }
+  if (options.runAt === undefined) return 0;
+  const at = options.runAt instanceof Date ? options.runAt.getTime() : options.runAt;
+  if (!Number.isFinite(at)) throw new InvalidArgumentError('runAt must be a valid time');
+  return at;
+}
+
+/** The in-process client: submissions go straight into the server, no bytes involved. */
+export class InProcessClient implements JobClient {
+  private readonly connection: Connection;
+  private readonly exceptions: boolean;
+  private readonly now: () => number;
+
+  /** @internal Created by `server.client()`. */
+  constructor(connection: Connection, now: () => number, options: ClientOptions = {}) {
+    this.connection = connection;
+    this.exceptions = options.exceptions ?? true;
+    this.now = now;
+  }
+
+  async submit(
+    functionName: string,
+    payload?: PayloadInput,
+    options: SubmitOptions = {},
+  ): Promise<SubmittedJob> {
+    const runAt = resolveRunAt(options, this.now());
+    const delayed = options.runAt !== undefined || options.delay !== undefined;
+    if (delayed && options.background === false) {
+      throw new InvalidArgumentError('a delayed job (runAt, delay) must be a background job');
+    }
+    const background = options.background ?? delayed;
+    const signal = options.signal;
+    if (signal?.aborted) throw new SubmissionAbortedError(signal.reason);
+    const unique = options.unique ?? '';
+    const job = new ClientJob(functionName, unique, background, this.exceptions);
+    const outcome = await this.connection.submit(
+      { functionName, payload, unique, priority: options.priority, background, runAt },
+      background ? undefined : job,
+    );
+    job.bind(outcome.handle, outcome.coalesced);
+    if (signal !== undefined && !background) {
+      job.watchAbort(signal, () => this.connection.detach(outcome.handle, job));
+    }
+    return job;
+  }
+
+  async run(
+    functionName: string,
+    payload?: PayloadInput,
+    options: SubmitOptions = {},
+  ): Promise<Buffer> {
+    const job = await this.submit(functionName, payload, { ...options, background: false });
+    return job.result;
+  }
+
+  status(handle: string): Promise<JobStatus> {
+    return Promise.resolve(this.connection.status(handle));
+  }
+
+  statusByUnique(unique: string, functionName?: string): Promise<UniqueJobStatus> {
+    return Promise.resolve(this.connection.statusByUnique(unique, functionName));
+  }
+
+  /** Detaches every pending submission of this client (as a disconnect does). */
+  close(): void {
+    this.connection.close();
+  }
+}

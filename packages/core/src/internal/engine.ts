@@ -1,0 +1,953 @@
+import { Subject, type SchedulerLike, type Subscription } from 'rxjs';
+import {
+  FunctionBusyError,
+  FunctionNotFoundError,
+  InvalidArgumentError,
+  QueueFullError,
+  ServerClosedError,
+  StoreError,
+  UniqueTooLargeError,
+} from '../errors.js';
+import type { JobRecord, JobStore } from '../store.js';
+import type {
+  FailReason,
+  FunctionStatus,
+  JobEvent,
+  JobInfo,
+  JobStatus,
+  JobUpdate,
+  Priority,
+  QueueLimits,
+  UniqueJobStatus,
+} from '../types.js';
+import { DelayHeap } from './delay-heap.js';
+import {
+  FunctionEntry,
+  Job,
+  JobState,
+  PRIORITY_NAMES,
+  RunInfo,
+  priorityIndex,
+  type Ability,
+  type Attachment,
+  type Holder,
+  type JobListener,
+  type PriorityIndex,
+  type WakeTarget,
+} from './job.js';
+import { payloadKey, sameBody, toBody } from './payload.js';
+
+export interface EngineOptions {
+  readonly scheduler: SchedulerLike;
+  readonly handlePrefix: string;
+  readonly maxRetries: number;
+  readonly maxUniqueLength: number;
+  readonly maxQueue: QueueLimits;
+  readonly store: JobStore | null;
+  /** Called when the store fails to remove a record (the job itself is finished). */
+  readonly onStoreError: (error: unknown, record: JobRecord) => void;
+}
+
+/** A submission, as every transport hands it to the server. */
+export interface SubmitRequest {
+  readonly functionName: string;
+  readonly payload?: Buffer | Uint8Array | string | null;
+  /** Unique id: empty or absent never coalesces; `-` coalesces by payload (reference §3.2). */
+  readonly unique?: string;
+  readonly priority?: Priority;
+  readonly background?: boolean;
+  /** When a background job becomes runnable, in ms on the scheduler's clock. */
+  readonly runAt?: number;
+  readonly reducer?: string;
+}
+
+export interface SubmitOutcome {
+  readonly handle: string;
+  /** True when the submission joined an existing job with the same unique id. */
+  readonly coalesced: boolean;
+}
+
+/** A job as handed to a worker. */
+export interface Assignment {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly payload: Buffer;
+  readonly reducer: string;
+  /** 1 for the first assignment, then one more per retry. */
+  readonly attempt: number;
+  /** The function's timeout for this connection in ms, 0 for none. */
+  readonly timeout: number;
+}
+
+/** The worker-side state the engine keeps per connection. */
+export interface WorkerState extends WakeTarget {
+  readonly abilities: Map<string, Ability>;
+  order: Ability[];
+  cursor: number;
+  sleeping: boolean;
+  wokenFor: FunctionEntry | null;
+  held: Set<Job> | null;
+  /** Jobs this connection attached listeners to (for disconnects). */
+  attached: Set<Job> | null;
+  revoke(handle: string, reason: FailReason): void;
+}
+
+const ABSENT: JobStatus = { known: false, running: false, numerator: 0, denominator: 0 };
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function byteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/**
+ * The job server's state and rules, independent of any transport. Connections
+ * (`connection.ts`) call into it; the public `JobServer` wraps it.
+ */
+export class Engine {
+  readonly functions = new Map<string, FunctionEntry>();
+  readonly jobs = new Map<number, Job>();
+  readonly events = new Subject<JobEvent>();
+  readonly scheduler: SchedulerLike;
+  closing = false;
+
+  private readonly options: EngineOptions;
+  private readonly handleStart: string;
+  private seq = 0;
+  private readonly delayed = new DelayHeap();
+  private delayTimer: Subscription | null = null;
+  private delayTimerAt = Infinity;
+  private readonly pendingWrites = new Map<Job, Promise<void>>();
+  private readonly idleWaiters = new Set<() => void>();
+  private readonly runningWaiters = new Set<() => void>();
+  private runningCount = 0;
+
+  constructor(options: EngineOptions) {
+    this.options = options;
+    this.scheduler = options.scheduler;
+    this.handleStart = `${options.handlePrefix}:`;
+  }
+
+  get store(): JobStore | null {
+    return this.options.store;
+  }
+
+  now(): number {
+    return this.scheduler.now();
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Functions
+
+  functionEntry(name: string): FunctionEntry {
+    let fn = this.functions.get(name);
+    if (fn === undefined) {
+      fn = new FunctionEntry(name, this.options.handlePrefix);
+      fn.limits = this.options.maxQueue;
+      this.functions.set(name, fn);
+    }
+    return fn;
+  }
+
+  /** `create function`: an empty entry that shows in `status`. */
+  createFunction(name: string): void {
+    checkName(name, 'function name');
+    this.functionEntry(name);
+  }
+
+  /**
+   * `drop function`: refused while the function has workers or live jobs, so that no accepted
+   * job is ever left without its function (gearmand left queued jobs dangling).
+   */
+  dropFunction(name: string): void {
+    const fn = this.functions.get(name);
+    if (fn === undefined) throw new FunctionNotFoundError(name);
+    if (!fn.idle) throw new FunctionBusyError(name);
+    this.functions.delete(name);
+  }
+
+  /** `maxqueue`: per-priority limits for an existing function; false when it does not exist. */
+  setMaxQueue(name: string, limits: QueueLimits): boolean {
+    const fn = this.functions.get(name);
+    if (fn === undefined) return false;
+    fn.limits = limits;
+    return true;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Submitting
+
+  submit(
+    owner: Holder & Pick<WorkerState, 'attached'>,
+    request: SubmitRequest,
+    listener: JobListener | undefined,
+  ): SubmitOutcome | Promise<SubmitOutcome> {
+    if (this.closing) throw new ServerClosedError();
+    const name = request.functionName;
+    checkName(name, 'function name');
+    const unique = request.unique ?? '';
+    checkName(unique, 'unique id');
+    if (unique.length > 0 && byteLength(unique) > this.options.maxUniqueLength) {
+      throw new UniqueTooLargeError(this.options.maxUniqueLength);
+    }
+    const background = request.background ?? false;
+    const runAt = request.runAt ?? 0;
+    if (runAt !== 0 && !background) {
+      throw new InvalidArgumentError('a delayed job (runAt, delay) must be a background job');
+    }
+    if (!Number.isFinite(runAt)) throw new InvalidArgumentError('runAt must be a finite time');
+    const reducer = request.reducer ?? '';
+    const body = toBody(request.payload);
+    const fn = this.functionEntry(name);
+    const attach = background ? undefined : listener;
+
+    // Coalescing (reference §3.2): by unique id, or by payload for the `-` unique.
+    const existing = this.findCoalesced(fn, unique, body);
+    if (existing !== undefined) {
+      if (attach !== undefined) this.attach(existing, attach, owner);
+      const handle = existing.handle;
+      if (this.events.observed)
+        this.events.next({
+          type: 'coalesced',
+          time: this.now(),
+          handle,
+          functionName: name,
+          unique,
+          background,
+        });
+      const outcome: SubmitOutcome = { handle, coalesced: true };
+      const pending = this.pendingWrites.get(existing);
+      return pending === undefined ? outcome : pending.then(() => outcome);
+    }
+
+    const priority = priorityIndex(request.priority);
+    const limit =
+      priority === 0 ? fn.limits.high : priority === 1 ? fn.limits.normal : fn.limits.low;
+    if (limit > 0 && fn.total >= limit) throw new QueueFullError(name);
+
+    const job = new Job(++this.seq, fn, unique, body, priority, background, runAt, reducer);
+    this.register(job);
+    if (attach !== undefined) this.attach(job, attach, owner);
+    const handle = job.handle;
+    if (this.events.observed)
+      this.events.next({
+        type: 'submitted',
+        time: this.now(),
+        handle,
+        functionName: name,
+        unique,
+        priority: PRIORITY_NAMES[priority]!,
+        background,
+      });
+    const outcome: SubmitOutcome = { handle, coalesced: false };
+
+    const store = this.options.store;
+    if (background && store !== null) {
+      job.state = JobState.Pending;
+      let written: void | Promise<void>;
+      try {
+        written = store.add(job);
+      } catch (error) {
+        this.discard(job);
+        throw new StoreError(`the job store refused ${handle}`, error);
+      }
+      if (isThenable(written)) {
+        const pending = Promise.resolve(written).then(
+          () => {
+            this.pendingWrites.delete(job);
+            this.persisted(job, job);
+          },
+          (error: unknown) => {
+            this.pendingWrites.delete(job);
+            if (job.state === JobState.Pending) this.discard(job);
+            throw new StoreError(`the job store refused ${handle}`, error);
+          },
+        );
+        this.pendingWrites.set(job, pending);
+        return pending.then(() => outcome);
+      }
+      this.persisted(job, job);
+      return outcome;
+    }
+    this.activate(job);
+    return outcome;
+  }
+
+  /** Re-submits a record left in the store by a previous run (reference §5.1). */
+  replay(record: JobRecord): void {
+    const fn = this.functionEntry(record.functionName);
+    const body = toBody(record.payload);
+    // Keep new handles clear of ids still in the store (they are old handles).
+    if (record.id.startsWith(this.handleStart)) {
+      const n = Number(record.id.slice(this.handleStart.length));
+      if (Number.isSafeInteger(n) && n > this.seq) this.seq = n;
+    }
+    const existing = this.findCoalesced(fn, record.unique, body);
+    if (existing !== undefined) {
+      // A duplicate record (same function and unique): the live job covers it.
+      void Promise.resolve(this.options.store?.remove(record)).catch((error: unknown) =>
+        this.options.onStoreError(error, record),
+      );
+      return;
+    }
+    const job = new Job(
+      ++this.seq,
+      fn,
+      record.unique,
+      body,
+      priorityIndex(record.priority),
+      true,
+      record.runAt,
+      record.reducer,
+    );
+    this.register(job);
+    job.record = record;
+    this.activate(job);
+  }
+
+  private findCoalesced(fn: FunctionEntry, unique: string, body: string | Buffer): Job | undefined {
+    if (unique === '') return undefined;
+    if (unique === '-') {
+      const job = fn.byPayload.get(payloadKey(body));
+      return job !== undefined && sameBody(job.body, body) ? job : undefined;
+    }
+    return fn.byUnique.get(unique);
+  }
+
+  private register(job: Job): void {
+    const fn = job.fn;
+    this.jobs.set(job.seq, job);
+    fn.total++;
+    if (job.unique === '-') fn.byPayload.set(payloadKey(job.body), job);
+    else if (job.unique !== '') fn.byUnique.set(job.unique, job);
+  }
+
+  /** The store confirmed the write: the job becomes runnable (unless it ended meanwhile). */
+  private persisted(job: Job, record: JobRecord): void {
+    if (job.state !== JobState.Pending) {
+      // Cancelled while the write was in flight.
+      this.removeRecord(record);
+      return;
+    }
+    job.record = record;
+    this.activate(job);
+  }
+
+  /** Drops a job whose write failed: its attached clients hear nothing but the error. */
+  private discard(job: Job): void {
+    job.state = JobState.Done;
+    job.attachments = null;
+    this.unregister(job);
+  }
+
+  private activate(job: Job): void {
+    if (job.runAt > this.now()) {
+      job.state = JobState.Delayed;
+      job.fn.delayed[job.priorityIndex]++;
+      this.delayed.push(job);
+      this.armDelayTimer();
+      if (this.events.observed) {
+        this.events.next({
+          type: 'delayed',
+          time: this.now(),
+          handle: job.handle,
+          runAt: job.runAt,
+        });
+      }
+      return;
+    }
+    job.state = JobState.Queued;
+    job.fn.queues[job.priorityIndex].pushBack(job);
+    this.ensureWakes(job.fn);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Delayed jobs: one timer on the scheduler for the earliest one.
+
+  private armDelayTimer(): void {
+    const next = this.delayed.peek();
+    if (next === undefined || next.runAt >= this.delayTimerAt) return;
+    this.delayTimer?.unsubscribe();
+    this.delayTimerAt = next.runAt;
+    this.delayTimer = this.scheduler.schedule(
+      () => {
+        this.delayTimer = null;
+        this.delayTimerAt = Infinity;
+        this.releaseDueJobs();
+      },
+      Math.max(0, next.runAt - this.now()),
+    );
+  }
+
+  private releaseDueJobs(): void {
+    const now = this.now();
+    const woken = new Set<FunctionEntry>();
+    for (let job = this.delayed.peek(); job !== undefined; job = this.delayed.peek()) {
+      if (job.state !== JobState.Delayed) {
+        this.delayed.pop();
+        continue;
+      }
+      if (job.runAt > now) break;
+      this.delayed.pop();
+      job.fn.delayed[job.priorityIndex]--;
+      job.state = JobState.Queued;
+      job.fn.queues[job.priorityIndex].pushBack(job);
+      woken.add(job.fn);
+    }
+    for (const fn of woken) this.ensureWakes(fn);
+    this.armDelayTimer();
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Listeners
+
+  private attach(
+    job: Job,
+    listener: JobListener,
+    owner: Holder & Pick<WorkerState, 'attached'>,
+  ): void {
+    const attachment: Attachment = { listener, owner };
+    if (job.attachments === null) job.attachments = [attachment];
+    else job.attachments.push(attachment);
+    (owner.attached ??= new Set()).add(job);
+  }
+
+  /**
+   * Removes one listener (an aborted submission) or all of a connection's listeners of a job.
+   * A foreground job nobody waits for any more is dropped if it has not started; a running
+   * one finishes and its result goes nowhere. Background jobs always stay.
+   */
+  detach(job: Job, owner: Holder, listener?: JobListener): void {
+    const list = job.attachments;
+    if (list === null) return;
+    const kept = list.filter(
+      (a) => a.owner !== owner || (listener !== undefined && a.listener !== listener),
+    );
+    job.attachments = kept.length > 0 ? kept : null;
+    if (kept.length === 0 && !job.background) {
+      if (job.state === JobState.Queued) {
+        job.fn.queues[job.priorityIndex].remove(job);
+        job.state = JobState.Done;
+        this.unregister(job);
+      }
+    }
+  }
+
+  private broadcast(job: Job, update: JobUpdate, exceptionData?: Buffer): void {
+    const list = job.attachments;
+    if (list === null) return;
+    const handle = job.handle;
+    for (const { listener } of list) {
+      if (exceptionData !== undefined && !listener.exceptions) {
+        listener.update(handle, { type: 'fail', reason: 'EXCEPTION' });
+      } else {
+        listener.update(handle, update);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Workers
+
+  canDo(worker: WorkerState, name: string, timeout: number, capacity: number): void {
+    checkName(name, 'function name');
+    const existing = worker.abilities.get(name);
+    if (existing !== undefined) {
+      // A repeated CAN_DO updates the registration instead of duplicating it.
+      existing.timeout = timeout;
+      existing.capacity = capacity;
+      return;
+    }
+    const fn = this.functionEntry(name);
+    const ability: Ability = { fn, timeout, capacity, active: 0 };
+    worker.abilities.set(name, ability);
+    worker.order.push(ability);
+    fn.workers.add(worker);
+    if (worker.sleeping && ability.active < ability.capacity) {
+      fn.sleepers.add(worker);
+      this.ensureWakes(fn);
+    }
+  }
+
+  /** CANT_DO: unregisters, and jobs of that function the connection holds go back (§2). */
+  cantDo(worker: WorkerState, name: string): void {
+    const ability = worker.abilities.get(name);
+    if (ability === undefined) return;
+    const fn = ability.fn;
+    worker.abilities.delete(name);
+    worker.order = worker.order.filter((a) => a !== ability);
+    if (worker.cursor >= worker.order.length) worker.cursor = 0;
+    fn.workers.delete(worker);
+    fn.sleepers.delete(worker);
+    if (worker.held !== null) {
+      for (const job of [...worker.held]) if (job.fn === fn) this.requeue(job);
+    }
+    if (worker.wokenFor === fn) {
+      worker.wokenFor = null;
+      fn.wakesPending--;
+      this.ensureWakes(fn);
+    }
+  }
+
+  resetAbilities(worker: WorkerState): void {
+    for (const name of [...worker.abilities.keys()]) this.cantDo(worker, name);
+  }
+
+  /**
+   * GRAB_JOB: the next job for this connection. Priority is global over its functions (HIGH
+   * of any function before NORMAL of any), and functions take turns within a priority so
+   * that none starves another (reference §3.3, the upstream-2.0 rule).
+   */
+  grab(worker: WorkerState): Assignment | undefined {
+    this.settleWake(worker);
+    if (worker.sleeping) this.unsleep(worker);
+    if (this.closing) return undefined;
+    const order = worker.order;
+    const n = order.length;
+    for (let priority = 0; priority < 3; priority++) {
+      for (let k = 0; k < n; k++) {
+        const index = (worker.cursor + k) % n;
+        const ability = order[index]!;
+        if (ability.active >= ability.capacity) continue;
+        const job = ability.fn.queues[priority as PriorityIndex].shift();
+        if (job === null) continue;
+        worker.cursor = (index + 1) % n;
+        return this.assign(job, worker, ability);
+      }
+    }
+    return undefined;
+  }
+
+  private assign(job: Job, worker: WorkerState, ability: Ability): Assignment {
+    job.state = JobState.Running;
+    const run = new RunInfo(worker, ability);
+    job.run = run;
+    ability.active++;
+    job.fn.running++;
+    this.runningCount++;
+    (worker.held ??= new Set()).add(job);
+    if (ability.timeout > 0) {
+      run.timer = this.scheduler.schedule(() => {
+        if (job.run === run) this.endJob(job, 'TIMEOUT', true);
+      }, ability.timeout);
+    }
+    const handle = job.handle;
+    const attempt = job.retries + 1;
+    if (this.events.observed)
+      this.events.next({
+        type: 'started',
+        time: this.now(),
+        handle,
+        functionName: job.fn.name,
+        attempt,
+        connection: worker.id,
+      });
+    return {
+      handle,
+      functionName: job.fn.name,
+      unique: job.unique,
+      payload: job.payload,
+      reducer: job.reducer,
+      attempt,
+      timeout: ability.timeout,
+    };
+  }
+
+  /**
+   * PRE_SLEEP: with work available the connection is woken at once; otherwise it sleeps
+   * until a job arrives for one of its functions that it has room for (reference §3.4).
+   */
+  preSleep(worker: WorkerState): void {
+    let ready: FunctionEntry | undefined;
+    for (const ability of worker.order) {
+      if (ability.active < ability.capacity && ability.fn.queued > 0) {
+        ready = ability.fn;
+        break;
+      }
+    }
+    if (ready !== undefined) {
+      this.settleWake(worker);
+      worker.wokenFor = ready;
+      ready.wakesPending++;
+      worker.wake(ready);
+      return;
+    }
+    worker.sleeping = true;
+    for (const ability of worker.order) {
+      if (ability.active < ability.capacity) ability.fn.sleepers.add(worker);
+    }
+  }
+
+  private unsleep(worker: WorkerState): void {
+    worker.sleeping = false;
+    for (const ability of worker.order) ability.fn.sleepers.delete(worker);
+  }
+
+  /** A woken connection grabbed (or left): its wake no longer counts as pending. */
+  private settleWake(worker: WorkerState): void {
+    const fn = worker.wokenFor;
+    if (fn === null) return;
+    worker.wokenFor = null;
+    fn.wakesPending--;
+    // It may take another function's job: make sure this one's jobs still get a worker.
+    if (fn.queued > fn.wakesPending) this.scheduleEnsureWakes(fn);
+  }
+
+  private readonly wakeChecks = new Set<FunctionEntry>();
+
+  private scheduleEnsureWakes(fn: FunctionEntry): void {
+    if (this.wakeChecks.size === 0) {
+      queueMicrotask(() => {
+        const fns = [...this.wakeChecks];
+        this.wakeChecks.clear();
+        for (const f of fns) this.ensureWakes(f);
+      });
+    }
+    this.wakeChecks.add(fn);
+  }
+
+  /** Wakes sleeping connections, no more than there are queued jobs not yet promised. */
+  ensureWakes(fn: FunctionEntry): void {
+    while (fn.queued > fn.wakesPending && fn.sleepers.size > 0) {
+      const worker = fn.sleepers.values().next().value as WorkerState;
+      this.unsleep(worker);
+      worker.wokenFor = fn;
+      fn.wakesPending++;
+      worker.wake(fn);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Work results
+
+  /** The job this connection holds under `handle`, or undefined. */
+  held(worker: WorkerState, handle: string): Job | undefined {
+    const job = this.jobByHandle(handle);
+    if (job === undefined || job.state !== JobState.Running || job.run?.holder !== worker) {
+      return undefined;
+    }
+    return job;
+  }
+
+  workStatus(job: Job, numerator: number, denominator: number): void {
+    const run = job.run!;
+    run.numerator = numerator;
+    run.denominator = denominator;
+    this.broadcast(job, { type: 'status', numerator, denominator });
+    if (this.events.observed) {
+      this.events.next({
+        type: 'progress',
+        time: this.now(),
+        handle: job.handle,
+        numerator,
+        denominator,
+      });
+    }
+  }
+
+  workData(job: Job, type: 'data' | 'warning', data: Buffer): void {
+    this.broadcast(job, { type, data });
+  }
+
+  workComplete(job: Job, data: Buffer): void {
+    this.finish(job);
+    this.broadcast(job, { type: 'complete', data });
+    if (this.events.observed)
+      this.events.next({ type: 'completed', time: this.now(), handle: job.handle });
+  }
+
+  workFail(job: Job): void {
+    this.endJob(job, 'WORK_FAIL', false);
+  }
+
+  workException(job: Job, data: Buffer): void {
+    this.finish(job);
+    this.broadcast(job, { type: 'exception', data }, data);
+    if (this.events.observed) {
+      this.events.next({
+        type: 'failed',
+        time: this.now(),
+        handle: job.handle,
+        reason: 'EXCEPTION',
+      });
+    }
+  }
+
+  /** Ends a job with a failure its clients are told about; the holder, if any, is told too. */
+  private endJob(job: Job, reason: FailReason, revoke: boolean): void {
+    const holder = job.run?.holder as WorkerState | undefined;
+    const handle = job.handle;
+    this.finish(job);
+    if (revoke && holder !== undefined) holder.revoke(handle, reason);
+    this.broadcast(job, { type: 'fail', reason });
+    if (this.events.observed)
+      this.events.next(
+        reason === 'CANCELLED'
+          ? { type: 'cancelled', time: this.now(), handle }
+          : { type: 'failed', time: this.now(), handle, reason },
+      );
+  }
+
+  /** Removes a finished job from every table (before its clients hear of it). */
+  private finish(job: Job): void {
+    const state = job.state;
+    if (state === JobState.Queued) job.fn.queues[job.priorityIndex].remove(job);
+    if (state === JobState.Delayed) job.fn.delayed[job.priorityIndex]--;
+    if (state === JobState.Running) this.release(job);
+    job.state = JobState.Done;
+    this.unregister(job);
+    if (job.record !== null) this.removeRecord(job.record);
+  }
+
+  /** Takes a running job back from its holder. */
+  private release(job: Job): void {
+    const run = job.run!;
+    run.timer?.unsubscribe();
+    run.ability.active--;
+    job.fn.running--;
+    if (--this.runningCount === 0) this.notify(this.runningWaiters);
+    const holder = run.holder as WorkerState;
+    holder.held?.delete(job);
+    job.run = null;
+    // The holder has room again for this function.
+    if (
+      holder.sleeping &&
+      run.ability.active < run.ability.capacity &&
+      holder.abilities.has(job.fn.name)
+    ) {
+      job.fn.sleepers.add(holder);
+    }
+  }
+
+  private unregister(job: Job): void {
+    const fn = job.fn;
+    this.jobs.delete(job.seq);
+    fn.total--;
+    if (job.unique === '-') {
+      const key = payloadKey(job.body);
+      if (fn.byPayload.get(key) === job) fn.byPayload.delete(key);
+    } else if (job.unique !== '' && fn.byUnique.get(job.unique) === job) {
+      fn.byUnique.delete(job.unique);
+    }
+    if (this.jobs.size === 0) this.notify(this.idleWaiters);
+  }
+
+  private removeRecord(record: JobRecord): void {
+    const store = this.options.store;
+    if (store === null) return;
+    try {
+      const removed = store.remove(record);
+      if (isThenable(removed)) {
+        Promise.resolve(removed).catch((error: unknown) =>
+          this.options.onStoreError(error, record),
+        );
+      }
+    } catch (error) {
+      this.options.onStoreError(error, record);
+    }
+  }
+
+  /**
+   * A running job lost its worker: back to the front of its queue, or failed once it has
+   * been retried `maxRetries` times.
+   */
+  requeue(job: Job): void {
+    job.retries++;
+    if (job.retries > this.options.maxRetries) {
+      this.endJob(job, 'RETRIES_EXHAUSTED', false);
+      return;
+    }
+    this.release(job);
+    job.state = JobState.Queued;
+    job.fn.queues[job.priorityIndex].pushFront(job);
+    if (this.events.observed) {
+      this.events.next({
+        type: 'retried',
+        time: this.now(),
+        handle: job.handle,
+        attempt: job.retries + 1,
+      });
+    }
+    this.ensureWakes(job.fn);
+  }
+
+  /** A connection went away: its jobs go back, its listeners and registrations are dropped. */
+  disconnect(worker: WorkerState): void {
+    if (worker.held !== null) for (const job of [...worker.held]) this.requeue(job);
+    this.settleWake(worker);
+    this.unsleep(worker);
+    for (const ability of worker.order) ability.fn.workers.delete(worker);
+    worker.abilities.clear();
+    worker.order = [];
+    if (worker.attached !== null) {
+      for (const job of worker.attached) this.detach(job, worker);
+      worker.attached = null;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Queries and admin
+
+  jobByHandle(handle: string): Job | undefined {
+    if (!handle.startsWith(this.handleStart)) return undefined;
+    const digits = handle.slice(this.handleStart.length);
+    const seq = Number(digits);
+    if (!Number.isSafeInteger(seq) || String(seq) !== digits) return undefined;
+    return this.jobs.get(seq);
+  }
+
+  status(handle: string): JobStatus {
+    const job = this.jobByHandle(handle);
+    return job === undefined ? ABSENT : this.statusOf(job);
+  }
+
+  private statusOf(job: Job): JobStatus {
+    const run = job.run;
+    if (run === null) return { known: true, running: false, numerator: 0, denominator: 0 };
+    return { known: true, running: true, numerator: run.numerator, denominator: run.denominator };
+  }
+
+  /**
+   * Status by unique id. With a function name the answer is exact; without one, the first
+   * function (in creation order) with a job of that unique answers (gearmand's ambiguity).
+   * Jobs with the `-` unique cannot be found this way, as in gearmand.
+   */
+  statusByUnique(unique: string, functionName?: string): UniqueJobStatus {
+    let job: Job | undefined;
+    if (unique !== '' && unique !== '-') {
+      if (functionName !== undefined) job = this.functions.get(functionName)?.byUnique.get(unique);
+      else {
+        for (const fn of this.functions.values()) {
+          job = fn.byUnique.get(unique);
+          if (job !== undefined) break;
+        }
+      }
+    }
+    if (job === undefined) return { ...ABSENT, clientCount: 0, handle: undefined };
+    return { ...this.statusOf(job), clientCount: job.attachments?.length ?? 0, handle: job.handle };
+  }
+
+  /**
+   * Cancels a job: its clients are told it failed (`CANCELLED`), a worker holding it has it
+   * revoked (its AbortSignal fires; a late result is refused), and it leaves the store.
+   */
+  cancel(handle: string): boolean {
+    const job = this.jobByHandle(handle);
+    if (job === undefined || job.state === JobState.Done) return false;
+    this.endJob(job, 'CANCELLED', true);
+    return true;
+  }
+
+  functionStatus(): FunctionStatus[] {
+    const rows: FunctionStatus[] = [];
+    for (const fn of this.functions.values()) {
+      rows.push({
+        functionName: fn.name,
+        total: fn.total,
+        running: fn.running,
+        workers: fn.workers.size,
+        queued: {
+          high: fn.queues[0].length + fn.delayed[0],
+          normal: fn.queues[1].length + fn.delayed[1],
+          low: fn.queues[2].length + fn.delayed[2],
+        },
+      });
+    }
+    return rows;
+  }
+
+  jobInfo(): JobInfo[] {
+    const rows: JobInfo[] = [];
+    for (const job of this.jobs.values()) {
+      if (job.state === JobState.Done || job.state === JobState.Pending) continue;
+      rows.push({
+        handle: job.handle,
+        functionName: job.fn.name,
+        unique: job.unique,
+        priority: job.priority,
+        background: job.background,
+        state:
+          job.state === JobState.Running
+            ? 'running'
+            : job.state === JobState.Delayed
+              ? 'delayed'
+              : 'queued',
+        retries: job.retries,
+        persisted: job.record !== null,
+        runAt: job.runAt,
+      });
+    }
+    return rows;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Shutdown
+
+  /** Resolves when no job is live (or at once). */
+  whenIdle(): Promise<void> {
+    if (this.jobs.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.add(resolve));
+  }
+
+  /** Resolves when no job is running (or at once). */
+  whenNoneRunning(): Promise<void> {
+    if (this.runningCount === 0) return Promise.resolve();
+    return new Promise((resolve) => this.runningWaiters.add(resolve));
+  }
+
+  private notify(waiters: Set<() => void>): void {
+    if (waiters.size === 0) return;
+    const list = [...waiters];
+    waiters.clear();
+    for (const resolve of list) resolve();
+  }
+
+  /** Jobs that are running now. */
+  runningJobs(): Job[] {
+    return [...this.jobs.values()].filter((job) => job.state === JobState.Running);
+  }
+
+  /** Fails every foreground job still waiting, for shutdown; background jobs stay stored. */
+  failWaitingForeground(): void {
+    for (const job of [...this.jobs.values()]) {
+      if (!job.background && job.state !== JobState.Running) this.endJob(job, 'SHUTDOWN', false);
+    }
+  }
+
+  /** Revokes the running jobs at the end of a shutdown deadline. */
+  abortRunning(): void {
+    for (const job of this.runningJobs()) {
+      if (job.background) {
+        // Stays in the store for the next start; its clients (if any) are told.
+        const holder = job.run!.holder as WorkerState;
+        const handle = job.handle;
+        this.release(job);
+        job.state = JobState.Done;
+        this.unregister(job);
+        holder.revoke(handle, 'SHUTDOWN');
+        this.broadcast(job, { type: 'fail', reason: 'SHUTDOWN' });
+      } else {
+        this.endJob(job, 'SHUTDOWN', true);
+      }
+    }
+  }
+
+  stopTimers(): void {
+    this.delayTimer?.unsubscribe();
+    this.delayTimer = null;
+    this.delayTimerAt = Infinity;
+  }
+}
+
+/** Rejects names that cannot travel over Gearman (a NUL byte would break the framing). */
+export function checkName(value: string, what: string): void {
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string`);
+  if (value.includes('\0')) throw new InvalidArgumentError(`${what} must not contain a NUL byte`);
+}

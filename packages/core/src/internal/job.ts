@@ -1,0 +1,207 @@
+import type { Subscription } from 'rxjs';
+import type { JobRecord } from '../store.js';
+import type { JobUpdate, Priority, QueueLimits } from '../types.js';
+import { fromBody, type Body } from './payload.js';
+
+/** Priorities as queue indexes: 0 high, 1 normal, 2 low. */
+export const HIGH = 0;
+export const NORMAL = 1;
+export const LOW = 2;
+export type PriorityIndex = 0 | 1 | 2;
+export const PRIORITY_NAMES: readonly Priority[] = ['high', 'normal', 'low'];
+
+export function priorityIndex(priority: Priority | undefined): PriorityIndex {
+  switch (priority) {
+    case undefined:
+    case 'normal':
+      return NORMAL;
+    case 'high':
+      return HIGH;
+    case 'low':
+      return LOW;
+  }
+}
+
+/** Life of a job inside the server. */
+export const JobState = {
+  /** Accepted, waiting for the job store to confirm the write; not yet runnable. */
+  Pending: 0,
+  Queued: 1,
+  Delayed: 2,
+  Running: 3,
+  Done: 4,
+} as const;
+export type JobState = (typeof JobState)[keyof typeof JobState];
+
+/** Receives the updates of one foreground submission. The connection contract's side. */
+export interface JobListener {
+  /** Whether this submission receives exceptions (else a `fail` with reason `EXCEPTION`). */
+  readonly exceptions: boolean;
+  update(handle: string, update: JobUpdate): void;
+}
+
+/** What the server knows of the connection that registered a listener or holds a job. */
+export interface Holder {
+  readonly id: number;
+}
+
+/** State of a job while a worker holds it; a new one per assignment. */
+export class RunInfo {
+  numerator = 0;
+  denominator = 0;
+  timer: Subscription | null = null;
+
+  constructor(
+    readonly holder: Holder,
+    readonly ability: Ability,
+  ) {}
+}
+
+/** A connection's registration for one function. */
+export interface Ability {
+  readonly fn: FunctionEntry;
+  /** Timeout of a job assigned through this registration, ms; 0 = none. */
+  timeout: number;
+  /** How many jobs of this function the connection takes at once. */
+  capacity: number;
+  /** Jobs of this function the connection holds now. */
+  active: number;
+}
+
+/** Registered listener of a job, with the connection it came from (for disconnects). */
+export interface Attachment {
+  readonly listener: JobListener;
+  readonly owner: Holder;
+}
+
+/**
+ * One job. Its fields are kept few (a million may be queued): the handle is derived from
+ * `seq`, progress and timers live in `run` only while a worker holds the job, and small
+ * payloads are strings (see payload.ts). A persisted job is its own {@link JobRecord}.
+ */
+export class Job implements JobRecord {
+  state: JobState = JobState.Queued;
+  retries = 0;
+  /** Foreground submissions attached, or null. */
+  attachments: Attachment[] | null = null;
+  prev: Job | null = null;
+  next: Job | null = null;
+  /** The record the job store holds for this job (this job, or a replayed record), or null. */
+  record: JobRecord | null = null;
+  run: RunInfo | null = null;
+
+  constructor(
+    readonly seq: number,
+    readonly fn: FunctionEntry,
+    readonly unique: string,
+    readonly body: Body,
+    readonly priorityIndex: PriorityIndex,
+    readonly background: boolean,
+    readonly runAt: number,
+    readonly reducer: string,
+  ) {}
+
+  get handle(): string {
+    return `${this.fn.handlePrefix}:${this.seq}`;
+  }
+
+  // JobRecord, for stores
+  get id(): string {
+    return this.handle;
+  }
+  get functionName(): string {
+    return this.fn.name;
+  }
+  get priority(): Priority {
+    return PRIORITY_NAMES[this.priorityIndex]!;
+  }
+  get payload(): Buffer {
+    return fromBody(this.body);
+  }
+}
+
+/** An intrusive FIFO of jobs (through `job.prev`/`job.next`): O(1) at both ends and removal. */
+export class JobQueue {
+  head: Job | null = null;
+  tail: Job | null = null;
+  length = 0;
+
+  pushBack(job: Job): void {
+    job.prev = this.tail;
+    job.next = null;
+    if (this.tail === null) this.head = job;
+    else this.tail.next = job;
+    this.tail = job;
+    this.length++;
+  }
+
+  pushFront(job: Job): void {
+    job.next = this.head;
+    job.prev = null;
+    if (this.head === null) this.tail = job;
+    else this.head.prev = job;
+    this.head = job;
+    this.length++;
+  }
+
+  remove(job: Job): void {
+    if (job.prev === null) this.head = job.next;
+    else job.prev.next = job.next;
+    if (job.next === null) this.tail = job.prev;
+    else job.next.prev = job.prev;
+    job.prev = null;
+    job.next = null;
+    this.length--;
+  }
+
+  shift(): Job | null {
+    const job = this.head;
+    if (job !== null) this.remove(job);
+    return job;
+  }
+}
+
+/** A function: its three priority queues, its registered connections and its counters. */
+export class FunctionEntry {
+  readonly queues: readonly [JobQueue, JobQueue, JobQueue] = [
+    new JobQueue(),
+    new JobQueue(),
+    new JobQueue(),
+  ];
+  /** Live jobs: queued, delayed, pending and running. */
+  total = 0;
+  running = 0;
+  /** Delayed jobs by priority (they count in `prioritystatus` like queued ones). */
+  readonly delayed: [number, number, number] = [0, 0, 0];
+  /** Registered connections. */
+  readonly workers = new Set<WakeTarget>();
+  /** Registered connections that are asleep with room for a job of this function. */
+  readonly sleepers = new Set<WakeTarget>();
+  /** Sleepers woken for this function that have not grabbed yet. */
+  wakesPending = 0;
+  limits: QueueLimits = { high: 0, normal: 0, low: 0 };
+  /** Jobs by unique id (non-empty uniques other than `-`). */
+  readonly byUnique = new Map<string, Job>();
+  /** Jobs submitted with the `-` unique, by payload key (see payload.ts). */
+  readonly byPayload = new Map<string, Job>();
+
+  constructor(
+    readonly name: string,
+    readonly handlePrefix: string,
+  ) {}
+
+  /** Runnable jobs waiting in the queues. */
+  get queued(): number {
+    return this.queues[0].length + this.queues[1].length + this.queues[2].length;
+  }
+
+  /** Whether the function holds nothing: no jobs and no workers. */
+  get idle(): boolean {
+    return this.total === 0 && this.workers.size === 0;
+  }
+}
+
+/** A connection as the wake-up logic sees it. */
+export interface WakeTarget extends Holder {
+  wake(fn: FunctionEntry): void;
+}

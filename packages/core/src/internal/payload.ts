@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { InvalidArgumentError } from '../errors.js';
+import type { PayloadInput } from '../types.js';
+
+/**
+ * How a queued job holds its payload. Small payloads are kept as latin1 strings (one char
+ * per byte): a V8 string costs a fraction of a Buffer object, which matters with a million
+ * queued jobs. Larger payloads stay Buffers.
+ */
+export type Body = string | Buffer;
+
+/** Payloads of at most this many bytes are held as strings. */
+const INLINE_LIMIT = 64;
+
+const EMPTY = Buffer.alloc(0);
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** Converts what a caller gave into a Buffer. @throws InvalidArgumentError */
+export function toBuffer(input: PayloadInput | undefined | null): Buffer {
+  if (input === undefined || input === null) return EMPTY;
+  if (Buffer.isBuffer(input)) return input;
+  if (typeof input === 'string') return Buffer.from(input, 'utf8');
+  if (input instanceof Uint8Array) return Buffer.from(input.buffer, input.byteOffset, input.length);
+  throw new InvalidArgumentError('a payload must be a Buffer, a Uint8Array or a string');
+}
+
+/**
+ * The body to queue for a payload. A small Buffer is copied into a string; a large one that
+ * is a small view of a much larger allocation (a socket read) is copied so that it does not
+ * pin the allocation while queued.
+ */
+export function toBody(input: PayloadInput | undefined | null): Body {
+  if (typeof input === 'string' && input.length <= INLINE_LIMIT && isAscii(input)) return input;
+  const buffer = toBuffer(input);
+  if (buffer.length <= INLINE_LIMIT) return buffer.toString('latin1');
+  const backing = buffer.buffer.byteLength;
+  if (backing > 16 * 1024 && buffer.length < backing / 2) return Buffer.from(buffer);
+  return buffer;
+}
+
+/** The payload of a body as a Buffer. */
+export function fromBody(body: Body): Buffer {
+  return typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
+}
+
+/** Byte-wise equality of two bodies (for payload coalescing with the `-` unique). */
+export function sameBody(a: Body, b: Body): boolean {
+  if (typeof a === 'string' && typeof b === 'string') return a === b;
+  return fromBody(a).equals(fromBody(b));
+}
+
+/**
+ * The coalescing key of a body for the `-` unique: small bodies are their own key, larger
+ * ones a SHA-256 digest (longer than any small body, so the two never collide). A hit is
+ * confirmed with {@link sameBody}.
+ */
+export function payloadKey(body: Body): string {
+  if (typeof body === 'string') return body;
+  return `sha256:${createHash('sha256').update(body).digest('hex')}`;
+}

@@ -1,0 +1,104 @@
+import { Subscription, filter } from 'rxjs';
+import type { WorkerEvent, WorkerLike, WorkerOptions } from './worker.js';
+
+/**
+ * A logger with pino's call shape: `logger.info(object, message)`. pino, bunyan-like
+ * loggers and `console` (which prints both arguments) all fit.
+ */
+export interface LoggerLike {
+  debug?(object: object, message?: string): void;
+  info(object: object, message?: string): void;
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+}
+
+/**
+ * A policy watches a worker's events and may stop it. It returns the subscription that
+ * ends it (the worker ends it when it stops).
+ */
+export type WorkerPolicy = (worker: WorkerLike) => Subscription;
+
+/** Stops the worker once it has finished `count` jobs. */
+export function maxJobs(count: number): WorkerPolicy {
+  return (worker) =>
+    worker.events$
+      .pipe(filter((e) => e.type === 'afterExecute' && e.jobsDone >= count))
+      .subscribe(() => void worker.stop({ reason: 'maxJobs' }));
+}
+
+/** Stops the worker `ms` after its run started (running jobs finish first). */
+export function maxRunTime(ms: number): WorkerPolicy {
+  return (worker) => {
+    const subscription = new Subscription();
+    subscription.add(
+      worker.events$.pipe(filter((e) => e.type === 'beforeRun')).subscribe(() => {
+        subscription.add(
+          worker.scheduler.schedule(() => void worker.stop({ reason: 'maxRunTime' }), ms),
+        );
+      }),
+    );
+    return subscription;
+  };
+}
+
+/**
+ * Stops the worker when `measure()` (default: the process's resident set size) exceeds
+ * `bytes`, checked after each job and whenever the worker finds no work.
+ */
+export function memoryLimit(
+  bytes: number,
+  measure: () => number = () => process.memoryUsage.rss(),
+): WorkerPolicy {
+  return (worker) =>
+    worker.events$
+      .pipe(filter((e) => (e.type === 'afterExecute' || e.type === 'idle') && measure() > bytes))
+      .subscribe(() => void worker.stop({ reason: 'memoryLimit' }));
+}
+
+function describe(
+  event: WorkerEvent,
+): [level: 'debug' | 'info' | 'warn' | 'error', object, string] {
+  switch (event.type) {
+    case 'failure':
+      return ['error', { job: event.job, err: event.error }, 'job failed'];
+    case 'afterExecute':
+      return [
+        'info',
+        { job: event.job, outcome: event.outcome, duration: event.duration },
+        'job finished',
+      ];
+    case 'afterRun':
+      return ['info', { reason: event.reason, jobsDone: event.jobsDone }, 'worker stopped'];
+    case 'beforeRun':
+      return ['info', {}, 'worker starting'];
+    case 'afterRegister':
+      return ['info', { functions: event.functions }, 'functions registered'];
+    default:
+      return ['debug', event, event.type];
+  }
+}
+
+/** Logs every lifecycle event: failures as errors, jobs and run start/stop as info, the rest as debug. */
+export function logging(logger: LoggerLike): WorkerPolicy {
+  return (worker) =>
+    worker.events$.subscribe((event) => {
+      const [level, object, message] = describe(event);
+      if (level === 'debug') logger.debug?.(object, message);
+      else logger[level](object, message);
+    });
+}
+
+/** Applies the policies a worker's options ask for. */
+export function applyPolicies(worker: WorkerLike, options: WorkerOptions): Subscription {
+  const subscription = new Subscription();
+  const policies: WorkerPolicy[] = [];
+  if (options.logger !== undefined) policies.push(logging(options.logger));
+  if (options.maxJobs !== undefined) policies.push(maxJobs(options.maxJobs));
+  if (options.maxRunTime !== undefined) policies.push(maxRunTime(options.maxRunTime));
+  if (options.memoryLimit !== undefined) {
+    policies.push(memoryLimit(options.memoryLimit, options.measureMemory));
+  }
+  policies.push(...(options.policies ?? []));
+  for (const policy of policies) subscription.add(policy(worker));
+  return subscription;
+}

@@ -1,0 +1,239 @@
+import { hostname } from 'node:os';
+import { asyncScheduler, type Observable, type SchedulerLike } from 'rxjs';
+import { InProcessClient, type ClientOptions } from './client.js';
+import { Connection, type ConnectionOptions, type ConnectionSink } from './connection.js';
+import { InvalidArgumentError } from './errors.js';
+import { Engine } from './internal/engine.js';
+import type { LoggerLike } from './policies.js';
+import { MemoryJobStore, type JobRecord, type JobStore } from './store.js';
+import type {
+  ConnectionInfo,
+  FunctionStatus,
+  JobEvent,
+  JobInfo,
+  JobStatus,
+  QueueLimits,
+  UniqueJobStatus,
+} from './types.js';
+import { InProcessWorker, type WorkerOptions } from './worker.js';
+
+export interface JobServerOptions {
+  /** Every timer (delayed jobs, timeouts, deadlines) runs on it. Default `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+  /** Handles are `<prefix>:<n>`. Default `H:<hostname>`, as gearmand. */
+  handlePrefix?: string;
+  /**
+   * How many times a job whose worker was lost is handed out again before it fails
+   * (`RETRIES_EXHAUSTED`). Default unlimited, as gearmand.
+   */
+  maxRetries?: number;
+  /** Default queue limit of every function: one number for all priorities, or per priority. 0 = unlimited. */
+  maxQueue?: number | Partial<QueueLimits>;
+  /** Longest unique id accepted, in bytes. Default 64, as gearmand. */
+  maxUniqueLength?: number;
+  /** Where background jobs are persisted. Default a new {@link MemoryJobStore}; `null` for none. */
+  store?: JobStore | null;
+  /** Whether connections opened by adapters get exceptions without asking (gearmand `--exceptions`). */
+  exceptions?: boolean;
+  /** Store failures and other internal troubles are logged here. */
+  logger?: LoggerLike;
+}
+
+export interface CloseOptions {
+  /** Running jobs get this many ms to finish before they are aborted. Default 30 s. */
+  timeout?: number;
+}
+
+function limitsOf(value: number | Partial<QueueLimits> | undefined): QueueLimits {
+  if (value === undefined) return { high: 0, normal: 0, low: 0 };
+  if (typeof value === 'number') return { high: value, normal: value, low: value };
+  return { high: value.high ?? 0, normal: value.normal ?? 0, low: value.low ?? 0 };
+}
+
+/**
+ * A Gearman job server living in this process. Open connections to it with `client()`,
+ * `worker()` or, for transports, `connect()`.
+ */
+export class JobServer {
+  readonly scheduler: SchedulerLike;
+  /** Resolves once the jobs left in the store by a previous run are queued again. */
+  readonly ready: Promise<void>;
+  /** Whether `exceptions` is on by default for adapter connections. */
+  readonly exceptions: boolean;
+
+  private readonly engine: Engine;
+  private readonly connectionsById = new Map<number, Connection>();
+  private readonly workersSet = new Set<InProcessWorker>();
+  private connectionSeq = 0;
+  private closePromise: Promise<void> | null = null;
+  private readonly logger: LoggerLike | undefined;
+
+  constructor(options: JobServerOptions = {}) {
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.exceptions = options.exceptions ?? false;
+    this.logger = options.logger;
+    const maxRetries = options.maxRetries ?? Infinity;
+    if (!(maxRetries >= 0)) throw new InvalidArgumentError('maxRetries must be ≥ 0');
+    const store = options.store === undefined ? new MemoryJobStore() : options.store;
+    this.engine = new Engine({
+      scheduler: this.scheduler,
+      handlePrefix: options.handlePrefix ?? `H:${hostname()}`,
+      maxRetries,
+      maxUniqueLength: options.maxUniqueLength ?? 64,
+      maxQueue: limitsOf(options.maxQueue),
+      store,
+      onStoreError: (error, record) =>
+        this.logger?.error(
+          { err: error, record: record.id },
+          'job store failed to remove a record',
+        ),
+    });
+    this.ready = this.replay(store);
+  }
+
+  /** Every job transition. Events are only built while someone subscribes. */
+  get events$(): Observable<JobEvent> {
+    return this.engine.events.asObservable();
+  }
+
+  get closed(): boolean {
+    return this.engine.closing;
+  }
+
+  /** Opens a connection: the contract the TCP adapter and the thread pool use. */
+  connect(options: ConnectionOptions = {}): Connection {
+    const connection = new Connection(
+      this.engine,
+      ++this.connectionSeq,
+      { exceptions: this.exceptions, ...options },
+      (c) => this.connectionsById.delete(c.id),
+    );
+    this.connectionsById.set(connection.id, connection);
+    return connection;
+  }
+
+  /** An in-process client. */
+  client(options?: ClientOptions): InProcessClient {
+    return new InProcessClient(
+      this.connect({ exceptions: true }),
+      () => this.scheduler.now(),
+      options,
+    );
+  }
+
+  /** An in-process worker; it starts on the next microtask unless `autorun: false`. */
+  worker(options?: WorkerOptions): InProcessWorker {
+    const worker = new InProcessWorker(
+      (sink: ConnectionSink) => this.connect({ sink }),
+      this.scheduler,
+      options,
+    );
+    this.workersSet.add(worker);
+    void worker.done.then(() => this.workersSet.delete(worker));
+    return worker;
+  }
+
+  status(handle: string): JobStatus {
+    return this.engine.status(handle);
+  }
+
+  statusByUnique(unique: string, functionName?: string): UniqueJobStatus {
+    return this.engine.statusByUnique(unique, functionName);
+  }
+
+  /** Cancels a queued, delayed or running job; false when there is no such job. */
+  cancel(handle: string): boolean {
+    return this.engine.cancel(handle);
+  }
+
+  /** Creates an empty function entry (admin `create function`). */
+  createFunction(functionName: string): void {
+    this.engine.createFunction(functionName);
+  }
+
+  /**
+   * Removes a function (admin `drop function`).
+   * @throws FunctionNotFoundError, FunctionBusyError (workers registered or jobs live)
+   */
+  dropFunction(functionName: string): void {
+    this.engine.dropFunction(functionName);
+  }
+
+  /** Sets a function's queue limits (admin `maxqueue`); false when the function does not exist. */
+  setMaxQueue(functionName: string, limits: number | Partial<QueueLimits>): boolean {
+    return this.engine.setMaxQueue(functionName, limitsOf(limits));
+  }
+
+  /** Statistics per function (admin `status`, `prioritystatus`). */
+  functions(): FunctionStatus[] {
+    return this.engine.functionStatus();
+  }
+
+  /** Open connections with their registrations (admin `workers`). */
+  connections(): ConnectionInfo[] {
+    return [...this.connectionsById.values()].map((c) => ({
+      id: c.id,
+      address: c.address,
+      clientId: c.clientId,
+      functions: c.functions,
+    }));
+  }
+
+  /** Live jobs (admin `show jobs`). */
+  jobs(): JobInfo[] {
+    return this.engine.jobInfo();
+  }
+
+  /** Unique ids of live jobs, `''` for those without (admin `show unique jobs`). */
+  uniqueJobs(): string[] {
+    return this.engine.jobInfo().map((job) => job.unique);
+  }
+
+  /**
+   * Closes gracefully: no new submissions or assignments; waiting foreground jobs fail
+   * (`SHUTDOWN`); running jobs get `timeout` ms to finish, then are aborted. Background jobs
+   * not finished stay in the store for the next start. Idempotent.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closePromise ??= this.shutdown(options.timeout ?? 30_000);
+    return this.closePromise;
+  }
+
+  private async shutdown(timeout: number): Promise<void> {
+    const engine = this.engine;
+    engine.closing = true;
+    engine.failWaitingForeground();
+    const workersStopped = Promise.all(
+      [...this.workersSet].map((w) => w.stop({ timeout, reason: 'serverClosed' })),
+    );
+    if (engine.runningJobs().length > 0) {
+      await new Promise<void>((resolve) => {
+        const deadline = this.scheduler.schedule(() => {
+          engine.abortRunning();
+          resolve();
+        }, timeout);
+        void engine.whenNoneRunning().then(() => {
+          deadline.unsubscribe();
+          resolve();
+        });
+      });
+    }
+    await workersStopped;
+    for (const connection of [...this.connectionsById.values()]) connection.close();
+    engine.stopTimers();
+    await engine.store?.close?.();
+  }
+
+  private async replay(store: JobStore | null): Promise<void> {
+    if (store === null) return;
+    const listed = store.list();
+    const records: Iterable<JobRecord> =
+      Symbol.iterator in Object(listed) ? (listed as Iterable<JobRecord>) : await listed;
+    for (const record of records) this.engine.replay(record);
+  }
+}
+
+/** Creates an in-process Gearman job server. */
+export function createJobServer(options?: JobServerOptions): JobServer {
+  return new JobServer(options);
+}

@@ -1,0 +1,143 @@
+/** Job priority; within a priority jobs run first in, first out. */
+export type Priority = 'high' | 'normal' | 'low';
+
+/** What a payload or result may be given as; strings are encoded as UTF-8. */
+export type PayloadInput = Buffer | Uint8Array | string;
+
+/**
+ * Why a job failed, as seen by clients.
+ *
+ * - `WORK_FAIL`: the worker reported a failure (WORK_FAIL, or a `WorkFail` thrown).
+ * - `EXCEPTION`: the handler raised an exception and this client did not ask for exceptions.
+ * - `TIMEOUT`: the job ran longer than its function's timeout (CAN_DO_TIMEOUT).
+ * - `CANCELLED`: the job was cancelled (admin `cancel job`, `server.cancel`).
+ * - `RETRIES_EXHAUSTED`: its workers were lost more times than `maxRetries` allows.
+ * - `SHUTDOWN`: the server closed before the job could finish.
+ */
+export type FailReason =
+  'WORK_FAIL' | 'EXCEPTION' | 'TIMEOUT' | 'CANCELLED' | 'RETRIES_EXHAUSTED' | 'SHUTDOWN';
+
+/** An update of a job delivered to each client attached to it, in order. */
+export type JobUpdate =
+  | { readonly type: 'data'; readonly data: Buffer }
+  | { readonly type: 'warning'; readonly data: Buffer }
+  | { readonly type: 'status'; readonly numerator: number; readonly denominator: number }
+  | { readonly type: 'complete'; readonly data: Buffer }
+  | { readonly type: 'fail'; readonly reason: FailReason }
+  | { readonly type: 'exception'; readonly data: Buffer };
+
+/** The answer to a status query by handle (GET_STATUS). Unknown and finished jobs look alike. */
+export interface JobStatus {
+  readonly known: boolean;
+  readonly running: boolean;
+  readonly numerator: number;
+  readonly denominator: number;
+}
+
+/** The answer to a status query by unique id (GET_STATUS_UNIQUE). */
+export interface UniqueJobStatus extends JobStatus {
+  /** Foreground submissions attached to the job (each submission counts). */
+  readonly clientCount: number;
+  /** The job's handle, when known. */
+  readonly handle: string | undefined;
+}
+
+/** Per-priority queue limits; 0 means unlimited. */
+export interface QueueLimits {
+  readonly high: number;
+  readonly normal: number;
+  readonly low: number;
+}
+
+/** Every job transition, on `server.events$`. `time` is the scheduler's clock in ms. */
+export type JobEvent =
+  | {
+      readonly type: 'submitted';
+      readonly time: number;
+      readonly handle: string;
+      readonly functionName: string;
+      readonly unique: string;
+      readonly priority: Priority;
+      readonly background: boolean;
+    }
+  | {
+      readonly type: 'coalesced';
+      readonly time: number;
+      readonly handle: string;
+      readonly functionName: string;
+      readonly unique: string;
+      readonly background: boolean;
+    }
+  | {
+      readonly type: 'delayed';
+      readonly time: number;
+      readonly handle: string;
+      readonly runAt: number;
+    }
+  | {
+      readonly type: 'started';
+      readonly time: number;
+      readonly handle: string;
+      readonly functionName: string;
+      /** 1 for the first assignment, 2 for the first retry, … */
+      readonly attempt: number;
+      readonly connection: number;
+    }
+  | {
+      readonly type: 'progress';
+      readonly time: number;
+      readonly handle: string;
+      readonly numerator: number;
+      readonly denominator: number;
+    }
+  | { readonly type: 'completed'; readonly time: number; readonly handle: string }
+  | {
+      readonly type: 'failed';
+      readonly time: number;
+      readonly handle: string;
+      readonly reason: FailReason | 'EXCEPTION';
+    }
+  | {
+      readonly type: 'retried';
+      readonly time: number;
+      readonly handle: string;
+      /** The attempt that will come next. */
+      readonly attempt: number;
+    }
+  | { readonly type: 'cancelled'; readonly time: number; readonly handle: string };
+
+/** One row of function statistics: what `status` and `prioritystatus` show. */
+export interface FunctionStatus {
+  readonly functionName: string;
+  /** Queued (including delayed) plus running jobs. */
+  readonly total: number;
+  readonly running: number;
+  /** Connections registered for the function. */
+  readonly workers: number;
+  /** Jobs waiting to run, by priority (delayed jobs count at their priority). */
+  readonly queued: { readonly high: number; readonly normal: number; readonly low: number };
+}
+
+/** One connection, as the `workers` admin command lists it. */
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly address: string;
+  readonly clientId: string;
+  readonly functions: readonly string[];
+}
+
+/** One live job, as `show jobs` lists it. */
+export interface JobInfo {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly priority: Priority;
+  readonly background: boolean;
+  readonly state: 'queued' | 'delayed' | 'running';
+  /** Assignments that ended without a result (worker lost). */
+  readonly retries: number;
+  /** Whether the job is in the job store. */
+  readonly persisted: boolean;
+  /** When a delayed job becomes runnable (scheduler ms), or 0. */
+  readonly runAt: number;
+}

@@ -1,0 +1,500 @@
+import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import type { Connection, ConnectionSink } from './connection.js';
+import { ConnectionClosedError, JobFailedError, JobNotFoundError, WorkFail } from './errors.js';
+import type { Assignment } from './internal/engine.js';
+import { toBuffer } from './internal/payload.js';
+import { applyPolicies, type LoggerLike, type WorkerPolicy } from './policies.js';
+import type { FailReason, PayloadInput } from './types.js';
+
+/** What a handler receives: the job, and the means to report on it. */
+export interface JobContext {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly payload: Buffer;
+  /** 1 for the first assignment, 2 for the first retry, … */
+  readonly attempt: number;
+  /**
+   * Aborts when the job times out, is cancelled, or the worker or server shuts down past
+   * its deadline. The job's outcome is then decided: whatever the handler returns is dropped.
+   */
+  readonly signal: AbortSignal;
+  /** The payload decoded as UTF-8. */
+  text(): string;
+  /** The payload parsed as JSON. */
+  json<T = unknown>(): T;
+  /** Progress (WORK_STATUS), e.g. `status(3, 14)`. */
+  status(numerator: number, denominator: number): void;
+  /** A chunk of partial result (WORK_DATA). */
+  data(chunk: PayloadInput): void;
+  /** A warning (WORK_WARNING). */
+  warning(chunk: PayloadInput): void;
+}
+
+/**
+ * Works one job. Its return value is the result: a Buffer, Uint8Array or string as is,
+ * `undefined`/`null` as an empty result, anything else as JSON. Throwing `WorkFail` fails
+ * the job plainly (WORK_FAIL); any other throw or rejection is an exception
+ * (WORK_EXCEPTION) carrying the error's message.
+ */
+export type JobHandler = (job: JobContext) => unknown;
+
+export interface RegisterOptions {
+  /** The job fails (`TIMEOUT`) after this many ms and its signal aborts. Default: none. */
+  timeout?: number;
+  /** Jobs of this function run at once by this worker. Default 1. */
+  concurrency?: number;
+}
+
+/** Summary of a job in worker events. */
+export interface WorkerJobInfo {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly attempt: number;
+}
+
+/**
+ * A worker's lifecycle, as PHP worker libraries report it: run starts, the connection is
+ * made, functions are registered, then for each job: received, before and after execute
+ * (or failure); `idle` when a look for work found none and `waiting` while asleep for work;
+ * `afterRun` once stopped. `time` is the scheduler's clock in ms.
+ */
+export type WorkerEvent =
+  | { readonly type: 'beforeRun'; readonly time: number }
+  | { readonly type: 'connecting'; readonly time: number }
+  | { readonly type: 'connected'; readonly time: number }
+  | {
+      readonly type: 'beforeRegister';
+      readonly time: number;
+      readonly functions: readonly string[];
+    }
+  | { readonly type: 'afterRegister'; readonly time: number; readonly functions: readonly string[] }
+  | { readonly type: 'idle'; readonly time: number }
+  | { readonly type: 'waiting'; readonly time: number }
+  | { readonly type: 'jobReceived'; readonly time: number; readonly job: WorkerJobInfo }
+  | { readonly type: 'beforeExecute'; readonly time: number; readonly job: WorkerJobInfo }
+  | {
+      readonly type: 'afterExecute';
+      readonly time: number;
+      readonly job: WorkerJobInfo;
+      readonly outcome: 'complete' | 'fail' | 'exception' | 'revoked';
+      readonly duration: number;
+      /** Jobs this worker has finished, this one included. */
+      readonly jobsDone: number;
+    }
+  | {
+      readonly type: 'failure';
+      readonly time: number;
+      readonly job: WorkerJobInfo;
+      readonly error: unknown;
+    }
+  | {
+      readonly type: 'afterRun';
+      readonly time: number;
+      readonly reason: string;
+      readonly jobsDone: number;
+    };
+
+export interface WorkerOptions {
+  /** SET_CLIENT_ID: shown by the `workers` admin command. */
+  clientId?: string;
+  /** Start working on the next microtask (after the registrations made right after creation). Default true. */
+  autorun?: boolean;
+  /** Stop after this many jobs. */
+  maxJobs?: number;
+  /** Stop this many ms after the run started. */
+  maxRunTime?: number;
+  /** Stop when memory use is above this many bytes (checked after each job and when idle). */
+  memoryLimit?: number;
+  /** How memory use is measured; default `process.memoryUsage().rss`. */
+  measureMemory?: () => number;
+  /** Log lifecycle events to a pino-compatible logger. */
+  logger?: LoggerLike;
+  /** More policies: functions of the worker's events that may stop it. */
+  policies?: readonly WorkerPolicy[];
+}
+
+export interface StopOptions {
+  /** Running jobs get this many ms to finish; then their signals abort and they go back to the server. */
+  timeout?: number;
+  /** Reported in `afterRun`. Default `stopped`. */
+  reason?: string;
+}
+
+/** What policies and the TCP worker share: a worker that emits events and can be stopped. */
+export interface WorkerLike {
+  readonly events$: Observable<WorkerEvent>;
+  readonly scheduler: SchedulerLike;
+  stop(options?: StopOptions): Promise<void>;
+}
+
+const DEFAULT_STOP_TIMEOUT = 30_000;
+
+/** One running job in a worker. */
+class RunningJob implements JobContext {
+  private controller: AbortController | null = null;
+  private revokedReason: FailReason | null = null;
+  private payloadText: string | undefined;
+
+  constructor(
+    private readonly worker: InProcessWorker,
+    private readonly assignment: Assignment,
+    readonly startedAt: number,
+  ) {}
+
+  get handle(): string {
+    return this.assignment.handle;
+  }
+  get functionName(): string {
+    return this.assignment.functionName;
+  }
+  get unique(): string {
+    return this.assignment.unique;
+  }
+  get payload(): Buffer {
+    return this.assignment.payload;
+  }
+  get attempt(): number {
+    return this.assignment.attempt;
+  }
+  get revoked(): boolean {
+    return this.revokedReason !== null;
+  }
+
+  get signal(): AbortSignal {
+    // Created on first use: most handlers never look at it.
+    this.controller ??= new AbortController();
+    if (this.revokedReason !== null && !this.controller.signal.aborted) {
+      this.controller.abort(new JobFailedError(this.handle, this.revokedReason));
+    }
+    return this.controller.signal;
+  }
+
+  text(): string {
+    return (this.payloadText ??= this.payload.toString('utf8'));
+  }
+
+  json<T = unknown>(): T {
+    return JSON.parse(this.text()) as T;
+  }
+
+  status(numerator: number, denominator: number): void {
+    this.report((c) => c.workStatus(this.handle, numerator, denominator));
+  }
+
+  data(chunk: PayloadInput): void {
+    this.report((c) => c.workData(this.handle, chunk));
+  }
+
+  warning(chunk: PayloadInput): void {
+    this.report((c) => c.workWarning(this.handle, chunk));
+  }
+
+  info(): WorkerJobInfo {
+    const { handle, functionName, unique, attempt } = this.assignment;
+    return { handle, functionName, unique, attempt };
+  }
+
+  revoke(reason: FailReason): void {
+    if (this.revokedReason !== null) return;
+    this.revokedReason = reason;
+    this.controller?.abort(new JobFailedError(this.handle, reason));
+  }
+
+  /** Reports to the server unless the job was taken back (then the report is dropped). */
+  private report(send: (connection: Connection) => void): void {
+    if (this.revokedReason !== null) return;
+    this.worker.send(send);
+  }
+}
+
+/**
+ * A worker inside the server's process. Register handlers; jobs are grabbed while the
+ * worker has room (per function `concurrency`), and the worker sleeps until woken when
+ * there is no work, like a Gearman worker with PRE_SLEEP/NOOP.
+ */
+export class InProcessWorker implements WorkerLike {
+  readonly scheduler: SchedulerLike;
+  private readonly connection: Connection;
+  private readonly handlers = new Map<string, { handler: JobHandler; options: RegisterOptions }>();
+  private readonly running = new Map<string, RunningJob>();
+  private readonly eventsSubject = new Subject<WorkerEvent>();
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private pumping = false;
+  private pumpScheduled = false;
+  private jobsDone = 0;
+  private stopReason = 'stopped';
+  private stopDeadline: Subscription | null = null;
+  private readonly policySubscription: Subscription;
+  private resolveDone!: () => void;
+  /** Resolves once the worker has stopped (`afterRun` emitted). */
+  readonly done: Promise<void>;
+
+  /** @internal Created by `server.worker()`. */
+  constructor(
+    connect: (sink: ConnectionSink) => Connection,
+    scheduler: SchedulerLike,
+    options: WorkerOptions = {},
+  ) {
+    this.scheduler = scheduler;
+    this.connection = connect({
+      wake: () => this.schedulePump(),
+      revoked: (handle, reason) => this.running.get(handle)?.revoke(reason),
+    });
+    if (options.clientId !== undefined) this.connection.clientId = options.clientId;
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.policySubscription = applyPolicies(this, options);
+    if (options.autorun ?? true) queueMicrotask(() => this.start());
+  }
+
+  /** Lifecycle events; see {@link WorkerEvent}. */
+  get events$(): Observable<WorkerEvent> {
+    return this.eventsSubject.asObservable();
+  }
+
+  /** Jobs finished so far. */
+  get completedJobs(): number {
+    return this.jobsDone;
+  }
+
+  /** Jobs running now. */
+  get activeJobs(): number {
+    return this.running.size;
+  }
+
+  /** Registers a handler for a function (CAN_DO, or CAN_DO_TIMEOUT with `timeout`). */
+  register(functionName: string, handler: JobHandler, options: RegisterOptions = {}): this {
+    if (this.state === 'stopping' || this.state === 'stopped') throw new ConnectionClosedError();
+    const concurrency = options.concurrency ?? 1;
+    this.handlers.set(functionName, { handler, options });
+    if (this.state === 'running') {
+      this.emit({ type: 'beforeRegister', time: this.now(), functions: [functionName] });
+      this.connection.canDo(functionName, { timeout: options.timeout ?? 0, capacity: concurrency });
+      this.emit({ type: 'afterRegister', time: this.now(), functions: [functionName] });
+      this.schedulePump();
+    }
+    return this;
+  }
+
+  /** Unregisters a function (CANT_DO); its running jobs go back to the server. */
+  unregister(functionName: string): this {
+    this.handlers.delete(functionName);
+    if (this.state === 'running') this.connection.cantDo(functionName);
+    return this;
+  }
+
+  /** Starts working (done automatically unless `autorun: false`). */
+  start(): this {
+    if (this.state !== 'new') return this;
+    this.state = 'running';
+    this.emit({ type: 'beforeRun', time: this.now() });
+    this.emit({ type: 'connecting', time: this.now() });
+    this.emit({ type: 'connected', time: this.now() });
+    const functions = [...this.handlers.keys()];
+    this.emit({ type: 'beforeRegister', time: this.now(), functions });
+    for (const [name, { options }] of this.handlers) {
+      this.connection.canDo(name, {
+        timeout: options.timeout ?? 0,
+        capacity: options.concurrency ?? 1,
+      });
+    }
+    this.emit({ type: 'afterRegister', time: this.now(), functions });
+    this.pump();
+    return this;
+  }
+
+  /** Starts (if needed) and resolves when the worker has stopped. */
+  async run(): Promise<void> {
+    this.start();
+    return this.done;
+  }
+
+  /**
+   * Stops gracefully: no new jobs; running ones get `timeout` ms to finish, then their
+   * signals abort and they go back to the server for another worker.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.state === 'new') this.state = 'running';
+    if (this.state === 'running') {
+      this.state = 'stopping';
+      this.stopReason = options.reason ?? 'stopped';
+      if (this.running.size === 0) this.finishStop();
+      else {
+        this.stopDeadline = this.scheduler.schedule(() => {
+          for (const job of this.running.values()) job.revoke('SHUTDOWN');
+          this.finishStop();
+        }, options.timeout ?? DEFAULT_STOP_TIMEOUT);
+      }
+    }
+    return this.done;
+  }
+
+  /** @internal Sends a report for a running job; a job the server took back is skipped. */
+  send(report: (connection: Connection) => void): void {
+    try {
+      report(this.connection);
+    } catch (error) {
+      if (!(error instanceof JobNotFoundError || error instanceof ConnectionClosedError))
+        throw error;
+    }
+  }
+
+  private now(): number {
+    return this.scheduler.now();
+  }
+
+  private emit(event: WorkerEvent): void {
+    if (this.eventsSubject.observed) this.eventsSubject.next(event);
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Takes jobs while there is room; sleeps when there is none to take. */
+  private pump(): void {
+    if (this.state !== 'running' || this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        if (this.state !== 'running') return;
+        const assignment = this.connection.grab();
+        if (assignment === undefined) break;
+        this.execute(assignment);
+      }
+      if (this.hasRoom()) {
+        this.emit({ type: 'idle', time: this.now() });
+        this.connection.preSleep();
+        if (this.connection.sleeping) this.emit({ type: 'waiting', time: this.now() });
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private hasRoom(): boolean {
+    for (const [name, { options }] of this.handlers) {
+      let active = 0;
+      for (const job of this.running.values()) if (job.functionName === name) active++;
+      if (active < (options.concurrency ?? 1)) return true;
+    }
+    return false;
+  }
+
+  private execute(assignment: Assignment): void {
+    const entry = this.handlers.get(assignment.functionName);
+    const job = new RunningJob(this, assignment, this.now());
+    this.running.set(assignment.handle, job);
+    if (this.eventsSubject.observed) {
+      const info = job.info();
+      this.emit({ type: 'jobReceived', time: this.now(), job: info });
+      this.emit({ type: 'beforeExecute', time: this.now(), job: info });
+    }
+    if (entry === undefined) {
+      // Registered and unregistered in between: give the job back.
+      this.running.delete(assignment.handle);
+      this.connection.cantDo(assignment.functionName);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = entry.handler(job);
+    } catch (error) {
+      this.settle(job, false, error);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then(
+        (value) => this.settle(job, true, value),
+        (error: unknown) => this.settle(job, false, error),
+      );
+    } else {
+      this.settle(job, true, result);
+    }
+  }
+
+  private settle(job: RunningJob, ok: boolean, value: unknown): void {
+    this.running.delete(job.handle);
+    let outcome: 'complete' | 'fail' | 'exception' | 'revoked';
+    if (job.revoked) {
+      outcome = 'revoked';
+    } else if (ok) {
+      outcome = 'complete';
+      let result: Buffer | undefined;
+      try {
+        result = encodeResult(value);
+      } catch (error) {
+        ok = false;
+        value = error;
+      }
+      if (result !== undefined) this.send((c) => c.workComplete(job.handle, result));
+    }
+    if (!ok && !job.revoked) {
+      if (value instanceof WorkFail) {
+        outcome = 'fail';
+        this.send((c) => c.workFail(job.handle));
+      } else {
+        outcome = 'exception';
+        const message = value instanceof Error ? value.message : String(value);
+        this.send((c) => c.workException(job.handle, message));
+      }
+      if (this.eventsSubject.observed) {
+        this.emit({ type: 'failure', time: this.now(), job: job.info(), error: value });
+      }
+    }
+    this.jobsDone++;
+    if (this.eventsSubject.observed) {
+      this.emit({
+        type: 'afterExecute',
+        time: this.now(),
+        job: job.info(),
+        outcome: outcome!,
+        duration: this.now() - job.startedAt,
+        jobsDone: this.jobsDone,
+      });
+    }
+    if (this.state === 'stopping') {
+      if (this.running.size === 0) this.finishStop();
+      return;
+    }
+    if (!this.pumping) this.pump();
+  }
+
+  private finishStop(): void {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.stopDeadline?.unsubscribe();
+    this.running.clear();
+    this.connection.close();
+    this.emit({
+      type: 'afterRun',
+      time: this.now(),
+      reason: this.stopReason,
+      jobsDone: this.jobsDone,
+    });
+    this.eventsSubject.complete();
+    this.policySubscription.unsubscribe();
+    this.resolveDone();
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** A handler's return value as a result payload. */
+export function encodeResult(value: unknown): Buffer {
+  if (value === undefined || value === null) return Buffer.alloc(0);
+  if (typeof value === 'string' || value instanceof Uint8Array) return toBuffer(value);
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}
