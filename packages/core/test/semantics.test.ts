@@ -1,0 +1,464 @@
+import { describe, expect, it } from 'vitest';
+import {
+  FunctionBusyError,
+  FunctionNotFoundError,
+  InvalidArgumentError,
+  JobNotFoundError,
+  QueueFullError,
+  UniqueTooLargeError,
+} from '../src/index.js';
+import { grab, recorder, server, submit, workerConnection } from './helpers.js';
+
+describe('handles (reference §3.1)', () => {
+  it('counts from 1 and only new jobs consume numbers', () => {
+    const s = server();
+    const c = s.connect();
+    expect(submit(c, { functionName: 'f', payload: 'a', unique: 'u' }).handle).toBe('H:t:1');
+    expect(submit(c, { functionName: 'f', payload: 'b', unique: 'u' })).toEqual({
+      handle: 'H:t:1',
+      coalesced: true,
+    });
+    s.setMaxQueue('f', 1);
+    expect(() => submit(c, { functionName: 'f', payload: 'c' })).toThrow(QueueFullError);
+    s.setMaxQueue('f', 0);
+    expect(submit(c, { functionName: 'f', payload: 'd' }).handle).toBe('H:t:2');
+  });
+});
+
+describe('dispatch order (reference §3.3)', () => {
+  it('runs HIGH before NORMAL before LOW, FIFO within a priority', () => {
+    const s = server();
+    const c = s.connect();
+    for (const [payload, priority] of [
+      ['L1', 'low'],
+      ['N1', 'normal'],
+      ['H1', 'high'],
+      ['L2', 'low'],
+      ['N2', 'normal'],
+      ['H2', 'high'],
+    ] as const) {
+      submit(c, { functionName: 'f', payload, priority, background: true });
+    }
+    const w = workerConnection(s, 'f');
+    const order = [];
+    for (let job = grab(w.connection); job; job = grab(w.connection)) order.push(job.payload);
+    expect(order).toEqual(['H1', 'H2', 'N1', 'N2', 'L1', 'L2']);
+  });
+
+  it('applies priority across all of a worker’s functions, and rotates functions fairly', () => {
+    const s = server();
+    const c = s.connect();
+    for (const fn of ['fa', 'fb', 'fc']) {
+      for (let i = 1; i <= 2; i++) submit(c, { functionName: fn, payload: `${fn}${i}`, background: true });
+    }
+    submit(c, { functionName: 'fc', payload: 'fc-high', priority: 'high', background: true });
+    const w = workerConnection(s, 'fa', 'fb', 'fc');
+    const order = [];
+    for (let job = grab(w.connection); job; job = grab(w.connection)) order.push(job.payload);
+    expect(order).toEqual(['fc-high', 'fa1', 'fb1', 'fc1', 'fa2', 'fb2', 'fc2']);
+  });
+
+  it('does not let a busy function starve another one', () => {
+    const s = server();
+    const c = s.connect();
+    for (let i = 0; i < 100; i++) submit(c, { functionName: 'busy', payload: `b${i}`, background: true });
+    submit(c, { functionName: 'quiet', payload: 'q', background: true });
+    const w = workerConnection(s, 'busy', 'quiet');
+    const firstTwo = [grab(w.connection)?.payload, grab(w.connection)?.payload];
+    expect(firstTwo).toContain('q');
+  });
+});
+
+describe('coalescing by unique id (reference §3.2)', () => {
+  it('delivers every later update to every attached foreground submission', () => {
+    const s = server();
+    const a = recorder();
+    const b = recorder();
+    const c1 = s.connect();
+    const c2 = s.connect();
+    const first = submit(c1, { functionName: 'f', payload: 'x', unique: 'same' }, a);
+    submit(c2, { functionName: 'f', payload: 'y', unique: 'same', background: true });
+    const w = workerConnection(s, 'f');
+    const job = w.connection.grab()!;
+    expect(job.payload.toString()).toBe('x');
+    w.connection.workData(job.handle, 'part');
+    // A late joiner of a running job gets only what follows.
+    const third = submit(c2, { functionName: 'f', payload: 'z', unique: 'same', priority: 'low' }, b);
+    expect(third).toEqual({ handle: first.handle, coalesced: true });
+    w.connection.workComplete(job.handle, 'done');
+    expect(a.types()).toEqual(['data', 'complete']);
+    expect(b.types()).toEqual(['complete']);
+    expect(s.status(first.handle).known).toBe(false);
+  });
+
+  it('delivers twice to a connection that submitted the same unique twice', () => {
+    const s = server();
+    const c = s.connect();
+    const r1 = recorder();
+    const r2 = recorder();
+    submit(c, { functionName: 'f', unique: 'u' }, r1);
+    submit(c, { functionName: 'f', unique: 'u' }, r2);
+    const w = workerConnection(s, 'f');
+    w.connection.workComplete(w.connection.grab()!.handle, 'r');
+    expect([r1.types(), r2.types()]).toEqual([['complete'], ['complete']]);
+  });
+
+  it('never coalesces an empty unique, keys by function, and frees the unique at the end', () => {
+    const s = server();
+    const c = s.connect();
+    const a = submit(c, { functionName: 'f', payload: 'p' });
+    const b = submit(c, { functionName: 'f', payload: 'p' });
+    expect(a.handle).not.toBe(b.handle);
+    const u1 = submit(c, { functionName: 'f', unique: 'u' });
+    const u2 = submit(c, { functionName: 'g', unique: 'u' });
+    expect(u1.handle).not.toBe(u2.handle);
+    const w = workerConnection(s, 'g');
+    w.connection.workComplete(w.connection.grab()!.handle);
+    expect(submit(c, { functionName: 'g', unique: 'u' }).coalesced).toBe(false);
+  });
+
+  it('coalesces the "-" unique by payload, small and large', () => {
+    const s = server();
+    const c = s.connect();
+    const big = Buffer.alloc(1000, 7);
+    const a = submit(c, { functionName: 'f', unique: '-', payload: 'same', background: true });
+    expect(submit(c, { functionName: 'f', unique: '-', payload: 'same' }).handle).toBe(a.handle);
+    expect(submit(c, { functionName: 'f', unique: '-', payload: 'other' }).handle).not.toBe(a.handle);
+    const l = submit(c, { functionName: 'f', unique: '-', payload: big, background: true });
+    expect(submit(c, { functionName: 'f', unique: '-', payload: Buffer.from(big) }).handle).toBe(l.handle);
+    expect(s.statusByUnique('-').known).toBe(false);
+  });
+});
+
+describe('status (reference §3.8)', () => {
+  it('reports unknown, queued, running with progress, then unknown again', () => {
+    const s = server();
+    const c = s.connect();
+    expect(s.status('H:t:99')).toEqual({ known: false, running: false, numerator: 0, denominator: 0 });
+    expect(s.status('garbage')).toEqual({ known: false, running: false, numerator: 0, denominator: 0 });
+    const { handle } = submit(c, { functionName: 'f', unique: 'u', background: true });
+    expect(c.status(handle)).toEqual({ known: true, running: false, numerator: 0, denominator: 0 });
+    const w = workerConnection(s, 'f');
+    w.connection.grab();
+    w.connection.workStatus(handle, 3, 14);
+    expect(c.status(handle)).toEqual({ known: true, running: true, numerator: 3, denominator: 14 });
+    expect(c.statusByUnique('u')).toEqual({
+      known: true,
+      running: true,
+      numerator: 3,
+      denominator: 14,
+      clientCount: 0,
+      handle,
+    });
+    w.connection.workComplete(handle);
+    expect(c.status(handle).known).toBe(false);
+  });
+
+  it('counts attached submissions and answers exactly when given the function', () => {
+    const s = server();
+    const c = s.connect();
+    submit(c, { functionName: 'f', unique: 'same' }, recorder());
+    submit(c, { functionName: 'f', unique: 'same' }, recorder());
+    const g = submit(c, { functionName: 'g', unique: 'same', background: true });
+    expect(c.statusByUnique('same', 'f').clientCount).toBe(2);
+    expect(c.statusByUnique('same', 'g')).toMatchObject({ known: true, clientCount: 0, handle: g.handle });
+    expect(c.statusByUnique('nope')).toMatchObject({ known: false, clientCount: 0 });
+  });
+});
+
+describe('results and exceptions (reference §3.7)', () => {
+  it('sends exceptions only to submissions that asked, a failure to the others', () => {
+    const s = server();
+    const c = s.connect();
+    const wants = recorder(true);
+    const plain = recorder(false);
+    submit(c, { functionName: 'f', unique: 'u' }, wants);
+    submit(c, { functionName: 'f', unique: 'u' }, plain);
+    const w = workerConnection(s, 'f');
+    w.connection.workException(w.connection.grab()!.handle, 'boom');
+    expect(wants.updates).toEqual([{ type: 'exception', data: Buffer.from('boom') }]);
+    expect(plain.updates).toEqual([{ type: 'fail', reason: 'EXCEPTION' }]);
+  });
+
+  it('forwards data, warnings, status, then the result', () => {
+    const s = server();
+    const c = s.connect();
+    const r = recorder();
+    submit(c, { functionName: 'f' }, r);
+    const w = workerConnection(s, 'f');
+    const { handle } = w.connection.grab()!;
+    w.connection.workData(handle, 'd');
+    w.connection.workWarning(handle, 'w');
+    w.connection.workStatus(handle, 1, 2);
+    w.connection.workFail(handle);
+    expect(r.updates).toEqual([
+      { type: 'data', data: Buffer.from('d') },
+      { type: 'warning', data: Buffer.from('w') },
+      { type: 'status', numerator: 1, denominator: 2 },
+      { type: 'fail', reason: 'WORK_FAIL' },
+    ]);
+  });
+
+  it('refuses results for jobs the connection does not hold', () => {
+    const s = server();
+    const c = s.connect();
+    const { handle } = submit(c, { functionName: 'f' }, recorder());
+    const w1 = workerConnection(s, 'f');
+    const w2 = workerConnection(s, 'f');
+    expect(() => w2.connection.workComplete(handle)).toThrow(JobNotFoundError);
+    w1.connection.grab();
+    expect(() => w2.connection.workComplete(handle, 'x')).toThrow(JobNotFoundError);
+    expect(() => w2.connection.workData(handle, 'x')).toThrow(JobNotFoundError);
+    w1.connection.workComplete(handle, 'ok');
+    expect(() => w1.connection.workComplete(handle, 'again')).toThrow(JobNotFoundError);
+  });
+});
+
+describe('worker loss and retries (reference §3.5)', () => {
+  it('puts a lost job back at the front of its queue and counts the retry', () => {
+    const s = server();
+    const c = s.connect();
+    const r = recorder();
+    const first = submit(c, { functionName: 'f', payload: 'first' }, r);
+    submit(c, { functionName: 'f', payload: 'second', background: true });
+    const w1 = workerConnection(s, 'f');
+    w1.connection.grab();
+    w1.connection.workStatus(first.handle, 1, 2);
+    w1.connection.close();
+    expect(s.status(first.handle)).toEqual({ known: true, running: false, numerator: 0, denominator: 0 });
+    expect(s.jobs().find((j) => j.handle === first.handle)?.retries).toBe(1);
+    const w2 = workerConnection(s, 'f');
+    const again = w2.connection.grab()!;
+    expect([again.handle, again.attempt]).toEqual([first.handle, 2]);
+    w2.connection.workComplete(again.handle, 'ok');
+    expect(r.types()).toEqual(['status', 'complete']);
+  });
+
+  it('fails the job for every attached client after maxRetries', () => {
+    const s = server({ maxRetries: 1 });
+    const c = s.connect();
+    const r = recorder();
+    submit(c, { functionName: 'f' }, r);
+    for (let i = 0; i < 2; i++) {
+      const w = workerConnection(s, 'f');
+      expect(w.connection.grab()).toBeDefined();
+      w.connection.close();
+    }
+    expect(r.updates).toEqual([{ type: 'fail', reason: 'RETRIES_EXHAUSTED' }]);
+    expect(s.jobs()).toEqual([]);
+  });
+
+  it('requeues on CANT_DO and RESET_ABILITIES of the holder', () => {
+    const s = server();
+    const c = s.connect();
+    submit(c, { functionName: 'f', background: true });
+    submit(c, { functionName: 'g', background: true });
+    const w = workerConnection(s, 'f', 'g');
+    w.connection.grab();
+    w.connection.grab();
+    w.connection.cantDo('f');
+    expect(s.functions().find((f) => f.functionName === 'f')).toMatchObject({ running: 0, workers: 0 });
+    w.connection.resetAbilities();
+    expect(s.functions().map((f) => [f.functionName, f.running, f.queued.normal])).toEqual([
+      ['f', 0, 1],
+      ['g', 0, 1],
+    ]);
+  });
+});
+
+describe('waking sleeping workers (reference §3.4)', () => {
+  it('wakes one sleeper per queued job, never more', () => {
+    const s = server();
+    const sleepers = [1, 2, 3].map(() => workerConnection(s, 'f'));
+    for (const w of sleepers) w.connection.preSleep();
+    const c = s.connect();
+    submit(c, { functionName: 'f', background: true });
+    expect(sleepers.map((w) => w.wakes)).toEqual([1, 0, 0]);
+    submit(c, { functionName: 'f', background: true });
+    expect(sleepers.map((w) => w.wakes)).toEqual([1, 1, 0]);
+  });
+
+  it('wakes at once on PRE_SLEEP when work is waiting, and never wakes non-sleepers', () => {
+    const s = server();
+    const c = s.connect();
+    const never = workerConnection(s, 'f');
+    submit(c, { functionName: 'f', background: true });
+    expect(never.wakes).toBe(0);
+    const w = workerConnection(s, 'f');
+    w.connection.preSleep();
+    expect(w.wakes).toBe(1);
+  });
+
+  it('wakes another sleeper when the woken one took a different job', async () => {
+    const s = server();
+    const c = s.connect();
+    const both = workerConnection(s, 'f', 'g');
+    const onlyF = workerConnection(s, 'f');
+    both.connection.preSleep();
+    onlyF.connection.preSleep();
+    submit(c, { functionName: 'f', background: true });
+    expect([both.wakes, onlyF.wakes]).toEqual([1, 0]);
+    submit(c, { functionName: 'g', background: true, priority: 'high' });
+    // The woken worker takes the HIGH g job; f's job still needs a worker.
+    expect(grab(both.connection)).toBeDefined();
+    await Promise.resolve();
+    expect(onlyF.wakes).toBe(1);
+  });
+});
+
+describe('queue limits (reference §3.14)', () => {
+  it('rejects when the function holds as many jobs as the priority allows, all priorities counted', () => {
+    const s = server();
+    const c = s.connect();
+    submit(c, { functionName: 'f', priority: 'low', background: true });
+    s.setMaxQueue('f', { high: 5, normal: 3, low: 1 });
+    expect(() => submit(c, { functionName: 'f', priority: 'low', background: true })).toThrow(
+      QueueFullError,
+    );
+    submit(c, { functionName: 'f', background: true });
+    submit(c, { functionName: 'f', background: true, unique: 'u' });
+    expect(() => submit(c, { functionName: 'f', background: true })).toThrow(QueueFullError);
+    // A coalesced submission is not a new job and is not limited.
+    expect(submit(c, { functionName: 'f', background: true, unique: 'u' }).coalesced).toBe(true);
+    submit(c, { functionName: 'f', priority: 'high', background: true });
+    submit(c, { functionName: 'f', priority: 'high', background: true });
+    expect(() => submit(c, { functionName: 'f', priority: 'high', background: true })).toThrow(
+      QueueFullError,
+    );
+    expect(s.setMaxQueue('unknown', 1)).toBe(false);
+  });
+
+  it('applies a server-wide default limit to new functions', () => {
+    const s = server({ maxQueue: 2 });
+    const c = s.connect();
+    submit(c, { functionName: 'f', background: true });
+    submit(c, { functionName: 'f', background: true });
+    expect(() => submit(c, { functionName: 'f', background: true })).toThrow(QueueFullError);
+  });
+});
+
+describe('cancel (reference §3.12, fixed)', () => {
+  it('removes a queued job at once: clients told, unique freed, unknown to status', () => {
+    const s = server();
+    const c = s.connect();
+    const r = recorder();
+    const { handle } = submit(c, { functionName: 'f', unique: 'u' }, r);
+    expect(s.cancel(handle)).toBe(true);
+    expect(r.updates).toEqual([{ type: 'fail', reason: 'CANCELLED' }]);
+    expect(s.status(handle).known).toBe(false);
+    expect(submit(c, { functionName: 'f', unique: 'u' }).coalesced).toBe(false);
+    expect(s.cancel(handle)).toBe(false);
+  });
+
+  it('revokes a running job from its worker, whose late result is refused', () => {
+    const s = server();
+    const c = s.connect();
+    const r = recorder();
+    const { handle } = submit(c, { functionName: 'f' }, r);
+    const w = workerConnection(s, 'f');
+    w.connection.grab();
+    s.cancel(handle);
+    expect(w.revoked).toEqual([[handle, 'CANCELLED']]);
+    expect(() => w.connection.workComplete(handle, 'late')).toThrow(JobNotFoundError);
+    expect(r.types()).toEqual(['fail']);
+  });
+});
+
+describe('functions (reference §4.2)', () => {
+  it('creates, lists and drops functions; refuses to drop one in use', () => {
+    const s = server();
+    s.createFunction('made');
+    expect(s.functions()).toEqual([
+      { functionName: 'made', total: 0, running: 0, workers: 0, queued: { high: 0, normal: 0, low: 0 } },
+    ]);
+    const c = s.connect();
+    const { handle } = submit(c, { functionName: 'busy', background: true });
+    expect(() => s.dropFunction('busy')).toThrow(FunctionBusyError);
+    s.cancel(handle);
+    const w = workerConnection(s, 'busy');
+    expect(() => s.dropFunction('busy')).toThrow(FunctionBusyError);
+    w.connection.close();
+    s.dropFunction('busy');
+    s.dropFunction('made');
+    expect(() => s.dropFunction('made')).toThrow(FunctionNotFoundError);
+    expect(s.functions()).toEqual([]);
+  });
+
+  it('keeps functions listed after their last job and worker', () => {
+    const s = server();
+    const w = workerConnection(s, 'f');
+    w.connection.close();
+    expect(s.functions().map((f) => f.functionName)).toEqual(['f']);
+  });
+});
+
+describe('admin data', () => {
+  it('lists connections, jobs and unique ids', () => {
+    const s = server();
+    const c = s.connect({ address: '127.0.0.1' });
+    c.clientId = 'submitter';
+    const w = workerConnection(s, 'a', 'b');
+    submit(c, { functionName: 'a', unique: 'ua', background: true });
+    submit(c, { functionName: 'b' }, recorder());
+    w.connection.grab();
+    expect(s.connections()).toEqual([
+      { id: c.id, address: '127.0.0.1', clientId: 'submitter', functions: [] },
+      { id: w.connection.id, address: 'in-process', clientId: '-', functions: ['b', 'a'] },
+    ]);
+    expect(s.jobs().map((j) => [j.handle, j.state, j.persisted, j.background])).toEqual([
+      ['H:t:1', 'running', true, true],
+      ['H:t:2', 'queued', false, false],
+    ]);
+    expect(s.uniqueJobs()).toEqual(['ua', '']);
+    expect(s.functions().map((f) => [f.functionName, f.total, f.running, f.workers])).toEqual([
+      ['a', 1, 1, 1],
+      ['b', 1, 0, 1],
+    ]);
+  });
+});
+
+describe('client disconnects (reference §3.5, fixed)', () => {
+  it('drops a queued foreground job nobody waits for', () => {
+    const s = server();
+    const c = s.connect();
+    const { handle } = submit(c, { functionName: 'f' }, recorder());
+    c.close();
+    expect(s.status(handle).known).toBe(false);
+    expect(s.functions()[0]?.total).toBe(0);
+  });
+
+  it('keeps a background job a foreground client had joined', () => {
+    const s = server();
+    const c1 = s.connect();
+    const c2 = s.connect();
+    const { handle } = submit(c1, { functionName: 'f', unique: 'u', background: true });
+    submit(c2, { functionName: 'f', unique: 'u' }, recorder());
+    c2.close();
+    expect(s.jobs().map((j) => [j.handle, j.persisted])).toEqual([[handle, true]]);
+  });
+
+  it('lets a running foreground job finish when its client left, its result going nowhere', () => {
+    const s = server();
+    const c = s.connect();
+    const r = recorder();
+    const { handle } = submit(c, { functionName: 'f' }, r);
+    const w = workerConnection(s, 'f');
+    w.connection.grab();
+    c.close();
+    w.connection.workComplete(handle, 'x');
+    expect(r.updates).toEqual([]);
+    expect(s.jobs()).toEqual([]);
+  });
+});
+
+describe('argument checks', () => {
+  it('refuses names with NUL bytes, over-long uniques and foreground delayed jobs', () => {
+    const s = server();
+    const c = s.connect();
+    expect(() => submit(c, { functionName: 'a\0b' })).toThrow(InvalidArgumentError);
+    expect(() => submit(c, { functionName: 'f', unique: 'x'.repeat(65) })).toThrow(UniqueTooLargeError);
+    expect(submit(c, { functionName: 'f', unique: 'x'.repeat(64) }).coalesced).toBe(false);
+    expect(() => submit(c, { functionName: 'f', runAt: 5 })).toThrow(InvalidArgumentError);
+    expect(() => c.canDo('f', { capacity: 0 })).toThrow(InvalidArgumentError);
+  });
+});
