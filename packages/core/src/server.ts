@@ -229,7 +229,7 @@ export class JobServer {
     const listed = store.list();
     const records: Iterable<JobRecord> =
       Symbol.iterator in Object(listed) ? (listed as Iterable<JobRecord>) : await listed;
-    for (const record of records) this.engine.replay(record);
+    this.engine.replay(records);
   }
 }
 

@@ -14,7 +14,9 @@ export function server(options: JobServerOptions = {}): JobServer {
 }
 
 /** A listener that records the updates it receives. */
-export function recorder(exceptions = false): JobListener & { updates: JobUpdate[]; types(): string[] } {
+export function recorder(
+  exceptions = false,
+): JobListener & { updates: JobUpdate[]; types(): string[] } {
   const updates: JobUpdate[] = [];
   return {
     exceptions,

@@ -49,7 +49,8 @@ describe('dispatch order (reference §3.3)', () => {
     const s = server();
     const c = s.connect();
     for (const fn of ['fa', 'fb', 'fc']) {
-      for (let i = 1; i <= 2; i++) submit(c, { functionName: fn, payload: `${fn}${i}`, background: true });
+      for (let i = 1; i <= 2; i++)
+        submit(c, { functionName: fn, payload: `${fn}${i}`, background: true });
     }
     submit(c, { functionName: 'fc', payload: 'fc-high', priority: 'high', background: true });
     const w = workerConnection(s, 'fa', 'fb', 'fc');
@@ -61,7 +62,8 @@ describe('dispatch order (reference §3.3)', () => {
   it('does not let a busy function starve another one', () => {
     const s = server();
     const c = s.connect();
-    for (let i = 0; i < 100; i++) submit(c, { functionName: 'busy', payload: `b${i}`, background: true });
+    for (let i = 0; i < 100; i++)
+      submit(c, { functionName: 'busy', payload: `b${i}`, background: true });
     submit(c, { functionName: 'quiet', payload: 'q', background: true });
     const w = workerConnection(s, 'busy', 'quiet');
     const firstTwo = [grab(w.connection)?.payload, grab(w.connection)?.payload];
@@ -83,7 +85,11 @@ describe('coalescing by unique id (reference §3.2)', () => {
     expect(job.payload.toString()).toBe('x');
     w.connection.workData(job.handle, 'part');
     // A late joiner of a running job gets only what follows.
-    const third = submit(c2, { functionName: 'f', payload: 'z', unique: 'same', priority: 'low' }, b);
+    const third = submit(
+      c2,
+      { functionName: 'f', payload: 'z', unique: 'same', priority: 'low' },
+      b,
+    );
     expect(third).toEqual({ handle: first.handle, coalesced: true });
     w.connection.workComplete(job.handle, 'done');
     expect(a.types()).toEqual(['data', 'complete']);
@@ -123,9 +129,13 @@ describe('coalescing by unique id (reference §3.2)', () => {
     const big = Buffer.alloc(1000, 7);
     const a = submit(c, { functionName: 'f', unique: '-', payload: 'same', background: true });
     expect(submit(c, { functionName: 'f', unique: '-', payload: 'same' }).handle).toBe(a.handle);
-    expect(submit(c, { functionName: 'f', unique: '-', payload: 'other' }).handle).not.toBe(a.handle);
+    expect(submit(c, { functionName: 'f', unique: '-', payload: 'other' }).handle).not.toBe(
+      a.handle,
+    );
     const l = submit(c, { functionName: 'f', unique: '-', payload: big, background: true });
-    expect(submit(c, { functionName: 'f', unique: '-', payload: Buffer.from(big) }).handle).toBe(l.handle);
+    expect(submit(c, { functionName: 'f', unique: '-', payload: Buffer.from(big) }).handle).toBe(
+      l.handle,
+    );
     expect(s.statusByUnique('-').known).toBe(false);
   });
 });
@@ -134,8 +144,18 @@ describe('status (reference §3.8)', () => {
   it('reports unknown, queued, running with progress, then unknown again', () => {
     const s = server();
     const c = s.connect();
-    expect(s.status('H:t:99')).toEqual({ known: false, running: false, numerator: 0, denominator: 0 });
-    expect(s.status('garbage')).toEqual({ known: false, running: false, numerator: 0, denominator: 0 });
+    expect(s.status('H:t:99')).toEqual({
+      known: false,
+      running: false,
+      numerator: 0,
+      denominator: 0,
+    });
+    expect(s.status('garbage')).toEqual({
+      known: false,
+      running: false,
+      numerator: 0,
+      denominator: 0,
+    });
     const { handle } = submit(c, { functionName: 'f', unique: 'u', background: true });
     expect(c.status(handle)).toEqual({ known: true, running: false, numerator: 0, denominator: 0 });
     const w = workerConnection(s, 'f');
@@ -161,7 +181,11 @@ describe('status (reference §3.8)', () => {
     submit(c, { functionName: 'f', unique: 'same' }, recorder());
     const g = submit(c, { functionName: 'g', unique: 'same', background: true });
     expect(c.statusByUnique('same', 'f').clientCount).toBe(2);
-    expect(c.statusByUnique('same', 'g')).toMatchObject({ known: true, clientCount: 0, handle: g.handle });
+    expect(c.statusByUnique('same', 'g')).toMatchObject({
+      known: true,
+      clientCount: 0,
+      handle: g.handle,
+    });
     expect(c.statusByUnique('nope')).toMatchObject({ known: false, clientCount: 0 });
   });
 });
@@ -225,7 +249,12 @@ describe('worker loss and retries (reference §3.5)', () => {
     w1.connection.grab();
     w1.connection.workStatus(first.handle, 1, 2);
     w1.connection.close();
-    expect(s.status(first.handle)).toEqual({ known: true, running: false, numerator: 0, denominator: 0 });
+    expect(s.status(first.handle)).toEqual({
+      known: true,
+      running: false,
+      numerator: 0,
+      denominator: 0,
+    });
     expect(s.jobs().find((j) => j.handle === first.handle)?.retries).toBe(1);
     const w2 = workerConnection(s, 'f');
     const again = w2.connection.grab()!;
@@ -257,7 +286,10 @@ describe('worker loss and retries (reference §3.5)', () => {
     w.connection.grab();
     w.connection.grab();
     w.connection.cantDo('f');
-    expect(s.functions().find((f) => f.functionName === 'f')).toMatchObject({ running: 0, workers: 0 });
+    expect(s.functions().find((f) => f.functionName === 'f')).toMatchObject({
+      running: 0,
+      workers: 0,
+    });
     w.connection.resetAbilities();
     expect(s.functions().map((f) => [f.functionName, f.running, f.queued.normal])).toEqual([
       ['f', 0, 1],
@@ -369,7 +401,13 @@ describe('functions (reference §4.2)', () => {
     const s = server();
     s.createFunction('made');
     expect(s.functions()).toEqual([
-      { functionName: 'made', total: 0, running: 0, workers: 0, queued: { high: 0, normal: 0, low: 0 } },
+      {
+        functionName: 'made',
+        total: 0,
+        running: 0,
+        workers: 0,
+        queued: { high: 0, normal: 0, low: 0 },
+      },
     ]);
     const c = s.connect();
     const { handle } = submit(c, { functionName: 'busy', background: true });
@@ -456,7 +494,9 @@ describe('argument checks', () => {
     const s = server();
     const c = s.connect();
     expect(() => submit(c, { functionName: 'a\0b' })).toThrow(InvalidArgumentError);
-    expect(() => submit(c, { functionName: 'f', unique: 'x'.repeat(65) })).toThrow(UniqueTooLargeError);
+    expect(() => submit(c, { functionName: 'f', unique: 'x'.repeat(65) })).toThrow(
+      UniqueTooLargeError,
+    );
     expect(submit(c, { functionName: 'f', unique: 'x'.repeat(64) }).coalesced).toBe(false);
     expect(() => submit(c, { functionName: 'f', runAt: 5 })).toThrow(InvalidArgumentError);
     expect(() => c.canDo('f', { capacity: 0 })).toThrow(InvalidArgumentError);

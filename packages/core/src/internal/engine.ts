@@ -280,15 +280,23 @@ export class Engine {
     return outcome;
   }
 
-  /** Re-submits a record left in the store by a previous run (reference §5.1). */
-  replay(record: JobRecord): void {
-    const fn = this.functionEntry(record.functionName);
-    const body = toBody(record.payload);
-    // Keep new handles clear of ids still in the store (they are old handles).
-    if (record.id.startsWith(this.handleStart)) {
+  /**
+   * Re-submits the records left in the store by a previous run (reference §5.1). Handles are
+   * handed out above every stored id, so a new job never takes the id of a stored record.
+   */
+  replay(records: Iterable<JobRecord>): void {
+    const list = [...records];
+    for (const record of list) {
+      if (!record.id.startsWith(this.handleStart)) continue;
       const n = Number(record.id.slice(this.handleStart.length));
       if (Number.isSafeInteger(n) && n > this.seq) this.seq = n;
     }
+    for (const record of list) this.replayOne(record);
+  }
+
+  private replayOne(record: JobRecord): void {
+    const fn = this.functionEntry(record.functionName);
+    const body = toBody(record.payload);
     const existing = this.findCoalesced(fn, record.unique, body);
     if (existing !== undefined) {
       // A duplicate record (same function and unique): the live job covers it.
@@ -756,9 +764,15 @@ export class Engine {
 
   /**
    * A running job lost its worker: back to the front of its queue, or failed once it has
-   * been retried `maxRetries` times.
+   * been retried `maxRetries` times. While the server closes, a foreground job fails with
+   * `SHUTDOWN` instead and a background job stays queued (and stored) for the next start.
    */
   requeue(job: Job): void {
+    if (this.closing && !job.background) {
+      // Nobody will run it any more: its clients are told now.
+      this.endJob(job, 'SHUTDOWN', false);
+      return;
+    }
     job.retries++;
     if (job.retries > this.options.maxRetries) {
       this.endJob(job, 'RETRIES_EXHAUSTED', false);
