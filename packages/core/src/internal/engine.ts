@@ -778,6 +778,13 @@ export class Engine {
       this.endJob(job, 'RETRIES_EXHAUSTED', false);
       return;
     }
+    if (!job.background && job.attachments === null) {
+      // Its clients are gone: nobody wants it run again.
+      this.release(job);
+      job.state = JobState.Done;
+      this.unregister(job);
+      return;
+    }
     this.release(job);
     job.state = JobState.Queued;
     job.fn.queues[job.priorityIndex].pushFront(job);

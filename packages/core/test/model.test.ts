@@ -1,0 +1,339 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Connection, JobServer, JobUpdate, Priority } from '../src/index.js';
+import { server } from './helpers.js';
+
+/**
+ * Model-based test: random sequences of submissions, grabs, results, worker and client
+ * disconnects and cancels run against the server and against a small reference model; the
+ * invariants are checked after every step.
+ */
+
+const FUNCTIONS = ['f', 'g'] as const;
+const WORKER_FUNCTIONS: readonly (readonly string[])[] = [['f'], ['g'], ['f', 'g']];
+const MAX_RETRIES = 1;
+const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
+
+interface ModelJob {
+  handle: string;
+  fn: string;
+  unique: string;
+  background: boolean;
+  priority: Priority;
+  state: 'queued' | 'running';
+  holder: number | null;
+  retries: number;
+  /** Submissions attached (ids into `finals`). */
+  attached: number[];
+}
+
+interface Model {
+  jobs: Map<string, ModelJob>;
+  /** Per submission: how many final updates it must have received. */
+  expectedFinals: number[];
+  /** Per submission: the client slot it came from. */
+  submissionClient: number[];
+}
+
+interface Real {
+  s: JobServer;
+  clients: Connection[];
+  workers: Connection[];
+  /** Final updates received per submission. */
+  finals: number[];
+  /** Running jobs per worker slot, in grab order. */
+  held: string[][];
+}
+
+function isFinal(update: JobUpdate): boolean {
+  return update.type === 'complete' || update.type === 'fail' || update.type === 'exception';
+}
+
+/** Ends a job in the model: every attached submission expects one final update. */
+function endInModel(model: Model, job: ModelJob): void {
+  for (const id of job.attached) model.expectedFinals[id] = 1;
+  model.jobs.delete(job.handle);
+}
+
+function newWorker(real: Real, slot: number): void {
+  const connection = real.s.connect({ sink: { wake: () => undefined } });
+  for (const fn of WORKER_FUNCTIONS[slot]!) connection.canDo(fn);
+  real.workers[slot] = connection;
+  real.held[slot] = [];
+}
+
+class Submit implements fc.Command<Model, Real> {
+  constructor(
+    readonly client: number,
+    readonly fn: string,
+    readonly unique: string,
+    readonly background: boolean,
+    readonly priority: Priority,
+  ) {}
+  check(): boolean {
+    return true;
+  }
+  run(model: Model, real: Real): void {
+    const id = real.finals.length;
+    real.finals.push(0);
+    model.expectedFinals.push(0);
+    model.submissionClient.push(this.client);
+    const listener = {
+      exceptions: false,
+      update: (_h: string, u: JobUpdate) => {
+        if (isFinal(u)) real.finals[id]!++;
+      },
+    };
+    const outcome = real.clients[this.client]!.submit(
+      {
+        functionName: this.fn,
+        unique: this.unique,
+        background: this.background,
+        priority: this.priority,
+      },
+      this.background ? undefined : listener,
+    );
+    if (outcome instanceof Promise) throw new Error('synchronous store expected');
+    const existing =
+      this.unique === ''
+        ? undefined
+        : [...model.jobs.values()].find((j) => j.fn === this.fn && j.unique === this.unique);
+    if (existing !== undefined) {
+      // Invariant: a unique id coalesces onto the live job.
+      expect(outcome).toEqual({ handle: existing.handle, coalesced: true });
+      if (!this.background) existing.attached.push(id);
+      return;
+    }
+    expect(outcome.coalesced).toBe(false);
+    expect(model.jobs.has(outcome.handle)).toBe(false);
+    model.jobs.set(outcome.handle, {
+      handle: outcome.handle,
+      fn: this.fn,
+      unique: this.unique,
+      background: this.background,
+      priority: this.priority,
+      state: 'queued',
+      holder: null,
+      retries: 0,
+      attached: this.background ? [] : [id],
+    });
+  }
+  toString(): string {
+    return `submit(c${this.client},${this.fn},${this.unique || '∅'},${this.background ? 'bg' : 'fg'},${this.priority})`;
+  }
+}
+
+class Grab implements fc.Command<Model, Real> {
+  constructor(readonly worker: number) {}
+  check(): boolean {
+    return true;
+  }
+  run(model: Model, real: Real): void {
+    const fns = WORKER_FUNCTIONS[this.worker]!;
+    const eligible = [...model.jobs.values()].filter(
+      (j) => j.state === 'queued' && fns.includes(j.fn),
+    );
+    const assignment = real.workers[this.worker]!.grab();
+    if (eligible.length === 0) {
+      expect(assignment).toBeUndefined();
+      return;
+    }
+    expect(assignment).toBeDefined();
+    const job = model.jobs.get(assignment!.handle)!;
+    // The job was queued for one of this worker's functions, at the best priority available.
+    expect(job.state).toBe('queued');
+    expect(fns).toContain(job.fn);
+    expect(RANK[job.priority]).toBe(Math.min(...eligible.map((j) => RANK[j.priority])));
+    expect(assignment!.attempt).toBe(job.retries + 1);
+    job.state = 'running';
+    job.holder = this.worker;
+    real.held[this.worker]!.push(job.handle);
+  }
+  toString(): string {
+    return `grab(w${this.worker})`;
+  }
+}
+
+class Finish implements fc.Command<Model, Real> {
+  constructor(
+    readonly worker: number,
+    readonly how: 'complete' | 'fail' | 'exception',
+  ) {}
+  check(model: Model): boolean {
+    return [...model.jobs.values()].some((j) => j.holder === this.worker);
+  }
+  run(model: Model, real: Real): void {
+    const handle = real.held[this.worker]!.shift()!;
+    const connection = real.workers[this.worker]!;
+    if (this.how === 'complete') connection.workComplete(handle, 'r');
+    else if (this.how === 'fail') connection.workFail(handle);
+    else connection.workException(handle, 'e');
+    endInModel(model, model.jobs.get(handle)!);
+  }
+  toString(): string {
+    return `${this.how}(w${this.worker})`;
+  }
+}
+
+class WorkerDies implements fc.Command<Model, Real> {
+  constructor(readonly worker: number) {}
+  check(): boolean {
+    return true;
+  }
+  run(model: Model, real: Real): void {
+    real.workers[this.worker]!.close();
+    for (const job of [...model.jobs.values()]) {
+      if (job.holder !== this.worker) continue;
+      job.retries++;
+      if (job.retries > MAX_RETRIES) endInModel(model, job);
+      else if (!job.background && job.attached.length === 0) model.jobs.delete(job.handle);
+      else {
+        job.state = 'queued';
+        job.holder = null;
+      }
+    }
+    newWorker(real, this.worker);
+  }
+  toString(): string {
+    return `dies(w${this.worker})`;
+  }
+}
+
+class ClientLeaves implements fc.Command<Model, Real> {
+  constructor(readonly client: number) {}
+  check(): boolean {
+    return true;
+  }
+  run(model: Model, real: Real): void {
+    real.clients[this.client]!.close();
+    real.clients[this.client] = real.s.connect();
+    for (const job of [...model.jobs.values()]) {
+      job.attached = job.attached.filter((id) => model.submissionClient[id] !== this.client);
+      // A queued foreground job nobody waits for is dropped.
+      if (!job.background && job.attached.length === 0 && job.state === 'queued') {
+        model.jobs.delete(job.handle);
+      }
+    }
+  }
+  toString(): string {
+    return `leaves(c${this.client})`;
+  }
+}
+
+class Cancel implements fc.Command<Model, Real> {
+  constructor(readonly pick: number) {}
+  check(model: Model): boolean {
+    return model.jobs.size > 0;
+  }
+  run(model: Model, real: Real): void {
+    const jobs = [...model.jobs.values()];
+    const job = jobs[this.pick % jobs.length]!;
+    expect(real.s.cancel(job.handle)).toBe(true);
+    if (job.holder !== null) {
+      const held = real.held[job.holder]!;
+      held.splice(held.indexOf(job.handle), 1);
+    }
+    endInModel(model, job);
+  }
+  toString(): string {
+    return `cancel(#${this.pick})`;
+  }
+}
+
+/** The invariants, checked after every command. */
+function checkInvariants(model: Model, real: Real): void {
+  const live = real.s.jobs();
+  // No accepted job lost, none invented: the server's live jobs are the model's.
+  expect(live.map((j) => j.handle).sort()).toEqual([...model.jobs.keys()].sort());
+  for (const info of live) {
+    const job = model.jobs.get(info.handle)!;
+    // Status consistent with the model; a running job has exactly one holder.
+    expect(info.state).toBe(job.state);
+    expect(info.retries).toBe(job.retries);
+    expect(real.s.status(info.handle)).toMatchObject({
+      known: true,
+      running: job.state === 'running',
+    });
+    const holders = real.held.filter((h) => h.includes(info.handle)).length;
+    expect(holders).toBe(job.state === 'running' ? 1 : 0);
+    if (job.unique !== '') {
+      expect(real.s.statusByUnique(job.unique, job.fn)).toMatchObject({
+        handle: job.handle,
+        clientCount: job.attached.length,
+      });
+    }
+  }
+  // Every submission got exactly the final updates it was owed, never two.
+  expect(real.finals).toEqual(model.expectedFinals);
+}
+
+const command = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(
+        fc.nat(1),
+        fc.constantFrom(...FUNCTIONS),
+        fc.constantFrom('', 'u1', 'u2'),
+        fc.boolean(),
+        fc.constantFrom<Priority>('high', 'normal', 'low'),
+      )
+      .map(([c, fn, u, bg, p]) => new Submit(c, fn, u, bg, p)),
+  },
+  { weight: 3, arbitrary: fc.nat(2).map((w) => new Grab(w)) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(
+        fc.nat(2),
+        fc.constantFrom('complete', 'fail', 'exception') as fc.Arbitrary<
+          'complete' | 'fail' | 'exception'
+        >,
+      )
+      .map(([w, how]) => new Finish(w, how)),
+  },
+  { weight: 2, arbitrary: fc.nat(2).map((w) => new WorkerDies(w)) },
+  { weight: 1, arbitrary: fc.nat(1).map((c) => new ClientLeaves(c)) },
+  { weight: 1, arbitrary: fc.nat(20).map((p) => new Cancel(p)) },
+);
+
+describe('model-based: random operation sequences keep every invariant', () => {
+  it('holds for 400 random runs of up to 80 operations', () => {
+    fc.assert(
+      fc.property(fc.commands([command], { maxCommands: 80, size: 'large' }), (commands) => {
+        const s = server({ maxRetries: MAX_RETRIES });
+        const real: Real = {
+          s,
+          clients: [s.connect(), s.connect()],
+          workers: [],
+          finals: [],
+          held: [],
+        };
+        for (let slot = 0; slot < WORKER_FUNCTIONS.length; slot++) newWorker(real, slot);
+        const model: Model = { jobs: new Map(), expectedFinals: [], submissionClient: [] };
+        fc.modelRun(
+          () => ({ model, real }),
+          [...commands].map((c) => ({
+            check: (m: Readonly<Model>) => c.check(m),
+            run: (m: Model, r: Real) => {
+              c.run(m, r);
+              checkInvariants(m, r);
+            },
+            toString: () => c.toString(),
+          })),
+        );
+        // Queues drain while workers exist: work everything that is left.
+        for (let round = 0; round < 500 && model.jobs.size > 0; round++) {
+          for (let slot = 0; slot < real.workers.length; slot++) {
+            const grab = new Grab(slot);
+            grab.run(model, real);
+            while (real.held[slot]!.length > 0) new Finish(slot, 'complete').run(model, real);
+          }
+        }
+        expect(model.jobs.size).toBe(0);
+        checkInvariants(model, real);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
