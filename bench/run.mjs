@@ -2,6 +2,7 @@
 // Usage: npm run bench [-- protocol core ...]
 const suites = {
   protocol: () => import('./protocol.mjs'),
+  core: () => import('./core.mjs'),
 };
 
 const names = process.argv.slice(2);

@@ -1,5 +1,5 @@
 import { Observable, type Subscriber } from 'rxjs';
-import type { Connection } from './connection.js';
+import type { Connection, SubmitOutcome } from './connection.js';
 import {
   InvalidArgumentError,
   JobExceptionError,
@@ -69,15 +69,21 @@ export interface ClientOptions {
   exceptions?: boolean;
 }
 
-type Settled = { ok: true; value: Buffer } | { ok: false; error: Error };
+const PENDING = 0;
+const RESOLVED = 1;
+const REJECTED = 2;
 
 /** One submission's view of a job; it is the listener the server delivers updates to. */
 class ClientJob implements SubmittedJob, JobListener {
   handle = '';
   coalesced = false;
-  private log: JobUpdate[] = [];
+  // Allocated only when needed: most jobs get one update and nobody subscribes.
+  private log: JobUpdate[] | null = null;
   private subscribers: Set<Subscriber<JobUpdate>> | null = null;
-  private settled: Settled | null = null;
+  private observable: Observable<JobUpdate> | null = null;
+  private state: typeof PENDING | typeof RESOLVED | typeof REJECTED = PENDING;
+  private value: Buffer | null = null;
+  private error: Error | null = null;
   private promise: Promise<Buffer> | null = null;
   private resolve: ((value: Buffer) => void) | null = null;
   private reject: ((error: Error) => void) | null = null;
@@ -90,19 +96,16 @@ class ClientJob implements SubmittedJob, JobListener {
     readonly exceptions: boolean,
   ) {
     if (background) {
-      this.settled = {
-        ok: false,
-        error: new InvalidArgumentError('a background job has no result; poll its status'),
-      };
+      this.state = REJECTED;
+      this.error = new InvalidArgumentError('a background job has no result; poll its status');
     }
   }
 
   get result(): Promise<Buffer> {
     if (this.promise === null) {
-      const settled = this.settled;
-      if (settled !== null) {
-        this.promise = settled.ok ? Promise.resolve(settled.value) : Promise.reject(settled.error);
-      } else {
+      if (this.state === RESOLVED) this.promise = Promise.resolve(this.value!);
+      else if (this.state === REJECTED) this.promise = Promise.reject(this.error!);
+      else {
         this.promise = new Promise<Buffer>((resolve, reject) => {
           this.resolve = resolve;
           this.reject = reject;
@@ -112,19 +115,18 @@ class ClientJob implements SubmittedJob, JobListener {
     return this.promise;
   }
 
-  readonly events$ = new Observable<JobUpdate>((subscriber) => {
-    for (const update of this.log) subscriber.next(update);
-    if (this.settled !== null) {
-      if (!this.settled.ok && this.settled.error instanceof SubmissionAbortedError) {
-        subscriber.error(this.settled.error);
-      } else {
-        subscriber.complete();
+  get events$(): Observable<JobUpdate> {
+    return (this.observable ??= new Observable<JobUpdate>((subscriber) => {
+      if (this.log !== null) for (const update of this.log) subscriber.next(update);
+      if (this.state !== PENDING) {
+        if (this.error instanceof SubmissionAbortedError) subscriber.error(this.error);
+        else subscriber.complete();
+        return undefined;
       }
-      return undefined;
-    }
-    (this.subscribers ??= new Set()).add(subscriber);
-    return () => this.subscribers?.delete(subscriber);
-  });
+      (this.subscribers ??= new Set()).add(subscriber);
+      return () => this.subscribers?.delete(subscriber);
+    }));
+  }
 
   async text(): Promise<string> {
     return (await this.result).toString('utf8');
@@ -136,18 +138,18 @@ class ClientJob implements SubmittedJob, JobListener {
 
   /** JobListener: an update from the server. */
   update(_handle: string, update: JobUpdate): void {
-    if (this.settled !== null) return;
-    this.log.push(update);
+    if (this.state !== PENDING) return;
+    (this.log ??= []).push(update);
     if (this.subscribers !== null) for (const s of this.subscribers) s.next(update);
     switch (update.type) {
       case 'complete':
-        this.settle({ ok: true, value: update.data });
+        this.settle(RESOLVED, update.data, null);
         break;
       case 'fail':
-        this.settle({ ok: false, error: new JobFailedError(this.handle, update.reason) });
+        this.settle(REJECTED, null, new JobFailedError(this.handle, update.reason));
         break;
       case 'exception':
-        this.settle({ ok: false, error: new JobExceptionError(this.handle, update.data) });
+        this.settle(REJECTED, null, new JobExceptionError(this.handle, update.data));
         break;
       default:
         break;
@@ -162,24 +164,26 @@ class ClientJob implements SubmittedJob, JobListener {
   watchAbort(signal: AbortSignal, onAbort: () => void): void {
     const listener = () => {
       onAbort();
-      this.settle({ ok: false, error: new SubmissionAbortedError(signal.reason) });
+      this.settle(REJECTED, null, new SubmissionAbortedError(signal.reason));
     };
     signal.addEventListener('abort', listener, { once: true });
     this.abortCleanup = () => signal.removeEventListener('abort', listener);
   }
 
-  private settle(settled: Settled): void {
-    if (this.settled !== null) return;
-    this.settled = settled;
+  private settle(state: typeof RESOLVED | typeof REJECTED, value: Buffer | null, error: Error | null): void {
+    if (this.state !== PENDING) return;
+    this.state = state;
+    this.value = value;
+    this.error = error;
     this.abortCleanup?.();
     this.abortCleanup = null;
-    if (settled.ok) this.resolve?.(settled.value);
-    else this.reject?.(settled.error);
+    if (state === RESOLVED) this.resolve?.(value!);
+    else this.reject?.(error!);
     const subscribers = this.subscribers;
     this.subscribers = null;
     if (subscribers !== null) {
       for (const s of subscribers) {
-        if (!settled.ok && settled.error instanceof SubmissionAbortedError) s.error(settled.error);
+        if (error instanceof SubmissionAbortedError) s.error(error);
         else s.complete();
       }
     }
@@ -216,39 +220,61 @@ export class InProcessClient implements JobClient {
     this.now = now;
   }
 
-  async submit(
+  submit(
     functionName: string,
     payload?: PayloadInput,
     options: SubmitOptions = {},
   ): Promise<SubmittedJob> {
+    try {
+      const sent = this.send(functionName, payload, options, options.background);
+      return sent instanceof ClientJob ? Promise.resolve(sent) : sent;
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  run(functionName: string, payload?: PayloadInput, options: SubmitOptions = {}): Promise<Buffer> {
+    try {
+      const sent = this.send(functionName, payload, options, false);
+      // Accepted at once (the usual case): the result is the only promise made.
+      return sent instanceof ClientJob ? sent.result : sent.then((job) => job.result);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  /**
+   * Submits; throws synchronously on a refusal. Returns the job when it was accepted at
+   * once, or a Promise while an asynchronous store writes it.
+   */
+  private send(
+    functionName: string,
+    payload: PayloadInput | undefined,
+    options: SubmitOptions,
+    requestedBackground: boolean | undefined,
+  ): ClientJob | Promise<ClientJob> {
     const runAt = resolveRunAt(options, this.now());
     const delayed = options.runAt !== undefined || options.delay !== undefined;
-    if (delayed && options.background === false) {
+    if (delayed && requestedBackground === false) {
       throw new InvalidArgumentError('a delayed job (runAt, delay) must be a background job');
     }
-    const background = options.background ?? delayed;
+    const background = requestedBackground ?? delayed;
     const signal = options.signal;
     if (signal?.aborted) throw new SubmissionAbortedError(signal.reason);
     const unique = options.unique ?? '';
     const job = new ClientJob(functionName, unique, background, this.exceptions);
-    const outcome = await this.connection.submit(
+    const outcome = this.connection.submit(
       { functionName, payload, unique, priority: options.priority, background, runAt },
       background ? undefined : job,
     );
-    job.bind(outcome.handle, outcome.coalesced);
-    if (signal !== undefined && !background) {
-      job.watchAbort(signal, () => this.connection.detach(outcome.handle, job));
-    }
-    return job;
-  }
-
-  async run(
-    functionName: string,
-    payload?: PayloadInput,
-    options: SubmitOptions = {},
-  ): Promise<Buffer> {
-    const job = await this.submit(functionName, payload, { ...options, background: false });
-    return job.result;
+    const accept = (accepted: SubmitOutcome): ClientJob => {
+      job.bind(accepted.handle, accepted.coalesced);
+      if (signal !== undefined && !background) {
+        job.watchAbort(signal, () => this.connection.detach(accepted.handle, job));
+      }
+      return job;
+    };
+    return outcome instanceof Promise ? outcome.then(accept) : accept(outcome);
   }
 
   status(handle: string): Promise<JobStatus> {

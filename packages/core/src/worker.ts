@@ -130,6 +130,9 @@ export interface WorkerLike {
 }
 
 const DEFAULT_STOP_TIMEOUT = 30_000;
+const COMPLETE = 0;
+const FAIL = 1;
+const EXCEPTION = 2;
 
 /** One running job in a worker. */
 class RunningJob implements JobContext {
@@ -389,7 +392,7 @@ export class InProcessWorker implements WorkerLike {
 
   private execute(assignment: Assignment): void {
     const entry = this.handlers.get(assignment.functionName);
-    const job = new RunningJob(this, assignment, this.now());
+    const job = new RunningJob(this, assignment, this.eventsSubject.observed ? this.now() : 0);
     this.running.set(assignment.handle, job);
     if (this.eventsSubject.observed) {
       const info = job.info();
@@ -421,31 +424,28 @@ export class InProcessWorker implements WorkerLike {
 
   private settle(job: RunningJob, ok: boolean, value: unknown): void {
     this.running.delete(job.handle);
-    let outcome: 'complete' | 'fail' | 'exception' | 'revoked';
-    if (job.revoked) {
-      outcome = 'revoked';
-    } else if (ok) {
-      outcome = 'complete';
-      let result: Buffer | undefined;
-      try {
-        result = encodeResult(value);
-      } catch (error) {
-        ok = false;
-        value = error;
+    let outcome: 'complete' | 'fail' | 'exception' | 'revoked' = 'revoked';
+    if (!job.revoked) {
+      if (ok) {
+        try {
+          this.report(job.handle, COMPLETE, encodeResult(value));
+          outcome = 'complete';
+        } catch (error) {
+          ok = false;
+          value = error;
+        }
       }
-      if (result !== undefined) this.send((c) => c.workComplete(job.handle, result));
-    }
-    if (!ok && !job.revoked) {
-      if (value instanceof WorkFail) {
-        outcome = 'fail';
-        this.send((c) => c.workFail(job.handle));
-      } else {
-        outcome = 'exception';
-        const message = value instanceof Error ? value.message : String(value);
-        this.send((c) => c.workException(job.handle, message));
-      }
-      if (this.eventsSubject.observed) {
-        this.emit({ type: 'failure', time: this.now(), job: job.info(), error: value });
+      if (!ok) {
+        if (value instanceof WorkFail) {
+          outcome = 'fail';
+          this.report(job.handle, FAIL, undefined);
+        } else {
+          outcome = 'exception';
+          this.report(job.handle, EXCEPTION, value instanceof Error ? value.message : String(value));
+        }
+        if (this.eventsSubject.observed) {
+          this.emit({ type: 'failure', time: this.now(), job: job.info(), error: value });
+        }
       }
     }
     this.jobsDone++;
@@ -454,7 +454,7 @@ export class InProcessWorker implements WorkerLike {
         type: 'afterExecute',
         time: this.now(),
         job: job.info(),
-        outcome: outcome!,
+        outcome,
         duration: this.now() - job.startedAt,
         jobsDone: this.jobsDone,
       });
@@ -464,6 +464,17 @@ export class InProcessWorker implements WorkerLike {
       return;
     }
     if (!this.pumping) this.pump();
+  }
+
+  /** Sends a job's outcome; a job the server already took back is not an error. */
+  private report(handle: string, kind: number, data: PayloadInput | undefined): void {
+    try {
+      if (kind === COMPLETE) this.connection.workComplete(handle, data);
+      else if (kind === FAIL) this.connection.workFail(handle);
+      else this.connection.workException(handle, data);
+    } catch (error) {
+      if (!(error instanceof JobNotFoundError || error instanceof ConnectionClosedError)) throw error;
+    }
   }
 
   private finishStop(): void {

@@ -502,3 +502,31 @@ describe('argument checks', () => {
     expect(() => c.canDo('f', { capacity: 0 })).toThrow(InvalidArgumentError);
   });
 });
+
+describe('memory', () => {
+  it('forgets finished jobs on the connections that submitted them', () => {
+    const s = server();
+    const c = s.connect();
+    const w = workerConnection(s, 'f');
+    for (let i = 0; i < 5; i++) {
+      submit(c, { functionName: 'f', unique: `u${i % 2}` }, recorder());
+      const job = w.connection.grab();
+      if (job) w.connection.workComplete(job.handle);
+    }
+    const aborted = recorder();
+    const { handle } = submit(c, { functionName: 'g' }, aborted);
+    c.detach(handle, aborted);
+    expect(c.attached?.size ?? 0).toBe(0);
+    expect(w.connection.holding).toBe(0);
+  });
+});
+
+describe('payload coalescing across forms', () => {
+  it('joins a foreground "-" submission to a background job with the same small payload', () => {
+    const s = server();
+    const c = s.connect();
+    const bg = submit(c, { functionName: 'f', unique: '-', payload: Buffer.from('same'), background: true });
+    const fg = submit(c, { functionName: 'f', unique: '-', payload: Buffer.from('same') }, recorder());
+    expect(fg).toEqual({ handle: bg.handle, coalesced: true });
+  });
+});

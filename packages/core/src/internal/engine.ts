@@ -204,7 +204,7 @@ export class Engine {
     }
     if (!Number.isFinite(runAt)) throw new InvalidArgumentError('runAt must be a finite time');
     const reducer = request.reducer ?? '';
-    const body = toBody(request.payload);
+    const body = toBody(request.payload, background);
     const fn = this.functionEntry(name);
     const attach = background ? undefined : listener;
 
@@ -296,7 +296,7 @@ export class Engine {
 
   private replayOne(record: JobRecord): void {
     const fn = this.functionEntry(record.functionName);
-    const body = toBody(record.payload);
+    const body = toBody(record.payload, true);
     const existing = this.findCoalesced(fn, record.unique, body);
     if (existing !== undefined) {
       // A duplicate record (same function and unique): the live job covers it.
@@ -356,7 +356,7 @@ export class Engine {
   }
 
   private activate(job: Job): void {
-    if (job.runAt > this.now()) {
+    if (job.runAt !== 0 && job.runAt > this.now()) {
       job.state = JobState.Delayed;
       job.fn.delayed[job.priorityIndex]++;
       this.delayed.push(job);
@@ -439,6 +439,7 @@ export class Engine {
       (a) => a.owner !== owner || (listener !== undefined && a.listener !== listener),
     );
     job.attachments = kept.length > 0 ? kept : null;
+    if (!kept.some((a) => a.owner === owner)) (owner as WorkerState).attached?.delete(job);
     if (kept.length === 0 && !job.background) {
       if (job.state === JobState.Queued) {
         job.fn.queues[job.priorityIndex].remove(job);
@@ -736,6 +737,10 @@ export class Engine {
 
   private unregister(job: Job): void {
     const fn = job.fn;
+    const attachments = job.attachments;
+    if (attachments !== null) {
+      for (const { owner } of attachments) (owner as WorkerState).attached?.delete(job);
+    }
     this.jobs.delete(job.seq);
     fn.total--;
     if (job.unique === '-') {
@@ -818,9 +823,16 @@ export class Engine {
 
   jobByHandle(handle: string): Job | undefined {
     if (!handle.startsWith(this.handleStart)) return undefined;
-    const digits = handle.slice(this.handleStart.length);
-    const seq = Number(digits);
-    if (!Number.isSafeInteger(seq) || String(seq) !== digits) return undefined;
+    // The digits of a handle we made: no sign, no leading zero, at most 15 of them.
+    const start = this.handleStart.length;
+    const length = handle.length - start;
+    if (length < 1 || length > 15 || (length > 1 && handle.charCodeAt(start) === 0x30)) return undefined;
+    let seq = 0;
+    for (let i = start; i < handle.length; i++) {
+      const digit = handle.charCodeAt(i) - 0x30;
+      if (digit < 0 || digit > 9) return undefined;
+      seq = seq * 10 + digit;
+    }
     return this.jobs.get(seq);
   }
 

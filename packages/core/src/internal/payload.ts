@@ -29,14 +29,16 @@ export function toBuffer(input: PayloadInput | undefined | null): Buffer {
 }
 
 /**
- * The body to queue for a payload. A small Buffer is copied into a string; a large one that
- * is a small view of a much larger allocation (a socket read) is copied so that it does not
- * pin the allocation while queued.
+ * The body to queue for a payload. With `compact` (background jobs, which may queue by the
+ * million) a small payload becomes a string. A large payload that is a small view of a much
+ * larger allocation (a socket read) is copied so that it does not pin the allocation.
  */
-export function toBody(input: PayloadInput | undefined | null): Body {
-  if (typeof input === 'string' && input.length <= INLINE_LIMIT && isAscii(input)) return input;
+export function toBody(input: PayloadInput | undefined | null, compact: boolean): Body {
+  if (compact && typeof input === 'string' && input.length <= INLINE_LIMIT && isAscii(input)) {
+    return input;
+  }
   const buffer = toBuffer(input);
-  if (buffer.length <= INLINE_LIMIT) return buffer.toString('latin1');
+  if (compact && buffer.length <= INLINE_LIMIT) return buffer.toString('latin1');
   const backing = buffer.buffer.byteLength;
   if (backing > 16 * 1024 && buffer.length < backing / 2) return Buffer.from(buffer);
   return buffer;
@@ -54,11 +56,12 @@ export function sameBody(a: Body, b: Body): boolean {
 }
 
 /**
- * The coalescing key of a body for the `-` unique: small bodies are their own key, larger
- * ones a SHA-256 digest (longer than any small body, so the two never collide). A hit is
+ * The coalescing key of a body for the `-` unique: a small payload is its own key (as a
+ * latin1 string, whatever the body's form), a larger one a SHA-256 digest (longer than any small body, so the two never collide). A hit is
  * confirmed with {@link sameBody}.
  */
 export function payloadKey(body: Body): string {
   if (typeof body === 'string') return body;
+  if (body.length <= INLINE_LIMIT) return body.toString('latin1');
   return `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
