@@ -170,7 +170,11 @@ class ClientJob implements SubmittedJob, JobListener {
     this.abortCleanup = () => signal.removeEventListener('abort', listener);
   }
 
-  private settle(state: typeof RESOLVED | typeof REJECTED, value: Buffer | null, error: Error | null): void {
+  private settle(
+    state: typeof RESOLVED | typeof REJECTED,
+    value: Buffer | null,
+    error: Error | null,
+  ): void {
     if (this.state !== PENDING) return;
     this.state = state;
     this.value = value;
@@ -191,7 +195,7 @@ class ClientJob implements SubmittedJob, JobListener {
 }
 
 /** Converts `runAt`/`delay` into ms on the server's clock, or 0 for "now". */
-export function resolveRunAt(options: SubmitOptions, now: number): number {
+export function resolveRunAt(options: SubmitOptions, now: () => number): number {
   if (options.runAt !== undefined && options.delay !== undefined) {
     throw new InvalidArgumentError('give runAt or delay, not both');
   }
@@ -199,7 +203,7 @@ export function resolveRunAt(options: SubmitOptions, now: number): number {
     if (!Number.isFinite(options.delay) || options.delay < 0) {
       throw new InvalidArgumentError('delay must be a finite number of ms ≥ 0');
     }
-    return now + options.delay;
+    return now() + options.delay;
   }
   if (options.runAt === undefined) return 0;
   const at = options.runAt instanceof Date ? options.runAt.getTime() : options.runAt;
@@ -253,7 +257,7 @@ export class InProcessClient implements JobClient {
     options: SubmitOptions,
     requestedBackground: boolean | undefined,
   ): ClientJob | Promise<ClientJob> {
-    const runAt = resolveRunAt(options, this.now());
+    const runAt = resolveRunAt(options, this.now);
     const delayed = options.runAt !== undefined || options.delay !== undefined;
     if (delayed && requestedBackground === false) {
       throw new InvalidArgumentError('a delayed job (runAt, delay) must be a background job');

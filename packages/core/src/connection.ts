@@ -6,7 +6,14 @@ import type {
   SubmitRequest,
   WorkerState,
 } from './internal/engine.js';
-import type { Ability, FunctionEntry, Job, JobListener } from './internal/job.js';
+import type {
+  Ability,
+  Attachment,
+  FunctionEntry,
+  Job,
+  JobListener,
+  RunInfo,
+} from './internal/job.js';
 import { toBuffer } from './internal/payload.js';
 import type { FailReason, JobStatus, PayloadInput, UniqueJobStatus } from './types.js';
 
@@ -63,8 +70,9 @@ export class Connection implements WorkerState {
   cursor = 0;
   sleeping = false;
   wokenFor: FunctionEntry | null = null;
-  held: Set<Job> | null = null;
-  attached: Set<Job> | null = null;
+  heldHead: RunInfo | null = null;
+  heldCount = 0;
+  attachedHead: Attachment | null = null;
 
   private readonly engine: Engine;
   private readonly sink: ConnectionSink | undefined;
@@ -97,7 +105,7 @@ export class Connection implements WorkerState {
 
   /** Jobs this connection holds now. */
   get holding(): number {
-    return this.held?.size ?? 0;
+    return this.heldCount;
   }
 
   // ------------------------------------------------------------------ client side
@@ -182,7 +190,7 @@ export class Connection implements WorkerState {
 
   /** WORK_COMPLETE. */
   workComplete(handle: string, data?: PayloadInput): void {
-    this.engine.workComplete(this.heldJob(handle), toBuffer(data));
+    this.engine.workComplete(this.heldJob(handle), toBuffer(data), handle);
   }
 
   /** WORK_FAIL. */
@@ -193,6 +201,12 @@ export class Connection implements WorkerState {
   /** WORK_EXCEPTION. */
   workException(handle: string, data?: PayloadInput): void {
     this.engine.workException(this.heldJob(handle), toBuffer(data));
+  }
+
+  /** Whether this connection has room for another job of some function it can do. */
+  get hasRoom(): boolean {
+    for (const ability of this.order) if (ability.active < ability.capacity) return true;
+    return false;
   }
 
   /** Whether this connection holds the job now. */

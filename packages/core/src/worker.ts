@@ -371,23 +371,15 @@ export class InProcessWorker implements WorkerLike {
         if (assignment === undefined) break;
         this.execute(assignment);
       }
-      if (this.hasRoom()) {
-        this.emit({ type: 'idle', time: this.now() });
+      if (this.connection.hasRoom) {
+        const observed = this.eventsSubject.observed;
+        if (observed) this.emit({ type: 'idle', time: this.now() });
         this.connection.preSleep();
-        if (this.connection.sleeping) this.emit({ type: 'waiting', time: this.now() });
+        if (observed && this.connection.sleeping) this.emit({ type: 'waiting', time: this.now() });
       }
     } finally {
       this.pumping = false;
     }
-  }
-
-  private hasRoom(): boolean {
-    for (const [name, { options }] of this.handlers) {
-      let active = 0;
-      for (const job of this.running.values()) if (job.functionName === name) active++;
-      if (active < (options.concurrency ?? 1)) return true;
-    }
-    return false;
   }
 
   private execute(assignment: Assignment): void {
@@ -441,7 +433,11 @@ export class InProcessWorker implements WorkerLike {
           this.report(job.handle, FAIL, undefined);
         } else {
           outcome = 'exception';
-          this.report(job.handle, EXCEPTION, value instanceof Error ? value.message : String(value));
+          this.report(
+            job.handle,
+            EXCEPTION,
+            value instanceof Error ? value.message : String(value),
+          );
         }
         if (this.eventsSubject.observed) {
           this.emit({ type: 'failure', time: this.now(), job: job.info(), error: value });
@@ -473,7 +469,8 @@ export class InProcessWorker implements WorkerLike {
       else if (kind === FAIL) this.connection.workFail(handle);
       else this.connection.workException(handle, data);
     } catch (error) {
-      if (!(error instanceof JobNotFoundError || error instanceof ConnectionClosedError)) throw error;
+      if (!(error instanceof JobNotFoundError || error instanceof ConnectionClosedError))
+        throw error;
     }
   }
 

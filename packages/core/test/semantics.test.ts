@@ -516,7 +516,7 @@ describe('memory', () => {
     const aborted = recorder();
     const { handle } = submit(c, { functionName: 'g' }, aborted);
     c.detach(handle, aborted);
-    expect(c.attached?.size ?? 0).toBe(0);
+    expect(c.attachedHead).toBeNull();
     expect(w.connection.holding).toBe(0);
   });
 });
@@ -525,8 +525,37 @@ describe('payload coalescing across forms', () => {
   it('joins a foreground "-" submission to a background job with the same small payload', () => {
     const s = server();
     const c = s.connect();
-    const bg = submit(c, { functionName: 'f', unique: '-', payload: Buffer.from('same'), background: true });
-    const fg = submit(c, { functionName: 'f', unique: '-', payload: Buffer.from('same') }, recorder());
+    const bg = submit(c, {
+      functionName: 'f',
+      unique: '-',
+      payload: Buffer.from('same'),
+      background: true,
+    });
+    const fg = submit(
+      c,
+      { functionName: 'f', unique: '-', payload: Buffer.from('same') },
+      recorder(),
+    );
     expect(fg).toEqual({ handle: bg.handle, coalesced: true });
+  });
+});
+
+describe('job index across many jobs', () => {
+  it('finds, lists and forgets jobs across pages of handles', () => {
+    const s = server();
+    const c = s.connect();
+    const handles = Array.from(
+      { length: 3000 },
+      () => submit(c, { functionName: 'f', background: true }).handle,
+    );
+    for (let i = 0; i < 3000; i += 2) s.cancel(handles[i]!);
+    expect(s.status(handles[1]!).known).toBe(true);
+    expect(s.status(handles[2000]!).known).toBe(false);
+    expect(s.status('H:t:3000')).toMatchObject({ known: true });
+    expect(s.status('H:t:03000').known).toBe(false);
+    expect(s.jobs().map((j) => j.handle)).toEqual(handles.filter((_, i) => i % 2 === 1));
+    for (let i = 1; i < 3000; i += 2) s.cancel(handles[i]!);
+    expect(s.jobs()).toEqual([]);
+    expect(submit(c, { functionName: 'f', background: true }).handle).toBe('H:t:3001');
   });
 });

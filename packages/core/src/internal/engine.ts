@@ -21,6 +21,7 @@ import type {
   UniqueJobStatus,
 } from '../types.js';
 import { DelayHeap } from './delay-heap.js';
+import { JobIndex } from './job-index.js';
 import {
   FunctionEntry,
   Job,
@@ -28,10 +29,11 @@ import {
   PRIORITY_NAMES,
   RunInfo,
   priorityIndex,
-  type Ability,
-  type Attachment,
-  type Holder,
+  Ability,
+  Attachment,
+  type HolderLinks,
   type JobListener,
+  type OwnerLinks,
   type PriorityIndex,
   type WakeTarget,
 } from './job.js';
@@ -81,15 +83,12 @@ export interface Assignment {
 }
 
 /** The worker-side state the engine keeps per connection. */
-export interface WorkerState extends WakeTarget {
+export interface WorkerState extends WakeTarget, HolderLinks, OwnerLinks {
   readonly abilities: Map<string, Ability>;
   order: Ability[];
   cursor: number;
   sleeping: boolean;
   wokenFor: FunctionEntry | null;
-  held: Set<Job> | null;
-  /** Jobs this connection attached listeners to (for disconnects). */
-  attached: Set<Job> | null;
   revoke(handle: string, reason: FailReason): void;
 }
 
@@ -113,7 +112,7 @@ function byteLength(text: string): number {
  */
 export class Engine {
   readonly functions = new Map<string, FunctionEntry>();
-  readonly jobs = new Map<number, Job>();
+  readonly jobs = new JobIndex();
   readonly events = new Subject<JobEvent>();
   readonly scheduler: SchedulerLike;
   closing = false;
@@ -185,7 +184,7 @@ export class Engine {
   // Submitting
 
   submit(
-    owner: Holder & Pick<WorkerState, 'attached'>,
+    owner: OwnerLinks,
     request: SubmitRequest,
     listener: JobListener | undefined,
   ): SubmitOutcome | Promise<SubmitOutcome> {
@@ -331,7 +330,7 @@ export class Engine {
 
   private register(job: Job): void {
     const fn = job.fn;
-    this.jobs.set(job.seq, job);
+    this.jobs.set(job);
     fn.total++;
     if (job.unique === '-') fn.byPayload.set(payloadKey(job.body), job);
     else if (job.unique !== '') fn.byUnique.set(job.unique, job);
@@ -351,8 +350,8 @@ export class Engine {
   /** Drops a job whose write failed: its attached clients hear nothing but the error. */
   private discard(job: Job): void {
     job.state = JobState.Done;
-    job.attachments = null;
     this.unregister(job);
+    job.attachments = null;
   }
 
   private activate(job: Job): void {
@@ -416,15 +415,8 @@ export class Engine {
   // ---------------------------------------------------------------------------------
   // Listeners
 
-  private attach(
-    job: Job,
-    listener: JobListener,
-    owner: Holder & Pick<WorkerState, 'attached'>,
-  ): void {
-    const attachment: Attachment = { listener, owner };
-    if (job.attachments === null) job.attachments = [attachment];
-    else job.attachments.push(attachment);
-    (owner.attached ??= new Set()).add(job);
+  private attach(job: Job, listener: JobListener, owner: OwnerLinks): void {
+    new Attachment(job, listener, owner);
   }
 
   /**
@@ -432,32 +424,43 @@ export class Engine {
    * A foreground job nobody waits for any more is dropped if it has not started; a running
    * one finishes and its result goes nowhere. Background jobs always stay.
    */
-  detach(job: Job, owner: Holder, listener?: JobListener): void {
-    const list = job.attachments;
-    if (list === null) return;
-    const kept = list.filter(
-      (a) => a.owner !== owner || (listener !== undefined && a.listener !== listener),
-    );
-    job.attachments = kept.length > 0 ? kept : null;
-    if (!kept.some((a) => a.owner === owner)) (owner as WorkerState).attached?.delete(job);
-    if (kept.length === 0 && !job.background) {
-      if (job.state === JobState.Queued) {
-        job.fn.queues[job.priorityIndex].remove(job);
-        job.state = JobState.Done;
-        this.unregister(job);
+  detach(job: Job, owner: OwnerLinks, listener?: JobListener): void {
+    let kept: Attachment | null = null;
+    let last: Attachment | null = null;
+    for (let a = job.attachments; a !== null;) {
+      const next: Attachment | null = a.nextOfJob;
+      if (a.owner === owner && (listener === undefined || a.listener === listener)) {
+        a.unlinkOwner();
+      } else {
+        a.nextOfJob = null;
+        if (last === null) kept = a;
+        else last.nextOfJob = a;
+        last = a;
       }
+      a = next;
+    }
+    job.attachments = kept;
+    if (kept === null && !job.background && job.state === JobState.Queued) {
+      job.fn.queues[job.priorityIndex].remove(job);
+      job.state = JobState.Done;
+      this.unregister(job);
     }
   }
 
-  private broadcast(job: Job, update: JobUpdate, exceptionData?: Buffer): void {
-    const list = job.attachments;
-    if (list === null) return;
-    const handle = job.handle;
-    for (const { listener } of list) {
-      if (exceptionData !== undefined && !listener.exceptions) {
-        listener.update(handle, { type: 'fail', reason: 'EXCEPTION' });
+  private broadcast(
+    job: Job,
+    update: JobUpdate,
+    exceptionData?: Buffer,
+    knownHandle?: string,
+  ): void {
+    let a = job.attachments;
+    if (a === null) return;
+    const handle = knownHandle ?? job.handle;
+    for (; a !== null; a = a.nextOfJob) {
+      if (exceptionData !== undefined && !a.listener.exceptions) {
+        a.listener.update(handle, { type: 'fail', reason: 'EXCEPTION' });
       } else {
-        listener.update(handle, update);
+        a.listener.update(handle, update);
       }
     }
   }
@@ -475,12 +478,12 @@ export class Engine {
       return;
     }
     const fn = this.functionEntry(name);
-    const ability: Ability = { fn, timeout, capacity, active: 0 };
+    const ability = new Ability(fn, worker, timeout, capacity);
     worker.abilities.set(name, ability);
     worker.order.push(ability);
     fn.workers.add(worker);
-    if (worker.sleeping && ability.active < ability.capacity) {
-      fn.sleepers.add(worker);
+    if (worker.sleeping) {
+      fn.sleepers.add(ability);
       this.ensureWakes(fn);
     }
   }
@@ -494,10 +497,8 @@ export class Engine {
     worker.order = worker.order.filter((a) => a !== ability);
     if (worker.cursor >= worker.order.length) worker.cursor = 0;
     fn.workers.delete(worker);
-    fn.sleepers.delete(worker);
-    if (worker.held !== null) {
-      for (const job of [...worker.held]) if (job.fn === fn) this.requeue(job);
-    }
+    fn.sleepers.remove(ability);
+    for (const job of heldJobs(worker)) if (job.fn === fn) this.requeue(job);
     if (worker.wokenFor === fn) {
       worker.wokenFor = null;
       fn.wakesPending--;
@@ -515,9 +516,20 @@ export class Engine {
    * that none starves another (reference §3.3, the upstream-2.0 rule).
    */
   grab(worker: WorkerState): Assignment | undefined {
-    this.settleWake(worker);
     if (worker.sleeping) this.unsleep(worker);
-    if (this.closing) return undefined;
+    const woken = worker.wokenFor;
+    const assignment = this.closing ? undefined : this.take(worker);
+    if (woken !== null) {
+      // The wake is used up. If the worker took another function's job (or none), the job
+      // it was woken for still needs a worker.
+      worker.wokenFor = null;
+      woken.wakesPending--;
+      this.ensureWakes(woken);
+    }
+    return assignment;
+  }
+
+  private take(worker: WorkerState): Assignment | undefined {
     const order = worker.order;
     const n = order.length;
     for (let priority = 0; priority < 3; priority++) {
@@ -536,12 +548,11 @@ export class Engine {
 
   private assign(job: Job, worker: WorkerState, ability: Ability): Assignment {
     job.state = JobState.Running;
-    const run = new RunInfo(worker, ability);
+    const run = new RunInfo(job, worker, ability);
     job.run = run;
     ability.active++;
     job.fn.running++;
     this.runningCount++;
-    (worker.held ??= new Set()).add(job);
     if (ability.timeout > 0) {
       run.timer = this.scheduler.schedule(() => {
         if (job.run === run) this.endJob(job, 'TIMEOUT', true);
@@ -590,42 +601,28 @@ export class Engine {
     }
     worker.sleeping = true;
     for (const ability of worker.order) {
-      if (ability.active < ability.capacity) ability.fn.sleepers.add(worker);
+      if (ability.active < ability.capacity) ability.fn.sleepers.add(ability);
     }
   }
 
   private unsleep(worker: WorkerState): void {
     worker.sleeping = false;
-    for (const ability of worker.order) ability.fn.sleepers.delete(worker);
+    for (const ability of worker.order) ability.fn.sleepers.remove(ability);
   }
 
-  /** A woken connection grabbed (or left): its wake no longer counts as pending. */
+  /** A woken connection left or is woken again: its earlier wake no longer counts. */
   private settleWake(worker: WorkerState): void {
     const fn = worker.wokenFor;
     if (fn === null) return;
     worker.wokenFor = null;
     fn.wakesPending--;
-    // It may take another function's job: make sure this one's jobs still get a worker.
-    if (fn.queued > fn.wakesPending) this.scheduleEnsureWakes(fn);
-  }
-
-  private readonly wakeChecks = new Set<FunctionEntry>();
-
-  private scheduleEnsureWakes(fn: FunctionEntry): void {
-    if (this.wakeChecks.size === 0) {
-      queueMicrotask(() => {
-        const fns = [...this.wakeChecks];
-        this.wakeChecks.clear();
-        for (const f of fns) this.ensureWakes(f);
-      });
-    }
-    this.wakeChecks.add(fn);
+    this.ensureWakes(fn);
   }
 
   /** Wakes sleeping connections, no more than there are queued jobs not yet promised. */
   ensureWakes(fn: FunctionEntry): void {
-    while (fn.queued > fn.wakesPending && fn.sleepers.size > 0) {
-      const worker = fn.sleepers.values().next().value as WorkerState;
+    while (fn.queued > fn.wakesPending && fn.sleepers.head !== null) {
+      const worker = fn.sleepers.head.worker as WorkerState;
       this.unsleep(worker);
       worker.wokenFor = fn;
       fn.wakesPending++;
@@ -639,7 +636,11 @@ export class Engine {
   /** The job this connection holds under `handle`, or undefined. */
   held(worker: WorkerState, handle: string): Job | undefined {
     const job = this.jobByHandle(handle);
-    if (job === undefined || job.state !== JobState.Running || job.run?.holder !== worker) {
+    if (
+      job === undefined ||
+      job.state !== JobState.Running ||
+      job.run?.holder !== (worker as HolderLinks)
+    ) {
       return undefined;
     }
     return job;
@@ -665,9 +666,9 @@ export class Engine {
     this.broadcast(job, { type, data });
   }
 
-  workComplete(job: Job, data: Buffer): void {
+  workComplete(job: Job, data: Buffer, handle: string): void {
     this.finish(job);
-    this.broadcast(job, { type: 'complete', data });
+    this.broadcast(job, { type: 'complete', data }, undefined, handle);
     if (this.events.observed)
       this.events.next({ type: 'completed', time: this.now(), handle: job.handle });
   }
@@ -722,26 +723,24 @@ export class Engine {
     run.ability.active--;
     job.fn.running--;
     if (--this.runningCount === 0) this.notify(this.runningWaiters);
-    const holder = run.holder as WorkerState;
-    holder.held?.delete(job);
+    const holder = run.holder as unknown as WorkerState;
+    run.unlink();
     job.run = null;
     // The holder has room again for this function.
+    const ability = run.ability;
     if (
       holder.sleeping &&
-      run.ability.active < run.ability.capacity &&
-      holder.abilities.has(job.fn.name)
+      ability.active < ability.capacity &&
+      holder.abilities.get(job.fn.name) === ability
     ) {
-      job.fn.sleepers.add(holder);
+      job.fn.sleepers.add(ability);
     }
   }
 
   private unregister(job: Job): void {
     const fn = job.fn;
-    const attachments = job.attachments;
-    if (attachments !== null) {
-      for (const { owner } of attachments) (owner as WorkerState).attached?.delete(job);
-    }
-    this.jobs.delete(job.seq);
+    for (let a = job.attachments; a !== null; a = a.nextOfJob) a.unlinkOwner();
+    this.jobs.delete(job);
     fn.total--;
     if (job.unique === '-') {
       const key = payloadKey(job.body);
@@ -806,16 +805,15 @@ export class Engine {
 
   /** A connection went away: its jobs go back, its listeners and registrations are dropped. */
   disconnect(worker: WorkerState): void {
-    if (worker.held !== null) for (const job of [...worker.held]) this.requeue(job);
-    this.settleWake(worker);
+    for (const job of heldJobs(worker)) this.requeue(job);
     this.unsleep(worker);
+    this.settleWake(worker);
     for (const ability of worker.order) ability.fn.workers.delete(worker);
     worker.abilities.clear();
     worker.order = [];
-    if (worker.attached !== null) {
-      for (const job of worker.attached) this.detach(job, worker);
-      worker.attached = null;
-    }
+    const jobs: Job[] = [];
+    for (let a = worker.attachedHead; a !== null; a = a.nextOfOwner) jobs.push(a.job);
+    for (const job of jobs) this.detach(job, worker);
   }
 
   // ---------------------------------------------------------------------------------
@@ -826,7 +824,8 @@ export class Engine {
     // The digits of a handle we made: no sign, no leading zero, at most 15 of them.
     const start = this.handleStart.length;
     const length = handle.length - start;
-    if (length < 1 || length > 15 || (length > 1 && handle.charCodeAt(start) === 0x30)) return undefined;
+    if (length < 1 || length > 15 || (length > 1 && handle.charCodeAt(start) === 0x30))
+      return undefined;
     let seq = 0;
     for (let i = start; i < handle.length; i++) {
       const digit = handle.charCodeAt(i) - 0x30;
@@ -864,7 +863,9 @@ export class Engine {
       }
     }
     if (job === undefined) return { ...ABSENT, clientCount: 0, handle: undefined };
-    return { ...this.statusOf(job), clientCount: job.attachments?.length ?? 0, handle: job.handle };
+    let clientCount = 0;
+    for (let a = job.attachments; a !== null; a = a.nextOfJob) clientCount++;
+    return { ...this.statusOf(job), clientCount, handle: job.handle };
   }
 
   /**
@@ -977,6 +978,13 @@ export class Engine {
     this.delayTimer = null;
     this.delayTimerAt = Infinity;
   }
+}
+
+/** The jobs a connection holds, as an array (safe to change the list while iterating). */
+function heldJobs(worker: HolderLinks): Job[] {
+  const jobs: Job[] = [];
+  for (let run = worker.heldHead; run !== null; run = run.nextHeld) jobs.push(run.job);
+  return jobs;
 }
 
 /** Rejects names that cannot travel over Gearman (a NUL byte would break the framing). */

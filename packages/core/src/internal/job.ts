@@ -45,33 +45,132 @@ export interface Holder {
   readonly id: number;
 }
 
-/** State of a job while a worker holds it; a new one per assignment. */
+/** A connection that holds jobs: running jobs are linked through their {@link RunInfo}. */
+export interface HolderLinks extends Holder {
+  heldHead: RunInfo | null;
+  heldCount: number;
+}
+
+/** A connection that submits: its attachments are linked through {@link Attachment}. */
+export interface OwnerLinks extends Holder {
+  attachedHead: Attachment | null;
+}
+
+/**
+ * State of a job while a worker holds it; a new one per assignment. It is also the node of
+ * the holder's list of held jobs, so holding costs no hash-table work.
+ */
 export class RunInfo {
   numerator = 0;
   denominator = 0;
   timer: Subscription | null = null;
+  prevHeld: RunInfo | null = null;
+  nextHeld: RunInfo | null = null;
 
   constructor(
-    readonly holder: Holder,
+    readonly job: Job,
+    readonly holder: HolderLinks,
     readonly ability: Ability,
+  ) {
+    const head = holder.heldHead;
+    this.nextHeld = head;
+    if (head !== null) head.prevHeld = this;
+    holder.heldHead = this;
+    holder.heldCount++;
+  }
+
+  /** Leaves the holder's list. */
+  unlink(): void {
+    const holder = this.holder;
+    if (this.prevHeld === null) holder.heldHead = this.nextHeld;
+    else this.prevHeld.nextHeld = this.nextHeld;
+    if (this.nextHeld !== null) this.nextHeld.prevHeld = this.prevHeld;
+    this.prevHeld = this.nextHeld = null;
+    holder.heldCount--;
+  }
+}
+
+/**
+ * A connection's registration for one function. It is also the node of the function's list
+ * of sleeping workers (a worker sleeps in the list of each function it has room for).
+ */
+export class Ability {
+  /** Jobs of this function the connection holds now. */
+  active = 0;
+  prevSleeper: Ability | null = null;
+  nextSleeper: Ability | null = null;
+  asleep = false;
+
+  constructor(
+    readonly fn: FunctionEntry,
+    readonly worker: WakeTarget,
+    /** Timeout of a job assigned through this registration, ms; 0 = none. */
+    public timeout: number,
+    /** How many jobs of this function the connection takes at once. */
+    public capacity: number,
   ) {}
 }
 
-/** A connection's registration for one function. */
-export interface Ability {
-  readonly fn: FunctionEntry;
-  /** Timeout of a job assigned through this registration, ms; 0 = none. */
-  timeout: number;
-  /** How many jobs of this function the connection takes at once. */
-  capacity: number;
-  /** Jobs of this function the connection holds now. */
-  active: number;
+/** The sleeping workers of a function, in the order they fell asleep. */
+export class SleeperList {
+  head: Ability | null = null;
+  tail: Ability | null = null;
+  size = 0;
+
+  add(ability: Ability): void {
+    if (ability.asleep) return;
+    ability.asleep = true;
+    ability.prevSleeper = this.tail;
+    ability.nextSleeper = null;
+    if (this.tail === null) this.head = ability;
+    else this.tail.nextSleeper = ability;
+    this.tail = ability;
+    this.size++;
+  }
+
+  remove(ability: Ability): void {
+    if (!ability.asleep) return;
+    ability.asleep = false;
+    if (ability.prevSleeper === null) this.head = ability.nextSleeper;
+    else ability.prevSleeper.nextSleeper = ability.nextSleeper;
+    if (ability.nextSleeper === null) this.tail = ability.prevSleeper;
+    else ability.nextSleeper.prevSleeper = ability.prevSleeper;
+    ability.prevSleeper = ability.nextSleeper = null;
+    this.size--;
+  }
 }
 
-/** Registered listener of a job, with the connection it came from (for disconnects). */
-export interface Attachment {
-  readonly listener: JobListener;
-  readonly owner: Holder;
+/**
+ * One foreground submission attached to a job. It is a node of two lists: the job's
+ * attachments (newest first) and its owner connection's attachments (for disconnects).
+ */
+export class Attachment {
+  nextOfJob: Attachment | null = null;
+  prevOfOwner: Attachment | null = null;
+  nextOfOwner: Attachment | null = null;
+
+  constructor(
+    readonly job: Job,
+    readonly listener: JobListener,
+    readonly owner: OwnerLinks,
+  ) {
+    this.nextOfJob = job.attachments;
+    job.attachments = this;
+    const head = owner.attachedHead;
+    this.nextOfOwner = head;
+    if (head !== null) head.prevOfOwner = this;
+    owner.attachedHead = this;
+  }
+
+  /** Leaves its owner's list (the job's list is rebuilt by the caller). */
+  unlinkOwner(): void {
+    const owner = this.owner;
+    if (this.prevOfOwner === null) {
+      if (owner.attachedHead === this) owner.attachedHead = this.nextOfOwner;
+    } else this.prevOfOwner.nextOfOwner = this.nextOfOwner;
+    if (this.nextOfOwner !== null) this.nextOfOwner.prevOfOwner = this.prevOfOwner;
+    this.prevOfOwner = this.nextOfOwner = null;
+  }
 }
 
 /**
@@ -82,8 +181,8 @@ export interface Attachment {
 export class Job implements JobRecord {
   state: JobState = JobState.Queued;
   retries = 0;
-  /** Foreground submissions attached, or null. */
-  attachments: Attachment[] | null = null;
+  /** Foreground submissions attached (newest first), or null. */
+  attachments: Attachment | null = null;
   prev: Job | null = null;
   next: Job | null = null;
   /** The record the job store holds for this job (this job, or a replayed record), or null. */
@@ -176,7 +275,7 @@ export class FunctionEntry {
   /** Registered connections. */
   readonly workers = new Set<WakeTarget>();
   /** Registered connections that are asleep with room for a job of this function. */
-  readonly sleepers = new Set<WakeTarget>();
+  readonly sleepers = new SleeperList();
   /** Sleepers woken for this function that have not grabbed yet. */
   wakesPending = 0;
   limits: QueueLimits = { high: 0, normal: 0, low: 0 };
