@@ -194,6 +194,11 @@ class ClientJob implements SubmittedJob, JobListener {
   }
 }
 
+/** A rejected promise for something thrown synchronously. */
+function rejected(error: unknown): Promise<never> {
+  return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+}
+
 /** Converts `runAt`/`delay` into ms on the server's clock, or 0 for "now". */
 export function resolveRunAt(options: SubmitOptions, now: () => number): number {
   if (options.runAt !== undefined && options.delay !== undefined) {
@@ -233,7 +238,7 @@ export class InProcessClient implements JobClient {
       const sent = this.send(functionName, payload, options, options.background);
       return sent instanceof ClientJob ? Promise.resolve(sent) : sent;
     } catch (error) {
-      return Promise.reject(error as Error);
+      return rejected(error);
     }
   }
 
@@ -243,7 +248,7 @@ export class InProcessClient implements JobClient {
       // Accepted at once (the usual case): the result is the only promise made.
       return sent instanceof ClientJob ? sent.result : sent.then((job) => job.result);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return rejected(error);
     }
   }
 

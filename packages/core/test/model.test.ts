@@ -286,9 +286,7 @@ const command = fc.oneof(
     arbitrary: fc
       .tuple(
         fc.nat(2),
-        fc.constantFrom('complete', 'fail', 'exception') as fc.Arbitrary<
-          'complete' | 'fail' | 'exception'
-        >,
+        fc.constantFrom<'complete' | 'fail' | 'exception'>('complete', 'fail', 'exception'),
       )
       .map(([w, how]) => new Finish(w, how)),
   },
