@@ -1,4 +1,4 @@
-import { Observable, type Subscriber } from 'rxjs';
+import { EMPTY, Observable, type Subscriber } from 'rxjs';
 import type { Connection, SubmitOutcome } from './connection.js';
 import {
   InvalidArgumentError,
@@ -75,6 +75,7 @@ const REJECTED = 2;
 
 /** One submission's view of a job; it is the listener the server delivers updates to. */
 class ClientJob implements SubmittedJob, JobListener {
+  readonly background = false;
   handle = '';
   coalesced = false;
   // Allocated only when needed: most jobs get one update and nobody subscribes.
@@ -92,14 +93,8 @@ class ClientJob implements SubmittedJob, JobListener {
   constructor(
     readonly functionName: string,
     readonly unique: string,
-    readonly background: boolean,
     readonly exceptions: boolean,
-  ) {
-    if (background) {
-      this.state = REJECTED;
-      this.error = new InvalidArgumentError('a background job has no result; poll its status');
-    }
-  }
+  ) {}
 
   get result(): Promise<Buffer> {
     if (this.promise === null) {
@@ -194,9 +189,53 @@ class ClientJob implements SubmittedJob, JobListener {
   }
 }
 
+type SentJob = ClientJob | BackgroundJob;
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return value instanceof Promise;
+}
+
 /** A rejected promise for something thrown synchronously. */
 function rejected(error: unknown): Promise<never> {
   return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+}
+
+/**
+ * A background submission: no updates ever come, so it holds only what identifies the job
+ * (it is made by the million).
+ */
+class BackgroundJob implements SubmittedJob {
+  readonly background = true;
+  handle = '';
+  coalesced = false;
+
+  constructor(
+    readonly functionName: string,
+    readonly unique: string,
+  ) {}
+
+  get result(): Promise<Buffer> {
+    return Promise.reject(
+      new InvalidArgumentError('a background job has no result; poll its status'),
+    );
+  }
+
+  get events$(): Observable<JobUpdate> {
+    return EMPTY;
+  }
+
+  text(): Promise<string> {
+    return this.result.then((r) => r.toString('utf8'));
+  }
+
+  json<T = unknown>(): Promise<T> {
+    return this.text().then((t) => JSON.parse(t) as T);
+  }
+
+  bind(handle: string, coalesced: boolean): void {
+    this.handle = handle;
+    this.coalesced = coalesced;
+  }
 }
 
 /** Converts `runAt`/`delay` into ms on the server's clock, or 0 for "now". */
@@ -236,7 +275,7 @@ export class InProcessClient implements JobClient {
   ): Promise<SubmittedJob> {
     try {
       const sent = this.send(functionName, payload, options, options.background);
-      return sent instanceof ClientJob ? Promise.resolve(sent) : sent;
+      return isPromise(sent) ? sent : Promise.resolve(sent);
     } catch (error) {
       return rejected(error);
     }
@@ -246,7 +285,7 @@ export class InProcessClient implements JobClient {
     try {
       const sent = this.send(functionName, payload, options, false);
       // Accepted at once (the usual case): the result is the only promise made.
-      return sent instanceof ClientJob ? sent.result : sent.then((job) => job.result);
+      return isPromise(sent) ? sent.then((job) => job.result) : sent.result;
     } catch (error) {
       return rejected(error);
     }
@@ -261,7 +300,7 @@ export class InProcessClient implements JobClient {
     payload: PayloadInput | undefined,
     options: SubmitOptions,
     requestedBackground: boolean | undefined,
-  ): ClientJob | Promise<ClientJob> {
+  ): SentJob | Promise<SentJob> {
     const runAt = resolveRunAt(options, this.now);
     const delayed = options.runAt !== undefined || options.delay !== undefined;
     if (delayed && requestedBackground === false) {
@@ -271,16 +310,29 @@ export class InProcessClient implements JobClient {
     const signal = options.signal;
     if (signal?.aborted) throw new SubmissionAbortedError(signal.reason);
     const unique = options.unique ?? '';
-    const job = new ClientJob(functionName, unique, background, this.exceptions);
-    const outcome = this.connection.submit(
-      { functionName, payload, unique, priority: options.priority, background, runAt },
-      background ? undefined : job,
-    );
+    const request = {
+      functionName,
+      payload,
+      unique,
+      priority: options.priority,
+      background,
+      runAt,
+    };
+    if (background) {
+      const job = new BackgroundJob(functionName, unique);
+      const outcome = this.connection.submit(request);
+      const accept = (accepted: SubmitOutcome): BackgroundJob => {
+        job.bind(accepted.handle, accepted.coalesced);
+        return job;
+      };
+      return outcome instanceof Promise ? outcome.then(accept) : accept(outcome);
+    }
+    const job = new ClientJob(functionName, unique, this.exceptions);
+    const outcome = this.connection.submit(request, job);
     const accept = (accepted: SubmitOutcome): ClientJob => {
       job.bind(accepted.handle, accepted.coalesced);
-      if (signal !== undefined && !background) {
+      if (signal !== undefined)
         job.watchAbort(signal, () => this.connection.detach(accepted.handle, job));
-      }
       return job;
     };
     return outcome instanceof Promise ? outcome.then(accept) : accept(outcome);

@@ -5,7 +5,7 @@ import { Connection, type ConnectionOptions, type ConnectionSink } from './conne
 import { InvalidArgumentError } from './errors.js';
 import { Engine } from './internal/engine.js';
 import type { LoggerLike } from './policies.js';
-import { MemoryJobStore, type JobRecord, type JobStore } from './store.js';
+import type { JobRecord, JobStore } from './store.js';
 import type {
   ConnectionInfo,
   FunctionStatus,
@@ -31,7 +31,11 @@ export interface JobServerOptions {
   maxQueue?: number | Partial<QueueLimits>;
   /** Longest unique id accepted, in bytes. Default 64, as gearmand. */
   maxUniqueLength?: number;
-  /** Where background jobs are persisted. Default a new {@link MemoryJobStore}; `null` for none. */
+  /**
+   * Where background jobs are persisted. By default they live only in the server's memory
+   * (no copy is kept anywhere else). Pass a {@link MemoryJobStore} shared between server
+   * instances to replay jobs across them (restarts in tests), or a durable store.
+   */
   store?: JobStore | null;
   /** Whether connections opened by adapters get exceptions without asking (gearmand `--exceptions`). */
   exceptions?: boolean;
@@ -74,7 +78,7 @@ export class JobServer {
     this.logger = options.logger;
     const maxRetries = options.maxRetries ?? Infinity;
     if (!(maxRetries >= 0)) throw new InvalidArgumentError('maxRetries must be ≥ 0');
-    const store = options.store === undefined ? new MemoryJobStore() : options.store;
+    const store = options.store ?? null;
     this.engine = new Engine({
       scheduler: this.scheduler,
       handlePrefix: options.handlePrefix ?? `H:${hostname()}`,

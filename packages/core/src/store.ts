@@ -38,9 +38,10 @@ export interface JobStore {
 }
 
 /**
- * The default store: records live in this object, so a server created again with the same
- * store replays what the previous one left (handy in tests); nothing survives the process.
- * It keeps references to the records it is given, which are immutable, rather than copies.
+ * A store in this process's memory: a server created again with the same store replays what
+ * the previous one left (restarts in tests); nothing survives the process. It keeps
+ * references to the records it is given, which are immutable, rather than copies. (A server
+ * without any store keeps its jobs in memory too; this one adds only the replay.)
  */
 export class MemoryJobStore implements JobStore {
   private readonly records = new Set<JobRecord>();

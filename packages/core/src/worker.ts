@@ -136,6 +136,8 @@ const EXCEPTION = 2;
 
 /** One running job in a worker. */
 class RunningJob implements JobContext {
+  prev: RunningJob | null = null;
+  next: RunningJob | null = null;
   private controller: AbortController | null = null;
   private revokedReason: FailReason | null = null;
   private payloadText: string | undefined;
@@ -221,7 +223,9 @@ export class InProcessWorker implements WorkerLike {
   readonly scheduler: SchedulerLike;
   private readonly connection: Connection;
   private readonly handlers = new Map<string, { handler: JobHandler; options: RegisterOptions }>();
-  private readonly running = new Map<string, RunningJob>();
+  /** Running jobs, newest first (a list: no hashing per job). */
+  private runningHead: RunningJob | null = null;
+  private runningCount = 0;
   private readonly eventsSubject = new Subject<WorkerEvent>();
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private pumping = false;
@@ -243,7 +247,7 @@ export class InProcessWorker implements WorkerLike {
     this.scheduler = scheduler;
     this.connection = connect({
       wake: () => this.schedulePump(),
-      revoked: (handle, reason) => this.running.get(handle)?.revoke(reason),
+      revoked: (handle, reason) => this.findRunning(handle)?.revoke(reason),
     });
     if (options.clientId !== undefined) this.connection.clientId = options.clientId;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -263,7 +267,7 @@ export class InProcessWorker implements WorkerLike {
 
   /** Jobs running now. */
   get activeJobs(): number {
-    return this.running.size;
+    return this.runningCount;
   }
 
   /** Registers a handler for a function (CAN_DO, or CAN_DO_TIMEOUT with `timeout`). */
@@ -322,10 +326,10 @@ export class InProcessWorker implements WorkerLike {
     if (this.state === 'running') {
       this.state = 'stopping';
       this.stopReason = options.reason ?? 'stopped';
-      if (this.running.size === 0) this.finishStop();
+      if (this.runningCount === 0) this.finishStop();
       else {
         this.stopDeadline = this.scheduler.schedule(() => {
-          for (const job of this.running.values()) job.revoke('SHUTDOWN');
+          for (let job = this.runningHead; job !== null; job = job.next) job.revoke('SHUTDOWN');
           this.finishStop();
         }, options.timeout ?? DEFAULT_STOP_TIMEOUT);
       }
@@ -385,7 +389,7 @@ export class InProcessWorker implements WorkerLike {
   private execute(assignment: Assignment): void {
     const entry = this.handlers.get(assignment.functionName);
     const job = new RunningJob(this, assignment, this.eventsSubject.observed ? this.now() : 0);
-    this.running.set(assignment.handle, job);
+    this.link(job);
     if (this.eventsSubject.observed) {
       const info = job.info();
       this.emit({ type: 'jobReceived', time: this.now(), job: info });
@@ -393,7 +397,7 @@ export class InProcessWorker implements WorkerLike {
     }
     if (entry === undefined) {
       // Registered and unregistered in between: give the job back.
-      this.running.delete(assignment.handle);
+      this.unlink(job);
       this.connection.cantDo(assignment.functionName);
       return;
     }
@@ -415,7 +419,7 @@ export class InProcessWorker implements WorkerLike {
   }
 
   private settle(job: RunningJob, ok: boolean, value: unknown): void {
-    this.running.delete(job.handle);
+    this.unlink(job);
     let outcome: 'complete' | 'fail' | 'exception' | 'revoked' = 'revoked';
     if (!job.revoked) {
       if (ok) {
@@ -456,10 +460,32 @@ export class InProcessWorker implements WorkerLike {
       });
     }
     if (this.state === 'stopping') {
-      if (this.running.size === 0) this.finishStop();
+      if (this.runningCount === 0) this.finishStop();
       return;
     }
     if (!this.pumping) this.pump();
+  }
+
+  private link(job: RunningJob): void {
+    job.next = this.runningHead;
+    if (this.runningHead !== null) this.runningHead.prev = job;
+    this.runningHead = job;
+    this.runningCount++;
+  }
+
+  private unlink(job: RunningJob): void {
+    if (job.prev === null) {
+      if (this.runningHead === job) this.runningHead = job.next;
+    } else job.prev.next = job.next;
+    if (job.next !== null) job.next.prev = job.prev;
+    job.prev = job.next = null;
+    this.runningCount--;
+  }
+
+  private findRunning(handle: string): RunningJob | undefined {
+    for (let job = this.runningHead; job !== null; job = job.next)
+      if (job.handle === handle) return job;
+    return undefined;
   }
 
   /** Sends a job's outcome; a job the server already took back is not an error. */
@@ -478,7 +504,8 @@ export class InProcessWorker implements WorkerLike {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     this.stopDeadline?.unsubscribe();
-    this.running.clear();
+    this.runningHead = null;
+    this.runningCount = 0;
     this.connection.close();
     this.emit({
       type: 'afterRun',

@@ -4,6 +4,7 @@ import {
   FunctionNotFoundError,
   InvalidArgumentError,
   JobNotFoundError,
+  MemoryJobStore,
   QueueFullError,
   UniqueTooLargeError,
 } from '../src/index.js';
@@ -432,7 +433,7 @@ describe('functions (reference §4.2)', () => {
 
 describe('admin data', () => {
   it('lists connections, jobs and unique ids', () => {
-    const s = server();
+    const s = server({ store: new MemoryJobStore() });
     const c = s.connect({ address: '127.0.0.1' });
     c.clientId = 'submitter';
     const w = workerConnection(s, 'a', 'b');
@@ -472,7 +473,7 @@ describe('client disconnects (reference §3.5, fixed)', () => {
     const { handle } = submit(c1, { functionName: 'f', unique: 'u', background: true });
     submit(c2, { functionName: 'f', unique: 'u' }, recorder());
     c2.close();
-    expect(s.jobs().map((j) => [j.handle, j.persisted])).toEqual([[handle, true]]);
+    expect(s.jobs().map((j) => [j.handle, j.background])).toEqual([[handle, true]]);
   });
 
   it('lets a running foreground job finish when its client left, its result going nowhere', () => {
