@@ -173,34 +173,38 @@ export class Connection implements WorkerState {
     if (!this.closedFlag) this.engine.preSleep(this);
   }
 
+  // The work* methods name the job by its handle (as on the wire) or by the Assignment that
+  // `grab()` returned (in-process workers: no handle lookup).
+
   /** WORK_STATUS. */
-  workStatus(handle: string, numerator: number, denominator: number): void {
-    this.engine.workStatus(this.heldJob(handle), numerator, denominator);
+  workStatus(job: string | Assignment, numerator: number, denominator: number): void {
+    this.engine.workStatus(this.heldJob(job), numerator, denominator);
   }
 
   /** WORK_DATA. */
-  workData(handle: string, data: PayloadInput): void {
-    this.engine.workData(this.heldJob(handle), 'data', toBuffer(data));
+  workData(job: string | Assignment, data: PayloadInput): void {
+    this.engine.workData(this.heldJob(job), 'data', toBuffer(data));
   }
 
   /** WORK_WARNING. */
-  workWarning(handle: string, data: PayloadInput): void {
-    this.engine.workData(this.heldJob(handle), 'warning', toBuffer(data));
+  workWarning(job: string | Assignment, data: PayloadInput): void {
+    this.engine.workData(this.heldJob(job), 'warning', toBuffer(data));
   }
 
   /** WORK_COMPLETE. */
-  workComplete(handle: string, data?: PayloadInput): void {
-    this.engine.workComplete(this.heldJob(handle), toBuffer(data), handle);
+  workComplete(job: string | Assignment, data?: PayloadInput): void {
+    const held = this.heldJob(job);
+    this.engine.workComplete(held, toBuffer(data), typeof job === 'string' ? job : job.handle);
   }
 
   /** WORK_FAIL. */
-  workFail(handle: string): void {
-    this.engine.workFail(this.heldJob(handle));
+  workFail(job: string | Assignment): void {
+    this.engine.workFail(this.heldJob(job));
   }
 
   /** WORK_EXCEPTION. */
-  workException(handle: string, data?: PayloadInput): void {
-    this.engine.workException(this.heldJob(handle), toBuffer(data));
+  workException(job: string | Assignment, data?: PayloadInput): void {
+    this.engine.workException(this.heldJob(job), toBuffer(data));
   }
 
   /** Whether this connection has room for another job of some function it can do. */
@@ -210,8 +214,8 @@ export class Connection implements WorkerState {
   }
 
   /** Whether this connection holds the job now. */
-  holds(handle: string): boolean {
-    return this.engine.held(this, handle) !== undefined;
+  holds(job: string | Assignment): boolean {
+    return this.lookup(job) !== undefined;
   }
 
   /**
@@ -237,10 +241,16 @@ export class Connection implements WorkerState {
     this.sink?.revoked?.(handle, reason);
   }
 
-  private heldJob(handle: string): Job {
-    const job = this.engine.held(this, handle);
-    if (job === undefined) throw new JobNotFoundError(handle);
-    return job;
+  private lookup(job: string | Assignment): Job | undefined {
+    return typeof job === 'string'
+      ? this.engine.held(this, job)
+      : this.engine.heldByAssignment(this, job);
+  }
+
+  private heldJob(job: string | Assignment): Job {
+    const held = this.lookup(job);
+    if (held === undefined) throw new JobNotFoundError(typeof job === 'string' ? job : job.handle);
+    return held;
   }
 
   private assertOpen(): void {

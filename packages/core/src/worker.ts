@@ -144,7 +144,7 @@ class RunningJob implements JobContext {
 
   constructor(
     private readonly worker: InProcessWorker,
-    private readonly assignment: Assignment,
+    readonly assignment: Assignment,
     readonly startedAt: number,
   ) {}
 
@@ -185,15 +185,15 @@ class RunningJob implements JobContext {
   }
 
   status(numerator: number, denominator: number): void {
-    this.report((c) => c.workStatus(this.handle, numerator, denominator));
+    this.report((c) => c.workStatus(this.assignment, numerator, denominator));
   }
 
   data(chunk: PayloadInput): void {
-    this.report((c) => c.workData(this.handle, chunk));
+    this.report((c) => c.workData(this.assignment, chunk));
   }
 
   warning(chunk: PayloadInput): void {
-    this.report((c) => c.workWarning(this.handle, chunk));
+    this.report((c) => c.workWarning(this.assignment, chunk));
   }
 
   info(): WorkerJobInfo {
@@ -424,7 +424,7 @@ export class InProcessWorker implements WorkerLike {
     if (!job.revoked) {
       if (ok) {
         try {
-          this.report(job.handle, COMPLETE, encodeResult(value));
+          this.report(job.assignment, COMPLETE, encodeResult(value));
           outcome = 'complete';
         } catch (error) {
           ok = false;
@@ -434,11 +434,11 @@ export class InProcessWorker implements WorkerLike {
       if (!ok) {
         if (value instanceof WorkFail) {
           outcome = 'fail';
-          this.report(job.handle, FAIL, undefined);
+          this.report(job.assignment, FAIL, undefined);
         } else {
           outcome = 'exception';
           this.report(
-            job.handle,
+            job.assignment,
             EXCEPTION,
             value instanceof Error ? value.message : String(value),
           );
@@ -489,11 +489,11 @@ export class InProcessWorker implements WorkerLike {
   }
 
   /** Sends a job's outcome; a job the server already took back is not an error. */
-  private report(handle: string, kind: number, data: PayloadInput | undefined): void {
+  private report(assignment: Assignment, kind: number, data: PayloadInput | undefined): void {
     try {
-      if (kind === COMPLETE) this.connection.workComplete(handle, data);
-      else if (kind === FAIL) this.connection.workFail(handle);
-      else this.connection.workException(handle, data);
+      if (kind === COMPLETE) this.connection.workComplete(assignment, data);
+      else if (kind === FAIL) this.connection.workFail(assignment);
+      else this.connection.workException(assignment, data);
     } catch (error) {
       if (!(error instanceof JobNotFoundError || error instanceof ConnectionClosedError))
         throw error;

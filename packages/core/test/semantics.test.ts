@@ -560,3 +560,24 @@ describe('job index across many jobs', () => {
     expect(submit(c, { functionName: 'f', background: true }).handle).toBe('H:t:3001');
   });
 });
+
+describe('results by assignment', () => {
+  it('accepts the assignment object in place of the handle, only from its holder and only once', () => {
+    const s = server();
+    const c = s.connect();
+    const r = recorder();
+    submit(c, { functionName: 'f' }, r);
+    const w1 = workerConnection(s, 'f');
+    const w2 = workerConnection(s, 'f');
+    const first = w1.connection.grab()!;
+    expect(() => w2.connection.workComplete(first, 'x')).toThrow(JobNotFoundError);
+    w1.connection.close();
+    const second = w2.connection.grab()!;
+    expect(second.handle).toBe(first.handle);
+    // The first assignment is stale although the handle is the same job.
+    expect(() => w2.connection.workComplete(first, 'stale')).toThrow(JobNotFoundError);
+    expect(w2.connection.holds(second)).toBe(true);
+    w2.connection.workComplete(second, 'fresh');
+    expect(r.updates).toEqual([{ type: 'complete', data: Buffer.from('fresh') }]);
+  });
+});

@@ -558,26 +558,17 @@ export class Engine {
         if (job.run === run) this.endJob(job, 'TIMEOUT', true);
       }, ability.timeout);
     }
-    const handle = job.handle;
-    const attempt = job.retries + 1;
-    if (this.events.observed)
+    if (this.events.observed) {
       this.events.next({
         type: 'started',
         time: this.now(),
-        handle,
+        handle: run.handle,
         functionName: job.fn.name,
-        attempt,
+        attempt: run.attempt,
         connection: worker.id,
       });
-    return {
-      handle,
-      functionName: job.fn.name,
-      unique: job.unique,
-      payload: job.payload,
-      reducer: job.reducer,
-      attempt,
-      timeout: ability.timeout,
-    };
+    }
+    return run;
   }
 
   /**
@@ -634,6 +625,15 @@ export class Engine {
   // Work results
 
   /** The job this connection holds under `handle`, or undefined. */
+  /** The job of an assignment this connection still holds, or undefined. */
+  heldByAssignment(worker: WorkerState, assignment: Assignment): Job | undefined {
+    if (!(assignment instanceof RunInfo)) return undefined;
+    const job = assignment.job;
+    return job.run === assignment && assignment.holder === (worker as HolderLinks)
+      ? job
+      : undefined;
+  }
+
   held(worker: WorkerState, handle: string): Job | undefined {
     const job = this.jobByHandle(handle);
     if (

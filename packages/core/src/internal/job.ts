@@ -57,8 +57,9 @@ export interface OwnerLinks extends Holder {
 }
 
 /**
- * State of a job while a worker holds it; a new one per assignment. It is also the node of
- * the holder's list of held jobs, so holding costs no hash-table work.
+ * One assignment of a job to a worker: what the worker is handed (it implements the public
+ * `Assignment`), and the job's state while held. It is also the node of the holder's list of
+ * held jobs, so holding costs no hash-table work. A new one per assignment.
  */
 export class RunInfo {
   numerator = 0;
@@ -66,17 +67,36 @@ export class RunInfo {
   timer: Subscription | null = null;
   prevHeld: RunInfo | null = null;
   nextHeld: RunInfo | null = null;
+  readonly handle: string;
+  readonly payload: Buffer;
+  readonly attempt: number;
 
   constructor(
     readonly job: Job,
     readonly holder: HolderLinks,
     readonly ability: Ability,
   ) {
+    this.handle = job.handle;
+    this.payload = job.payload;
+    this.attempt = job.retries + 1;
     const head = holder.heldHead;
     this.nextHeld = head;
     if (head !== null) head.prevHeld = this;
     holder.heldHead = this;
     holder.heldCount++;
+  }
+
+  get functionName(): string {
+    return this.job.fn.name;
+  }
+  get unique(): string {
+    return this.job.unique;
+  }
+  get reducer(): string {
+    return this.job.reducer;
+  }
+  get timeout(): number {
+    return this.ability.timeout;
   }
 
   /** Leaves the holder's list. */
