@@ -190,11 +190,18 @@ export class Engine {
   ): SubmitOutcome | Promise<SubmitOutcome> {
     if (this.closing) throw new ServerClosedError();
     const name = request.functionName;
-    checkName(name, 'function name');
+    // A name the server already knows was checked when it was first seen.
+    let fn = this.functions.get(name);
+    if (fn === undefined) checkName(name, 'function name');
     const unique = request.unique ?? '';
-    checkName(unique, 'unique id');
-    if (unique.length > 0 && byteLength(unique) > this.options.maxUniqueLength) {
-      throw new UniqueTooLargeError(this.options.maxUniqueLength);
+    if (unique.length > 0) {
+      checkName(unique, 'unique id');
+      if (
+        unique.length * 3 > this.options.maxUniqueLength &&
+        byteLength(unique) > this.options.maxUniqueLength
+      ) {
+        throw new UniqueTooLargeError(this.options.maxUniqueLength);
+      }
     }
     const background = request.background ?? false;
     const runAt = request.runAt ?? 0;
@@ -204,7 +211,7 @@ export class Engine {
     if (!Number.isFinite(runAt)) throw new InvalidArgumentError('runAt must be a finite time');
     const reducer = request.reducer ?? '';
     const body = toBody(request.payload, background);
-    const fn = this.functionEntry(name);
+    fn ??= this.functionEntry(name);
     const attach = background ? undefined : listener;
 
     // Coalescing (reference §3.2): by unique id, or by payload for the `-` unique.

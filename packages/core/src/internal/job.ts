@@ -194,9 +194,9 @@ export class Attachment {
 }
 
 /**
- * One job. Its fields are kept few (a million may be queued): the handle is derived from
- * `seq`, progress and timers live in `run` only while a worker holds the job, and small
- * payloads are strings (see payload.ts). A persisted job is its own {@link JobRecord}.
+ * One job. Its fields are kept few (a million may be queued): progress and timers live in
+ * `run` only while a worker holds the job, and small payloads are strings (see payload.ts).
+ * A persisted job is its own {@link JobRecord}.
  */
 export class Job implements JobRecord {
   state: JobState = JobState.Queued;
@@ -208,6 +208,8 @@ export class Job implements JobRecord {
   /** The record the job store holds for this job (this job, or a replayed record), or null. */
   record: JobRecord | null = null;
   run: RunInfo | null = null;
+  /** `<prefix>:<seq>`, made once: clients, workers and the store all need it. */
+  readonly handle: string;
 
   constructor(
     readonly seq: number,
@@ -218,10 +220,8 @@ export class Job implements JobRecord {
     readonly background: boolean,
     readonly runAt: number,
     readonly reducer: string,
-  ) {}
-
-  get handle(): string {
-    return `${this.fn.handlePrefix}:${this.seq}`;
+  ) {
+    this.handle = `${fn.handlePrefix}:${seq}`;
   }
 
   // JobRecord, for stores
