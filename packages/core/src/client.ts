@@ -73,22 +73,28 @@ const PENDING = 0;
 const RESOLVED = 1;
 const REJECTED = 2;
 
-/** One submission's view of a job; it is the listener the server delivers updates to. */
+/** What few submissions need: subscribers, non-final updates for replay, an abort hook. */
+interface Extras {
+  log: JobUpdate[];
+  subscribers: Set<Subscriber<JobUpdate>> | null;
+  observable: Observable<JobUpdate> | null;
+  abortCleanup: (() => void) | null;
+}
+
+/**
+ * One foreground submission's view of a job; it is the listener the server delivers updates
+ * to. Kept small (thousands may wait at once): what most jobs never use lives in `extras`.
+ */
 class ClientJob implements SubmittedJob, JobListener {
-  readonly background = false;
   handle = '';
   coalesced = false;
-  // Allocated only when needed: most jobs get one update and nobody subscribes.
-  private log: JobUpdate[] | null = null;
-  private subscribers: Set<Subscriber<JobUpdate>> | null = null;
-  private observable: Observable<JobUpdate> | null = null;
   private state: typeof PENDING | typeof RESOLVED | typeof REJECTED = PENDING;
-  private value: Buffer | null = null;
-  private error: Error | null = null;
+  /** The result once resolved, the error once rejected. */
+  private outcome: Buffer | Error | null = null;
   private promise: Promise<Buffer> | null = null;
   private resolve: ((value: Buffer) => void) | null = null;
   private reject: ((error: Error) => void) | null = null;
-  private abortCleanup: (() => void) | null = null;
+  private extras: Extras | null = null;
 
   constructor(
     readonly functionName: string,
@@ -96,10 +102,14 @@ class ClientJob implements SubmittedJob, JobListener {
     readonly exceptions: boolean,
   ) {}
 
+  get background(): boolean {
+    return false;
+  }
+
   get result(): Promise<Buffer> {
     if (this.promise === null) {
-      if (this.state === RESOLVED) this.promise = Promise.resolve(this.value!);
-      else if (this.state === REJECTED) this.promise = Promise.reject(this.error!);
+      if (this.state === RESOLVED) this.promise = Promise.resolve(this.outcome as Buffer);
+      else if (this.state === REJECTED) this.promise = Promise.reject(this.outcome);
       else {
         this.promise = new Promise<Buffer>((resolve, reject) => {
           this.resolve = resolve;
@@ -111,15 +121,15 @@ class ClientJob implements SubmittedJob, JobListener {
   }
 
   get events$(): Observable<JobUpdate> {
-    return (this.observable ??= new Observable<JobUpdate>((subscriber) => {
-      if (this.log !== null) for (const update of this.log) subscriber.next(update);
+    const extras = this.more();
+    return (extras.observable ??= new Observable<JobUpdate>((subscriber) => {
+      for (const update of extras.log) subscriber.next(update);
       if (this.state !== PENDING) {
-        if (this.error instanceof SubmissionAbortedError) subscriber.error(this.error);
-        else subscriber.complete();
+        this.replayEnd(subscriber);
         return undefined;
       }
-      (this.subscribers ??= new Set()).add(subscriber);
-      return () => this.subscribers?.delete(subscriber);
+      (extras.subscribers ??= new Set()).add(subscriber);
+      return () => extras.subscribers?.delete(subscriber);
     }));
   }
 
@@ -134,20 +144,21 @@ class ClientJob implements SubmittedJob, JobListener {
   /** JobListener: an update from the server. */
   update(_handle: string, update: JobUpdate): void {
     if (this.state !== PENDING) return;
-    (this.log ??= []).push(update);
-    if (this.subscribers !== null) for (const s of this.subscribers) s.next(update);
+    const extras = this.extras;
     switch (update.type) {
       case 'complete':
-        this.settle(RESOLVED, update.data, null);
-        break;
+        this.settle(RESOLVED, update.data, update);
+        return;
       case 'fail':
-        this.settle(REJECTED, null, new JobFailedError(this.handle, update.reason));
-        break;
+        this.settle(REJECTED, new JobFailedError(this.handle, update.reason), update);
+        return;
       case 'exception':
-        this.settle(REJECTED, null, new JobExceptionError(this.handle, update.data));
-        break;
+        this.settle(REJECTED, new JobExceptionError(this.handle, update.data), update);
+        return;
       default:
-        break;
+        // Non-final updates are kept for subscribers who come later.
+        this.more().log.push(update);
+        if (extras?.subscribers) for (const s of extras.subscribers) s.next(update);
     }
   }
 
@@ -159,31 +170,54 @@ class ClientJob implements SubmittedJob, JobListener {
   watchAbort(signal: AbortSignal, onAbort: () => void): void {
     const listener = () => {
       onAbort();
-      this.settle(REJECTED, null, new SubmissionAbortedError(signal.reason));
+      this.settle(REJECTED, new SubmissionAbortedError(signal.reason), null);
     };
     signal.addEventListener('abort', listener, { once: true });
-    this.abortCleanup = () => signal.removeEventListener('abort', listener);
+    this.more().abortCleanup = () => signal.removeEventListener('abort', listener);
+  }
+
+  private more(): Extras {
+    return (this.extras ??= { log: [], subscribers: null, observable: null, abortCleanup: null });
+  }
+
+  /** Ends a replay: the final update (rebuilt from the outcome), or the abort error. */
+  private replayEnd(subscriber: Subscriber<JobUpdate>): void {
+    const outcome = this.outcome;
+    if (outcome instanceof SubmissionAbortedError) {
+      subscriber.error(outcome);
+      return;
+    }
+    if (outcome instanceof JobFailedError)
+      subscriber.next({ type: 'fail', reason: outcome.reason });
+    else if (outcome instanceof JobExceptionError)
+      subscriber.next({ type: 'exception', data: outcome.data });
+    else subscriber.next({ type: 'complete', data: outcome as Buffer });
+    subscriber.complete();
   }
 
   private settle(
     state: typeof RESOLVED | typeof REJECTED,
-    value: Buffer | null,
-    error: Error | null,
+    outcome: Buffer | Error,
+    final: JobUpdate | null,
   ): void {
     if (this.state !== PENDING) return;
     this.state = state;
-    this.value = value;
-    this.error = error;
-    this.abortCleanup?.();
-    this.abortCleanup = null;
-    if (state === RESOLVED) this.resolve?.(value!);
-    else this.reject?.(error!);
-    const subscribers = this.subscribers;
-    this.subscribers = null;
-    if (subscribers !== null) {
-      for (const s of subscribers) {
-        if (error instanceof SubmissionAbortedError) s.error(error);
-        else s.complete();
+    this.outcome = outcome;
+    if (state === RESOLVED) this.resolve?.(outcome as Buffer);
+    else this.reject?.(outcome as Error);
+    this.resolve = this.reject = null;
+    const extras = this.extras;
+    if (extras === null) return;
+    extras.abortCleanup?.();
+    extras.abortCleanup = null;
+    const subscribers = extras.subscribers;
+    extras.subscribers = null;
+    if (subscribers === null) return;
+    for (const s of subscribers) {
+      if (final === null) s.error(outcome);
+      else {
+        s.next(final);
+        s.complete();
       }
     }
   }
@@ -260,7 +294,6 @@ export class InProcessClient implements JobClient {
   private readonly connection: Connection;
   private readonly exceptions: boolean;
   private readonly now: () => number;
-
   /** @internal Created by `server.client()`. */
   constructor(connection: Connection, now: () => number, options: ClientOptions = {}) {
     this.connection = connection;
@@ -321,21 +354,31 @@ export class InProcessClient implements JobClient {
     if (background) {
       const job = new BackgroundJob(functionName, unique);
       const outcome = this.connection.submit(request);
-      const accept = (accepted: SubmitOutcome): BackgroundJob => {
-        job.bind(accepted.handle, accepted.coalesced);
-        return job;
-      };
-      return outcome instanceof Promise ? outcome.then(accept) : accept(outcome);
+      if (outcome instanceof Promise) {
+        return outcome.then((accepted) => {
+          job.bind(accepted.handle, accepted.coalesced);
+          return job;
+        });
+      }
+      job.bind(outcome.handle, outcome.coalesced);
+      return job;
     }
     const job = new ClientJob(functionName, unique, this.exceptions);
     const outcome = this.connection.submit(request, job);
-    const accept = (accepted: SubmitOutcome): ClientJob => {
-      job.bind(accepted.handle, accepted.coalesced);
-      if (signal !== undefined)
-        job.watchAbort(signal, () => this.connection.detach(accepted.handle, job));
-      return job;
-    };
-    return outcome instanceof Promise ? outcome.then(accept) : accept(outcome);
+    if (outcome instanceof Promise)
+      return outcome.then((accepted) => this.accepted(job, accepted, signal));
+    return this.accepted(job, outcome, signal);
+  }
+
+  private accepted(
+    job: ClientJob,
+    outcome: SubmitOutcome,
+    signal: AbortSignal | undefined,
+  ): ClientJob {
+    job.bind(outcome.handle, outcome.coalesced);
+    if (signal !== undefined)
+      job.watchAbort(signal, () => this.connection.detach(outcome.handle, job));
+    return job;
   }
 
   status(handle: string): Promise<JobStatus> {

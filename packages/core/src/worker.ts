@@ -530,6 +530,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /** A handler's return value as a result payload. */
 export function encodeResult(value: unknown): Buffer {
   if (value === undefined || value === null) return Buffer.alloc(0);
+  if (Buffer.isBuffer(value)) return value;
   if (typeof value === 'string' || value instanceof Uint8Array) return toBuffer(value);
   return Buffer.from(JSON.stringify(value), 'utf8');
 }
