@@ -108,8 +108,9 @@ class ClientJob implements SubmittedJob, JobListener {
 
   get result(): Promise<Buffer> {
     if (this.promise === null) {
-      if (this.state === RESOLVED) this.promise = Promise.resolve(this.outcome as Buffer);
-      else if (this.state === REJECTED) this.promise = Promise.reject(this.outcome);
+      const outcome = this.outcome;
+      if (outcome instanceof Error) this.promise = Promise.reject(outcome);
+      else if (outcome !== null) this.promise = Promise.resolve(outcome);
       else {
         this.promise = new Promise<Buffer>((resolve, reject) => {
           this.resolve = resolve;
