@@ -25,3 +25,17 @@ describe('examples', () => {
     expect(out).toContain('0 left over');
   });
 });
+
+describe('embedded example', () => {
+  it('runs foreground, background with progress, unique ids and a delayed job', async () => {
+    const out = await start('embedded');
+    expect(out).toContain('reverse: namraeg olleh');
+    expect(out).toMatch(
+      /background job H:\S+:2\n {2}running: true, 0\/0\n(.*\n)* {2}running: true, 2\/3\n {2}done/,
+    );
+    expect(out).toContain('same handle for the same unique id: true');
+    expect(out).toMatch(/event delayed (\S+)\ndelayed job \1 queued until its time/);
+    expect(out).toContain('closed unpaid order 7');
+    expect(out.trim().endsWith('server closed')).toBe(true);
+  });
+});
