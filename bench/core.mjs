@@ -1,7 +1,9 @@
 // npm run bench -- core
 // 1. Foreground submit → result with a trivial handler, beside fastq's promise API doing
-//    the same work in the same run (same concurrency, same number of jobs in flight).
-// 2. Background jobs submitted, then drained by workers, beside fastq (push, then drained()).
+//    the same work in the same run (same concurrency, same number of jobs in flight): one
+//    promise per job (client.run) and one per batch of 10,000 (client.runAll, a task set).
+// 2. Background jobs submitted, then drained by workers, beside fastq (push, then drained()):
+//    one submit() per job, and submitAll() per batch.
 // 3. Heap and RSS per queued background job with 1,000,000 queued 16-byte jobs (in a child
 //    process started with --expose-gc, so the figures are after full collections).
 import { spawnSync } from 'node:child_process';
@@ -51,6 +53,19 @@ async function foregroundGeartrain(handler) {
   return ms;
 }
 
+/** The same workload through a task set: one promise per batch (`runAll`). */
+async function foregroundTaskSet(handler) {
+  const server = createJobServer();
+  server.worker().register('echo', handler, { concurrency: CONCURRENCY });
+  const client = server.client();
+  const tasks = Array.from({ length: BATCH }, () => ({ functionName: 'echo', payload: PAYLOAD }));
+  const ms = await timed(async () => {
+    for (let done = 0; done < JOBS; done += BATCH) await client.runAll(tasks);
+  });
+  await server.close();
+  return ms;
+}
+
 async function foregroundFastq() {
   const queue = fastq.promise(async (payload) => payload, CONCURRENCY);
   return timed(async () => {
@@ -62,8 +77,13 @@ async function foregroundFastq() {
   });
 }
 
-async function backgroundGeartrain(handler) {
+async function backgroundGeartrain(handler, taskSet = false) {
   const server = createJobServer();
+  const tasks = Array.from({ length: BATCH }, () => ({
+    functionName: 'work',
+    payload: PAYLOAD,
+    background: true,
+  }));
   let processed = 0;
   let drained;
   const done = new Promise((resolve) => (drained = resolve));
@@ -121,21 +141,27 @@ export async function run() {
     fastq: foregroundFastq,
     geartrain: () => foregroundGeartrain(syncHandler),
     geartrainAsync: () => foregroundGeartrain(asyncHandler),
+    taskSet: () => foregroundTaskSet(syncHandler),
   });
   report('core-foreground', 'jobs_per_s', foreground.fastq, 'jobs/s', 'fastq');
   report('core-foreground', 'jobs_per_s', foreground.geartrain, 'jobs/s');
   report('core-foreground-async-handler', 'jobs_per_s', foreground.geartrainAsync, 'jobs/s');
+  report('core-foreground-taskset', 'jobs_per_s', foreground.taskSet, 'jobs/s');
   report('core-foreground', 'ratio_to_fastq', foreground.geartrain / foreground.fastq, 'x');
+  report('core-foreground-taskset', 'ratio_to_fastq', foreground.taskSet / foreground.fastq, 'x');
 
   const background = await contest({
     fastq: backgroundFastq,
     geartrain: () => backgroundGeartrain(syncHandler),
     geartrainAsync: () => backgroundGeartrain(asyncHandler),
+    taskSet: () => backgroundGeartrain(syncHandler, true),
   });
   report('core-background', 'jobs_per_s', background.fastq, 'jobs/s', 'fastq');
   report('core-background', 'jobs_per_s', background.geartrain, 'jobs/s');
   report('core-background-async-handler', 'jobs_per_s', background.geartrainAsync, 'jobs/s');
+  report('core-background-taskset', 'jobs_per_s', background.taskSet, 'jobs/s');
   report('core-background', 'ratio_to_fastq', background.geartrain / background.fastq, 'x');
+  report('core-background-taskset', 'ratio_to_fastq', background.taskSet / background.fastq, 'x');
 
   memory();
 }

@@ -59,9 +59,19 @@ export interface JobClient {
   ): Promise<SubmittedJob>;
   /** Submits a foreground job and waits for its result. */
   run(functionName: string, payload?: PayloadInput, options?: SubmitOptions): Promise<Buffer>;
+  /** Submits a set of jobs at once; resolves when all are accepted. */
+  submitAll(tasks: readonly Task[]): Promise<SubmittedJob[]>;
+  /** Runs a set of foreground jobs (a task set); resolves with their results in order. */
+  runAll(tasks: readonly Task[]): Promise<Buffer[]>;
   status(handle: string): Promise<JobStatus>;
   statusByUnique(unique: string, functionName?: string): Promise<UniqueJobStatus>;
   close(): void;
+}
+
+/** One job of a task set (`submitAll`, `runAll`). */
+export interface Task extends Omit<SubmitOptions, 'signal'> {
+  functionName: string;
+  payload?: PayloadInput;
 }
 
 export interface ClientOptions {
@@ -224,6 +234,51 @@ class ClientJob implements SubmittedJob, JobListener {
   }
 }
 
+/** The results of a `runAll` task set, gathered into one promise. */
+class TaskSet {
+  readonly results: Buffer[];
+  private remaining: number;
+  private done = false;
+
+  constructor(
+    count: number,
+    private readonly resolve: (results: Buffer[]) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    this.results = new Array<Buffer>(count);
+    this.remaining = count;
+  }
+
+  complete(index: number, data: Buffer): void {
+    this.results[index] = data;
+    if (--this.remaining === 0 && !this.done) {
+      this.done = true;
+      this.resolve(this.results);
+    }
+  }
+
+  fail(error: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+/** One job of a task set: a listener that reports to its set. */
+class TaskListener implements JobListener {
+  constructor(
+    private readonly set: TaskSet,
+    private readonly index: number,
+    readonly exceptions: boolean,
+  ) {}
+
+  update(handle: string, update: JobUpdate): void {
+    if (update.type === 'complete') this.set.complete(this.index, update.data);
+    else if (update.type === 'fail') this.set.fail(new JobFailedError(handle, update.reason));
+    else if (update.type === 'exception') this.set.fail(new JobExceptionError(handle, update.data));
+  }
+}
+
 type SentJob = ClientJob | BackgroundJob;
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
@@ -380,6 +435,66 @@ export class InProcessClient implements JobClient {
     if (signal !== undefined)
       job.watchAbort(signal, () => this.connection.detach(outcome.handle, job));
     return job;
+  }
+
+  /**
+   * Submits a set of jobs in one go (PHP's `addTask`/`addTaskBackground` then `runTasks`,
+   * BullMQ's `addBulk`): one promise for the set instead of one per job. Resolves when every
+   * job is accepted; rejects with the first refusal (jobs accepted before it stay accepted).
+   */
+  submitAll(tasks: readonly Task[]): Promise<SubmittedJob[]> {
+    const jobs: (SentJob | Promise<SentJob>)[] = new Array<SentJob | Promise<SentJob>>(
+      tasks.length,
+    );
+    let waiting = false;
+    try {
+      for (let i = 0; i < tasks.length; i++) {
+        const task = tasks[i]!;
+        const sent = this.send(task.functionName, task.payload, task, task.background);
+        if (isPromise(sent)) waiting = true;
+        jobs[i] = sent;
+      }
+    } catch (error) {
+      return rejected(error);
+    }
+    return waiting
+      ? Promise.all(jobs.map((job) => Promise.resolve(job)))
+      : Promise.resolve(jobs as SentJob[]);
+  }
+
+  /**
+   * Runs a set of foreground jobs and resolves with their results, in the order given; rejects
+   * with the first failure (as `Promise.all`). One promise for the whole set.
+   */
+  runAll(tasks: readonly Task[]): Promise<Buffer[]> {
+    return new Promise<Buffer[]>((resolve, reject) => {
+      const set = new TaskSet(tasks.length, resolve, reject);
+      if (tasks.length === 0) {
+        resolve([]);
+        return;
+      }
+      try {
+        for (let i = 0; i < tasks.length; i++) {
+          const task = tasks[i]!;
+          if (task.runAt !== undefined || task.delay !== undefined || task.background === true) {
+            throw new InvalidArgumentError('runAll runs foreground jobs only');
+          }
+          const listener = new TaskListener(set, i, this.exceptions);
+          const outcome = this.connection.submit(
+            {
+              functionName: task.functionName,
+              payload: task.payload,
+              unique: task.unique ?? '',
+              priority: task.priority,
+            },
+            listener,
+          );
+          if (outcome instanceof Promise) outcome.catch((error: unknown) => set.fail(error));
+        }
+      } catch (error) {
+        set.fail(error);
+      }
+    });
   }
 
   status(handle: string): Promise<JobStatus> {

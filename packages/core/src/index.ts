@@ -16,6 +16,7 @@ export {
   type JobClient,
   type SubmitOptions,
   type SubmittedJob,
+  type Task,
 } from './client.js';
 export {
   InProcessWorker,

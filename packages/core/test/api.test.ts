@@ -288,3 +288,65 @@ describe('server.events$', () => {
     ]);
   });
 });
+
+describe('task sets', () => {
+  it('runs a set of foreground jobs and returns the results in order', async () => {
+    const s = server();
+    s.worker().register(
+      'square',
+      async (job) => {
+        const n = Number(job.text());
+        await new Promise((r) => setTimeout(r, (5 - n) * 2)); // finish out of order
+        return String(n * n);
+      },
+      { concurrency: 5 },
+    );
+    const client = s.client();
+    const results = await client.runAll(
+      [1, 2, 3, 4, 5].map((n) => ({ functionName: 'square', payload: String(n) })),
+    );
+    expect(results.map(String)).toEqual(['1', '4', '9', '16', '25']);
+    expect(await client.runAll([])).toEqual([]);
+    await s.close();
+  });
+
+  it('rejects a set with its first failure, and refuses background jobs in runAll', async () => {
+    const s = server();
+    s.worker().register('maybe', (job) => {
+      if (job.text() === 'bad') throw new Error('bad input');
+      return 'ok';
+    });
+    const client = s.client();
+    await expect(
+      client.runAll([
+        { functionName: 'maybe', payload: 'good' },
+        { functionName: 'maybe', payload: 'bad' },
+      ]),
+    ).rejects.toMatchObject({ code: 'JOB_EXCEPTION', message: 'bad input' });
+    await expect(client.runAll([{ functionName: 'maybe', delay: 10 }])).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await s.close();
+  });
+
+  it('submits a set of background jobs at once, coalescing unique ids within it', async () => {
+    const s = server({ maxQueue: 3 });
+    const client = s.client();
+    const jobs = await client.submitAll([
+      { functionName: 'mail', payload: 'a', background: true, unique: 'welcome-7' },
+      { functionName: 'mail', payload: 'a', background: true, unique: 'welcome-7' },
+      { functionName: 'mail', payload: 'b', background: true, priority: 'high' },
+    ]);
+    expect(jobs.map((j) => j.coalesced)).toEqual([false, true, false]);
+    expect(jobs[0]!.handle).toBe(jobs[1]!.handle);
+    expect(s.functions()[0]).toMatchObject({ total: 2, queued: { high: 1, normal: 1 } });
+    await expect(
+      client.submitAll([
+        { functionName: 'mail', background: true },
+        { functionName: 'mail', background: true },
+      ]),
+    ).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    expect(s.functions()[0]?.total).toBe(3);
+    await s.close({ timeout: 0 });
+  });
+});

@@ -38,7 +38,7 @@ export function toBody(input: PayloadInput | undefined | null, compact: boolean)
     return input;
   }
   const buffer = toBuffer(input);
-  if (compact && buffer.length <= INLINE_LIMIT) return buffer.toString('latin1');
+  if (compact && buffer.length <= INLINE_LIMIT) return latin1(buffer);
   const backing = buffer.buffer.byteLength;
   if (backing > 16 * 1024 && buffer.length < backing / 2) return Buffer.from(buffer);
   return buffer;
@@ -46,7 +46,24 @@ export function toBody(input: PayloadInput | undefined | null, compact: boolean)
 
 /** The payload of a body as a Buffer. */
 export function fromBody(body: Body): Buffer {
-  return typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
+  if (typeof body !== 'string') return body;
+  // allocUnsafe takes small Buffers from Node's pool; latin1Write copies one byte per char.
+  const buffer = Buffer.allocUnsafe(body.length);
+  (buffer as LatinBuffer).latin1Write(body, 0, body.length);
+  return buffer;
+}
+
+/**
+ * Node's Buffer has had `latin1Slice`/`latin1Write` since 6.x; `toString('latin1')` and
+ * `Buffer.from(s, 'latin1')` end in them after argument handling we do not need here.
+ */
+interface LatinBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+  latin1Write(text: string, offset: number, length: number): number;
+}
+
+function latin1(buffer: Buffer): string {
+  return (buffer as LatinBuffer).latin1Slice(0, buffer.length);
 }
 
 /** Byte-wise equality of two bodies (for payload coalescing with the `-` unique). */
@@ -62,6 +79,6 @@ export function sameBody(a: Body, b: Body): boolean {
  */
 export function payloadKey(body: Body): string {
   if (typeof body === 'string') return body;
-  if (body.length <= INLINE_LIMIT) return body.toString('latin1');
+  if (body.length <= INLINE_LIMIT) return latin1(body);
   return `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
