@@ -90,6 +90,10 @@ async function backgroundGeartrain(handler, taskSet = false) {
   const ms = await timed(async () => {
     const client = server.client();
     for (let sent = 0; sent < JOBS; sent += BATCH) {
+      if (taskSet) {
+        await client.submitAll(tasks);
+        continue;
+      }
       const batch = new Array(BATCH);
       for (let i = 0; i < BATCH; i++)
         batch[i] = client.submit('work', PAYLOAD, { background: true });
