@@ -211,17 +211,38 @@ export class Job implements JobRecord {
   /** `<prefix>:<seq>`, made once: clients, workers and the store all need it. */
   readonly handle: string;
 
+  /** Priority index in bits 0-1, background in bit 2 (one slot instead of two). */
+  private readonly bits: number;
+  /** Only delayed and map/reduce jobs have one. */
+  private readonly extra: { readonly runAt: number; readonly reducer: string } | null;
+
   constructor(
     readonly seq: number,
     readonly fn: FunctionEntry,
     readonly unique: string,
     readonly body: Body,
-    readonly priorityIndex: PriorityIndex,
-    readonly background: boolean,
-    readonly runAt: number,
-    readonly reducer: string,
+    priorityIndex: PriorityIndex,
+    background: boolean,
+    runAt: number,
+    reducer: string,
   ) {
     this.handle = `${fn.handlePrefix}:${seq}`;
+    this.bits = priorityIndex | (background ? 4 : 0);
+    this.extra = runAt !== 0 || reducer !== '' ? { runAt, reducer } : null;
+  }
+
+  get priorityIndex(): PriorityIndex {
+    return (this.bits & 3) as PriorityIndex;
+  }
+  get background(): boolean {
+    return (this.bits & 4) !== 0;
+  }
+  /** When a delayed job becomes runnable (ms on the scheduler's clock), 0 for at once. */
+  get runAt(): number {
+    return this.extra?.runAt ?? 0;
+  }
+  get reducer(): string {
+    return this.extra?.reducer ?? '';
   }
 
   // JobRecord, for stores
