@@ -13,8 +13,11 @@ export default defineConfig({
   resolve: { conditions: sourceCondition },
   ssr: { resolve: { conditions: sourceCondition } },
   test: {
-    projects: [project('protocol', 'packages/protocol'),
-      project('core', 'packages/core'), project('e2e', 'test', ['**/*.test.ts'])],
+    projects: [
+      project('protocol', 'packages/protocol'),
+      project('core', 'packages/core'),
+      project('e2e', 'test', ['**/*.test.ts']),
+    ],
     testTimeout: 20_000,
     reporters: ['default', './scripts/vitest-summary.ts'],
   },
