@@ -350,3 +350,49 @@ describe('task sets', () => {
     await s.close({ timeout: 0 });
   });
 });
+
+describe('events for failures and retries', () => {
+  it('reports retried and failed transitions', async () => {
+    const s = server({ maxRetries: 1 });
+    const events: string[] = [];
+    s.events$.subscribe((e) => events.push(e.type === 'failed' ? `failed:${e.reason}` : e.type));
+    const c = s.connect();
+    c.submit({ functionName: 'f', background: true });
+    for (let i = 0; i < 2; i++) {
+      const w = s.connect();
+      w.canDo('f');
+      w.grab();
+      w.close();
+    }
+    expect(events).toEqual([
+      'submitted',
+      'started',
+      'retried',
+      'started',
+      'failed:RETRIES_EXHAUSTED',
+    ]);
+    await s.close();
+  });
+});
+
+describe('graceful close', () => {
+  it('refuses new work, lets running jobs finish, fails waiting foreground jobs', async () => {
+    const s = server();
+    let finish!: () => void;
+    s.worker().register(
+      'slow',
+      () => new Promise<string>((resolve) => (finish = () => resolve('finished'))),
+    );
+    const client = s.client();
+    const running = await client.submit('slow');
+    await new Promise((r) => setImmediate(r));
+    const waiting = await client.submit('other');
+    const closed = s.close({ timeout: 60_000 });
+    await expect(client.submit('slow')).rejects.toMatchObject({ code: 'SERVER_CLOSED' });
+    await expect(waiting.result).rejects.toMatchObject({ reason: 'SHUTDOWN' });
+    finish();
+    expect(await running.text()).toBe('finished');
+    await closed;
+    expect(s.closed).toBe(true);
+  });
+});
