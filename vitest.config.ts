@@ -16,6 +16,7 @@ export default defineConfig({
     projects: [
       project('protocol', 'packages/protocol'),
       project('core', 'packages/core'),
+      project('tcp', 'packages/tcp'),
       project('e2e', 'test', ['**/*.test.ts']),
     ],
     testTimeout: 20_000,

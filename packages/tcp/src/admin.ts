@@ -1,0 +1,147 @@
+import { FunctionBusyError, FunctionNotFoundError } from '@geartrain/core';
+import {
+  ADMIN_ERRORS,
+  formatErr,
+  formatOk,
+  formatOkValue,
+  formatPriorityStatus,
+  formatRejection,
+  formatShowJobs,
+  formatShowUniqueJobs,
+  formatStatus,
+  formatWorkers,
+  parseAdminLine,
+} from '@geartrain/protocol';
+import type { Session } from './session.js';
+
+/** Whether an address is this machine's loopback. */
+export function isLoopback(address: string): boolean {
+  return (
+    address === '::1' ||
+    address.startsWith('127.') ||
+    address.startsWith('::ffff:127.') ||
+    address === 'in-process'
+  );
+}
+
+/**
+ * Runs one admin text command (reference §4.2) and queues its reply, byte for byte as
+ * gearmand 1.1.20 writes it, as one write.
+ */
+export function executeAdmin(session: Session, line: string): void {
+  const command = parseAdminLine(line);
+  const server = session.server;
+  const jobs = server.jobServer;
+  const reply = (text: string) => session.output.sendText(text);
+  switch (command.name) {
+    case 'status':
+      reply(
+        formatStatus(
+          jobs.functions().map((f) => ({
+            functionName: f.functionName,
+            total: f.total,
+            running: f.running,
+            workers: f.workers,
+          })),
+        ),
+      );
+      return;
+    case 'prioritystatus':
+      reply(
+        formatPriorityStatus(
+          jobs
+            .functions()
+            .map((f) => ({ functionName: f.functionName, ...f.queued, workers: f.workers })),
+        ),
+      );
+      return;
+    case 'workers':
+      reply(
+        formatWorkers(
+          jobs.connections().map((c) => ({
+            fd: c.id,
+            address: c.address,
+            clientId: c.clientId,
+            functions: c.functions,
+          })),
+        ),
+      );
+      return;
+    case 'show jobs':
+      // PERSISTED is 1 for background jobs, as gearmand shows it even without a queue.
+      reply(
+        formatShowJobs(
+          jobs.jobs().map((j) => ({
+            handle: j.handle,
+            retries: j.retries,
+            ignored: false,
+            persisted: j.background,
+          })),
+        ),
+      );
+      return;
+    case 'show unique jobs':
+      reply(formatShowUniqueJobs(jobs.uniqueJobs()));
+      return;
+    case 'cancel job':
+      reply(jobs.cancel(command.handle) ? formatOk() : formatErr(ADMIN_ERRORS.unknownJob));
+      return;
+    case 'create function':
+      jobs.createFunction(command.functionName);
+      reply(formatOk());
+      return;
+    case 'drop function':
+      reply(dropFunction(session, command.functionName));
+      return;
+    case 'maxqueue':
+      // Applies to an existing function; an unknown one is OK and changes nothing.
+      jobs.setMaxQueue(command.functionName, command.limits);
+      reply(formatOk());
+      return;
+    case 'getpid':
+      reply(formatOkValue(String(process.pid)));
+      return;
+    case 'version':
+      reply(formatOkValue(server.options.version));
+      return;
+    case 'verbose':
+      reply(formatOkValue(server.options.verbose));
+      return;
+    case 'shutdown':
+      if (!server.options.allowRemoteShutdown && !isLoopback(session.address)) {
+        reply(formatErr('PERMISSION_DENIED shutdown+is+only+accepted+from+loopback'));
+        return;
+      }
+      reply(formatOk());
+      session.output.flush();
+      void server.shutdown(command.graceful);
+      return;
+    case 'too many tokens':
+      // gearmand closes the connection without a reply.
+      session.closeAfterFlush();
+      return;
+    default:
+      reply(formatRejection(command)!);
+  }
+}
+
+/**
+ * `drop function` matches the name case-insensitively, as gearmand; it is refused while the
+ * function has workers or any live job (gearmand left queued jobs dangling).
+ */
+function dropFunction(session: Session, name: string): string {
+  const jobs = session.server.jobServer;
+  const lower = name.toLowerCase();
+  const match =
+    jobs.functions().find((f) => f.functionName === name) ??
+    jobs.functions().find((f) => f.functionName.toLowerCase() === lower);
+  if (match === undefined) return formatErr(ADMIN_ERRORS.functionNotFound);
+  try {
+    jobs.dropFunction(match.functionName);
+    return formatOk();
+  } catch (error) {
+    if (error instanceof FunctionBusyError) return formatErr(ADMIN_ERRORS.functionBusy);
+    if (error instanceof FunctionNotFoundError) return formatErr(ADMIN_ERRORS.functionNotFound);
+    throw error;
+  }
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+import { createJobServer } from '@geartrain/core';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
+import { DEFAULT_HOST, DEFAULT_PORT, GearmanServer, VERSION, parseAddress } from './server.js';
+
+const HELP = `geartrain ${VERSION} — a Gearman job server in Node.js
+
+Usage: geartrain serve [options]
+
+  -L, --listen ADDRESS        address to bind (default ${DEFAULT_HOST}); ::1 or [::1] for
+                              IPv6, HOST:PORT or [V6]:PORT also give the port
+  -p, --port PORT             port (default ${DEFAULT_PORT}, or $GEARMAND_PORT)
+  -j, --job-retries N         attempts before a job whose workers keep dying fails
+                              (0 = unlimited, as gearmand)
+      --exceptions            every connection receives WORK_EXCEPTION without asking
+      --job-handle-prefix P   handles are P:<n> (default H:<hostname>)
+      --max-connections N     refuse connections beyond N
+      --idle-timeout MS       close connections silent for MS milliseconds
+      --keepalive             TCP keepalive on accepted connections
+      --allow-remote-shutdown accept the shutdown admin command from other hosts
+      --shutdown-timeout MS   how long running jobs may finish on SIGTERM/SIGINT and on
+                              "shutdown graceful" (default 30000)
+  -v, --verbose LEVEL         FATAL ALERT CRITICAL ERROR WARNING NOTICE INFO DEBUG
+                              (default ERROR); also what the verbose admin command says
+  -l, --log-file FILE         where the JSON log goes: a file, "stderr" (default) or "none"
+  -P, --pid-file FILE         write the process id to FILE (removed at exit)
+  -t, --threads N             accepted for gearmand compatibility and ignored: geartrain
+                              serves every connection on one event loop; run CPU-heavy
+                              handlers in worker threads with @geartrain/threads
+  -h, --help                  this text
+      --version               print the version
+
+SIGTERM and SIGINT stop the server gracefully: no new jobs, running ones finish (up to
+--shutdown-timeout), then connections close.
+`;
+
+const LEVELS: Record<string, string> = {
+  FATAL: 'fatal',
+  ALERT: 'fatal',
+  CRITICAL: 'fatal',
+  ERROR: 'error',
+  WARNING: 'warn',
+  NOTICE: 'info',
+  INFO: 'info',
+  DEBUG: 'debug',
+};
+
+function fail(message: string): never {
+  process.stderr.write(`geartrain: ${message}\nTry 'geartrain --help'.\n`);
+  process.exit(2);
+}
+
+function integer(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value)) fail(`${name} needs a whole number, not '${value}'`);
+  return Number(value);
+}
+
+function logger(destination: string, level: string): Logger {
+  if (destination === 'none') return pino({ enabled: false });
+  const target = destination === 'stderr' ? 2 : destination;
+  return pino(
+    { level, base: { pid: process.pid } },
+    pino.destination({ dest: target, sync: true }),
+  );
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        listen: { type: 'string', short: 'L' },
+        port: { type: 'string', short: 'p' },
+        'job-retries': { type: 'string', short: 'j' },
+        exceptions: { type: 'boolean' },
+        'job-handle-prefix': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'idle-timeout': { type: 'string' },
+        keepalive: { type: 'boolean' },
+        'allow-remote-shutdown': { type: 'boolean' },
+        'shutdown-timeout': { type: 'string' },
+        verbose: { type: 'string', short: 'v' },
+        'log-file': { type: 'string', short: 'l' },
+        'pid-file': { type: 'string', short: 'P' },
+        threads: { type: 'string', short: 't' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (values.version === true) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  const command = positionals[0] ?? 'serve';
+  if (command !== 'serve' || positionals.length > 1)
+    fail(`unknown command '${positionals.join(' ')}'`);
+
+  const verbose = (values.verbose ?? 'ERROR').toUpperCase();
+  const level = LEVELS[verbose];
+  if (level === undefined) fail(`unknown verbose level '${values.verbose}'`);
+  const log = logger(values['log-file'] ?? 'stderr', level);
+
+  const listen = parseAddress(values.listen ?? DEFAULT_HOST);
+  const port =
+    integer(values.port, '--port') ??
+    listen.port ??
+    integer(process.env['GEARMAND_PORT'], 'GEARMAND_PORT') ??
+    DEFAULT_PORT;
+  const retries = integer(values['job-retries'], '--job-retries') ?? 0;
+  const threads = integer(values.threads, '--threads');
+  if (threads !== undefined) {
+    log.info({ threads }, '--threads is ignored: connections are served on one event loop');
+  }
+  const shutdownTimeout = integer(values['shutdown-timeout'], '--shutdown-timeout') ?? 30_000;
+
+  const jobServer = createJobServer({
+    // gearmand's --job-retries counts attempts (0 = unlimited); maxRetries counts retries.
+    maxRetries: retries > 0 ? retries - 1 : Infinity,
+    exceptions: values.exceptions === true,
+    handlePrefix: values['job-handle-prefix'],
+    logger: log,
+  });
+  const pidFile = values['pid-file'];
+  const removePidFile = () => {
+    if (pidFile === undefined) return;
+    try {
+      unlinkSync(pidFile);
+    } catch {
+      // already gone
+    }
+  };
+  const server = new GearmanServer(jobServer, {
+    maxConnections: integer(values['max-connections'], '--max-connections'),
+    idleTimeout: integer(values['idle-timeout'], '--idle-timeout'),
+    keepAlive: values.keepalive === true,
+    allowRemoteShutdown: values['allow-remote-shutdown'] === true,
+    shutdownTimeout,
+    verbose,
+    logger: log,
+    onShutdown: () => {
+      removePidFile();
+      process.exit(0);
+    },
+  });
+
+  try {
+    await server.listen({ host: listen.host, port });
+  } catch (error) {
+    fail(`cannot listen on ${listen.host}:${port}: ${(error as Error).message}`);
+  }
+  if (pidFile !== undefined) writeFileSync(pidFile, `${process.pid}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    void (async () => {
+      await jobServer.close({ timeout: shutdownTimeout });
+      await server.close();
+      removePidFile();
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGPIPE', () => undefined);
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,38 @@
+import type { PacketOf } from '@geartrain/protocol';
+import type { Session } from '../session.js';
+
+/** CAN_DO (reference §2, packet 1): registers a function; repeating it changes nothing. */
+export function canDo(session: Session, packet: PacketOf<'CAN_DO'>): void {
+  session.connection.canDo(packet.functionName);
+}
+
+/**
+ * CAN_DO_TIMEOUT (reference §3.6): a registration whose jobs fail after TIMEOUT
+ * milliseconds. gearmand's parsing: `strtol`, non-numeric is 0 (no timeout), 1-999 become
+ * 1000. A value over 20 characters got no reply at all from gearmand; here an ERROR.
+ */
+export function canDoTimeout(session: Session, packet: PacketOf<'CAN_DO_TIMEOUT'>): void {
+  if (packet.timeout.length > 20) {
+    session.output.send({
+      type: 'ERROR',
+      errorCode: 'ARGUMENT_TOO_LARGE',
+      errorText: 'Timeout value too large',
+    });
+    return;
+  }
+  const match = /^\s*([+-]?\d+)/.exec(packet.timeout);
+  let timeout = match === null ? 0 : Number(match[1]);
+  if (!(timeout > 0)) timeout = 0;
+  else if (timeout < 1000) timeout = 1000;
+  session.connection.canDo(packet.functionName, { timeout });
+}
+
+/** CANT_DO: its jobs held by this connection go back to the queue. */
+export function cantDo(session: Session, packet: PacketOf<'CANT_DO'>): void {
+  session.connection.cantDo(packet.functionName);
+}
+
+/** RESET_ABILITIES. */
+export function resetAbilities(session: Session): void {
+  session.connection.resetAbilities();
+}

@@ -1,0 +1,36 @@
+import type { Session } from '../session.js';
+
+/**
+ * GRAB_JOB, GRAB_JOB_UNIQ, GRAB_JOB_ALL (reference §2, §3.3): the next job for this
+ * connection, or NO_JOB. GRAB_JOB_ALL is answered with JOB_ASSIGN_ALL only when the job has a
+ * reducer, JOB_ASSIGN_UNIQ otherwise, as gearmand does.
+ */
+export function grab(kind: 'plain' | 'uniq' | 'all') {
+  return (session: Session): void => {
+    const job = session.connection.grab();
+    if (job === undefined) {
+      session.output.send({ type: 'NO_JOB' });
+      return;
+    }
+    const { handle, functionName, unique, payload: data } = job;
+    if (kind === 'plain') {
+      session.output.send({ type: 'JOB_ASSIGN', handle, functionName, data });
+    } else if (kind === 'all' && job.reducer !== '') {
+      session.output.send({
+        type: 'JOB_ASSIGN_ALL',
+        handle,
+        functionName,
+        unique,
+        reducer: job.reducer,
+        data,
+      });
+    } else {
+      session.output.send({ type: 'JOB_ASSIGN_UNIQ', handle, functionName, unique, data });
+    }
+  };
+}
+
+/** PRE_SLEEP (reference §3.4): NOOP at once if work waits, else when it arrives. */
+export function preSleep(session: Session): void {
+  session.connection.preSleep();
+}

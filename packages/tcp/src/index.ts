@@ -1,0 +1,14 @@
+export {
+  GearmanServer,
+  createGearmanServer,
+  serve,
+  parseAddress,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  VERSION,
+  type GearmanServerOptions,
+  type ListenOptions,
+} from './server.js';
+export { Session, forwarded } from './session.js';
+export { isLoopback } from './admin.js';
+export { wireError } from './errors.js';

@@ -1,0 +1,109 @@
+import { PacketWriter, type Packet } from '@geartrain/protocol';
+import type { Duplex } from 'node:stream';
+
+/** A reply whose content is not known yet (JOB_CREATED waiting for a job store write). */
+export interface Slot {
+  fill(packet: Packet): void;
+}
+
+class PendingSlot implements Slot {
+  packet: Packet | null = null;
+
+  constructor(private readonly output: Output) {}
+
+  fill(packet: Packet): void {
+    this.packet = packet;
+    this.output.schedule();
+  }
+}
+
+type Item = Packet | string | PendingSlot;
+
+/**
+ * What a connection sends, in order. Replies are queued during a turn of the event loop and
+ * written together at its end: every packet of the turn in one buffer (large data blobs as
+ * their own chunks), between `cork()` and `uncork()`. A reserved slot holds back everything
+ * after it until it is filled, so JOB_CREATED answers stay in submission order (libgearman
+ * matches them by order) and no WORK_* for a job can overtake its JOB_CREATED.
+ */
+export class Output {
+  private items: Item[] = [];
+  private scheduled = false;
+  private closed = false;
+  private readonly writer = new PacketWriter('RES');
+
+  constructor(
+    private readonly stream: Duplex,
+    private readonly onBackpressure: () => void,
+  ) {}
+
+  /** Packets and text queued but not written yet. */
+  get queued(): number {
+    return this.items.length;
+  }
+
+  send(packet: Packet): void {
+    if (this.closed) return;
+    this.items.push(packet);
+    this.schedule();
+  }
+
+  /** An admin reply; it must reach the peer in one write (gearadmin reads until quiet). */
+  sendText(text: string): void {
+    if (this.closed) return;
+    this.items.push(text);
+    this.schedule();
+  }
+
+  reserve(): Slot {
+    const slot = new PendingSlot(this);
+    this.items.push(slot);
+    return slot;
+  }
+
+  schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Writes everything that can go now. */
+  flush(): void {
+    if (this.closed || this.items.length === 0) return;
+    const chunks: Buffer[] = [];
+    let index = 0;
+    for (; index < this.items.length; index++) {
+      const item = this.items[index]!;
+      if (typeof item === 'string') {
+        for (const chunk of this.writer.flush()) chunks.push(chunk);
+        chunks.push(Buffer.from(item, 'utf8'));
+      } else if (item instanceof PendingSlot) {
+        if (item.packet === null) break;
+        this.writer.write(item.packet);
+      } else {
+        this.writer.write(item);
+      }
+    }
+    for (const chunk of this.writer.flush()) chunks.push(chunk);
+    this.items = index === this.items.length ? [] : this.items.slice(index);
+    if (chunks.length === 0) return;
+    const stream = this.stream;
+    let ok = true;
+    if (chunks.length === 1) ok = stream.write(chunks[0]!);
+    else {
+      stream.cork();
+      for (const chunk of chunks) ok = stream.write(chunk);
+      stream.uncork();
+    }
+    if (!ok) this.onBackpressure();
+  }
+
+  /** Drops whatever is queued; nothing is written after this. */
+  close(): void {
+    this.closed = true;
+    this.items = [];
+  }
+}

@@ -1,0 +1,213 @@
+import type { Connection, JobListener, JobUpdate, SubmitRequest } from '@geartrain/core';
+import {
+  Decoder,
+  errorPacket,
+  type Magic,
+  type Packet,
+  type ProtocolError,
+  type WireErrorName,
+} from '@geartrain/protocol';
+import type { Duplex } from 'node:stream';
+import { executeAdmin } from './admin.js';
+import { wireError } from './errors.js';
+import { HANDLERS } from './handlers/index.js';
+import { Output } from './output.js';
+import type { GearmanServer } from './server.js';
+
+/**
+ * One Gearman connection: bytes in, packets through the dispatch table into the job server,
+ * replies out in order. Binary packets and admin lines may be mixed (reference §1.3).
+ */
+export class Session implements JobListener {
+  readonly connection: Connection;
+  readonly output: Output;
+  readonly address: string;
+  /** OPTION_REQ `exceptions` (or the server's default). */
+  exceptions: boolean;
+  private readonly decoder: Decoder;
+  private closed = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly server: GearmanServer,
+    readonly stream: Duplex,
+    address: string,
+  ) {
+    this.address = address;
+    this.exceptions = server.jobServer.exceptions;
+    this.output = new Output(stream, () => this.backpressure());
+    this.connection = server.jobServer.connect({
+      address,
+      exceptions: this.exceptions,
+      sink: { wake: () => this.output.send({ type: 'NOOP' }) },
+    });
+    this.decoder = new Decoder(
+      {
+        packet: (packet, magic) => this.onPacket(packet, magic),
+        text: (line) => this.onText(line),
+        error: (error) => this.onProtocolError(error),
+      },
+      { maxPacketSize: server.options.maxPacketSize, maxLineLength: server.options.maxLineLength },
+    );
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('end', () => this.close());
+    stream.on('close', () => this.close());
+    stream.on('error', () => this.close());
+    this.touch();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ------------------------------------------------------------------ JobListener
+  // One listener per connection, attached once per foreground submission: a connection that
+  // submitted the same unique twice receives every update twice (reference §3.2).
+
+  update(handle: string, update: JobUpdate): void {
+    this.output.send(forwarded(handle, update));
+  }
+
+  // ------------------------------------------------------------------ input
+
+  private onData(chunk: Buffer): void {
+    this.touch();
+    try {
+      this.decoder.push(chunk);
+    } catch (error) {
+      // A bug in a handler must not take the server down: drop this connection only.
+      this.server.log.error({ err: error, connection: this.connection.id }, 'connection failed');
+      this.close();
+    }
+  }
+
+  private onPacket(packet: Packet, magic: Magic): void {
+    if (magic === 'RES') {
+      this.sendError('requestMagicExpected');
+      return;
+    }
+    (HANDLERS[packet.type] as (session: Session, packet: Packet) => void)(this, packet);
+  }
+
+  private onText(line: string): void {
+    executeAdmin(this, line);
+  }
+
+  private onProtocolError(error: ProtocolError): void {
+    this.server.log.debug?.({ err: error, connection: this.connection.id }, 'protocol error');
+    switch (error.code) {
+      case 'UNKNOWN_TYPE':
+        this.sendError('commandNotExpected');
+        break;
+      case 'MALFORMED_PACKET':
+        this.output.send({ type: 'ERROR', errorCode: 'INVALID_PACKET', errorText: error.message });
+        break;
+      case 'INVALID_TEXT':
+        this.output.send({
+          type: 'ERROR',
+          errorCode: 'INVALID_ARGUMENT',
+          errorText: error.message,
+        });
+        break;
+      case 'TOO_LARGE':
+        this.output.send({
+          type: 'ERROR',
+          errorCode: 'ARGUMENT_TOO_LARGE',
+          errorText: error.message,
+        });
+        break;
+      case 'BAD_MAGIC':
+        this.sendError('requestMagicExpected');
+        break;
+      default:
+        break;
+    }
+    if (!error.resyncable) this.closeAfterFlush();
+  }
+
+  // ------------------------------------------------------------------ helpers for handlers
+
+  sendError(name: WireErrorName): void {
+    this.output.send(errorPacket(name));
+  }
+
+  /** Submits and answers JOB_CREATED or ERROR, in submission order (reference §2, packet 8). */
+  submit(request: SubmitRequest): void {
+    let outcome;
+    try {
+      outcome = this.connection.submit(request, request.background ? undefined : this);
+    } catch (error) {
+      this.output.send(wireError(error));
+      return;
+    }
+    if (outcome instanceof Promise) {
+      const slot = this.output.reserve();
+      outcome.then(
+        (accepted) => slot.fill({ type: 'JOB_CREATED', handle: accepted.handle }),
+        (error: unknown) => slot.fill(wireError(error)),
+      );
+    } else {
+      this.output.send({ type: 'JOB_CREATED', handle: outcome.handle });
+    }
+  }
+
+  /** Closes once what is queued has been written (after a fatal protocol error). */
+  closeAfterFlush(): void {
+    this.output.flush();
+    this.stream.end();
+    this.close();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    this.decoder.clear();
+    this.output.close();
+    this.connection.close();
+    this.server.forget(this);
+    if (!this.stream.destroyed) this.stream.destroy();
+  }
+
+  private backpressure(): void {
+    // The peer does not read: stop reading from it until its socket drains.
+    if (this.stream.isPaused()) return;
+    this.stream.pause();
+    this.stream.once('drain', () => {
+      if (!this.closed) this.stream.resume();
+    });
+  }
+
+  private touch(): void {
+    const timeout = this.server.options.idleTimeout;
+    if (timeout <= 0) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.close(), timeout);
+    this.idleTimer.unref();
+  }
+}
+
+/** The packet a client receives for a job update (reference §3.7). */
+export function forwarded(handle: string, update: JobUpdate): Packet {
+  switch (update.type) {
+    case 'data':
+      return { type: 'WORK_DATA', handle, data: update.data };
+    case 'warning':
+      return { type: 'WORK_WARNING', handle, data: update.data };
+    case 'status':
+      return {
+        type: 'WORK_STATUS',
+        handle,
+        numerator: String(update.numerator),
+        denominator: String(update.denominator),
+      };
+    case 'complete':
+      return { type: 'WORK_COMPLETE', handle, data: update.data };
+    case 'exception':
+      return { type: 'WORK_EXCEPTION', handle, data: update.data };
+    case 'fail':
+      // Just the handle: gearmand's WORK_FAIL for a converted exception carried a stray NUL
+      // that made libgearman clients wait forever (reference §3.7).
+      return { type: 'WORK_FAIL', handle };
+  }
+}
