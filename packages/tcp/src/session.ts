@@ -154,7 +154,6 @@ export class Session implements JobListener {
   /** Closes once what is queued has been written (after a fatal protocol error). */
   closeAfterFlush(): void {
     this.output.flush();
-    this.stream.end();
     this.close();
   }
 
@@ -166,7 +165,20 @@ export class Session implements JobListener {
     this.output.close();
     this.connection.close();
     this.server.forget(this);
-    if (!this.stream.destroyed) this.stream.destroy();
+    const stream = this.stream;
+    if (stream.destroyed) return;
+    if (!stream.writable) {
+      stream.destroy();
+      return;
+    }
+    // End first so the peer hears of it (a non-socket stream would not on destroy alone);
+    // destroy once ended, or after a second if the peer does not read.
+    const fallback = setTimeout(() => stream.destroy(), 1000);
+    fallback.unref();
+    stream.end(() => {
+      clearTimeout(fallback);
+      stream.destroy();
+    });
   }
 
   private backpressure(): void {

@@ -1,0 +1,475 @@
+import { createJobServer, MemoryJobStore, type JobRecord, type JobStore } from '@geartrain/core';
+import { describe, expect, it } from 'vitest';
+import { GearmanServer } from '../src/index.js';
+import { Wire } from './wire.js';
+
+const b = (text: string) => Buffer.from(text, 'latin1');
+const hex = (h: string) => Buffer.from(h.replace(/\s+/g, ''), 'hex');
+
+function setup(options: ConstructorParameters<typeof GearmanServer>[1] = {}, jobOptions = {}) {
+  const jobs = createJobServer({ handlePrefix: 'H:t', ...jobOptions });
+  return new GearmanServer(jobs, options);
+}
+
+describe('jobs over the wire (reference §2, §3)', () => {
+  it('runs a foreground job: JOB_CREATED, NOOP, assignment, forwarded updates', async () => {
+    const server = setup();
+    const client = new Wire(server);
+    const worker = new Wire(server);
+    worker.send({ type: 'CAN_DO', functionName: 'rev' }, { type: 'PRE_SLEEP' });
+    await Wire.settle();
+    client.send({ type: 'SUBMIT_JOB', functionName: 'rev', unique: 'u1', data: b('hello') });
+    expect(await client.packetsAfter(1)).toEqual([{ type: 'JOB_CREATED', handle: 'H:t:1' }]);
+    expect(await worker.packetsAfter(1)).toEqual([{ type: 'NOOP' }]);
+    worker.send({ type: 'GRAB_JOB_UNIQ' });
+    expect((await worker.packetsAfter(2))[1]).toEqual({
+      type: 'JOB_ASSIGN_UNIQ',
+      handle: 'H:t:1',
+      functionName: 'rev',
+      unique: 'u1',
+      data: b('hello'),
+    });
+    worker.send(
+      { type: 'WORK_STATUS', handle: 'H:t:1', numerator: '1', denominator: '2' },
+      { type: 'WORK_DATA', handle: 'H:t:1', data: b('ol') },
+      { type: 'WORK_WARNING', handle: 'H:t:1', data: b('hmm') },
+      { type: 'WORK_COMPLETE', handle: 'H:t:1', data: b('olleh') },
+    );
+    expect((await client.packetsAfter(5)).slice(1)).toEqual([
+      { type: 'WORK_STATUS', handle: 'H:t:1', numerator: '1', denominator: '2' },
+      { type: 'WORK_DATA', handle: 'H:t:1', data: b('ol') },
+      { type: 'WORK_WARNING', handle: 'H:t:1', data: b('hmm') },
+      { type: 'WORK_COMPLETE', handle: 'H:t:1', data: b('olleh') },
+    ]);
+  });
+
+  it('answers each grab flavour as gearmand: JOB_ASSIGN, JOB_ASSIGN_UNIQ, JOB_ASSIGN_ALL, NO_JOB', async () => {
+    const server = setup();
+    const client = new Wire(server);
+    client.send(
+      { type: 'SUBMIT_JOB_BG', functionName: 'f', unique: 'a', data: b('1') },
+      { type: 'SUBMIT_JOB_BG', functionName: 'f', unique: 'b', data: b('2') },
+      {
+        type: 'SUBMIT_REDUCE_JOB_BACKGROUND',
+        functionName: 'f',
+        unique: 'c',
+        reducer: 'sum',
+        aggregator: '',
+        data: b('3'),
+      },
+    );
+    await client.packetsAfter(3);
+    const worker = new Wire(server);
+    worker.send(
+      { type: 'CAN_DO', functionName: 'f' },
+      { type: 'GRAB_JOB' },
+      { type: 'GRAB_JOB_ALL' },
+      { type: 'GRAB_JOB_ALL' },
+      { type: 'GRAB_JOB' },
+    );
+    expect(await worker.packetsAfter(4)).toEqual([
+      { type: 'JOB_ASSIGN', handle: 'H:t:1', functionName: 'f', data: b('1') },
+      { type: 'JOB_ASSIGN_UNIQ', handle: 'H:t:2', functionName: 'f', unique: 'b', data: b('2') },
+      {
+        type: 'JOB_ASSIGN_ALL',
+        handle: 'H:t:3',
+        functionName: 'f',
+        unique: 'c',
+        reducer: 'sum',
+        data: b('3'),
+      },
+      { type: 'NO_JOB' },
+    ]);
+  });
+
+  it('sends exceptions to clients that asked, and a clean WORK_FAIL (no stray NUL) to others', async () => {
+    const server = setup();
+    const plain = new Wire(server);
+    const asking = new Wire(server);
+    asking.send({ type: 'OPTION_REQ', option: 'EXCEPTIONS' });
+    expect(await asking.packetsAfter(1)).toEqual([{ type: 'OPTION_RES', option: 'EXCEPTIONS' }]);
+    plain.send({ type: 'SUBMIT_JOB', functionName: 'f', unique: 'x', data: b('') });
+    asking.send({ type: 'SUBMIT_JOB', functionName: 'f', unique: 'x', data: b('') });
+    await plain.packetsAfter(1);
+    await asking.packetsAfter(2);
+    const worker = new Wire(server);
+    worker.send({ type: 'CAN_DO', functionName: 'f' }, { type: 'GRAB_JOB' });
+    await worker.packetsAfter(1);
+    worker.send({ type: 'WORK_EXCEPTION', handle: 'H:t:1', data: b('boom') });
+    await plain.packetsAfter(2);
+    await asking.packetsAfter(3);
+    expect(plain.packets[1]).toEqual({ type: 'WORK_FAIL', handle: 'H:t:1' });
+    // Byte for byte: size 5, the handle and nothing after it.
+    expect(plain.raw.subarray(-17)).toEqual(
+      Buffer.concat([hex('00524553 0000000e 00000005'), b('H:t:1')]),
+    );
+    expect(asking.packets[2]).toEqual({ type: 'WORK_EXCEPTION', handle: 'H:t:1', data: b('boom') });
+  });
+
+  it('coalesces by unique id and delivers to every attached submission', async () => {
+    const server = setup();
+    const c1 = new Wire(server);
+    const c2 = new Wire(server);
+    c1.send({ type: 'SUBMIT_JOB', functionName: 'f', unique: 'same', data: b('') });
+    c2.send({ type: 'SUBMIT_JOB_LOW', functionName: 'f', unique: 'same', data: b('') });
+    c2.send({ type: 'SUBMIT_JOB_BG', functionName: 'f', unique: 'same', data: b('') });
+    expect((await c2.packetsAfter(2)).map((p) => p.type === 'JOB_CREATED' && p.handle)).toEqual([
+      'H:t:1',
+      'H:t:1',
+    ]);
+    c2.send({ type: 'GET_STATUS_UNIQUE', unique: 'same' });
+    expect((await c2.packetsAfter(3))[2]).toEqual({
+      type: 'STATUS_RES_UNIQUE',
+      unique: 'same',
+      known: '1',
+      running: '0',
+      numerator: '0',
+      denominator: '0',
+      clientCount: '2',
+    });
+    const worker = new Wire(server);
+    worker.send({ type: 'CAN_DO', functionName: 'f' }, { type: 'GRAB_JOB' });
+    await worker.packetsAfter(1);
+    worker.send({ type: 'WORK_COMPLETE', handle: 'H:t:1', data: b('r') });
+    expect((await c1.packetsAfter(2))[1]).toEqual({
+      type: 'WORK_COMPLETE',
+      handle: 'H:t:1',
+      data: b('r'),
+    });
+    expect((await c2.packetsAfter(4))[3]).toEqual({
+      type: 'WORK_COMPLETE',
+      handle: 'H:t:1',
+      data: b('r'),
+    });
+  });
+
+  it('reports status by handle: unknown, queued, running with progress', async () => {
+    const server = setup();
+    const c = new Wire(server);
+    c.send({ type: 'SUBMIT_JOB_BG', functionName: 'f', unique: '', data: b('') });
+    c.send({ type: 'GET_STATUS', handle: 'H:t:1' }, { type: 'GET_STATUS', handle: 'H:t:9' });
+    const w = new Wire(server);
+    w.send({ type: 'CAN_DO', functionName: 'f' }, { type: 'GRAB_JOB' });
+    await w.packetsAfter(1);
+    w.send({ type: 'WORK_STATUS', handle: 'H:t:1', numerator: '-5', denominator: 'x' });
+    await Wire.settle();
+    c.send({ type: 'GET_STATUS', handle: 'H:t:1' });
+    const replies = await c.packetsAfter(4);
+    expect(replies.slice(1)).toEqual([
+      {
+        type: 'STATUS_RES',
+        handle: 'H:t:1',
+        known: '1',
+        running: '0',
+        numerator: '0',
+        denominator: '0',
+      },
+      {
+        type: 'STATUS_RES',
+        handle: 'H:t:9',
+        known: '0',
+        running: '0',
+        numerator: '0',
+        denominator: '0',
+      },
+      // gearmand reads the numbers with atoi into a uint32: -5 wraps, garbage is 0.
+      {
+        type: 'STATUS_RES',
+        handle: 'H:t:1',
+        known: '1',
+        running: '1',
+        numerator: '4294967291',
+        denominator: '0',
+      },
+    ]);
+  });
+
+  it('runs a SUBMIT_JOB_EPOCH job at its time, and a past one at once', async () => {
+    const server = setup();
+    const c = new Wire(server);
+    const future = Math.floor(Date.now() / 1000) + 3600;
+    c.send(
+      {
+        type: 'SUBMIT_JOB_EPOCH',
+        functionName: 'f',
+        unique: '',
+        epoch: String(future),
+        data: b('later'),
+      },
+      { type: 'SUBMIT_JOB_EPOCH', functionName: 'f', unique: '', epoch: 'abc', data: b('now') },
+    );
+    await c.packetsAfter(2);
+    const w = new Wire(server);
+    w.send({ type: 'CAN_DO', functionName: 'f' }, { type: 'GRAB_JOB' }, { type: 'GRAB_JOB' });
+    expect(await w.packetsAfter(2)).toEqual([
+      { type: 'JOB_ASSIGN', handle: 'H:t:2', functionName: 'f', data: b('now') },
+      { type: 'NO_JOB' },
+    ]);
+    expect(server.jobServer.jobs().find((j) => j.handle === 'H:t:1')).toMatchObject({
+      state: 'delayed',
+      runAt: future * 1000,
+    });
+  });
+});
+
+describe('errors on the wire (reference §3.13)', () => {
+  it('answers gearmand’s ERROR packets and keeps the connection', async () => {
+    const server = setup({}, { maxQueue: 1 });
+    const c = new Wire(server);
+    c.sendRaw(hex('00524553 00000010 00000000')); // ECHO_REQ with response magic
+    c.send(
+      { type: 'NOOP' },
+      {
+        type: 'SUBMIT_JOB_SCHED',
+        functionName: 'f',
+        unique: '',
+        minute: '',
+        hour: '',
+        dayOfMonth: '',
+        month: '',
+        dayOfWeek: '',
+        data: b(''),
+      },
+      { type: 'ALL_YOURS' },
+      { type: 'OPTION_REQ', option: 'foo' },
+      { type: 'SUBMIT_JOB_BG', functionName: 'f', unique: 'x'.repeat(65), data: b('') },
+      { type: 'SUBMIT_JOB_BG', functionName: 'f', unique: '', data: b('') },
+      { type: 'SUBMIT_JOB_BG', functionName: 'f', unique: '', data: b('') },
+      { type: 'WORK_COMPLETE', handle: 'H:t:1', data: b('') },
+      { type: 'WORK_DATA', handle: 'H:t:1', data: b('') },
+      { type: 'WORK_EXCEPTION', handle: 'H:t:1', data: b('') },
+      { type: 'ECHO_REQ', data: b('still here') },
+    );
+    const replies = await c.packetsAfter(12);
+    const errors = replies.map((p) =>
+      p.type === 'ERROR' ? `${p.errorCode}: ${p.errorText}` : p.type,
+    );
+    expect(errors).toEqual([
+      'INVALID_MAGIC: Request magic expected',
+      'INVALID_COMMAND: Command not expected',
+      'INVALID_COMMAND: Command not expected',
+      'INVALID_COMMAND: Command not expected',
+      'UNKNOWN_OPTION: Server does not recognize given option',
+      'ARGUMENT_TOO_LARGE: Unique value too large',
+      'JOB_CREATED',
+      'QUEUE_ERROR: Job queue is full',
+      'JOB_NOT_FOUND: Job given in work result not found',
+      'JOB_NOT_FOUND: Job does not exist on server',
+      'JOB_NOT_FOUND: An exception was received for a job that does not exist',
+      'ECHO_RES',
+    ]);
+  });
+
+  it('skips an unknown packet type and a malformed packet, then goes on', async () => {
+    const server = setup();
+    const c = new Wire(server);
+    c.sendRaw(hex('00524551 0000002b 00000003 616263'));
+    c.sendRaw(hex('00524551 00000007 00000004 66756e63'));
+    c.send({ type: 'ECHO_REQ', data: b('ok') });
+    const replies = await c.packetsAfter(3);
+    expect(replies.map((p) => (p.type === 'ERROR' ? p.errorCode : p.type))).toEqual([
+      'INVALID_COMMAND',
+      'INVALID_PACKET',
+      'ECHO_RES',
+    ]);
+  });
+
+  it('closes a connection that cannot be resynchronised, and only that one', async () => {
+    const server = setup({ maxPacketSize: 1024 });
+    const bad = new Wire(server);
+    const good = new Wire(server);
+    bad.sendRaw(hex('00524551 00000010 00100000'));
+    await bad.until(() => bad.closed);
+    expect(bad.packets).toEqual([
+      {
+        type: 'ERROR',
+        errorCode: 'ARGUMENT_TOO_LARGE',
+        errorText: 'packet payload of 1048576 bytes exceeds the limit of 1024',
+      },
+    ]);
+    const junk = new Wire(server);
+    junk.sendRaw(hex('00ffffff 00000010 00000000'));
+    await junk.until(() => junk.closed);
+    good.send({ type: 'ECHO_REQ', data: b('fine') });
+    expect(await good.packetsAfter(1)).toEqual([{ type: 'ECHO_RES', data: b('fine') }]);
+    expect(server.connections).toBe(1);
+  });
+});
+
+describe('admin protocol on the same connection (reference §4)', () => {
+  it('answers in request order when binary and text are mixed', async () => {
+    const server = setup({ version: '9.9' });
+    const c = new Wire(server);
+    c.send({ type: 'ECHO_REQ', data: b('a') });
+    c.sendRaw('version\n');
+    c.send({ type: 'ECHO_REQ', data: b('b') });
+    await c.text('OK 9.9\n');
+    await c.packetsAfter(2);
+    const echo = (payload: string) =>
+      Buffer.concat([hex('00524553 00000011'), hex('00000001'), b(payload)]);
+    expect(c.raw).toEqual(Buffer.concat([echo('a'), b('OK 9.9\n'), echo('b')]));
+  });
+
+  it('lists status, priorities, workers, jobs and unique ids byte for byte', async () => {
+    const server = setup();
+    const c = new Wire(server);
+    c.send(
+      { type: 'SUBMIT_JOB_BG', functionName: 'prio', unique: 'u1', data: b('') },
+      { type: 'SUBMIT_JOB_HIGH_BG', functionName: 'prio', unique: '', data: b('') },
+      { type: 'SUBMIT_JOB_LOW_BG', functionName: 'prio', unique: '', data: b('') },
+    );
+    await c.packetsAfter(3);
+    const w = new Wire(server, '10.0.0.7');
+    w.send(
+      { type: 'SET_CLIENT_ID', clientId: 'my-worker' },
+      { type: 'CAN_DO', functionName: 'prio' },
+      { type: 'CAN_DO', functionName: 'other' },
+    );
+    await Wire.settle();
+    const admin = new Wire(server);
+    admin.sendRaw('status\r\nprioritystatus\r\nshow jobs\r\nshow unique jobs\r\nworkers\r\n');
+    const text = await admin.text('my-worker');
+    await admin.until(() => admin.raw.toString().split('.\n').length === 6);
+    const ids = server.jobServer.connections().map((x) => x.id);
+    expect(admin.raw.toString()).toBe(
+      'prio\t3\t0\t1\nother\t0\t0\t1\n.\n' +
+        'prio\t1\t1\t1\t1\nother\t0\t0\t0\t1\n.\n' +
+        'H:t:1\t0\t0\t1\nH:t:2\t0\t0\t1\nH:t:3\t0\t0\t1\n.\n' +
+        'u1\n\n\n.\n' +
+        `${ids[0]} 127.0.0.1 - :\n${ids[1]} 10.0.0.7 my-worker : other prio\n${ids[2]} 127.0.0.1 - :\n.\n`,
+    );
+    expect(text).toContain('my-worker');
+  });
+
+  it('creates, drops (case-insensitively), limits and cancels', async () => {
+    const server = setup();
+    const a = new Wire(server);
+    a.sendRaw('create function newfn\n');
+    await a.text('OK\r\n');
+    a.sendRaw('drop function NEWFN\r\ndrop function nope\r\nmaxqueue newfn 1\r\n');
+    await a.text('ERR function not found\r\nOK\r\n');
+    expect(a.raw.toString()).toBe('OK\r\nOK\r\nERR function not found\r\nOK\r\n');
+    a.raw = Buffer.alloc(0);
+    a.send({ type: 'SUBMIT_JOB_BG', functionName: 'busy', unique: '', data: b('') });
+    await a.packetsAfter(1);
+    a.raw = Buffer.alloc(0);
+    a.sendRaw(
+      'drop function busy\r\ncancel job H:t:1\r\ncancel job H:t:1\r\ndrop function busy\r\n',
+    );
+    await a.text('ERR UNKNOWN_JOB\r\nOK\r\n');
+    expect(a.raw.toString()).toBe(
+      'ERR there are still connected workers or executing clients\r\nOK\r\nERR UNKNOWN_JOB\r\nOK\r\n',
+    );
+  });
+
+  it('answers getpid, verbose, rejections, and closes on six tokens', async () => {
+    const server = setup({ verbose: 'INFO' });
+    const a = new Wire(server);
+    a.sendRaw('getpid\nverbose\nbogus\nshow\n');
+    await a.text('commandshow\r\n');
+    expect(a.raw.toString()).toBe(
+      `OK ${process.pid}\nOK INFO\nERR UNKNOWN_COMMAND Unknown+server+commandbogus\r\nERR UNKNOWN_COMMAND Unknown+server+commandshow\r\n`,
+    );
+    a.sendRaw('a b c d e f\n');
+    await a.until(() => a.closed);
+  });
+
+  it('accepts shutdown from loopback only, unless configured', async () => {
+    let shutdowns = 0;
+    const server = setup({ onShutdown: () => shutdowns++ });
+    const remote = new Wire(server, '192.0.2.1');
+    remote.sendRaw('shutdown\n');
+    expect(await remote.text('\r\n')).toBe(
+      'ERR PERMISSION_DENIED shutdown+is+only+accepted+from+loopback\r\n',
+    );
+    const local = new Wire(server, '127.0.0.1');
+    local.sendRaw('shutdown graceful\n');
+    expect(await local.text('\r\n')).toBe('OK\r\n');
+    await local.until(() => shutdowns === 1);
+    expect(server.jobServer.closed).toBe(true);
+  });
+});
+
+describe('connection behaviour', () => {
+  it('keeps JOB_CREATED in submission order while an asynchronous store writes', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const records = new MemoryJobStore();
+    const slow: JobStore = {
+      add: async (record: JobRecord) => {
+        await gate;
+        records.add(record);
+      },
+      remove: (record) => records.remove(record),
+      list: () => [],
+    };
+    const server = setup({}, { store: slow });
+    const c = new Wire(server);
+    c.send(
+      { type: 'SUBMIT_JOB_BG', functionName: 'f', unique: 'slow', data: b('') },
+      { type: 'SUBMIT_JOB', functionName: 'f', unique: 'fast', data: b('') },
+      { type: 'ECHO_REQ', data: b('after') },
+    );
+    await Wire.settle();
+    expect(c.packets).toEqual([]);
+    release();
+    expect(await c.packetsAfter(3)).toEqual([
+      { type: 'JOB_CREATED', handle: 'H:t:1' },
+      { type: 'JOB_CREATED', handle: 'H:t:2' },
+      { type: 'ECHO_RES', data: b('after') },
+    ]);
+  });
+
+  it('writes a turn’s replies together: 200 pipelined requests, few writes', async () => {
+    const server = setup();
+    const c = new Wire(server);
+    let writes = 0;
+    const write = c.serverEnd.write.bind(c.serverEnd);
+    c.serverEnd.write = ((...args: Parameters<typeof write>) => {
+      writes++;
+      return write(...args);
+    }) as typeof write;
+    c.send(
+      ...Array.from({ length: 200 }, (_, i) => ({ type: 'ECHO_REQ' as const, data: b(`#${i}`) })),
+    );
+    await c.packetsAfter(200);
+    expect(writes).toBeLessThanOrEqual(2);
+  });
+
+  it('stops reading from a peer that does not read its replies, and resumes when it does', async () => {
+    const server = setup();
+    const c = new Wire(server);
+    c.end.pause();
+    c.end.removeAllListeners('data');
+    const big = Buffer.alloc(64 * 1024, 1);
+    for (let i = 0; i < 20; i++) c.send({ type: 'ECHO_REQ', data: big });
+    await Wire.settle();
+    expect(c.serverEnd.isPaused()).toBe(true);
+    let received = 0;
+    c.end.on('data', (chunk: Buffer) => (received += chunk.length));
+    c.end.resume();
+    await c.until(() => received >= 20 * (12 + big.length));
+    expect(received).toBe(20 * (12 + big.length));
+  });
+
+  it('requeues the jobs of a worker whose connection drops', async () => {
+    const server = setup();
+    const c = new Wire(server);
+    c.send({ type: 'SUBMIT_JOB', functionName: 'f', unique: '', data: b('x') });
+    await c.packetsAfter(1);
+    const w1 = new Wire(server);
+    w1.send({ type: 'CAN_DO', functionName: 'f' }, { type: 'GRAB_JOB' });
+    await w1.packetsAfter(1);
+    w1.end.end();
+    await Wire.settle();
+    const w2 = new Wire(server);
+    w2.send({ type: 'CAN_DO', functionName: 'f' }, { type: 'GRAB_JOB' });
+    expect((await w2.packetsAfter(1))[0]).toMatchObject({ type: 'JOB_ASSIGN', handle: 'H:t:1' });
+    w2.send({ type: 'WORK_COMPLETE', handle: 'H:t:1', data: b('done') });
+    expect((await c.packetsAfter(2))[1]).toEqual({
+      type: 'WORK_COMPLETE',
+      handle: 'H:t:1',
+      data: b('done'),
+    });
+  });
+});
