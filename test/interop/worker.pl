@@ -1,0 +1,12 @@
+#!/usr/bin/perl
+# A Perl Gearman::Worker for the interop tests. Usage: perl worker.pl PORT JOBS
+use strict;
+use warnings;
+use Gearman::Worker;
+
+my ($port, $jobs) = @ARGV;
+my $worker = Gearman::Worker->new(job_servers => ["127.0.0.1:$port"]);
+$worker->register_function(reverse => sub { return scalar reverse $_[0]->arg });
+$worker->register_function(upper => sub { return uc $_[0]->arg });
+my $done = 0;
+$worker->work(on_complete => sub { $done++ }, stop_if => sub { $done >= $jobs });
