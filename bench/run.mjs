@@ -3,6 +3,7 @@
 const suites = {
   protocol: () => import('./protocol.mjs'),
   core: () => import('./core.mjs'),
+  tcp: () => import('./tcp.mjs'),
 };
 
 const names = process.argv.slice(2);

@@ -1,0 +1,163 @@
+// npm run bench -- tcp
+// geartrain's `geartrain serve` and gearmand (Debian's gearman-job-server, default options)
+// run as separate processes on free loopback ports and get the same load, alternately, best
+// of ROUNDS per figure. The load generator is loadgen/gearman-load.c on libgearman (built
+// here with cc; scripts/install-test-deps.sh installs libgearman-dev), except for 1 MiB
+// payloads (loadgen/large.mjs, see there).
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { report } from './lib.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const ROUNDS = 3;
+
+async function freePort() {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+const servers = {
+  geartrain: (port) =>
+    spawn(
+      process.execPath,
+      [
+        join(here, '../packages/tcp/dist/cli.js'),
+        'serve',
+        '--port',
+        String(port),
+        '--log-file',
+        'none',
+      ],
+      { stdio: 'ignore' },
+    ),
+  gearmand: (port) =>
+    spawn('gearmand', ['--listen=127.0.0.1', `--port=${port}`, '--log-file=none'], {
+      stdio: 'ignore',
+    }),
+};
+
+async function withServer(name, body) {
+  const port = await freePort();
+  const child = servers[name](port);
+  try {
+    await waitForPort(port);
+    return await body(port, child.pid);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+function parse(line) {
+  return Object.fromEntries(
+    line
+      .trim()
+      .split(' ')
+      .map((kv) => kv.split('='))
+      .map(([k, v]) => [k, Number(v)]),
+  );
+}
+
+function rssKiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+}
+
+/** Runs `measure` on both servers alternately, ROUNDS times; keeps each one's best by `key`. */
+async function contest(measure, key, better = (a, b) => a > b) {
+  const best = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of Object.keys(servers)) {
+      const result = await withServer(name, measure);
+      if (best[name] === undefined || better(result[key], best[name][key])) best[name] = result;
+    }
+  }
+  return best;
+}
+
+function emit(bench, metric, results, key, unit) {
+  report(bench, metric, results.gearmand[key], unit, 'gearmand');
+  report(bench, metric, results.geartrain[key], unit);
+  report(bench, `${metric}_ratio`, results.geartrain[key] / results.gearmand[key], 'x');
+}
+
+export async function run() {
+  const loadgen = join(tmpdir(), `gearman-load-${process.pid}`);
+  try {
+    execFileSync('cc', [
+      '-O2',
+      '-o',
+      loadgen,
+      join(here, 'loadgen/gearman-load.c'),
+      '-lgearman',
+      '-lpthread',
+    ]);
+  } catch (error) {
+    throw new Error(
+      `cannot build the load generator (install libgearman-dev: scripts/install-test-deps.sh): ${error.message}`,
+    );
+  }
+  const load = (port, ...args) =>
+    parse(
+      execFileSync(loadgen, [String(port), ...args.map(String)], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      }),
+    );
+
+  const background = await contest((port) => load(port, 'background', 50_000, 4), 'jobs_per_s');
+  emit('tcp-background-4-workers', 'jobs_per_s', background, 'jobs_per_s', 'jobs/s');
+
+  const sequential = await contest((port) => load(port, 'sequential', 5_000), 'jobs_per_s');
+  emit('tcp-foreground-sequential', 'jobs_per_s', sequential, 'jobs_per_s', 'jobs/s');
+  emit('tcp-foreground-sequential', 'p50_latency', sequential, 'p50_us', 'us');
+  emit('tcp-foreground-sequential', 'p99_latency', sequential, 'p99_us', 'us');
+
+  const concurrent = await contest((port) => load(port, 'concurrent', 32_000, 16, 4), 'jobs_per_s');
+  emit('tcp-foreground-16-clients-4-workers', 'jobs_per_s', concurrent, 'jobs_per_s', 'jobs/s');
+
+  const large = await contest(
+    (port) =>
+      parse(
+        execFileSync(
+          process.execPath,
+          [join(here, 'loadgen/large.mjs'), String(port), '200', String(1 << 20)],
+          { encoding: 'utf8', timeout: 120_000 },
+        ),
+      ),
+    'mb_per_s',
+  );
+  emit('tcp-foreground-1mib', 'mb_per_s', large, 'mb_per_s', 'MB/s');
+
+  const QUEUED = 100_000;
+  const memory = await contest(
+    async (port, pid) => {
+      const before = rssKiB(pid);
+      load(port, 'queue', QUEUED);
+      await new Promise((r) => setTimeout(r, 200));
+      return { bytes_per_job: ((rssKiB(pid) - before) * 1024) / QUEUED };
+    },
+    'bytes_per_job',
+    (a, b) => a < b,
+  );
+  emit('tcp-queued-rss', 'rss_bytes_per_job', memory, 'bytes_per_job', 'B');
+}
