@@ -113,7 +113,8 @@ export async function run() {
     ]);
   } catch (error) {
     throw new Error(
-      `cannot build the load generator (install libgearman-dev: scripts/install-test-deps.sh): ${error.message}`,
+      'cannot build the load generator (install libgearman-dev: scripts/install-test-deps.sh)',
+      { cause: error },
     );
   }
   const load = (port, ...args) =>

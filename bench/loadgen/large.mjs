@@ -42,7 +42,6 @@ worker.write(encodeRequest({ type: 'GRAB_JOB' }));
 
 const payload = Buffer.alloc(bytes, 0x61);
 let done = 0;
-let start = 0;
 let finished;
 const all = new Promise((resolve) => (finished = resolve));
 const client = peer((packet) => {
@@ -56,7 +55,7 @@ const submit = () =>
     encodeRequest({ type: 'SUBMIT_JOB', functionName: 'bench-large', unique: '', data: payload }),
   );
 await once(client, 'connect');
-start = performance.now();
+const start = performance.now();
 submit();
 await all;
 const elapsed = (performance.now() - start) / 1000;

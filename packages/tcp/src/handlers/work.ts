@@ -12,6 +12,15 @@ function report(session: Session, notFound: WireErrorName, act: () => void): voi
   }
 }
 
+/**
+ * Data to keep beyond this packet. A packet that spanned socket reads was copied once by the
+ * decoder into a Buffer of its own, which can be kept as it is; a view of a socket read is
+ * copied so that it does not pin the read.
+ */
+function own(data: Buffer): Buffer {
+  return data.byteOffset === 0 && data.length === data.buffer.byteLength ? data : Buffer.from(data);
+}
+
 /** C `atoi` into a uint32, as gearmand stores WORK_STATUS numbers: garbage 0, -5 wraps. */
 function uint32(text: string): number {
   const match = /^\s*([+-]?\d+)/.exec(text);
@@ -33,9 +42,8 @@ export function workStatus(session: Session, packet: PacketOf<'WORK_STATUS'>): v
 }
 
 export function workComplete(session: Session, packet: PacketOf<'WORK_COMPLETE'>): void {
-  // Copied: the result outlives the socket chunk it arrived in.
   report(session, 'workResultJobNotFound', () =>
-    session.connection.workComplete(packet.handle, Buffer.from(packet.data)),
+    session.connection.workComplete(packet.handle, own(packet.data)),
   );
 }
 
@@ -45,13 +53,13 @@ export function workFail(session: Session, packet: PacketOf<'WORK_FAIL'>): void 
 
 export function workException(session: Session, packet: PacketOf<'WORK_EXCEPTION'>): void {
   report(session, 'workExceptionJobNotFound', () =>
-    session.connection.workException(packet.handle, Buffer.from(packet.data)),
+    session.connection.workException(packet.handle, own(packet.data)),
   );
 }
 
 export function workData(session: Session, packet: PacketOf<'WORK_DATA' | 'WORK_WARNING'>): void {
   report(session, 'workDataJobNotFound', () => {
-    const data = Buffer.from(packet.data);
+    const data = own(packet.data);
     if (packet.type === 'WORK_DATA') session.connection.workData(packet.handle, data);
     else session.connection.workWarning(packet.handle, data);
   });
