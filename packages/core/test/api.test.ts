@@ -357,7 +357,7 @@ describe('events for failures and retries', () => {
     const events: string[] = [];
     s.events$.subscribe((e) => events.push(e.type === 'failed' ? `failed:${e.reason}` : e.type));
     const c = s.connect();
-    c.submit({ functionName: 'f', background: true });
+    void c.submit({ functionName: 'f', background: true });
     for (let i = 0; i < 2; i++) {
       const w = s.connect();
       w.canDo('f');
