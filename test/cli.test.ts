@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { freePort, run } from './support/interop.js';
+
+const cli = fileURLToPath(new URL('../packages/tcp/dist/cli.js', import.meta.url));
+
+describe('the geartrain command', () => {
+  it('prints its help and version, and refuses bad arguments with exit 2', async () => {
+    const help = await run(process.execPath, [cli, '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout.toString()).toContain('Usage: geartrain serve [options]');
+    expect(help.stdout.toString()).toContain('--threads N');
+    expect((await run(process.execPath, [cli, '--version'])).stdout.toString()).toBe('0.1.0\n');
+    const bad = await run(process.execPath, [cli, 'serve', '--port', 'abc']);
+    expect([bad.code, bad.stderr]).toEqual([
+      2,
+      "geartrain: --port needs a whole number, not 'abc'\nTry 'geartrain --help'.\n",
+    ]);
+    const unknown = await run(process.execPath, [cli, 'serve', '--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Unknown option '--bogus'");
+  });
+
+  it('serves, logs JSON, writes its pid file, and stops gracefully on SIGTERM', async () => {
+    const port = await freePort();
+    const pidFile = join(tmpdir(), `geartrain-test-${process.pid}.pid`);
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        'serve',
+        '-L',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '--verbose',
+        'INFO',
+        '--pid-file',
+        pidFile,
+        '-t',
+        '4',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    try {
+      for (let i = 0; i < 100 && !log.includes('listening'); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(readFileSync(pidFile, 'utf8')).toBe(`${child.pid}\n`);
+      const version = await run(
+        'sh',
+        ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}; printf 'version\\n' >&3; head -c 8 <&3`],
+        { timeout: 5000 },
+      );
+      expect(version.stdout.toString()).toBe('OK 0.1.0');
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number];
+      expect(code).toBe(0);
+      expect(existsSync(pidFile)).toBe(false);
+      const lines = log
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { msg: string });
+      expect(lines.map((l) => l.msg)).toEqual([
+        '--threads is ignored: connections are served on one event loop',
+        'listening',
+        'stopping',
+      ]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
