@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,12 +54,11 @@ describe('the geartrain command', () => {
       for (let i = 0; i < 100 && !log.includes('listening'); i++)
         await new Promise((r) => setTimeout(r, 20));
       expect(readFileSync(pidFile, 'utf8')).toBe(`${child.pid}\n`);
-      const version = await run(
-        'sh',
-        ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}; printf 'version\\n' >&3; head -c 8 <&3`],
-        { timeout: 5000 },
-      );
-      expect(version.stdout.toString()).toBe('OK 0.1.0');
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.write('version\n');
+      const [reply] = (await once(socket, 'data')) as [Buffer];
+      socket.destroy();
+      expect(reply.toString()).toBe('OK 0.1.0\n');
       child.kill('SIGTERM');
       const [code] = (await once(child, 'exit')) as [number];
       expect(code).toBe(0);
