@@ -3,7 +3,7 @@ import { serve, type GearmanServer } from '@geartrain/tcp';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createConnection, createServer } from 'node:net';
-import { describe, it } from 'vitest';
+import { afterEach, beforeEach, describe, it } from 'vitest';
 
 /** True under CI, where a missing tool is a failure, not a skip. */
 export const IN_CI = process.env['CI'] === 'true' || process.env['CI'] === '1';
@@ -151,4 +151,30 @@ export function background(command: string, args: string[], cwd?: string) {
 /** Replaces gearmand's and geartrain's host-specific handles with `H:N`. */
 export function normalizeHandles(text: string): string {
   return text.replace(/H:[^\s:]+:(\d+)/g, 'H:$1');
+}
+
+/**
+ * Runs the same suite against geartrain and against the reference gearmand, each started
+ * fresh before every test: the two must agree except where a test says why they differ.
+ * `server()` returns the one the current test runs against.
+ */
+export function describeOnBothServers(
+  tools: string[],
+  title: string,
+  body: (server: () => TestServer) => void,
+): void {
+  for (const start of [startGeartrain, startGearmand]) {
+    const name = start === startGeartrain ? 'geartrain' : 'gearmand';
+    describeWithTools([...tools, 'gearmand'], `${title} against ${name}`, () => {
+      let current: TestServer | undefined;
+      beforeEach(async () => {
+        current = await start();
+      });
+      afterEach(async () => {
+        await current?.stop();
+        current = undefined;
+      });
+      body(() => current!);
+    });
+  }
 }
