@@ -148,16 +148,29 @@ export class GearmanServer {
   }
 
   /**
-   * Stops accepting and closes every connection (jobs their workers held go back to the
-   * queue). The job server is not closed: for a graceful stop, close it first
-   * (`jobServer.close({ timeout })`) so running jobs can finish.
+   * Stops accepting, then closes every connection. With a `timeout`, it is graceful: no more
+   * jobs are assigned over TCP, and workers get up to `timeout` ms to finish the jobs they
+   * hold before their connections close (jobs still held then go back to the queue). The job
+   * server itself stays open; close it first for a stop of the whole process.
    */
-  async close(): Promise<void> {
+  async close(options: { timeout?: number } = {}): Promise<void> {
     const server = this.netServer;
     this.netServer = null;
+    server?.close();
+    const timeout = options.timeout ?? 0;
+    if (timeout > 0) {
+      this.draining = true;
+      const deadline = Date.now() + timeout;
+      while (Date.now() < deadline && [...this.sessions].some((s) => s.connection.holding > 0)) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
     for (const session of [...this.sessions]) session.closeAfterFlush();
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+
+  /** True while a graceful close waits for held jobs: no new assignments over TCP. */
+  draining = false;
 
   /**
    * The `shutdown` admin command: at once, or `graceful` (running jobs get `shutdownTimeout`

@@ -76,3 +76,44 @@ describe('listen', () => {
     expect(server.connections).toBe(0);
   });
 });
+
+describe('graceful close', () => {
+  it('lets a TCP worker finish the job it holds, assigns no more, then closes', async () => {
+    const jobs = createJobServer({ handlePrefix: 'H:t' });
+    const server = await serve(jobs, { port: 0 });
+    servers.push(server);
+    const port = server.address!.port;
+    const packets: Packet[] = [];
+    const worker = createConnection({ host: '127.0.0.1', port });
+    const decoder = new Decoder(
+      { packet: (p) => packets.push(p), text: () => undefined, error: () => undefined },
+      { text: false },
+    );
+    worker.on('data', (chunk: Buffer) => decoder.push(chunk));
+    await once(worker, 'connect');
+    const client = jobs.client();
+    const first = await client.submit('f', 'one');
+    const second = await client.submit('f', 'two', { background: true });
+    worker.write(
+      Buffer.concat([
+        encodeRequest({ type: 'CAN_DO', functionName: 'f' }),
+        encodeRequest({ type: 'GRAB_JOB' }),
+      ]),
+    );
+    for (let i = 0; i < 100 && packets.length === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(packets[0]).toMatchObject({ type: 'JOB_ASSIGN', handle: first.handle });
+    const closed = server.close({ timeout: 5000 });
+    worker.write(encodeRequest({ type: 'GRAB_JOB' }));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(packets[1]).toEqual({ type: 'NO_JOB' });
+    worker.write(
+      encodeRequest({ type: 'WORK_COMPLETE', handle: first.handle, data: Buffer.from('done') }),
+    );
+    await closed;
+    expect(await first.text()).toBe('done');
+    expect(jobs.status(second.handle)).toMatchObject({ known: true, running: false });
+    expect(server.connections).toBe(0);
+    worker.destroy();
+  });
+});

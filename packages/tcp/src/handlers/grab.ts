@@ -7,7 +7,8 @@ import type { Session } from '../session.js';
  */
 export function grab(kind: 'plain' | 'uniq' | 'all') {
   return (session: Session): void => {
-    const job = session.connection.grab();
+    // A server closing gracefully lets held jobs finish but hands out no more.
+    const job = session.server.draining ? undefined : session.connection.grab();
     if (job === undefined) {
       session.output.send({ type: 'NO_JOB' });
       return;
