@@ -35,6 +35,7 @@ export class Output {
   constructor(
     private readonly stream: Duplex,
     private readonly onBackpressure: () => void,
+    private readonly onEncodingError: (error: unknown, packet: Packet) => void,
   ) {}
 
   /** Packets and text queued but not written yet. */
@@ -82,9 +83,9 @@ export class Output {
         chunks.push(Buffer.from(item, 'utf8'));
       } else if (item instanceof PendingSlot) {
         if (item.packet === null) break;
-        this.writer.write(item.packet);
+        this.write(item.packet);
       } else {
-        this.writer.write(item);
+        this.write(item);
       }
     }
     for (const chunk of this.writer.flush()) chunks.push(chunk);
@@ -99,6 +100,19 @@ export class Output {
       stream.uncork();
     }
     if (!ok) this.onBackpressure();
+  }
+
+  /**
+   * Queues a packet for the batch. One that cannot be framed (a bug: handlers must not echo
+   * unframeable arguments) is reported and dropped: flushing runs outside any handler, where
+   * a throw would bring the whole process down.
+   */
+  private write(packet: Packet): void {
+    try {
+      this.writer.write(packet);
+    } catch (error) {
+      this.onEncodingError(error, packet);
+    }
   }
 
   /** Drops whatever is queued; nothing is written after this. */

@@ -1,4 +1,10 @@
-import type { Connection, JobListener, JobUpdate, SubmitRequest } from '@geartrain/core';
+import {
+  InvalidArgumentError,
+  type Connection,
+  type JobListener,
+  type JobUpdate,
+  type SubmitRequest,
+} from '@geartrain/core';
 import {
   Decoder,
   errorPacket,
@@ -35,7 +41,15 @@ export class Session implements JobListener {
   ) {
     this.address = address;
     this.exceptions = server.jobServer.exceptions;
-    this.output = new Output(stream, () => this.backpressure());
+    this.output = new Output(
+      stream,
+      () => this.backpressure(),
+      (error, packet) =>
+        server.log.error(
+          { err: error, packet: packet.type, connection: this.connection.id },
+          'reply dropped',
+        ),
+    );
     this.connection = server.jobServer.connect({
       address,
       exceptions: this.exceptions,
@@ -86,7 +100,14 @@ export class Session implements JobListener {
       this.sendError('requestMagicExpected');
       return;
     }
-    (HANDLERS[packet.type] as (session: Session, packet: Packet) => void)(this, packet);
+    try {
+      (HANDLERS[packet.type] as (session: Session, packet: Packet) => void)(this, packet);
+    } catch (error) {
+      // An argument the job server refuses (a NUL byte in a CAN_DO name, …): a typed ERROR,
+      // and the connection goes on. Anything else is a bug: onData drops the connection.
+      if (!(error instanceof InvalidArgumentError)) throw error;
+      this.output.send(wireError(error));
+    }
   }
 
   private onText(line: string): void {

@@ -473,3 +473,50 @@ describe('connection behaviour', () => {
     });
   });
 });
+
+describe('found by fuzzing', () => {
+  it('answers GET_STATUS and GET_STATUS_UNIQUE whose argument holds a NUL, as a C string', async () => {
+    const server = setup();
+    const c = new Wire(server);
+    c.send({ type: 'SUBMIT_JOB_BG', functionName: 'f', unique: 'u1', data: b('') });
+    c.send(
+      { type: 'GET_STATUS', handle: 'H:t:1\0junk' },
+      { type: 'GET_STATUS_UNIQUE', unique: 'u1\0x' },
+    );
+    expect((await c.packetsAfter(3)).slice(1)).toEqual([
+      {
+        type: 'STATUS_RES',
+        handle: 'H:t:1',
+        known: '1',
+        running: '0',
+        numerator: '0',
+        denominator: '0',
+      },
+      {
+        type: 'STATUS_RES_UNIQUE',
+        unique: 'u1',
+        known: '1',
+        running: '0',
+        numerator: '0',
+        denominator: '0',
+        clientCount: '0',
+      },
+    ]);
+  });
+});
+
+describe('arguments the job server refuses', () => {
+  it('answers CAN_DO with a NUL in the name with INVALID_ARGUMENT and keeps the connection', async () => {
+    const server = setup();
+    const c = new Wire(server);
+    c.send({ type: 'CAN_DO', functionName: 'bad\0name' }, { type: 'ECHO_REQ', data: b('alive') });
+    expect(await c.packetsAfter(2)).toEqual([
+      {
+        type: 'ERROR',
+        errorCode: 'INVALID_ARGUMENT',
+        errorText: 'function name must not contain a NUL byte',
+      },
+      { type: 'ECHO_RES', data: b('alive') },
+    ]);
+  });
+});

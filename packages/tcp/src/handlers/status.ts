@@ -3,12 +3,23 @@ import type { Session } from '../session.js';
 
 const flag = (value: boolean): string => (value ? '1' : '0');
 
+/**
+ * The handle or unique id as gearmand reads it: a C string, up to the first NUL. (The last
+ * argument of a packet may hold NULs; echoed as the first argument of the reply it could
+ * not be framed.)
+ */
+function cString(text: string): string {
+  const nul = text.indexOf('\0');
+  return nul === -1 ? text : text.slice(0, nul);
+}
+
 /** GET_STATUS (reference §3.8): unknown and finished jobs answer 0,0,0,0. */
 export function getStatus(session: Session, packet: PacketOf<'GET_STATUS'>): void {
-  const status = session.connection.status(packet.handle);
+  const handle = cString(packet.handle);
+  const status = session.connection.status(handle);
   session.output.send({
     type: 'STATUS_RES',
-    handle: packet.handle,
+    handle,
     known: flag(status.known),
     running: flag(status.running),
     numerator: String(status.numerator),
@@ -21,10 +32,11 @@ export function getStatus(session: Session, packet: PacketOf<'GET_STATUS'>): voi
  * attached foreground submissions.
  */
 export function getStatusUnique(session: Session, packet: PacketOf<'GET_STATUS_UNIQUE'>): void {
-  const status = session.connection.statusByUnique(packet.unique);
+  const unique = cString(packet.unique);
+  const status = session.connection.statusByUnique(unique);
   session.output.send({
     type: 'STATUS_RES_UNIQUE',
-    unique: packet.unique,
+    unique,
     known: flag(status.known),
     running: flag(status.running),
     numerator: String(status.numerator),
