@@ -5,6 +5,7 @@ import type { Assignment } from './internal/engine.js';
 import { toBuffer } from './internal/payload.js';
 import { applyPolicies, type LoggerLike, type WorkerPolicy } from './policies.js';
 import type { FailReason, PayloadInput } from './types.js';
+import { isThenable } from './internal/thenable.js';
 
 /** What a handler receives: the job, and the means to report on it. */
 export interface JobContext {
@@ -517,14 +518,6 @@ export class InProcessWorker implements WorkerLike {
     this.policySubscription.unsubscribe();
     this.resolveDone();
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
 
 /** A handler's return value as a result payload. */

@@ -38,6 +38,7 @@ import {
   type WakeTarget,
 } from './job.js';
 import { payloadKey, sameBody, toBody } from './payload.js';
+import { isThenable } from './thenable.js';
 
 export interface EngineOptions {
   readonly scheduler: SchedulerLike;
@@ -93,14 +94,6 @@ export interface WorkerState extends WakeTarget, HolderLinks, OwnerLinks {
 }
 
 const ABSENT: JobStatus = { known: false, running: false, numerator: 0, denominator: 0 };
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
 
 function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8');
