@@ -1,3 +1,4 @@
+import { TestScheduler } from 'rxjs/testing';
 import { createJobServer, MemoryJobStore, type JobRecord, type JobStore } from '@geartrain/core';
 import { describe, expect, it } from 'vitest';
 import { GearmanServer } from '../src/index.js';
@@ -518,5 +519,43 @@ describe('arguments the job server refuses', () => {
       },
       { type: 'ECHO_RES', data: b('alive') },
     ]);
+  });
+});
+
+describe('CAN_DO_TIMEOUT on the wire (reference §3.6)', () => {
+  it('raises 1-999 ms to 1000, treats garbage as no timeout, refuses over-long values', async () => {
+    const scheduler = new TestScheduler(() => undefined);
+    const jobs = createJobServer({ handlePrefix: 'H:t', scheduler });
+    const server = new GearmanServer(jobs);
+    const client = new Wire(server);
+    client.send(
+      { type: 'SUBMIT_JOB', functionName: 'short', unique: '', data: b('') },
+      { type: 'SUBMIT_JOB', functionName: 'none', unique: '', data: b('') },
+    );
+    await client.packetsAfter(2);
+    const worker = new Wire(server);
+    worker.send(
+      { type: 'CAN_DO_TIMEOUT', functionName: 'short', timeout: '500' },
+      { type: 'CAN_DO_TIMEOUT', functionName: 'none', timeout: 'abc' },
+      { type: 'CAN_DO_TIMEOUT', functionName: 'long', timeout: '1'.repeat(21) },
+      { type: 'GRAB_JOB' },
+      { type: 'GRAB_JOB' },
+    );
+    const replies = await worker.packetsAfter(3);
+    expect(replies[0]).toMatchObject({ type: 'ERROR', errorCode: 'ARGUMENT_TOO_LARGE' });
+    const advance = (to: number) => {
+      scheduler.maxFrames = to;
+      scheduler.flush();
+      scheduler.frame = to;
+    };
+    advance(999);
+    await Wire.settle();
+    expect(client.packets).toHaveLength(2);
+    advance(1000);
+    expect(await client.packetsAfter(3)).toContainEqual({ type: 'WORK_FAIL', handle: 'H:t:1' });
+    advance(100_000);
+    await Wire.settle();
+    expect(client.packets).toHaveLength(3);
+    expect(jobs.status('H:t:2')).toMatchObject({ known: true, running: true });
   });
 });

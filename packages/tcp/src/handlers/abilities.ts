@@ -1,5 +1,6 @@
 import type { PacketOf } from '@geartrain/protocol';
 import type { Session } from '../session.js';
+import { cInteger } from './c-integer.js';
 
 /** CAN_DO (reference §2, packet 1): registers a function; repeating it changes nothing. */
 export function canDo(session: Session, packet: PacketOf<'CAN_DO'>): void {
@@ -20,8 +21,7 @@ export function canDoTimeout(session: Session, packet: PacketOf<'CAN_DO_TIMEOUT'
     });
     return;
   }
-  const match = /^\s*([+-]?\d+)/.exec(packet.timeout);
-  let timeout = match === null ? 0 : Number(match[1]);
+  let timeout = Number(cInteger(packet.timeout));
   if (!(timeout > 0)) timeout = 0;
   else if (timeout < 1000) timeout = 1000;
   session.connection.canDo(packet.functionName, { timeout });

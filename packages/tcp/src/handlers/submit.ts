@@ -1,6 +1,7 @@
 import type { Priority } from '@geartrain/core';
 import type { PacketOf } from '@geartrain/protocol';
 import type { Session } from '../session.js';
+import { cInteger } from './c-integer.js';
 
 type SubmitPacket = PacketOf<
   | 'SUBMIT_JOB'
@@ -27,19 +28,13 @@ export function submit(priority: Priority, background: boolean) {
   };
 }
 
-/** C `strtoll` on a decimal prefix; garbage is 0. */
-function strtoll(text: string): number {
-  const match = /^\s*([+-]?\d+)/.exec(text);
-  return match === null ? 0 : Number(match[1]);
-}
-
 /**
  * SUBMIT_JOB_EPOCH (reference §3.10): a background NORMAL job not runnable before EPOCH
  * (seconds since 1970). 0, negative, past or garbage times run at once. Unlike gearmand
  * 1.1.20, a timer wakes sleeping workers when the time comes.
  */
 export function submitEpoch(session: Session, packet: PacketOf<'SUBMIT_JOB_EPOCH'>): void {
-  const seconds = strtoll(packet.epoch);
+  const seconds = Number(cInteger(packet.epoch));
   const runAt = Number.isSafeInteger(seconds * 1000) && seconds > 0 ? seconds * 1000 : 0;
   session.submit({
     functionName: packet.functionName,

@@ -1,6 +1,7 @@
 import { JobNotFoundError } from '@geartrain/core';
 import type { PacketOf, WireErrorName } from '@geartrain/protocol';
 import type { Session } from '../session.js';
+import { cInteger } from './c-integer.js';
 
 /** Runs a work report; one the connection may not make is answered with gearmand's ERROR. */
 function report(session: Session, notFound: WireErrorName, act: () => void): void {
@@ -21,11 +22,9 @@ function own(data: Buffer): Buffer {
   return data.byteOffset === 0 && data.length === data.buffer.byteLength ? data : Buffer.from(data);
 }
 
-/** C `atoi` into a uint32, as gearmand stores WORK_STATUS numbers: garbage 0, -5 wraps. */
+/** A WORK_STATUS number as gearmand stores it: C `atoi` into a uint32 (garbage 0, -5 wraps). */
 function uint32(text: string): number {
-  const match = /^\s*([+-]?\d+)/.exec(text);
-  if (match === null) return 0;
-  return Number(BigInt.asUintN(32, BigInt(match[1]!)));
+  return Number(BigInt.asUintN(32, cInteger(text)));
 }
 
 // Reference §2 (packets 12, 13, 14, 25, 28, 29) and §3.13: only the connection holding the
