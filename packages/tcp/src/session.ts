@@ -64,7 +64,8 @@ export class Session implements JobListener {
       { maxPacketSize: server.options.maxPacketSize, maxLineLength: server.options.maxLineLength },
     );
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('end', () => this.close());
+    // A peer that half-closes after its last requests still gets their replies.
+    stream.on('end', () => this.closeAfterFlush());
     stream.on('close', () => this.close());
     stream.on('error', () => this.close());
     this.touch();

@@ -559,3 +559,16 @@ describe('CAN_DO_TIMEOUT on the wire (reference §3.6)', () => {
     expect(jobs.status('H:t:2')).toMatchObject({ known: true, running: true });
   });
 });
+
+describe('a peer that half-closes', () => {
+  it('still receives the replies to its last requests', async () => {
+    const server = setup({ version: '1.2.3' });
+    const c = new Wire(server);
+    c.send({ type: 'ECHO_REQ', data: b('last') });
+    c.sendRaw('version\n');
+    c.end.end();
+    await c.until(() => c.closed);
+    expect(c.packets).toEqual([{ type: 'ECHO_RES', data: b('last') }]);
+    expect(c.raw.toString('latin1').endsWith('OK 1.2.3\n')).toBe(true);
+  });
+});
