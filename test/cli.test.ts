@@ -51,8 +51,10 @@ describe('the geartrain command', () => {
     let log = '';
     child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
     try {
-      for (let i = 0; i < 100 && !log.includes('listening'); i++)
+      // Bounded: 10 s for a slow, loaded machine.
+      for (let i = 0; i < 500 && !log.includes('"listening"'); i++) {
         await new Promise((r) => setTimeout(r, 20));
+      }
       expect(readFileSync(pidFile, 'utf8')).toBe(`${child.pid}\n`);
       const socket = createConnection({ host: '127.0.0.1', port });
       socket.write('version\n');

@@ -156,12 +156,14 @@ async function main(argv: string[]): Promise<void> {
     },
   });
 
+  // The pid file exists before "listening" is logged, so whoever waits for that line finds it.
+  if (pidFile !== undefined) writeFileSync(pidFile, `${process.pid}\n`);
   try {
     await server.listen({ host: listen.host, port });
   } catch (error) {
+    removePidFile();
     fail(`cannot listen on ${listen.host}:${port}: ${(error as Error).message}`);
   }
-  if (pidFile !== undefined) writeFileSync(pidFile, `${process.pid}\n`);
 
   let stopping = false;
   const stop = (signal: string) => {
