@@ -117,7 +117,6 @@ export class Engine {
   private delayTimer: Subscription | null = null;
   private delayTimerAt = Infinity;
   private readonly pendingWrites = new Map<Job, Promise<void>>();
-  private readonly idleWaiters = new Set<() => void>();
   private readonly runningWaiters = new Set<() => void>();
   private runningCount = 0;
 
@@ -748,7 +747,6 @@ export class Engine {
     } else if (job.unique !== '' && fn.byUnique.get(job.unique) === job) {
       fn.byUnique.delete(job.unique);
     }
-    if (this.jobs.size === 0) this.notify(this.idleWaiters);
   }
 
   private removeRecord(record: JobRecord): void {
@@ -923,12 +921,6 @@ export class Engine {
 
   // ---------------------------------------------------------------------------------
   // Shutdown
-
-  /** Resolves when no job is live (or at once). */
-  whenIdle(): Promise<void> {
-    if (this.jobs.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.add(resolve));
-  }
 
   /** Resolves when no job is running (or at once). */
   whenNoneRunning(): Promise<void> {
