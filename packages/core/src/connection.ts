@@ -35,8 +35,6 @@ export interface ConnectionOptions {
   /** Shown by the `workers` admin command (gearmand shows the peer's IP address). */
   address?: string;
   sink?: ConnectionSink;
-  /** Whether WORK_EXCEPTION reaches this connection's submissions (OPTION_REQ `exceptions`). */
-  exceptions?: boolean;
 }
 
 export interface CanDoOptions {
@@ -62,7 +60,6 @@ export class Connection implements WorkerState {
   readonly address: string;
   /** SET_CLIENT_ID; `-` until set. */
   clientId = '-';
-  exceptions: boolean;
 
   // WorkerState, used by the engine.
   readonly abilities = new Map<string, Ability>();
@@ -90,7 +87,6 @@ export class Connection implements WorkerState {
     this.id = id;
     this.address = options.address ?? 'in-process';
     this.sink = options.sink;
-    this.exceptions = options.exceptions ?? false;
     this.onClose = onClose;
   }
 

@@ -62,7 +62,7 @@ export class JobServer {
   readonly scheduler: SchedulerLike;
   /** Resolves once the jobs left in the store by a previous run are queued again. */
   readonly ready: Promise<void>;
-  /** Whether `exceptions` is on by default for adapter connections. */
+  /** Whether adapter connections receive exceptions without asking (gearmand `--exceptions`). */
   readonly exceptions: boolean;
 
   private readonly engine: Engine;
@@ -106,11 +106,8 @@ export class JobServer {
 
   /** Opens a connection: the contract the TCP adapter and the thread pool use. */
   connect(options: ConnectionOptions = {}): Connection {
-    const connection = new Connection(
-      this.engine,
-      ++this.connectionSeq,
-      { exceptions: this.exceptions, ...options },
-      (c) => this.connectionsById.delete(c.id),
+    const connection = new Connection(this.engine, ++this.connectionSeq, options, (c) =>
+      this.connectionsById.delete(c.id),
     );
     this.connectionsById.set(connection.id, connection);
     return connection;
@@ -118,11 +115,7 @@ export class JobServer {
 
   /** An in-process client. */
   client(options?: ClientOptions): InProcessClient {
-    return new InProcessClient(
-      this.connect({ exceptions: true }),
-      () => this.scheduler.now(),
-      options,
-    );
+    return new InProcessClient(this.connect(), () => this.scheduler.now(), options);
   }
 
   /** An in-process worker; it starts on the next microtask unless `autorun: false`. */

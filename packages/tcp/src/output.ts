@@ -38,11 +38,6 @@ export class Output {
     private readonly onEncodingError: (error: unknown, packet: Packet) => void,
   ) {}
 
-  /** Packets and text queued but not written yet. */
-  get queued(): number {
-    return this.items.length;
-  }
-
   send(packet: Packet): void {
     if (this.closed) return;
     this.items.push(packet);

@@ -52,7 +52,6 @@ export class Session implements JobListener {
     );
     this.connection = server.jobServer.connect({
       address,
-      exceptions: this.exceptions,
       sink: { wake: () => this.output.send({ type: 'NOOP' }) },
     });
     this.decoder = new Decoder(
@@ -69,10 +68,6 @@ export class Session implements JobListener {
     stream.on('close', () => this.close());
     stream.on('error', () => this.close());
     this.touch();
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
   }
 
   // ------------------------------------------------------------------ JobListener
