@@ -133,8 +133,19 @@ export async function run() {
       }),
     );
 
-  const background = await contest((port) => load(port, 'background', 50_000, 4), 'jobs_per_s');
-  emit('tcp-background-4-workers', 'jobs_per_s', background, 'jobs_per_s', 'jobs/s');
+  // 50,000 background jobs submitted by one client in task sets of 1,000, then drained by 4
+  // worker connections. The drain rate is the figure the issue asks for; the submission rate
+  // and the rate of the whole (submit + drain) are reported beside it.
+  const background = await contest((port) => load(port, 'background', 50_000, 4), 'drain_per_s');
+  emit('tcp-background-4-workers', 'drain_jobs_per_s', background, 'drain_per_s', 'jobs/s');
+  emit('tcp-background-4-workers', 'submit_jobs_per_s', background, 'submit_per_s', 'jobs/s');
+  emit(
+    'tcp-background-4-workers',
+    'submit_and_drain_jobs_per_s',
+    background,
+    'jobs_per_s',
+    'jobs/s',
+  );
 
   const sequential = await contest((port) => load(port, 'sequential', 5_000), 'jobs_per_s');
   emit('tcp-foreground-sequential', 'jobs_per_s', sequential, 'jobs_per_s', 'jobs/s');

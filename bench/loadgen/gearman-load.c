@@ -137,14 +137,17 @@ int main(int argc, char **argv) {
     int workers = argc > 4 ? atoi(argv[4]) : 4;
     double start = now();
     submit_background(jobs);
+    double submitted = now();
     pthread_t *threads = start_workers(workers);
     while (atomic_load(&worked) < jobs) {
       struct timespec pause = {0, 1000000};
       nanosleep(&pause, NULL);
     }
-    double elapsed = now() - start;
+    double end = now();
     stop(threads, workers);
-    printf("elapsed=%.6f jobs_per_s=%.1f\n", elapsed, (double)jobs / elapsed);
+    printf("elapsed=%.6f jobs_per_s=%.1f submit_per_s=%.1f drain_per_s=%.1f\n", end - start,
+           (double)jobs / (end - start), (double)jobs / (submitted - start),
+           (double)jobs / (end - submitted));
   } else if (strcmp(mode, "queue") == 0) {
     double start = now();
     submit_background(jobs);

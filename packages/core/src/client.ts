@@ -1,5 +1,5 @@
 import { EMPTY, Observable, type Subscriber } from 'rxjs';
-import type { Connection, SubmitOutcome } from './connection.js';
+import type { Connection, SubmitOutcome, SubmitRequest } from './connection.js';
 import {
   InvalidArgumentError,
   JobExceptionError,
@@ -345,14 +345,31 @@ export function resolveRunAt(options: SubmitOptions, now: () => number): number 
   return at;
 }
 
-/** The in-process client: submissions go straight into the server, no bytes involved. */
-export class InProcessClient implements JobClient {
-  private readonly connection: Connection;
+/**
+ * Where a client's submissions go: a connection of the in-process server, or the TCP
+ * client's cluster of connections. Mirrors the client half of {@link Connection}.
+ */
+export interface SubmitTarget {
+  /** Submits; a foreground submission's listener receives the job's updates. */
+  submit(request: SubmitRequest, listener?: JobListener): SubmitOutcome | Promise<SubmitOutcome>;
+  /** Stops delivering a job's updates to `listener` (an abandoned submission). */
+  detach(handle: string, listener: JobListener): void;
+  status(handle: string): JobStatus | Promise<JobStatus>;
+  statusByUnique(unique: string, functionName?: string): UniqueJobStatus | Promise<UniqueJobStatus>;
+  close(): void;
+}
+
+/**
+ * A client over any {@link SubmitTarget}: the submit variants, task sets, results, events
+ * and status queries that the in-process and the TCP client share.
+ */
+export class ClientBase implements JobClient {
+  private readonly connection: SubmitTarget;
   private readonly exceptions: boolean;
   private readonly now: () => number;
-  /** @internal Created by `server.client()`. */
-  constructor(connection: Connection, now: () => number, options: ClientOptions = {}) {
-    this.connection = connection;
+  /** @internal Created by `server.client()` or `createClient()`. */
+  constructor(target: SubmitTarget, now: () => number, options: ClientOptions = {}) {
+    this.connection = target;
     this.exceptions = options.exceptions ?? true;
     this.now = now;
   }
@@ -498,15 +515,31 @@ export class InProcessClient implements JobClient {
   }
 
   status(handle: string): Promise<JobStatus> {
-    return Promise.resolve(this.connection.status(handle));
+    try {
+      return Promise.resolve(this.connection.status(handle));
+    } catch (error) {
+      return rejected(error);
+    }
   }
 
   statusByUnique(unique: string, functionName?: string): Promise<UniqueJobStatus> {
-    return Promise.resolve(this.connection.statusByUnique(unique, functionName));
+    try {
+      return Promise.resolve(this.connection.statusByUnique(unique, functionName));
+    } catch (error) {
+      return rejected(error);
+    }
   }
 
   /** Detaches every pending submission of this client (as a disconnect does). */
   close(): void {
     this.connection.close();
+  }
+}
+
+/** The in-process client: submissions go straight into the server, no bytes involved. */
+export class InProcessClient extends ClientBase {
+  /** @internal Created by `server.client()`. */
+  constructor(connection: Connection, now: () => number, options: ClientOptions = {}) {
+    super(connection, now, options);
   }
 }

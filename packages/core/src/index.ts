@@ -10,8 +10,10 @@ export {
   type SubmitRequest,
 } from './connection.js';
 export {
+  ClientBase,
   InProcessClient,
   resolveRunAt,
+  type SubmitTarget,
   type ClientOptions,
   type JobClient,
   type SubmitOptions,
@@ -20,7 +22,11 @@ export {
 } from './client.js';
 export {
   InProcessWorker,
+  WORK_REPORT,
+  WorkerBase,
   encodeResult,
+  type Registration,
+  type WorkAssignment,
   type JobContext,
   type JobHandler,
   type RegisterOptions,

@@ -1,6 +1,12 @@
 import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Connection, ConnectionSink } from './connection.js';
-import { ConnectionClosedError, JobFailedError, JobNotFoundError, WorkFail } from './errors.js';
+import {
+  ConnectionClosedError,
+  InvalidArgumentError,
+  JobFailedError,
+  JobNotFoundError,
+  WorkFail,
+} from './errors.js';
 import type { Assignment } from './internal/engine.js';
 import { toBuffer } from './internal/payload.js';
 import { applyPolicies, type LoggerLike, type WorkerPolicy } from './policies.js';
@@ -135,17 +141,32 @@ const COMPLETE = 0;
 const FAIL = 1;
 const EXCEPTION = 2;
 
+/** A job handed to a worker, whatever the transport. */
+export interface WorkAssignment {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly payload: Buffer;
+  /** 1 for the first assignment, 2 for the first retry, … (1 when the server does not say). */
+  readonly attempt: number;
+}
+
+const STATUS = 3;
+const DATA = 4;
+const WARNING = 5;
+
 /** One running job in a worker. */
-class RunningJob implements JobContext {
-  prev: RunningJob | null = null;
-  next: RunningJob | null = null;
+class RunningJob<A extends WorkAssignment> implements JobContext {
+  prev: RunningJob<A> | null = null;
+  next: RunningJob<A> | null = null;
+  timer: Subscription | null = null;
   private controller: AbortController | null = null;
   private revokedReason: FailReason | null = null;
   private payloadText: string | undefined;
 
   constructor(
-    private readonly worker: InProcessWorker,
-    readonly assignment: Assignment,
+    private readonly worker: WorkerBase<A>,
+    readonly assignment: A,
     readonly startedAt: number,
   ) {}
 
@@ -186,15 +207,16 @@ class RunningJob implements JobContext {
   }
 
   status(numerator: number, denominator: number): void {
-    this.report((c) => c.workStatus(this.assignment, numerator, denominator));
+    if (this.revokedReason === null)
+      this.worker.report(this.assignment, STATUS, numerator, denominator);
   }
 
   data(chunk: PayloadInput): void {
-    this.report((c) => c.workData(this.assignment, chunk));
+    if (this.revokedReason === null) this.worker.report(this.assignment, DATA, chunk);
   }
 
   warning(chunk: PayloadInput): void {
-    this.report((c) => c.workWarning(this.assignment, chunk));
+    if (this.revokedReason === null) this.worker.report(this.assignment, WARNING, chunk);
   }
 
   info(): WorkerJobInfo {
@@ -207,54 +229,65 @@ class RunningJob implements JobContext {
     this.revokedReason = reason;
     this.controller?.abort(new JobFailedError(this.handle, reason));
   }
+}
 
-  /** Reports to the server unless the job was taken back (then the report is dropped). */
-  private report(send: (connection: Connection) => void): void {
-    if (this.revokedReason !== null) return;
-    this.worker.send(send);
-  }
+/** A registered function, as a worker keeps it. */
+export interface Registration {
+  readonly handler: JobHandler;
+  readonly options: RegisterOptions;
+  /** Jobs of this function running now. */
+  active: number;
 }
 
 /**
- * A worker inside the server's process. Register handlers; jobs are grabbed while the
- * worker has room (per function `concurrency`), and the worker sleeps until woken when
- * there is no work, like a Gearman worker with PRE_SLEEP/NOOP.
+ * What every worker shares whatever its transport: handlers, running jobs and their
+ * contexts, outcomes, lifecycle events, policies and graceful stop. A transport (the
+ * in-process connection, TCP connections to servers) implements the abstract members:
+ * registrations, reports on jobs, and the loop that takes jobs and calls `execute`.
  */
-export class InProcessWorker implements WorkerLike {
+export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> implements WorkerLike {
   readonly scheduler: SchedulerLike;
-  private readonly connection: Connection;
-  private readonly handlers = new Map<string, { handler: JobHandler; options: RegisterOptions }>();
+  protected readonly handlers = new Map<string, Registration>();
   /** Running jobs, newest first (a list: no hashing per job). */
-  private runningHead: RunningJob | null = null;
+  private runningHead: RunningJob<A> | null = null;
   private runningCount = 0;
   private readonly eventsSubject = new Subject<WorkerEvent>();
-  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
-  private pumping = false;
-  private pumpScheduled = false;
+  protected state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private jobsDone = 0;
   private stopReason = 'stopped';
   private stopDeadline: Subscription | null = null;
-  private readonly policySubscription: Subscription;
+  private policySubscription: Subscription | null = null;
   private resolveDone!: () => void;
   /** Resolves once the worker has stopped (`afterRun` emitted). */
   readonly done: Promise<void>;
 
-  /** @internal Created by `server.worker()`. */
-  constructor(
-    connect: (sink: ConnectionSink) => Connection,
-    scheduler: SchedulerLike,
-    options: WorkerOptions = {},
-  ) {
+  protected constructor(scheduler: SchedulerLike) {
     this.scheduler = scheduler;
-    this.connection = connect({
-      wake: () => this.schedulePump(),
-      revoked: (handle, reason) => this.findRunning(handle)?.revoke(reason),
-    });
-    if (options.clientId !== undefined) this.connection.clientId = options.clientId;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** Applies the options' policies and schedules `start()` unless `autorun: false`. */
+  protected init(options: WorkerOptions): void {
     this.policySubscription = applyPolicies(this, options);
     if (options.autorun ?? true) queueMicrotask(() => this.start());
   }
+
+  // ------------------------------------------------------------------ transport
+
+  /** CAN_DO (CAN_DO_TIMEOUT with a timeout) for one function. */
+  protected abstract sendCanDo(functionName: string, options: RegisterOptions): void;
+  /** CANT_DO. */
+  protected abstract sendCantDo(functionName: string): void;
+  /** Opens the transport and registers every function (`start`). */
+  protected abstract open(functions: readonly string[]): void;
+  /** Takes jobs while there is room, calling `execute` for each. */
+  protected abstract pump(): void;
+  /** Sends a job's outcome or update (WORK_*); may throw JobNotFoundError/ConnectionClosedError. */
+  protected abstract send(assignment: A, kind: number, a: unknown, b?: number): void;
+  /** Closes the transport once stopped; running jobs left go back to the server. */
+  protected abstract shut(): void;
+
+  // ------------------------------------------------------------------ public API
 
   /** Lifecycle events; see {@link WorkerEvent}. */
   get events$(): Observable<WorkerEvent> {
@@ -275,10 +308,15 @@ export class InProcessWorker implements WorkerLike {
   register(functionName: string, handler: JobHandler, options: RegisterOptions = {}): this {
     if (this.state === 'stopping' || this.state === 'stopped') throw new ConnectionClosedError();
     const concurrency = options.concurrency ?? 1;
-    this.handlers.set(functionName, { handler, options });
+    const timeout = options.timeout ?? 0;
+    if (!(concurrency >= 1) || !(timeout >= 0)) {
+      throw new InvalidArgumentError('concurrency must be ≥ 1 and timeout ≥ 0');
+    }
+    const active = this.handlers.get(functionName)?.active ?? 0;
+    this.handlers.set(functionName, { handler, options, active });
     if (this.state === 'running') {
       this.emit({ type: 'beforeRegister', time: this.now(), functions: [functionName] });
-      this.connection.canDo(functionName, { timeout: options.timeout ?? 0, capacity: concurrency });
+      this.sendCanDo(functionName, options);
       this.emit({ type: 'afterRegister', time: this.now(), functions: [functionName] });
       this.schedulePump();
     }
@@ -288,7 +326,7 @@ export class InProcessWorker implements WorkerLike {
   /** Unregisters a function (CANT_DO); its running jobs go back to the server. */
   unregister(functionName: string): this {
     this.handlers.delete(functionName);
-    if (this.state === 'running') this.connection.cantDo(functionName);
+    if (this.state === 'running') this.sendCantDo(functionName);
     return this;
   }
 
@@ -297,18 +335,7 @@ export class InProcessWorker implements WorkerLike {
     if (this.state !== 'new') return this;
     this.state = 'running';
     this.emit({ type: 'beforeRun', time: this.now() });
-    this.emit({ type: 'connecting', time: this.now() });
-    this.emit({ type: 'connected', time: this.now() });
-    const functions = [...this.handlers.keys()];
-    this.emit({ type: 'beforeRegister', time: this.now(), functions });
-    for (const [name, { options }] of this.handlers) {
-      this.connection.canDo(name, {
-        timeout: options.timeout ?? 0,
-        capacity: options.concurrency ?? 1,
-      });
-    }
-    this.emit({ type: 'afterRegister', time: this.now(), functions });
-    this.pump();
+    this.open([...this.handlers.keys()]);
     return this;
   }
 
@@ -327,6 +354,7 @@ export class InProcessWorker implements WorkerLike {
     if (this.state === 'running') {
       this.state = 'stopping';
       this.stopReason = options.reason ?? 'stopped';
+      this.stopping();
       if (this.runningCount === 0) this.finishStop();
       else {
         this.stopDeadline = this.scheduler.schedule(() => {
@@ -338,56 +366,65 @@ export class InProcessWorker implements WorkerLike {
     return this.done;
   }
 
-  /** @internal Sends a report for a running job; a job the server took back is skipped. */
-  send(report: (connection: Connection) => void): void {
-    try {
-      report(this.connection);
-    } catch (error) {
-      if (!(error instanceof JobNotFoundError || error instanceof ConnectionClosedError))
-        throw error;
-    }
+  // ------------------------------------------------------------------ for transports
+
+  /** Called when a stop begins (before running jobs finish): stop taking work. */
+  protected stopping(): void {}
+
+  /** Whether a job of this function may start now (its `concurrency` not reached). */
+  protected hasRoomFor(functionName: string): boolean {
+    const entry = this.handlers.get(functionName);
+    return entry !== undefined && entry.active < (entry.options.concurrency ?? 1);
   }
 
-  private now(): number {
+  /** Whether some registered function has room for another job. */
+  protected get hasRoom(): boolean {
+    for (const entry of this.handlers.values()) {
+      if (entry.active < (entry.options.concurrency ?? 1)) return true;
+    }
+    return false;
+  }
+
+  protected now(): number {
     return this.scheduler.now();
   }
 
-  private emit(event: WorkerEvent): void {
+  protected get observed(): boolean {
+    return this.eventsSubject.observed;
+  }
+
+  protected emit(event: WorkerEvent): void {
     if (this.eventsSubject.observed) this.eventsSubject.next(event);
   }
 
-  private schedulePump(): void {
+  private pumpScheduled = false;
+
+  /** Runs `pump` on the next microtask (never inside the server's own call). */
+  protected schedulePump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
     queueMicrotask(() => {
       this.pumpScheduled = false;
-      this.pump();
+      if (this.state === 'running') this.pump();
     });
   }
 
-  /** Takes jobs while there is room; sleeps when there is none to take. */
-  private pump(): void {
-    if (this.state !== 'running' || this.pumping) return;
-    this.pumping = true;
-    try {
-      for (;;) {
-        if (this.state !== 'running') return;
-        const assignment = this.connection.grab();
-        if (assignment === undefined) break;
-        this.execute(assignment);
-      }
-      if (this.connection.hasRoom) {
-        const observed = this.eventsSubject.observed;
-        if (observed) this.emit({ type: 'idle', time: this.now() });
-        this.connection.preSleep();
-        if (observed && this.connection.sleeping) this.emit({ type: 'waiting', time: this.now() });
-      }
-    } finally {
-      this.pumping = false;
+  /** The server took a job back (timeout, cancel, shutdown): its signal aborts. */
+  protected revokeRunning(handle: string, reason: FailReason): void {
+    for (let job = this.runningHead; job !== null; job = job.next) {
+      if (job.handle === handle) job.revoke(reason);
     }
   }
 
-  private execute(assignment: Assignment): void {
+  /** Revokes every running job taken from one source (a lost server connection). */
+  protected revokeWhere(test: (assignment: A) => boolean, reason: FailReason): void {
+    for (let job = this.runningHead; job !== null; job = job.next) {
+      if (test(job.assignment)) job.revoke(reason);
+    }
+  }
+
+  /** Runs one job with its handler. */
+  protected execute(assignment: A): void {
     const entry = this.handlers.get(assignment.functionName);
     const job = new RunningJob(this, assignment, this.eventsSubject.observed ? this.now() : 0);
     this.link(job);
@@ -399,28 +436,57 @@ export class InProcessWorker implements WorkerLike {
     if (entry === undefined) {
       // Registered and unregistered in between: give the job back.
       this.unlink(job);
-      this.connection.cantDo(assignment.functionName);
+      this.sendCantDo(assignment.functionName);
       return;
+    }
+    entry.active++;
+    const timeout = entry.options.timeout ?? 0;
+    if (timeout > 0 && this.enforcesTimeouts) {
+      job.timer = this.scheduler.schedule(() => {
+        job.revoke('TIMEOUT');
+        this.report(job.assignment, FAIL);
+      }, timeout);
     }
     let result: unknown;
     try {
       result = entry.handler(job);
     } catch (error) {
-      this.settle(job, false, error);
+      this.settle(job, entry, false, error);
       return;
     }
     if (isThenable(result)) {
       result.then(
-        (value) => this.settle(job, true, value),
-        (error: unknown) => this.settle(job, false, error),
+        (value) => this.settle(job, entry, true, value),
+        (error: unknown) => this.settle(job, entry, false, error),
       );
     } else {
-      this.settle(job, true, result);
+      this.settle(job, entry, true, result);
     }
   }
 
-  private settle(job: RunningJob, ok: boolean, value: unknown): void {
+  /**
+   * Whether the worker itself fails a job at its function's timeout. The in-process server
+   * does this itself (and revokes the job); over TCP the worker does it, as gearmand only
+   * requeues a timed-out job.
+   */
+  protected get enforcesTimeouts(): boolean {
+    return false;
+  }
+
+  /** Sends an outcome or update; a job the server already took back is not an error. */
+  report(assignment: A, kind: number, a?: unknown, b?: number): void {
+    try {
+      this.send(assignment, kind, a, b);
+    } catch (error) {
+      if (!(error instanceof JobNotFoundError || error instanceof ConnectionClosedError))
+        throw error;
+    }
+  }
+
+  private settle(job: RunningJob<A>, entry: Registration, ok: boolean, value: unknown): void {
     this.unlink(job);
+    entry.active--;
+    job.timer?.unsubscribe();
     let outcome: 'complete' | 'fail' | 'exception' | 'revoked' = 'revoked';
     if (!job.revoked) {
       if (ok) {
@@ -435,7 +501,7 @@ export class InProcessWorker implements WorkerLike {
       if (!ok) {
         if (value instanceof WorkFail) {
           outcome = 'fail';
-          this.report(job.assignment, FAIL, undefined);
+          this.report(job.assignment, FAIL);
         } else {
           outcome = 'exception';
           this.report(
@@ -464,17 +530,20 @@ export class InProcessWorker implements WorkerLike {
       if (this.runningCount === 0) this.finishStop();
       return;
     }
-    if (!this.pumping) this.pump();
+    this.settled(job.assignment);
   }
 
-  private link(job: RunningJob): void {
+  /** Called after a job settled while running: take more work. */
+  protected abstract settled(assignment: A): void;
+
+  private link(job: RunningJob<A>): void {
     job.next = this.runningHead;
     if (this.runningHead !== null) this.runningHead.prev = job;
     this.runningHead = job;
     this.runningCount++;
   }
 
-  private unlink(job: RunningJob): void {
+  private unlink(job: RunningJob<A>): void {
     if (job.prev === null) {
       if (this.runningHead === job) this.runningHead = job.next;
     } else job.prev.next = job.next;
@@ -483,31 +552,14 @@ export class InProcessWorker implements WorkerLike {
     this.runningCount--;
   }
 
-  private findRunning(handle: string): RunningJob | undefined {
-    for (let job = this.runningHead; job !== null; job = job.next)
-      if (job.handle === handle) return job;
-    return undefined;
-  }
-
-  /** Sends a job's outcome; a job the server already took back is not an error. */
-  private report(assignment: Assignment, kind: number, data: PayloadInput | undefined): void {
-    try {
-      if (kind === COMPLETE) this.connection.workComplete(assignment, data);
-      else if (kind === FAIL) this.connection.workFail(assignment);
-      else this.connection.workException(assignment, data);
-    } catch (error) {
-      if (!(error instanceof JobNotFoundError || error instanceof ConnectionClosedError))
-        throw error;
-    }
-  }
-
   private finishStop(): void {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     this.stopDeadline?.unsubscribe();
+    for (let job = this.runningHead; job !== null; job = job.next) job.timer?.unsubscribe();
     this.runningHead = null;
     this.runningCount = 0;
-    this.connection.close();
+    this.shut();
     this.emit({
       type: 'afterRun',
       time: this.now(),
@@ -515,10 +567,111 @@ export class InProcessWorker implements WorkerLike {
       jobsDone: this.jobsDone,
     });
     this.eventsSubject.complete();
-    this.policySubscription.unsubscribe();
+    this.policySubscription?.unsubscribe();
     this.resolveDone();
   }
 }
+
+/**
+ * A worker inside the server's process. Register handlers; jobs are grabbed while the
+ * worker has room (per function `concurrency`), and the worker sleeps until woken when
+ * there is no work, like a Gearman worker with PRE_SLEEP/NOOP.
+ */
+export class InProcessWorker extends WorkerBase<Assignment> {
+  private readonly connection: Connection;
+  private pumping = false;
+
+  /** @internal Created by `server.worker()`. */
+  constructor(
+    connect: (sink: ConnectionSink) => Connection,
+    scheduler: SchedulerLike,
+    options: WorkerOptions = {},
+  ) {
+    super(scheduler);
+    this.connection = connect({
+      wake: () => this.schedulePump(),
+      revoked: (handle, reason) => this.revokeRunning(handle, reason),
+    });
+    if (options.clientId !== undefined) this.connection.clientId = options.clientId;
+    this.init(options);
+  }
+
+  protected sendCanDo(functionName: string, options: RegisterOptions): void {
+    this.connection.canDo(functionName, {
+      timeout: options.timeout ?? 0,
+      capacity: options.concurrency ?? 1,
+    });
+  }
+
+  protected sendCantDo(functionName: string): void {
+    this.connection.cantDo(functionName);
+  }
+
+  protected open(functions: readonly string[]): void {
+    this.emit({ type: 'connecting', time: this.now() });
+    this.emit({ type: 'connected', time: this.now() });
+    this.emit({ type: 'beforeRegister', time: this.now(), functions });
+    for (const [name, { options }] of this.handlers) this.sendCanDo(name, options);
+    this.emit({ type: 'afterRegister', time: this.now(), functions });
+    this.pump();
+  }
+
+  /** Takes jobs while there is room; sleeps when there is none to take. */
+  protected pump(): void {
+    if (this.state !== 'running' || this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        if (this.state !== 'running') return;
+        const assignment = this.connection.grab();
+        if (assignment === undefined) break;
+        this.execute(assignment);
+      }
+      if (this.connection.hasRoom) {
+        const observed = this.observed;
+        if (observed) this.emit({ type: 'idle', time: this.now() });
+        this.connection.preSleep();
+        if (observed && this.connection.sleeping) this.emit({ type: 'waiting', time: this.now() });
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  protected settled(): void {
+    if (!this.pumping) this.pump();
+  }
+
+  protected send(assignment: Assignment, kind: number, a: unknown, b?: number): void {
+    const c = this.connection;
+    switch (kind) {
+      case COMPLETE:
+        c.workComplete(assignment, a as PayloadInput);
+        return;
+      case FAIL:
+        c.workFail(assignment);
+        return;
+      case EXCEPTION:
+        c.workException(assignment, a as PayloadInput);
+        return;
+      case STATUS:
+        c.workStatus(assignment, a as number, b!);
+        return;
+      case DATA:
+        c.workData(assignment, a as PayloadInput);
+        return;
+      default:
+        c.workWarning(assignment, a as PayloadInput);
+    }
+  }
+
+  protected shut(): void {
+    this.connection.close();
+  }
+}
+
+/** Kinds of report a worker sends about a job (`WorkerBase.report`). */
+export const WORK_REPORT = { COMPLETE, FAIL, EXCEPTION, STATUS, DATA, WARNING } as const;
 
 /** A handler's return value as a result payload. */
 export function encodeResult(value: unknown): Buffer {
