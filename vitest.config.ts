@@ -17,6 +17,7 @@ export default defineConfig({
       project('protocol', 'packages/protocol'),
       project('core', 'packages/core'),
       project('tcp', 'packages/tcp'),
+      project('client', 'packages/client'),
       project('e2e', 'test', ['**/*.test.ts']),
     ],
     testTimeout: 20_000,

@@ -173,6 +173,11 @@ class ClientJob implements SubmittedJob, JobListener {
     }
   }
 
+  /** JobListener: the outcome can no longer arrive (a lost server). */
+  lost(_handle: string, error: Error): void {
+    this.settle(REJECTED, error, null);
+  }
+
   bind(handle: string, coalesced: boolean): void {
     this.handle = handle;
     this.coalesced = coalesced;
@@ -194,7 +199,10 @@ class ClientJob implements SubmittedJob, JobListener {
   /** Ends a replay: the final update (rebuilt from the outcome), or the abort error. */
   private replayEnd(subscriber: Subscriber<JobUpdate>): void {
     const outcome = this.outcome;
-    if (outcome instanceof SubmissionAbortedError) {
+    if (
+      outcome instanceof Error &&
+      !(outcome instanceof JobFailedError || outcome instanceof JobExceptionError)
+    ) {
       subscriber.error(outcome);
       return;
     }
@@ -276,6 +284,10 @@ class TaskListener implements JobListener {
     if (update.type === 'complete') this.set.complete(this.index, update.data);
     else if (update.type === 'fail') this.set.fail(new JobFailedError(handle, update.reason));
     else if (update.type === 'exception') this.set.fail(new JobExceptionError(handle, update.data));
+  }
+
+  lost(_handle: string, error: Error): void {
+    this.set.fail(error);
   }
 }
 

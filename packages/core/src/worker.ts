@@ -161,7 +161,8 @@ class RunningJob<A extends WorkAssignment> implements JobContext {
   next: RunningJob<A> | null = null;
   timer: Subscription | null = null;
   private controller: AbortController | null = null;
-  private revokedReason: FailReason | null = null;
+  /** Why the job was taken back (its signal's abort reason), or null. */
+  private revokedReason: Error | null = null;
   private payloadText: string | undefined;
 
   constructor(
@@ -193,7 +194,7 @@ class RunningJob<A extends WorkAssignment> implements JobContext {
     // Created on first use: most handlers never look at it.
     this.controller ??= new AbortController();
     if (this.revokedReason !== null && !this.controller.signal.aborted) {
-      this.controller.abort(new JobFailedError(this.handle, this.revokedReason));
+      this.controller.abort(this.revokedReason);
     }
     return this.controller.signal;
   }
@@ -224,10 +225,11 @@ class RunningJob<A extends WorkAssignment> implements JobContext {
     return { handle, functionName, unique, attempt };
   }
 
-  revoke(reason: FailReason): void {
+  /** Takes the job back: its signal aborts with a `JobFailedError` of `reason`, or with `reason` itself. */
+  revoke(reason: FailReason | Error): void {
     if (this.revokedReason !== null) return;
-    this.revokedReason = reason;
-    this.controller?.abort(new JobFailedError(this.handle, reason));
+    this.revokedReason = reason instanceof Error ? reason : new JobFailedError(this.handle, reason);
+    this.controller?.abort(this.revokedReason);
   }
 }
 
@@ -417,7 +419,7 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
   }
 
   /** Revokes every running job taken from one source (a lost server connection). */
-  protected revokeWhere(test: (assignment: A) => boolean, reason: FailReason): void {
+  protected revokeWhere(test: (assignment: A) => boolean, reason: FailReason | Error): void {
     for (let job = this.runningHead; job !== null; job = job.next) {
       if (test(job.assignment)) job.revoke(reason);
     }

@@ -52,3 +52,4 @@ export {
   type WorkerRow,
 } from './admin.js';
 export { WIRE_ERRORS, errorPacket, type WireErrorName } from './wire-errors.js';
+export { InvalidAddressError, parseAddress, type ParsedAddress } from './address.js';

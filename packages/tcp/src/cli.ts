@@ -3,7 +3,8 @@ import { createJobServer } from '@geartrain/core';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
-import { DEFAULT_HOST, DEFAULT_PORT, GearmanServer, VERSION, parseAddress } from './server.js';
+import { parseAddress } from '@geartrain/protocol';
+import { DEFAULT_HOST, DEFAULT_PORT, GearmanServer, VERSION } from './server.js';
 
 const HELP = `geartrain ${VERSION} — a Gearman job server in Node.js
 

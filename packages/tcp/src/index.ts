@@ -2,7 +2,6 @@ export {
   GearmanServer,
   createGearmanServer,
   serve,
-  parseAddress,
   DEFAULT_HOST,
   DEFAULT_PORT,
   VERSION,
@@ -12,3 +11,4 @@ export {
 export { Session, forwarded } from './session.js';
 export { isLoopback } from './admin.js';
 export { wireError } from './errors.js';
+export { parseAddress } from '@geartrain/protocol';

@@ -56,27 +56,6 @@ interface ResolvedOptions {
 const SILENT: LoggerLike = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
- * Parses `host`, `host:port`, `[v6]:port`, `[v6]` or a bare IPv6 address such as `::1`.
- * The port is undefined when not given.
- */
-export function parseAddress(text: string): { host: string; port: number | undefined } {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  if (bracketed !== null) {
-    return {
-      host: bracketed[1]!,
-      port: bracketed[2] === undefined ? undefined : Number(bracketed[2]),
-    };
-  }
-  const colons = text.split(':').length - 1;
-  if (colons === 1) {
-    const [host, port] = text.split(':') as [string, string];
-    if (!/^\d+$/.test(port)) throw new Error(`invalid port in ${text}`);
-    return { host, port: Number(port) };
-  }
-  return { host: text, port: undefined };
-}
-
-/**
  * Gearman over TCP for a job server: serves connections given as any duplex stream
  * (`handle`), or accepted on a port (`listen`).
  */

@@ -38,6 +38,11 @@ export interface JobListener {
   /** Whether this submission receives exceptions (else a `fail` with reason `EXCEPTION`). */
   readonly exceptions: boolean;
   update(handle: string, update: JobUpdate): void;
+  /**
+   * The job's outcome can no longer arrive (the TCP client lost the server holding it):
+   * the submission ends with `error`. The in-process server never calls it.
+   */
+  lost?(handle: string, error: Error): void;
 }
 
 /** What the server knows of the connection that registered a listener or holds a job. */

@@ -1,0 +1,397 @@
+import {
+  ClientBase,
+  InvalidArgumentError,
+  QueueFullError,
+  UniqueTooLargeError,
+  type ClientOptions,
+  type JobListener,
+  type JobStatus,
+  type JobUpdate,
+  type SubmitOutcome,
+  type SubmitRequest,
+  type SubmitTarget,
+  type UniqueJobStatus,
+} from '@geartrain/core';
+import type { Packet, PacketOf } from '@geartrain/protocol';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { ServerConnection, type ConnectionOptions } from './connection.js';
+import { ClientClosedError, NoServerError, ServerError, ServerLostError } from './errors.js';
+import { HashRing, parseServers, type ServerSpec } from './servers.js';
+
+export interface NetworkOptions extends ConnectionOptions {
+  /** The servers: `host:port` strings (or one comma-separated string). Default 127.0.0.1:4730. */
+  servers?: readonly ServerSpec[] | string;
+  /** Timers (timeouts, back-off, health checks); default rxjs `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+}
+
+export interface GearmanClientOptions extends NetworkOptions, ClientOptions {}
+
+/** The listeners of one handle on one connection (a connection may submit a unique twice). */
+interface HandleEntry {
+  readonly listeners: JobListener[];
+  /**
+   * Copies of the last update still to come: a server sends each update once per
+   * attached submission (reference §3.2), and all of this connection's listeners already
+   * got it with the first copy.
+   */
+  skip: number;
+  finished: boolean;
+}
+
+/** One server as the client sees it: its connection and its foreground jobs. */
+class ClientLink {
+  readonly jobs = new Map<string, HandleEntry>();
+  constructor(readonly connection: ServerConnection) {}
+}
+
+const FINAL = new Set(['WORK_COMPLETE', 'WORK_FAIL', 'WORK_EXCEPTION']);
+
+/**
+ * The TCP client's {@link SubmitTarget}: picks a server per submission (consistent hashing
+ * of the unique id, round robin otherwise), speaks the client half of the protocol on each,
+ * and routes WORK_* updates to the submissions that wait for them.
+ */
+export class ClientCluster implements SubmitTarget {
+  readonly links: ClientLink[];
+  private readonly ring: HashRing;
+  private next = 0;
+  private closed = false;
+  private readonly connectTimeout: number;
+  private readonly scheduler: SchedulerLike;
+
+  constructor(options: GearmanClientOptions = {}) {
+    const scheduler = (this.scheduler = options.scheduler ?? asyncScheduler);
+    const addresses = parseServers(options.servers);
+    this.connectTimeout = options.connectTimeout ?? 5000;
+    this.ring = new HashRing(addresses.map((a) => a.name));
+    this.links = addresses.map((address) => {
+      const connection = new ServerConnection(
+        address,
+        {
+          // Exceptions are always asked for; a submission that does not want them gets a
+          // plain failure from `onUpdate`. The OPTION_RES is a reply, so this is a request.
+          up: (c) =>
+            c.request({ type: 'OPTION_REQ', option: 'exceptions' }, 'OPTION_RES', () => {}),
+          packet: (_c, packet) => this.onUpdate(link, packet),
+          down: (_c, error) => this.onDown(link, error),
+        },
+        scheduler,
+        options,
+      );
+      const link: ClientLink = new ClientLink(connection);
+      return link;
+    });
+    for (const link of this.links) link.connection.open();
+  }
+
+  submit(request: SubmitRequest, listener?: JobListener): Promise<SubmitOutcome> {
+    const packet = submitPacket(request);
+    const unique = request.unique ?? '';
+    const key = unique === '' || unique === '-' ? undefined : unique;
+    return this.pick(key).then(
+      (link) =>
+        new Promise<SubmitOutcome>((resolve, reject) => {
+          link.connection.request(packet, 'JOB_CREATED', (error, reply) => {
+            if (error !== null) return reject(error);
+            if (reply!.type === 'ERROR') {
+              return reject(submitError(link, request.functionName, reply));
+            }
+            const handle = (reply as PacketOf<'JOB_CREATED'>).handle;
+            let coalesced = false;
+            if (listener !== undefined) {
+              const entry = link.jobs.get(handle);
+              if (entry === undefined) {
+                link.jobs.set(handle, { listeners: [listener], skip: 0, finished: false });
+              } else {
+                entry.listeners.push(listener);
+                coalesced = true;
+              }
+            }
+            resolve({ handle, coalesced });
+          });
+        }),
+    );
+  }
+
+  detach(handle: string, listener: JobListener): void {
+    // Nothing to tell the server (Gearman has no such request): the listener stays in its
+    // entry, so the copies of later updates are still counted, and ignores them.
+    void handle;
+    void listener;
+  }
+
+  /** GET_STATUS on every connected server; the one that knows the handle answers. */
+  async status(handle: string): Promise<JobStatus> {
+    const links = await this.upLinks();
+    const answers = await Promise.all(
+      links.map((link) =>
+        this.ask<'STATUS_RES'>(link, { type: 'GET_STATUS', handle }, 'STATUS_RES').catch(
+          () => undefined,
+        ),
+      ),
+    );
+    const known = answers.find((a) => a !== undefined && a.known === '1');
+    const answer = known ?? answers.find((a) => a !== undefined);
+    if (answer === undefined) throw new NoServerError(this.names);
+    return {
+      known: answer.known === '1',
+      running: answer.running === '1',
+      numerator: Number(answer.numerator),
+      denominator: Number(answer.denominator),
+    };
+  }
+
+  /** GET_STATUS_UNIQUE on the server the unique id hashes to. */
+  async statusByUnique(unique: string, _functionName?: string): Promise<UniqueJobStatus> {
+    const link = await this.pick(unique);
+    const answer = await this.ask<'STATUS_RES_UNIQUE'>(
+      link,
+      { type: 'GET_STATUS_UNIQUE', unique },
+      'STATUS_RES_UNIQUE',
+    );
+    return {
+      known: answer.known === '1',
+      running: answer.running === '1',
+      numerator: Number(answer.numerator),
+      denominator: Number(answer.denominator),
+      clientCount: Number(answer.clientCount),
+      handle: undefined,
+    };
+  }
+
+  /** ECHO_REQ to one server; resolves with the echoed bytes. */
+  async echo(data: Buffer | string, server?: string): Promise<Buffer> {
+    const link =
+      server === undefined
+        ? await this.pick(undefined)
+        : this.links.find((l) => l.connection.name === server);
+    if (link === undefined) throw new InvalidArgumentError(`unknown server ${server}`);
+    const payload = typeof data === 'string' ? Buffer.from(data) : data;
+    const reply = await this.ask<'ECHO_RES'>(link, { type: 'ECHO_REQ', data: payload }, 'ECHO_RES');
+    return Buffer.from(reply.data);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of this.links) link.connection.close();
+  }
+
+  get names(): string[] {
+    return this.links.map((l) => l.connection.name);
+  }
+
+  /** The server for a submission: by hashing `key` when given, else round robin; up ones only. */
+  private pick(key: string | undefined): Promise<ClientLink> {
+    if (this.closed) return Promise.reject(new ClientClosedError());
+    const links = this.links;
+    if (key !== undefined) {
+      const index = this.ring.lookup(key, (i) => links[i]!.connection.isUp);
+      if (index >= 0) return Promise.resolve(links[index]!);
+    } else {
+      for (let i = 0; i < links.length; i++) {
+        const link = links[(this.next + i) % links.length]!;
+        if (link.connection.isUp) {
+          this.next = (this.next + i + 1) % links.length;
+          return Promise.resolve(link);
+        }
+      }
+    }
+    return this.waitForAny().then(() => this.pick(key));
+  }
+
+  /** Waits until some server is up, at most the connect timeout. */
+  private waitForAny(): Promise<void> {
+    for (const link of this.links) link.connection.kick();
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.scheduler.schedule(
+        () => reject(new NoServerError(this.names)),
+        this.connectTimeout,
+      );
+      void Promise.race(this.links.map((l) => l.connection.whenUp())).then(() => {
+        timer.unsubscribe();
+        if (this.closed) reject(new ClientClosedError());
+        else resolve();
+      });
+    });
+  }
+
+  private async upLinks(): Promise<ClientLink[]> {
+    let links = this.links.filter((l) => l.connection.isUp);
+    if (links.length === 0) {
+      await this.waitForAny();
+      links = this.links.filter((l) => l.connection.isUp);
+    }
+    return links;
+  }
+
+  private ask<N extends 'STATUS_RES' | 'STATUS_RES_UNIQUE' | 'ECHO_RES'>(
+    link: ClientLink,
+    packet: Packet,
+    expect: N,
+  ): Promise<PacketOf<N>> {
+    return new Promise((resolve, reject) => {
+      link.connection.request(packet, expect, (error, reply) => {
+        if (error !== null) reject(error);
+        else if (reply!.type === 'ERROR') reject(serverError(link, reply));
+        else resolve(reply as unknown as PacketOf<N>);
+      });
+    });
+  }
+
+  /** A WORK_* (or NOOP) packet on a client connection. */
+  private onUpdate(link: ClientLink, packet: Packet): void {
+    if (!('handle' in packet)) return;
+    const entry = link.jobs.get(packet.handle);
+    if (entry === undefined) return;
+    if (entry.skip > 0) {
+      entry.skip--;
+      if (entry.skip === 0 && entry.finished) link.jobs.delete(packet.handle);
+      return;
+    }
+    const update = toUpdate(packet);
+    if (update === undefined) return;
+    for (const listener of entry.listeners) {
+      if (update.type === 'exception' && !listener.exceptions) {
+        listener.update(packet.handle, { type: 'fail', reason: 'EXCEPTION' });
+      } else listener.update(packet.handle, update);
+    }
+    entry.skip = entry.listeners.length - 1;
+    if (FINAL.has(packet.type)) {
+      entry.finished = true;
+      if (entry.skip === 0) link.jobs.delete(packet.handle);
+    }
+  }
+
+  /** A lost server: its foreground jobs can never finish from the client's point of view. */
+  private onDown(link: ClientLink, error: Error): void {
+    const jobs = [...link.jobs];
+    link.jobs.clear();
+    const lost =
+      error instanceof ServerLostError ? error : new ServerLostError(link.connection.name, error);
+    for (const [handle, entry] of jobs) {
+      if (entry.finished) continue;
+      for (const listener of entry.listeners) listener.lost?.(handle, lost);
+    }
+  }
+}
+
+function toUpdate(packet: Packet): JobUpdate | undefined {
+  switch (packet.type) {
+    case 'WORK_DATA':
+      return { type: 'data', data: Buffer.from(packet.data) };
+    case 'WORK_WARNING':
+      return { type: 'warning', data: Buffer.from(packet.data) };
+    case 'WORK_STATUS':
+      return {
+        type: 'status',
+        numerator: Number(packet.numerator),
+        denominator: Number(packet.denominator),
+      };
+    case 'WORK_COMPLETE':
+      return { type: 'complete', data: copy(packet.data) };
+    case 'WORK_FAIL':
+      return { type: 'fail', reason: 'WORK_FAIL' };
+    case 'WORK_EXCEPTION':
+      return { type: 'exception', data: Buffer.from(packet.data) };
+    default:
+      return undefined;
+  }
+}
+
+/** Small results are copied off the socket's chunk (so it is not kept alive); large ones are views. */
+function copy(data: Buffer): Buffer {
+  return data.length >= 65536 ? data : Buffer.from(data);
+}
+
+/** The SUBMIT_JOB* packet for a request (reference §2). */
+export function submitPacket(request: SubmitRequest): Packet {
+  const functionName = request.functionName;
+  const unique = request.unique ?? '';
+  const data = toData(request.payload);
+  if (functionName === '') throw new InvalidArgumentError('a function name cannot be empty');
+  const runAt = request.runAt ?? 0;
+  let packet: Packet;
+  if (runAt > 0) {
+    // SUBMIT_JOB_EPOCH: whole seconds, rounded up (never earlier than asked); always a
+    // background job of normal priority on the wire (reference §3.10).
+    const epoch = String(Math.ceil(runAt / 1000));
+    packet = { type: 'SUBMIT_JOB_EPOCH', functionName, unique, epoch, data };
+  } else {
+    const type = request.background
+      ? request.priority === 'high'
+        ? 'SUBMIT_JOB_HIGH_BG'
+        : request.priority === 'low'
+          ? 'SUBMIT_JOB_LOW_BG'
+          : 'SUBMIT_JOB_BG'
+      : request.priority === 'high'
+        ? 'SUBMIT_JOB_HIGH'
+        : request.priority === 'low'
+          ? 'SUBMIT_JOB_LOW'
+          : 'SUBMIT_JOB';
+    packet = { type, functionName, unique, data };
+  }
+  if (functionName.includes('\0') || unique.includes('\0')) {
+    throw new InvalidArgumentError('a function name or unique id cannot contain a NUL byte');
+  }
+  return packet;
+}
+
+function toData(payload: SubmitRequest['payload']): Buffer {
+  if (payload === undefined || payload === null) return Buffer.alloc(0);
+  if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
+  if (Buffer.isBuffer(payload)) return payload;
+  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+}
+
+/** The error for an ERROR reply to a submission: the core's error where one fits. */
+function submitError(link: ClientLink, functionName: string, reply: Packet): Error {
+  const error = reply as PacketOf<'ERROR'>;
+  if (error.errorCode === 'QUEUE_ERROR' && error.errorText === 'Job queue is full') {
+    return new QueueFullError(functionName);
+  }
+  if (error.errorCode === 'ARGUMENT_TOO_LARGE') return new UniqueTooLargeError(64);
+  return serverError(link, reply);
+}
+
+function serverError(link: ClientLink, reply: Packet): Error {
+  const error = reply as PacketOf<'ERROR'>;
+  if (error.errorCode === 'INVALID_ARGUMENT') return new InvalidArgumentError(error.errorText);
+  return new ServerError(link.connection.name, error.errorCode, error.errorText);
+}
+
+/**
+ * A Gearman client over TCP with the in-process client's API (`submit`, `run`, `submitAll`,
+ * `runAll`, `status`, `statusByUnique`): moving a job from in-process to the network is a
+ * change of configuration.
+ */
+export class GearmanClient extends ClientBase {
+  private readonly cluster: ClientCluster;
+
+  /** @internal Use {@link createClient}. */
+  constructor(cluster: ClientCluster, now: () => number, options: ClientOptions) {
+    super(cluster, now, options);
+    this.cluster = cluster;
+  }
+
+  /** The servers, as `host:port`, and whether each is connected now. */
+  get servers(): { name: string; connected: boolean }[] {
+    return this.cluster.links.map((l) => ({
+      name: l.connection.name,
+      connected: l.connection.isUp,
+    }));
+  }
+
+  /** ECHO_REQ: a round trip to one server (the first reachable by default). */
+  echo(data: Buffer | string = 'ping', server?: string): Promise<Buffer> {
+    return this.cluster.echo(data, server);
+  }
+}
+
+/** Creates a client of one or more Gearman servers (geartrain or gearmand). */
+export function createClient(options: GearmanClientOptions = {}): GearmanClient {
+  const cluster = new ClientCluster(options);
+  const scheduler = options.scheduler ?? asyncScheduler;
+  return new GearmanClient(cluster, () => scheduler.now(), options);
+}
