@@ -48,19 +48,27 @@ export interface TestServer {
   /** geartrain's job server (undefined for gearmand). */
   readonly jobServer?: JobServer;
   stop(): Promise<void>;
+  /** Stops as a crash would: connections drop, no job is told anything. */
+  crash(): Promise<void>;
 }
 
-export async function startGeartrain(options: JobServerOptions = {}): Promise<TestServer> {
+export async function startGeartrain(
+  options: JobServerOptions = {},
+  listenPort = 0,
+): Promise<TestServer> {
   const jobServer = createJobServer(options);
-  const tcp: GearmanServer = await serve(jobServer, { host: '127.0.0.1', port: 0 });
-  const port = tcp.address!.port;
+  const tcp: GearmanServer = await serve(jobServer, { host: '127.0.0.1', port: listenPort });
   return {
     name: 'geartrain',
-    port,
+    port: tcp.address!.port,
     jobServer,
     async stop() {
       await jobServer.close({ timeout: 0 });
-      await tcp.close();
+      await tcp.close({ timeout: 0 });
+    },
+    async crash() {
+      await tcp.close({ timeout: 0 });
+      await jobServer.close({ timeout: 0 });
     },
   };
 }
@@ -83,25 +91,36 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   }
 }
 
-/** Starts the reference gearmand on a free loopback port. */
-export async function startGearmand(args: string[] = []): Promise<TestServer> {
-  const port = await freePort();
+/** Starts the reference gearmand on a free loopback port (or on `port`). */
+export async function startGearmand(args: string[] = [], port?: number): Promise<TestServer> {
+  port ??= await freePort();
   const child = spawn(
     'gearmand',
     ['--listen=127.0.0.1', `--port=${port}`, '--log-file=none', '--threads=1', ...args],
     { stdio: 'ignore' },
   );
   await waitForPort(port, child);
-  return {
-    name: 'gearmand',
-    port,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGKILL');
-        await once(child, 'exit');
-      }
-    },
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
   };
+  return { name: 'gearmand', port, stop, crash: stop };
+}
+
+/** Starts a server of the kind given on `port` (0 or absent: a free port). */
+export function startServer(kind: 'geartrain' | 'gearmand', port?: number): Promise<TestServer> {
+  return kind === 'geartrain' ? startGeartrain({}, port ?? 0) : startGearmand([], port);
+}
+
+/** Waits until `test` holds, checking every 10 ms for at most `timeout` ms. */
+export async function eventually(test: () => boolean, timeout = 5000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 export interface RunResult {

@@ -167,6 +167,7 @@ export class ClientCluster implements SubmitTarget {
         ? await this.pick(undefined)
         : this.links.find((l) => l.connection.name === server);
     if (link === undefined) throw new InvalidArgumentError(`unknown server ${server}`);
+    if (!link.connection.isUp) await this.waitFor([link]);
     const payload = typeof data === 'string' ? Buffer.from(data) : data;
     const reply = await this.ask<'ECHO_RES'>(link, { type: 'ECHO_REQ', data: payload }, 'ECHO_RES');
     return Buffer.from(reply.data);
@@ -203,13 +204,18 @@ export class ClientCluster implements SubmitTarget {
 
   /** Waits until some server is up, at most the connect timeout. */
   private waitForAny(): Promise<void> {
-    for (const link of this.links) link.connection.kick();
+    return this.waitFor(this.links);
+  }
+
+  /** Waits until one of `links` is up, at most the connect timeout. */
+  private waitFor(links: readonly ClientLink[]): Promise<void> {
+    for (const link of links) link.connection.kick();
     return new Promise<void>((resolve, reject) => {
       const timer = this.scheduler.schedule(
         () => reject(new NoServerError(this.names)),
         this.connectTimeout,
       );
-      void Promise.race(this.links.map((l) => l.connection.whenUp())).then(() => {
+      void Promise.race(links.map((l) => l.connection.whenUp())).then(() => {
         timer.unsubscribe();
         if (this.closed) reject(new ClientClosedError());
         else resolve();

@@ -395,8 +395,16 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
     return this.eventsSubject.observed;
   }
 
+  private emitting = 0;
+
   protected emit(event: WorkerEvent): void {
-    if (this.eventsSubject.observed) this.eventsSubject.next(event);
+    if (!this.eventsSubject.observed) return;
+    this.emitting++;
+    try {
+      this.eventsSubject.next(event);
+    } finally {
+      this.emitting--;
+    }
   }
 
   private pumpScheduled = false;
@@ -556,6 +564,12 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
 
   private finishStop(): void {
     if (this.state === 'stopped') return;
+    if (this.emitting > 0) {
+      // Stopped by a subscriber (a policy) while an event is being delivered: let every
+      // subscriber see that event before `afterRun` completes the stream.
+      queueMicrotask(() => this.finishStop());
+      return;
+    }
     this.state = 'stopped';
     this.stopDeadline?.unsubscribe();
     for (let job = this.runningHead; job !== null; job = job.next) job.timer?.unsubscribe();
