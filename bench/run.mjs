@@ -4,6 +4,7 @@ const suites = {
   protocol: () => import('./protocol.mjs'),
   core: () => import('./core.mjs'),
   tcp: () => import('./tcp.mjs'),
+  client: () => import('./client.mjs'),
 };
 
 const names = process.argv.slice(2);

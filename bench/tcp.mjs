@@ -4,82 +4,16 @@
 // of ROUNDS per figure. The load generator is loadgen/gearman-load.c on libgearman (built
 // here with cc; scripts/install-test-deps.sh installs libgearman-dev), except for 1 MiB
 // payloads (loadgen/large.mjs, see there).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { report } from './lib.mjs';
+import { buildLoadgen, load as runLoad, parse, servers, withServer } from './servers.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const ROUNDS = 3;
 let defaultWarmUp;
-
-async function freePort() {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitForPort(port) {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((resolve) => {
-      const socket = createConnection({ host: '127.0.0.1', port });
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
-const servers = {
-  geartrain: (port) =>
-    spawn(
-      process.execPath,
-      [
-        join(here, '../packages/tcp/dist/cli.js'),
-        'serve',
-        '--port',
-        String(port),
-        '--log-file',
-        'none',
-      ],
-      { stdio: 'ignore' },
-    ),
-  gearmand: (port) =>
-    spawn('gearmand', ['--listen=127.0.0.1', `--port=${port}`, '--log-file=none'], {
-      stdio: 'ignore',
-    }),
-};
-
-async function withServer(name, body, warmUp) {
-  const port = await freePort();
-  const child = servers[name](port);
-  try {
-    await waitForPort(port);
-    // The same short load first, unmeasured, for both servers: geartrain's JIT compiles
-    // its hot paths in the first thousands of jobs (gearmand has nothing to warm up).
-    warmUp?.(port);
-    return await body(port, child.pid);
-  } finally {
-    child.kill('SIGKILL');
-  }
-}
-
-function parse(line) {
-  return Object.fromEntries(
-    line
-      .trim()
-      .split(' ')
-      .map((kv) => kv.split('='))
-      .map(([k, v]) => [k, Number(v)]),
-  );
-}
 
 function rssKiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -105,33 +39,12 @@ function emit(bench, metric, results, key, unit) {
 }
 
 export async function run() {
-  const loadgen = join(tmpdir(), `gearman-load-${process.pid}`);
-  try {
-    execFileSync('cc', [
-      '-O2',
-      '-o',
-      loadgen,
-      join(here, 'loadgen/gearman-load.c'),
-      '-lgearman',
-      '-lpthread',
-    ]);
-  } catch (error) {
-    throw new Error(
-      'cannot build the load generator (install libgearman-dev: scripts/install-test-deps.sh)',
-      { cause: error },
-    );
-  }
+  const loadgen = buildLoadgen();
   defaultWarmUp = (port) => {
     load(port, 'concurrent', 8_000, 16, 4);
     load(port, 'background', 8_000, 4);
   };
-  const load = (port, ...args) =>
-    parse(
-      execFileSync(loadgen, [String(port), ...args.map(String)], {
-        encoding: 'utf8',
-        timeout: 120_000,
-      }),
-    );
+  const load = (port, ...args) => runLoad(loadgen, port, ...args);
 
   // 50,000 background jobs submitted by one client in task sets of 1,000, then drained by 4
   // worker connections. The drain rate is the figure the issue asks for; the submission rate

@@ -8,6 +8,9 @@
  *   gearman-load PORT concurrent JOBS CLIENTS WORKERS
  *   gearman-load PORT large JOBS BYTES              foreground round trips of BYTES each
  *   gearman-load PORT queue JOBS                    submit JOBS background jobs, no worker
+ *   gearman-load PORT workers WORKERS               echo workers only, until stdin closes
+ *
+ * CLIENTS or WORKERS may be 0 (the other side is another program: the client benchmark).
  */
 #include <libgearman/gearman.h>
 #include <pthread.h>
@@ -176,6 +179,15 @@ int main(int argc, char **argv) {
     double elapsed = now() - start;
     stop(threads, workers);
     printf("elapsed=%.6f jobs_per_s=%.1f\n", elapsed, (double)(rt.jobs * clients) / elapsed);
+  } else if (strcmp(mode, "workers") == 0) {
+    int workers = atoi(argv[3]);
+    pthread_t *threads = start_workers(workers);
+    printf("ready=1\n");
+    fflush(stdout);
+    while (getchar() != EOF) {
+    }
+    stop(threads, workers);
+    printf("worked=%ld\n", atomic_load(&worked));
   } else {
     die("unknown mode", mode);
   }

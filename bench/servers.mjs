@@ -1,0 +1,126 @@
+// Servers and the libgearman load generator, shared by the tcp and client benchmarks.
+import { execFileSync, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+export async function freePort() {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** How each server is started: `geartrain serve` and gearmand with its default options. */
+export const servers = {
+  geartrain: (port) =>
+    spawn(
+      process.execPath,
+      [
+        join(here, '../packages/tcp/dist/cli.js'),
+        'serve',
+        '--port',
+        String(port),
+        '--log-file',
+        'none',
+      ],
+      { stdio: 'ignore' },
+    ),
+  gearmand: (port) =>
+    spawn('gearmand', ['--listen=127.0.0.1', `--port=${port}`, '--log-file=none'], {
+      stdio: 'ignore',
+    }),
+};
+
+/** Starts server `name` on a free port, runs `body(port, pid)`, and kills the server. */
+export async function withServer(name, body, warmUp) {
+  const port = await freePort();
+  const child = servers[name](port);
+  try {
+    await waitForPort(port);
+    warmUp?.(port);
+    return await body(port, child.pid);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+/** Parses the load generator's `key=value …` line. */
+export function parse(line) {
+  return Object.fromEntries(
+    line
+      .trim()
+      .split(' ')
+      .map((kv) => kv.split('='))
+      .map(([k, v]) => [k, Number(v)]),
+  );
+}
+
+/**
+ * Builds loadgen/gearman-load.c with cc and libgearman (Debian's libgearman-dev, installed
+ * by scripts/install-test-deps.sh); returns the executable's path.
+ */
+export function buildLoadgen() {
+  const loadgen = join(tmpdir(), `gearman-load-${process.pid}`);
+  try {
+    execFileSync('cc', [
+      '-O2',
+      '-o',
+      loadgen,
+      join(here, 'loadgen/gearman-load.c'),
+      '-lgearman',
+      '-lpthread',
+    ]);
+  } catch (error) {
+    throw new Error(
+      'cannot build the load generator (install libgearman-dev: scripts/install-test-deps.sh)',
+      { cause: error },
+    );
+  }
+  process.once('exit', () => rmSync(loadgen, { force: true }));
+  return loadgen;
+}
+
+/** Runs the load generator to completion and parses its figures. */
+export function load(loadgen, port, ...args) {
+  return parse(
+    execFileSync(loadgen, [String(port), ...args.map(String)], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    }),
+  );
+}
+
+/** Starts `count` libgearman echo workers on `port`; resolves with a function that stops them. */
+export async function startWorkers(loadgen, port, count) {
+  const child = spawn(loadgen, [String(port), 'workers', String(count)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`workers exited with ${code}`)));
+  });
+  return async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.stdin.end();
+    await exited;
+  };
+}
