@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { asyncScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ServerLostError} from '../src/index.js';
+import type { ServerLostError } from '../src/index.js';
 import { ServerConnection, parseServers } from '../src/index.js';
 
 /** A server that hands each request to `respond` and writes what it returns. */
