@@ -38,7 +38,11 @@ async function scripted(respond: (packet: Packet, socket: Socket) => Packet[]) {
 const cleanup: (() => void)[] = [];
 afterEach(() => cleanup.splice(0).forEach((f) => f()));
 
-function connect(address: ReturnType<typeof parseServers>[number], log: string[]) {
+function connect(
+  address: ReturnType<typeof parseServers>[number],
+  log: string[],
+  options: { healthCheckInterval?: number; requestTimeout?: number } = {},
+) {
   const connection = new ServerConnection(
     address,
     {
@@ -47,7 +51,7 @@ function connect(address: ReturnType<typeof parseServers>[number], log: string[]
       packet: (_c, p) => log.push(`packet ${p.type}`),
     },
     asyncScheduler,
-    { reconnectDelay: 10, maxReconnectDelay: 20 },
+    { reconnectDelay: 10, maxReconnectDelay: 20, ...options },
   );
   cleanup.push(() => connection.close());
   connection.open();
@@ -107,5 +111,31 @@ describe('ServerConnection', () => {
     // Requests on a connection that is not up fail at once rather than wait.
     connection.close();
     expect(await ask(connection, 'x')).toBe('error SERVER_LOST');
+  });
+
+  it('checks a quiet connection with ECHO_REQ and drops a server that stops answering', async () => {
+    let answering = true;
+    let echoes = 0;
+    const server = await scripted((packet) => {
+      if (packet.type !== 'ECHO_REQ') return [];
+      echoes++;
+      return answering ? [{ type: 'ECHO_RES', data: packet.data }] : [];
+    });
+    cleanup.push(server.close);
+    const log: string[] = [];
+    const connection = connect(server.address, log, {
+      healthCheckInterval: 20,
+      requestTimeout: 100,
+    });
+    await connection.whenUp();
+    const deadline = Date.now() + 5000;
+    while (echoes < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(echoes).toBeGreaterThanOrEqual(3);
+    expect(log).toEqual(['up']);
+    answering = false;
+    while (!log.includes('down SERVER_LOST') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(log.slice(0, 2)).toEqual(['up', 'down SERVER_LOST']);
   });
 });
