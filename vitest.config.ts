@@ -18,6 +18,7 @@ export default defineConfig({
       project('core', 'packages/core'),
       project('tcp', 'packages/tcp'),
       project('client', 'packages/client'),
+      project('threads', 'packages/threads'),
       project('e2e', 'test', ['**/*.test.ts']),
     ],
     testTimeout: 20_000,

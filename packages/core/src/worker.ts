@@ -123,7 +123,10 @@ export interface WorkerOptions {
 }
 
 export interface StopOptions {
-  /** Running jobs get this many ms to finish; then their signals abort and they go back to the server. */
+  /**
+   * Running jobs get this many ms to finish; then their signals abort and they go back to
+   * the server. 0: at once. Default 30000.
+   */
   timeout?: number;
   /** Reported in `afterRun`. Default `stopped`. */
   reason?: string;
@@ -357,13 +360,15 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
       this.state = 'stopping';
       this.stopReason = options.reason ?? 'stopped';
       this.stopping();
+      const timeout = options.timeout ?? DEFAULT_STOP_TIMEOUT;
+      const abandon = () => {
+        for (let job = this.runningHead; job !== null; job = job.next) job.revoke('SHUTDOWN');
+        this.finishStop();
+      };
       if (this.runningCount === 0) this.finishStop();
-      else {
-        this.stopDeadline = this.scheduler.schedule(() => {
-          for (let job = this.runningHead; job !== null; job = job.next) job.revoke('SHUTDOWN');
-          this.finishStop();
-        }, options.timeout ?? DEFAULT_STOP_TIMEOUT);
-      }
+      // 0: at once (a worker whose handlers died with their thread), no timer hop.
+      else if (timeout <= 0) abandon();
+      else this.stopDeadline = this.scheduler.schedule(abandon, timeout);
     }
     return this.done;
   }
@@ -494,6 +499,8 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
   }
 
   private settle(job: RunningJob<A>, entry: Registration, ok: boolean, value: unknown): void {
+    // A handler that ends after the worker stopped: its job was taken back already.
+    if (this.state === 'stopped') return;
     this.unlink(job);
     entry.active--;
     job.timer?.unsubscribe();

@@ -1,0 +1,206 @@
+import {
+  createJobServer,
+  JobExceptionError,
+  JobFailedError,
+  type JobServer,
+  type JobUpdate,
+} from '@geartrain/core';
+import { lastValueFrom, toArray } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  attachThreadPool,
+  type ThreadEvent,
+  type ThreadPool,
+  type ThreadPoolOptions,
+} from '../src/index.js';
+
+const esm = new URL('./fixtures/handlers.mjs', import.meta.url).pathname;
+const cjs = new URL('./fixtures/handlers.cjs', import.meta.url).pathname;
+const fn = (name: string, extra: object = {}) => ({ module: esm, export: name, ...extra });
+
+let server: JobServer;
+let pool: ThreadPool | undefined;
+let flags: Int32Array;
+let events: ThreadEvent[];
+
+function start(options: Omit<ThreadPoolOptions, 'workerData'>): ThreadPool {
+  server = createJobServer({ maxRetries: 3 });
+  const shared = new SharedArrayBuffer(16);
+  flags = new Int32Array(shared);
+  pool = attachThreadPool(server, { restartDelay: 10, ...options, workerData: shared });
+  events = [];
+  pool.events$.subscribe((e) => events.push(e));
+  return pool;
+}
+
+/** `Atomics.waitAsync` (ES2024; TypeScript's lib here is older). */
+const waitAsync = (array: Int32Array, index: number, value: number, timeout: number) =>
+  (
+    Atomics as unknown as {
+      waitAsync(a: Int32Array, i: number, v: number, t: number): { value: unknown };
+    }
+  ).waitAsync(array, index, value, timeout);
+
+/** Waits until flags[index] !== value, at most `timeout` ms (Atomics, not sleeps). */
+async function changed(index: number, value: number, timeout = 5000): Promise<number> {
+  const deadline = Date.now() + timeout;
+  while (Atomics.load(flags, index) === value) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`flag ${index} stayed ${value}`);
+    await waitAsync(flags, index, value, left).value;
+  }
+  return Atomics.load(flags, index);
+}
+
+afterEach(async () => {
+  await pool?.close({ timeout: 0 });
+  pool = undefined;
+  await server?.close({ timeout: 0 });
+});
+
+describe('the thread pool', () => {
+  it('runs handlers from ESM and CJS modules, and their progress reaches the client', async () => {
+    start({
+      threads: 2,
+      functions: { echo: esm, progress: fn('progress'), shout: { module: cjs, export: 'shout' } },
+    });
+    const client = server.client();
+    expect((await client.run('echo', 'hi')).toString()).toBe('hi');
+    expect((await client.run('shout', 'hi')).toString()).toBe('HI');
+    const job = await client.submit('progress', 'p');
+    const updates = await lastValueFrom(job.events$.pipe(toArray()));
+    const seen = updates.map((u: JobUpdate) =>
+      u.type === 'status'
+        ? `status ${u.numerator}/${u.denominator}`
+        : `${u.type} ${'data' in u ? u.data.toString() : ''}`,
+    );
+    expect(seen.slice(0, 4)).toEqual(['status 1/2', 'data half', 'warning careful', 'status 2/2']);
+    expect(
+      JSON.parse(updates[4]!.type === 'complete' ? updates[4]!.data.toString() : '{}'),
+    ).toMatchObject({ text: 'p' });
+    await pool!.ready;
+    expect(pool!.stats).toMatchObject({ threads: 2, jobsRun: 3, crashes: 0 });
+    expect(events.filter((e) => e.type === 'started')).toHaveLength(2);
+  });
+
+  it('reports failures and exceptions from a thread as in-process', async () => {
+    start({ threads: 1, functions: { fails: fn('fails'), missing: fn('nope') } });
+    // A module without the export: the thread cannot load, is reported and retried with back-off.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(
+      events.some((e) => e.type === 'crashed' && /no function export nope/.test(String(e.error))),
+    ).toBe(true);
+    await pool!.close({ timeout: 0 });
+    start({ threads: 1, functions: { fails: fn('fails'), spin: fn('spin') } });
+    await expect(server.client().run('fails')).rejects.toMatchObject({ reason: 'WORK_FAIL' });
+    expect(pool!.stats.failures).toBe(1);
+  });
+
+  it('replaces a thread that crashes mid-job, and the job is retried on the new thread', async () => {
+    start({ threads: 1, functions: { crashOnce: fn('crashOnce'), exitOnce: fn('exitOnce') } });
+    const client = server.client();
+    const result = client.run('crashOnce');
+    await changed(0, 0);
+    expect((await result).toString()).toMatch(/^thread \d+ attempt 2$/);
+    expect(events.map((e) => e.type)).toEqual(['started', 'crashed', 'started', 'restarted']);
+    const crashed = events[1] as Extract<ThreadEvent, { type: 'crashed' }>;
+    expect(crashed).toMatchObject({ thread: 1, jobs: 1 });
+    expect(crashed.error?.message).toBe('boom');
+    // process.exit in a handler: the same.
+    expect((await client.run('exitOnce')).toString()).toMatch(/^thread \d+$/);
+    expect(pool!.stats).toMatchObject({ crashes: 2, restarts: 2, threads: 1 });
+  });
+
+  it('stops an infinite loop at its timeout: abort, then terminate and replace the thread', async () => {
+    start({
+      threads: 1,
+      terminateGrace: 100,
+      functions: { spin: fn('spin', { timeout: 200 }), whoami: fn('whoami') },
+    });
+    const client = server.client();
+    const before = (await client.run('whoami')).toString();
+    const error = await client.run('spin').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobFailedError);
+    expect((error as JobFailedError).reason).toBe('TIMEOUT');
+    const after = (await client.run('whoami')).toString();
+    expect(after).not.toBe(before);
+    expect(events.some((e) => e.type === 'recycled' && e.reason === 'timeout')).toBe(true);
+  });
+
+  it('recycles a thread whose heap grows past the limit, and after a number of jobs', async () => {
+    start({ threads: 1, maxHeapBytes: 40 * 1024 * 1024, functions: { hog: fn('hog') } });
+    const client = server.client();
+    const threads = new Set<string>();
+    for (let i = 0; i < 6; i++) threads.add((await client.run('hog')).toString());
+    expect(threads.size).toBeGreaterThan(1);
+    expect(events.some((e) => e.type === 'recycled' && e.reason === 'heap')).toBe(true);
+    await pool!.close({ timeout: 0 });
+
+    start({ threads: 1, maxJobsPerThread: 3, functions: { whoami: fn('whoami') } });
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await server.client().run('whoami')).toString());
+    expect(new Set(ids.slice(0, 3)).size).toBe(1);
+    expect(new Set(ids.slice(3)).size).toBe(1);
+    expect(ids[3]).not.toBe(ids[0]);
+    expect(
+      events.filter((e) => e.type === 'recycled' && e.reason === 'jobs').length,
+    ).toBeGreaterThanOrEqual(1);
+  });
+
+  it('replaces a thread that runs out of memory under resourceLimits', async () => {
+    start({
+      threads: 1,
+      resourceLimits: { maxOldGenerationSizeMb: 32 },
+      functions: { oom: fn('oom'), whoami: fn('whoami') },
+    });
+    const client = server.client();
+    void client.run('oom').catch(() => undefined);
+    const deadline = Date.now() + 10_000;
+    while (!events.some((e) => e.type === 'crashed') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const crashed = events.find((e) => e.type === 'crashed') as Extract<
+      ThreadEvent,
+      { type: 'crashed' }
+    >;
+    expect((crashed.error as { code?: string }).code).toBe('ERR_WORKER_OUT_OF_MEMORY');
+    server.cancel(server.jobs()[0]!.handle);
+    expect((await client.run('whoami')).length).toBeGreaterThan(0);
+  });
+
+  it('moves a large result out of the thread without a copy (its ArrayBuffer is detached)', async () => {
+    start({ threads: 1, functions: { big: fn('big') } });
+    const result = await server.client().run('big');
+    expect(result.length).toBe(8 << 20);
+    expect(result[12345]).toBe(7);
+    expect(await changed(2, 0)).toBe(1);
+  });
+
+  it('shuts down gracefully: running jobs finish, those past the deadline are aborted and requeued', async () => {
+    start({ threads: 2, functions: { gated: fn('gated'), abortable: fn('abortable') } });
+    const client = server.client();
+    const finishing = client.run('gated');
+    const stuck = await client.submit('abortable', '', { background: true });
+    await changed(0, 0);
+    if (Atomics.load(flags, 0) < 2) await changed(0, 1);
+    const closed = pool!.close({ timeout: 300 });
+    Atomics.store(flags, 1, 1);
+    Atomics.notify(flags, 1);
+    expect((await finishing).toString()).toBe('released');
+    await closed;
+    expect(pool!.stats.threads).toBe(0);
+    expect(events.filter((e) => e.type === 'exited')).toHaveLength(2);
+    // The job that did not finish went back to the queue for another worker.
+    expect(server.status(stuck.handle)).toMatchObject({ known: true, running: false });
+  });
+
+  it('delivers an exception thrown in a thread as a JobExceptionError', async () => {
+    start({ threads: 1, functions: { throws: fn('throws') } });
+    const error = await server
+      .client()
+      .run('throws')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobExceptionError);
+    expect((error as JobExceptionError).data.toString()).toBe('bad input');
+  });
+});

@@ -1,0 +1,15 @@
+import { defineConfig } from 'tsup';
+
+const shared = { sourcemap: true, target: 'node20', shims: true } as const;
+
+export default defineConfig([
+  {
+    ...shared,
+    entry: ['src/index.ts'],
+    format: ['esm', 'cjs'],
+    dts: { compilerOptions: { composite: false, emitDeclarationOnly: false } },
+    clean: true,
+  },
+  // The entry each worker thread runs: plain ESM, loaded by `new Worker()`.
+  { ...shared, entry: ['src/thread.ts'], format: ['esm'] },
+]);
