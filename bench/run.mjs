@@ -5,6 +5,7 @@ const suites = {
   core: () => import('./core.mjs'),
   tcp: () => import('./tcp.mjs'),
   client: () => import('./client.mjs'),
+  threads: () => import('./threads.mjs'),
 };
 
 const names = process.argv.slice(2);
