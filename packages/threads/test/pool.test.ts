@@ -5,7 +5,7 @@ import {
   type JobServer,
   type JobUpdate,
 } from '@geartrain/core';
-import { lastValueFrom, toArray } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, timeout, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   attachThreadPool,
@@ -52,6 +52,16 @@ async function changed(index: number, value: number, timeout = 5000): Promise<nu
   return Atomics.load(flags, index);
 }
 
+/** The next pool event of `type` (at most 10 s). */
+function next<T extends ThreadEvent['type']>(type: T): Promise<Extract<ThreadEvent, { type: T }>> {
+  return firstValueFrom(
+    pool!.events$.pipe(
+      filter((e): e is Extract<ThreadEvent, { type: T }> => e.type === type),
+      timeout(10_000),
+    ),
+  );
+}
+
 afterEach(async () => {
   await pool?.close({ timeout: 0 });
   pool = undefined;
@@ -86,10 +96,8 @@ describe('the thread pool', () => {
   it('reports failures and exceptions from a thread as in-process', async () => {
     start({ threads: 1, functions: { fails: fn('fails'), missing: fn('nope') } });
     // A module without the export: the thread cannot load, is reported and retried with back-off.
-    await new Promise((r) => setTimeout(r, 50));
-    expect(
-      events.some((e) => e.type === 'crashed' && /no function export nope/.test(String(e.error))),
-    ).toBe(true);
+    const crashed = await next('crashed');
+    expect(String(crashed.error)).toMatch(/no function export nope/);
     await pool!.close({ timeout: 0 });
     start({ threads: 1, functions: { fails: fn('fails'), spin: fn('spin') } });
     await expect(server.client().run('fails')).rejects.toMatchObject({ reason: 'WORK_FAIL' });
@@ -154,18 +162,23 @@ describe('the thread pool', () => {
       functions: { oom: fn('oom'), whoami: fn('whoami') },
     });
     const client = server.client();
+    const crash = next('crashed');
     void client.run('oom').catch(() => undefined);
-    const deadline = Date.now() + 10_000;
-    while (!events.some((e) => e.type === 'crashed') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const crashed = events.find((e) => e.type === 'crashed') as Extract<
-      ThreadEvent,
-      { type: 'crashed' }
-    >;
+    const crashed = await crash;
     expect((crashed.error as { code?: string }).code).toBe('ERR_WORKER_OUT_OF_MEMORY');
     server.cancel(server.jobs()[0]!.handle);
     expect((await client.run('whoami')).length).toBeGreaterThan(0);
+  });
+
+  it('recycles a thread after maxThreadAge', async () => {
+    start({ threads: 1, maxThreadAge: 100, functions: { whoami: fn('whoami') } });
+    const client = server.client();
+    const recycled = next('recycled');
+    const exited = next('exited');
+    const first = (await client.run('whoami')).toString();
+    expect(await recycled).toMatchObject({ reason: 'age', thread: 1 });
+    await exited;
+    expect((await client.run('whoami')).toString()).not.toBe(first);
   });
 
   it('moves a large result out of the thread without a copy (its ArrayBuffer is detached)', async () => {
