@@ -19,6 +19,7 @@ export default defineConfig({
       project('tcp', 'packages/tcp'),
       project('client', 'packages/client'),
       project('threads', 'packages/threads'),
+      project('testing', 'packages/testing'),
       project('e2e', 'test', ['**/*.test.ts']),
     ],
     testTimeout: 20_000,

@@ -1,0 +1,21 @@
+export { VirtualClock, settle } from './clock.js';
+export {
+  TestServer,
+  createTestServer,
+  type FinishedJob,
+  type TestServerOptions,
+} from './test-server.js';
+export {
+  runJob,
+  type JobOutcome,
+  type JobRun,
+  type Report,
+  type RunJobOptions,
+} from './run-job.js';
+export { FakeClient, createFakeClient, type FakeOutcome, type Submission } from './fake-client.js';
+export {
+  describeJobStoreContract,
+  type StoreContractOptions,
+  type SuiteApi,
+} from './store-contract.js';
+export { Loopback, createLoopback, type Received, type StreamServer } from './loopback.js';

@@ -1,0 +1,139 @@
+import {
+  createJobServer,
+  type ClientOptions,
+  type FailReason,
+  type InProcessClient,
+  type InProcessWorker,
+  type JobInfo,
+  type JobServer,
+  type JobServerOptions,
+  type WorkerOptions,
+} from '@geartrain/core';
+import type { Subscription } from 'rxjs';
+import { VirtualClock } from './clock.js';
+
+/** A job that has ended, as the test server saw it. */
+export interface FinishedJob {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly background: boolean;
+  readonly outcome: 'completed' | 'failed' | 'cancelled';
+  /** Why it failed (`failed` only). */
+  readonly reason?: FailReason | 'EXCEPTION';
+  /** When it ended, in virtual ms. */
+  readonly time: number;
+}
+
+export type TestServerOptions = Omit<JobServerOptions, 'scheduler'>;
+
+/**
+ * An in-process job server on a virtual clock, for tests of job code: time moves only with
+ * `advanceBy`, and `runUntilIdle` runs everything that can run.
+ */
+export class TestServer {
+  readonly clock = new VirtualClock();
+  /** The job server itself (every JobServer method). */
+  readonly server: JobServer;
+  private readonly ended: FinishedJob[] = [];
+  private readonly subscription: Subscription;
+
+  constructor(options: TestServerOptions = {}) {
+    this.server = createJobServer({ ...options, scheduler: this.clock.scheduler });
+    const known = new Map<string, { functionName: string; unique: string; background: boolean }>();
+    this.subscription = this.server.events$.subscribe((event) => {
+      switch (event.type) {
+        case 'submitted':
+          known.set(event.handle, {
+            functionName: event.functionName,
+            unique: event.unique,
+            background: event.background,
+          });
+          return;
+        case 'completed':
+        case 'failed':
+        case 'cancelled': {
+          const job = known.get(event.handle);
+          known.delete(event.handle);
+          this.ended.push({
+            handle: event.handle,
+            functionName: job?.functionName ?? '',
+            unique: job?.unique ?? '',
+            background: job?.background ?? false,
+            outcome: event.type,
+            ...(event.type === 'failed' ? { reason: event.reason } : {}),
+            time: event.time,
+          });
+        }
+      }
+    });
+  }
+
+  /** The virtual time in ms. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  client(options?: ClientOptions): InProcessClient {
+    return this.server.client(options);
+  }
+
+  worker(options?: WorkerOptions): InProcessWorker {
+    return this.server.worker(options);
+  }
+
+  /** Moves virtual time forward, running delayed jobs, timeouts and every handler they start. */
+  advanceBy(ms: number): Promise<void> {
+    return this.clock.advanceBy(ms);
+  }
+
+  /**
+   * Runs timers and handlers until nothing more can happen: no timer left, and nothing ran
+   * in the last step. Throws if that takes more than `maxSteps` (a timer that re-arms
+   * forever).
+   */
+  async runUntilIdle(maxSteps = 10_000): Promise<void> {
+    for (let step = 0; step < maxSteps; step++) {
+      const before = this.fingerprint();
+      await this.clock.advanceBy(0);
+      const next = this.clock.nextTimer;
+      if (next === undefined) {
+        if (this.fingerprint() === before) return;
+        continue;
+      }
+      await this.clock.advanceTo(next);
+    }
+    throw new Error(`runUntilIdle: still busy after ${maxSteps} steps`);
+  }
+
+  /** Jobs waiting to run (delayed ones included). */
+  queued(): JobInfo[] {
+    return this.server.jobs().filter((j) => j.state !== 'running');
+  }
+
+  /** Jobs a worker holds now. */
+  running(): JobInfo[] {
+    return this.server.jobs().filter((j) => j.state === 'running');
+  }
+
+  /** Jobs that ended, in the order they ended. */
+  finished(): readonly FinishedJob[] {
+    return this.ended;
+  }
+
+  async close(): Promise<void> {
+    const closing = this.server.close({ timeout: 0 });
+    await this.clock.advanceBy(0);
+    await closing;
+    this.subscription.unsubscribe();
+  }
+
+  private fingerprint(): string {
+    return `${this.ended.length}/${this.server.jobs().length}/${this.running().length}`;
+  }
+}
+
+/** Creates a job server on a virtual clock (see {@link TestServer}). */
+export function createTestServer(options: TestServerOptions = {}): TestServer {
+  return new TestServer(options);
+}
