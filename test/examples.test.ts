@@ -2,15 +2,16 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { describeWithTools } from './support/interop.js';
 
 const run = promisify(execFile);
 const examples = fileURLToPath(new URL('../examples/', import.meta.url));
 
-/** Runs an example the way its README says (`npm start` = `node index.mjs`), bounded in time. */
-async function start(name: string): Promise<string> {
-  const { stdout } = await run(process.execPath, ['index.mjs'], {
+/** Runs an example the way `npm start` does (`node index.mjs`, or `node --test`), bounded in time. */
+async function start(name: string, args = ['index.mjs']): Promise<string> {
+  const { stdout } = await run(process.execPath, args, {
     cwd: `${examples}${name}`,
-    timeout: 15_000,
+    timeout: 30_000,
   });
   return stdout;
 }
@@ -39,5 +40,74 @@ describe('embedded example', () => {
     expect(out).toMatch(/event delayed (\S+)\ndelayed job \1 queued until its time/);
     expect(out).toContain('closed unpaid order 7');
     expect(out.trim().endsWith('server closed')).toBe(true);
+  });
+});
+
+describe('the examples users start from', () => {
+  it('reverse: a worker and a client over TCP', async () => {
+    const out = await start('reverse');
+    expect(out).toMatch(/geartrain listening on 127\.0\.0\.1:\d+/);
+    expect(out).toContain('worker: reversing "Hello World!"');
+    expect(out).toContain('client: !dlroW olleH');
+  });
+
+  it('background-progress: status polled until done, progress only going up', async () => {
+    const out = await start('background-progress');
+    const steps = [...out.matchAll(/running (\d)\/5/g)].map((m) => Number(m[1]));
+    expect(steps.length).toBeGreaterThanOrEqual(3);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    expect(out.trim().endsWith('done')).toBe(true);
+  });
+
+  it('unique-jobs: one job and one handle for the same unique id', async () => {
+    const out = await start('unique-jobs');
+    expect(out).toContain('same job: true');
+    expect(out).toContain('queued jobs of rebuild-report: 1');
+    expect(out).toContain('the job ran 1 time(s)');
+  });
+
+  it('delayed-order: the unpaid order closes, the paid one does not; its tests pass on virtual time', async () => {
+    const out = await start('delayed-order');
+    expect(out).toContain('A-1 is closed');
+    expect(out).toContain('A-2 is paid');
+    const tests = await start('delayed-order', ['--test']);
+    expect(tests).toMatch(/# pass 2\n# fail 0/);
+  });
+
+  it('supervised-threads: a crashed thread is replaced and no job is lost', async () => {
+    const out = await start('supervised-threads');
+    expect(out).toMatch(/thread \d+ crashed \(exit code 1, 1 job given back\)/);
+    expect(out).toMatch(/thread \d+ restarted \(replaces thread \d+\)/);
+    expect(out).toContain('40 of 40 thumbnails made');
+    expect(out).toContain('photo-13: photo-13.thumb');
+    expect(out).toContain('threads alive: 5');
+  });
+
+  it('worker-lifecycle: policies stop workers cleanly and a new one takes over', async () => {
+    const out = await start('worker-lifecycle');
+    expect(out).toMatch(/worker 1 stopped: memoryLimit after \d+ jobs/);
+    expect(out).toMatch(/worker \d stopped: maxRunTime after \d+ jobs/);
+    expect(out).toMatch(/30 rows imported by \d+ workers/);
+    const log = out
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg: string });
+    expect(log.some((entry) => entry.msg === 'job finished')).toBe(true);
+  });
+
+  it('testing: unit tests of a handler and of application code with @geartrain/testing', async () => {
+    const out = await start('testing', ['--test']);
+    expect(out).toMatch(/# pass 4\n# fail 0/);
+  });
+});
+
+describeWithTools(['php'], 'the PHP example', () => {
+  it('a PHP client and worker against an embedded geartrain', async () => {
+    const out = await start('php');
+    expect(out).toContain('php client: reverse -> PHP morf olleH');
+    expect(out).toMatch(/php client: background job H:\S+:2/);
+    expect(out).toContain('php client: running 3/4');
+    expect(out).toContain('php client: done');
+    expect(out).toContain('node: shout -> PHP AND NODE');
   });
 });
