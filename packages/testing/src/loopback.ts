@@ -137,7 +137,7 @@ export class Loopback {
 
 /** Decoded data may be a view of a chunk; keep a copy. */
 function copy(packet: Packet): Packet {
-  return 'data' in packet ? ({ ...packet, data: Buffer.from(packet.data) }) : packet;
+  return 'data' in packet ? { ...packet, data: Buffer.from(packet.data) } : packet;
 }
 
 /** Opens a loopback connection to `server` (see {@link Loopback}). */
