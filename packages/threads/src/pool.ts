@@ -228,7 +228,11 @@ export class ThreadPool {
   private readonly restartTimers = new Set<Subscription>();
   private readonly createWorker: () => PoolWorker;
   private resolveReady!: () => void;
-  /** Resolves when every thread has loaded its handlers the first time. */
+  private rejectReady!: (error: Error) => void;
+  /**
+   * Resolves when every thread has loaded its handlers the first time; rejects if a thread
+   * cannot load them (a missing module or export).
+   */
   readonly ready: Promise<void>;
 
   constructor(
@@ -263,7 +267,12 @@ export class ThreadPool {
       throw new InvalidArgumentError('give the pool at least one function');
     }
     let started = 0;
-    this.ready = new Promise((resolve) => (this.resolveReady = resolve));
+    this.ready = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    // Handled here too, so that a pool nobody awaits does not make an unhandled rejection.
+    this.ready.catch(() => undefined);
     const firstReady = () => {
       if (++started === this.size) this.resolveReady();
     };
@@ -326,6 +335,7 @@ export class ThreadPool {
         return;
       case 'fatal':
         slot.fatal = new Error(message.message);
+        this.rejectReady(slot.fatal);
         void slot.thread.terminate();
         return;
       case 'batch':

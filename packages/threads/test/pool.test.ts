@@ -98,6 +98,7 @@ describe('the thread pool', () => {
     // A module without the export: the thread cannot load, is reported and retried with back-off.
     const crashed = await next('crashed');
     expect(String(crashed.error)).toMatch(/no function export nope/);
+    await expect(pool!.ready).rejects.toThrow(/no function export nope/);
     await pool!.close({ timeout: 0 });
     start({ threads: 1, functions: { fails: fn('fails'), spin: fn('spin') } });
     await expect(server.client().run('fails')).rejects.toMatchObject({ reason: 'WORK_FAIL' });
