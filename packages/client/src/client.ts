@@ -89,7 +89,7 @@ export class ClientCluster implements SubmitTarget {
     const packet = submitPacket(request);
     const unique = request.unique ?? '';
     const key = unique === '' || unique === '-' ? undefined : unique;
-    return this.pick(key).then(
+    return this.pickUp(key).then(
       (link) =>
         new Promise<SubmitOutcome>((resolve, reject) => {
           link.connection.request(packet, 'JOB_CREATED', (error, reply) => {
@@ -200,6 +200,17 @@ export class ClientCluster implements SubmitTarget {
       }
     }
     return this.waitForAny().then(() => this.pick(key));
+  }
+
+  /**
+   * `pick`, then again if the server chosen went down before the request could be written
+   * (a request never sent can go elsewhere; one sent cannot, it may have been accepted).
+   */
+  private async pickUp(key: string | undefined): Promise<ClientLink> {
+    for (let attempt = 0; ; attempt++) {
+      const link = await this.pick(key);
+      if (link.connection.isUp || attempt === 3) return link;
+    }
   }
 
   /** Waits until some server is up, at most the connect timeout. */
