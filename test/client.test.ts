@@ -260,6 +260,28 @@ describeOnBothServers([], 'the TCP client and worker', (server) => {
     expect(most).toBe(3);
   });
 
+  it('keep a function usable when it is registered again while a job of it runs', async () => {
+    const servers = [address(server())];
+    const gate = latch();
+    let running = 0;
+    let most = 0;
+    const handler = async () => {
+      most = Math.max(most, ++running);
+      await gate.promise;
+      running--;
+      return 'ok';
+    };
+    const w = worker(servers).register('reload', handler, { concurrency: 1 });
+    const c = client(servers);
+    const first = c.run('reload');
+    await eventually(() => w.activeJobs === 1);
+    w.register('reload', handler, { concurrency: 1 }); // a hot reload of the handler
+    const second = c.run('reload');
+    gate.release();
+    expect((await Promise.all([first, second])).map(String)).toEqual(['ok', 'ok']);
+    expect(most).toBe(1);
+  });
+
   it('emit lifecycle events and stop after maxJobs', async () => {
     const servers = [address(server())];
     const w = worker(servers, { maxJobs: 2, clientId: 'w-1' });

@@ -238,8 +238,8 @@ class RunningJob<A extends WorkAssignment> implements JobContext {
 
 /** A registered function, as a worker keeps it. */
 export interface Registration {
-  readonly handler: JobHandler;
-  readonly options: RegisterOptions;
+  handler: JobHandler;
+  options: RegisterOptions;
   /** Jobs of this function running now. */
   active: number;
 }
@@ -317,8 +317,13 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
     if (!(concurrency >= 1) || !(timeout >= 0)) {
       throw new InvalidArgumentError('concurrency must be ≥ 1 and timeout ≥ 0');
     }
-    const active = this.handlers.get(functionName)?.active ?? 0;
-    this.handlers.set(functionName, { handler, options, active });
+    // Registering again updates the entry in place: its running jobs still count against it.
+    const existing = this.handlers.get(functionName);
+    if (existing === undefined) this.handlers.set(functionName, { handler, options, active: 0 });
+    else {
+      existing.handler = handler;
+      existing.options = options;
+    }
     if (this.state === 'running') {
       this.emit({ type: 'beforeRegister', time: this.now(), functions: [functionName] });
       this.sendCanDo(functionName, options);
