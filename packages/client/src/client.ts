@@ -3,6 +3,8 @@ import {
   InvalidArgumentError,
   QueueFullError,
   UniqueTooLargeError,
+  deliver,
+  toBuffer,
   type ClientOptions,
   type JobListener,
   type JobStatus,
@@ -269,11 +271,7 @@ export class ClientCluster implements SubmitTarget {
     }
     const update = toUpdate(packet);
     if (update === undefined) return;
-    for (const listener of entry.listeners) {
-      if (update.type === 'exception' && !listener.exceptions) {
-        listener.update(packet.handle, { type: 'fail', reason: 'EXCEPTION' });
-      } else listener.update(packet.handle, update);
-    }
+    for (const listener of entry.listeners) deliver(listener, packet.handle, update);
     entry.skip = entry.listeners.length - 1;
     if (FINAL.has(packet.type)) {
       entry.finished = true;
@@ -326,7 +324,7 @@ function copy(data: Buffer): Buffer {
 export function submitPacket(request: SubmitRequest): Packet {
   const functionName = request.functionName;
   const unique = request.unique ?? '';
-  const data = toData(request.payload);
+  const data = toBuffer(request.payload);
   if (functionName === '') throw new InvalidArgumentError('a function name cannot be empty');
   const runAt = request.runAt ?? 0;
   let packet: Packet;
@@ -353,13 +351,6 @@ export function submitPacket(request: SubmitRequest): Packet {
     throw new InvalidArgumentError('a function name or unique id cannot contain a NUL byte');
   }
   return packet;
-}
-
-function toData(payload: SubmitRequest['payload']): Buffer {
-  if (payload === undefined || payload === null) return Buffer.alloc(0);
-  if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
-  if (Buffer.isBuffer(payload)) return payload;
-  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
 /** The error for an ERROR reply to a submission: the core's error where one fits. */

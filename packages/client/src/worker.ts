@@ -3,6 +3,7 @@ import {
   JobNotFoundError,
   WORK_REPORT,
   WorkerBase,
+  toBuffer,
   type PayloadInput,
   type RegisterOptions,
   type WorkAssignment,
@@ -240,13 +241,6 @@ export class GearmanWorker extends WorkerBase<NetAssignment> {
   protected shut(): void {
     for (const link of this.links) link.connection.close();
   }
-}
-
-function toBuffer(input: PayloadInput | undefined): Buffer {
-  if (input === undefined) return Buffer.alloc(0);
-  if (typeof input === 'string') return Buffer.from(input, 'utf8');
-  if (Buffer.isBuffer(input)) return input;
-  return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
 }
 
 /** Creates a worker of one or more Gearman servers (geartrain or gearmand). */

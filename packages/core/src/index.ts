@@ -46,6 +46,8 @@ export {
   type WorkerPolicy,
 } from './policies.js';
 export { MemoryJobStore, type JobRecord, type JobStore } from './store.js';
+export { deliver } from './internal/job.js';
+export { toBuffer } from './internal/payload.js';
 export {
   ConnectionClosedError,
   FunctionBusyError,

@@ -1,5 +1,8 @@
 import {
   ClientBase,
+  deliver,
+  encodeResult,
+  toBuffer,
   type ClientOptions,
   type FailReason,
   type JobHandler,
@@ -31,7 +34,8 @@ export interface Submission {
 }
 
 /**
- * How a job ends: a result (a Buffer or string as is, anything else as JSON), a plain
+ * How a job ends: a result (encoded as a handler's return value: a Buffer or string as is,
+ * nothing as an empty result, anything else as JSON), a plain
  * failure, an exception, or a handler run with a recording context (its status, data and
  * warnings reach the submitter before its outcome).
  */
@@ -46,15 +50,6 @@ interface Held {
   readonly listeners: JobListener[];
 }
 
-const encode = (value: unknown): Buffer =>
-  Buffer.isBuffer(value)
-    ? value
-    : typeof value === 'string'
-      ? Buffer.from(value, 'utf8')
-      : value instanceof Uint8Array
-        ? Buffer.from(value)
-        : Buffer.from(JSON.stringify(value ?? null), 'utf8');
-
 /** The submission side of the fake: records, holds jobs until told how they end. */
 class FakeTarget implements SubmitTarget {
   readonly submissions: Submission[] = [];
@@ -64,10 +59,7 @@ class FakeTarget implements SubmitTarget {
 
   submit(request: SubmitRequest, listener?: JobListener): SubmitOutcome {
     const handle = `H:fake:${++this.next}`;
-    const payload =
-      request.payload === undefined || request.payload === null
-        ? Buffer.alloc(0)
-        : encode(request.payload);
+    const payload = toBuffer(request.payload);
     const submission: Submission = {
       handle,
       functionName: request.functionName,
@@ -136,13 +128,9 @@ class FakeTarget implements SubmitTarget {
     if (held === undefined) throw new Error(`no job ${handle} is waiting`);
     this.held.delete(handle);
     const tell = (update: JobUpdate) => {
-      for (const listener of held.listeners) {
-        if (update.type === 'exception' && !listener.exceptions) {
-          listener.update(handle, { type: 'fail', reason: 'EXCEPTION' });
-        } else listener.update(handle, update);
-      }
+      for (const listener of held.listeners) deliver(listener, handle, update);
     };
-    if ('result' in outcome) tell({ type: 'complete', data: encode(outcome.result) });
+    if ('result' in outcome) tell({ type: 'complete', data: encodeResult(outcome.result) });
     else if ('fail' in outcome) {
       tell({ type: 'fail', reason: outcome.fail === true ? 'WORK_FAIL' : outcome.fail });
     } else if ('exception' in outcome) {

@@ -1,5 +1,6 @@
 import {
   encodeResult,
+  toBuffer,
   WorkFail,
   type JobContext,
   type JobHandler,
@@ -47,14 +48,6 @@ export interface JobRun extends PromiseLike<JobOutcome> {
   readonly reports: readonly Report[];
   /** Aborts the job's signal, as a timeout, cancel or shutdown would. */
   abort(reason?: unknown): void;
-}
-
-function toBuffer(input: PayloadInput | undefined): Buffer {
-  if (input === undefined) return Buffer.alloc(0);
-  if (typeof input === 'string') return Buffer.from(input, 'utf8');
-  return Buffer.isBuffer(input)
-    ? input
-    : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
 }
 
 /**

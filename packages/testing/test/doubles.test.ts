@@ -65,7 +65,7 @@ async function resizeBatchBuggy(job: JobContext): Promise<string[]> {
 /** Charges an order once (unique per order) at high priority, then mails a receipt. */
 async function checkout(client: JobClient, orderId: number): Promise<'paid' | 'declined'> {
   try {
-    await client.run('charge', { orderId } as never, {
+    await client.run('charge', JSON.stringify({ orderId }), {
       unique: `charge-${orderId}`,
       priority: 'high',
     });

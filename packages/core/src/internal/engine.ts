@@ -31,6 +31,7 @@ import {
   priorityIndex,
   Ability,
   Attachment,
+  deliver,
   type HolderLinks,
   type JobListener,
   type OwnerLinks,
@@ -446,22 +447,11 @@ export class Engine {
     }
   }
 
-  private broadcast(
-    job: Job,
-    update: JobUpdate,
-    exceptionData?: Buffer,
-    knownHandle?: string,
-  ): void {
+  private broadcast(job: Job, update: JobUpdate, knownHandle?: string): void {
     let a = job.attachments;
     if (a === null) return;
     const handle = knownHandle ?? job.handle;
-    for (; a !== null; a = a.nextOfJob) {
-      if (exceptionData !== undefined && !a.listener.exceptions) {
-        a.listener.update(handle, { type: 'fail', reason: 'EXCEPTION' });
-      } else {
-        a.listener.update(handle, update);
-      }
-    }
+    for (; a !== null; a = a.nextOfJob) deliver(a.listener, handle, update);
   }
 
   // ---------------------------------------------------------------------------------
@@ -667,7 +657,7 @@ export class Engine {
 
   workComplete(job: Job, data: Buffer, handle: string): void {
     this.finish(job);
-    this.broadcast(job, { type: 'complete', data }, undefined, handle);
+    this.broadcast(job, { type: 'complete', data }, handle);
     if (this.events.observed)
       this.events.next({ type: 'completed', time: this.now(), handle: job.handle });
   }
@@ -678,7 +668,7 @@ export class Engine {
 
   workException(job: Job, data: Buffer): void {
     this.finish(job);
-    this.broadcast(job, { type: 'exception', data }, data);
+    this.broadcast(job, { type: 'exception', data });
     if (this.events.observed) {
       this.events.next({
         type: 'failed',
