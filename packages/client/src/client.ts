@@ -116,11 +116,9 @@ export class ClientCluster implements SubmitTarget {
     );
   }
 
-  detach(handle: string, listener: JobListener): void {
+  detach(_handle: string, _listener: JobListener): void {
     // Nothing to tell the server (Gearman has no such request): the listener stays in its
     // entry, so the copies of later updates are still counted, and ignores them.
-    void handle;
-    void listener;
   }
 
   /** GET_STATUS on every connected server; the one that knows the handle answers. */
@@ -201,7 +199,7 @@ export class ClientCluster implements SubmitTarget {
         }
       }
     }
-    return this.waitForAny().then(() => this.pick(key));
+    return this.waitFor(this.links).then(() => this.pick(key));
   }
 
   /**
@@ -215,12 +213,7 @@ export class ClientCluster implements SubmitTarget {
     }
   }
 
-  /** Waits until some server is up, at most the connect timeout. */
-  private waitForAny(): Promise<void> {
-    return this.waitFor(this.links);
-  }
-
-  /** Waits until one of `links` is up, at most the connect timeout. */
+  /** Waits until one of `links` is up (kicking those waiting to reconnect), at most the connect timeout. */
   private waitFor(links: readonly ClientLink[]): Promise<void> {
     for (const link of links) link.connection.kick();
     return new Promise<void>((resolve, reject) => {
@@ -239,7 +232,7 @@ export class ClientCluster implements SubmitTarget {
   private async upLinks(): Promise<ClientLink[]> {
     let links = this.links.filter((l) => l.connection.isUp);
     if (links.length === 0) {
-      await this.waitForAny();
+      await this.waitFor(this.links);
       links = this.links.filter((l) => l.connection.isUp);
     }
     return links;

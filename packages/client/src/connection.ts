@@ -117,11 +117,6 @@ export class ServerConnection {
     return this.state === 'up';
   }
 
-  /** Requests sent and not yet answered. */
-  get inFlight(): number {
-    return this.pending.length - this.pendingHead;
-  }
-
   /** Starts connecting (once); later losses reconnect on their own. */
   open(): void {
     if (this.state === 'new') this.connect();
@@ -176,8 +171,7 @@ export class ServerConnection {
     if (socket !== null) {
       socket.removeAllListeners();
       socket.on('error', () => {});
-      socket.end();
-      socket.destroySoon();
+      socket.end(() => socket.destroy());
     }
     this.failPending(new ServerLostError(this.name));
     if (wasUp) this.events.down(this, new ServerLostError(this.name));

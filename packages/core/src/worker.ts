@@ -431,12 +431,10 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
 
   /** The server took a job back (timeout, cancel, shutdown): its signal aborts. */
   protected revokeRunning(handle: string, reason: FailReason): void {
-    for (let job = this.runningHead; job !== null; job = job.next) {
-      if (job.handle === handle) job.revoke(reason);
-    }
+    this.revokeWhere((assignment) => assignment.handle === handle, reason);
   }
 
-  /** Revokes every running job taken from one source (a lost server connection). */
+  /** Revokes every running job that passes `test` (those of a lost server connection). */
   protected revokeWhere(test: (assignment: A) => boolean, reason: FailReason | Error): void {
     for (let job = this.runningHead; job !== null; job = job.next) {
       if (test(job.assignment)) job.revoke(reason);

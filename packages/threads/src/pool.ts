@@ -125,7 +125,6 @@ class Slot {
   worker: PoolWorker | null = null;
   state: 'starting' | 'serving' | 'retiring' | 'dead' = 'starting';
   jobsRun = 0;
-  heapUsed = 0;
   private nextId = 0;
   private outbox: JobMessage[] = [];
   private transfer: ArrayBuffer[] = [];
@@ -398,7 +397,6 @@ export class ThreadPool {
     }
     if (message.outcomes.length > 0) {
       this.crashesInARow = 0;
-      slot.heapUsed = message.heapUsed;
       const { maxJobsPerThread, maxHeapBytes } = this.options;
       if (maxJobsPerThread !== undefined && slot.jobsRun >= maxJobsPerThread) {
         this.recycle(slot, 'jobs');
