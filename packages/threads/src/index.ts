@@ -9,6 +9,7 @@ export {
   type ThreadPoolStats,
 } from './pool.js';
 export {
+  copyOf,
   movable,
   type FromThread,
   type HandlerSpec,

@@ -78,6 +78,11 @@ export function movable(view: Uint8Array): ArrayBuffer {
   ) {
     return buffer;
   }
+  return copyOf(view);
+}
+
+/** The bytes of a view in an ArrayBuffer of their own. */
+export function copyOf(view: Uint8Array): ArrayBuffer {
   const copy = new ArrayBuffer(view.byteLength);
   new Uint8Array(copy).set(view);
   return copy;

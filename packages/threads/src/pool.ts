@@ -18,7 +18,14 @@ import {
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
-import type { FromThread, HandlerSpec, JobMessage, ThreadData, ToThread } from './messages.js';
+import {
+  copyOf,
+  type FromThread,
+  type HandlerSpec,
+  type JobMessage,
+  type ThreadData,
+  type ToThread,
+} from './messages.js';
 
 /** A function served by the pool: its module and export, and optionally its timeout. */
 export interface PoolFunction extends HandlerSpec {
@@ -144,8 +151,7 @@ class Slot {
     return new Promise((resolve, reject) => {
       const id = ++this.nextId;
       // A copy the thread owns: the server keeps the original for a retry.
-      const payload = new ArrayBuffer(job.payload.byteLength);
-      new Uint8Array(payload).set(job.payload);
+      const payload = copyOf(job.payload);
       this.outbox.push({
         id,
         functionName: job.functionName,
@@ -450,9 +456,7 @@ export class ThreadPool {
     if (worker !== null) await worker.stop(timeout === undefined ? {} : { timeout });
     // The thread may have exited while its worker stopped.
     if ((slot.state as Slot['state']) === 'dead') return;
-    const exited = new Promise<void>((resolve) => slot.thread.once('exit', () => resolve()));
-    await slot.thread.terminate();
-    await exited.catch(() => undefined);
+    await slot.thread.terminate(); // fulfilled once 'exit' was emitted
   }
 
   private onExit(slot: Slot, code: number): void {
