@@ -67,6 +67,9 @@ export class Connection implements WorkerState {
   cursor = 0;
   sleeping = false;
   wokenFor: FunctionEntry | null = null;
+  wokenAt = 0;
+  prevWoken: Connection | null = null;
+  nextWoken: Connection | null = null;
   heldHead: RunInfo | null = null;
   heldCount = 0;
   attachedHead: Attachment | null = null;

@@ -1,4 +1,10 @@
-export { createJobServer, JobServer, type CloseOptions, type JobServerOptions } from './server.js';
+export {
+  createJobServer,
+  DEFAULT_WAKE_TIMEOUT,
+  JobServer,
+  type CloseOptions,
+  type JobServerOptions,
+} from './server.js';
 export {
   Connection,
   type Assignment,

@@ -37,6 +37,18 @@ export interface JobServerOptions {
    * instances to replay jobs across them (restarts in tests), or a durable store.
    */
   store?: JobStore | null;
+  /**
+   * How many sleeping workers are woken (sent NOOP) per queued job that no woken worker has
+   * been promised: 1 by default; 0 wakes every sleeping worker of the function for every
+   * job, as gearmand does by default (`--worker-wakeup`).
+   */
+  workerWakeup?: number;
+  /**
+   * How long, in ms, a woken worker has to ask for work while its function still has queued
+   * jobs; after it, every sleeping worker of that function is woken, so a dead or hung
+   * worker cannot hold a job back. Default 100; `Infinity` never falls back (not advised).
+   */
+  wakeTimeout?: number;
   /** Whether connections opened by adapters get exceptions without asking (gearmand `--exceptions`). */
   exceptions?: boolean;
   /** Store failures and other internal troubles are logged here. */
@@ -47,6 +59,9 @@ export interface CloseOptions {
   /** Running jobs get this many ms to finish before they are aborted. Default 30 s. */
   timeout?: number;
 }
+
+/** See {@link JobServerOptions.wakeTimeout}. */
+export const DEFAULT_WAKE_TIMEOUT = 100;
 
 function limitsOf(value: number | Partial<QueueLimits> | undefined): QueueLimits {
   if (value === undefined) return { high: 0, normal: 0, low: 0 };
@@ -78,8 +93,16 @@ export class JobServer {
     this.logger = options.logger;
     const maxRetries = options.maxRetries ?? Infinity;
     if (!(maxRetries >= 0)) throw new InvalidArgumentError('maxRetries must be ≥ 0');
+    const workerWakeup = options.workerWakeup ?? 1;
+    if (!Number.isSafeInteger(workerWakeup) || workerWakeup < 0) {
+      throw new InvalidArgumentError('workerWakeup must be a whole number ≥ 0');
+    }
+    const wakeTimeout = options.wakeTimeout ?? DEFAULT_WAKE_TIMEOUT;
+    if (!(wakeTimeout > 0)) throw new InvalidArgumentError('wakeTimeout must be > 0 ms');
     const store = options.store ?? null;
     this.engine = new Engine({
+      workerWakeup,
+      wakeTimeout,
       scheduler: this.scheduler,
       handlePrefix: options.handlePrefix ?? `H:${hostname()}`,
       maxRetries,

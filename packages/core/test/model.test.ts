@@ -1,17 +1,22 @@
 import fc from 'fast-check';
+import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Connection, JobServer, JobUpdate, Priority } from '../src/index.js';
 import { server } from './helpers.js';
 
 /**
- * Model-based test: random sequences of submissions, grabs, results, worker and client
- * disconnects and cancels run against the server and against a small reference model; the
- * invariants are checked after every step.
+ * Model-based test: random sequences of submissions, grabs, results, PRE_SLEEP, workers
+ * that stop answering, worker and client disconnects, cancels and the passing of time run
+ * against the server and against a small reference model; the invariants are checked after
+ * every step. A worker that answers does what libgearman's loop does when woken: it grabs,
+ * and sleeps again when there is nothing (it answers within the step).
  */
 
 const FUNCTIONS = ['f', 'g'] as const;
 const WORKER_FUNCTIONS: readonly (readonly string[])[] = [['f'], ['g'], ['f', 'g']];
 const MAX_RETRIES = 1;
+/** The server's wakeTimeout: the longest a job may wait while an answering worker sleeps. */
+const WAKE_TIMEOUT = 100;
 const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
 
 interface ModelJob {
@@ -25,6 +30,8 @@ interface ModelJob {
   retries: number;
   /** Submissions attached (ids into `finals`). */
   attached: number[];
+  /** When it last became runnable (virtual ms). */
+  queuedSince: number;
 }
 
 interface Model {
@@ -33,6 +40,8 @@ interface Model {
   expectedFinals: number[];
   /** Per submission: the client slot it came from. */
   submissionClient: number[];
+  /** Per worker slot: whether it answers wakes (a hung worker holds its socket open). */
+  responsive: boolean[];
 }
 
 interface Real {
@@ -43,6 +52,11 @@ interface Real {
   finals: number[];
   /** Running jobs per worker slot, in grab order. */
   held: string[][];
+  clock: VirtualTimeScheduler;
+  /** Per worker slot: sent PRE_SLEEP and not woken since. */
+  asleep: boolean[];
+  /** Worker slots woken during the step, answered at its end. */
+  woken: number[];
 }
 
 function isFinal(update: JobUpdate): boolean {
@@ -56,10 +70,33 @@ function endInModel(model: Model, job: ModelJob): void {
 }
 
 function newWorker(real: Real, slot: number): void {
-  const connection = real.s.connect({ sink: { wake: () => undefined } });
+  const connection = real.s.connect({
+    sink: {
+      wake: () => {
+        real.asleep[slot] = false;
+        real.woken.push(slot);
+      },
+    },
+  });
   for (const fn of WORKER_FUNCTIONS[slot]!) connection.canDo(fn);
   real.workers[slot] = connection;
   real.held[slot] = [];
+  real.asleep[slot] = false;
+}
+
+function preSleep(real: Real, slot: number): void {
+  real.asleep[slot] = true;
+  real.workers[slot]!.preSleep();
+}
+
+/** The woken workers that answer grab, and sleep again when they got nothing. */
+function answerWakes(model: Model, real: Real): void {
+  for (let step = 0; step < 100 && real.woken.length > 0; step++) {
+    const slot = real.woken.shift()!;
+    if (!model.responsive[slot] || real.asleep[slot]) continue;
+    if (!new Grab(slot).run(model, real)) preSleep(real, slot);
+  }
+  expect(real.woken.filter((slot) => model.responsive[slot])).toEqual([]);
 }
 
 class Submit implements fc.Command<Model, Real> {
@@ -116,6 +153,7 @@ class Submit implements fc.Command<Model, Real> {
       holder: null,
       retries: 0,
       attached: this.background ? [] : [id],
+      queuedSince: real.clock.now(),
     });
   }
   toString(): string {
@@ -125,18 +163,20 @@ class Submit implements fc.Command<Model, Real> {
 
 class Grab implements fc.Command<Model, Real> {
   constructor(readonly worker: number) {}
-  check(): boolean {
-    return true;
+  check(model: Model): boolean {
+    return model.responsive[this.worker]!;
   }
-  run(model: Model, real: Real): void {
+  /** Returns whether the worker got a job. */
+  run(model: Model, real: Real): boolean {
     const fns = WORKER_FUNCTIONS[this.worker]!;
     const eligible = [...model.jobs.values()].filter(
       (j) => j.state === 'queued' && fns.includes(j.fn),
     );
     const assignment = real.workers[this.worker]!.grab();
+    real.asleep[this.worker] = false; // a worker that asks for work is awake
     if (eligible.length === 0) {
       expect(assignment).toBeUndefined();
-      return;
+      return false;
     }
     expect(assignment).toBeDefined();
     const job = model.jobs.get(assignment!.handle)!;
@@ -148,6 +188,7 @@ class Grab implements fc.Command<Model, Real> {
     job.state = 'running';
     job.holder = this.worker;
     real.held[this.worker]!.push(job.handle);
+    return true;
   }
   toString(): string {
     return `grab(w${this.worker})`;
@@ -160,7 +201,10 @@ class Finish implements fc.Command<Model, Real> {
     readonly how: 'complete' | 'fail' | 'exception',
   ) {}
   check(model: Model): boolean {
-    return [...model.jobs.values()].some((j) => j.holder === this.worker);
+    return (
+      model.responsive[this.worker]! &&
+      [...model.jobs.values()].some((j) => j.holder === this.worker)
+    );
   }
   run(model: Model, real: Real): void {
     const handle = real.held[this.worker]!.shift()!;
@@ -190,9 +234,11 @@ class WorkerDies implements fc.Command<Model, Real> {
       else {
         job.state = 'queued';
         job.holder = null;
+        job.queuedSince = real.clock.now();
       }
     }
     newWorker(real, this.worker);
+    model.responsive[this.worker] = true;
   }
   toString(): string {
     return `dies(w${this.worker})`;
@@ -240,6 +286,51 @@ class Cancel implements fc.Command<Model, Real> {
   }
 }
 
+/** PRE_SLEEP from a worker that answers. */
+class Sleep implements fc.Command<Model, Real> {
+  constructor(readonly worker: number) {}
+  check(model: Model): boolean {
+    return model.responsive[this.worker]!;
+  }
+  run(_model: Model, real: Real): void {
+    preSleep(real, this.worker);
+  }
+  toString(): string {
+    return `sleep(w${this.worker})`;
+  }
+}
+
+/** The worker stops reading its socket: it ignores wakes and never reports again. */
+class Hang implements fc.Command<Model, Real> {
+  constructor(readonly worker: number) {}
+  check(model: Model): boolean {
+    return model.responsive[this.worker]!;
+  }
+  run(model: Model): void {
+    model.responsive[this.worker] = false;
+  }
+  toString(): string {
+    return `hang(w${this.worker})`;
+  }
+}
+
+class Advance implements fc.Command<Model, Real> {
+  constructor(readonly ms: number) {}
+  check(): boolean {
+    return true;
+  }
+  run(_model: Model, real: Real): void {
+    const until = real.clock.now() + this.ms;
+    real.clock.maxFrames = until;
+    real.clock.flush();
+    // flush() stops at the last timer it ran; time goes on to `until` all the same.
+    real.clock.frame = until;
+  }
+  toString(): string {
+    return `advance(${this.ms})`;
+  }
+}
+
 /** The invariants, checked after every command. */
 function checkInvariants(model: Model, real: Real): void {
   const live = real.s.jobs();
@@ -265,6 +356,15 @@ function checkInvariants(model: Model, real: Real): void {
   }
   // Every submission got exactly the final updates it was owed, never two.
   expect(real.finals).toEqual(model.expectedFinals);
+  // No job waits longer than the bound while a worker that answers sleeps and could take it.
+  const now = real.clock.now();
+  for (const job of model.jobs.values()) {
+    if (job.state !== 'queued' || now - job.queuedSince <= WAKE_TIMEOUT) continue;
+    const sleepers = WORKER_FUNCTIONS.flatMap((fns, slot) =>
+      fns.includes(job.fn) && model.responsive[slot] && real.asleep[slot] ? [slot] : [],
+    );
+    expect(sleepers, `${job.handle} queued since ${job.queuedSince}, now ${now}`).toEqual([]);
+  }
 }
 
 const command = fc.oneof(
@@ -293,28 +393,41 @@ const command = fc.oneof(
   { weight: 2, arbitrary: fc.nat(2).map((w) => new WorkerDies(w)) },
   { weight: 1, arbitrary: fc.nat(1).map((c) => new ClientLeaves(c)) },
   { weight: 1, arbitrary: fc.nat(20).map((p) => new Cancel(p)) },
+  { weight: 4, arbitrary: fc.nat(2).map((w) => new Sleep(w)) },
+  { weight: 3, arbitrary: fc.nat(2).map((w) => new Hang(w)) },
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 150 }).map((ms) => new Advance(ms)) },
 );
 
 describe('model-based: random operation sequences keep every invariant', () => {
   it('holds for 400 random runs of up to 80 operations', () => {
     fc.assert(
       fc.property(fc.commands([command], { maxCommands: 80, size: 'large' }), (commands) => {
-        const s = server({ maxRetries: MAX_RETRIES });
+        const clock = new VirtualTimeScheduler();
+        const s = server({ maxRetries: MAX_RETRIES, scheduler: clock, wakeTimeout: WAKE_TIMEOUT });
         const real: Real = {
           s,
           clients: [s.connect(), s.connect()],
           workers: [],
           finals: [],
           held: [],
+          clock,
+          asleep: [],
+          woken: [],
         };
         for (let slot = 0; slot < WORKER_FUNCTIONS.length; slot++) newWorker(real, slot);
-        const model: Model = { jobs: new Map(), expectedFinals: [], submissionClient: [] };
+        const model: Model = {
+          jobs: new Map(),
+          expectedFinals: [],
+          submissionClient: [],
+          responsive: WORKER_FUNCTIONS.map(() => true),
+        };
         fc.modelRun(
           () => ({ model, real }),
           [...commands].map((c) => ({
             check: (m: Readonly<Model>) => c.check(m),
             run: (m: Model, r: Real) => {
               c.run(m, r);
+              answerWakes(m, r);
               checkInvariants(m, r);
             },
             toString: () => c.toString(),

@@ -40,6 +40,7 @@ import {
 } from './job.js';
 import { payloadKey, sameBody, toBody } from './payload.js';
 import { isThenable } from './thenable.js';
+import { WokenList, type WokenNode } from './woken-list.js';
 
 export interface EngineOptions {
   readonly scheduler: SchedulerLike;
@@ -48,6 +49,10 @@ export interface EngineOptions {
   readonly maxUniqueLength: number;
   readonly maxQueue: QueueLimits;
   readonly store: JobStore | null;
+  /** Sleepers woken per job not yet promised to a woken worker; 0 wakes every sleeper. */
+  readonly workerWakeup: number;
+  /** How long a woken worker has to grab before every sleeper of the function is woken. */
+  readonly wakeTimeout: number;
   /** Called when the store fails to remove a record (the job itself is finished). */
   readonly onStoreError: (error: unknown, record: JobRecord) => void;
 }
@@ -85,11 +90,12 @@ export interface Assignment {
 }
 
 /** The worker-side state the engine keeps per connection. */
-export interface WorkerState extends WakeTarget, HolderLinks, OwnerLinks {
+export interface WorkerState extends WakeTarget, HolderLinks, OwnerLinks, WokenNode<WorkerState> {
   readonly abilities: Map<string, Ability>;
   order: Ability[];
   cursor: number;
   sleeping: boolean;
+  /** The function this connection was last woken for, until it grabs; it is then in `woken`. */
   wokenFor: FunctionEntry | null;
   revoke(handle: string, reason: FailReason): void;
 }
@@ -120,6 +126,9 @@ export class Engine {
   private readonly pendingWrites = new Map<Job, Promise<void>>();
   private readonly runningWaiters = new Set<() => void>();
   private runningCount = 0;
+  /** Workers woken and not yet grabbing, oldest first (see `ensureWakes`). */
+  private readonly woken = new WokenList<WorkerState>();
+  private wakeTimer: Subscription | null = null;
 
   constructor(options: EngineOptions) {
     this.options = options;
@@ -488,11 +497,7 @@ export class Engine {
     fn.workers.delete(worker);
     fn.sleepers.remove(ability);
     for (const job of heldJobs(worker)) if (job.fn === fn) this.requeue(job);
-    if (worker.wokenFor === fn) {
-      worker.wokenFor = null;
-      fn.wakesPending--;
-      this.ensureWakes(fn);
-    }
+    if (worker.wokenFor === fn) this.settleWake(worker);
   }
 
   resetAbilities(worker: WorkerState): void {
@@ -506,15 +511,11 @@ export class Engine {
    */
   grab(worker: WorkerState): Assignment | undefined {
     if (worker.sleeping) this.unsleep(worker);
-    const woken = worker.wokenFor;
+    const woken = this.clearWake(worker);
     const assignment = this.closing ? undefined : this.take(worker);
-    if (woken !== null) {
-      // The wake is used up. If the worker took another function's job (or none), the job
-      // it was woken for still needs a worker.
-      worker.wokenFor = null;
-      woken.wakesPending--;
-      this.ensureWakes(woken);
-    }
+    // The wake is used up. If the worker took another function's job (or none), the job it
+    // was woken for still needs a worker.
+    if (woken !== null) this.ensureWakes(woken);
     return assignment;
   }
 
@@ -574,9 +575,7 @@ export class Engine {
     }
     if (ready !== undefined) {
       this.settleWake(worker);
-      worker.wokenFor = ready;
-      ready.wakesPending++;
-      worker.wake(ready);
+      this.wakeOne(worker, ready);
       return;
     }
     worker.sleeping = true;
@@ -590,24 +589,85 @@ export class Engine {
     for (const ability of worker.order) ability.fn.sleepers.remove(ability);
   }
 
-  /** A woken connection left or is woken again: its earlier wake no longer counts. */
-  private settleWake(worker: WorkerState): void {
-    const fn = worker.wokenFor;
-    if (fn === null) return;
-    worker.wokenFor = null;
-    fn.wakesPending--;
-    this.ensureWakes(fn);
-  }
-
-  /** Wakes sleeping connections, no more than there are queued jobs not yet promised. */
+  /**
+   * The wake rule (decision 18). A function's sleepers are woken, oldest asleep first, one
+   * per queued job not yet promised to a woken worker (`workerWakeup` per job; 0 wakes them
+   * all, gearmand's default). A woken worker that has not grabbed within `wakeTimeout` ms
+   * while its function still has queued jobs makes the server wake every sleeper of that
+   * function: a dead, hung or busy worker delays a job by at most that long, and a crowd is
+   * woken only then, not for every job.
+   */
   ensureWakes(fn: FunctionEntry): void {
-    while (fn.queued > fn.wakesPending && fn.sleepers.head !== null) {
+    const perJob = this.options.workerWakeup;
+    while (
+      fn.sleepers.head !== null &&
+      (perJob === 0 ? fn.queued > 0 : fn.queued * perJob > fn.wakesPending)
+    ) {
       const worker = fn.sleepers.head.worker as WorkerState;
       this.unsleep(worker);
-      worker.wokenFor = fn;
-      fn.wakesPending++;
-      worker.wake(fn);
+      this.wakeOne(worker, fn);
     }
+  }
+
+  /** Sends one wake (NOOP) and starts its clock. The worker is not asleep any more. */
+  private wakeOne(worker: WorkerState, fn: FunctionEntry): void {
+    worker.wokenFor = fn;
+    fn.wakesPending++;
+    this.woken.push(worker, this.now());
+    this.armWakeTimer();
+    worker.wake(fn);
+  }
+
+  /** Ends a connection's outstanding wake, if any; returns the function it was for. */
+  private clearWake(worker: WorkerState): FunctionEntry | null {
+    const fn = worker.wokenFor;
+    if (fn === null) return null;
+    worker.wokenFor = null;
+    fn.wakesPending--;
+    this.woken.remove(worker);
+    return fn;
+  }
+
+  /** A woken connection left or is woken again: its earlier wake no longer counts. */
+  private settleWake(worker: WorkerState): void {
+    const fn = this.clearWake(worker);
+    if (fn !== null) this.ensureWakes(fn);
+  }
+
+  /**
+   * One timer for the oldest outstanding wake. It is left to fire even when that wake is
+   * answered meanwhile (it then re-arms for the next one), so a busy server schedules at
+   * most one timer per `wakeTimeout`, not one per wake.
+   */
+  private armWakeTimer(): void {
+    if (this.wakeTimer !== null || this.woken.head === null) return;
+    const timeout = this.options.wakeTimeout;
+    if (timeout === Infinity) return;
+    const due = this.woken.head.wokenAt + timeout;
+    this.wakeTimer = this.scheduler.schedule(
+      () => {
+        this.wakeTimer = null;
+        this.expireWakes();
+      },
+      Math.max(0, due - this.now()),
+    );
+  }
+
+  private expireWakes(): void {
+    const deadline = this.now() - this.options.wakeTimeout;
+    const stalled = new Set<FunctionEntry>();
+    for (let w = this.woken.head; w !== null && w.wokenAt <= deadline; w = this.woken.head) {
+      const fn = this.clearWake(w)!;
+      if (fn.queued > 0) stalled.add(fn);
+    }
+    for (const fn of stalled) {
+      for (let s = fn.sleepers.head; s !== null; s = fn.sleepers.head) {
+        const worker = s.worker as WorkerState;
+        this.unsleep(worker);
+        this.wakeOne(worker, fn);
+      }
+    }
+    this.armWakeTimer();
   }
 
   // ---------------------------------------------------------------------------------
@@ -956,6 +1016,8 @@ export class Engine {
   }
 
   stopTimers(): void {
+    this.wakeTimer?.unsubscribe();
+    this.wakeTimer = null;
     this.delayTimer?.unsubscribe();
     this.delayTimer = null;
     this.delayTimerAt = Infinity;
