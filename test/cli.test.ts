@@ -22,6 +22,17 @@ describe('the geartrain command', () => {
       2,
       "geartrain: --port needs a whole number, not 'abc'\nTry 'geartrain --help'.\n",
     ]);
+    expect(help.stdout.toString()).toContain('-w, --worker-wakeup N');
+    for (const [arg, message] of [
+      ['--worker-wakeup=-1', "--worker-wakeup needs a whole number ≥ 0, not '-1'"],
+      ['--wake-timeout=0', "--wake-timeout needs a whole number ≥ 1, not '0'"],
+    ] as const) {
+      const refused = await run(process.execPath, [cli, 'serve', arg]);
+      expect([refused.code, refused.stderr]).toEqual([
+        2,
+        `geartrain: ${message}\nTry 'geartrain --help'.\n`,
+      ]);
+    }
     const unknown = await run(process.execPath, [cli, 'serve', '--bogus']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("Unknown option '--bogus'");

@@ -2,6 +2,7 @@ import { ProtocolError } from './errors.js';
 import { ChunkQueue } from './internal/chunk-queue.js';
 import { decodeText } from './internal/text.js';
 import {
+  BARE_HANDLE_MEANS_EMPTY_DATA,
   HEADER_SIZE,
   MAGIC_REQ,
   MAGIC_RES,
@@ -207,14 +208,18 @@ function parseBody(spec: PacketSpec, body: Buffer): Packet | ProtocolError {
       next = size;
     } else {
       end = body.indexOf(0, pos);
-      if (end === -1) {
+      if (end !== -1) next = end + 1;
+      else if (args.length === 1 && BARE_HANDLE_MEANS_EMPTY_DATA.has(spec.code)) {
+        // A bare handle: the data is empty.
+        end = size;
+        next = size;
+      } else {
         return new ProtocolError(
           'MALFORMED_PACKET',
           `${spec.name} needs ${spec.data ? args.length : args.length - 1} NUL-terminated arguments`,
           { resyncable: true, packetType: spec.code },
         );
       }
-      next = end + 1;
     }
     const value = decodeText(body, pos, end);
     if (value === undefined) {

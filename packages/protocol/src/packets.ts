@@ -88,6 +88,15 @@ export const PACKET_TYPES = [
   },
 ] as const;
 
+/**
+ * Types whose blob may come without the NUL that ends the handle, meaning empty data.
+ * Perl's Gearman::Worker sends WORK_COMPLETE, WORK_DATA and WORK_WARNING that way when the
+ * value is `""` or `0` (`$v ? join("\0", $h, $v) : $h`). gearmand closes such a worker's
+ * connection and the job runs again elsewhere; geartrain reads them as empty data
+ * (decision 18). Every other packet missing a separator is still malformed.
+ */
+export const BARE_HANDLE_MEANS_EMPTY_DATA: ReadonlySet<number> = new Set([13, 28, 29]);
+
 /** One row of {@link PACKET_TYPES}. */
 export type PacketSpec = (typeof PACKET_TYPES)[number];
 

@@ -212,6 +212,31 @@ describe('Decoder limits and errors', () => {
     expect(messages[1]).toEqual({ kind: 'packet', magic: 'REQ', packet: echo });
   });
 
+  it('reads WORK_COMPLETE, WORK_DATA and WORK_WARNING with a bare handle as empty data (Perl)', () => {
+    // Gearman::Worker sends `$v ? join("\0", $h, $v) : $h`: no NUL when the value is "" or 0.
+    const bare = (code: number) =>
+      Buffer.concat([
+        hex(`00524551 ${code.toString(16).padStart(8, '0')} 00000005`),
+        Buffer.from('H:x:1'),
+      ]);
+    const messages = decodeAll(Buffer.concat([bare(13), bare(28), bare(29), encode(echo, 'REQ')]));
+    expect(messages.map((m) => (m.kind === 'packet' ? m.packet : m))).toEqual([
+      { type: 'WORK_COMPLETE', handle: 'H:x:1', data: Buffer.alloc(0) },
+      { type: 'WORK_DATA', handle: 'H:x:1', data: Buffer.alloc(0) },
+      { type: 'WORK_WARNING', handle: 'H:x:1', data: Buffer.alloc(0) },
+      echo,
+    ]);
+    // Every other packet without its separators is still malformed: WORK_EXCEPTION, a
+    // JOB_ASSIGN with one argument, a SUBMIT_JOB without the unique.
+    for (const bytes of [
+      Buffer.concat([hex('00524551 00000019 00000005'), Buffer.from('H:x:1')]),
+      Buffer.concat([hex('00524553 0000000b 00000006'), Buffer.from('H:x:1\0')]),
+      Buffer.concat([hex('00524551 00000007 00000002'), Buffer.from('f\0')]),
+    ]) {
+      expect(errorCodes(decodeAll(bytes))).toEqual(['MALFORMED_PACKET']);
+    }
+  });
+
   it('rejects a text argument that is not valid UTF-8, and resynchronises', () => {
     const messages = decodeAll(
       Buffer.concat([

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createJobServer } from '@geartrain/core';
+import { createJobServer, type JobServer } from '@geartrain/core';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
@@ -16,6 +16,10 @@ Usage: geartrain serve [options]
   -j, --job-retries N         attempts before a job whose workers keep dying fails
                               (0 = unlimited, as gearmand)
       --exceptions            every connection receives WORK_EXCEPTION without asking
+  -w, --worker-wakeup N       sleeping workers woken (NOOP) per queued job: 1 (default),
+                              or 0 for every sleeper of the function, as gearmand's default
+      --wake-timeout MS       a woken worker that has not asked for work after MS ms
+                              while jobs wait makes every sleeper wake (default 100)
       --job-handle-prefix P   handles are P:<n> (default H:<hostname>)
       --max-connections N     refuse connections beyond N
       --idle-timeout MS       close connections silent for MS milliseconds
@@ -59,6 +63,12 @@ function integer(value: string | undefined, name: string): number | undefined {
   return Number(value);
 }
 
+function atLeast(min: number, value: string | undefined, name: string): number | undefined {
+  const n = integer(value, name);
+  if (n !== undefined && n < min) fail(`${name} needs a whole number ≥ ${min}, not '${value}'`);
+  return n;
+}
+
 function logger(destination: string, level: string): Logger {
   if (destination === 'none') return pino({ enabled: false });
   const target = destination === 'stderr' ? 2 : destination;
@@ -79,6 +89,8 @@ async function main(argv: string[]): Promise<void> {
         port: { type: 'string', short: 'p' },
         'job-retries': { type: 'string', short: 'j' },
         exceptions: { type: 'boolean' },
+        'worker-wakeup': { type: 'string', short: 'w' },
+        'wake-timeout': { type: 'string' },
         'job-handle-prefix': { type: 'string' },
         'max-connections': { type: 'string' },
         'idle-timeout': { type: 'string' },
@@ -127,13 +139,20 @@ async function main(argv: string[]): Promise<void> {
   }
   const shutdownTimeout = integer(values['shutdown-timeout'], '--shutdown-timeout') ?? 30_000;
 
-  const jobServer = createJobServer({
-    // gearmand's --job-retries counts attempts (0 = unlimited); maxRetries counts retries.
-    maxRetries: retries > 0 ? retries - 1 : Infinity,
-    exceptions: values.exceptions === true,
-    handlePrefix: values['job-handle-prefix'],
-    logger: log,
-  });
+  let jobServer: JobServer;
+  try {
+    jobServer = createJobServer({
+      // gearmand's --job-retries counts attempts (0 = unlimited); maxRetries counts retries.
+      maxRetries: retries > 0 ? retries - 1 : Infinity,
+      exceptions: values.exceptions === true,
+      handlePrefix: values['job-handle-prefix'],
+      workerWakeup: atLeast(0, values['worker-wakeup'], '--worker-wakeup'),
+      wakeTimeout: atLeast(1, values['wake-timeout'], '--wake-timeout'),
+      logger: log,
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
   const pidFile = values['pid-file'];
   const removePidFile = () => {
     if (pidFile === undefined) return;
