@@ -24,4 +24,42 @@ describeOnBothServers(['perl'], 'Perl client and worker', (server) => {
       await worker.stop();
     }
   });
+
+  it('keeps jobs moving when workers registered by a parent are left asleep by killed children', async () => {
+    // Gearman::Worker's own t/20 and t/25 (issue 11): 25 rounds, each a worker registered in
+    // the parent, a forked child working one job, the child killed. Every dead child leaves
+    // a sleeping worker that never answers; with geartrain's old wake rule the next round's
+    // job went to it and waited for ever. A job waiting over 5 s fails the run.
+    const rounds = 25;
+    const result = await run(
+      'perl',
+      ['fork-worker.pl', String(server().port), String(rounds), '5'],
+      {
+        cwd: dir,
+        timeout: 60_000,
+      },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.stdout.toString()).toBe(
+      Array.from({ length: rounds }, (_, i) => `round ${i + 1}: ok\n`).join(''),
+    );
+    expect(result.code).toBe(0);
+  });
+
+  it('gives the client an empty result when a Perl worker returns "" or 0', async () => {
+    // Gearman::Worker sends WORK_COMPLETE with a bare handle for these. gearmand closes the
+    // worker's connection, the job runs again and again, and the client never hears back.
+    const worker = background('perl', ['worker.pl', String(server().port), '1000'], dir);
+    try {
+      const result = await run('perl', ['empty-client.pl', String(server().port), '2'], {
+        cwd: dir,
+        timeout: 20_000,
+      });
+      expect(result.stdout.toString()).toBe(
+        server().name === 'geartrain' ? 'empty=[]\nzero=[]\n' : 'empty=undef\nzero=undef\n',
+      );
+    } finally {
+      await worker.stop();
+    }
+  });
 });
