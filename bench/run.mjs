@@ -6,6 +6,8 @@ const suites = {
   tcp: () => import('./tcp.mjs'),
   client: () => import('./client.mjs'),
   threads: () => import('./threads.mjs'),
+  wakeups: () => import('./wakeups.mjs'),
+  startup: () => import('./startup.mjs'),
 };
 
 const names = process.argv.slice(2);

@@ -16,7 +16,7 @@ export async function freePort() {
   return port;
 }
 
-async function waitForPort(port) {
+export async function waitForPort(port) {
   for (let i = 0; i < 200; i++) {
     const ok = await new Promise((resolve) => {
       const socket = createConnection({ host: '127.0.0.1', port });
@@ -50,10 +50,27 @@ export const servers = {
     }),
 };
 
-/** Starts server `name` on a free port, runs `body(port, pid)`, and kills the server. */
+/**
+ * An earlier build of geartrain to measure beside this one: GEARTRAIN_BASELINE names its
+ * `packages/tcp/dist/cli.js` (a checkout of the older commit, built). Benchmarks that
+ * compare builds add it as the contender `geartrain-baseline`.
+ */
+export function baselineServer() {
+  const cli = process.env.GEARTRAIN_BASELINE;
+  if (cli === undefined || cli === '') return undefined;
+  return (port) =>
+    spawn(process.execPath, [cli, 'serve', '--port', String(port), '--log-file', 'none'], {
+      stdio: 'ignore',
+    });
+}
+
+/**
+ * Starts server `name` (a key of `servers`, or a function of the port that spawns one) on a
+ * free port, runs `body(port, pid)`, and kills the server.
+ */
 export async function withServer(name, body, warmUp) {
   const port = await freePort();
-  const child = servers[name](port);
+  const child = typeof name === 'function' ? name(port) : servers[name](port);
   try {
     await waitForPort(port);
     warmUp?.(port);

@@ -1,6 +1,15 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { defineConfig } from 'tsup';
 
 const shared = { sourcemap: true, target: 'node20' } as const;
+
+// rxjs's package exports hand Node its CommonJS barrel, which loads every operator (~60 ms
+// at start-up); its ES build lets esbuild keep only what geartrain uses.
+const rxjsEsm = join(
+  dirname(createRequire(import.meta.url).resolve('rxjs/package.json')),
+  'dist/esm/index.js',
+);
 
 export default defineConfig([
   {
@@ -10,6 +19,17 @@ export default defineConfig([
     dts: { compilerOptions: { composite: false, emitDeclarationOnly: false } },
     clean: true,
   },
-  // The command: ESM only (top-level await), with its shebang.
-  { ...shared, entry: ['src/cli.ts'], format: ['esm'] },
+  // The command: ESM only (top-level await), with its shebang. It is one tree-shaken file
+  // with core, protocol and the parts of rxjs it uses, so `geartrain serve` starts fast
+  // (decision 18); pino stays a dependency, imported only when something is logged.
+  {
+    ...shared,
+    entry: ['src/cli.ts'],
+    format: ['esm'],
+    noExternal: [/^@geartrain\//, 'rxjs'],
+    esbuildOptions(options) {
+      options.conditions = ['@geartrain/source'];
+      options.alias = { rxjs: rxjsEsm };
+    },
+  },
 ]);

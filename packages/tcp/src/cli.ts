@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-import { createJobServer, type JobServer } from '@geartrain/core';
+import { createJobServer, type JobServer, type LoggerLike } from '@geartrain/core';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { pino, type Logger } from 'pino';
 import { parseAddress } from '@geartrain/protocol';
 import { DEFAULT_HOST, DEFAULT_PORT, GearmanServer, VERSION } from './server.js';
 
@@ -69,13 +68,21 @@ function atLeast(min: number, value: string | undefined, name: string): number |
   return n;
 }
 
-function logger(destination: string, level: string): Logger {
-  if (destination === 'none') return pino({ enabled: false });
+const SILENT: LoggerLike = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * pino is loaded only when something is logged: it is a third of what the command imports,
+ * and test harnesses that start a server per test run it with the log off (decision 18).
+ */
+async function logger(destination: string, level: string): Promise<LoggerLike> {
+  if (destination === 'none') return SILENT;
+  const { pino } = await import('pino');
   const target = destination === 'stderr' ? 2 : destination;
-  return pino(
+  const log: LoggerLike = pino(
     { level, base: { pid: process.pid } },
     pino.destination({ dest: target, sync: true }),
   );
+  return log;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -124,7 +131,7 @@ async function main(argv: string[]): Promise<void> {
   const verbose = (values.verbose ?? 'ERROR').toUpperCase();
   const level = LEVELS[verbose];
   if (level === undefined) fail(`unknown verbose level '${values.verbose}'`);
-  const log = logger(values['log-file'] ?? 'stderr', level);
+  const log = await logger(values['log-file'] ?? 'stderr', level);
 
   const listen = parseAddress(values.listen ?? DEFAULT_HOST);
   const port =
