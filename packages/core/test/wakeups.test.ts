@@ -250,6 +250,21 @@ describe('the wake rule on virtual time', () => {
     await worker.stop();
   });
 
+  it('leaves no wake timer behind once the server has closed', async () => {
+    const { clock, s, post } = setup();
+    simWorker(s, clock, false);
+    simWorker(s, clock, false);
+    post();
+    expect(clock.scheduler.actions.length).toBe(1); // the dead worker's wake is timed
+    await s.close({ timeout: 0 });
+    expect(clock.scheduler.actions.length).toBe(0);
+    // A transport's connection that goes on after close (a TCP session not yet ended) and
+    // sleeps beside the queued job is woken, but nothing is timed any more.
+    const late = simWorker(s, clock, false);
+    expect(late.wakes).toBe(1);
+    expect(clock.scheduler.actions.length).toBe(0);
+  });
+
   it('refuses a negative or fractional workerWakeup and a wakeTimeout that is not > 0', () => {
     for (const options of [
       { workerWakeup: -1 },

@@ -640,7 +640,8 @@ export class Engine {
    * most one timer per `wakeTimeout`, not one per wake.
    */
   private armWakeTimer(): void {
-    if (this.wakeTimer !== null || this.woken.head === null) return;
+    // A closing server assigns nothing, so an unanswered wake no longer matters.
+    if (this.wakeTimer !== null || this.woken.head === null || this.closing) return;
     const timeout = this.options.wakeTimeout;
     if (timeout === Infinity) return;
     const due = this.woken.head.wokenAt + timeout;
