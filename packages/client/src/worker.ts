@@ -1,13 +1,11 @@
 import {
   ConnectionClosedError,
   JobNotFoundError,
-  WORK_REPORT,
   WorkerBase,
-  toBuffer,
-  type PayloadInput,
   type RegisterOptions,
   type WorkAssignment,
   type WorkerOptions,
+  type WorkReport,
 } from '@geartrain/core';
 import type { Packet, PacketOf } from '@geartrain/protocol';
 import { asyncScheduler } from 'rxjs';
@@ -34,8 +32,6 @@ class WorkerLink {
   waiting: NetAssignment | null = null;
   constructor(readonly connection: ServerConnection) {}
 }
-
-const { COMPLETE, FAIL, EXCEPTION, STATUS, DATA } = WORK_REPORT;
 
 /**
  * A Gearman worker over TCP with the in-process worker's API (`register`, job context,
@@ -204,36 +200,36 @@ export class GearmanWorker extends WorkerBase<NetAssignment> {
     });
   }
 
-  protected send(assignment: NetAssignment, kind: number, a: unknown, b?: number): void {
+  protected send(assignment: NetAssignment, report: WorkReport): void {
     const connection = assignment.link.connection;
     if (assignment.generation !== connection.generation || !connection.isUp) {
       throw new JobNotFoundError(assignment.handle);
     }
     const handle = assignment.handle;
     let packet: Packet;
-    switch (kind) {
-      case COMPLETE:
-        packet = { type: 'WORK_COMPLETE', handle, data: a as Buffer };
+    switch (report.type) {
+      case 'complete':
+        packet = { type: 'WORK_COMPLETE', handle, data: report.data };
         break;
-      case FAIL:
+      case 'fail':
         packet = { type: 'WORK_FAIL', handle };
         break;
-      case EXCEPTION:
-        packet = { type: 'WORK_EXCEPTION', handle, data: toBuffer(a as PayloadInput) };
+      case 'exception':
+        packet = { type: 'WORK_EXCEPTION', handle, data: report.data };
         break;
-      case STATUS:
+      case 'status':
         packet = {
           type: 'WORK_STATUS',
           handle,
-          numerator: String(Math.trunc(a as number)),
-          denominator: String(Math.trunc(b!)),
+          numerator: String(Math.trunc(report.numerator)),
+          denominator: String(Math.trunc(report.denominator)),
         };
         break;
-      case DATA:
-        packet = { type: 'WORK_DATA', handle, data: toBuffer(a as PayloadInput) };
+      case 'data':
+        packet = { type: 'WORK_DATA', handle, data: report.data };
         break;
-      default:
-        packet = { type: 'WORK_WARNING', handle, data: toBuffer(a as PayloadInput) };
+      case 'warning':
+        packet = { type: 'WORK_WARNING', handle, data: report.data };
     }
     if (!connection.send(packet)) throw new ConnectionClosedError();
   }

@@ -26,31 +26,23 @@ export {
   type SubmittedJob,
   type Task,
 } from './client.js';
-export {
-  InProcessWorker,
-  WORK_REPORT,
-  WorkerBase,
-  encodeResult,
-  type Registration,
-  type WorkAssignment,
-  type JobContext,
-  type JobHandler,
-  type RegisterOptions,
-  type StopOptions,
-  type WorkerEvent,
-  type WorkerJobInfo,
-  type WorkerLike,
-  type WorkerOptions,
-} from './worker.js';
-export {
-  applyPolicies,
-  logging,
-  maxJobs,
-  maxRunTime,
-  memoryLimit,
-  type LoggerLike,
-  type WorkerPolicy,
-} from './policies.js';
+export { WorkerBase, encodeResult, type Registration } from './worker.js';
+export { InProcessWorker } from './in-process-worker.js';
+export type {
+  JobContext,
+  JobHandler,
+  LoggerLike,
+  RegisterOptions,
+  StopOptions,
+  WorkAssignment,
+  WorkerEvent,
+  WorkerJobInfo,
+  WorkerLike,
+  WorkerOptions,
+  WorkerPolicy,
+  WorkReport,
+} from './worker-types.js';
+export { applyPolicies, logging, maxJobs, maxRunTime, memoryLimit } from './policies.js';
 export { MemoryJobStore, type JobRecord, type JobStore } from './store.js';
 export { deliver } from './internal/job.js';
 export { toBuffer } from './internal/payload.js';

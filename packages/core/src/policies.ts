@@ -1,22 +1,11 @@
 import { Subscription, filter } from 'rxjs';
-import type { WorkerEvent, WorkerLike, WorkerOptions } from './worker.js';
-
-/**
- * A logger with pino's call shape: `logger.info(object, message)`. pino, bunyan-like
- * loggers and `console` (which prints both arguments) all fit.
- */
-export interface LoggerLike {
-  debug?(object: object, message?: string): void;
-  info(object: object, message?: string): void;
-  warn(object: object, message?: string): void;
-  error(object: object, message?: string): void;
-}
-
-/**
- * A policy watches a worker's events and may stop it. It returns the subscription that
- * ends it (the worker ends it when it stops).
- */
-export type WorkerPolicy = (worker: WorkerLike) => Subscription;
+import type {
+  LoggerLike,
+  WorkerEvent,
+  WorkerLike,
+  WorkerOptions,
+  WorkerPolicy,
+} from './worker-types.js';
 
 /** Stops the worker once it has finished `count` jobs. */
 export function maxJobs(count: number): WorkerPolicy {

@@ -4,7 +4,7 @@ import { InProcessClient, type ClientOptions } from './client.js';
 import { Connection, type ConnectionOptions, type ConnectionSink } from './connection.js';
 import { InvalidArgumentError } from './errors.js';
 import { Engine } from './internal/engine.js';
-import type { LoggerLike } from './policies.js';
+import type { LoggerLike, WorkerOptions } from './worker-types.js';
 import type { JobRecord, JobStore } from './store.js';
 import type {
   ConnectionInfo,
@@ -15,7 +15,7 @@ import type {
   QueueLimits,
   UniqueJobStatus,
 } from './types.js';
-import { InProcessWorker, type WorkerOptions } from './worker.js';
+import { InProcessWorker } from './in-process-worker.js';
 
 export interface JobServerOptions {
   /** Every timer (delayed jobs, timeouts, deadlines) runs on it. Default `asyncScheduler`. */

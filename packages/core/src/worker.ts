@@ -1,5 +1,4 @@
 import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import type { Connection, ConnectionSink } from './connection.js';
 import {
   ConnectionClosedError,
   InvalidArgumentError,
@@ -7,156 +6,26 @@ import {
   JobNotFoundError,
   WorkFail,
 } from './errors.js';
-import type { Assignment } from './internal/engine.js';
 import { toBuffer } from './internal/payload.js';
-import { applyPolicies, type LoggerLike, type WorkerPolicy } from './policies.js';
+import { applyPolicies } from './policies.js';
+import type {
+  JobContext,
+  JobHandler,
+  RegisterOptions,
+  StopOptions,
+  WorkAssignment,
+  WorkerEvent,
+  WorkerJobInfo,
+  WorkerLike,
+  WorkerOptions,
+  WorkReport,
+} from './worker-types.js';
 import type { FailReason, PayloadInput } from './types.js';
 import { isThenable } from './internal/thenable.js';
 
-/** What a handler receives: the job, and the means to report on it. */
-export interface JobContext {
-  readonly handle: string;
-  readonly functionName: string;
-  readonly unique: string;
-  readonly payload: Buffer;
-  /** 1 for the first assignment, 2 for the first retry, … */
-  readonly attempt: number;
-  /**
-   * Aborts when the job times out, is cancelled, or the worker or server shuts down past
-   * its deadline. The job's outcome is then decided: whatever the handler returns is dropped.
-   */
-  readonly signal: AbortSignal;
-  /** The payload decoded as UTF-8. */
-  text(): string;
-  /** The payload parsed as JSON. */
-  json<T = unknown>(): T;
-  /** Progress (WORK_STATUS), e.g. `status(3, 14)`. */
-  status(numerator: number, denominator: number): void;
-  /** A chunk of partial result (WORK_DATA). */
-  data(chunk: PayloadInput): void;
-  /** A warning (WORK_WARNING). */
-  warning(chunk: PayloadInput): void;
-}
-
-/**
- * Works one job. Its return value is the result: a Buffer, Uint8Array or string as is,
- * `undefined`/`null` as an empty result, anything else as JSON. Throwing `WorkFail` fails
- * the job plainly (WORK_FAIL); any other throw or rejection is an exception
- * (WORK_EXCEPTION) carrying the error's message.
- */
-export type JobHandler = (job: JobContext) => unknown;
-
-export interface RegisterOptions {
-  /** The job fails (`TIMEOUT`) after this many ms and its signal aborts. Default: none. */
-  timeout?: number;
-  /** Jobs of this function run at once by this worker. Default 1. */
-  concurrency?: number;
-}
-
-/** Summary of a job in worker events. */
-export interface WorkerJobInfo {
-  readonly handle: string;
-  readonly functionName: string;
-  readonly unique: string;
-  readonly attempt: number;
-}
-
-/**
- * A worker's lifecycle, as PHP worker libraries report it: run starts, the connection is
- * made, functions are registered, then for each job: received, before and after execute
- * (or failure); `idle` when a look for work found none and `waiting` while asleep for work;
- * `afterRun` once stopped. `time` is the scheduler's clock in ms.
- */
-export type WorkerEvent =
-  | { readonly type: 'beforeRun'; readonly time: number }
-  | { readonly type: 'connecting'; readonly time: number }
-  | { readonly type: 'connected'; readonly time: number }
-  | {
-      readonly type: 'beforeRegister';
-      readonly time: number;
-      readonly functions: readonly string[];
-    }
-  | { readonly type: 'afterRegister'; readonly time: number; readonly functions: readonly string[] }
-  | { readonly type: 'idle'; readonly time: number }
-  | { readonly type: 'waiting'; readonly time: number }
-  | { readonly type: 'jobReceived'; readonly time: number; readonly job: WorkerJobInfo }
-  | { readonly type: 'beforeExecute'; readonly time: number; readonly job: WorkerJobInfo }
-  | {
-      readonly type: 'afterExecute';
-      readonly time: number;
-      readonly job: WorkerJobInfo;
-      readonly outcome: 'complete' | 'fail' | 'exception' | 'revoked';
-      readonly duration: number;
-      /** Jobs this worker has finished, this one included. */
-      readonly jobsDone: number;
-    }
-  | {
-      readonly type: 'failure';
-      readonly time: number;
-      readonly job: WorkerJobInfo;
-      readonly error: unknown;
-    }
-  | {
-      readonly type: 'afterRun';
-      readonly time: number;
-      readonly reason: string;
-      readonly jobsDone: number;
-    };
-
-export interface WorkerOptions {
-  /** SET_CLIENT_ID: shown by the `workers` admin command. */
-  clientId?: string;
-  /** Start working on the next microtask (after the registrations made right after creation). Default true. */
-  autorun?: boolean;
-  /** Stop after this many jobs. */
-  maxJobs?: number;
-  /** Stop this many ms after the run started. */
-  maxRunTime?: number;
-  /** Stop when memory use is above this many bytes (checked after each job and when idle). */
-  memoryLimit?: number;
-  /** How memory use is measured; default `process.memoryUsage().rss`. */
-  measureMemory?: () => number;
-  /** Log lifecycle events to a pino-compatible logger. */
-  logger?: LoggerLike;
-  /** More policies: functions of the worker's events that may stop it. */
-  policies?: readonly WorkerPolicy[];
-}
-
-export interface StopOptions {
-  /**
-   * Running jobs get this many ms to finish; then their signals abort and they go back to
-   * the server. 0: at once. Default 30000.
-   */
-  timeout?: number;
-  /** Reported in `afterRun`. Default `stopped`. */
-  reason?: string;
-}
-
-/** What policies and the TCP worker share: a worker that emits events and can be stopped. */
-export interface WorkerLike {
-  readonly events$: Observable<WorkerEvent>;
-  readonly scheduler: SchedulerLike;
-  stop(options?: StopOptions): Promise<void>;
-}
-
 const DEFAULT_STOP_TIMEOUT = 30_000;
-const COMPLETE = 0;
-const FAIL = 1;
-const EXCEPTION = 2;
-
-/** A job handed to a worker, whatever the transport. */
-export interface WorkAssignment {
-  readonly handle: string;
-  readonly functionName: string;
-  readonly unique: string;
-  readonly payload: Buffer;
-  /** 1 for the first assignment, 2 for the first retry, … (1 when the server does not say). */
-  readonly attempt: number;
-}
-
-const STATUS = 3;
-const DATA = 4;
-const WARNING = 5;
+/** One object for every WORK_FAIL: it carries nothing. */
+const FAIL_REPORT: WorkReport = { type: 'fail' };
 
 /** One running job in a worker. */
 class RunningJob<A extends WorkAssignment> implements JobContext {
@@ -212,15 +81,19 @@ class RunningJob<A extends WorkAssignment> implements JobContext {
 
   status(numerator: number, denominator: number): void {
     if (this.revokedReason === null)
-      this.worker.report(this.assignment, STATUS, numerator, denominator);
+      this.worker.report(this.assignment, { type: 'status', numerator, denominator });
   }
 
   data(chunk: PayloadInput): void {
-    if (this.revokedReason === null) this.worker.report(this.assignment, DATA, chunk);
+    if (this.revokedReason === null) {
+      this.worker.report(this.assignment, { type: 'data', data: toBuffer(chunk) });
+    }
   }
 
   warning(chunk: PayloadInput): void {
-    if (this.revokedReason === null) this.worker.report(this.assignment, WARNING, chunk);
+    if (this.revokedReason === null) {
+      this.worker.report(this.assignment, { type: 'warning', data: toBuffer(chunk) });
+    }
   }
 
   info(): WorkerJobInfo {
@@ -288,7 +161,7 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
   /** Takes jobs while there is room, calling `execute` for each. */
   protected abstract pump(): void;
   /** Sends a job's outcome or update (WORK_*); may throw JobNotFoundError/ConnectionClosedError. */
-  protected abstract send(assignment: A, kind: number, a: unknown, b?: number): void;
+  protected abstract send(assignment: A, report: WorkReport): void;
   /** Closes the transport once stopped; running jobs left go back to the server. */
   protected abstract shut(): void;
 
@@ -462,7 +335,7 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
     if (timeout > 0 && this.enforcesTimeouts) {
       job.timer = this.scheduler.schedule(() => {
         job.revoke('TIMEOUT');
-        this.report(job.assignment, FAIL);
+        this.report(job.assignment, FAIL_REPORT);
       }, timeout);
     }
     let result: unknown;
@@ -492,9 +365,9 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
   }
 
   /** Sends an outcome or update; a job the server already took back is not an error. */
-  report(assignment: A, kind: number, a?: unknown, b?: number): void {
+  report(assignment: A, report: WorkReport): void {
     try {
-      this.send(assignment, kind, a, b);
+      this.send(assignment, report);
     } catch (error) {
       if (!(error instanceof JobNotFoundError || error instanceof ConnectionClosedError))
         throw error;
@@ -511,7 +384,7 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
     if (!job.revoked) {
       if (ok) {
         try {
-          this.report(job.assignment, COMPLETE, encodeResult(value));
+          this.report(job.assignment, { type: 'complete', data: encodeResult(value) });
           outcome = 'complete';
         } catch (error) {
           ok = false;
@@ -521,14 +394,11 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
       if (!ok) {
         if (value instanceof WorkFail) {
           outcome = 'fail';
-          this.report(job.assignment, FAIL);
+          this.report(job.assignment, FAIL_REPORT);
         } else {
           outcome = 'exception';
-          this.report(
-            job.assignment,
-            EXCEPTION,
-            value instanceof Error ? value.message : String(value),
-          );
+          const message = value instanceof Error ? value.message : String(value);
+          this.report(job.assignment, { type: 'exception', data: toBuffer(message) });
         }
         if (this.eventsSubject.observed) {
           this.emit({ type: 'failure', time: this.now(), job: job.info(), error: value });
@@ -597,107 +467,6 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
     this.resolveDone();
   }
 }
-
-/**
- * A worker inside the server's process. Register handlers; jobs are grabbed while the
- * worker has room (per function `concurrency`), and the worker sleeps until woken when
- * there is no work, like a Gearman worker with PRE_SLEEP/NOOP.
- */
-export class InProcessWorker extends WorkerBase<Assignment> {
-  private readonly connection: Connection;
-  private pumping = false;
-
-  /** @internal Created by `server.worker()`. */
-  constructor(
-    connect: (sink: ConnectionSink) => Connection,
-    scheduler: SchedulerLike,
-    options: WorkerOptions = {},
-  ) {
-    super(scheduler);
-    this.connection = connect({
-      wake: () => this.schedulePump(),
-      revoked: (handle, reason) => this.revokeRunning(handle, reason),
-    });
-    if (options.clientId !== undefined) this.connection.clientId = options.clientId;
-    this.init(options);
-  }
-
-  protected sendCanDo(functionName: string, options: RegisterOptions): void {
-    this.connection.canDo(functionName, {
-      timeout: options.timeout ?? 0,
-      capacity: options.concurrency ?? 1,
-    });
-  }
-
-  protected sendCantDo(functionName: string): void {
-    this.connection.cantDo(functionName);
-  }
-
-  protected open(functions: readonly string[]): void {
-    this.emit({ type: 'connecting', time: this.now() });
-    this.emit({ type: 'connected', time: this.now() });
-    this.emit({ type: 'beforeRegister', time: this.now(), functions });
-    for (const [name, { options }] of this.handlers) this.sendCanDo(name, options);
-    this.emit({ type: 'afterRegister', time: this.now(), functions });
-    this.pump();
-  }
-
-  /** Takes jobs while there is room; sleeps when there is none to take. */
-  protected pump(): void {
-    if (this.state !== 'running' || this.pumping) return;
-    this.pumping = true;
-    try {
-      for (;;) {
-        if (this.state !== 'running') return;
-        const assignment = this.connection.grab();
-        if (assignment === undefined) break;
-        this.execute(assignment);
-      }
-      if (this.connection.hasRoom) {
-        const observed = this.observed;
-        if (observed) this.emit({ type: 'idle', time: this.now() });
-        this.connection.preSleep();
-        if (observed && this.connection.sleeping) this.emit({ type: 'waiting', time: this.now() });
-      }
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  protected settled(): void {
-    if (!this.pumping) this.pump();
-  }
-
-  protected send(assignment: Assignment, kind: number, a: unknown, b?: number): void {
-    const c = this.connection;
-    switch (kind) {
-      case COMPLETE:
-        c.workComplete(assignment, a as PayloadInput);
-        return;
-      case FAIL:
-        c.workFail(assignment);
-        return;
-      case EXCEPTION:
-        c.workException(assignment, a as PayloadInput);
-        return;
-      case STATUS:
-        c.workStatus(assignment, a as number, b!);
-        return;
-      case DATA:
-        c.workData(assignment, a as PayloadInput);
-        return;
-      default:
-        c.workWarning(assignment, a as PayloadInput);
-    }
-  }
-
-  protected shut(): void {
-    this.connection.close();
-  }
-}
-
-/** Kinds of report a worker sends about a job (`WorkerBase.report`). */
-export const WORK_REPORT = { COMPLETE, FAIL, EXCEPTION, STATUS, DATA, WARNING } as const;
 
 /** A handler's return value as a result payload. */
 export function encodeResult(value: unknown): Buffer {
