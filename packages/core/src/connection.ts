@@ -1,35 +1,8 @@
 import { ConnectionClosedError, InvalidArgumentError, JobNotFoundError } from './errors.js';
-import type {
-  Assignment,
-  Engine,
-  SubmitOutcome,
-  SubmitRequest,
-  WorkerState,
-} from './internal/engine.js';
-import type {
-  Ability,
-  Attachment,
-  FunctionEntry,
-  Job,
-  JobListener,
-  RunInfo,
-} from './internal/job.js';
+import type { Assignment, Engine, SubmitOutcome, SubmitRequest } from './internal/engine.js';
+import { WorkerState, type ConnectionSink, type Job, type JobListener } from './internal/job.js';
 import { toBuffer } from './internal/payload.js';
-import type { FailReason, JobStatus, PayloadInput, UniqueJobStatus } from './types.js';
-
-/** What the server tells a connection on its own initiative. */
-export interface ConnectionSink {
-  /**
-   * Work may be available for this sleeping worker (Gearman NOOP). Must not grab
-   * synchronously: schedule the grab (the server is in the middle of an operation).
-   */
-  wake(): void;
-  /**
-   * The server took back a job this connection holds: it timed out, was cancelled, or the
-   * server is shutting down. A result sent for it later is refused with JOB_NOT_FOUND.
-   */
-  revoked?(handle: string, reason: FailReason): void;
-}
+import type { JobStatus, PayloadInput, UniqueJobStatus } from './types.js';
 
 export interface ConnectionOptions {
   /** Shown by the `workers` admin command (gearmand shows the peer's IP address). */
@@ -45,7 +18,7 @@ export interface CanDoOptions {
 }
 
 export type { Assignment, SubmitOutcome, SubmitRequest } from './internal/engine.js';
-export type { JobListener } from './internal/job.js';
+export type { ConnectionSink, JobListener } from './internal/job.js';
 
 /**
  * One connection to the job server: what a Gearman TCP connection, a thread of the pool or
@@ -55,27 +28,15 @@ export type { JobListener } from './internal/job.js';
  * Methods that act on a job this connection holds throw {@link JobNotFoundError} when it
  * does not hold it (never held, finished, timed out, cancelled, or taken back).
  */
-export class Connection implements WorkerState {
+export class Connection {
   readonly id: number;
   readonly address: string;
   /** SET_CLIENT_ID; `-` until set. */
   clientId = '-';
 
-  // WorkerState, used by the engine.
-  readonly abilities = new Map<string, Ability>();
-  order: Ability[] = [];
-  cursor = 0;
-  sleeping = false;
-  wokenFor: FunctionEntry | null = null;
-  wokenAt = 0;
-  prevWoken: Connection | null = null;
-  nextWoken: Connection | null = null;
-  heldHead: RunInfo | null = null;
-  heldCount = 0;
-  attachedHead: Attachment | null = null;
-
   private readonly engine: Engine;
-  private readonly sink: ConnectionSink | undefined;
+  /** The engine's record of this connection: only the engine changes it. */
+  private readonly state: WorkerState;
   private readonly onClose: (connection: Connection) => void;
   private closedFlag = false;
 
@@ -89,7 +50,7 @@ export class Connection implements WorkerState {
     this.engine = engine;
     this.id = id;
     this.address = options.address ?? 'in-process';
-    this.sink = options.sink;
+    this.state = new WorkerState(id, options.sink);
     this.onClose = onClose;
   }
 
@@ -99,12 +60,24 @@ export class Connection implements WorkerState {
 
   /** The functions this connection can do, most recently registered first (as `workers`). */
   get functions(): string[] {
-    return this.order.map((a) => a.fn.name).reverse();
+    return this.state.order.map((a) => a.fn.name).reverse();
   }
 
   /** Jobs this connection holds now. */
   get holding(): number {
-    return this.heldCount;
+    return this.state.heldCount;
+  }
+
+  /** Whether the connection sent PRE_SLEEP and has not been woken since. */
+  get sleeping(): boolean {
+    return this.state.sleeping;
+  }
+
+  /** Foreground submissions of this connection still waiting for their job's outcome. */
+  get waiting(): number {
+    let count = 0;
+    for (let a = this.state.attachedHead; a !== null; a = a.nextOfOwner) count++;
+    return count;
   }
 
   // ------------------------------------------------------------------ client side
@@ -119,13 +92,13 @@ export class Connection implements WorkerState {
    */
   submit(request: SubmitRequest, listener?: JobListener): SubmitOutcome | Promise<SubmitOutcome> {
     this.assertOpen();
-    return this.engine.submit(this, request, listener);
+    return this.engine.submit(this.state, request, listener);
   }
 
   /** Stops delivering a job's updates to `listener` (an abandoned submission). */
   detach(handle: string, listener: JobListener): void {
     const job = this.engine.jobByHandle(handle);
-    if (job !== undefined) this.engine.detach(job, this, listener);
+    if (job !== undefined) this.engine.detach(job, this.state, listener);
   }
 
   /** GET_STATUS. */
@@ -148,28 +121,28 @@ export class Connection implements WorkerState {
     if (!(timeout >= 0) || !(capacity >= 1)) {
       throw new InvalidArgumentError('timeout must be ≥ 0 and capacity ≥ 1');
     }
-    this.engine.canDo(this, functionName, timeout, capacity);
+    this.engine.canDo(this.state, functionName, timeout, capacity);
   }
 
   /** CANT_DO: jobs of that function held by this connection go back to the queue. */
   cantDo(functionName: string): void {
-    this.engine.cantDo(this, functionName);
+    this.engine.cantDo(this.state, functionName);
   }
 
   /** RESET_ABILITIES. */
   resetAbilities(): void {
-    this.engine.resetAbilities(this);
+    this.engine.resetAbilities(this.state);
   }
 
   /** GRAB_JOB*: the next job for this connection, or undefined (NO_JOB). */
   grab(): Assignment | undefined {
     if (this.closedFlag) return undefined;
-    return this.engine.grab(this);
+    return this.engine.grab(this.state);
   }
 
   /** PRE_SLEEP: the sink's `wake` is called when work arrives (at once if there is some). */
   preSleep(): void {
-    if (!this.closedFlag) this.engine.preSleep(this);
+    if (!this.closedFlag) this.engine.preSleep(this.state);
   }
 
   // The work* methods name the job by its handle (as on the wire) or by the Assignment that
@@ -208,7 +181,7 @@ export class Connection implements WorkerState {
 
   /** Whether this connection has room for another job of some function it can do. */
   get hasRoom(): boolean {
-    for (const ability of this.order) if (ability.active < ability.capacity) return true;
+    for (const ability of this.state.order) if (ability.active < ability.capacity) return true;
     return false;
   }
 
@@ -224,26 +197,14 @@ export class Connection implements WorkerState {
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
-    this.engine.disconnect(this);
+    this.engine.disconnect(this.state);
     this.onClose(this);
-  }
-
-  // ------------------------------------------------------------------ engine callbacks
-
-  /** @internal */
-  wake(): void {
-    this.sink?.wake();
-  }
-
-  /** @internal */
-  revoke(handle: string, reason: FailReason): void {
-    this.sink?.revoked?.(handle, reason);
   }
 
   private lookup(job: string | Assignment): Job | undefined {
     return typeof job === 'string'
-      ? this.engine.held(this, job)
-      : this.engine.heldByAssignment(this, job);
+      ? this.engine.held(this.state, job)
+      : this.engine.heldByAssignment(this.state, job);
   }
 
   private heldJob(job: string | Assignment): Job {

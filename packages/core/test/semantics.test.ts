@@ -517,7 +517,7 @@ describe('memory', () => {
     const aborted = recorder();
     const { handle } = submit(c, { functionName: 'g' }, aborted);
     c.detach(handle, aborted);
-    expect(c.attachedHead).toBeNull();
+    expect(c.waiting).toBe(0);
     expect(w.connection.holding).toBe(0);
   });
 });

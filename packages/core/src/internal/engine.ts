@@ -22,6 +22,7 @@ import type {
 } from '../types.js';
 import { DelayHeap } from './delay-heap.js';
 import { JobIndex } from './job-index.js';
+import type { WorkerState } from './job.js';
 import {
   FunctionEntry,
   Job,
@@ -32,15 +33,12 @@ import {
   Ability,
   Attachment,
   deliver,
-  type HolderLinks,
   type JobListener,
-  type OwnerLinks,
   type PriorityIndex,
-  type WakeTarget,
 } from './job.js';
 import { payloadKey, sameBody, toBody } from './payload.js';
 import { isThenable } from './thenable.js';
-import { WokenList, type WokenNode } from './woken-list.js';
+import { WokenList } from './woken-list.js';
 
 export interface EngineOptions {
   readonly scheduler: SchedulerLike;
@@ -87,17 +85,6 @@ export interface Assignment {
   readonly attempt: number;
   /** The function's timeout for this connection in ms, 0 for none. */
   readonly timeout: number;
-}
-
-/** The worker-side state the engine keeps per connection. */
-export interface WorkerState extends WakeTarget, HolderLinks, OwnerLinks, WokenNode<WorkerState> {
-  readonly abilities: Map<string, Ability>;
-  order: Ability[];
-  cursor: number;
-  sleeping: boolean;
-  /** The function this connection was last woken for, until it grabs; it is then in `woken`. */
-  wokenFor: FunctionEntry | null;
-  revoke(handle: string, reason: FailReason): void;
 }
 
 const ABSENT: JobStatus = { known: false, running: false, numerator: 0, denominator: 0 };
@@ -186,7 +173,7 @@ export class Engine {
   // Submitting
 
   submit(
-    owner: OwnerLinks,
+    owner: WorkerState,
     request: SubmitRequest,
     listener: JobListener | undefined,
   ): SubmitOutcome | Promise<SubmitOutcome> {
@@ -424,7 +411,7 @@ export class Engine {
   // ---------------------------------------------------------------------------------
   // Listeners
 
-  private attach(job: Job, listener: JobListener, owner: OwnerLinks): void {
+  private attach(job: Job, listener: JobListener, owner: WorkerState): void {
     new Attachment(job, listener, owner);
   }
 
@@ -433,7 +420,7 @@ export class Engine {
    * A foreground job nobody waits for any more is dropped if it has not started; a running
    * one finishes and its result goes nowhere. Background jobs always stay.
    */
-  detach(job: Job, owner: OwnerLinks, listener?: JobListener): void {
+  detach(job: Job, owner: WorkerState, listener?: JobListener): void {
     let kept: Attachment | null = null;
     let last: Attachment | null = null;
     for (let a = job.attachments; a !== null;) {
@@ -603,7 +590,7 @@ export class Engine {
       fn.sleepers.head !== null &&
       (perJob === 0 ? fn.queued > 0 : fn.queued * perJob > fn.wakesPending)
     ) {
-      const worker = fn.sleepers.head.worker as WorkerState;
+      const worker = fn.sleepers.head.worker;
       this.unsleep(worker);
       this.wakeOne(worker, fn);
     }
@@ -615,7 +602,7 @@ export class Engine {
     fn.wakesPending++;
     this.woken.push(worker, this.now());
     this.armWakeTimer();
-    worker.wake(fn);
+    worker.wake();
   }
 
   /** Ends a connection's outstanding wake, if any; returns the function it was for. */
@@ -663,7 +650,7 @@ export class Engine {
     }
     for (const fn of stalled) {
       for (let s = fn.sleepers.head; s !== null; s = fn.sleepers.head) {
-        const worker = s.worker as WorkerState;
+        const worker = s.worker;
         this.unsleep(worker);
         this.wakeOne(worker, fn);
       }
@@ -679,18 +666,12 @@ export class Engine {
   heldByAssignment(worker: WorkerState, assignment: Assignment): Job | undefined {
     if (!(assignment instanceof RunInfo)) return undefined;
     const job = assignment.job;
-    return job.run === assignment && assignment.holder === (worker as HolderLinks)
-      ? job
-      : undefined;
+    return job.run === assignment && assignment.holder === worker ? job : undefined;
   }
 
   held(worker: WorkerState, handle: string): Job | undefined {
     const job = this.jobByHandle(handle);
-    if (
-      job === undefined ||
-      job.state !== JobState.Running ||
-      job.run?.holder !== (worker as HolderLinks)
-    ) {
+    if (job === undefined || job.state !== JobState.Running || job.run?.holder !== worker) {
       return undefined;
     }
     return job;
@@ -742,7 +723,7 @@ export class Engine {
 
   /** Ends a job with a failure its clients are told about; the holder, if any, is told too. */
   private endJob(job: Job, reason: FailReason, revoke: boolean): void {
-    const holder = job.run?.holder as WorkerState | undefined;
+    const holder = job.run?.holder;
     const handle = job.handle;
     this.finish(job);
     if (revoke && holder !== undefined) holder.revoke(handle, reason);
@@ -773,7 +754,7 @@ export class Engine {
     run.ability.active--;
     job.fn.running--;
     if (--this.runningCount === 0) this.notify(this.runningWaiters);
-    const holder = run.holder as unknown as WorkerState;
+    const holder = run.holder;
     run.unlink();
     job.run = null;
     // The holder has room again for this function.
@@ -1003,7 +984,7 @@ export class Engine {
     for (const job of this.runningJobs()) {
       if (job.background) {
         // Stays in the store for the next start; its clients (if any) are told.
-        const holder = job.run!.holder as WorkerState;
+        const holder = job.run!.holder;
         const handle = job.handle;
         this.release(job);
         job.state = JobState.Done;
@@ -1026,7 +1007,7 @@ export class Engine {
 }
 
 /** The jobs a connection holds, as an array (safe to change the list while iterating). */
-function heldJobs(worker: HolderLinks): Job[] {
+function heldJobs(worker: WorkerState): Job[] {
   const jobs: Job[] = [];
   for (let run = worker.heldHead; run !== null; run = run.nextHeld) jobs.push(run.job);
   return jobs;

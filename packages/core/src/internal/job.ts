@@ -1,7 +1,8 @@
 import type { Subscription } from 'rxjs';
 import type { JobRecord } from '../store.js';
-import type { JobUpdate, Priority, QueueLimits } from '../types.js';
+import type { FailReason, JobUpdate, Priority, QueueLimits } from '../types.js';
 import { fromBody, type Body } from './payload.js';
+import type { WokenNode } from './woken-list.js';
 
 /** Priorities as queue indexes: 0 high, 1 normal, 2 low. */
 export const HIGH = 0;
@@ -55,20 +56,52 @@ export function deliver(listener: JobListener, handle: string, update: JobUpdate
   } else listener.update(handle, update);
 }
 
-/** What the server knows of the connection that registered a listener or holds a job. */
-export interface Holder {
-  readonly id: number;
+/** What the server tells a connection on its own initiative. */
+export interface ConnectionSink {
+  /**
+   * Work may be available for this sleeping worker (Gearman NOOP). Must not grab
+   * synchronously: schedule the grab (the server is in the middle of an operation).
+   */
+  wake(): void;
+  /**
+   * The server took back a job this connection holds: it timed out, was cancelled, or the
+   * server is shutting down. A result sent for it later is refused with JOB_NOT_FOUND.
+   */
+  revoked?(handle: string, reason: FailReason): void;
 }
 
-/** A connection that holds jobs: running jobs are linked through their {@link RunInfo}. */
-export interface HolderLinks extends Holder {
-  heldHead: RunInfo | null;
-  heldCount: number;
-}
+/**
+ * What the engine keeps of one connection: its registrations, whether and why it sleeps,
+ * and the heads of the intrusive lists of the jobs it holds and the submissions it waits
+ * on. Only the engine changes it; a `Connection` holds one and shows read-only views.
+ */
+export class WorkerState implements WokenNode<WorkerState> {
+  readonly abilities = new Map<string, Ability>();
+  order: Ability[] = [];
+  /** Where the next grab starts in `order` (functions take turns). */
+  cursor = 0;
+  sleeping = false;
+  /** The function this connection was last woken for, until it grabs; it is then in the woken list. */
+  wokenFor: FunctionEntry | null = null;
+  wokenAt = 0;
+  prevWoken: WorkerState | null = null;
+  nextWoken: WorkerState | null = null;
+  heldHead: RunInfo | null = null;
+  heldCount = 0;
+  attachedHead: Attachment | null = null;
 
-/** A connection that submits: its attachments are linked through {@link Attachment}. */
-export interface OwnerLinks extends Holder {
-  attachedHead: Attachment | null;
+  constructor(
+    readonly id: number,
+    private readonly sink: ConnectionSink | undefined,
+  ) {}
+
+  wake(): void {
+    this.sink?.wake();
+  }
+
+  revoke(handle: string, reason: FailReason): void {
+    this.sink?.revoked?.(handle, reason);
+  }
 }
 
 /**
@@ -88,7 +121,7 @@ export class RunInfo {
 
   constructor(
     readonly job: Job,
-    readonly holder: HolderLinks,
+    readonly holder: WorkerState,
     readonly ability: Ability,
   ) {
     this.handle = job.handle;
@@ -138,7 +171,7 @@ export class Ability {
 
   constructor(
     readonly fn: FunctionEntry,
-    readonly worker: WakeTarget,
+    readonly worker: WorkerState,
     /** Timeout of a job assigned through this registration, ms; 0 = none. */
     public timeout: number,
     /** How many jobs of this function the connection takes at once. */
@@ -187,7 +220,7 @@ export class Attachment {
   constructor(
     readonly job: Job,
     readonly listener: JobListener,
-    readonly owner: OwnerLinks,
+    readonly owner: WorkerState,
   ) {
     this.nextOfJob = job.attachments;
     job.attachments = this;
@@ -329,7 +362,7 @@ export class FunctionEntry {
   /** Delayed jobs by priority (they count in `prioritystatus` like queued ones). */
   readonly delayed: [number, number, number] = [0, 0, 0];
   /** Registered connections. */
-  readonly workers = new Set<WakeTarget>();
+  readonly workers = new Set<WorkerState>();
   /** Registered connections that are asleep with room for a job of this function. */
   readonly sleepers = new SleeperList();
   /** Sleepers woken for this function that have not grabbed yet. */
@@ -354,9 +387,4 @@ export class FunctionEntry {
   get idle(): boolean {
     return this.total === 0 && this.workers.size === 0;
   }
-}
-
-/** A connection as the wake-up logic sees it. */
-export interface WakeTarget extends Holder {
-  wake(fn: FunctionEntry): void;
 }
