@@ -1,5 +1,6 @@
 import { ConnectionClosedError, InvalidArgumentError, JobNotFoundError } from './errors.js';
-import type { Assignment, Engine, SubmitOutcome, SubmitRequest } from './internal/engine.js';
+import type { Engine } from './internal/engine.js';
+import type { Assignment, SubmitOutcome, SubmitRequest } from './transport-types.js';
 import { WorkerState, type ConnectionSink, type Job, type JobListener } from './internal/job.js';
 import { toBuffer } from './internal/payload.js';
 import type { JobStatus, PayloadInput, UniqueJobStatus } from './types.js';
@@ -17,7 +18,7 @@ export interface CanDoOptions {
   capacity?: number;
 }
 
-export type { Assignment, SubmitOutcome, SubmitRequest } from './internal/engine.js';
+export type { Assignment, SubmitOutcome, SubmitRequest } from './transport-types.js';
 export type { ConnectionSink, JobListener } from './internal/job.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import type { Connection, ConnectionSink } from './connection.js';
-import type { Assignment } from './internal/engine.js';
+import type { Assignment } from './transport-types.js';
 import { WorkerBase } from './worker.js';
 import type { RegisterOptions, WorkReport, WorkerOptions } from './worker-types.js';
 

@@ -5,7 +5,8 @@ import { Connection, type ConnectionOptions, type ConnectionSink } from './conne
 import { InvalidArgumentError } from './errors.js';
 import { Engine } from './internal/engine.js';
 import type { LoggerLike, WorkerOptions } from './worker-types.js';
-import type { JobRecord, JobStore } from './store.js';
+import type { JobStore } from './store.js';
+import { isThenable } from './internal/thenable.js';
 import type {
   ConnectionInfo,
   FunctionStatus,
@@ -115,7 +116,7 @@ export class JobServer {
           'job store failed to remove a record',
         ),
     });
-    this.ready = this.replay(store);
+    this.ready = this.replay();
   }
 
   /** Every job transition. Events are only built while someone subscribes. */
@@ -244,12 +245,10 @@ export class JobServer {
     await engine.store?.close?.();
   }
 
-  private async replay(store: JobStore | null): Promise<void> {
-    if (store === null) return;
-    const listed = store.list();
-    const records: Iterable<JobRecord> =
-      Symbol.iterator in Object(listed) ? (listed as Iterable<JobRecord>) : await listed;
-    this.engine.replay(records);
+  /** Synchronous for a synchronous store: its jobs are queued before the constructor returns. */
+  private async replay(): Promise<void> {
+    const listed = this.engine.storedRecords();
+    this.engine.replay(isThenable(listed) ? await listed : listed);
   }
 }
 

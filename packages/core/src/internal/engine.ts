@@ -2,11 +2,8 @@ import { Subject, type SchedulerLike, type Subscription } from 'rxjs';
 import {
   FunctionBusyError,
   FunctionNotFoundError,
-  InvalidArgumentError,
   QueueFullError,
   ServerClosedError,
-  StoreError,
-  UniqueTooLargeError,
 } from '../errors.js';
 import type { JobRecord, JobStore } from '../store.js';
 import type {
@@ -16,11 +13,10 @@ import type {
   JobInfo,
   JobStatus,
   JobUpdate,
-  Priority,
   QueueLimits,
   UniqueJobStatus,
 } from '../types.js';
-import { DelayHeap } from './delay-heap.js';
+import { DelayedJobs } from './delayed-jobs.js';
 import { JobIndex } from './job-index.js';
 import type { WorkerState } from './job.js';
 import {
@@ -37,8 +33,11 @@ import {
   type PriorityIndex,
 } from './job.js';
 import { payloadKey, sameBody, toBody } from './payload.js';
-import { isThenable } from './thenable.js';
+import { ABSENT, functionRows, handleSeq, jobRows, statusByUnique, statusOf } from './queries.js';
+import { StoreWrites } from './store-writes.js';
+import { checkName, checkRunAt, checkUnique } from './checks.js';
 import { WokenList } from './woken-list.js';
+import type { Assignment, SubmitOutcome, SubmitRequest } from '../transport-types.js';
 
 export interface EngineOptions {
   readonly scheduler: SchedulerLike;
@@ -55,43 +54,7 @@ export interface EngineOptions {
   readonly onStoreError: (error: unknown, record: JobRecord) => void;
 }
 
-/** A submission, as every transport hands it to the server. */
-export interface SubmitRequest {
-  readonly functionName: string;
-  readonly payload?: Buffer | Uint8Array | string | null;
-  /** Unique id: empty or absent never coalesces; `-` coalesces by payload (reference §3.2). */
-  readonly unique?: string;
-  readonly priority?: Priority;
-  readonly background?: boolean;
-  /** When a background job becomes runnable, in ms on the scheduler's clock. */
-  readonly runAt?: number;
-  readonly reducer?: string;
-}
-
-export interface SubmitOutcome {
-  readonly handle: string;
-  /** True when the submission joined an existing job with the same unique id. */
-  readonly coalesced: boolean;
-}
-
-/** A job as handed to a worker. */
-export interface Assignment {
-  readonly handle: string;
-  readonly functionName: string;
-  readonly unique: string;
-  readonly payload: Buffer;
-  readonly reducer: string;
-  /** 1 for the first assignment, then one more per retry. */
-  readonly attempt: number;
-  /** The function's timeout for this connection in ms, 0 for none. */
-  readonly timeout: number;
-}
-
-const ABSENT: JobStatus = { known: false, running: false, numerator: 0, denominator: 0 };
-
-function byteLength(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
-}
+type WithoutTime<E> = E extends unknown ? Omit<E, 'time'> : never;
 
 /**
  * The job server's state and rules, independent of any transport. Connections
@@ -107,10 +70,8 @@ export class Engine {
   private readonly options: EngineOptions;
   private readonly handleStart: string;
   private seq = 0;
-  private readonly delayed = new DelayHeap();
-  private delayTimer: Subscription | null = null;
-  private delayTimerAt = Infinity;
-  private readonly pendingWrites = new Map<Job, Promise<void>>();
+  private readonly delayed: DelayedJobs;
+  private readonly writes: StoreWrites;
   private readonly runningWaiters = new Set<() => void>();
   private runningCount = 0;
   /** Workers woken and not yet grabbing, oldest first (see `ensureWakes`). */
@@ -121,14 +82,29 @@ export class Engine {
     this.options = options;
     this.scheduler = options.scheduler;
     this.handleStart = `${options.handlePrefix}:`;
+    this.delayed = new DelayedJobs(options.scheduler, (due) => this.releaseDue(due));
+    this.writes = new StoreWrites(options.store, options.onStoreError);
   }
 
   get store(): JobStore | null {
-    return this.options.store;
+    return this.writes.store;
+  }
+
+  /** The records a previous run left in the store. */
+  storedRecords(): Iterable<JobRecord> | Promise<Iterable<JobRecord>> {
+    return this.writes.list();
   }
 
   now(): number {
     return this.scheduler.now();
+  }
+
+  /**
+   * Publishes an event stamped with the time. Callers check `events.observed` first, so no
+   * event object is built while nobody listens (the hot path stays allocation-free).
+   */
+  private emit(event: WithoutTime<JobEvent>): void {
+    this.events.next({ ...event, time: this.now() });
   }
 
   // ---------------------------------------------------------------------------------
@@ -183,21 +159,10 @@ export class Engine {
     let fn = this.functions.get(name);
     if (fn === undefined) checkName(name, 'function name');
     const unique = request.unique ?? '';
-    if (unique.length > 0) {
-      checkName(unique, 'unique id');
-      if (
-        unique.length * 3 > this.options.maxUniqueLength &&
-        byteLength(unique) > this.options.maxUniqueLength
-      ) {
-        throw new UniqueTooLargeError(this.options.maxUniqueLength);
-      }
-    }
+    if (unique.length > 0) checkUnique(unique, this.options.maxUniqueLength);
     const background = request.background ?? false;
     const runAt = request.runAt ?? 0;
-    if (runAt !== 0 && !background) {
-      throw new InvalidArgumentError('a delayed job (runAt, delay) must be a background job');
-    }
-    if (!Number.isFinite(runAt)) throw new InvalidArgumentError('runAt must be a finite time');
+    checkRunAt(runAt, background);
     const reducer = request.reducer ?? '';
     const body = toBody(request.payload, background);
     fn ??= this.functionEntry(name);
@@ -209,16 +174,15 @@ export class Engine {
       if (attach !== undefined) this.attach(existing, attach, owner);
       const handle = existing.handle;
       if (this.events.observed)
-        this.events.next({
+        this.emit({
           type: 'coalesced',
-          time: this.now(),
           handle,
           functionName: name,
           unique,
           background,
         });
       const outcome: SubmitOutcome = { handle, coalesced: true };
-      const pending = this.pendingWrites.get(existing);
+      const pending = this.writes.inFlight(existing);
       return pending === undefined ? outcome : pending.then(() => outcome);
     }
 
@@ -232,9 +196,8 @@ export class Engine {
     if (attach !== undefined) this.attach(job, attach, owner);
     const handle = job.handle;
     if (this.events.observed)
-      this.events.next({
+      this.emit({
         type: 'submitted',
-        time: this.now(),
         handle,
         functionName: name,
         unique,
@@ -243,33 +206,16 @@ export class Engine {
       });
     const outcome: SubmitOutcome = { handle, coalesced: false };
 
-    const store = this.options.store;
-    if (background && store !== null) {
+    if (background && this.writes.store !== null) {
       job.state = JobState.Pending;
-      let written: void | Promise<void>;
-      try {
-        written = store.add(job);
-      } catch (error) {
-        this.discard(job);
-        throw new StoreError(`the job store refused ${handle}`, error);
-      }
-      if (isThenable(written)) {
-        const pending = Promise.resolve(written).then(
-          () => {
-            this.pendingWrites.delete(job);
-            this.persisted(job, job);
-          },
-          (error: unknown) => {
-            this.pendingWrites.delete(job);
-            if (job.state === JobState.Pending) this.discard(job);
-            throw new StoreError(`the job store refused ${handle}`, error);
-          },
-        );
-        this.pendingWrites.set(job, pending);
-        return pending.then(() => outcome);
-      }
-      this.persisted(job, job);
-      return outcome;
+      const written = this.writes.add(
+        job,
+        () => this.persisted(job, job),
+        () => {
+          if (job.state === JobState.Pending) this.discard(job);
+        },
+      );
+      return written === undefined ? outcome : written.then(() => outcome);
     }
     this.activate(job);
     return outcome;
@@ -295,9 +241,7 @@ export class Engine {
     const existing = this.findCoalesced(fn, record.unique, body);
     if (existing !== undefined) {
       // A duplicate record (same function and unique): the live job covers it.
-      void Promise.resolve(this.options.store?.remove(record)).catch((error: unknown) =>
-        this.options.onStoreError(error, record),
-      );
+      this.writes.remove(record);
       return;
     }
     const job = new Job(
@@ -336,7 +280,7 @@ export class Engine {
   private persisted(job: Job, record: JobRecord): void {
     if (job.state !== JobState.Pending) {
       // Cancelled while the write was in flight.
-      this.removeRecord(record);
+      this.writes.remove(record);
       return;
     }
     job.record = record;
@@ -354,12 +298,10 @@ export class Engine {
     if (job.runAt !== 0 && job.runAt > this.now()) {
       job.state = JobState.Delayed;
       job.fn.delayed[job.priorityIndex]++;
-      this.delayed.push(job);
-      this.armDelayTimer();
+      this.delayed.add(job);
       if (this.events.observed) {
-        this.events.next({
+        this.emit({
           type: 'delayed',
-          time: this.now(),
           handle: job.handle,
           runAt: job.runAt,
         });
@@ -371,41 +313,16 @@ export class Engine {
     this.ensureWakes(job.fn);
   }
 
-  // ---------------------------------------------------------------------------------
-  // Delayed jobs: one timer on the scheduler for the earliest one.
-
-  private armDelayTimer(): void {
-    const next = this.delayed.peek();
-    if (next === undefined || next.runAt >= this.delayTimerAt) return;
-    this.delayTimer?.unsubscribe();
-    this.delayTimerAt = next.runAt;
-    this.delayTimer = this.scheduler.schedule(
-      () => {
-        this.delayTimer = null;
-        this.delayTimerAt = Infinity;
-        this.releaseDueJobs();
-      },
-      Math.max(0, next.runAt - this.now()),
-    );
-  }
-
-  private releaseDueJobs(): void {
-    const now = this.now();
-    const woken = new Set<FunctionEntry>();
-    for (let job = this.delayed.peek(); job !== undefined; job = this.delayed.peek()) {
-      if (job.state !== JobState.Delayed) {
-        this.delayed.pop();
-        continue;
-      }
-      if (job.runAt > now) break;
-      this.delayed.pop();
+  /** Delayed jobs whose time has come join their queues. */
+  private releaseDue(due: Job[]): void {
+    const functions = new Set<FunctionEntry>();
+    for (const job of due) {
       job.fn.delayed[job.priorityIndex]--;
       job.state = JobState.Queued;
       job.fn.queues[job.priorityIndex].pushBack(job);
-      woken.add(job.fn);
+      functions.add(job.fn);
     }
-    for (const fn of woken) this.ensureWakes(fn);
-    this.armDelayTimer();
+    for (const fn of functions) this.ensureWakes(fn);
   }
 
   // ---------------------------------------------------------------------------------
@@ -536,9 +453,8 @@ export class Engine {
       }, ability.timeout);
     }
     if (this.events.observed) {
-      this.events.next({
+      this.emit({
         type: 'started',
-        time: this.now(),
         handle: run.handle,
         functionName: job.fn.name,
         attempt: run.attempt,
@@ -683,9 +599,8 @@ export class Engine {
     run.denominator = denominator;
     this.broadcast(job, { type: 'status', numerator, denominator });
     if (this.events.observed) {
-      this.events.next({
+      this.emit({
         type: 'progress',
-        time: this.now(),
         handle: job.handle,
         numerator,
         denominator,
@@ -700,8 +615,7 @@ export class Engine {
   workComplete(job: Job, data: Buffer, handle: string): void {
     this.finish(job);
     this.broadcast(job, { type: 'complete', data }, handle);
-    if (this.events.observed)
-      this.events.next({ type: 'completed', time: this.now(), handle: job.handle });
+    if (this.events.observed) this.emit({ type: 'completed', handle: job.handle });
   }
 
   workFail(job: Job): void {
@@ -712,9 +626,8 @@ export class Engine {
     this.finish(job);
     this.broadcast(job, { type: 'exception', data });
     if (this.events.observed) {
-      this.events.next({
+      this.emit({
         type: 'failed',
-        time: this.now(),
         handle: job.handle,
         reason: 'EXCEPTION',
       });
@@ -729,10 +642,8 @@ export class Engine {
     if (revoke && holder !== undefined) holder.revoke(handle, reason);
     this.broadcast(job, { type: 'fail', reason });
     if (this.events.observed)
-      this.events.next(
-        reason === 'CANCELLED'
-          ? { type: 'cancelled', time: this.now(), handle }
-          : { type: 'failed', time: this.now(), handle, reason },
+      this.emit(
+        reason === 'CANCELLED' ? { type: 'cancelled', handle } : { type: 'failed', handle, reason },
       );
   }
 
@@ -744,7 +655,7 @@ export class Engine {
     if (state === JobState.Running) this.release(job);
     job.state = JobState.Done;
     this.unregister(job);
-    if (job.record !== null) this.removeRecord(job.record);
+    if (job.record !== null) this.writes.remove(job.record);
   }
 
   /** Takes a running job back from its holder. */
@@ -781,21 +692,6 @@ export class Engine {
     }
   }
 
-  private removeRecord(record: JobRecord): void {
-    const store = this.options.store;
-    if (store === null) return;
-    try {
-      const removed = store.remove(record);
-      if (isThenable(removed)) {
-        Promise.resolve(removed).catch((error: unknown) =>
-          this.options.onStoreError(error, record),
-        );
-      }
-    } catch (error) {
-      this.options.onStoreError(error, record);
-    }
-  }
-
   /**
    * A running job lost its worker: back to the front of its queue, or failed once it has
    * been retried `maxRetries` times. While the server closes, a foreground job fails with
@@ -823,9 +719,8 @@ export class Engine {
     job.state = JobState.Queued;
     job.fn.queues[job.priorityIndex].pushFront(job);
     if (this.events.observed) {
-      this.events.next({
+      this.emit({
         type: 'retried',
-        time: this.now(),
         handle: job.handle,
         attempt: job.retries + 1,
       });
@@ -850,52 +745,17 @@ export class Engine {
   // Queries and admin
 
   jobByHandle(handle: string): Job | undefined {
-    if (!handle.startsWith(this.handleStart)) return undefined;
-    // The digits of a handle we made: no sign, no leading zero, at most 15 of them.
-    const start = this.handleStart.length;
-    const length = handle.length - start;
-    if (length < 1 || length > 15 || (length > 1 && handle.charCodeAt(start) === 0x30))
-      return undefined;
-    let seq = 0;
-    for (let i = start; i < handle.length; i++) {
-      const digit = handle.charCodeAt(i) - 0x30;
-      if (digit < 0 || digit > 9) return undefined;
-      seq = seq * 10 + digit;
-    }
-    return this.jobs.get(seq);
+    const seq = handleSeq(handle, this.handleStart);
+    return seq === undefined ? undefined : this.jobs.get(seq);
   }
 
   status(handle: string): JobStatus {
     const job = this.jobByHandle(handle);
-    return job === undefined ? ABSENT : this.statusOf(job);
+    return job === undefined ? ABSENT : statusOf(job);
   }
 
-  private statusOf(job: Job): JobStatus {
-    const run = job.run;
-    if (run === null) return { known: true, running: false, numerator: 0, denominator: 0 };
-    return { known: true, running: true, numerator: run.numerator, denominator: run.denominator };
-  }
-
-  /**
-   * Status by unique id. With a function name the answer is exact; without one, the first
-   * function (in creation order) with a job of that unique answers (gearmand's ambiguity).
-   * Jobs with the `-` unique cannot be found this way, as in gearmand.
-   */
   statusByUnique(unique: string, functionName?: string): UniqueJobStatus {
-    let job: Job | undefined;
-    if (unique !== '' && unique !== '-') {
-      if (functionName !== undefined) job = this.functions.get(functionName)?.byUnique.get(unique);
-      else {
-        for (const fn of this.functions.values()) {
-          job = fn.byUnique.get(unique);
-          if (job !== undefined) break;
-        }
-      }
-    }
-    if (job === undefined) return { ...ABSENT, clientCount: 0, handle: undefined };
-    let clientCount = 0;
-    for (let a = job.attachments; a !== null; a = a.nextOfJob) clientCount++;
-    return { ...this.statusOf(job), clientCount, handle: job.handle };
+    return statusByUnique(this.functions, unique, functionName);
   }
 
   /**
@@ -910,45 +770,11 @@ export class Engine {
   }
 
   functionStatus(): FunctionStatus[] {
-    const rows: FunctionStatus[] = [];
-    for (const fn of this.functions.values()) {
-      rows.push({
-        functionName: fn.name,
-        total: fn.total,
-        running: fn.running,
-        workers: fn.workers.size,
-        queued: {
-          high: fn.queues[0].length + fn.delayed[0],
-          normal: fn.queues[1].length + fn.delayed[1],
-          low: fn.queues[2].length + fn.delayed[2],
-        },
-      });
-    }
-    return rows;
+    return functionRows(this.functions.values());
   }
 
   jobInfo(): JobInfo[] {
-    const rows: JobInfo[] = [];
-    for (const job of this.jobs.values()) {
-      if (job.state === JobState.Done || job.state === JobState.Pending) continue;
-      rows.push({
-        handle: job.handle,
-        functionName: job.fn.name,
-        unique: job.unique,
-        priority: job.priority,
-        background: job.background,
-        state:
-          job.state === JobState.Running
-            ? 'running'
-            : job.state === JobState.Delayed
-              ? 'delayed'
-              : 'queued',
-        retries: job.retries,
-        persisted: job.record !== null,
-        runAt: job.runAt,
-      });
-    }
-    return rows;
+    return jobRows(this.jobs.values());
   }
 
   // ---------------------------------------------------------------------------------
@@ -1000,9 +826,7 @@ export class Engine {
   stopTimers(): void {
     this.wakeTimer?.unsubscribe();
     this.wakeTimer = null;
-    this.delayTimer?.unsubscribe();
-    this.delayTimer = null;
-    this.delayTimerAt = Infinity;
+    this.delayed.stop();
   }
 }
 
@@ -1011,10 +835,4 @@ function heldJobs(worker: WorkerState): Job[] {
   const jobs: Job[] = [];
   for (let run = worker.heldHead; run !== null; run = run.nextHeld) jobs.push(run.job);
   return jobs;
-}
-
-/** Rejects names that cannot travel over Gearman (a NUL byte would break the framing). */
-export function checkName(value: string, what: string): void {
-  if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string`);
-  if (value.includes('\0')) throw new InvalidArgumentError(`${what} must not contain a NUL byte`);
 }

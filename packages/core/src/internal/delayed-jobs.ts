@@ -1,0 +1,57 @@
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { DelayHeap } from './delay-heap.js';
+import { JobState, type Job } from './job.js';
+
+/**
+ * Delayed jobs, earliest first, with one timer on the scheduler for the earliest. When it
+ * fires, the jobs that are due are handed to `release` together; a job that ended while it
+ * waited (cancelled) is dropped from the heap then. A delayed job never blocks another.
+ */
+export class DelayedJobs {
+  private readonly heap = new DelayHeap();
+  private timer: Subscription | null = null;
+  private timerAt = Infinity;
+
+  constructor(
+    private readonly scheduler: SchedulerLike,
+    private readonly release: (due: Job[]) => void,
+  ) {}
+
+  add(job: Job): void {
+    this.heap.push(job);
+    this.arm();
+  }
+
+  stop(): void {
+    this.timer?.unsubscribe();
+    this.timer = null;
+    this.timerAt = Infinity;
+  }
+
+  private arm(): void {
+    const next = this.heap.peek();
+    if (next === undefined || next.runAt >= this.timerAt) return;
+    this.timer?.unsubscribe();
+    this.timerAt = next.runAt;
+    this.timer = this.scheduler.schedule(
+      () => {
+        this.timer = null;
+        this.timerAt = Infinity;
+        this.fire();
+      },
+      Math.max(0, next.runAt - this.scheduler.now()),
+    );
+  }
+
+  private fire(): void {
+    const now = this.scheduler.now();
+    const due: Job[] = [];
+    for (let job = this.heap.peek(); job !== undefined; job = this.heap.peek()) {
+      if (job.state === JobState.Delayed && job.runAt > now) break;
+      this.heap.pop();
+      if (job.state === JobState.Delayed) due.push(job);
+    }
+    if (due.length > 0) this.release(due);
+    this.arm();
+  }
+}

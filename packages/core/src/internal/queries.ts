@@ -1,0 +1,102 @@
+import type { FunctionStatus, JobInfo, JobStatus, UniqueJobStatus } from '../types.js';
+import { JobState, type FunctionEntry, type Job } from './job.js';
+
+// The engine's read-only answers (GET_STATUS, GET_STATUS_UNIQUE and the admin commands),
+// computed from its tables without changing them.
+
+export const ABSENT: JobStatus = { known: false, running: false, numerator: 0, denominator: 0 };
+
+/**
+ * The sequence number in a handle this server made (`<prefix>:<n>`: no sign, no leading
+ * zero, at most 15 digits), or undefined. `prefix` includes the colon.
+ */
+export function handleSeq(handle: string, prefix: string): number | undefined {
+  if (!handle.startsWith(prefix)) return undefined;
+  const start = prefix.length;
+  const length = handle.length - start;
+  if (length < 1 || length > 15 || (length > 1 && handle.charCodeAt(start) === 0x30))
+    return undefined;
+  let seq = 0;
+  for (let i = start; i < handle.length; i++) {
+    const digit = handle.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return undefined;
+    seq = seq * 10 + digit;
+  }
+  return seq;
+}
+
+export function statusOf(job: Job): JobStatus {
+  const run = job.run;
+  if (run === null) return { known: true, running: false, numerator: 0, denominator: 0 };
+  return { known: true, running: true, numerator: run.numerator, denominator: run.denominator };
+}
+
+/**
+ * Status by unique id. With a function name the answer is exact; without one, the first
+ * function (in creation order) with a job of that unique answers (gearmand's ambiguity).
+ * Jobs with the `-` unique cannot be found this way, as in gearmand.
+ */
+export function statusByUnique(
+  functions: ReadonlyMap<string, FunctionEntry>,
+  unique: string,
+  functionName?: string,
+): UniqueJobStatus {
+  let job: Job | undefined;
+  if (unique !== '' && unique !== '-') {
+    if (functionName !== undefined) job = functions.get(functionName)?.byUnique.get(unique);
+    else {
+      for (const fn of functions.values()) {
+        job = fn.byUnique.get(unique);
+        if (job !== undefined) break;
+      }
+    }
+  }
+  if (job === undefined) return { ...ABSENT, clientCount: 0, handle: undefined };
+  let clientCount = 0;
+  for (let a = job.attachments; a !== null; a = a.nextOfJob) clientCount++;
+  return { ...statusOf(job), clientCount, handle: job.handle };
+}
+
+/** `status` and `prioritystatus`: delayed jobs count as queued, as gearmand shows them. */
+export function functionRows(functions: Iterable<FunctionEntry>): FunctionStatus[] {
+  const rows: FunctionStatus[] = [];
+  for (const fn of functions) {
+    rows.push({
+      functionName: fn.name,
+      total: fn.total,
+      running: fn.running,
+      workers: fn.workers.size,
+      queued: {
+        high: fn.queues[0].length + fn.delayed[0],
+        normal: fn.queues[1].length + fn.delayed[1],
+        low: fn.queues[2].length + fn.delayed[2],
+      },
+    });
+  }
+  return rows;
+}
+
+/** `show jobs`: live jobs, not those still being written to the store. */
+export function jobRows(jobs: Iterable<Job>): JobInfo[] {
+  const rows: JobInfo[] = [];
+  for (const job of jobs) {
+    if (job.state === JobState.Done || job.state === JobState.Pending) continue;
+    rows.push({
+      handle: job.handle,
+      functionName: job.fn.name,
+      unique: job.unique,
+      priority: job.priority,
+      background: job.background,
+      state:
+        job.state === JobState.Running
+          ? 'running'
+          : job.state === JobState.Delayed
+            ? 'delayed'
+            : 'queued',
+      retries: job.retries,
+      persisted: job.record !== null,
+      runAt: job.runAt,
+    });
+  }
+  return rows;
+}
