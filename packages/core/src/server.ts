@@ -222,7 +222,7 @@ export class JobServer {
 
   private async shutdown(timeout: number): Promise<void> {
     const engine = this.engine;
-    engine.closing = true;
+    engine.beginClose();
     engine.failWaitingForeground();
     const workersStopped = Promise.all(
       [...this.workersSet].map((w) => w.stop({ timeout, reason: 'serverClosed' })),

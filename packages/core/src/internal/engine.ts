@@ -1,4 +1,4 @@
-import { Subject, type SchedulerLike, type Subscription } from 'rxjs';
+import { Subject, type SchedulerLike } from 'rxjs';
 import {
   FunctionBusyError,
   FunctionNotFoundError,
@@ -36,7 +36,7 @@ import { payloadKey, sameBody, toBody } from './payload.js';
 import { ABSENT, functionRows, handleSeq, jobRows, statusByUnique, statusOf } from './queries.js';
 import { StoreWrites } from './store-writes.js';
 import { checkName, checkRunAt, checkUnique } from './checks.js';
-import { WokenList } from './woken-list.js';
+import { WakeDeadlines } from './wake-deadlines.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from '../transport-types.js';
 
 export interface EngineOptions {
@@ -65,7 +65,7 @@ export class Engine {
   readonly jobs = new JobIndex();
   readonly events = new Subject<JobEvent>();
   readonly scheduler: SchedulerLike;
-  closing = false;
+  private closingFlag = false;
 
   private readonly options: EngineOptions;
   private readonly handleStart: string;
@@ -75,8 +75,7 @@ export class Engine {
   private readonly runningWaiters = new Set<() => void>();
   private runningCount = 0;
   /** Workers woken and not yet grabbing, oldest first (see `ensureWakes`). */
-  private readonly woken = new WokenList<WorkerState>();
-  private wakeTimer: Subscription | null = null;
+  private readonly woken: WakeDeadlines<WorkerState>;
 
   constructor(options: EngineOptions) {
     this.options = options;
@@ -84,6 +83,9 @@ export class Engine {
     this.handleStart = `${options.handlePrefix}:`;
     this.delayed = new DelayedJobs(options.scheduler, (due) => this.releaseDue(due));
     this.writes = new StoreWrites(options.store, options.onStoreError);
+    this.woken = new WakeDeadlines(options.scheduler, options.wakeTimeout, (late) =>
+      this.unanswered(late),
+    );
   }
 
   get store(): JobStore | null {
@@ -93,6 +95,16 @@ export class Engine {
   /** The records a previous run left in the store. */
   storedRecords(): Iterable<JobRecord> | Promise<Iterable<JobRecord>> {
     return this.writes.list();
+  }
+
+  get closing(): boolean {
+    return this.closingFlag;
+  }
+
+  /** No new submissions or assignments from now on; unanswered wakes no longer matter. */
+  beginClose(): void {
+    this.closingFlag = true;
+    this.woken.stop();
   }
 
   now(): number {
@@ -516,8 +528,7 @@ export class Engine {
   private wakeOne(worker: WorkerState, fn: FunctionEntry): void {
     worker.wokenFor = fn;
     fn.wakesPending++;
-    this.woken.push(worker, this.now());
-    this.armWakeTimer();
+    this.woken.push(worker);
     worker.wake();
   }
 
@@ -537,41 +548,19 @@ export class Engine {
     if (fn !== null) this.ensureWakes(fn);
   }
 
-  /**
-   * One timer for the oldest outstanding wake. It is left to fire even when that wake is
-   * answered meanwhile (it then re-arms for the next one), so a busy server schedules at
-   * most one timer per `wakeTimeout`, not one per wake.
-   */
-  private armWakeTimer(): void {
-    // A closing server assigns nothing, so an unanswered wake no longer matters.
-    if (this.wakeTimer !== null || this.woken.head === null || this.closing) return;
-    const timeout = this.options.wakeTimeout;
-    if (timeout === Infinity) return;
-    const due = this.woken.head.wokenAt + timeout;
-    this.wakeTimer = this.scheduler.schedule(
-      () => {
-        this.wakeTimer = null;
-        this.expireWakes();
-      },
-      Math.max(0, due - this.now()),
-    );
-  }
-
-  private expireWakes(): void {
-    const deadline = this.now() - this.options.wakeTimeout;
+  /** Wakes that went unanswered: every sleeper of a function that still has jobs wakes. */
+  private unanswered(late: WorkerState[]): void {
     const stalled = new Set<FunctionEntry>();
-    for (let w = this.woken.head; w !== null && w.wokenAt <= deadline; w = this.woken.head) {
-      const fn = this.clearWake(w)!;
+    for (const worker of late) {
+      const fn = this.clearWake(worker)!;
       if (fn.queued > 0) stalled.add(fn);
     }
     for (const fn of stalled) {
       for (let s = fn.sleepers.head; s !== null; s = fn.sleepers.head) {
-        const worker = s.worker;
-        this.unsleep(worker);
-        this.wakeOne(worker, fn);
+        this.unsleep(s.worker);
+        this.wakeOne(s.worker, fn);
       }
     }
-    this.armWakeTimer();
   }
 
   // ---------------------------------------------------------------------------------
@@ -824,8 +813,7 @@ export class Engine {
   }
 
   stopTimers(): void {
-    this.wakeTimer?.unsubscribe();
-    this.wakeTimer = null;
+    this.woken.stop();
     this.delayed.stop();
   }
 }

@@ -2,7 +2,7 @@ import type { Subscription } from 'rxjs';
 import type { JobRecord } from '../store.js';
 import type { FailReason, JobUpdate, Priority, QueueLimits } from '../types.js';
 import { fromBody, type Body } from './payload.js';
-import type { WokenNode } from './woken-list.js';
+import type { WokenNode } from './wake-deadlines.js';
 
 /** Priorities as queue indexes: 0 high, 1 normal, 2 low. */
 export const HIGH = 0;
