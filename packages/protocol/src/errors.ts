@@ -1,6 +1,29 @@
+/** The registered symbol that brands instances of the geartrain error class `className`. */
+function brandOf(className: string): symbol {
+  return Symbol.for(`geartrain.error.${className}`);
+}
+
+/**
+ * Whether `value` was made by the geartrain error class named `className` or a subclass, by
+ * whatever copy of the package: what `instanceof` answers for geartrain errors, for code
+ * that does not import the class (a worker thread's entry).
+ */
+export function isBrandedError(value: unknown, className: string): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[brandOf(className)] === true
+  );
+}
+
 /**
  * The base of every error geartrain throws or reports: a stable, literal `code` that
  * programs can switch on, a human message, and the underlying `cause` when there is one.
+ *
+ * `instanceof` works across copies of the package (a handler module in a worker thread, a
+ * second install): each instance carries a registered symbol per class of its chain
+ * (`Symbol.for('geartrain.error.<Class>')`, not enumerable), and `Symbol.hasInstance` reads
+ * it, as undici's errors do (decision 19).
  */
 export class GeartrainError<Code extends string = string> extends Error {
   readonly code: Code;
@@ -9,6 +32,17 @@ export class GeartrainError<Code extends string = string> extends Error {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
+    for (
+      let c = new.target as object;
+      c !== Error && c !== null;
+      c = Object.getPrototypeOf(c) as object
+    ) {
+      Object.defineProperty(this, brandOf((c as { name: string }).name), { value: true });
+    }
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isBrandedError(value, this.name);
   }
 }
 

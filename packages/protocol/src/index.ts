@@ -12,7 +12,7 @@ export {
   type PacketOf,
   type PacketSpec,
 } from './packets.js';
-export { GeartrainError, ProtocolError, type ProtocolErrorCode } from './errors.js';
+export { GeartrainError, ProtocolError, isBrandedError, type ProtocolErrorCode } from './errors.js';
 export {
   encode,
   encodeMany,

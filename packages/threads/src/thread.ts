@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
+import { isBrandedError } from '@geartrain/protocol';
 import {
   movable,
   type FromThread,
@@ -115,19 +116,16 @@ class ThreadJob {
       const result = value === undefined || value === null ? null : wire(value);
       outcomes.push({ id, kind: 'complete', data: result });
     } else {
-      const error = value as { code?: unknown; message?: unknown } | null;
+      const error = value as { message?: unknown } | null;
       const message =
         error !== null && typeof error === 'object' && typeof error.message === 'string'
           ? error.message
           : String(value);
-      // WorkFail from @geartrain/core (matched by its code: the handler's copy of the
-      // package may not be this thread's).
+      // WorkFail from whichever copy of @geartrain/core the handler imported (its brand:
+      // decision 19); the thread does not load core itself.
       outcomes.push({
         id,
-        kind:
-          error !== null && typeof error === 'object' && error.code === 'WORK_FAIL'
-            ? 'fail'
-            : 'exception',
+        kind: isBrandedError(value, 'WorkFail') ? 'fail' : 'exception',
         message,
       });
     }
