@@ -40,5 +40,22 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // Examples are application code: they use the packages' public entries only.
+    files: ['examples/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@geartrain/*/transport'],
+              message: 'The /transport entries are for adapters; applications use the main entry.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   prettier,
 );

@@ -1,8 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // Two faces: the application's entry and the adapters' (`@geartrain/core/transport`).
+  // Shared code goes in chunks both import (in CommonJS too), so each class exists once.
+  entry: ['src/index.ts', 'src/transport.ts'],
   format: ['esm', 'cjs'],
+  splitting: true,
   dts: { compilerOptions: { composite: false, emitDeclarationOnly: false } },
   clean: true,
   sourcemap: true,

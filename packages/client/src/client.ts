@@ -1,19 +1,21 @@
 import {
-  ClientBase,
   InvalidArgumentError,
   QueueFullError,
   UniqueTooLargeError,
-  deliver,
-  toBuffer,
   type ClientOptions,
-  type JobListener,
   type JobStatus,
   type JobUpdate,
+  type UniqueJobStatus,
+} from '@geartrain/core';
+import {
+  ClientBase,
+  deliver,
+  toBuffer,
+  type JobListener,
   type SubmitOutcome,
   type SubmitRequest,
   type SubmitTarget,
-  type UniqueJobStatus,
-} from '@geartrain/core';
+} from '@geartrain/core/transport';
 import type { Packet, PacketOf } from '@geartrain/protocol';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ServerConnection, type ConnectionOptions } from './connection.js';

@@ -1,12 +1,10 @@
 import {
   ConnectionClosedError,
   JobNotFoundError,
-  WorkerBase,
   type RegisterOptions,
-  type WorkAssignment,
   type WorkerOptions,
-  type WorkReport,
 } from '@geartrain/core';
+import { WorkerBase, type WorkAssignment, type WorkReport } from '@geartrain/core/transport';
 import type { Packet, PacketOf } from '@geartrain/protocol';
 import { asyncScheduler } from 'rxjs';
 import { ServerConnection } from './connection.js';

@@ -5,7 +5,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { asyncScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerLostError } from '../src/index.js';
-import { ServerConnection, parseServers } from '../src/index.js';
+import { parseServers } from '../src/index.js';
+import { ServerConnection } from '../src/transport.js';
 
 /** A server that hands each request to `respond` and writes what it returns. */
 async function scripted(respond: (packet: Packet, socket: Socket) => Packet[]) {

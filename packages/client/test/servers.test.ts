@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HashRing, parseServers, submitPacket } from '../src/index.js';
+import { parseServers } from '../src/index.js';
+import { HashRing, submitPacket } from '../src/transport.js';
 
 describe('parseServers', () => {
   it('reads host, host:port, [v6]:port, objects and comma-separated lists', () => {

@@ -1,3 +1,6 @@
+// @geartrain/core: what an application uses to embed a job server. Adapters (transports,
+// stores, test doubles) find the connection contract and the client and worker bases in
+// @geartrain/core/transport.
 export {
   createJobServer,
   DEFAULT_WAKE_TIMEOUT,
@@ -6,27 +9,13 @@ export {
   type JobServerOptions,
 } from './server.js';
 export {
-  Connection,
-  type Assignment,
-  type CanDoOptions,
-  type ConnectionOptions,
-  type ConnectionSink,
-  type JobListener,
-  type SubmitOutcome,
-  type SubmitRequest,
-} from './connection.js';
-export {
-  ClientBase,
   InProcessClient,
-  resolveRunAt,
-  type SubmitTarget,
   type ClientOptions,
   type JobClient,
   type SubmitOptions,
   type SubmittedJob,
   type Task,
 } from './client.js';
-export { WorkerBase, encodeResult, type Registration } from './worker.js';
 export { InProcessWorker } from './in-process-worker.js';
 export type {
   JobContext,
@@ -34,18 +23,14 @@ export type {
   LoggerLike,
   RegisterOptions,
   StopOptions,
-  WorkAssignment,
   WorkerEvent,
   WorkerJobInfo,
   WorkerLike,
   WorkerOptions,
   WorkerPolicy,
-  WorkReport,
 } from './worker-types.js';
-export { applyPolicies, logging, maxJobs, maxRunTime, memoryLimit } from './policies.js';
+export { logging, maxJobs, maxRunTime, memoryLimit } from './policies.js';
 export { MemoryJobStore, type JobRecord, type JobStore } from './store.js';
-export { deliver } from './internal/job.js';
-export { toBuffer } from './internal/payload.js';
 export {
   ConnectionClosedError,
   FunctionBusyError,

@@ -1,13 +1,15 @@
 import {
   createJobServer,
-  type Connection,
-  type JobListener,
   type JobServer,
   type JobServerOptions,
   type JobUpdate,
+} from '../src/index.js';
+import {
+  type Connection,
+  type JobListener,
   type SubmitOutcome,
   type SubmitRequest,
-} from '../src/index.js';
+} from '../src/transport.js';
 
 export function server(options: JobServerOptions = {}): JobServer {
   return createJobServer({ handlePrefix: 'H:t', ...options });

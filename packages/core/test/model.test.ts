@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { Connection, JobServer, JobUpdate, Priority } from '../src/index.js';
+import type { JobServer, JobUpdate, Priority } from '../src/index.js';
+import type { Connection } from '../src/transport.js';
 import { server } from './helpers.js';
 
 /**

@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_WAKE_TIMEOUT,
   InvalidArgumentError,
-  type Connection,
   type JobServer,
   type JobServerOptions,
 } from '../src/index.js';
+import { type Connection } from '../src/transport.js';
 import { server, submit } from './helpers.js';
 
 /**

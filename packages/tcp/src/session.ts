@@ -1,10 +1,5 @@
-import {
-  InvalidArgumentError,
-  type Connection,
-  type JobListener,
-  type JobUpdate,
-  type SubmitRequest,
-} from '@geartrain/core';
+import { InvalidArgumentError, type JobUpdate } from '@geartrain/core';
+import { type Connection, type JobListener, type SubmitRequest } from '@geartrain/core/transport';
 import {
   Decoder,
   errorPacket,

@@ -1,20 +1,22 @@
 import {
+  type ClientOptions,
+  type FailReason,
+  type JobHandler,
+  type JobStatus,
+  type JobUpdate,
+  type Priority,
+  type UniqueJobStatus,
+} from '@geartrain/core';
+import {
   ClientBase,
   deliver,
   encodeResult,
   toBuffer,
-  type ClientOptions,
-  type FailReason,
-  type JobHandler,
   type JobListener,
-  type JobStatus,
-  type JobUpdate,
-  type Priority,
   type SubmitOutcome,
   type SubmitRequest,
   type SubmitTarget,
-  type UniqueJobStatus,
-} from '@geartrain/core';
+} from '@geartrain/core/transport';
 import { runJob } from './run-job.js';
 
 /** One submission the fake client received. */

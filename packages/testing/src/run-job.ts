@@ -1,11 +1,5 @@
-import {
-  encodeResult,
-  toBuffer,
-  WorkFail,
-  type JobContext,
-  type JobHandler,
-  type PayloadInput,
-} from '@geartrain/core';
+import { WorkFail, type JobContext, type JobHandler, type PayloadInput } from '@geartrain/core';
+import { encodeResult, toBuffer } from '@geartrain/core/transport';
 
 /** What a handler reported while it ran, in order. */
 export type Report =

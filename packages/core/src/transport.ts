@@ -1,0 +1,19 @@
+// @geartrain/core/transport: what adapters build on (the TCP server, the TCP client and
+// worker, the thread pool, test doubles, job stores). Applications never need it; they use
+// the package's main entry (decision 19).
+export {
+  Connection,
+  type Assignment,
+  type CanDoOptions,
+  type ConnectionOptions,
+  type ConnectionSink,
+  type JobListener,
+  type SubmitOutcome,
+  type SubmitRequest,
+} from './connection.js';
+export { ClientBase, resolveRunAt, type SubmitTarget } from './client.js';
+export { WorkerBase, encodeResult, type Registration } from './worker.js';
+export type { WorkAssignment, WorkReport } from './worker-types.js';
+export { applyPolicies } from './policies.js';
+export { deliver } from './internal/job.js';
+export { toBuffer } from './internal/payload.js';
