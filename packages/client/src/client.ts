@@ -16,7 +16,7 @@ import {
   type SubmitRequest,
   type SubmitTarget,
 } from '@geartrain/core/transport';
-import type { Packet, PacketOf } from '@geartrain/protocol';
+import { errorCodeOf, type Packet, type PacketOf } from '@geartrain/protocol';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ServerConnection, type ConnectionOptions } from './connection.js';
 import { ClientClosedError, NoServerError, ServerError, ServerLostError } from './errors.js';
@@ -27,6 +27,11 @@ export interface NetworkOptions extends ConnectionOptions {
   servers?: readonly ServerSpec[] | string;
   /** Timers (timeouts, back-off, health checks); default rxjs `asyncScheduler`. */
   scheduler?: SchedulerLike;
+  /**
+   * The servers' longest unique id in bytes, named by the `UniqueTooLargeError` a refused
+   * submission fails with (the wire does not say it). Default 64, gearmand's and geartrain's.
+   */
+  maxUniqueLength?: number;
 }
 
 export interface GearmanClientOptions extends NetworkOptions, ClientOptions {}
@@ -63,8 +68,10 @@ export class ClientCluster implements SubmitTarget {
   private closed = false;
   private readonly connectTimeout: number;
   private readonly scheduler: SchedulerLike;
+  private readonly maxUniqueLength: number;
 
   constructor(options: GearmanClientOptions = {}) {
+    this.maxUniqueLength = options.maxUniqueLength ?? 64;
     const scheduler = (this.scheduler = options.scheduler ?? asyncScheduler);
     const addresses = parseServers(options.servers);
     this.connectTimeout = options.connectTimeout ?? 5000;
@@ -99,7 +106,7 @@ export class ClientCluster implements SubmitTarget {
           link.connection.request(packet, 'JOB_CREATED', (error, reply) => {
             if (error !== null) return reject(error);
             if (reply!.type === 'ERROR') {
-              return reject(submitError(link, request.functionName, reply));
+              return reject(this.submitError(link, request.functionName, reply));
             }
             const handle = (reply as PacketOf<'JOB_CREATED'>).handle;
             let coalesced = false;
@@ -255,6 +262,18 @@ export class ClientCluster implements SubmitTarget {
   }
 
   /** A WORK_* (or NOOP) packet on a client connection. */
+  /** The error for an ERROR reply to a submission (the wire-error table, read back). */
+  private submitError(link: ClientLink, functionName: string, reply: Packet): Error {
+    switch (errorCodeOf(reply as PacketOf<'ERROR'>)) {
+      case 'QUEUE_FULL':
+        return new QueueFullError(functionName);
+      case 'UNIQUE_TOO_LARGE':
+        return new UniqueTooLargeError(this.maxUniqueLength);
+      default:
+        return serverError(link, reply);
+    }
+  }
+
   private onUpdate(link: ClientLink, packet: Packet): void {
     if (!('handle' in packet)) return;
     const entry = link.jobs.get(packet.handle);
@@ -348,19 +367,10 @@ export function submitPacket(request: SubmitRequest): Packet {
   return packet;
 }
 
-/** The error for an ERROR reply to a submission: the core's error where one fits. */
-function submitError(link: ClientLink, functionName: string, reply: Packet): Error {
-  const error = reply as PacketOf<'ERROR'>;
-  if (error.errorCode === 'QUEUE_ERROR' && error.errorText === 'Job queue is full') {
-    return new QueueFullError(functionName);
-  }
-  if (error.errorCode === 'ARGUMENT_TOO_LARGE') return new UniqueTooLargeError(64);
-  return serverError(link, reply);
-}
-
+/** The error for an ERROR reply: the core's typed error where the wire-error table has one. */
 function serverError(link: ClientLink, reply: Packet): Error {
   const error = reply as PacketOf<'ERROR'>;
-  if (error.errorCode === 'INVALID_ARGUMENT') return new InvalidArgumentError(error.errorText);
+  if (errorCodeOf(error) === 'INVALID_ARGUMENT') return new InvalidArgumentError(error.errorText);
   return new ServerError(link.connection.name, error.errorCode, error.errorText);
 }
 

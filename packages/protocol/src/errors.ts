@@ -41,7 +41,11 @@ export class GeartrainError<Code extends string = string> extends Error {
     }
   }
 
-  static override [Symbol.hasInstance](value: unknown): boolean {
+  // A type predicate, so that `instanceof` narrows to the class it is asked of.
+  static override [Symbol.hasInstance]<T>(
+    this: abstract new (...args: never[]) => T,
+    value: unknown,
+  ): value is T {
     return isBrandedError(value, this.name);
   }
 }

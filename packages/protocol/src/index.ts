@@ -51,5 +51,12 @@ export {
   type StatusRow,
   type WorkerRow,
 } from './admin.js';
-export { WIRE_ERRORS, errorPacket, type WireErrorName } from './wire-errors.js';
+export {
+  WIRE_ERRORS,
+  errorCodeOf,
+  errorPacket,
+  errorPacketFor,
+  wireErrorOf,
+  type WireErrorName,
+} from './wire-errors.js';
 export { InvalidAddressError, parseAddress, type ParsedAddress } from './address.js';

@@ -10,5 +10,4 @@ export {
 } from './server.js';
 export { Session, forwarded } from './session.js';
 export { isLoopback } from './admin.js';
-export { wireError } from './errors.js';
 export { parseAddress } from '@geartrain/protocol';

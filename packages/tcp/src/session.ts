@@ -3,6 +3,8 @@ import { type Connection, type JobListener, type SubmitRequest } from '@geartrai
 import {
   Decoder,
   errorPacket,
+  errorPacketFor,
+  wireErrorOf,
   type Magic,
   type Packet,
   type ProtocolError,
@@ -10,7 +12,6 @@ import {
 } from '@geartrain/protocol';
 import type { Duplex } from 'node:stream';
 import { executeAdmin } from './admin.js';
-import { wireError } from './errors.js';
 import { HANDLERS } from './handlers/index.js';
 import { Output } from './output.js';
 import type { GearmanServer } from './server.js';
@@ -97,7 +98,7 @@ export class Session implements JobListener {
       // An argument the job server refuses (a NUL byte in a CAN_DO name, …): a typed ERROR,
       // and the connection goes on. Anything else is a bug: onData drops the connection.
       if (!(error instanceof InvalidArgumentError)) throw error;
-      this.output.send(wireError(error));
+      this.output.send(errorPacketFor(error));
     }
   }
 
@@ -107,33 +108,9 @@ export class Session implements JobListener {
 
   private onProtocolError(error: ProtocolError): void {
     this.server.log.debug?.({ err: error, connection: this.connection.id }, 'protocol error');
-    switch (error.code) {
-      case 'UNKNOWN_TYPE':
-        this.sendError('commandNotExpected');
-        break;
-      case 'MALFORMED_PACKET':
-        this.output.send({ type: 'ERROR', errorCode: 'INVALID_PACKET', errorText: error.message });
-        break;
-      case 'INVALID_TEXT':
-        this.output.send({
-          type: 'ERROR',
-          errorCode: 'INVALID_ARGUMENT',
-          errorText: error.message,
-        });
-        break;
-      case 'TOO_LARGE':
-        this.output.send({
-          type: 'ERROR',
-          errorCode: 'ARGUMENT_TOO_LARGE',
-          errorText: error.message,
-        });
-        break;
-      case 'BAD_MAGIC':
-        this.sendError('requestMagicExpected');
-        break;
-      default:
-        break;
-    }
+    // The wire-error table says what each decoder error is sent as (some are not answered).
+    const name = wireErrorOf(error.code);
+    if (name !== undefined) this.output.send(errorPacket(name, error.message));
     if (!error.resyncable) this.closeAfterFlush();
   }
 
@@ -149,14 +126,14 @@ export class Session implements JobListener {
     try {
       outcome = this.connection.submit(request, request.background ? undefined : this);
     } catch (error) {
-      this.output.send(wireError(error));
+      this.output.send(errorPacketFor(error));
       return;
     }
     if (outcome instanceof Promise) {
       const slot = this.output.reserve();
       outcome.then(
         (accepted) => slot.fill({ type: 'JOB_CREATED', handle: accepted.handle }),
-        (error: unknown) => slot.fill(wireError(error)),
+        (error: unknown) => slot.fill(errorPacketFor(error)),
       );
     } else {
       this.output.send({ type: 'JOB_CREATED', handle: outcome.handle });
