@@ -16,7 +16,7 @@ import {
   type SubmitRequest,
   type SubmitTarget,
 } from '@geartrain/core/transport';
-import { errorCodeOf, type Packet, type PacketOf } from '@geartrain/protocol';
+import { errorCodeOf, owned, type Packet, type PacketOf } from '@geartrain/protocol';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ServerConnection, type ConnectionOptions } from './connection.js';
 import { ClientClosedError, NoServerError, ServerError, ServerLostError } from './errors.js';
@@ -179,7 +179,7 @@ export class ClientCluster implements SubmitTarget {
     if (!link.connection.isUp) await this.waitFor([link]);
     const payload = typeof data === 'string' ? Buffer.from(data) : data;
     const reply = await this.ask<'ECHO_RES'>(link, { type: 'ECHO_REQ', data: payload }, 'ECHO_RES');
-    return Buffer.from(reply.data);
+    return owned(reply.data);
   }
 
   close(): void {
@@ -309,9 +309,9 @@ export class ClientCluster implements SubmitTarget {
 function toUpdate(packet: Packet): JobUpdate | undefined {
   switch (packet.type) {
     case 'WORK_DATA':
-      return { type: 'data', data: Buffer.from(packet.data) };
+      return { type: 'data', data: owned(packet.data) };
     case 'WORK_WARNING':
-      return { type: 'warning', data: Buffer.from(packet.data) };
+      return { type: 'warning', data: owned(packet.data) };
     case 'WORK_STATUS':
       return {
         type: 'status',
@@ -319,19 +319,14 @@ function toUpdate(packet: Packet): JobUpdate | undefined {
         denominator: Number(packet.denominator),
       };
     case 'WORK_COMPLETE':
-      return { type: 'complete', data: copy(packet.data) };
+      return { type: 'complete', data: owned(packet.data) };
     case 'WORK_FAIL':
       return { type: 'fail', reason: 'WORK_FAIL' };
     case 'WORK_EXCEPTION':
-      return { type: 'exception', data: Buffer.from(packet.data) };
+      return { type: 'exception', data: owned(packet.data) };
     default:
       return undefined;
   }
-}
-
-/** Small results are copied off the socket's chunk (so it is not kept alive); large ones are views. */
-function copy(data: Buffer): Buffer {
-  return data.length >= 65536 ? data : Buffer.from(data);
 }
 
 /** The SUBMIT_JOB* packet for a request (reference §2). */

@@ -5,7 +5,7 @@ import {
   type WorkerOptions,
 } from '@geartrain/core';
 import { WorkerBase, type WorkAssignment, type WorkReport } from '@geartrain/core/transport';
-import type { Packet, PacketOf } from '@geartrain/protocol';
+import { owned, type Packet, type PacketOf } from '@geartrain/protocol';
 import { asyncScheduler } from 'rxjs';
 import { ServerConnection } from './connection.js';
 import type { NetworkOptions } from './client.js';
@@ -183,7 +183,7 @@ export class GearmanWorker extends WorkerBase<NetAssignment> {
         handle: packet.handle,
         functionName: packet.functionName,
         unique: packet.unique ?? '',
-        payload: Buffer.from(packet.data),
+        payload: owned(packet.data),
         attempt: 1,
         link,
         generation,

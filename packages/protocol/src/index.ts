@@ -51,6 +51,7 @@ export {
   type StatusRow,
   type WorkerRow,
 } from './admin.js';
+export { owned } from './owned.js';
 export {
   WIRE_ERRORS,
   errorCodeOf,

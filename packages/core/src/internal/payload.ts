@@ -1,3 +1,4 @@
+import { owned } from '@geartrain/protocol';
 import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
 import type { PayloadInput } from '../types.js';
@@ -30,8 +31,8 @@ export function toBuffer(input: PayloadInput | undefined | null): Buffer {
 
 /**
  * The body to queue for a payload. With `compact` (background jobs, which may queue by the
- * million) a small payload becomes a string. A large payload that is a small view of a much
- * larger allocation (a socket read) is copied so that it does not pin the allocation.
+ * million) a small payload becomes a string. Other payloads are kept by the rule for decoded
+ * bytes (`owned`: a small view of a large socket read is copied, so it does not pin it).
  */
 export function toBody(input: PayloadInput | undefined | null, compact: boolean): Body {
   if (compact && typeof input === 'string' && input.length <= INLINE_LIMIT && isAscii(input)) {
@@ -39,9 +40,7 @@ export function toBody(input: PayloadInput | undefined | null, compact: boolean)
   }
   const buffer = toBuffer(input);
   if (compact && buffer.length <= INLINE_LIMIT) return latin1(buffer);
-  const backing = buffer.buffer.byteLength;
-  if (backing > 16 * 1024 && buffer.length < backing / 2) return Buffer.from(buffer);
-  return buffer;
+  return owned(buffer);
 }
 
 /** The payload of a body as a Buffer. */

@@ -1,5 +1,5 @@
 import { JobNotFoundError } from '@geartrain/core';
-import type { PacketOf, WireErrorName } from '@geartrain/protocol';
+import { owned, type PacketOf, type WireErrorName } from '@geartrain/protocol';
 import type { Session } from '../session.js';
 import { cInteger } from './c-integer.js';
 
@@ -11,15 +11,6 @@ function report(session: Session, notFound: WireErrorName, act: () => void): voi
     if (!(error instanceof JobNotFoundError)) throw error;
     session.sendError(notFound);
   }
-}
-
-/**
- * Data to keep beyond this packet. A packet that spanned socket reads was copied once by the
- * decoder into a Buffer of its own, which can be kept as it is; a view of a socket read is
- * copied so that it does not pin the read.
- */
-function own(data: Buffer): Buffer {
-  return data.byteOffset === 0 && data.length === data.buffer.byteLength ? data : Buffer.from(data);
 }
 
 /** A WORK_STATUS number as gearmand stores it: C `atoi` into a uint32 (garbage 0, -5 wraps). */
@@ -42,7 +33,7 @@ export function workStatus(session: Session, packet: PacketOf<'WORK_STATUS'>): v
 
 export function workComplete(session: Session, packet: PacketOf<'WORK_COMPLETE'>): void {
   report(session, 'workResultJobNotFound', () =>
-    session.connection.workComplete(packet.handle, own(packet.data)),
+    session.connection.workComplete(packet.handle, owned(packet.data)),
   );
 }
 
@@ -52,13 +43,13 @@ export function workFail(session: Session, packet: PacketOf<'WORK_FAIL'>): void 
 
 export function workException(session: Session, packet: PacketOf<'WORK_EXCEPTION'>): void {
   report(session, 'workExceptionJobNotFound', () =>
-    session.connection.workException(packet.handle, own(packet.data)),
+    session.connection.workException(packet.handle, owned(packet.data)),
   );
 }
 
 export function workData(session: Session, packet: PacketOf<'WORK_DATA' | 'WORK_WARNING'>): void {
   report(session, 'workDataJobNotFound', () => {
-    const data = own(packet.data);
+    const data = owned(packet.data);
     if (packet.type === 'WORK_DATA') session.connection.workData(packet.handle, data);
     else session.connection.workWarning(packet.handle, data);
   });
