@@ -69,6 +69,11 @@ export class Connection {
     return this.state.heldCount;
   }
 
+  /** Resolves once the connection holds no job: each one finished, failed or was taken back. */
+  whenEmptyHanded(): Promise<void> {
+    return this.state.whenEmptyHanded();
+  }
+
   /** Whether the connection sent PRE_SLEEP and has not been woken since. */
   get sleeping(): boolean {
     return this.state.sleeping;

@@ -3,6 +3,7 @@ import { DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_PACKET_SIZE } from '@geartrain/pro
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { SchedulerLike } from 'rxjs';
 import { Session } from './session.js';
 
 export const DEFAULT_PORT = 4730;
@@ -71,6 +72,7 @@ export class GearmanServer {
     readonly jobServer: JobServer,
     options: GearmanServerOptions = {},
   ) {
+    this.scheduler = jobServer.scheduler;
     this.options = {
       maxPacketSize: options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE,
       maxLineLength: options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
@@ -139,14 +141,23 @@ export class GearmanServer {
     const timeout = options.timeout ?? 0;
     if (timeout > 0) {
       this.draining = true;
-      const deadline = Date.now() + timeout;
-      while (Date.now() < deadline && [...this.sessions].some((s) => s.connection.holding > 0)) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      // Until every TCP connection has handed in its jobs (the engine says when), or the
+      // deadline on the job server's scheduler.
+      const handedIn = Promise.all([...this.sessions].map((s) => s.connection.whenEmptyHanded()));
+      await new Promise<void>((resolve) => {
+        const deadline = this.scheduler.schedule(resolve, timeout);
+        void handedIn.then(() => {
+          deadline.unsubscribe();
+          resolve();
+        });
+      });
     }
     for (const session of [...this.sessions]) session.closeAfterFlush();
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+
+  /** The job server's scheduler: every timer of the TCP server (idle, close) runs on it. */
+  readonly scheduler: SchedulerLike;
 
   /** True while a graceful close waits for held jobs: no new assignments over TCP. */
   draining = false;

@@ -11,6 +11,7 @@ import {
   type WireErrorName,
 } from '@geartrain/protocol';
 import type { Duplex } from 'node:stream';
+import type { Subscription } from 'rxjs';
 import { executeAdmin } from './admin.js';
 import { HANDLERS } from './handlers/index.js';
 import { Output } from './output.js';
@@ -28,7 +29,9 @@ export class Session implements JobListener {
   exceptions: boolean;
   private readonly decoder: Decoder;
   private closed = false;
-  private idleTimer: NodeJS.Timeout | undefined;
+  /** When the peer last sent something (scheduler ms), for the idle timeout. */
+  private lastActive = 0;
+  private idleCheck: Subscription | null = null;
 
   constructor(
     readonly server: GearmanServer,
@@ -149,7 +152,7 @@ export class Session implements JobListener {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.idleTimer);
+    this.idleCheck?.unsubscribe();
     this.decoder.clear();
     this.output.close();
     this.connection.close();
@@ -162,10 +165,9 @@ export class Session implements JobListener {
     }
     // End first so the peer hears of it (a non-socket stream would not on destroy alone);
     // destroy once ended, or after a second if the peer does not read.
-    const fallback = setTimeout(() => stream.destroy(), 1000);
-    fallback.unref();
+    const fallback = this.server.scheduler.schedule(() => stream.destroy(), 1000);
     stream.end(() => {
-      clearTimeout(fallback);
+      fallback.unsubscribe();
       stream.destroy();
     });
   }
@@ -179,12 +181,25 @@ export class Session implements JobListener {
     });
   }
 
+  /**
+   * Notes activity for the idle timeout. One timer per connection checks the time since
+   * the last packet and re-arms for what is left, so a busy connection sets no timer per
+   * packet.
+   */
   private touch(): void {
     const timeout = this.server.options.idleTimeout;
     if (timeout <= 0) return;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.close(), timeout);
-    this.idleTimer.unref();
+    this.lastActive = this.server.scheduler.now();
+    if (this.idleCheck === null) this.armIdleCheck(timeout, timeout);
+  }
+
+  private armIdleCheck(timeout: number, delay: number): void {
+    this.idleCheck = this.server.scheduler.schedule(() => {
+      this.idleCheck = null;
+      const quiet = this.server.scheduler.now() - this.lastActive;
+      if (quiet >= timeout) this.close();
+      else this.armIdleCheck(timeout, timeout - quiet);
+    }, delay);
   }
 }
 

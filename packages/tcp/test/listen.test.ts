@@ -1,4 +1,5 @@
 import { createJobServer } from '@geartrain/core';
+import { VirtualTimeScheduler } from 'rxjs';
 import { Decoder, encodeRequest, type Packet } from '@geartrain/protocol';
 import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
@@ -13,17 +14,42 @@ afterEach(async () => {
   }
 });
 
-async function echo(host: string, port: number): Promise<Packet[]> {
-  const socket = createConnection({ host, port });
+/** A socket's decoded packets; `packet(n)` resolves once the n-th has arrived (at most 5 s). */
+function packetsOf(socket: Socket) {
   const packets: Packet[] = [];
+  const waiters: (() => void)[] = [];
   const decoder = new Decoder(
-    { packet: (p) => packets.push(p), text: () => undefined, error: () => undefined },
+    {
+      packet: (p) => {
+        packets.push(p);
+        for (const wake of waiters.splice(0)) wake();
+      },
+      text: () => undefined,
+      error: () => undefined,
+    },
     { text: false },
   );
   socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+  const packet = async (n: number): Promise<Packet> => {
+    const deadline = setTimeout(() => waiters.splice(0).forEach((wake) => wake()), 5000);
+    while (packets.length < n) {
+      const before = packets.length;
+      await new Promise<void>((resolve) => waiters.push(resolve));
+      if (packets.length === before) break; // the deadline passed
+    }
+    clearTimeout(deadline);
+    if (packets.length < n) throw new Error(`packet #${n} did not arrive`);
+    return packets[n - 1]!;
+  };
+  return { packets, packet };
+}
+
+async function echo(host: string, port: number): Promise<Packet[]> {
+  const socket = createConnection({ host, port });
+  const { packets, packet } = packetsOf(socket);
   await once(socket, 'connect');
   socket.write(encodeRequest({ type: 'ECHO_REQ', data: Buffer.from('hi') }));
-  for (let i = 0; i < 100 && packets.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await packet(1);
   socket.destroy();
   return packets;
 }
@@ -59,20 +85,37 @@ describe('listen', () => {
     await expect(second.listen({ port: first.address!.port })).rejects.toThrow(/EADDRINUSE/);
   });
 
-  it('limits connections and closes idle ones', async () => {
-    const server = await serve(createJobServer(), { port: 0, maxConnections: 1, idleTimeout: 150 });
+  it("limits connections and closes idle ones (on the job server's virtual clock)", async () => {
+    const clock = new VirtualTimeScheduler();
+    const advanceTo = (t: number) => {
+      clock.maxFrames = t;
+      clock.flush();
+      clock.frame = t;
+    };
+    const server = await serve(createJobServer({ scheduler: clock }), {
+      port: 0,
+      maxConnections: 1,
+      idleTimeout: 150,
+    });
     servers.push(server);
     const port = server.address!.port;
     const first: Socket = createConnection({ port, host: '127.0.0.1' });
+    const { packet } = packetsOf(first);
     await once(first, 'connect');
-    await new Promise((r) => setTimeout(r, 30));
+    // Once it has echoed, the server holds the first connection (and its idle clock runs).
+    first.write(encodeRequest({ type: 'ECHO_REQ', data: Buffer.from('x') }));
+    await packet(1);
     const second = createConnection({ port, host: '127.0.0.1' });
     const secondClosed = once(second, 'close');
     second.on('error', () => undefined);
     await secondClosed;
     expect(server.connections).toBe(1);
-    // The first one says nothing: it is closed after the idle timeout.
-    await once(first, 'close');
+    // The first one says nothing more: it is closed after the idle timeout, not before.
+    const firstClosed = once(first, 'close');
+    advanceTo(149);
+    expect(server.connections).toBe(1);
+    advanceTo(150);
+    await firstClosed;
     expect(server.connections).toBe(0);
   });
 });
@@ -83,13 +126,8 @@ describe('graceful close', () => {
     const server = await serve(jobs, { port: 0 });
     servers.push(server);
     const port = server.address!.port;
-    const packets: Packet[] = [];
     const worker = createConnection({ host: '127.0.0.1', port });
-    const decoder = new Decoder(
-      { packet: (p) => packets.push(p), text: () => undefined, error: () => undefined },
-      { text: false },
-    );
-    worker.on('data', (chunk: Buffer) => decoder.push(chunk));
+    const { packet } = packetsOf(worker);
     await once(worker, 'connect');
     const client = jobs.client();
     const first = await client.submit('f', 'one');
@@ -100,13 +138,10 @@ describe('graceful close', () => {
         encodeRequest({ type: 'GRAB_JOB' }),
       ]),
     );
-    for (let i = 0; i < 100 && packets.length === 0; i++)
-      await new Promise((r) => setTimeout(r, 10));
-    expect(packets[0]).toMatchObject({ type: 'JOB_ASSIGN', handle: first.handle });
+    expect(await packet(1)).toMatchObject({ type: 'JOB_ASSIGN', handle: first.handle });
     const closed = server.close({ timeout: 5000 });
     worker.write(encodeRequest({ type: 'GRAB_JOB' }));
-    await new Promise((r) => setTimeout(r, 50));
-    expect(packets[1]).toEqual({ type: 'NO_JOB' });
+    expect(await packet(2)).toEqual({ type: 'NO_JOB' });
     worker.write(
       encodeRequest({ type: 'WORK_COMPLETE', handle: first.handle, data: Buffer.from('done') }),
     );
@@ -115,5 +150,34 @@ describe('graceful close', () => {
     expect(jobs.status(second.handle)).toMatchObject({ known: true, running: false });
     expect(server.connections).toBe(0);
     worker.destroy();
+  });
+
+  it("stops waiting at its deadline, on the job server's clock, and the job goes back", async () => {
+    const clock = new VirtualTimeScheduler();
+    const jobs = createJobServer({ handlePrefix: 'H:t', scheduler: clock });
+    const server = await serve(jobs, { port: 0 });
+    servers.push(server);
+    const worker = createConnection({ host: '127.0.0.1', port: server.address!.port });
+    const { packet } = packetsOf(worker);
+    await once(worker, 'connect');
+    const job = await jobs.client().submit('f', 'forever', { background: true });
+    worker.write(
+      Buffer.concat([
+        encodeRequest({ type: 'CAN_DO', functionName: 'f' }),
+        encodeRequest({ type: 'GRAB_JOB' }),
+      ]),
+    );
+    expect(await packet(1)).toMatchObject({ type: 'JOB_ASSIGN', handle: job.handle });
+    let done = false;
+    const closed = server.close({ timeout: 1000 }).then(() => (done = true));
+    clock.maxFrames = 999;
+    clock.flush();
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(done).toBe(false); // the worker still holds the job
+    clock.maxFrames = 1000;
+    clock.flush();
+    await closed;
+    await once(worker, 'close');
+    expect(jobs.status(job.handle)).toMatchObject({ known: true, running: false });
   });
 });

@@ -89,11 +89,27 @@ export class WorkerState implements WokenNode<WorkerState> {
   heldHead: RunInfo | null = null;
   heldCount = 0;
   attachedHead: Attachment | null = null;
+  /** Who waits for `heldCount` to reach 0 (a graceful close of a transport), or null. */
+  private emptyHandedWaiters: (() => void)[] | null = null;
 
   constructor(
     readonly id: number,
     private readonly sink: ConnectionSink | undefined,
   ) {}
+
+  /** Resolves once the connection holds no job (at once if it holds none). */
+  whenEmptyHanded(): Promise<void> {
+    if (this.heldCount === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.emptyHandedWaiters ??= []).push(resolve));
+  }
+
+  /** The last held job was released. */
+  emptyHanded(): void {
+    const waiters = this.emptyHandedWaiters;
+    if (waiters === null) return;
+    this.emptyHandedWaiters = null;
+    for (const resolve of waiters) resolve();
+  }
 
   wake(): void {
     this.sink?.wake();
@@ -154,7 +170,7 @@ export class RunInfo {
     else this.prevHeld.nextHeld = this.nextHeld;
     if (this.nextHeld !== null) this.nextHeld.prevHeld = this.prevHeld;
     this.prevHeld = this.nextHeld = null;
-    holder.heldCount--;
+    if (--holder.heldCount === 0) holder.emptyHanded();
   }
 }
 
