@@ -19,7 +19,7 @@ import {
 } from '@geartrain/client';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
-import { lastValueFrom, toArray } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   describeOnBothServers,
@@ -139,7 +139,8 @@ describeOnBothServers([], 'the TCP client and worker', (server) => {
     const servers = [address(server())];
     const step = latch();
     const finish = latch();
-    worker(servers).register('long', async (job) => {
+    const w = worker(servers);
+    w.register('long', async (job) => {
       job.status(1, 3);
       step.release();
       await finish.promise;
@@ -147,15 +148,15 @@ describeOnBothServers([], 'the TCP client and worker', (server) => {
     const c = client(servers);
     const job = await c.submit('long', 'x', { background: true });
     await step.promise;
-    await eventually(() => true);
+    // The status travels worker → server → client on two connections: ask until it is there
+    // (each ask is a round trip; bounded).
     let status = await c.status(job.handle);
     for (let i = 0; i < 100 && status.numerator !== 1; i++) status = await c.status(job.handle);
     expect(status).toEqual({ known: true, running: true, numerator: 1, denominator: 3 });
+    const executed = firstValueFrom(w.events$.pipe(filter((e) => e.type === 'afterExecute')));
     finish.release();
-    for (let i = 0; i < 200 && status.known; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      status = await c.status(job.handle);
-    }
+    await executed; // the worker has sent WORK_COMPLETE
+    for (let i = 0; i < 100 && status.known; i++) status = await c.status(job.handle);
     expect(status.known).toBe(false);
     await expect(job.result).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
@@ -170,9 +171,10 @@ describeOnBothServers([], 'the TCP client and worker', (server) => {
     expect(byUnique).toMatchObject({ known: true, running: false, clientCount: 0 });
     // Two foreground submissions of one unique on one connection: each gets the result once.
     const ran: string[] = [];
+    const accepted = latch(); // the job runs on until both submissions are accepted
     worker(servers).register('twice', async (job) => {
       ran.push(job.text());
-      await new Promise((r) => setTimeout(r, 50));
+      await accepted.promise;
       job.status(1, 1);
       return 'r';
     });
@@ -180,6 +182,7 @@ describeOnBothServers([], 'the TCP client and worker', (server) => {
       c.submit('twice', 'p', { unique: 'u' }),
       c.submit('twice', 'q', { unique: 'u' }),
     ]);
+    accepted.release();
     expect(y.handle).toBe(x.handle);
     const [ex, ey] = await Promise.all([
       lastValueFrom(x.events$.pipe(toArray())),

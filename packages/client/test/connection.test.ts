@@ -2,7 +2,7 @@
 import { Decoder, encodeResponse, type Packet } from '@geartrain/protocol';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { asyncScheduler } from 'rxjs';
+import { VirtualTimeScheduler, asyncScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerLostError } from '../src/index.js';
 import { parseServers } from '../src/index.js';
@@ -115,28 +115,65 @@ describe('ServerConnection', () => {
   });
 
   it('checks a quiet connection with ECHO_REQ and drops a server that stops answering', async () => {
+    // On a virtual clock: each step of time is taken by hand, and replies are waited for.
     let answering = true;
-    let echoes = 0;
+    let checks = 0;
+    let onCheck: (() => void) | undefined;
     const server = await scripted((packet) => {
       if (packet.type !== 'ECHO_REQ') return [];
-      echoes++;
+      if (packet.data.toString() !== 'barrier') {
+        checks++;
+        onCheck?.();
+      }
       return answering ? [{ type: 'ECHO_RES', data: packet.data }] : [];
     });
     cleanup.push(server.close);
+    const clock = new VirtualTimeScheduler();
+    const advance = (ms: number) => {
+      const t = clock.now() + ms;
+      clock.maxFrames = t;
+      clock.flush();
+      clock.frame = t;
+    };
     const log: string[] = [];
-    const connection = connect(server.address, log, {
-      healthCheckInterval: 20,
-      requestTimeout: 100,
-    });
+    let down!: () => void;
+    const isDown = new Promise<void>((resolve) => (down = resolve));
+    const connection = new ServerConnection(
+      server.address,
+      {
+        up: () => log.push('up'),
+        down: (_c, error) => {
+          log.push(`down ${(error as ServerLostError).code}`);
+          down();
+        },
+        packet: (_c, p) => log.push(`packet ${p.type}`),
+      },
+      clock,
+      { healthCheckInterval: 20, requestTimeout: 100, reconnectDelay: 10_000 },
+    );
+    cleanup.push(() => connection.close());
+    connection.open();
     await connection.whenUp();
-    const deadline = Date.now() + 5000;
-    while (echoes < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(echoes).toBeGreaterThanOrEqual(3);
+    // Replies come in request order: once our own echo is back, the check's was read.
+    const barrier = () =>
+      new Promise<void>((resolve) =>
+        connection.request({ type: 'ECHO_REQ', data: Buffer.from('barrier') }, 'ECHO_RES', () =>
+          resolve(),
+        ),
+      );
+    for (let i = 1; i <= 3; i++) {
+      advance(20); // quiet for the interval: the connection checks
+      await barrier();
+      expect(checks).toBe(i);
+    }
     expect(log).toEqual(['up']);
     answering = false;
-    while (!log.includes('down SERVER_LOST') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    expect(log.slice(0, 2)).toEqual(['up', 'down SERVER_LOST']);
+    const checked = new Promise<void>((resolve) => (onCheck = resolve));
+    advance(20); // another check, which is not answered…
+    await checked;
+    expect(checks).toBe(4);
+    advance(100); // …and past the request timeout the server is dropped
+    await isDown;
+    expect(log).toEqual(['up', 'down SERVER_LOST']);
   });
 });
