@@ -447,10 +447,16 @@ describe('connection behaviour', () => {
     await Wire.settle();
     expect(c.serverEnd.isPaused()).toBe(true);
     let received = 0;
-    c.end.on('data', (chunk: Buffer) => (received += chunk.length));
+    const all = 20 * (12 + big.length);
+    const drained = new Promise<void>((resolve) =>
+      c.end.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= all) resolve();
+      }),
+    );
     c.end.resume();
-    await c.until(() => received >= 20 * (12 + big.length));
-    expect(received).toBe(20 * (12 + big.length));
+    await drained;
+    expect(received).toBe(all);
   });
 
   it('requeues the jobs of a worker whose connection drops', async () => {

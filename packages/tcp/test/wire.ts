@@ -13,14 +13,13 @@ export class Wire {
   readonly end: Duplex;
   readonly serverEnd: Duplex;
   private waiters: (() => void)[] = [];
-  private readonly decoder = new Decoder(
-    {
-      packet: (packet) => this.packets.push(packet),
-      text: () => undefined,
-      error: () => undefined,
-    },
-    { text: false },
-  );
+  // Every chunk goes to the decoder, which tells binary packets from admin text lines per
+  // message (a packet split across chunks is reassembled); text is checked in `raw`.
+  private readonly decoder = new Decoder({
+    packet: (packet) => this.packets.push(packet),
+    text: () => undefined,
+    error: () => undefined,
+  });
 
   constructor(server: GearmanServer, address = '127.0.0.1') {
     const [end, serverEnd] = duplexPair();
@@ -29,7 +28,7 @@ export class Wire {
     server.handle(serverEnd, address);
     end.on('data', (chunk: Buffer) => {
       this.raw = Buffer.concat([this.raw, chunk]);
-      if (chunk[0] === 0) this.decoder.push(chunk);
+      this.decoder.push(chunk);
       this.notify();
     });
     end.on('close', () => {
@@ -64,15 +63,19 @@ export class Wire {
     return this.raw.toString('utf8');
   }
 
+  /** Resolves when `done()` holds, checked whenever bytes arrive or the stream ends (2 s at most). */
   async until(done: () => boolean): Promise<void> {
-    const deadline = Date.now() + 2000;
-    while (!done()) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for the server');
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 20);
-      });
-    }
+    if (done()) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for the server')), 2000);
+      const check = () => {
+        if (done()) {
+          clearTimeout(timer);
+          resolve();
+        } else this.waiters.push(check);
+      };
+      this.waiters.push(check);
+    });
   }
 
   /** Lets the server process what was sent (a few turns of the event loop). */

@@ -100,9 +100,17 @@ describe('the thread pool', () => {
     expect(String(crashed.error)).toMatch(/no function export nope/);
     await expect(pool!.ready).rejects.toThrow(/no function export nope/);
     await pool!.close({ timeout: 0 });
-    start({ threads: 1, functions: { fails: fn('fails'), spin: fn('spin') } });
+    start({ threads: 1, functions: { fails: fn('fails'), throws: fn('throws') } });
+    // A WorkFail is a plain failure; any other error an exception with its message; both
+    // count as failures of the pool.
     await expect(server.client().run('fails')).rejects.toMatchObject({ reason: 'WORK_FAIL' });
-    expect(pool!.stats.failures).toBe(1);
+    const exception = await server
+      .client()
+      .run('throws')
+      .catch((e: unknown) => e);
+    expect(exception).toBeInstanceOf(JobExceptionError);
+    expect((exception as JobExceptionError).data.toString()).toBe('bad input');
+    expect(pool!.stats.failures).toBe(2);
   });
 
   it('replaces a thread that crashes mid-job, and the job is retried on the new thread', async () => {
@@ -163,12 +171,18 @@ describe('the thread pool', () => {
       functions: { oom: fn('oom'), whoami: fn('whoami') },
     });
     const client = server.client();
+    const before = (await client.run('whoami')).toString();
     const crash = next('crashed');
+    const restarted = next('restarted');
     void client.run('oom').catch(() => undefined);
     const crashed = await crash;
     expect((crashed.error as { code?: string }).code).toBe('ERR_WORKER_OUT_OF_MEMORY');
     server.cancel(server.jobs()[0]!.handle);
-    expect((await client.run('whoami')).length).toBeGreaterThan(0);
+    expect(await restarted).toMatchObject({ replaces: crashed.thread });
+    // The next job runs on the replacement: another thread id than the one that died.
+    const after = (await client.run('whoami')).toString();
+    expect(after).toMatch(/^\d+$/);
+    expect(after).not.toBe(before);
   });
 
   it('recycles a thread after maxThreadAge', async () => {
