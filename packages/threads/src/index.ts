@@ -1,13 +1,12 @@
-export {
-  ThreadPool,
-  attachThreadPool,
-  type PoolFunction,
-  type PoolTarget,
-  type PoolWorker,
-  type ThreadEvent,
-  type ThreadPoolOptions,
-  type ThreadPoolStats,
-} from './pool.js';
+export { ThreadPool, attachThreadPool } from './pool.js';
+export type {
+  PoolFunction,
+  PoolTarget,
+  PoolWorker,
+  ThreadEvent,
+  ThreadPoolOptions,
+  ThreadPoolStats,
+} from './pool-types.js';
 export {
   copyOf,
   movable,

@@ -1,16 +1,8 @@
-import {
-  InvalidArgumentError,
-  WorkFail,
-  type JobContext,
-  type JobHandler,
-  type JobServer,
-  type RegisterOptions,
-  type StopOptions,
-} from '@geartrain/core';
+import { InvalidArgumentError, WorkFail } from '@geartrain/core';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import {
   asyncScheduler,
   Subject,
@@ -18,183 +10,15 @@ import {
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
-import {
-  copyOf,
-  type FromThread,
-  type HandlerSpec,
-  type JobMessage,
-  type ThreadData,
-  type ToThread,
-} from './messages.js';
-
-/** A function served by the pool: its module and export, and optionally its timeout. */
-export interface PoolFunction extends HandlerSpec {
-  /** A job fails after this many ms: its signal aborts, and its thread is terminated after `terminateGrace`. */
-  readonly timeout?: number;
-}
-
-export interface ThreadPoolOptions {
-  /** The functions the threads serve, by name. */
-  readonly functions: Readonly<Record<string, PoolFunction | string>>;
-  /** Threads kept alive. Default: the machine's parallelism less one (at least 1). */
-  readonly threads?: number;
-  /** Jobs one thread runs at once (for handlers that wait on I/O). Default 1. */
-  readonly concurrencyPerThread?: number;
-  /** Per-job timeout for functions that give none, in ms. Default: none. */
-  readonly timeout?: number;
-  /** After a job's signal aborts (timeout, cancel, shutdown), its thread gets this long to let go before it is terminated. Default 1000 ms. */
-  readonly terminateGrace?: number;
-  /** A thread is replaced after this many jobs. */
-  readonly maxJobsPerThread?: number;
-  /** A thread is replaced after running this many ms. */
-  readonly maxThreadAge?: number;
-  /** A thread is replaced when its V8 heap in use is above this many bytes after a job. */
-  readonly maxHeapBytes?: number;
-  /** V8 limits of each thread (a thread over them dies, and is replaced). */
-  readonly resourceLimits?: ResourceLimits;
-  /** First delay before replacing a crashed thread, doubled per crash in a row. Default 100 ms. */
-  readonly restartDelay?: number;
-  /** Longest delay before replacing a crashed thread. Default 10000 ms. */
-  readonly maxRestartDelay?: number;
-  /** Given to handlers as `workerData.user` (e.g. a SharedArrayBuffer). */
-  readonly workerData?: unknown;
-  /** Timers (back-off, grace, age); default rxjs `asyncScheduler`. */
-  readonly scheduler?: SchedulerLike;
-  /** The thread entry script; default this package's `dist/thread.js`. */
-  readonly threadEntry?: string | URL;
-}
-
-/** What the pool needs of a worker: `register` and `stop` (InProcessWorker, GearmanWorker). */
-export interface PoolWorker {
-  register(functionName: string, handler: JobHandler, options?: RegisterOptions): unknown;
-  stop(options?: StopOptions): Promise<void>;
-}
-
-/** Where the pool takes its jobs: a job server (in-process workers), or a worker factory. */
-export type PoolTarget = Pick<JobServer, 'worker'> | (() => PoolWorker);
-
-/** The pool's lifecycle, as a supervisor reports it. */
-export type ThreadEvent =
-  | { readonly type: 'started'; readonly time: number; readonly thread: number }
-  | {
-      readonly type: 'exited';
-      readonly time: number;
-      readonly thread: number;
-      readonly code: number;
-    }
-  | {
-      readonly type: 'crashed';
-      readonly time: number;
-      readonly thread: number;
-      readonly code: number;
-      readonly error: Error | undefined;
-      /** Jobs it held, given back to the server. */
-      readonly jobs: number;
-    }
-  | {
-      readonly type: 'restarted';
-      readonly time: number;
-      readonly thread: number;
-      /** The crashed thread it replaces. */
-      readonly replaces: number;
-    }
-  | {
-      readonly type: 'recycled';
-      readonly time: number;
-      readonly thread: number;
-      readonly reason: 'jobs' | 'age' | 'heap' | 'timeout';
-    };
-
-/** Counters since the pool started. */
-export interface ThreadPoolStats {
-  /** Threads alive and serving now. */
-  readonly threads: number;
-  /** Jobs whose outcome a thread reported. */
-  readonly jobsRun: number;
-  /** Of those, failures and exceptions. */
-  readonly failures: number;
-  readonly crashes: number;
-  /** Threads started to replace crashed ones. */
-  readonly restarts: number;
-  readonly recycles: number;
-}
-
-interface Pending {
-  readonly job: JobContext;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-  grace: Subscription | null;
-}
-
-/** One thread, the worker that takes its jobs from the server, and the jobs it runs. */
-class Slot {
-  readonly pending = new Map<number, Pending>();
-  worker: PoolWorker | null = null;
-  state: 'starting' | 'serving' | 'retiring' | 'dead' = 'starting';
-  jobsRun = 0;
-  private nextId = 0;
-  private outbox: JobMessage[] = [];
-  private transfer: ArrayBuffer[] = [];
-  private flushScheduled = false;
-  ageTimer: Subscription | null = null;
-  fatal: Error | undefined;
-
-  constructor(
-    readonly id: number,
-    readonly thread: Worker,
-    /** The crashed thread this one replaces, if any. */
-    readonly replaces: number | undefined,
-  ) {}
-
-  /** Sends a job to the thread (batched per turn); settles with its outcome. */
-  dispatch(job: JobContext, onAbort: (id: number) => void): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const id = ++this.nextId;
-      // A copy the thread owns: the server keeps the original for a retry.
-      const payload = copyOf(job.payload);
-      this.outbox.push({
-        id,
-        functionName: job.functionName,
-        handle: job.handle,
-        unique: job.unique,
-        attempt: job.attempt,
-        payload,
-      });
-      this.transfer.push(payload);
-      this.pending.set(id, { job, resolve, reject, grace: null });
-      const signal = job.signal;
-      if (signal.aborted) onAbort(id);
-      else signal.addEventListener('abort', () => onAbort(id), { once: true });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        queueMicrotask(() => this.flush());
-      }
-    });
-  }
-
-  post(message: ToThread): void {
-    if (this.state !== 'dead') this.thread.postMessage(message);
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const jobs = this.outbox;
-    const transfer = this.transfer;
-    this.outbox = [];
-    this.transfer = [];
-    if (this.state === 'dead') return;
-    this.thread.postMessage({ type: 'run', jobs } satisfies ToThread, transfer);
-  }
-
-  /** Ends every job still pending (after the worker gave them back). */
-  dropPending(error: Error): void {
-    for (const pending of this.pending.values()) {
-      pending.grace?.unsubscribe();
-      pending.reject(error);
-    }
-    this.pending.clear();
-  }
-}
+import type { FromThread, HandlerSpec, ThreadData } from './messages.js';
+import type {
+  PoolTarget,
+  PoolWorker,
+  ThreadEvent,
+  ThreadPoolOptions,
+  ThreadPoolStats,
+} from './pool-types.js';
+import { Slot } from './slot.js';
 
 function defaultThreadEntry(): string {
   const sibling = fileURLToPath(new URL('./thread.js', import.meta.url));
