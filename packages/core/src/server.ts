@@ -169,7 +169,7 @@ export class JobServer {
 
   /** Creates an empty function entry (admin `create function`). */
   createFunction(functionName: string): void {
-    this.engine.createFunction(functionName);
+    this.engine.functions.create(functionName);
   }
 
   /**
@@ -177,12 +177,12 @@ export class JobServer {
    * @throws FunctionNotFoundError, FunctionBusyError (workers registered or jobs live)
    */
   dropFunction(functionName: string): void {
-    this.engine.dropFunction(functionName);
+    this.engine.functions.drop(functionName);
   }
 
   /** Sets a function's queue limits (admin `maxqueue`); false when the function does not exist. */
   setMaxQueue(functionName: string, limits: number | Partial<QueueLimits>): boolean {
-    return this.engine.setMaxQueue(functionName, limitsOf(limits));
+    return this.engine.functions.setLimits(functionName, limitsOf(limits));
   }
 
   /** Statistics per function (admin `status`, `prioritystatus`). */

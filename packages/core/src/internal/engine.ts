@@ -1,10 +1,5 @@
 import { Subject, type SchedulerLike } from 'rxjs';
-import {
-  FunctionBusyError,
-  FunctionNotFoundError,
-  QueueFullError,
-  ServerClosedError,
-} from '../errors.js';
+import { QueueFullError, ServerClosedError } from '../errors.js';
 import type { JobRecord, JobStore } from '../store.js';
 import type {
   FailReason,
@@ -18,9 +13,8 @@ import type {
 } from '../types.js';
 import { DelayedJobs } from './delayed-jobs.js';
 import { JobIndex } from './job-index.js';
-import type { WorkerState } from './job.js';
+import type { WorkerState, FunctionEntry } from './job.js';
 import {
-  FunctionEntry,
   Job,
   JobState,
   PRIORITY_NAMES,
@@ -33,7 +27,16 @@ import {
   type PriorityIndex,
 } from './job.js';
 import { payloadKey, sameBody, toBody } from './payload.js';
-import { ABSENT, functionRows, handleSeq, jobRows, statusByUnique, statusOf } from './queries.js';
+import {
+  ABSENT,
+  functionRows,
+  handleSeq,
+  heldByAssignment,
+  jobRows,
+  statusByUnique,
+  statusOf,
+} from './queries.js';
+import { FunctionTable } from './function-table.js';
 import { StoreWrites } from './store-writes.js';
 import { checkName, checkRunAt, checkUnique } from './checks.js';
 import { WakeDeadlines } from './wake-deadlines.js';
@@ -61,7 +64,7 @@ type WithoutTime<E> = E extends unknown ? Omit<E, 'time'> : never;
  * (`connection.ts`) call into it; the public `JobServer` wraps it.
  */
 export class Engine {
-  readonly functions = new Map<string, FunctionEntry>();
+  readonly functions: FunctionTable;
   readonly jobs = new JobIndex();
   readonly events = new Subject<JobEvent>();
   readonly scheduler: SchedulerLike;
@@ -81,6 +84,7 @@ export class Engine {
     this.options = options;
     this.scheduler = options.scheduler;
     this.handleStart = `${options.handlePrefix}:`;
+    this.functions = new FunctionTable(options.handlePrefix, options.maxQueue);
     this.delayed = new DelayedJobs(options.scheduler, (due) => this.releaseDue(due));
     this.writes = new StoreWrites(options.store, options.onStoreError);
     this.woken = new WakeDeadlines(options.scheduler, options.wakeTimeout, (late) =>
@@ -119,42 +123,9 @@ export class Engine {
     this.events.next({ ...event, time: this.now() });
   }
 
-  // ---------------------------------------------------------------------------------
-  // Functions
-
+  /** The function's entry, made on first use. */
   functionEntry(name: string): FunctionEntry {
-    let fn = this.functions.get(name);
-    if (fn === undefined) {
-      fn = new FunctionEntry(name, this.options.handlePrefix);
-      fn.limits = this.options.maxQueue;
-      this.functions.set(name, fn);
-    }
-    return fn;
-  }
-
-  /** `create function`: an empty entry that shows in `status`. */
-  createFunction(name: string): void {
-    checkName(name, 'function name');
-    this.functionEntry(name);
-  }
-
-  /**
-   * `drop function`: refused while the function has workers or live jobs, so that no accepted
-   * job is ever left without its function (gearmand left queued jobs dangling).
-   */
-  dropFunction(name: string): void {
-    const fn = this.functions.get(name);
-    if (fn === undefined) throw new FunctionNotFoundError(name);
-    if (!fn.idle) throw new FunctionBusyError(name);
-    this.functions.delete(name);
-  }
-
-  /** `maxqueue`: per-priority limits for an existing function; false when it does not exist. */
-  setMaxQueue(name: string, limits: QueueLimits): boolean {
-    const fn = this.functions.get(name);
-    if (fn === undefined) return false;
-    fn.limits = limits;
-    return true;
+    return this.functions.entry(name);
   }
 
   // ---------------------------------------------------------------------------------
@@ -186,13 +157,7 @@ export class Engine {
       if (attach !== undefined) this.attach(existing, attach, owner);
       const handle = existing.handle;
       if (this.events.observed)
-        this.emit({
-          type: 'coalesced',
-          handle,
-          functionName: name,
-          unique,
-          background,
-        });
+        this.emit({ type: 'coalesced', handle, functionName: name, unique, background });
       const outcome: SubmitOutcome = { handle, coalesced: true };
       const pending = this.writes.inFlight(existing);
       return pending === undefined ? outcome : pending.then(() => outcome);
@@ -312,11 +277,7 @@ export class Engine {
       job.fn.delayed[job.priorityIndex]++;
       this.delayed.add(job);
       if (this.events.observed) {
-        this.emit({
-          type: 'delayed',
-          handle: job.handle,
-          runAt: job.runAt,
-        });
+        this.emit({ type: 'delayed', handle: job.handle, runAt: job.runAt });
       }
       return;
     }
@@ -566,20 +527,15 @@ export class Engine {
   // ---------------------------------------------------------------------------------
   // Work results
 
-  /** The job this connection holds under `handle`, or undefined. */
   /** The job of an assignment this connection still holds, or undefined. */
   heldByAssignment(worker: WorkerState, assignment: Assignment): Job | undefined {
-    if (!(assignment instanceof RunInfo)) return undefined;
-    const job = assignment.job;
-    return job.run === assignment && assignment.holder === worker ? job : undefined;
+    return heldByAssignment(worker, assignment);
   }
 
+  /** The job this connection holds under `handle`, or undefined. */
   held(worker: WorkerState, handle: string): Job | undefined {
     const job = this.jobByHandle(handle);
-    if (job === undefined || job.state !== JobState.Running || job.run?.holder !== worker) {
-      return undefined;
-    }
-    return job;
+    return job !== undefined && job.run?.holder === worker ? job : undefined;
   }
 
   workStatus(job: Job, numerator: number, denominator: number): void {
@@ -588,12 +544,7 @@ export class Engine {
     run.denominator = denominator;
     this.broadcast(job, { type: 'status', numerator, denominator });
     if (this.events.observed) {
-      this.emit({
-        type: 'progress',
-        handle: job.handle,
-        numerator,
-        denominator,
-      });
+      this.emit({ type: 'progress', handle: job.handle, numerator, denominator });
     }
   }
 
@@ -615,11 +566,7 @@ export class Engine {
     this.finish(job);
     this.broadcast(job, { type: 'exception', data });
     if (this.events.observed) {
-      this.emit({
-        type: 'failed',
-        handle: job.handle,
-        reason: 'EXCEPTION',
-      });
+      this.emit({ type: 'failed', handle: job.handle, reason: 'EXCEPTION' });
     }
   }
 
@@ -708,11 +655,7 @@ export class Engine {
     job.state = JobState.Queued;
     job.fn.queues[job.priorityIndex].pushFront(job);
     if (this.events.observed) {
-      this.emit({
-        type: 'retried',
-        handle: job.handle,
-        attempt: job.retries + 1,
-      });
+      this.emit({ type: 'retried', handle: job.handle, attempt: job.retries + 1 });
     }
     this.ensureWakes(job.fn);
   }
@@ -744,7 +687,7 @@ export class Engine {
   }
 
   statusByUnique(unique: string, functionName?: string): UniqueJobStatus {
-    return statusByUnique(this.functions, unique, functionName);
+    return statusByUnique(this.functions.byName, unique, functionName);
   }
 
   /**
@@ -759,7 +702,7 @@ export class Engine {
   }
 
   functionStatus(): FunctionStatus[] {
-    return functionRows(this.functions.values());
+    return functionRows(this.functions.byName.values());
   }
 
   jobInfo(): JobInfo[] {

@@ -1,5 +1,6 @@
 import type { FunctionStatus, JobInfo, JobStatus, UniqueJobStatus } from '../types.js';
-import { JobState, type FunctionEntry, type Job } from './job.js';
+import type { Assignment } from '../transport-types.js';
+import { JobState, RunInfo, type FunctionEntry, type Job, type WorkerState } from './job.js';
 
 // The engine's read-only answers (GET_STATUS, GET_STATUS_UNIQUE and the admin commands),
 // computed from its tables without changing them.
@@ -99,4 +100,15 @@ export function jobRows(jobs: Iterable<Job>): JobInfo[] {
     });
   }
   return rows;
+}
+
+/**
+ * The job of an assignment `worker` still holds, or undefined: the assignment object is the
+ * run record, so no handle lookup is needed, and a stale one is refused even when the same
+ * job was handed out again.
+ */
+export function heldByAssignment(worker: WorkerState, assignment: Assignment): Job | undefined {
+  if (!(assignment instanceof RunInfo)) return undefined;
+  const job = assignment.job;
+  return job.run === assignment && assignment.holder === worker ? job : undefined;
 }

@@ -1,0 +1,55 @@
+import { FunctionBusyError, FunctionNotFoundError } from '../errors.js';
+import type { QueueLimits } from '../types.js';
+import { checkName } from './checks.js';
+import { FunctionEntry } from './job.js';
+
+/** The server's functions by name, in creation order (`status` lists them so). */
+export class FunctionTable {
+  readonly byName = new Map<string, FunctionEntry>();
+
+  constructor(
+    private readonly handlePrefix: string,
+    /** The queue limits a new function starts with (`maxQueue`). */
+    private readonly limits: QueueLimits,
+  ) {}
+
+  get(name: string): FunctionEntry | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The function's entry, made on first use (a name already known was checked then). */
+  entry(name: string): FunctionEntry {
+    let fn = this.byName.get(name);
+    if (fn === undefined) {
+      fn = new FunctionEntry(name, this.handlePrefix);
+      fn.limits = this.limits;
+      this.byName.set(name, fn);
+    }
+    return fn;
+  }
+
+  /** `create function`: an empty entry that shows in `status`. */
+  create(name: string): void {
+    checkName(name, 'function name');
+    this.entry(name);
+  }
+
+  /**
+   * `drop function`: refused while the function has workers or live jobs, so that no accepted
+   * job is ever left without its function (gearmand left queued jobs dangling).
+   */
+  drop(name: string): void {
+    const fn = this.byName.get(name);
+    if (fn === undefined) throw new FunctionNotFoundError(name);
+    if (!fn.idle) throw new FunctionBusyError(name);
+    this.byName.delete(name);
+  }
+
+  /** `maxqueue`: per-priority limits for an existing function; false when it does not exist. */
+  setLimits(name: string, limits: QueueLimits): boolean {
+    const fn = this.byName.get(name);
+    if (fn === undefined) return false;
+    fn.limits = limits;
+    return true;
+  }
+}
