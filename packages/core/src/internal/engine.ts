@@ -40,6 +40,7 @@ import { FunctionTable } from './function-table.js';
 import { StoreWrites } from './store-writes.js';
 import { checkName, checkRunAt, checkUnique } from './checks.js';
 import { WakeDeadlines } from './wake-deadlines.js';
+import { Waiters } from './waiters.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from '../transport-types.js';
 
 export interface EngineOptions {
@@ -75,7 +76,7 @@ export class Engine {
   private seq = 0;
   private readonly delayed: DelayedJobs;
   private readonly writes: StoreWrites;
-  private readonly runningWaiters = new Set<() => void>();
+  private readonly noneRunning = new Waiters();
   private runningCount = 0;
   /** Workers woken and not yet grabbing, oldest first (see `ensureWakes`). */
   private readonly woken: WakeDeadlines<WorkerState>;
@@ -311,22 +312,8 @@ export class Engine {
    * one finishes and its result goes nowhere. Background jobs always stay.
    */
   detach(job: Job, owner: WorkerState, listener?: JobListener): void {
-    let kept: Attachment | null = null;
-    let last: Attachment | null = null;
-    for (let a = job.attachments; a !== null;) {
-      const next: Attachment | null = a.nextOfJob;
-      if (a.owner === owner && (listener === undefined || a.listener === listener)) {
-        a.unlinkOwner();
-      } else {
-        a.nextOfJob = null;
-        if (last === null) kept = a;
-        else last.nextOfJob = a;
-        last = a;
-      }
-      a = next;
-    }
-    job.attachments = kept;
-    if (kept === null && !job.background && job.state === JobState.Queued) {
+    const left = Attachment.removeFrom(job, owner, listener);
+    if (!left && !job.background && job.state === JobState.Queued) {
       job.fn.queues[job.priorityIndex].remove(job);
       job.state = JobState.Done;
       this.unregister(job);
@@ -373,7 +360,7 @@ export class Engine {
     if (worker.cursor >= worker.order.length) worker.cursor = 0;
     fn.workers.delete(worker);
     fn.sleepers.remove(ability);
-    for (const job of heldJobs(worker)) if (job.fn === fn) this.requeue(job);
+    for (const job of worker.heldJobs()) if (job.fn === fn) this.requeue(job);
     if (worker.wokenFor === fn) this.settleWake(worker);
   }
 
@@ -600,7 +587,7 @@ export class Engine {
     run.timer?.unsubscribe();
     run.ability.active--;
     job.fn.running--;
-    if (--this.runningCount === 0) this.notify(this.runningWaiters);
+    if (--this.runningCount === 0) this.noneRunning.release();
     const holder = run.holder;
     run.unlink();
     job.run = null;
@@ -662,7 +649,7 @@ export class Engine {
 
   /** A connection went away: its jobs go back, its listeners and registrations are dropped. */
   disconnect(worker: WorkerState): void {
-    for (const job of heldJobs(worker)) this.requeue(job);
+    for (const job of worker.heldJobs()) this.requeue(job);
     this.unsleep(worker);
     this.settleWake(worker);
     for (const ability of worker.order) ability.fn.workers.delete(worker);
@@ -714,15 +701,7 @@ export class Engine {
 
   /** Resolves when no job is running (or at once). */
   whenNoneRunning(): Promise<void> {
-    if (this.runningCount === 0) return Promise.resolve();
-    return new Promise((resolve) => this.runningWaiters.add(resolve));
-  }
-
-  private notify(waiters: Set<() => void>): void {
-    if (waiters.size === 0) return;
-    const list = [...waiters];
-    waiters.clear();
-    for (const resolve of list) resolve();
+    return this.runningCount === 0 ? Promise.resolve() : this.noneRunning.wait();
   }
 
   /** Jobs that are running now. */
@@ -759,11 +738,4 @@ export class Engine {
     this.woken.stop();
     this.delayed.stop();
   }
-}
-
-/** The jobs a connection holds, as an array (safe to change the list while iterating). */
-function heldJobs(worker: WorkerState): Job[] {
-  const jobs: Job[] = [];
-  for (let run = worker.heldHead; run !== null; run = run.nextHeld) jobs.push(run.job);
-  return jobs;
 }

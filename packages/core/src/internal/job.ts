@@ -3,6 +3,7 @@ import type { JobRecord } from '../store.js';
 import type { FailReason, JobUpdate, Priority, QueueLimits } from '../types.js';
 import { fromBody, type Body } from './payload.js';
 import type { WokenNode } from './wake-deadlines.js';
+import { Waiters } from './waiters.js';
 
 /** Priorities as queue indexes: 0 high, 1 normal, 2 low. */
 export const HIGH = 0;
@@ -89,8 +90,8 @@ export class WorkerState implements WokenNode<WorkerState> {
   heldHead: RunInfo | null = null;
   heldCount = 0;
   attachedHead: Attachment | null = null;
-  /** Who waits for `heldCount` to reach 0 (a graceful close of a transport), or null. */
-  private emptyHandedWaiters: (() => void)[] | null = null;
+  /** Who waits for `heldCount` to reach 0 (a graceful close of a transport). */
+  private readonly emptyHandedWaiters = new Waiters();
 
   constructor(
     readonly id: number,
@@ -99,16 +100,19 @@ export class WorkerState implements WokenNode<WorkerState> {
 
   /** Resolves once the connection holds no job (at once if it holds none). */
   whenEmptyHanded(): Promise<void> {
-    if (this.heldCount === 0) return Promise.resolve();
-    return new Promise((resolve) => (this.emptyHandedWaiters ??= []).push(resolve));
+    return this.heldCount === 0 ? Promise.resolve() : this.emptyHandedWaiters.wait();
   }
 
   /** The last held job was released. */
   emptyHanded(): void {
-    const waiters = this.emptyHandedWaiters;
-    if (waiters === null) return;
-    this.emptyHandedWaiters = null;
-    for (const resolve of waiters) resolve();
+    this.emptyHandedWaiters.release();
+  }
+
+  /** The jobs this connection holds, as an array (safe to change the list while iterating). */
+  heldJobs(): Job[] {
+    const jobs: Job[] = [];
+    for (let run = this.heldHead; run !== null; run = run.nextHeld) jobs.push(run.job);
+    return jobs;
   }
 
   wake(): void {
@@ -244,6 +248,29 @@ export class Attachment {
     this.nextOfOwner = head;
     if (head !== null) head.prevOfOwner = this;
     owner.attachedHead = this;
+  }
+
+  /**
+   * Takes the attachments of `owner` (only `listener`'s, when given) off `job`, keeping the
+   * others in order; returns whether any are left.
+   */
+  static removeFrom(job: Job, owner: WorkerState, listener?: JobListener): boolean {
+    let kept: Attachment | null = null;
+    let last: Attachment | null = null;
+    for (let a = job.attachments; a !== null;) {
+      const next: Attachment | null = a.nextOfJob;
+      if (a.owner === owner && (listener === undefined || a.listener === listener)) {
+        a.unlinkOwner();
+      } else {
+        a.nextOfJob = null;
+        if (last === null) kept = a;
+        else last.nextOfJob = a;
+        last = a;
+      }
+      a = next;
+    }
+    job.attachments = kept;
+    return kept !== null;
   }
 
   /** Leaves its owner's list (the job's list is rebuilt by the caller). */
