@@ -250,6 +250,30 @@ describe('the wake rule on virtual time', () => {
     await worker.stop();
   });
 
+  it('a PRE_SLEEP answers a NOOP: a worker that sleeps again instead of grabbing is woken for the next job', () => {
+    const { clock, s, waits, post } = setup();
+    const wakes: number[] = [];
+    const w = s.connect({ sink: { wake: () => wakes.push(clock.now) } });
+    w.canDo('f');
+    w.preSleep();
+    const other = s.connect({ sink: { wake: () => undefined } });
+    other.canDo('f');
+    post('first');
+    expect(wakes).toEqual([0]);
+    expect(other.grab()?.payload.toString()).toBe('first'); // someone else took it
+    w.preSleep(); // w answers its NOOP by sleeping again, twice
+    w.preSleep();
+    clock.advanceTo(10);
+    const second = post('second');
+    const third = post('third');
+    expect(wakes).toEqual([0, 10]); // woken at once, not after the wake timeout
+    expect(w.grab()?.handle).toBe(second);
+    expect(w.grab()?.handle).toBe(third);
+    clock.advanceTo(1000);
+    expect(waits.get(second)).toBe(0);
+    expect(wakes).toEqual([0, 10]);
+  });
+
   it('leaves no wake timer behind once the server has closed', async () => {
     const { clock, s, post } = setup();
     simWorker(s, clock, false);

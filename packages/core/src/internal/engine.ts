@@ -429,6 +429,8 @@ export class Engine {
    * until a job arrives for one of its functions that it has room for (reference §3.4).
    */
   preSleep(worker: WorkerState): void {
+    // A PRE_SLEEP answers an earlier NOOP as a grab does: that wake is used up.
+    this.settleWake(worker);
     let ready: FunctionEntry | undefined;
     for (const ability of worker.order) {
       if (ability.active < ability.capacity && ability.fn.queued > 0) {
@@ -437,7 +439,6 @@ export class Engine {
       }
     }
     if (ready !== undefined) {
-      this.settleWake(worker);
       this.wakeOne(worker, ready);
       return;
     }
@@ -474,6 +475,8 @@ export class Engine {
 
   /** Sends one wake (NOOP) and starts its clock. The worker is not asleep any more. */
   private wakeOne(worker: WorkerState, fn: FunctionEntry): void {
+    // One outstanding wake per connection (the woken list is intrusive).
+    if (worker.wokenFor !== null) this.clearWake(worker);
     worker.wokenFor = fn;
     fn.wakesPending++;
     this.woken.push(worker);
