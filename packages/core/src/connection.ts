@@ -3,6 +3,7 @@ import type { Engine } from './internal/engine.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from './transport-types.js';
 import { WorkerState, type ConnectionSink, type Job, type JobListener } from './internal/job.js';
 import { toBuffer } from './internal/payload.js';
+import { heldByAssignment } from './internal/queries.js';
 import type { JobStatus, PayloadInput, UniqueJobStatus } from './types.js';
 
 export interface ConnectionOptions {
@@ -210,7 +211,7 @@ export class Connection {
   private lookup(job: string | Assignment): Job | undefined {
     return typeof job === 'string'
       ? this.engine.held(this.state, job)
-      : this.engine.heldByAssignment(this.state, job);
+      : heldByAssignment(this.state, job);
   }
 
   private heldJob(job: string | Assignment): Job {

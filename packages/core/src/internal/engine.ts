@@ -27,15 +27,7 @@ import {
   type PriorityIndex,
 } from './job.js';
 import { payloadKey, sameBody, toBody } from './payload.js';
-import {
-  ABSENT,
-  functionRows,
-  handleSeq,
-  heldByAssignment,
-  jobRows,
-  statusByUnique,
-  statusOf,
-} from './queries.js';
+import { ABSENT, functionRows, handleSeq, jobRows, statusByUnique, statusOf } from './queries.js';
 import { FunctionTable } from './function-table.js';
 import { StoreWrites } from './store-writes.js';
 import { checkName, checkRunAt, checkUnique } from './checks.js';
@@ -124,11 +116,6 @@ export class Engine {
     this.events.next({ ...event, time: this.now() });
   }
 
-  /** The function's entry, made on first use. */
-  functionEntry(name: string): FunctionEntry {
-    return this.functions.entry(name);
-  }
-
   // ---------------------------------------------------------------------------------
   // Submitting
 
@@ -149,7 +136,7 @@ export class Engine {
     checkRunAt(runAt, background);
     const reducer = request.reducer ?? '';
     const body = toBody(request.payload, background);
-    fn ??= this.functionEntry(name);
+    fn ??= this.functions.entry(name);
     const attach = background ? undefined : listener;
 
     // Coalescing (reference §3.2): by unique id, or by payload for the `-` unique.
@@ -214,7 +201,7 @@ export class Engine {
   }
 
   private replayOne(record: JobRecord): void {
-    const fn = this.functionEntry(record.functionName);
+    const fn = this.functions.entry(record.functionName);
     const body = toBody(record.payload, true);
     const existing = this.findCoalesced(fn, record.unique, body);
     if (existing !== undefined) {
@@ -339,7 +326,7 @@ export class Engine {
       existing.capacity = capacity;
       return;
     }
-    const fn = this.functionEntry(name);
+    const fn = this.functions.entry(name);
     const ability = new Ability(fn, worker, timeout, capacity);
     worker.abilities.set(name, ability);
     worker.order.push(ability);
@@ -461,11 +448,11 @@ export class Engine {
    * function: a dead, hung or busy worker delays a job by at most that long, and a crowd is
    * woken only then, not for every job.
    */
-  ensureWakes(fn: FunctionEntry): void {
+  ensureWakes(fn: FunctionEntry, everyone = this.options.workerWakeup === 0): void {
     const perJob = this.options.workerWakeup;
     while (
       fn.sleepers.head !== null &&
-      (perJob === 0 ? fn.queued > 0 : fn.queued * perJob > fn.wakesPending)
+      (everyone ? fn.queued > 0 : fn.queued * perJob > fn.wakesPending)
     ) {
       const worker = fn.sleepers.head.worker;
       this.unsleep(worker);
@@ -473,10 +460,11 @@ export class Engine {
     }
   }
 
-  /** Sends one wake (NOOP) and starts its clock. The worker is not asleep any more. */
+  /**
+   * Sends one wake (NOOP) and starts its clock. The worker has no outstanding wake: a
+   * sleeper has none (PRE_SLEEP settles it), and `preSleep` settles it before waking.
+   */
   private wakeOne(worker: WorkerState, fn: FunctionEntry): void {
-    // One outstanding wake per connection (the woken list is intrusive).
-    if (worker.wokenFor !== null) this.clearWake(worker);
     worker.wokenFor = fn;
     fn.wakesPending++;
     this.woken.push(worker);
@@ -506,21 +494,11 @@ export class Engine {
       const fn = this.clearWake(worker)!;
       if (fn.queued > 0) stalled.add(fn);
     }
-    for (const fn of stalled) {
-      for (let s = fn.sleepers.head; s !== null; s = fn.sleepers.head) {
-        this.unsleep(s.worker);
-        this.wakeOne(s.worker, fn);
-      }
-    }
+    for (const fn of stalled) this.ensureWakes(fn, true);
   }
 
   // ---------------------------------------------------------------------------------
   // Work results
-
-  /** The job of an assignment this connection still holds, or undefined. */
-  heldByAssignment(worker: WorkerState, assignment: Assignment): Job | undefined {
-    return heldByAssignment(worker, assignment);
-  }
 
   /** The job this connection holds under `handle`, or undefined. */
   held(worker: WorkerState, handle: string): Job | undefined {
