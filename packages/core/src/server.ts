@@ -7,6 +7,7 @@ import { Engine } from './internal/engine.js';
 import type { LoggerLike, WorkerOptions } from './worker-types.js';
 import type { JobStore } from './store.js';
 import { isThenable } from './internal/thenable.js';
+import { untilDeadline } from './internal/deadline.js';
 import type {
   ConnectionInfo,
   FunctionStatus,
@@ -228,16 +229,9 @@ export class JobServer {
       [...this.workersSet].map((w) => w.stop({ timeout, reason: 'serverClosed' })),
     );
     if (engine.runningJobs().length > 0) {
-      await new Promise<void>((resolve) => {
-        const deadline = this.scheduler.schedule(() => {
-          engine.abortRunning();
-          resolve();
-        }, timeout);
-        void engine.whenNoneRunning().then(() => {
-          deadline.unsubscribe();
-          resolve();
-        });
-      });
+      await untilDeadline(engine.whenNoneRunning(), this.scheduler, timeout, () =>
+        engine.abortRunning(),
+      );
     }
     await workersStopped;
     for (const connection of [...this.connectionsById.values()]) connection.close();

@@ -17,3 +17,4 @@ export type { WorkAssignment, WorkReport } from './worker-types.js';
 export { applyPolicies } from './policies.js';
 export { deliver } from './internal/job.js';
 export { toBuffer } from './internal/payload.js';
+export { untilDeadline } from './internal/deadline.js';

@@ -1,4 +1,5 @@
 import type { JobServer, LoggerLike } from '@geartrain/core';
+import { untilDeadline } from '@geartrain/core/transport';
 import { DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_PACKET_SIZE } from '@geartrain/protocol';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -144,13 +145,7 @@ export class GearmanServer {
       // Until every TCP connection has handed in its jobs (the engine says when), or the
       // deadline on the job server's scheduler.
       const handedIn = Promise.all([...this.sessions].map((s) => s.connection.whenEmptyHanded()));
-      await new Promise<void>((resolve) => {
-        const deadline = this.scheduler.schedule(resolve, timeout);
-        void handedIn.then(() => {
-          deadline.unsubscribe();
-          resolve();
-        });
-      });
+      await untilDeadline(handedIn, this.scheduler, timeout);
     }
     for (const session of [...this.sessions]) session.closeAfterFlush();
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
