@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './lib.mjs';
 
 const [baseline, name, roundsArg] = process.argv.slice(2);
 if (baseline === undefined || name === undefined) {
@@ -33,7 +34,6 @@ function runOnce(checkout) {
   return figures;
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const pairs = new Map();
 for (let round = 0; round < rounds; round++) {
   const before = runOnce(baseline);

@@ -8,6 +8,11 @@ export function report(bench, metric, value, unit, peer) {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
+/** The middle value (the upper one of the two middles for an even count). */
+export function median(values) {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
 /**
  * Calls `round()` (which does `perRound` operations) until `seconds` have passed, after a
  * warm-up of a quarter of that, and returns operations per second.

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { report } from './lib.mjs';
+import { median, report } from './lib.mjs';
 import { freePort } from './servers.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -56,8 +56,6 @@ async function timeToExit(command, args) {
   await once(child, 'exit');
   return performance.now() - start;
 }
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 export async function run() {
   const cli = join(here, '../packages/tcp/dist/cli.js');

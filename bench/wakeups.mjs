@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { report } from './lib.mjs';
+import { median, report } from './lib.mjs';
 import { baselineServer, buildLoadgen, load, servers, withServer } from './servers.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -45,11 +45,6 @@ async function startCountingWorkers(port, count) {
     );
   };
 }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-};
 
 export async function run() {
   const loadgen = buildLoadgen();
