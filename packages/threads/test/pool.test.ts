@@ -221,14 +221,4 @@ describe('the thread pool', () => {
     // The job that did not finish went back to the queue for another worker.
     expect(server.status(stuck.handle)).toMatchObject({ known: true, running: false });
   });
-
-  it('delivers an exception thrown in a thread as a JobExceptionError', async () => {
-    start({ threads: 1, functions: { throws: fn('throws') } });
-    const error = await server
-      .client()
-      .run('throws')
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(JobExceptionError);
-    expect((error as JobExceptionError).data.toString()).toBe('bad input');
-  });
 });
