@@ -6,7 +6,6 @@ import { InvalidArgumentError } from './errors.js';
 import { Engine } from './internal/engine.js';
 import type { LoggerLike, WorkerOptions } from './worker-types.js';
 import type { JobStore } from './store.js';
-import { isThenable } from './internal/thenable.js';
 import { untilDeadline } from './internal/deadline.js';
 import type {
   ConnectionInfo,
@@ -111,13 +110,14 @@ export class JobServer {
       maxUniqueLength: options.maxUniqueLength ?? 64,
       maxQueue: limitsOf(options.maxQueue),
       store,
-      onStoreError: (error, record) =>
+      onStoreError: (error, record, operation) =>
         this.logger?.error(
           { err: error, record: record.id },
-          'job store failed to remove a record',
+          `job store failed to ${operation} a record`,
         ),
     });
-    this.ready = this.replay();
+    // Synchronous for a synchronous store: its jobs are queued before the constructor returns.
+    this.ready = this.engine.replayStored();
   }
 
   /** Every job transition. Events are only built while someone subscribes. */
@@ -239,11 +239,6 @@ export class JobServer {
     await engine.store?.close?.();
   }
 
-  /** Synchronous for a synchronous store: its jobs are queued before the constructor returns. */
-  private async replay(): Promise<void> {
-    const listed = this.engine.storedRecords();
-    this.engine.replay(isThenable(listed) ? await listed : listed);
-  }
 }
 
 /** Creates an in-process Gearman job server. */

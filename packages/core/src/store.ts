@@ -1,11 +1,17 @@
 import type { Priority } from './types.js';
 
 /**
- * What a {@link JobStore} keeps of one background job. Records are immutable: every field
- * keeps the value it had when the record was added.
+ * What a {@link JobStore} keeps of one background job. Every field but `attempts` and
+ * `runAt` keeps the value it had when the record was added; those two change when the
+ * server calls `update`.
  */
 export interface JobRecord {
-  /** The record's key, stable across restarts (the handle the job had when accepted). */
+  /**
+   * The record's key: a positive whole number, unique among the store's records and larger
+   * for a later job (acceptance order). The job's handle ends with it (`id` is `…:<seq>`).
+   */
+  readonly seq: number;
+  /** The handle the job was given when accepted; it keeps it across restarts. */
   readonly id: string;
   readonly functionName: string;
   /** The unique id; empty when the job had none (it never collides with other records). */
@@ -16,6 +22,12 @@ export interface JobRecord {
   readonly runAt: number;
   /** The reducer of a map/reduce submission; empty for ordinary jobs. */
   readonly reducer: string;
+  /**
+   * How many times the job was handed to a worker. One that is not 0 at a restart was
+   * running (or waiting again after a lost worker) when the previous run ended: it goes
+   * back to the front of its queue with those attempts counted against `maxRetries`.
+   */
+  readonly attempts: number;
 }
 
 /**
@@ -24,38 +36,58 @@ export interface JobRecord {
  *
  * - `add` is called when a background job is accepted, before the submitter is told; a
  *   failure (a throw or a rejected Promise) means the job is not accepted.
- * - `remove` is called when the job ends (completed, failed, cancelled); it receives the
- *   same record object that `add` received, or that `list` returned.
- * - `list` returns every record still present, oldest first, for replay at start-up.
+ * - `update` is called when a job's `attempts` or `runAt` changed (a worker took it); the
+ *   store keeps the new values.
+ * - `remove` is called when the job ends (completed, failed, cancelled).
+ * - `update` and `remove` identify the record by `seq`: they may receive another object
+ *   than the one added (after a restart, the replayed job). A failure of either is logged;
+ *   the store must not lose the operation silently (a durable store retries it).
+ * - `list` returns every record still present in `seq` order, for replay at start-up.
+ * - `highestSeq` is the largest `seq` ever added, removed records included, so that a
+ *   restarted server never gives a finished job's handle to another job (0 when none).
  *
  * `describeJobStoreContract` in `@geartrain/testing` is the behaviour every store must have.
  */
 export interface JobStore {
   add(record: JobRecord): void | Promise<void>;
+  update(record: JobRecord): void | Promise<void>;
   remove(record: JobRecord): void | Promise<void>;
   list(): Iterable<JobRecord> | Promise<Iterable<JobRecord>>;
+  highestSeq(): number | Promise<number>;
   close?(): void | Promise<void>;
 }
 
 /**
  * A store in this process's memory: a server created again with the same store replays what
  * the previous one left (restarts in tests); nothing survives the process. It keeps
- * references to the records it is given, which are immutable, rather than copies. (A server
- * without any store keeps its jobs in memory too; this one adds only the replay.)
+ * references to the records it is given (the server's live jobs), not copies, so an update
+ * only has to put the newest object in place. (A server without any store keeps its jobs in
+ * memory too; this one adds only the replay.)
  */
 export class MemoryJobStore implements JobStore {
-  private readonly records = new Set<JobRecord>();
+  /** By seq; insertion order is seq order, since seqs only grow. */
+  private readonly records = new Map<number, JobRecord>();
+  private highest = 0;
 
   add(record: JobRecord): void {
-    this.records.add(record);
+    this.records.set(record.seq, record);
+    if (record.seq > this.highest) this.highest = record.seq;
+  }
+
+  update(record: JobRecord): void {
+    if (this.records.has(record.seq)) this.records.set(record.seq, record);
   }
 
   remove(record: JobRecord): void {
-    this.records.delete(record);
+    this.records.delete(record.seq);
   }
 
   list(): JobRecord[] {
-    return [...this.records];
+    return [...this.records.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  highestSeq(): number {
+    return this.highest;
   }
 
   /** Number of records held. */

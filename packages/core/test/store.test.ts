@@ -26,11 +26,17 @@ class SlowStore implements JobStore {
       }),
     );
   }
+  update(record: JobRecord): void {
+    this.records.update(record);
+  }
   remove(record: JobRecord): void {
     this.records.remove(record);
   }
   list(): Promise<JobRecord[]> {
     return Promise.resolve(this.records.list());
+  }
+  highestSeq(): Promise<number> {
+    return Promise.resolve(this.records.highestSeq());
   }
   release(): void {
     const waiting = this.waiting;
@@ -72,7 +78,7 @@ describe('persistence points (reference §5.1)', () => {
     expect(store.list().map((r) => r.payload.toString())).toEqual(['one', 'two']);
   });
 
-  it('replays what a previous server left, with priority and time, under new handles', async () => {
+  it('replays what a previous server left, with priority and time, under the handles it gave', async () => {
     const store = new MemoryJobStore();
     const first = server({ store });
     const c = first.connect();
@@ -96,16 +102,16 @@ describe('persistence points (reference §5.1)', () => {
     const second = server({ store });
     await second.ready;
     expect(second.jobs().map((j) => [j.handle, j.priority, j.state, j.unique])).toEqual([
-      ['H:t:4', 'low', 'queued', ''],
-      ['H:t:5', 'high', 'queued', 'h'],
-      ['H:t:6', 'normal', 'delayed', ''],
+      ['H:t:1', 'low', 'queued', ''],
+      ['H:t:2', 'high', 'queued', 'h'],
+      ['H:t:3', 'normal', 'delayed', ''],
     ]);
     const w = workerConnection(second, 'f');
     const next = w.connection.grab()!;
     expect(next.payload.toString()).toBe('high');
     w.connection.workComplete(next.handle);
     expect(store.list().map((r) => r.payload.toString())).toEqual(['low', 'later']);
-    expect(submit(second.connect(), { functionName: 'f', background: true }).handle).toBe('H:t:7');
+    expect(submit(second.connect(), { functionName: 'f', background: true }).handle).toBe('H:t:4');
   });
 
   it('keeps a background job that was running at shutdown for the next start', async () => {
@@ -126,6 +132,7 @@ describe('asynchronous and failing stores', () => {
   it('accepts a background job only once written; it runs after that', async () => {
     const store = new SlowStore();
     const s = server({ store });
+    await s.ready;
     const c = s.connect();
     const w = workerConnection(s, 'f');
     const outcome = c.submit({ functionName: 'f', payload: 'x', background: true, unique: 'u' });
@@ -142,6 +149,7 @@ describe('asynchronous and failing stores', () => {
     const store = new SlowStore();
     store.fail = true;
     const s = server({ store });
+    await s.ready;
     const c = s.connect();
     const outcome = c.submit({ functionName: 'f', background: true, unique: 'u' });
     const joined = c.submit({ functionName: 'f', background: true, unique: 'u' });
@@ -155,8 +163,10 @@ describe('asynchronous and failing stores', () => {
       add: () => {
         throw new Error('read-only');
       },
+      update: () => undefined,
       remove: () => undefined,
       list: () => [],
+      highestSeq: () => 0,
     };
     const t = server({ store: throwing });
     expect(() => submit(t.connect(), { functionName: 'f', background: true })).toThrow(StoreError);
@@ -172,10 +182,12 @@ describe('asynchronous and failing stores', () => {
     } satisfies LoggerLike;
     const store: JobStore = {
       add: () => undefined,
+      update: () => undefined,
       remove: () => {
         throw new Error('gone');
       },
       list: () => [],
+      highestSeq: () => 0,
     };
     const s = server({ store, logger });
     const c = s.connect();

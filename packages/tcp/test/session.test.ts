@@ -401,8 +401,10 @@ describe('connection behaviour', () => {
         await gate;
         records.add(record);
       },
+      update: (record) => records.update(record),
       remove: (record) => records.remove(record),
       list: () => [],
+      highestSeq: () => 0,
     };
     const server = setup({}, { store: slow });
     const c = new Wire(server);

@@ -1,4 +1,6 @@
-import { createJobServer, type JobRecord, type JobStore } from '@geartrain/core';
+import { createJobServer, type JobRecord, type JobServer, type JobStore } from '@geartrain/core';
+import { DEFAULT_MAX_PACKET_SIZE } from '@geartrain/protocol';
+import { settle, VirtualClock } from './clock.js';
 import assert from 'node:assert/strict';
 
 /** The test functions of the runner in use (vitest, jest, node:test …). */
@@ -27,16 +29,20 @@ function globalApi(): SuiteApi {
   return g as SuiteApi;
 }
 
-let nextId = 0;
+let nextSeq = 0;
 function record(fields: Partial<JobRecord> = {}): JobRecord {
+  const seq = fields.seq ?? ++nextSeq;
+  if (seq > nextSeq) nextSeq = seq;
   return {
-    id: `contract:${++nextId}`,
+    seq,
+    id: `H:contract:${seq}`,
     functionName: 'f',
     unique: '',
     priority: 'normal',
     payload: Buffer.from('payload'),
     runAt: 0,
     reducer: '',
+    attempts: 0,
     ...fields,
   };
 }
@@ -46,13 +52,51 @@ async function list(store: JobStore): Promise<JobRecord[]> {
 }
 
 function same(actual: JobRecord, expected: JobRecord): void {
+  assert.equal(actual.seq, expected.seq);
   assert.equal(actual.id, expected.id);
   assert.equal(actual.functionName, expected.functionName);
   assert.equal(actual.unique, expected.unique);
   assert.equal(actual.priority, expected.priority);
   assert.equal(actual.runAt, expected.runAt);
   assert.equal(actual.reducer, expected.reducer);
+  assert.equal(actual.attempts, expected.attempts);
   assert.ok(Buffer.from(actual.payload).equals(expected.payload), `payload of ${expected.id}`);
+}
+
+/** Lets the store's writes and the servers' handlers run (a few event-loop turns). */
+async function turns(n = 20): Promise<void> {
+  for (let i = 0; i < n; i++) await settle();
+}
+
+/** Waits, a bounded number of turns, until `done()` holds. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 2000 && !done(); i++) await settle();
+  assert.ok(done(), `timed out waiting until ${what}`);
+}
+
+/** A worker on `server` that records each job it is given and holds it until told. */
+function holdingWorker(server: JobServer, functions: string[], concurrency = 1) {
+  const seen: { fn: string; payload: string; handle: string; attempt: number }[] = [];
+  const pending: (() => void)[] = [];
+  const worker = server.worker();
+  for (const fn of functions) {
+    worker.register(
+      fn,
+      (job) =>
+        new Promise<void>((resolve) => {
+          seen.push({ fn, payload: job.text(), handle: job.handle, attempt: job.attempt });
+          pending.push(resolve);
+        }),
+      { concurrency },
+    );
+  }
+  return {
+    seen,
+    /** Lets the jobs held so far complete. */
+    finishAll(): void {
+      for (const done of pending.splice(0)) done();
+    },
+  };
 }
 
 /**
@@ -81,25 +125,31 @@ export function describeJobStoreContract(
     }
   };
 
+  /** A server on the store; `clock` shares time across a "restart". */
+  const serverOn = (store: JobStore, clock: VirtualClock, maxRetries?: number) =>
+    createJobServer({ store, scheduler: clock.scheduler, handlePrefix: 'H:contract', maxRetries });
+
   describe(`JobStore contract: ${name}`, () => {
     it(
       'starts empty',
       withStore(async (store) => {
         assert.deepEqual(await list(store), []);
+        assert.equal(await store.highestSeq(), 0);
       }),
     );
 
     it(
-      'lists what was added, oldest first, every field kept',
+      'lists what was added in seq order, every field kept',
       withStore(async (store) => {
         const records = [
           record({ functionName: 'resize', unique: 'u-1', priority: 'high' }),
           record({ priority: 'low', runAt: 1_700_000_000_000 }),
           record({ reducer: 'sum', payload: Buffer.from([0, 1, 2, 0, 255]) }),
+          record({ attempts: 2, payload: Buffer.alloc(0) }),
         ];
         for (const r of records) await store.add(r);
         const listed = await list(store);
-        assert.equal(listed.length, 3);
+        assert.equal(listed.length, records.length);
         listed.forEach((r, i) => same(r, records[i]!));
       }),
     );
@@ -119,11 +169,11 @@ export function describeJobStoreContract(
     );
 
     it(
-      'removes exactly the record given; removing it again changes nothing',
+      'removes exactly the record given, by seq; removing it again changes nothing',
       withStore(async (store) => {
         const [a, b, c] = [record(), record({ unique: 'same' }), record({ unique: 'same' })];
         for (const r of [a, b, c]) await store.add(r);
-        await store.remove(b);
+        await store.remove({ ...b });
         assert.deepEqual(
           (await list(store)).map((r) => r.id),
           [a.id, c.id],
@@ -148,13 +198,50 @@ export function describeJobStoreContract(
     );
 
     it(
-      'keeps a large binary payload byte for byte',
+      'keeps the attempts and time an update gives; an update of a removed record adds nothing',
       withStore(async (store) => {
-        const payload = Buffer.alloc(1 << 20);
-        for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
+        const a = record({ runAt: 5 });
+        const b = record();
+        await store.add(a);
+        await store.add(b);
+        await store.update({ ...a, attempts: 3, runAt: 99 });
+        await store.remove(b);
+        await store.update({ ...b, attempts: 1 });
+        const listed = await list(store);
+        assert.equal(listed.length, 1);
+        same(listed[0]!, { ...a, attempts: 3, runAt: 99 });
+      }),
+    );
+
+    it(
+      'remembers the highest seq ever added, also once its record is removed',
+      withStore(async (store) => {
+        const a = record();
+        const b = record();
+        await store.add(a);
+        await store.add(b);
+        await store.remove(b);
+        await store.remove(a);
+        assert.equal(await store.highestSeq(), b.seq);
+        const again = await reopen(store);
+        assert.equal(await again.highestSeq(), b.seq);
+      }),
+    );
+
+    it(
+      'keeps a binary payload with NUL bytes, up to the largest packet, byte for byte',
+      withStore(async (store) => {
+        // The largest payload a SUBMIT_JOB can carry: the packet less its header and arguments.
+        const payload = Buffer.alloc(DEFAULT_MAX_PACKET_SIZE - 12 - 64);
+        for (let i = 0; i < payload.length; i += 4096) payload[i] = (i >> 12) & 0xff;
         const r = record({ payload });
         await store.add(r);
-        same((await list(store))[0]!, r);
+        const small = record({ payload: Buffer.from([0, 0, 0x67, 0, 0]) });
+        await store.add(small);
+        const again = await reopen(store);
+        const [big, nul] = await list(again);
+        same(big!, r);
+        same(nul!, small);
       }),
     );
 
@@ -169,9 +256,10 @@ export function describeJobStoreContract(
     );
 
     it(
-      'lets a restarted server run the background jobs a previous one accepted',
+      'lets a restarted server run the background jobs a previous one accepted, not the foreground ones',
       withStore(async (store) => {
-        const first = createJobServer({ store });
+        const clock = new VirtualClock();
+        const first = serverOn(store, clock);
         await first.ready;
         const client = first.client();
         const job = await client.submit('email', 'to:a@example.com', {
@@ -181,18 +269,174 @@ export function describeJobStoreContract(
         assert.ok(job.handle.length > 0);
         const done = first.client().submit('email', 'foreground', {});
         void done.catch(() => undefined);
+        await turns();
         // The process dies: nothing is closed, nothing removed.
-        const second = createJobServer({ store: await reopen(store) });
+        const second = serverOn(await reopen(store), clock);
+        await second.ready;
+        const worker = holdingWorker(second, ['email']);
+        await until(() => worker.seen.length === 1, 'the job ran');
+        worker.finishAll();
+        await turns();
+        assert.deepEqual(
+          worker.seen.map((j) => j.payload),
+          ['to:a@example.com'],
+        );
+        const left = await list(await reopen(store));
+        assert.deepEqual(left, [], 'the finished job is removed from the store');
+      }),
+    );
+
+    it(
+      'keeps the order of queued jobs within each function and priority',
+      withStore(async (store) => {
+        const clock = new VirtualClock();
+        const first = serverOn(store, clock);
+        await first.ready;
+        const client = first.client();
+        const submitted: Promise<unknown>[] = [];
+        const priorities = ['low', 'normal', 'high'] as const;
+        for (let i = 0; i < 30; i++) {
+          const priority = priorities[i % 3]!;
+          const fn = i % 2 === 0 ? 'even' : 'odd';
+          submitted.push(client.submit(fn, `${priority}-${i}`, { background: true, priority }));
+        }
+        await Promise.all(submitted);
+        const second = serverOn(await reopen(store), clock);
         await second.ready;
         const seen: string[] = [];
-        second.worker().register('email', (j) => void seen.push(j.text()));
-        for (let i = 0; i < 100 && seen.length === 0; i++)
-          await new Promise((r) => setImmediate(r));
-        assert.deepEqual(seen, ['to:a@example.com']);
-        for (let i = 0; i < 100 && (await list(store)).length > 0; i++) {
-          await new Promise((r) => setImmediate(r));
+        const worker = second.worker();
+        for (const fn of ['even', 'odd'])
+          worker.register(fn, (job) => void seen.push(`${fn}:${job.text()}`));
+        await until(() => seen.length === 30, 'every job ran');
+        for (const fn of ['even', 'odd']) {
+          const ran = seen.filter((s) => s.startsWith(`${fn}:`)).map((s) => s.slice(fn.length + 1));
+          const expected = priorities
+            .slice()
+            .reverse()
+            .flatMap((p) =>
+              Array.from({ length: 30 }, (_, i) => i)
+                .filter((i) => priorities[i % 3] === p && (i % 2 === 0) === (fn === 'even'))
+                .map((i) => `${p}-${i}`),
+            );
+          assert.deepEqual(ran, expected, `order of ${fn}`);
         }
-        assert.deepEqual(await list(store), [], 'the finished job is removed from the store');
+      }),
+    );
+
+    it(
+      'keeps a delayed job to its time: never early after a restart, at once if due',
+      withStore(async (store) => {
+        const clock = new VirtualClock();
+        await clock.advanceBy(1_000);
+        const first = serverOn(store, clock);
+        await first.ready;
+        const client = first.client();
+        const start = clock.now();
+        await client.submit('close-order', 'in-20-min', {
+          background: true,
+          runAt: start + 20 * 60_000,
+        });
+        await client.submit('close-order', 'in-1-min', { background: true, runAt: start + 60_000 });
+        await turns();
+        // Down for 10 minutes: the one-minute job is due at the restart, the other is not.
+        await clock.advanceBy(10 * 60_000);
+        const second = serverOn(await reopen(store), clock);
+        await second.ready;
+        const worker = holdingWorker(second, ['close-order']);
+        await until(() => worker.seen.length === 1, 'the due job ran');
+        assert.deepEqual(
+          worker.seen.map((j) => j.payload),
+          ['in-1-min'],
+        );
+        worker.finishAll();
+        await clock.advanceTo(start + 20 * 60_000 - 1);
+        await turns();
+        assert.equal(worker.seen.length, 1, 'the 20-minute job did not run early');
+        await clock.advanceTo(start + 20 * 60_000);
+        await until(() => worker.seen.length === 2, 'the 20-minute job ran on time');
+        assert.equal(worker.seen[1]!.payload, 'in-20-min');
+      }),
+    );
+
+    it(
+      'keeps handles and unique ids: the same handle answers, a same-unique submission coalesces',
+      withStore(async (store) => {
+        const clock = new VirtualClock();
+        const first = serverOn(store, clock);
+        await first.ready;
+        const client = first.client();
+        const a = await client.submit('mail', 'a', { background: true, unique: 'order-7' });
+        const b = await client.submit('mail', 'b', { background: true });
+        const finished = await client.submit('other', 'c', { background: true });
+        const w1 = holdingWorker(first, ['other']);
+        await until(() => w1.seen.length === 1, 'the other job ran');
+        w1.finishAll();
+        await turns();
+
+        const second = serverOn(await reopen(store), clock);
+        await second.ready;
+        assert.equal(second.status(a.handle).known, true, 'GET_STATUS knows the old handle');
+        assert.equal(second.status(b.handle).known, true);
+        assert.equal(second.status(finished.handle).known, false);
+        const again = await second
+          .client()
+          .submit('mail', 'a again', { background: true, unique: 'order-7' });
+        assert.equal(again.handle, a.handle, 'coalesced onto the replayed job');
+        const fresh = await second.client().submit('mail', 'd', { background: true });
+        for (const old of [a.handle, b.handle, finished.handle])
+          assert.notEqual(fresh.handle, old, 'a new job never takes an old handle');
+        const worker = holdingWorker(second, ['mail'], 3);
+        await until(() => worker.seen.length === 3, 'the jobs ran');
+        assert.deepEqual(
+          worker.seen.map((j) => [j.payload, j.handle]),
+          [
+            ['a', a.handle],
+            ['b', b.handle],
+            ['d', fresh.handle],
+          ],
+        );
+      }),
+    );
+
+    it(
+      'queues a job that was running at the crash again at the front, its attempt counted',
+      withStore(async (store) => {
+        const clock = new VirtualClock();
+        let server = serverOn(store, clock, 1);
+        await server.ready;
+        const client = server.client();
+        const long = await client.submit('work', 'long', { background: true });
+        await client.submit('work', 'next', { background: true });
+        let worker = holdingWorker(server, ['work']);
+        await until(() => worker.seen.length === 1, 'the first attempt started');
+        await turns();
+
+        server = serverOn(await reopen(store), clock, 1);
+        await server.ready;
+        worker = holdingWorker(server, ['work']);
+        await until(() => worker.seen.length === 1, 'the second attempt started');
+        assert.deepEqual(worker.seen[0], {
+          fn: 'work',
+          payload: 'long',
+          handle: long.handle,
+          attempt: 2,
+        });
+        await turns();
+
+        // A second crash while it runs: past maxRetries (1), it fails and the next job runs.
+        const failed: string[] = [];
+        server = serverOn(await reopen(store), clock, 1);
+        server.events$.subscribe((e) => {
+          if (e.type === 'failed') failed.push(`${e.handle} ${e.reason}`);
+        });
+        await server.ready;
+        worker = holdingWorker(server, ['work']);
+        await until(() => worker.seen.length === 1, 'the next job started');
+        assert.equal(worker.seen[0]!.payload, 'next');
+        assert.equal(server.status(long.handle).known, false);
+        worker.finishAll();
+        await turns();
+        assert.deepEqual(await list(await reopen(store)), []);
       }),
     );
   });

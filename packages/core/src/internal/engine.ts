@@ -1,5 +1,5 @@
 import { Subject, type SchedulerLike } from 'rxjs';
-import { QueueFullError, ServerClosedError } from '../errors.js';
+import { QueueFullError, ServerClosedError, StoreError } from '../errors.js';
 import type { JobRecord, JobStore } from '../store.js';
 import type {
   FailReason,
@@ -33,6 +33,7 @@ import { StoreWrites } from './store-writes.js';
 import { checkName, checkRunAt, checkUnique } from './checks.js';
 import { WakeDeadlines } from './wake-deadlines.js';
 import { Waiters } from './waiters.js';
+import { isThenable } from './thenable.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from '../transport-types.js';
 
 export interface EngineOptions {
@@ -46,8 +47,8 @@ export interface EngineOptions {
   readonly workerWakeup: number;
   /** How long a woken worker has to grab before every sleeper of the function is woken. */
   readonly wakeTimeout: number;
-  /** Called when the store fails to remove a record (the job itself is finished). */
-  readonly onStoreError: (error: unknown, record: JobRecord) => void;
+  /** Called when the store fails to update or remove a record (the job goes on or is finished). */
+  readonly onStoreError: (error: unknown, record: JobRecord, operation: string) => void;
 }
 
 type WithoutTime<E> = E extends unknown ? Omit<E, 'time'> : never;
@@ -64,8 +65,9 @@ export class Engine {
   private closingFlag = false;
 
   private readonly options: EngineOptions;
-  private readonly handleStart: string;
   private seq = 0;
+  /** While an asynchronous store lists its records at start (see `replayStored`). */
+  private replaying: Promise<void> | null = null;
   private readonly delayed: DelayedJobs;
   private readonly writes: StoreWrites;
   private readonly noneRunning = new Waiters();
@@ -76,7 +78,6 @@ export class Engine {
   constructor(options: EngineOptions) {
     this.options = options;
     this.scheduler = options.scheduler;
-    this.handleStart = `${options.handlePrefix}:`;
     this.functions = new FunctionTable(options.handlePrefix, options.maxQueue);
     this.delayed = new DelayedJobs(options.scheduler, (due) => this.releaseDue(due));
     this.writes = new StoreWrites(options.store, options.onStoreError);
@@ -89,9 +90,27 @@ export class Engine {
     return this.writes.store;
   }
 
-  /** The records a previous run left in the store. */
-  storedRecords(): Iterable<JobRecord> | Promise<Iterable<JobRecord>> {
-    return this.writes.list();
+  /**
+   * Queues again what a previous run left in the store: at once for a synchronous store.
+   * Submissions made while an asynchronous store lists wait for it, so that no new job takes
+   * the seq of a stored one.
+   */
+  replayStored(): Promise<void> {
+    const listed = this.writes.list();
+    const highest = this.writes.highestSeq();
+    if (!isThenable(listed) && !isThenable(highest)) {
+      this.replay(listed, highest);
+      return Promise.resolve();
+    }
+    const replaying = Promise.all([listed, highest]).then(
+      ([records, seq]) => this.replay(records, seq),
+      (error: unknown) => {
+        throw new StoreError('the job store could not list its jobs', error);
+      },
+    );
+    this.replaying = replaying.finally(() => (this.replaying = null));
+    this.replaying.catch(() => undefined);
+    return replaying;
   }
 
   get closing(): boolean {
@@ -125,6 +144,9 @@ export class Engine {
     listener: JobListener | undefined,
   ): SubmitOutcome | Promise<SubmitOutcome> {
     if (this.closing) throw new ServerClosedError();
+    if (this.replaying !== null) {
+      return this.replaying.then(() => this.submit(owner, request, listener));
+    }
     const name = request.functionName;
     // A name the server already knows was checked when it was first seen.
     let fn = this.functions.get(name);
@@ -175,7 +197,7 @@ export class Engine {
       job.state = JobState.Pending;
       const written = this.writes.add(
         job,
-        () => this.persisted(job, job),
+        () => this.persisted(job),
         () => {
           if (job.state === JobState.Pending) this.discard(job);
         },
@@ -187,30 +209,38 @@ export class Engine {
   }
 
   /**
-   * Re-submits the records left in the store by a previous run (reference §5.1). Handles are
-   * handed out above every stored id, so a new job never takes the id of a stored record.
+   * Queues again the records a previous run left in the store (reference §5.1). Each job
+   * keeps its handle and its place: records come in acceptance order, so each queue keeps
+   * its order, and the jobs that had been handed out (`attempts` > 0: running when that run
+   * ended, or waiting again after a lost worker) go to the front, their attempts counted
+   * against `maxRetries`. New handles start above `highestSeq`, so no handle is reused.
    */
-  replay(records: Iterable<JobRecord>): void {
-    const list = [...records];
-    for (const record of list) {
-      if (!record.id.startsWith(this.handleStart)) continue;
-      const n = Number(record.id.slice(this.handleStart.length));
-      if (Number.isSafeInteger(n) && n > this.seq) this.seq = n;
+  private replay(records: Iterable<JobRecord>, highestSeq: number): void {
+    if (highestSeq > this.seq) this.seq = highestSeq;
+    const again: Job[] = [];
+    for (const record of records) {
+      const job = this.replayOne(record);
+      if (job !== undefined && job.retries > 0) again.push(job);
     }
-    for (const record of list) this.replayOne(record);
+    // Pushed to the front newest first, so the oldest ends up at the head.
+    for (let i = again.length - 1; i >= 0; i--) this.replayAgain(again[i]!);
   }
 
-  private replayOne(record: JobRecord): void {
+  private replayOne(record: JobRecord): Job | undefined {
     const fn = this.functions.entry(record.functionName);
     const body = toBody(record.payload, true);
-    const existing = this.findCoalesced(fn, record.unique, body);
-    if (existing !== undefined) {
-      // A duplicate record (same function and unique): the live job covers it.
+    const seq = record.seq;
+    if (seq > this.seq) this.seq = seq;
+    if (this.findCoalesced(fn, record.unique, body) !== undefined || this.jobs.get(seq)) {
+      // A duplicate record (same function and unique, or seq): the live job covers it.
       this.writes.remove(record);
-      return;
+      return undefined;
     }
+    // A record whose id does not end with its seq (not written by a geartrain server) is
+    // given a handle of this run, so that looking its handle up finds it.
+    const handle = record.id.endsWith(`:${seq}`) ? record.id : undefined;
     const job = new Job(
-      ++this.seq,
+      seq,
       fn,
       record.unique,
       body,
@@ -218,10 +248,32 @@ export class Engine {
       true,
       record.runAt,
       record.reducer,
+      handle,
     );
+    job.retries = record.attempts;
     this.register(job);
-    job.record = record;
-    this.activate(job);
+    job.stored = true;
+    if (job.retries === 0) this.activate(job);
+    return job;
+  }
+
+  /** A replayed job that had been handed out: failed past `maxRetries`, else first in line. */
+  private replayAgain(job: Job): void {
+    if (job.retries > this.options.maxRetries) {
+      job.state = JobState.Pending; // in no queue yet: nothing for finish() to unlink
+      this.endJob(job, 'RETRIES_EXHAUSTED', false);
+      return;
+    }
+    if (job.runAt !== 0 && job.runAt > this.now()) {
+      this.activate(job);
+      return;
+    }
+    job.state = JobState.Queued;
+    job.fn.queues[job.priorityIndex].pushFront(job);
+    if (this.events.observed) {
+      this.emit({ type: 'retried', handle: job.handle, attempt: job.retries + 1 });
+    }
+    this.ensureWakes(job.fn);
   }
 
   private findCoalesced(fn: FunctionEntry, unique: string, body: string | Buffer): Job | undefined {
@@ -242,13 +294,13 @@ export class Engine {
   }
 
   /** The store confirmed the write: the job becomes runnable (unless it ended meanwhile). */
-  private persisted(job: Job, record: JobRecord): void {
+  private persisted(job: Job): void {
     if (job.state !== JobState.Pending) {
       // Cancelled while the write was in flight.
-      this.writes.remove(record);
+      this.writes.remove(job);
       return;
     }
-    job.record = record;
+    job.stored = true;
     this.activate(job);
   }
 
@@ -394,6 +446,9 @@ export class Engine {
     ability.active++;
     job.fn.running++;
     this.runningCount++;
+    // The attempt is counted in the store before the worker hears of it, so that a crash
+    // while it runs counts it (decision 20).
+    if (job.stored) this.writes.update(job);
     if (ability.timeout > 0) {
       run.timer = this.scheduler.schedule(() => {
         if (job.run === run) this.endJob(job, 'TIMEOUT', true);
@@ -559,7 +614,7 @@ export class Engine {
     if (state === JobState.Running) this.release(job);
     job.state = JobState.Done;
     this.unregister(job);
-    if (job.record !== null) this.writes.remove(job.record);
+    if (job.stored) this.writes.remove(job);
   }
 
   /** Takes a running job back from its holder. */
@@ -645,8 +700,10 @@ export class Engine {
   // Queries and admin
 
   jobByHandle(handle: string): Job | undefined {
-    const seq = handleSeq(handle, this.handleStart);
-    return seq === undefined ? undefined : this.jobs.get(seq);
+    const seq = handleSeq(handle);
+    if (seq === undefined) return undefined;
+    const job = this.jobs.get(seq);
+    return job !== undefined && job.handle === handle ? job : undefined;
   }
 
   status(handle: string): JobStatus {
@@ -707,6 +764,8 @@ export class Engine {
         this.release(job);
         job.state = JobState.Done;
         this.unregister(job);
+        // The server stopped it, the job did not fail: that attempt is not counted.
+        if (job.stored) this.writes.update(job);
         holder.revoke(handle, 'SHUTDOWN');
         this.broadcast(job, { type: 'fail', reason: 'SHUTDOWN' });
       } else {

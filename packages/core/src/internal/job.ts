@@ -296,10 +296,13 @@ export class Job implements JobRecord {
   attachments: Attachment | null = null;
   prev: Job | null = null;
   next: Job | null = null;
-  /** The record the job store holds for this job (this job, or a replayed record), or null. */
-  record: JobRecord | null = null;
+  /** Whether the job store holds a record of this job (the job is its own record). */
+  stored = false;
   run: RunInfo | null = null;
-  /** `<prefix>:<seq>`, made once: clients, workers and the store all need it. */
+  /**
+   * `<prefix>:<seq>`, made once: clients, workers and the store all need it. A replayed job
+   * keeps the handle it was given, whatever the prefix of this run.
+   */
   readonly handle: string;
 
   /** Priority index in bits 0-1, background in bit 2 (one slot instead of two). */
@@ -316,8 +319,9 @@ export class Job implements JobRecord {
     background: boolean,
     runAt: number,
     reducer: string,
+    handle?: string,
   ) {
-    this.handle = `${fn.handlePrefix}:${seq}`;
+    this.handle = handle ?? `${fn.handlePrefix}:${seq}`;
     this.bits = priorityIndex | (background ? 4 : 0);
     this.extra = runAt !== 0 || reducer !== '' ? { runAt, reducer } : null;
   }
@@ -348,6 +352,10 @@ export class Job implements JobRecord {
   }
   get payload(): Buffer {
     return fromBody(this.body);
+  }
+  /** Times handed to a worker: the lost attempts, and the one running now. */
+  get attempts(): number {
+    return this.state === JobState.Running ? this.retries + 1 : this.retries;
   }
 }
 

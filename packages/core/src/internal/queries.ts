@@ -8,12 +8,12 @@ import { JobState, RunInfo, type FunctionEntry, type Job, type WorkerState } fro
 export const ABSENT: JobStatus = { known: false, running: false, numerator: 0, denominator: 0 };
 
 /**
- * The sequence number in a handle this server made (`<prefix>:<n>`: no sign, no leading
- * zero, at most 15 digits), or undefined. `prefix` includes the colon.
+ * The sequence number a handle ends with (`…:<n>`: no sign, no leading zero, at most 15
+ * digits), or undefined. Any prefix is accepted, since a replayed job keeps the handle an
+ * earlier run gave it; the caller checks that the job with that number has this handle.
  */
-export function handleSeq(handle: string, prefix: string): number | undefined {
-  if (!handle.startsWith(prefix)) return undefined;
-  const start = prefix.length;
+export function handleSeq(handle: string): number | undefined {
+  const start = handle.lastIndexOf(':') + 1;
   const length = handle.length - start;
   if (length < 1 || length > 15 || (length > 1 && handle.charCodeAt(start) === 0x30))
     return undefined;
@@ -95,7 +95,7 @@ export function jobRows(jobs: Iterable<Job>): JobInfo[] {
             ? 'delayed'
             : 'queued',
       retries: job.retries,
-      persisted: job.record !== null,
+      persisted: job.stored,
       runAt: job.runAt,
     });
   }

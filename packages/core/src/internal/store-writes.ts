@@ -15,8 +15,8 @@ export class StoreWrites {
 
   constructor(
     readonly store: JobStore | null,
-    /** Called when the store fails to remove a record (the job itself is finished). */
-    private readonly onRemoveError: (error: unknown, record: JobRecord) => void,
+    /** Called when the store fails to update or remove a record (the job goes on or is finished). */
+    private readonly onWriteError: (error: unknown, record: JobRecord, operation: string) => void,
   ) {}
 
   /** The write of `job` still in flight, if any. */
@@ -58,22 +58,38 @@ export class StoreWrites {
     return pending;
   }
 
+  /** Writes a record's new `attempts` and `runAt`; a failure is reported, never thrown. */
+  update(record: JobRecord): void {
+    const store = this.store;
+    if (store !== null) this.report(() => store.update(record), record, 'update');
+  }
+
   /** Removes a record; a failure is reported, never thrown (the job is finished either way). */
   remove(record: JobRecord): void {
     const store = this.store;
-    if (store === null) return;
+    if (store !== null) this.report(() => store.remove(record), record, 'remove');
+  }
+
+  private report(write: () => void | Promise<void>, record: JobRecord, operation: string): void {
     try {
-      const removed = store.remove(record);
-      if (isThenable(removed)) {
-        Promise.resolve(removed).catch((error: unknown) => this.onRemoveError(error, record));
+      const written = write();
+      if (isThenable(written)) {
+        Promise.resolve(written).catch((error: unknown) =>
+          this.onWriteError(error, record, operation),
+        );
       }
     } catch (error) {
-      this.onRemoveError(error, record);
+      this.onWriteError(error, record, operation);
     }
   }
 
   /** The records a previous run left (none without a store); synchronous stores list at once. */
   list(): Iterable<JobRecord> | Promise<Iterable<JobRecord>> {
     return this.store === null ? [] : this.store.list();
+  }
+
+  /** The largest seq the store ever held (0 without a store). */
+  highestSeq(): number | Promise<number> {
+    return this.store === null ? 0 : this.store.highestSeq();
   }
 }
