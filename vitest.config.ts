@@ -20,6 +20,7 @@ export default defineConfig({
       project('client', 'packages/client'),
       project('threads', 'packages/threads'),
       project('testing', 'packages/testing'),
+      project('store-sqlite', 'packages/store-sqlite'),
       project('e2e', 'test', ['**/*.test.ts']),
     ],
     testTimeout: 20_000,

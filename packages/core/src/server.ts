@@ -238,7 +238,6 @@ export class JobServer {
     engine.stopTimers();
     await engine.store?.close?.();
   }
-
 }
 
 /** Creates an in-process Gearman job server. */

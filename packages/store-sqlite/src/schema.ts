@@ -1,0 +1,118 @@
+import type Database from 'better-sqlite3';
+import { StoreOpenError } from './errors.js';
+import { gearmandQueueTables } from './gearmand.js';
+
+/** Marks a file as a geartrain store (`PRAGMA application_id`): "gear" in ASCII. */
+export const APPLICATION_ID = 0x67656172;
+
+/** The schema this release writes. `PRAGMA user_version` holds the file's. */
+export const SCHEMA_VERSION = 1;
+
+/** One step of the schema: from `to - 1` to `to`. Steps run in order, in one transaction. */
+export interface Migration {
+  readonly to: number;
+  up(db: Database.Database, table: string): void;
+}
+
+/**
+ * Every schema step since the first release. A later release appends to this list and never
+ * edits an entry, so it opens every older file.
+ *
+ * Version 1: the jobs table, keyed by seq (an integer key is SQLite's fastest: the row is
+ * stored in the key's b-tree, no second index), and `geartrain_meta` for the highest seq
+ * ever added and the name of the jobs table.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    to: 1,
+    up(db, table) {
+      db.exec(`
+        CREATE TABLE "${table}" (
+          seq INTEGER PRIMARY KEY,
+          handle TEXT NOT NULL,
+          function_name TEXT NOT NULL,
+          unique_key TEXT NOT NULL,
+          priority INTEGER NOT NULL,
+          payload BLOB NOT NULL,
+          run_at INTEGER NOT NULL,
+          reducer TEXT NOT NULL,
+          attempts INTEGER NOT NULL
+        );
+        CREATE TABLE geartrain_meta (key TEXT PRIMARY KEY, value ANY) WITHOUT ROWID;
+        INSERT INTO geartrain_meta VALUES ('highest_seq', 0), ('table', '${table}');
+      `);
+    },
+  },
+];
+
+/** A table name is spliced into SQL, so only plain identifiers are allowed. */
+export function checkTableName(table: string): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
+    throw new TypeError(`table name ${JSON.stringify(table)} is not a plain SQL identifier`);
+  }
+}
+
+/**
+ * Brings the file's schema to the newest of `migrations`, or refuses it: a file of a newer
+ * release (its `user_version` is above ours), or an SQLite file that is not a store (no
+ * application id, but tables: a gearmand queue, another program's data) is never changed.
+ */
+export function migrate(
+  db: Database.Database,
+  path: string,
+  table: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): void {
+  const latest = migrations.at(-1)!.to;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  if (applicationId !== APPLICATION_ID) {
+    const tables = db
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+      .pluck()
+      .all() as string[];
+    if (tables.length > 0 || version !== 0) throw foreign(db, path, tables);
+  }
+  if (version > latest) {
+    throw new StoreOpenError(
+      'NEWER_SCHEMA',
+      path,
+      `${path} was written by a newer release of geartrain (store schema ${version}; this ` +
+        `release reads schemas up to ${latest}). Run that release, or upgrade this one.`,
+    );
+  }
+  if (version === latest) {
+    const stored = db.prepare(`SELECT value FROM geartrain_meta WHERE key = 'table'`).pluck().get();
+    if (stored !== table) {
+      throw new StoreOpenError(
+        'FOREIGN',
+        path,
+        `${path} keeps its jobs in table "${String(stored)}", not "${table}": pass that name ` +
+          `(--libsqlite3-table ${String(stored)}).`,
+      );
+    }
+    return;
+  }
+  db.transaction(() => {
+    for (const step of migrations) if (step.to > version) step.up(db, table);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.pragma(`user_version = ${latest}`);
+  }).immediate();
+}
+
+function foreign(db: Database.Database, path: string, tables: string[]): StoreOpenError {
+  if (gearmandQueueTables(db).length > 0) {
+    return new StoreOpenError(
+      'FOREIGN',
+      path,
+      `${path} is a gearmand queue file (tables: ${tables.join(', ')}), not a geartrain store. ` +
+        `Move its jobs over with: geartrain import-gearmand ${path} --store <new file>`,
+    );
+  }
+  return new StoreOpenError(
+    'FOREIGN',
+    path,
+    `${path} is an SQLite database of another program (tables: ${tables.join(', ')}), not a ` +
+      `geartrain store; it was left untouched. Choose another file.`,
+  );
+}
