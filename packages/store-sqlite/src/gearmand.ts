@@ -57,5 +57,5 @@ export function* readGearmandQueue(db: Database.Database, table: string): Genera
 
 function text(value: unknown): string {
   if (Buffer.isBuffer(value)) return value.toString('utf8');
-  return value === null || value === undefined ? '' : String(value);
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
 }

@@ -141,7 +141,9 @@ export class SqliteJobStore implements JobStore {
         `SELECT seq, handle, function_name, unique_key, priority, payload, run_at, reducer, attempts FROM "${table}" ORDER BY seq`,
       )
       .raw();
-    this.commit = db.transaction((adds, updates, removes) => this.write(adds, updates, removes));
+    this.commit = db.transaction((adds: JobRecord[], updates: JobRecord[], removes: number[]) =>
+      this.write(adds, updates, removes),
+    );
   }
 
   // ---------------------------------------------------------------------------------
