@@ -80,7 +80,14 @@ export class Engine {
     this.scheduler = options.scheduler;
     this.functions = new FunctionTable(options.handlePrefix, options.maxQueue);
     this.delayed = new DelayedJobs(options.scheduler, (due) => this.releaseDue(due));
-    this.writes = new StoreWrites(options.store, options.onStoreError);
+    this.writes = new StoreWrites(
+      options.store,
+      (job) => this.persisted(job),
+      (job) => {
+        if (job.state === JobState.Pending) this.discard(job);
+      },
+      options.onStoreError,
+    );
     this.woken = new WakeDeadlines(options.scheduler, options.wakeTimeout, (late) =>
       this.unanswered(late),
     );
@@ -195,13 +202,7 @@ export class Engine {
 
     if (background && this.writes.store !== null) {
       job.state = JobState.Pending;
-      const written = this.writes.add(
-        job,
-        () => this.persisted(job),
-        () => {
-          if (job.state === JobState.Pending) this.discard(job);
-        },
-      );
+      const written = this.writes.add(job);
       return written === undefined ? outcome : written.then(() => outcome);
     }
     this.activate(job);

@@ -9,53 +9,94 @@ import { isThenable } from './thenable.js';
  * listed at start. Store methods may be synchronous, so a synchronous store costs no
  * promise per job.
  */
+/**
+ * The jobs whose write one promise of the store stands for. A store that commits in groups
+ * (SQLite) returns the same promise for every job of a transaction, so a group costs one
+ * `then` and no per-job closure. Jobs join a group in seq order, so a job's group is found
+ * by its seq.
+ */
+interface WriteGroup {
+  readonly written: PromiseLike<void>;
+  readonly jobs: Job[];
+  readonly firstSeq: number;
+  lastSeq: number;
+  readonly done: Promise<void>;
+}
+
 export class StoreWrites {
-  /** Writes in flight: a submission coalesced onto such a job waits for the same write. */
-  private readonly pending = new Map<Job, Promise<void>>();
+  /** Groups of writes in flight, oldest first: a submission coalesced onto such a job waits too. */
+  private readonly groups: WriteGroup[] = [];
 
   constructor(
     readonly store: JobStore | null,
+    /** The write of these jobs was committed. */
+    private readonly persisted: (job: Job) => void,
+    /** The store refused the write of this job. */
+    private readonly refused: (job: Job) => void,
     /** Called when the store fails to update or remove a record (the job goes on or is finished). */
     private readonly onWriteError: (error: unknown, record: JobRecord, operation: string) => void,
   ) {}
 
   /** The write of `job` still in flight, if any. */
   inFlight(job: Job): Promise<void> | undefined {
-    return this.pending.get(job);
+    for (const group of this.groups) {
+      if (job.seq >= group.firstSeq && job.seq <= group.lastSeq && group.jobs.includes(job))
+        return group.done;
+    }
+    return undefined;
   }
 
   /**
-   * Writes a job's record. `confirmed` runs once it is committed; `refused` runs when the
-   * store refuses it, and the submission fails with StoreError: thrown for a synchronous
-   * store, as the returned Promise's rejection for an asynchronous one (undefined when the
-   * write already happened).
+   * Writes a job's record. `persisted` runs once it is committed, `refused` when the store
+   * refuses it, and the submission fails with StoreError: thrown for a synchronous store,
+   * as the returned Promise's rejection for an asynchronous one (undefined when the write
+   * already happened).
    */
-  add(job: Job, confirmed: () => void, refused: () => void): Promise<void> | undefined {
+  add(job: Job): Promise<void> | undefined {
     const store = this.store!;
     let written: void | Promise<void>;
     try {
       written = store.add(job);
     } catch (error) {
-      refused();
+      this.refused(job);
       throw new StoreError(`the job store refused ${job.handle}`, error);
     }
     if (!isThenable(written)) {
-      confirmed();
+      this.persisted(job);
       return undefined;
     }
-    const pending = Promise.resolve(written).then(
-      () => {
-        this.pending.delete(job);
-        confirmed();
-      },
-      (error: unknown) => {
-        this.pending.delete(job);
-        refused();
-        throw new StoreError(`the job store refused ${job.handle}`, error);
-      },
-    );
-    this.pending.set(job, pending);
-    return pending;
+    const last = this.groups.at(-1);
+    if (last !== undefined && last.written === written) {
+      last.jobs.push(job);
+      last.lastSeq = job.seq;
+      return last.done;
+    }
+    const jobs = [job];
+    const settled = (): WriteGroup => this.groups.splice(this.groups.indexOf(group), 1)[0]!;
+    const group: WriteGroup = {
+      written,
+      jobs,
+      firstSeq: job.seq,
+      lastSeq: job.seq,
+      done: Promise.resolve(written).then(
+        () => {
+          settled();
+          for (const j of jobs) this.persisted(j);
+        },
+        (error: unknown) => {
+          settled();
+          for (const j of jobs) this.refused(j);
+          throw new StoreError(
+            jobs.length === 1
+              ? `the job store refused ${job.handle}`
+              : `the job store refused ${jobs.length} jobs (${job.handle} …)`,
+            error,
+          );
+        },
+      ),
+    };
+    this.groups.push(group);
+    return group.done;
   }
 
   /** Writes a record's new `attempts` and `runAt`; a failure is reported, never thrown. */
