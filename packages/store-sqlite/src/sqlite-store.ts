@@ -30,6 +30,11 @@ export interface SqliteJobStoreOptions {
   logger?: LoggerLike;
   /** Called after each commit with its duration in seconds and its number of writes. */
   onCommit?: (seconds: number, writes: number) => void;
+  /**
+   * Called after each step of giving free pages back to the file system (after jobs ended),
+   * with the pages freed, those left free, and whether the steps are over for now.
+   */
+  onVacuum?: (freed: number, left: number, over: boolean) => void;
   /** @internal The schema steps (tests of migrations). */
   migrations?: readonly Migration[];
 }
@@ -74,6 +79,7 @@ export class SqliteJobStore implements JobStore {
   private readonly maxBatch: number;
   private readonly logger: LoggerLike | undefined;
   private readonly onCommit: ((seconds: number, writes: number) => void) | undefined;
+  private readonly onVacuum: ((freed: number, left: number, over: boolean) => void) | undefined;
 
   private adds: JobRecord[] = [];
   private updates: JobRecord[] = [];
@@ -82,6 +88,10 @@ export class SqliteJobStore implements JobStore {
   private flushScheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private vacuumTimer: NodeJS.Timeout | null = null;
+  /** Whether the file gives pages back (`auto_vacuum = INCREMENTAL`, set when it was made). */
+  private readonly canVacuum: boolean;
+  /** Pages given back since the last checkpoint that truncated the log. */
+  private vacuumed = 0;
   private highest: number;
   private closed = false;
 
@@ -112,6 +122,7 @@ export class SqliteJobStore implements JobStore {
     this.maxBatch = options.maxBatch ?? 10_000;
     this.logger = options.logger;
     this.onCommit = options.onCommit;
+    this.onVacuum = options.onVacuum;
     this.db = openDatabase(path, this.durability, options);
     try {
       migrate(this.db, path, table, options.migrations);
@@ -123,6 +134,7 @@ export class SqliteJobStore implements JobStore {
       throw openError(error, path);
     }
     const db = this.db;
+    this.canVacuum = db.pragma('auto_vacuum', { simple: true }) === 2;
     const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`;
     this.insertOne = db.prepare(`INSERT INTO "${table}" VALUES ${row}`);
     this.insertMany = db.prepare(
@@ -214,7 +226,7 @@ export class SqliteJobStore implements JobStore {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     if (this.vacuumTimer !== null) clearTimeout(this.vacuumTimer);
     try {
-      this.vacuumStep(Infinity);
+      if (this.canVacuum) this.vacuumStep(Infinity);
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch (error) {
       this.logger?.error({ err: error }, 'job store: final checkpoint failed');
@@ -332,12 +344,21 @@ export class SqliteJobStore implements JobStore {
   // Giving space back
 
   private scheduleVacuum(): void {
-    if (this.vacuumTimer !== null) return;
+    if (this.vacuumTimer !== null || !this.canVacuum) return;
     this.vacuumTimer = setTimeout(() => {
       this.vacuumTimer = null;
       if (this.closed) return;
       try {
-        if (this.vacuumStep(VACUUM_PAGES)) this.scheduleVacuum();
+        const { freed, left, more } = this.vacuumStep(VACUUM_PAGES);
+        this.vacuumed += freed;
+        if (more) this.scheduleVacuum();
+        else if (this.vacuumed > 0) {
+          // The file shrinks once the log is checkpointed: at the end of the steps, so that
+          // a drained store does (and the log is cut to nothing).
+          this.vacuumed = 0;
+          this.db.pragma('wal_checkpoint(TRUNCATE)');
+        }
+        this.onVacuum?.(freed, left, !more);
       } catch (error) {
         this.logger?.warn?.({ err: error }, 'job store: giving free pages back failed');
       }
@@ -347,15 +368,15 @@ export class SqliteJobStore implements JobStore {
 
   /**
    * Gives up to `pages` free pages back to the file system when more than a quarter of the
-   * file is free (a drained burst); returns whether more is left to give.
+   * file is free (a drained burst). Small steps keep each pause short (a few ms).
    */
-  private vacuumStep(pages: number): boolean {
+  private vacuumStep(pages: number): { freed: number; left: number; more: boolean } {
     const free = this.db.pragma('freelist_count', { simple: true }) as number;
     const total = this.db.pragma('page_count', { simple: true }) as number;
-    if (free < 256 || free * 4 < total) return false;
+    if (free < 256 || free * 4 < total) return { freed: 0, left: free, more: false };
     const step = Math.min(free, pages);
     this.db.pragma(`incremental_vacuum(${step})`);
-    return free > step;
+    return { freed: step, left: free - step, more: free > step };
   }
 
   private checkOpen(): void {
