@@ -26,7 +26,9 @@ export default defineConfig([
     ...shared,
     entry: ['src/cli.ts'],
     format: ['esm'],
-    noExternal: [/^@geartrain\//, 'rxjs'],
+    // The SQLite store stays a package of its own: it loads a native module, better-sqlite3,
+    // which it resolves itself, and only when a file store is used.
+    noExternal: [/^@geartrain\/(?!store-sqlite)/, 'rxjs'],
     esbuildOptions(options) {
       options.conditions = ['@geartrain/source'];
       options.alias = { rxjs: rxjsEsm };

@@ -4,10 +4,13 @@ import { unlinkSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseAddress } from '@geartrain/protocol';
 import { DEFAULT_HOST, DEFAULT_PORT, GearmanServer, VERSION } from './server.js';
+import { openStore, STORE_HELP, STORE_OPTIONS, storeChoice } from './cli-store.js';
+import { IMPORT_HELP, importCommand } from './cli-import.js';
 
 const HELP = `geartrain ${VERSION} — a Gearman job server in Node.js
 
 Usage: geartrain serve [options]
+       geartrain import-gearmand QUEUE_FILE [--store PATH]   (see import-gearmand --help)
 
   -L, --listen ADDRESS        address to bind (default ${DEFAULT_HOST}); ::1 or [::1] for
                               IPv6, HOST:PORT or [V6]:PORT also give the port
@@ -20,7 +23,7 @@ Usage: geartrain serve [options]
       --wake-timeout MS       a woken worker that has not asked for work after MS ms
                               while jobs wait makes every sleeper wake (default 100)
       --job-handle-prefix P   handles are P:<n> (default H:<hostname>)
-      --max-connections N     refuse connections beyond N
+${STORE_HELP}      --max-connections N     refuse connections beyond N
       --idle-timeout MS       close connections silent for MS milliseconds
       --keepalive             TCP keepalive on accepted connections
       --allow-remote-shutdown accept the shutdown admin command from other hosts
@@ -37,7 +40,8 @@ Usage: geartrain serve [options]
       --version               print the version
 
 SIGTERM and SIGINT stop the server gracefully: no new jobs, running ones finish (up to
---shutdown-timeout), then connections close.
+--shutdown-timeout), then connections close. Background jobs stay in the store for the
+next start; foreground jobs are never stored (their clients went with the connection).
 `;
 
 const LEVELS: Record<string, string> = {
@@ -108,6 +112,8 @@ async function main(argv: string[]): Promise<void> {
         'log-file': { type: 'string', short: 'l' },
         'pid-file': { type: 'string', short: 'P' },
         threads: { type: 'string', short: 't' },
+        table: { type: 'string' },
+        ...STORE_OPTIONS,
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -116,22 +122,43 @@ async function main(argv: string[]): Promise<void> {
     fail((error as Error).message);
   }
   const { values, positionals } = parsed;
+  const command = positionals[0] ?? 'serve';
   if (values.help === true) {
-    process.stdout.write(HELP);
+    process.stdout.write(command === 'import-gearmand' ? IMPORT_HELP : HELP);
     return;
   }
   if (values.version === true) {
     process.stdout.write(`${VERSION}\n`);
     return;
   }
-  const command = positionals[0] ?? 'serve';
-  if (command !== 'serve' || positionals.length > 1)
+  const known = command === 'serve' || command === 'import-gearmand';
+  if (!known || positionals.length > (command === 'serve' ? 1 : 2))
     fail(`unknown command '${positionals.join(' ')}'`);
+  const choice = storeChoice(values);
+  if (typeof choice === 'string') fail(choice);
 
   const verbose = (values.verbose ?? 'ERROR').toUpperCase();
   const level = LEVELS[verbose];
   if (level === undefined) fail(`unknown verbose level '${values.verbose}'`);
   const log = await logger(values['log-file'] ?? 'stderr', level);
+
+  if (command === 'import-gearmand') {
+    const queueFile = positionals[1];
+    if (queueFile === undefined) fail('import-gearmand needs the gearmand queue file');
+    try {
+      const line = await importCommand(
+        queueFile,
+        choice,
+        { table: values.table, handlePrefix: values['job-handle-prefix'] },
+        log,
+      );
+      process.stdout.write(`${line}\n`);
+    } catch (error) {
+      process.stderr.write(`geartrain: ${(error as Error).message}\n`);
+      process.exit(1);
+    }
+    return;
+  }
 
   const listen = parseAddress(values.listen ?? DEFAULT_HOST);
   const port =
@@ -146,9 +173,18 @@ async function main(argv: string[]): Promise<void> {
   }
   const shutdownTimeout = integer(values['shutdown-timeout'], '--shutdown-timeout') ?? 30_000;
 
+  let opened;
+  try {
+    opened = await openStore(choice, log);
+  } catch (error) {
+    // A store that cannot be opened is never replaced by an empty one: the server stops.
+    process.stderr.write(`geartrain: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
   let jobServer: JobServer;
   try {
     jobServer = createJobServer({
+      store: opened.store,
       // gearmand's --job-retries counts attempts (0 = unlimited); maxRetries counts retries.
       maxRetries: retries > 0 ? retries - 1 : Infinity,
       exceptions: values.exceptions === true,
@@ -158,6 +194,11 @@ async function main(argv: string[]): Promise<void> {
       logger: log,
     });
   } catch (error) {
+    if ((error as { code?: string }).code === 'STORE_OPEN_FAILED') {
+      // Found while reading the jobs back (a damaged page): the file is left as it is.
+      process.stderr.write(`geartrain: ${(error as Error).message}\n`);
+      process.exit(1);
+    }
     fail((error as Error).message);
   }
   const pidFile = values['pid-file'];
@@ -190,6 +231,15 @@ async function main(argv: string[]): Promise<void> {
   } catch (error) {
     removePidFile();
     fail(`cannot listen on ${listen.host}:${port}: ${(error as Error).message}`);
+  }
+  if (level !== 'fatal') {
+    const { address, port: bound } = server.address!;
+    const host = address.includes(':') ? `[${address}]` : address;
+    const queued = jobServer.functions().reduce((sum, f) => sum + f.total, 0);
+    process.stdout.write(
+      `geartrain ${VERSION} listening on ${host}:${bound}; jobs stored in ${opened.where}` +
+        `${queued > 0 ? `, ${queued} replayed` : ''}\n`,
+    );
   }
 
   let stopping = false;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, it } from 'vitest';
 import type { JobStore } from '@geartrain/core';
 import { describeJobStoreContract } from '@geartrain/testing';
-import { SqliteJobStore, type Durability } from '../src/index.js';
+import { SqliteJobStore, type Durability } from '@geartrain/store-sqlite';
 
 const dir = mkdtempSync(join(tmpdir(), 'geartrain-contract-'));
 /** The store last opened on each file: a restart closes it, as its process would have died. */
