@@ -23,8 +23,9 @@ export interface ImportResult {
  * Moves the jobs of a gearmand libsqlite3 queue file into a geartrain store: each becomes a
  * background job with the next seq of the store, in the queue file's order, keeping its
  * function, unique id, priority, payload and time. The queue file is only read; once the
- * store has committed the jobs, it can be put away. gearmand gives every job a unique id, so
- * an import repeated (after a crash half-way) skips what is already there.
+ * store has committed the jobs, it can be put away. An import repeated (after a crash
+ * half-way) skips what the store already has: a job of the same function and unique id, or,
+ * for a job without one, of the same function and payload.
  */
 export async function importGearmandQueue(
   queueFile: string,
@@ -56,14 +57,14 @@ export async function importGearmandQueue(
     }
     const prefix = options.handlePrefix ?? `H:${hostname()}`;
     const present = new Set<string>();
-    for (const r of store.list()) present.add(`${r.functionName}\0${r.unique}`);
+    for (const r of store.list()) present.add(identity(r));
     let seq = store.highestSeq();
     let imported = 0;
     let skipped = 0;
     const writes: Promise<void>[] = [];
     for (const job of readGearmandQueue(db, table)) {
-      const key = `${job.functionName}\0${job.unique}`;
-      if (job.unique !== '' && present.has(key)) {
+      const key = identity(job);
+      if (present.has(key)) {
         skipped++;
         continue;
       }
@@ -79,4 +80,10 @@ export async function importGearmandQueue(
   } finally {
     db.close();
   }
+}
+
+/** What makes two jobs the same for an import run twice. */
+function identity(job: { functionName: string; unique: string; payload: Buffer }): string {
+  const tail = job.unique !== '' ? job.unique : `\0${job.payload.toString('base64')}`;
+  return `${job.functionName}\0${tail}`;
 }
