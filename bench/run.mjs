@@ -8,6 +8,7 @@ const suites = {
   threads: () => import('./threads.mjs'),
   wakeups: () => import('./wakeups.mjs'),
   startup: () => import('./startup.mjs'),
+  store: () => import('./store.mjs'),
 };
 
 const names = process.argv.slice(2);

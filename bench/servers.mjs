@@ -41,6 +41,9 @@ export const servers = {
         String(port),
         '--log-file',
         'none',
+        // No store: gearmand's defaults keep jobs in memory too (bench/store.mjs has the store).
+        '--store',
+        'memory',
       ],
       { stdio: 'ignore' },
     ),

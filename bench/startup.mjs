@@ -7,6 +7,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createConnection } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, report } from './lib.mjs';
@@ -57,6 +59,11 @@ async function timeToExit(command, args) {
   return performance.now() - start;
 }
 
+let stores = 0;
+const storeDir = mkdtempSync(join(tmpdir(), 'geartrain-startup-'));
+process.once('exit', () => rmSync(storeDir, { recursive: true, force: true }));
+const storeFile = () => join(storeDir, `${++stores}.sqlite`);
+
 export async function run() {
   const cli = join(here, '../packages/tcp/dist/cli.js');
   const node = process.execPath;
@@ -64,8 +71,13 @@ export async function run() {
     (path, ...extra) =>
     (port) => [path, 'serve', '--port', String(port), ...extra];
   const contenders = {
-    'geartrain-log-off': () => timeToEcho(node, serve(cli, '--log-file', 'none')),
-    'geartrain-log-stderr': () => timeToEcho(node, serve(cli, '--verbose', 'ERROR')),
+    'geartrain-log-off': () =>
+      timeToEcho(node, serve(cli, '--log-file', 'none', '--store', 'memory')),
+    'geartrain-log-stderr': () =>
+      timeToEcho(node, serve(cli, '--verbose', 'ERROR', '--store', 'memory')),
+    // The default: jobs kept in an SQLite file (a new one each time).
+    'geartrain-sqlite-store': () =>
+      timeToEcho(node, serve(cli, '--log-file', 'none', '--store', storeFile())),
     gearmand: () =>
       timeToEcho('gearmand', (port) => ['--listen=127.0.0.1', `--port=${port}`, '--log-file=none']),
     'node-empty': () => timeToExit(node, ['-e', '0']),

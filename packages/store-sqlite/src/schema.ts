@@ -19,8 +19,9 @@ export interface Migration {
  * edits an entry, so it opens every older file.
  *
  * Version 1: the jobs table, keyed by seq (an integer key is SQLite's fastest: the row is
- * stored in the key's b-tree, no second index), and `geartrain_meta` for the highest seq
- * ever added and the name of the jobs table.
+ * stored in the key's b-tree, no second index), with defaults for the columns most jobs
+ * leave empty (so that their insert binds four values, not nine), and `geartrain_meta` for
+ * the highest seq ever added and the name of the jobs table.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -31,12 +32,12 @@ export const MIGRATIONS: readonly Migration[] = [
           seq INTEGER PRIMARY KEY,
           handle TEXT NOT NULL,
           function_name TEXT NOT NULL,
-          unique_key TEXT NOT NULL,
-          priority INTEGER NOT NULL,
+          unique_key TEXT NOT NULL DEFAULT '',
+          priority INTEGER NOT NULL DEFAULT 1,
           payload BLOB NOT NULL,
-          run_at INTEGER NOT NULL,
-          reducer TEXT NOT NULL,
-          attempts INTEGER NOT NULL
+          run_at INTEGER NOT NULL DEFAULT 0,
+          reducer TEXT NOT NULL DEFAULT '',
+          attempts INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE geartrain_meta (key TEXT PRIMARY KEY, value ANY) WITHOUT ROWID;
         INSERT INTO geartrain_meta VALUES ('highest_seq', 0), ('table', '${table}');

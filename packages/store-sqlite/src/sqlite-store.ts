@@ -42,10 +42,16 @@ export interface SqliteJobStoreOptions {
 const PRIORITY_CODES: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
 const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
 
-/** Rows per multi-row INSERT and seqs per DELETE … IN: fewer calls into SQLite per job. */
+/**
+ * Rows per multi-row INSERT and seqs per DELETE … IN: fewer calls into SQLite per job. A
+ * plain job (no unique id, normal priority, at once, no reducer, never started) binds only
+ * its seq, handle, function and payload; the rest are the table's defaults.
+ */
 const INSERT_ROWS = 16;
+const PLAIN_ROWS = 64;
 const DELETE_ROWS = 64;
 const COLUMNS = 9;
+const PLAIN_COLUMNS = 4;
 /** Failed writes of finished or started jobs are tried again this often (ms). */
 const RETRY_MS = 1000;
 /** How often the file is checked for free pages to give back (ms), and how many per step. */
@@ -97,12 +103,15 @@ export class SqliteJobStore implements JobStore {
 
   private readonly insertOne: Database.Statement;
   private readonly insertMany: Database.Statement;
+  private readonly insertPlainMany: Database.Statement;
   private readonly deleteOne: Database.Statement;
   private readonly deleteMany: Database.Statement;
+  private readonly deleteRange: Database.Statement;
   private readonly updateOne: Database.Statement;
   private readonly raiseHighest: Database.Statement;
   private readonly selectAll: Database.Statement;
   private readonly insertArgs = new Array<unknown>(INSERT_ROWS * COLUMNS);
+  private readonly plainArgs = new Array<unknown>(PLAIN_ROWS * PLAIN_COLUMNS);
   private readonly deleteArgs = new Array<number>(DELETE_ROWS);
   private readonly commit: (adds: JobRecord[], updates: JobRecord[], removes: number[]) => void;
 
@@ -140,7 +149,11 @@ export class SqliteJobStore implements JobStore {
     this.insertMany = db.prepare(
       `INSERT INTO "${table}" VALUES ${Array<string>(INSERT_ROWS).fill(row).join(', ')}`,
     );
+    this.insertPlainMany = db.prepare(
+      `INSERT INTO "${table}" (seq, handle, function_name, payload) VALUES ${Array<string>(PLAIN_ROWS).fill('(?, ?, ?, ?)').join(', ')}`,
+    );
     this.deleteOne = db.prepare(`DELETE FROM "${table}" WHERE seq = ?`);
+    this.deleteRange = db.prepare(`DELETE FROM "${table}" WHERE seq BETWEEN ? AND ?`);
     this.deleteMany = db.prepare(
       `DELETE FROM "${table}" WHERE seq IN (${Array<string>(DELETE_ROWS).fill('?').join(', ')})`,
     );
@@ -307,23 +320,7 @@ export class SqliteJobStore implements JobStore {
 
   /** One transaction's writes: new rows, then attempts, then finished rows. */
   private write(adds: JobRecord[], updates: JobRecord[], removes: number[]): void {
-    const args = this.insertArgs;
-    let i = 0;
-    for (; i + INSERT_ROWS <= adds.length; i += INSERT_ROWS) {
-      for (let k = 0; k < INSERT_ROWS; k++) rowArgs(adds[i + k]!, args, k * COLUMNS);
-      this.insertMany.run(args);
-    }
-    const one = new Array<unknown>(COLUMNS);
-    for (; i < adds.length; i++) {
-      rowArgs(adds[i]!, one, 0);
-      this.insertOne.run(one);
-    }
-    if (adds.length > 0) {
-      let top = this.highest;
-      for (const r of adds) if (r.seq > top) top = r.seq;
-      this.raiseHighest.run(top, top);
-      this.highest = top;
-    }
+    if (adds.length > 0) this.insert(adds);
     if (updates.length > 0) {
       // A job that also ended in this batch needs no update: its row goes.
       const ended = removes.length > 0 ? new Set(removes) : null;
@@ -331,13 +328,74 @@ export class SqliteJobStore implements JobStore {
         if (ended === null || !ended.has(r.seq)) this.updateOne.run(r.attempts, r.runAt, r.seq);
       }
     }
-    const seqs = this.deleteArgs;
-    let j = 0;
-    for (; j + DELETE_ROWS <= removes.length; j += DELETE_ROWS) {
-      for (let k = 0; k < DELETE_ROWS; k++) seqs[k] = removes[j + k]!;
-      this.deleteMany.run(seqs);
+    if (removes.length > 0) this.delete(removes);
+  }
+
+  private insert(adds: JobRecord[]): void {
+    const plain: JobRecord[] = [];
+    const full = this.insertArgs;
+    let n = 0;
+    let top = this.highest;
+    for (const r of adds) {
+      if (r.seq > top) top = r.seq;
+      if (isPlain(r)) {
+        plain.push(r);
+        continue;
+      }
+      rowArgs(r, full, n * COLUMNS);
+      if (++n === INSERT_ROWS) {
+        this.insertMany.run(full);
+        n = 0;
+      }
     }
-    for (; j < removes.length; j++) this.deleteOne.run(removes[j]);
+    const one = new Array<unknown>(COLUMNS);
+    for (let k = 0; k < n; k++) {
+      for (let c = 0; c < COLUMNS; c++) one[c] = full[k * COLUMNS + c];
+      this.insertOne.run(one);
+    }
+    const args = this.plainArgs;
+    let i = 0;
+    for (; i + PLAIN_ROWS <= plain.length; i += PLAIN_ROWS) {
+      for (let k = 0; k < PLAIN_ROWS; k++) {
+        const r = plain[i + k]!;
+        const at = k * PLAIN_COLUMNS;
+        args[at] = r.seq;
+        args[at + 1] = r.id;
+        args[at + 2] = r.functionName;
+        args[at + 3] = r.payload;
+      }
+      this.insertPlainMany.run(args);
+    }
+    for (; i < plain.length; i++) {
+      rowArgs(plain[i]!, one, 0);
+      this.insertOne.run(one);
+    }
+    this.raiseHighest.run(top, top);
+    this.highest = top;
+  }
+
+  /** Deletes by seq: runs of consecutive seqs (jobs that end in order) as one range each. */
+  private delete(removes: number[]): void {
+    const seqs = Float64Array.from(removes).sort();
+    const singles = this.deleteArgs;
+    let n = 0;
+    for (let i = 0; i < seqs.length; ) {
+      let j = i;
+      while (j + 1 < seqs.length && seqs[j + 1]! - seqs[j]! <= 1) j++;
+      if (j - i >= 2) {
+        this.deleteRange.run(seqs[i], seqs[j]);
+      } else {
+        for (let k = i; k <= j; k++) {
+          singles[n++] = seqs[k]!;
+          if (n === DELETE_ROWS) {
+            this.deleteMany.run(singles);
+            n = 0;
+          }
+        }
+      }
+      i = j + 1;
+    }
+    for (let k = 0; k < n; k++) this.deleteOne.run(singles[k]);
   }
 
   // ---------------------------------------------------------------------------------
@@ -373,7 +431,7 @@ export class SqliteJobStore implements JobStore {
   private vacuumStep(pages: number): { freed: number; left: number; more: boolean } {
     const free = this.db.pragma('freelist_count', { simple: true }) as number;
     const total = this.db.pragma('page_count', { simple: true }) as number;
-    if (free < 256 || free * 4 < total) return { freed: 0, left: free, more: false };
+    if (free < 16 || free * 4 < total) return { freed: 0, left: free, more: false };
     const step = Math.min(free, pages);
     this.db.pragma(`incremental_vacuum(${step})`);
     return { freed: step, left: free - step, more: free > step };
@@ -394,6 +452,16 @@ function newBatch(): Batch {
   // A batch nobody awaits (every submitter gone) must not be an unhandled rejection.
   promise.catch(() => undefined);
   return { promise, resolve, reject };
+}
+
+function isPlain(r: JobRecord): boolean {
+  return (
+    r.unique === '' &&
+    r.priority === 'normal' &&
+    r.runAt === 0 &&
+    r.reducer === '' &&
+    r.attempts === 0
+  );
 }
 
 function rowArgs(r: JobRecord, args: unknown[], at: number): void {
