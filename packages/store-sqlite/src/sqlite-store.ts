@@ -54,8 +54,13 @@ const COLUMNS = 9;
 const PLAIN_COLUMNS = 4;
 /** Failed writes of finished or started jobs are tried again this often (ms). */
 const RETRY_MS = 1000;
-/** How often the file is checked for free pages to give back (ms), and how many per step. */
-const VACUUM_MS = 200;
+/**
+ * The file is checked for free pages to give back a second after jobs ended (a busy store
+ * reuses its free pages at once: giving them back on every commit would only make it grow
+ * again), and then given back in steps of VACUUM_PAGES every VACUUM_STEP_MS.
+ */
+const VACUUM_MS = 1000;
+const VACUUM_STEP_MS = 50;
 const VACUUM_PAGES = 4096;
 
 interface Batch {
@@ -379,7 +384,7 @@ export class SqliteJobStore implements JobStore {
     const seqs = Float64Array.from(removes).sort();
     const singles = this.deleteArgs;
     let n = 0;
-    for (let i = 0; i < seqs.length; ) {
+    for (let i = 0; i < seqs.length;) {
       let j = i;
       while (j + 1 < seqs.length && seqs[j + 1]! - seqs[j]! <= 1) j++;
       if (j - i >= 2) {
@@ -401,7 +406,7 @@ export class SqliteJobStore implements JobStore {
   // ---------------------------------------------------------------------------------
   // Giving space back
 
-  private scheduleVacuum(): void {
+  private scheduleVacuum(delay = VACUUM_MS): void {
     if (this.vacuumTimer !== null || !this.canVacuum) return;
     this.vacuumTimer = setTimeout(() => {
       this.vacuumTimer = null;
@@ -409,7 +414,7 @@ export class SqliteJobStore implements JobStore {
       try {
         const { freed, left, more } = this.vacuumStep(VACUUM_PAGES);
         this.vacuumed += freed;
-        if (more) this.scheduleVacuum();
+        if (more) this.scheduleVacuum(VACUUM_STEP_MS);
         else if (this.vacuumed > 0) {
           // The file shrinks once the log is checkpointed: at the end of the steps, so that
           // a drained store does (and the log is cut to nothing).
@@ -420,7 +425,7 @@ export class SqliteJobStore implements JobStore {
       } catch (error) {
         this.logger?.warn?.({ err: error }, 'job store: giving free pages back failed');
       }
-    }, VACUUM_MS);
+    }, delay);
     this.vacuumTimer.unref();
   }
 
