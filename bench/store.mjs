@@ -275,6 +275,8 @@ async function tcpSuite() {
     'geartrain-memory': () => overTcp(loadgen, 'geartrain-memory', 50_000),
     'geartrain-store': () => overTcp(loadgen, 'geartrain-store', 50_000),
     'gearmand-libsqlite3': () => overTcp(loadgen, 'gearmand-libsqlite3', 3000),
+    'gearmand-libsqlite3-default-threads': () =>
+      overTcp(loadgen, 'gearmand-libsqlite3-default-threads', 3000),
   };
   const rounds = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
   for (let round = 0; round < 3; round++) {
@@ -282,7 +284,9 @@ async function tcpSuite() {
   }
   const figure = (name, key) => rounds[name].map((r) => r[key]);
   for (const name of Object.keys(contenders)) {
-    const peer = name.startsWith('gearmand') ? 'gearmand --threads=1 -q libsqlite3' : undefined;
+    const peer = name.startsWith('gearmand')
+      ? `gearmand${name.endsWith('default-threads') ? '' : ' --threads=1'} -q libsqlite3`
+      : undefined;
     const bench = `store-tcp-background-${name}`;
     report(
       bench,
