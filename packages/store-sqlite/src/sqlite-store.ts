@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { JobRecord, JobStore, LoggerLike, Priority } from '@geartrain/core';
 import { sqliteCode, StoreOpenError } from './errors.js';
+import { prepareChunkRead, readRecords } from './read-records.js';
 import { checkTableName, migrate, type Migration } from './schema.js';
 
 /**
@@ -46,7 +47,6 @@ export interface SqliteJobStoreOptions {
 }
 
 const PRIORITY_CODES: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
-const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
 
 /**
  * Rows per multi-row INSERT and seqs per DELETE … IN: fewer calls into SQLite per job. A
@@ -122,7 +122,7 @@ export class SqliteJobStore implements JobStore {
   private readonly deleteRange: Database.Statement;
   private readonly updateOne: Database.Statement;
   private readonly raiseHighest: Database.Statement;
-  private readonly selectAll: Database.Statement;
+  private readonly selectChunk: Database.Statement;
   private readonly insertArgs = new Array<unknown>(INSERT_ROWS * COLUMNS);
   private readonly plainArgs = new Array<unknown>(PLAIN_ROWS * PLAIN_COLUMNS);
   private readonly deleteArgs = new Array<number>(DELETE_ROWS);
@@ -175,11 +175,7 @@ export class SqliteJobStore implements JobStore {
     this.raiseHighest = db.prepare(
       `UPDATE geartrain_meta SET value = ? WHERE key = 'highest_seq' AND value < ?`,
     );
-    this.selectAll = db
-      .prepare(
-        `SELECT seq, handle, function_name, unique_key, priority, payload, run_at, reducer, attempts FROM "${table}" ORDER BY seq`,
-      )
-      .raw();
+    this.selectChunk = prepareChunkRead(db, table);
     this.commit = db.transaction((adds: JobRecord[], updates: JobRecord[], removes: number[]) =>
       this.write(adds, updates, removes),
     );
@@ -208,36 +204,19 @@ export class SqliteJobStore implements JobStore {
     this.scheduleLazyFlush();
   }
 
-  /** Every record, in seq order, read lazily (a million need not be in memory at once). */
+  /** Every record, in seq order, read a chunk at a time (a million need not be in memory). */
   *list(): Generator<JobRecord> {
     this.flush();
-    let rows: IterableIterator<unknown[]>;
-    try {
-      rows = this.selectAll.iterate() as IterableIterator<unknown[]>;
-    } catch (error) {
-      throw openError(error, this.path);
-    }
+    const records = readRecords(this.selectChunk);
     for (;;) {
-      let next: IteratorResult<unknown[]>;
+      let next: IteratorResult<JobRecord>;
       try {
-        next = rows.next();
+        next = records.next();
       } catch (error) {
         throw openError(error, this.path);
       }
       if (next.done === true) return;
-      const [seq, id, functionName, unique, priority, payload, runAt, reducer, attempts] =
-        next.value as [number, string, string, string, number, Buffer, number, string, number];
-      yield {
-        seq,
-        id,
-        functionName,
-        unique,
-        priority: PRIORITIES[priority] ?? 'normal',
-        payload,
-        runAt,
-        reducer,
-        attempts,
-      };
+      yield next.value;
     }
   }
 
