@@ -218,12 +218,17 @@ async function inProcessSuite() {
       'bullmq',
     );
     report(
-      'store-in-process-process-crash',
-      'ratio_to_bullmq',
-      pairwise('process-crash', 'bullmq'),
-      'x',
+      'store-in-process-bullmq-add',
+      'add_and_process_jobs_per_s',
+      median(rate('bullmq-add')),
+      'jobs/s',
+      'bullmq (add per job)',
     );
-    report('store-in-process-power-loss', 'ratio_to_bullmq', pairwise('power-loss', 'bullmq'), 'x');
+    for (const mode of ['process-crash', 'power-loss']) {
+      const bench = `store-in-process-${mode}`;
+      report(bench, 'ratio_to_bullmq', pairwise(mode, 'bullmq'), 'x', 'bullmq (addBulk)');
+      report(bench, 'ratio_to_bullmq', pairwise(mode, 'bullmq-add'), 'x', 'bullmq (add per job)');
+    }
   }
 }
 
