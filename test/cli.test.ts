@@ -1,14 +1,48 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createClient } from '@geartrain/client';
 import { freePort, run } from './support/interop.js';
 
 const cli = fileURLToPath(new URL('../packages/tcp/dist/cli.js', import.meta.url));
+const state = mkdtempSync(join(tmpdir(), 'geartrain-cli-'));
+afterAll(() => rmSync(state, { recursive: true, force: true }));
+/** The command's environment: its default store goes under a folder of this test. */
+const env = { ...process.env, XDG_STATE_HOME: state };
+
+/** Starts `geartrain serve` and resolves with the line it prints once listening. */
+async function serve(args: string[]) {
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${err}`)));
+  });
+  const address = /listening on (\S+);/.exec(line)![1]!;
+  return {
+    line,
+    address,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
 
 describe('the geartrain command', () => {
   it('prints its help and version, and refuses bad arguments with exit 2', async () => {
@@ -57,7 +91,7 @@ describe('the geartrain command', () => {
         '-t',
         '4',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      { env, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let log = '';
     child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
@@ -87,6 +121,61 @@ describe('the geartrain command', () => {
       ]);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+
+  it('keeps jobs in its default store file, says so, and gives them back after a restart', async () => {
+    const file = join(state, 'geartrain', 'jobs.sqlite');
+    const first = await serve(['--log-file', 'none']);
+    expect(first.line).toMatch(
+      new RegExp(
+        `^geartrain 0\\.1\\.0 listening on 127\\.0\\.0\\.1:\\d+; jobs stored in ${file} \\(process-crash\\)$`,
+      ),
+    );
+    const client = createClient({ servers: [first.address] });
+    const job = await client.submit('later', 'payload', { background: true, unique: 'kept' });
+    client.close();
+    // A second server on the same file is refused while the first runs.
+    const second = await run(process.execPath, [cli, 'serve', '--port', '0'], { env });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/is in use by another geartrain server/);
+    await first.stop('SIGKILL');
+
+    const again = await serve(['--log-file', 'none']);
+    try {
+      expect(again.line).toMatch(/, 1 replayed$/);
+      const c = createClient({ servers: [again.address] });
+      expect((await c.status(job.handle)).known).toBe(true);
+      c.close();
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it("takes gearmand's queue options, and refuses what would lose jobs", async () => {
+    const file = join(state, 'gearmand-style.sqlite');
+    const served = await serve([
+      '-q',
+      'libsqlite3',
+      '--libsqlite3-db',
+      file,
+      '--durability',
+      'power-loss',
+    ]);
+    expect(served.line).toContain(`jobs stored in ${file} (power-loss)`);
+    await served.stop();
+    const memory = await serve(['--store', 'memory']);
+    expect(memory.line).toContain('jobs stored in memory (jobs are lost at exit)');
+    await memory.stop();
+    for (const [args, message] of [
+      [['--store-queue-on-shutdown'], /--store-queue-on-shutdown is refused: .*kill -9/],
+      [['-q', 'mysql'], /queue type 'mysql' is not supported/],
+      [['-q', 'libsqlite3'], /-q libsqlite3 needs --libsqlite3-db FILE/],
+      [['--durability', 'fsync'], /--durability is process-crash or power-loss/],
+    ] as const) {
+      const refused = await run(process.execPath, [cli, 'serve', '--port', '0', ...args]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(message);
     }
   });
 });

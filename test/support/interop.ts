@@ -133,9 +133,18 @@ export interface RunResult {
 export async function run(
   command: string,
   args: string[],
-  options: { input?: string | Buffer; timeout?: number; cwd?: string } = {},
+  options: {
+    input?: string | Buffer;
+    timeout?: number;
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<RunResult> {
-  const child = spawn(command, args, { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
