@@ -250,13 +250,14 @@ function spawnServer(kind, port, file) {
         { stdio: 'ignore' },
       );
     case 'gearmand-libsqlite3':
+    case 'gearmand-libsqlite3-default-threads':
       return spawn(
         'gearmand',
         [
           '--listen=127.0.0.1',
           `--port=${port}`,
           '--log-file=none',
-          '--threads=1',
+          ...(kind === 'gearmand-libsqlite3' ? ['--threads=1'] : []),
           '-q',
           'libsqlite3',
           `--libsqlite3-db=${file}`,
@@ -321,12 +322,19 @@ async function tcpSuite() {
     pairwise('geartrain-store', 'geartrain-memory'),
     'x',
   );
-  report(
-    'store-tcp-background-geartrain-store',
-    'ratio_to_gearmand_libsqlite3',
-    pairwise('geartrain-store', 'gearmand-libsqlite3'),
-    'x',
-  );
+  for (const [peer, name] of [
+    ['gearmand --threads=1 -q libsqlite3', 'gearmand-libsqlite3'],
+    ['gearmand -q libsqlite3', 'gearmand-libsqlite3-default-threads'],
+  ]) {
+    const ratio = pairwise('geartrain-store', name);
+    report(
+      'store-tcp-background-geartrain-store',
+      'ratio_to_gearmand_libsqlite3',
+      ratio,
+      'x',
+      peer,
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------
