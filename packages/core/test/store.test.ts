@@ -128,7 +128,74 @@ describe('persistence points (reference §5.1)', () => {
   });
 });
 
+/** A store that commits in groups, as the SQLite store does: one promise per batch of adds. */
+class BatchStore implements JobStore {
+  readonly records = new MemoryJobStore();
+  private batch: { promise: Promise<void>; settle: (ok: boolean) => void } | null = null;
+  private waiting: JobRecord[] = [];
+  add(record: JobRecord): Promise<void> {
+    this.waiting.push(record);
+    if (this.batch === null) {
+      let settle!: (ok: boolean) => void;
+      const promise = new Promise<void>((resolve, reject) => {
+        settle = (ok) => (ok ? resolve() : reject(new Error('disk full')));
+      });
+      this.batch = { promise, settle };
+    }
+    return this.batch.promise;
+  }
+  commit(ok: boolean): void {
+    if (ok) for (const r of this.waiting) this.records.add(r);
+    this.waiting = [];
+    this.batch?.settle(ok);
+    this.batch = null;
+  }
+  update(record: JobRecord): void {
+    this.records.update(record);
+  }
+  remove(record: JobRecord): void {
+    this.records.remove(record);
+  }
+  list(): JobRecord[] {
+    return this.records.list();
+  }
+  highestSeq(): number {
+    return this.records.highestSeq();
+  }
+}
+
 describe('asynchronous and failing stores', () => {
+  it('lets jobs that share one commit wait together; a coalesced submission waits for its job', async () => {
+    const store = new BatchStore();
+    const s = server({ store });
+    const c = s.connect();
+    const outcomes = ['a', 'b', 'c'].map((u) =>
+      c.submit({ functionName: 'f', payload: u, background: true, unique: u }),
+    );
+    const joined = c.submit({ functionName: 'f', background: true, unique: 'b' });
+    const w = workerConnection(s, 'f');
+    expect(w.connection.grab()).toBeUndefined();
+    store.commit(true);
+    expect(await Promise.all(outcomes.map((o) => Promise.resolve(o)))).toEqual([
+      { handle: 'H:t:1', coalesced: false },
+      { handle: 'H:t:2', coalesced: false },
+      { handle: 'H:t:3', coalesced: false },
+    ]);
+    expect(await joined).toEqual({ handle: 'H:t:2', coalesced: true });
+    expect(grab(w.connection)?.payload).toBe('a');
+
+    const refused = ['d', 'e'].map((u) =>
+      c.submit({ functionName: 'f', payload: u, background: true, unique: u }),
+    );
+    const joinedRefused = c.submit({ functionName: 'f', background: true, unique: 'e' });
+    store.commit(false);
+    for (const outcome of [...refused, joinedRefused]) {
+      await expect(outcome).rejects.toBeInstanceOf(StoreError);
+    }
+    expect(s.status('H:t:4').known).toBe(false);
+    expect(store.list().map((r) => r.unique)).toEqual(['a', 'b', 'c']);
+  });
+
   it('accepts a background job only once written; it runs after that', async () => {
     const store = new SlowStore();
     const s = server({ store });

@@ -232,8 +232,10 @@ export class Engine {
     const body = toBody(record.payload, true);
     const seq = record.seq;
     if (seq > this.seq) this.seq = seq;
-    if (this.findCoalesced(fn, record.unique, body) !== undefined || this.jobs.get(seq)) {
-      // A duplicate record (same function and unique, or seq): the live job covers it.
+    // Two records with one seq cannot be: a store keys them by it. Kept as it is.
+    if (this.jobs.get(seq) !== undefined) return undefined;
+    if (this.findCoalesced(fn, record.unique, body) !== undefined) {
+      // A duplicate record (same function and unique): the live job covers it.
       this.writes.remove(record);
       return undefined;
     }

@@ -40,8 +40,18 @@ export class StoreWrites {
   /** The write of `job` still in flight, if any. */
   inFlight(job: Job): Promise<void> | undefined {
     for (const group of this.groups) {
-      if (job.seq >= group.firstSeq && job.seq <= group.lastSeq && group.jobs.includes(job))
-        return group.done;
+      if (job.seq < group.firstSeq || job.seq > group.lastSeq) continue;
+      // The group's jobs are in seq order: a binary search finds it.
+      const jobs = group.jobs;
+      let low = 0;
+      let high = jobs.length - 1;
+      while (low <= high) {
+        const middle = (low + high) >>> 1;
+        const seq = jobs[middle]!.seq;
+        if (seq === job.seq) return jobs[middle] === job ? group.done : undefined;
+        if (seq < job.seq) low = middle + 1;
+        else high = middle - 1;
+      }
     }
     return undefined;
   }
