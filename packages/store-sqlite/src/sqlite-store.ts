@@ -338,26 +338,32 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
-  /** One transaction's writes: new rows, then attempts, then finished rows. */
+  /**
+   * One transaction's writes. Finished rows go first, so that a full file has their room for
+   * the new ones; a record added and removed in the same batch is never written, and an
+   * update of a job that ended in the batch is dropped (its row goes).
+   */
   private write(adds: JobRecord[], updates: JobRecord[], removes: number[]): void {
-    if (adds.length > 0) this.insert(adds);
-    if (updates.length > 0) {
-      // A job that also ended in this batch needs no update: its row goes.
-      const ended = removes.length > 0 ? new Set(removes) : null;
-      for (const r of updates) {
-        if (ended === null || !ended.has(r.seq)) this.updateOne.run(r.attempts, r.runAt, r.seq);
-      }
-    }
+    const ended = removes.length > 0 && adds.length + updates.length > 0 ? new Set(removes) : null;
     if (removes.length > 0) this.delete(removes);
+    if (adds.length > 0) {
+      this.insert(ended === null ? adds : adds.filter((r) => !ended.has(r.seq)));
+      // Every seq handed out counts, written or not: its handle is never given again.
+      let top = this.highest;
+      for (const r of adds) if (r.seq > top) top = r.seq;
+      this.raiseHighest.run(top, top);
+      this.highest = top;
+    }
+    for (const r of updates) {
+      if (ended === null || !ended.has(r.seq)) this.updateOne.run(r.attempts, r.runAt, r.seq);
+    }
   }
 
   private insert(adds: JobRecord[]): void {
     const plain: JobRecord[] = [];
     const full = this.insertArgs;
     let n = 0;
-    let top = this.highest;
     for (const r of adds) {
-      if (r.seq > top) top = r.seq;
       if (isPlain(r)) {
         plain.push(r);
         continue;
@@ -390,8 +396,6 @@ export class SqliteJobStore implements JobStore {
       rowArgs(plain[i]!, one, 0);
       this.insertOne.run(one);
     }
-    this.raiseHighest.run(top, top);
-    this.highest = top;
   }
 
   /** Deletes by seq: runs of consecutive seqs (jobs that end in order) as one range each. */

@@ -94,6 +94,37 @@ describe('group commit', () => {
     expect([...store.list()].map((r) => [r.seq, r.attempts])).toEqual([[b.seq, 1]]);
   });
 
+  it('never writes a record added and removed in one batch, but counts its seq', async () => {
+    const path = fresh();
+    const store = openStore(path);
+    const kept = record();
+    const gone = record();
+    const added = Promise.all([store.add(kept), store.add(gone)]);
+    store.remove(gone);
+    await added;
+    expect([...store.list()].map((r) => r.seq)).toEqual([kept.seq]);
+    expect(store.highestSeq()).toBe(gone.seq);
+  });
+
+  it('removes finished rows before adding new ones, so a full file takes jobs in their room', async () => {
+    const store = openStore(fresh(), { maxBytes: 200 * 1024 });
+    const payload = Buffer.alloc(3000, 1);
+    const filled: JobRecord[] = [];
+    for (;;) {
+      const r = record({ payload });
+      try {
+        await store.add(r);
+      } catch {
+        break;
+      }
+      filled.push(r);
+    }
+    // In one batch: ten jobs end, five new ones come. They fit only in the room freed.
+    for (const r of filled.slice(0, 10)) store.remove(r);
+    await Promise.all(Array.from({ length: 5 }, () => store.add(record({ payload }))));
+    expect([...store.list()]).toHaveLength(filled.length - 10 + 5);
+  });
+
   it('acknowledges a submission on the wire of the server only once committed', async () => {
     const commits: number[] = [];
     const store = openStore(fresh(), { onCommit: (_s, n) => commits.push(n) });
