@@ -1,6 +1,17 @@
-/** The registered symbol that brands instances of the geartrain error class `className`. */
+const brands = new Map<string, symbol>();
+
+/**
+ * The registered symbol that brands instances of the geartrain error class `className`.
+ * Kept per name: `instanceof` runs on hot paths (the decoder asks it of every packet), and
+ * `Symbol.for` of a new string each time cost a concatenation and a registry lookup.
+ */
 function brandOf(className: string): symbol {
-  return Symbol.for(`geartrain.error.${className}`);
+  let brand = brands.get(className);
+  if (brand === undefined) {
+    brand = Symbol.for(`geartrain.error.${className}`);
+    brands.set(className, brand);
+  }
+  return brand;
 }
 
 /**
