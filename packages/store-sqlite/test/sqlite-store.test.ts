@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -304,6 +305,40 @@ describe('when the store fails', () => {
     expect(server.status(again.handle).known).toBe(true);
     await server.close({ timeout: 0 });
   });
+
+  // chattr +i needs root (CAP_LINUX_IMMUTABLE): skipped for others, except under CI.
+  const root = process.getuid?.() === 0 || process.env['CI'] === 'true';
+  it.skipIf(!root)(
+    'refuses new jobs while its files cannot be written, and goes on once they can',
+    async () => {
+      const path = fresh();
+      const store = openStore(path);
+      const server = createJobServer({ store });
+      const client = server.client();
+      const before = await client.submit('f', 'before', { background: true });
+      store.flush();
+      // As when the disk fails and its file system turns read-only: writes through the open
+      // files fail (EPERM for an immutable file, even for root).
+      const files = [path, `${path}-wal`].filter((f) => existsSync(f));
+      execFileSync('chattr', ['+i', ...files]);
+      let refusal: unknown;
+      try {
+        await client.submit('f', 'during', { background: true });
+      } catch (error) {
+        refusal = error;
+      } finally {
+        execFileSync('chattr', ['-i', ...files]);
+      }
+      expect(refusal).toBeInstanceOf(StoreError);
+      const after = await client.submit('f', 'after', { background: true });
+      await server.close({ timeout: 0 });
+      const again = openStore(path);
+      expect([...again.list()].map((r) => [r.id, r.payload.toString()])).toEqual([
+        [before.handle, 'before'],
+        [after.handle, 'after'],
+      ]);
+    },
+  );
 
   it('refuses a file it cannot write', () => {
     const ro = join(dir, 'read-only');
