@@ -44,6 +44,19 @@ describe('embedded example', () => {
 });
 
 describe('the examples users start from', () => {
+  it('durable: jobs accepted before a kill -9 are all back, under their handles', async () => {
+    const out = await start('durable');
+    const [, email, order, report] = /accepted (\S+) (\S+) (\S+)/.exec(out)!;
+    expect(out).toContain('(accept: SIGKILL)');
+    expect(out).toContain(`replayed ${email} send-email queued`);
+    expect(out).toContain(`replayed ${order} close-order delayed`);
+    expect(out).toContain(`replayed ${report} build-report queued`);
+    expect(out).toContain(`ran build-report ${report} 00010200`);
+    expect(out).toContain(`ran send-email ${email} `);
+    expect(out).toContain(`the same unique id joins ${order} (coalesced: true)`);
+    expect(out.trim().endsWith('(resume: exit 0)')).toBe(true);
+  });
+
   it('reverse: a worker and a client over TCP', async () => {
     const out = await start('reverse');
     expect(out).toMatch(/geartrain listening on 127\.0\.0\.1:\d+/);
