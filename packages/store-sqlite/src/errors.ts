@@ -1,4 +1,6 @@
-import { GeartrainError } from '@geartrain/core';
+// From protocol, not core: the store must not load core and rxjs a second time beside the
+// command's bundle (that cost ~90 ms at start). The brand makes instanceof work across copies.
+import { GeartrainError } from '@geartrain/protocol';
 
 /**
  * Why a store file could not be opened:
