@@ -1,4 +1,5 @@
-export { SqliteJobStore, type Durability, type SqliteJobStoreOptions } from './sqlite-store.js';
+export { SqliteJobStore } from './sqlite-store.js';
+export type { Durability, SqliteJobStoreOptions } from './options.js';
 export { StoreOpenError, type StoreOpenErrorReason } from './errors.js';
 export { importGearmandQueue, type ImportOptions, type ImportResult } from './import.js';
 export { SCHEMA_VERSION } from './schema.js';

@@ -1,3 +1,5 @@
+// The store file's schema: its versions, the steps between them, and what a file must be for
+// the store to open it.
 import type Database from 'better-sqlite3';
 import { StoreOpenError } from './errors.js';
 import { gearmandQueueTables } from './gearmand.js';

@@ -1,63 +1,11 @@
-import Database from 'better-sqlite3';
-import type { JobRecord, JobStore, LoggerLike, Priority } from '@geartrain/core';
-import { sqliteCode, StoreOpenError } from './errors.js';
+import type Database from 'better-sqlite3';
+import type { JobRecord, JobStore, LoggerLike } from '@geartrain/core';
+import { openDatabase, openError } from './open.js';
+import type { Durability, SqliteJobStoreOptions } from './options.js';
 import { prepareChunkRead, readRecords } from './read-records.js';
-import { checkTableName, migrate, type Migration } from './schema.js';
+import { Rows } from './rows.js';
+import { checkTableName, migrate } from './schema.js';
 
-/**
- * What a committed job survives, by name:
- *
- * - `process-crash` (default): the process being killed (kill -9, an out-of-memory kill, a
- *   crash). A commit is written to the operating system before the submitter is told; the
- *   file is never fsynced on the hot path (WAL, `synchronous=NORMAL`). A power cut or an
- *   operating-system crash may lose the last commits (never corrupt the file).
- * - `power-loss`: also a power cut and an operating-system crash. Every commit is fsynced
- *   before the submitter is told (`synchronous=FULL`): one fsync per batch, not per job.
- */
-export type Durability = 'process-crash' | 'power-loss';
-
-export interface SqliteJobStoreOptions {
-  /** See {@link Durability}. Default `process-crash`. */
-  durability?: Durability;
-  /** The jobs table (gearmand's `--libsqlite3-table`). Default `jobs`. */
-  table?: string;
-  /** Most writes in one transaction; a longer turn commits in several. Default 10,000. */
-  maxBatch?: number;
-  /**
-   * How long (ms) the writes of started and finished jobs may wait to share a commit.
-   * Default 10. A job that ended less than this before a crash runs again after it; one
-   * started less than this before has that attempt uncounted. 0 commits them after the turn.
-   */
-  lazyWrites?: number;
-  /** Largest the file may grow, in bytes (`max_page_count`); past it, submissions are refused. */
-  maxBytes?: number;
-  /** The write-ahead log is cut back to this many bytes after each checkpoint. Default 64 MiB. */
-  walLimit?: number;
-  /** Failed writes of finished jobs (which are retried) are logged here. */
-  logger?: LoggerLike;
-  /** Called after each commit with its duration in seconds and its number of writes. */
-  onCommit?: (seconds: number, writes: number) => void;
-  /**
-   * Called after each step of giving free pages back to the file system (after jobs ended),
-   * with the pages freed, those left free, and whether the steps are over for now.
-   */
-  onVacuum?: (freed: number, left: number, over: boolean) => void;
-  /** @internal The schema steps (tests of migrations). */
-  migrations?: readonly Migration[];
-}
-
-const PRIORITY_CODES: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
-
-/**
- * Rows per multi-row INSERT and seqs per DELETE … IN: fewer calls into SQLite per job. A
- * plain job (no unique id, normal priority, at once, no reducer, never started) binds only
- * its seq, handle, function and payload; the rest are the table's defaults.
- */
-const INSERT_ROWS = 16;
-const PLAIN_ROWS = 64;
-const DELETE_ROWS = 64;
-const COLUMNS = 9;
-const PLAIN_COLUMNS = 4;
 /** Failed writes of finished or started jobs are tried again this often (ms). */
 const RETRY_MS = 1000;
 /**
@@ -111,21 +59,10 @@ export class SqliteJobStore implements JobStore {
   private readonly canVacuum: boolean;
   /** Pages given back since the last checkpoint that truncated the log. */
   private vacuumed = 0;
-  private highest: number;
   private closed = false;
 
-  private readonly insertOne: Database.Statement;
-  private readonly insertMany: Database.Statement;
-  private readonly insertPlainMany: Database.Statement;
-  private readonly deleteOne: Database.Statement;
-  private readonly deleteMany: Database.Statement;
-  private readonly deleteRange: Database.Statement;
-  private readonly updateOne: Database.Statement;
-  private readonly raiseHighest: Database.Statement;
+  private readonly rows: Rows;
   private readonly selectChunk: Database.Statement;
-  private readonly insertArgs = new Array<unknown>(INSERT_ROWS * COLUMNS);
-  private readonly plainArgs = new Array<unknown>(PLAIN_ROWS * PLAIN_COLUMNS);
-  private readonly deleteArgs = new Array<number>(DELETE_ROWS);
   private readonly commit: (adds: JobRecord[], updates: JobRecord[], removes: number[]) => void;
 
   /** Opens (or creates) the store at `path`; throws {@link StoreOpenError} with the reason. */
@@ -149,35 +86,17 @@ export class SqliteJobStore implements JobStore {
     this.db = openDatabase(path, this.durability, options);
     try {
       migrate(this.db, path, table, options.migrations);
-      this.highest = Number(
-        this.db.prepare(`SELECT value FROM geartrain_meta WHERE key = 'highest_seq'`).pluck().get(),
-      );
+      this.rows = new Rows(this.db, table);
     } catch (error) {
       this.db.close();
       throw openError(error, path);
     }
     const db = this.db;
     this.canVacuum = db.pragma('auto_vacuum', { simple: true }) === 2;
-    const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-    this.insertOne = db.prepare(`INSERT INTO "${table}" VALUES ${row}`);
-    this.insertMany = db.prepare(
-      `INSERT INTO "${table}" VALUES ${Array<string>(INSERT_ROWS).fill(row).join(', ')}`,
-    );
-    this.insertPlainMany = db.prepare(
-      `INSERT INTO "${table}" (seq, handle, function_name, payload) VALUES ${Array<string>(PLAIN_ROWS).fill('(?, ?, ?, ?)').join(', ')}`,
-    );
-    this.deleteOne = db.prepare(`DELETE FROM "${table}" WHERE seq = ?`);
-    this.deleteRange = db.prepare(`DELETE FROM "${table}" WHERE seq BETWEEN ? AND ?`);
-    this.deleteMany = db.prepare(
-      `DELETE FROM "${table}" WHERE seq IN (${Array<string>(DELETE_ROWS).fill('?').join(', ')})`,
-    );
-    this.updateOne = db.prepare(`UPDATE "${table}" SET attempts = ?, run_at = ? WHERE seq = ?`);
-    this.raiseHighest = db.prepare(
-      `UPDATE geartrain_meta SET value = ? WHERE key = 'highest_seq' AND value < ?`,
-    );
     this.selectChunk = prepareChunkRead(db, table);
+    const rows = this.rows;
     this.commit = db.transaction((adds: JobRecord[], updates: JobRecord[], removes: number[]) =>
-      this.write(adds, updates, removes),
+      rows.write(adds, updates, removes),
     );
   }
 
@@ -221,7 +140,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   highestSeq(): number {
-    return this.highest;
+    return this.rows.highest;
   }
 
   /** Commits what is waiting, then closes the file (its lock is released). */
@@ -338,90 +257,6 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
-  /**
-   * One transaction's writes. Finished rows go first, so that a full file has their room for
-   * the new ones; a record added and removed in the same batch is never written, and an
-   * update of a job that ended in the batch is dropped (its row goes).
-   */
-  private write(adds: JobRecord[], updates: JobRecord[], removes: number[]): void {
-    const ended = removes.length > 0 && adds.length + updates.length > 0 ? new Set(removes) : null;
-    if (removes.length > 0) this.delete(removes);
-    if (adds.length > 0) {
-      this.insert(ended === null ? adds : adds.filter((r) => !ended.has(r.seq)));
-      // Every seq handed out counts, written or not: its handle is never given again.
-      let top = this.highest;
-      for (const r of adds) if (r.seq > top) top = r.seq;
-      this.raiseHighest.run(top, top);
-      this.highest = top;
-    }
-    for (const r of updates) {
-      if (ended === null || !ended.has(r.seq)) this.updateOne.run(r.attempts, r.runAt, r.seq);
-    }
-  }
-
-  private insert(adds: JobRecord[]): void {
-    const plain: JobRecord[] = [];
-    const full = this.insertArgs;
-    let n = 0;
-    for (const r of adds) {
-      if (isPlain(r)) {
-        plain.push(r);
-        continue;
-      }
-      rowArgs(r, full, n * COLUMNS);
-      if (++n === INSERT_ROWS) {
-        this.insertMany.run(full);
-        n = 0;
-      }
-    }
-    const one = new Array<unknown>(COLUMNS);
-    for (let k = 0; k < n; k++) {
-      for (let c = 0; c < COLUMNS; c++) one[c] = full[k * COLUMNS + c];
-      this.insertOne.run(one);
-    }
-    const args = this.plainArgs;
-    let i = 0;
-    for (; i + PLAIN_ROWS <= plain.length; i += PLAIN_ROWS) {
-      for (let k = 0; k < PLAIN_ROWS; k++) {
-        const r = plain[i + k]!;
-        const at = k * PLAIN_COLUMNS;
-        args[at] = r.seq;
-        args[at + 1] = r.id;
-        args[at + 2] = r.functionName;
-        args[at + 3] = r.payload;
-      }
-      this.insertPlainMany.run(args);
-    }
-    for (; i < plain.length; i++) {
-      rowArgs(plain[i]!, one, 0);
-      this.insertOne.run(one);
-    }
-  }
-
-  /** Deletes by seq: runs of consecutive seqs (jobs that end in order) as one range each. */
-  private delete(removes: number[]): void {
-    const seqs = Float64Array.from(removes).sort();
-    const singles = this.deleteArgs;
-    let n = 0;
-    for (let i = 0; i < seqs.length;) {
-      let j = i;
-      while (j + 1 < seqs.length && seqs[j + 1]! - seqs[j]! <= 1) j++;
-      if (j - i >= 2) {
-        this.deleteRange.run(seqs[i], seqs[j]);
-      } else {
-        for (let k = i; k <= j; k++) {
-          singles[n++] = seqs[k]!;
-          if (n === DELETE_ROWS) {
-            this.deleteMany.run(singles);
-            n = 0;
-          }
-        }
-      }
-      i = j + 1;
-    }
-    for (let k = 0; k < n; k++) this.deleteOne.run(singles[k]);
-  }
-
   // ---------------------------------------------------------------------------------
   // Giving space back
 
@@ -476,98 +311,4 @@ function newBatch(): Batch {
   // A batch nobody awaits (every submitter gone) must not be an unhandled rejection.
   promise.catch(() => undefined);
   return { promise, resolve, reject };
-}
-
-function isPlain(r: JobRecord): boolean {
-  return (
-    r.unique === '' &&
-    r.priority === 'normal' &&
-    r.runAt === 0 &&
-    r.reducer === '' &&
-    r.attempts === 0
-  );
-}
-
-function rowArgs(r: JobRecord, args: unknown[], at: number): void {
-  args[at] = r.seq;
-  args[at + 1] = r.id;
-  args[at + 2] = r.functionName;
-  args[at + 3] = r.unique;
-  args[at + 4] = PRIORITY_CODES[r.priority];
-  args[at + 5] = r.payload;
-  args[at + 6] = r.runAt;
-  args[at + 7] = r.reducer;
-  args[at + 8] = r.attempts;
-}
-
-function openDatabase(
-  path: string,
-  durability: Durability,
-  options: SqliteJobStoreOptions,
-): Database.Database {
-  let db: Database.Database;
-  try {
-    // A short busy timeout: a file held by another server is refused at once.
-    db = new Database(path, { timeout: 100 });
-  } catch (error) {
-    throw openError(error, path);
-  }
-  try {
-    // Held for as long as the store is open: no second server, and no shared-memory index.
-    db.pragma('locking_mode = EXCLUSIVE');
-    const fresh = (db.pragma('page_count', { simple: true }) as number) === 0;
-    // Must come before the first table, so that freed pages can be given back.
-    if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
-    const mode = db.pragma('journal_mode = WAL', { simple: true });
-    if (mode !== 'wal') throw new Error(`journal_mode is ${String(mode)}, not wal`);
-    db.pragma(`synchronous = ${durability === 'power-loss' ? 'FULL' : 'NORMAL'}`);
-    db.pragma(`journal_size_limit = ${options.walLimit ?? 64 * 1024 * 1024}`);
-    if (options.maxBytes !== undefined) {
-      const pageSize = db.pragma('page_size', { simple: true }) as number;
-      db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
-    }
-    // Takes the lock now rather than at the first write.
-    db.exec('BEGIN IMMEDIATE; COMMIT');
-  } catch (error) {
-    db.close();
-    throw openError(error, path);
-  }
-  return db;
-}
-
-/** An SQLite failure at open, as the reason a person can act on. */
-function openError(error: unknown, path: string): StoreOpenError {
-  if (error instanceof StoreOpenError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  switch (sqliteCode(error)) {
-    case 'SQLITE_BUSY':
-    case 'SQLITE_LOCKED':
-      return new StoreOpenError(
-        'LOCKED',
-        path,
-        `${path} is in use by another geartrain server (or another program holds a lock on ` +
-          `it). Two servers on one store would run every job twice; stop the other one or ` +
-          `choose another file.`,
-        error,
-      );
-    case 'SQLITE_READONLY':
-      return new StoreOpenError(
-        'READ_ONLY',
-        path,
-        `${path} cannot be written (${message}): check the permissions of the file and of ` +
-          `its folder, which must hold the write-ahead log beside it.`,
-        error,
-      );
-    case 'SQLITE_NOTADB':
-    case 'SQLITE_CORRUPT':
-      return new StoreOpenError(
-        'CORRUPT',
-        path,
-        `${path} is not a usable SQLite database (${message}). It was left untouched: move ` +
-          `it aside (and keep it, it may hold jobs) to start with an empty store.`,
-        error,
-      );
-    default:
-      return new StoreOpenError('CANNOT_OPEN', path, `cannot open ${path}: ${message}`, error);
-  }
 }
