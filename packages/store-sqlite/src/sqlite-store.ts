@@ -29,8 +29,9 @@ interface Batch {
  * Group commit: every write of one event-loop turn goes into one transaction, committed
  * after the turn (or at once when `maxBatch` writes are waiting). `add` returns the batch's
  * promise, so a submission is acknowledged only once the transaction holding it committed.
- * `update` and `remove` join the same batch; an update of a job that also ends in the batch
- * is dropped (the row goes anyway), which is the common case when jobs are short.
+ * `update` and `remove` acknowledge nothing: they wait up to `lazyWrites` ms to join a batch,
+ * and an update of a job that also ends in the batch is dropped (the row goes anyway), which
+ * is the common case when jobs are short.
  *
  * The file is held with an exclusive lock while open: a second server refuses to start on
  * it. Its free pages are given back after a burst drains (incremental vacuum), and the
