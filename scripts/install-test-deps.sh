@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian programs the interop tests drive: the reference gearmand and the real
 # Gearman clients (gearman/gearadmin, PHP's pecl extension, Perl's Gearman::Client), plus
-# libgearman-dev for the load generator of the TCP benchmark. Needs root (CI runs as root).
+# libgearman-dev for the load generator of the TCP benchmark, and strace, which counts the
+# SQLite store's fsyncs. Needs root (CI runs as root).
 set -euo pipefail
-packages=(gearman-job-server gearman-tools php-cli php-gearman libgearman-client-perl libgearman-dev)
+packages=(gearman-job-server gearman-tools php-cli php-gearman libgearman-client-perl libgearman-dev strace)
 
 missing=()
 for p in "${packages[@]}"; do
