@@ -12,7 +12,9 @@ export interface SuiteApi {
 export interface StoreContractOptions {
   /**
    * The same storage opened again (a restart), for durable stores; default: the same
-   * store object. Records added before must be listed by the reopened store.
+   * store object. It is given the store opened last (the first one, or what the previous
+   * `reopen` returned), which it may close first, as a dead process would have released it.
+   * Records added before must be listed by the reopened store.
    */
   reopen?: (store: JobStore) => JobStore | Promise<JobStore>;
   /** The runner's `describe`/`it` (default: the globals jest and vitest's `globals` provide). */
@@ -116,14 +118,19 @@ export function describeJobStoreContract(
   const { describe, it } = options.api ?? globalApi();
   const reopen = options.reopen ?? ((store: JobStore) => store);
 
-  const withStore = (body: (store: JobStore) => Promise<void>) => async () => {
-    const store = await factory();
-    try {
-      await body(store);
-    } finally {
-      await store.close?.();
-    }
-  };
+  /** Runs `body` on a new store; its `restart()` reopens the storage (see `reopen`). */
+  const withStore =
+    (body: (store: JobStore, restart: () => Promise<JobStore>) => Promise<void>) => async () => {
+      const store = await factory();
+      let latest = store;
+      const restart = async () => (latest = await reopen(latest));
+      try {
+        await body(store, restart);
+      } finally {
+        await latest.close?.();
+        if (latest !== store) await store.close?.();
+      }
+    };
 
   /** A server on the store; `clock` shares time across a "restart". */
   const serverOn = (store: JobStore, clock: VirtualClock, maxRetries?: number) =>
@@ -215,7 +222,7 @@ export function describeJobStoreContract(
 
     it(
       'remembers the highest seq ever added, also once its record is removed',
-      withStore(async (store) => {
+      withStore(async (store, restart) => {
         const a = record();
         const b = record();
         await store.add(a);
@@ -223,14 +230,14 @@ export function describeJobStoreContract(
         await store.remove(b);
         await store.remove(a);
         assert.equal(await store.highestSeq(), b.seq);
-        const again = await reopen(store);
+        const again = await restart();
         assert.equal(await again.highestSeq(), b.seq);
       }),
     );
 
     it(
       'keeps a binary payload with NUL bytes, up to the largest packet, byte for byte',
-      withStore(async (store) => {
+      withStore(async (store, restart) => {
         // The largest payload a SUBMIT_JOB can carry: the packet less its header and arguments.
         const payload = Buffer.alloc(DEFAULT_MAX_PACKET_SIZE - 12 - 64);
         for (let i = 0; i < payload.length; i += 4096) payload[i] = (i >> 12) & 0xff;
@@ -238,7 +245,7 @@ export function describeJobStoreContract(
         await store.add(r);
         const small = record({ payload: Buffer.from([0, 0, 0x67, 0, 0]) });
         await store.add(small);
-        const again = await reopen(store);
+        const again = await restart();
         const [big, nul] = await list(again);
         same(big!, r);
         same(nul!, small);
@@ -247,17 +254,17 @@ export function describeJobStoreContract(
 
     it(
       'still lists its records when opened again',
-      withStore(async (store) => {
+      withStore(async (store, restart) => {
         const r = record({ unique: 'durable' });
         await store.add(r);
-        const again = await reopen(store);
+        const again = await restart();
         same((await list(again))[0]!, r);
       }),
     );
 
     it(
       'lets a restarted server run the background jobs a previous one accepted, not the foreground ones',
-      withStore(async (store) => {
+      withStore(async (store, restart) => {
         const clock = new VirtualClock();
         const first = serverOn(store, clock);
         await first.ready;
@@ -271,7 +278,7 @@ export function describeJobStoreContract(
         void done.catch(() => undefined);
         await turns();
         // The process dies: nothing is closed, nothing removed.
-        const second = serverOn(await reopen(store), clock);
+        const second = serverOn(await restart(), clock);
         await second.ready;
         const worker = holdingWorker(second, ['email']);
         await until(() => worker.seen.length === 1, 'the job ran');
@@ -281,14 +288,14 @@ export function describeJobStoreContract(
           worker.seen.map((j) => j.payload),
           ['to:a@example.com'],
         );
-        const left = await list(await reopen(store));
+        const left = await list(await restart());
         assert.deepEqual(left, [], 'the finished job is removed from the store');
       }),
     );
 
     it(
       'keeps the order of queued jobs within each function and priority',
-      withStore(async (store) => {
+      withStore(async (store, restart) => {
         const clock = new VirtualClock();
         const first = serverOn(store, clock);
         await first.ready;
@@ -301,7 +308,7 @@ export function describeJobStoreContract(
           submitted.push(client.submit(fn, `${priority}-${i}`, { background: true, priority }));
         }
         await Promise.all(submitted);
-        const second = serverOn(await reopen(store), clock);
+        const second = serverOn(await restart(), clock);
         await second.ready;
         const seen: string[] = [];
         const worker = second.worker();
@@ -325,7 +332,7 @@ export function describeJobStoreContract(
 
     it(
       'keeps a delayed job to its time: never early after a restart, at once if due',
-      withStore(async (store) => {
+      withStore(async (store, restart) => {
         const clock = new VirtualClock();
         await clock.advanceBy(1_000);
         const first = serverOn(store, clock);
@@ -340,7 +347,7 @@ export function describeJobStoreContract(
         await turns();
         // Down for 10 minutes: the one-minute job is due at the restart, the other is not.
         await clock.advanceBy(10 * 60_000);
-        const second = serverOn(await reopen(store), clock);
+        const second = serverOn(await restart(), clock);
         await second.ready;
         const worker = holdingWorker(second, ['close-order']);
         await until(() => worker.seen.length === 1, 'the due job ran');
@@ -360,7 +367,7 @@ export function describeJobStoreContract(
 
     it(
       'keeps handles and unique ids: the same handle answers, a same-unique submission coalesces',
-      withStore(async (store) => {
+      withStore(async (store, restart) => {
         const clock = new VirtualClock();
         const first = serverOn(store, clock);
         await first.ready;
@@ -373,7 +380,7 @@ export function describeJobStoreContract(
         w1.finishAll();
         await turns();
 
-        const second = serverOn(await reopen(store), clock);
+        const second = serverOn(await restart(), clock);
         await second.ready;
         assert.equal(second.status(a.handle).known, true, 'GET_STATUS knows the old handle');
         assert.equal(second.status(b.handle).known, true);
@@ -400,7 +407,7 @@ export function describeJobStoreContract(
 
     it(
       'queues a job that was running at the crash again at the front, its attempt counted',
-      withStore(async (store) => {
+      withStore(async (store, restart) => {
         const clock = new VirtualClock();
         let server = serverOn(store, clock, 1);
         await server.ready;
@@ -411,7 +418,7 @@ export function describeJobStoreContract(
         await until(() => worker.seen.length === 1, 'the first attempt started');
         await turns();
 
-        server = serverOn(await reopen(store), clock, 1);
+        server = serverOn(await restart(), clock, 1);
         await server.ready;
         worker = holdingWorker(server, ['work']);
         await until(() => worker.seen.length === 1, 'the second attempt started');
@@ -425,7 +432,7 @@ export function describeJobStoreContract(
 
         // A second crash while it runs: past maxRetries (1), it fails and the next job runs.
         const failed: string[] = [];
-        server = serverOn(await reopen(store), clock, 1);
+        server = serverOn(await restart(), clock, 1);
         server.events$.subscribe((e) => {
           if (e.type === 'failed') failed.push(`${e.handle} ${e.reason}`);
         });
@@ -436,7 +443,7 @@ export function describeJobStoreContract(
         assert.equal(server.status(long.handle).known, false);
         worker.finishAll();
         await turns();
-        assert.deepEqual(await list(await reopen(store)), []);
+        assert.deepEqual(await list(await restart()), []);
       }),
     );
   });
