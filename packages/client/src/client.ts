@@ -335,6 +335,12 @@ export function submitPacket(request: SubmitRequest): Packet {
   const unique = request.unique ?? '';
   const data = toBuffer(request.payload);
   if (functionName === '') throw new InvalidArgumentError('a function name cannot be empty');
+  if (request.retry !== undefined) {
+    // Gearman has no packet for it: the server's policy for the function does it.
+    throw new InvalidArgumentError(
+      "a job's own retry policy works in process only; over TCP, set the function's policy on the server (setJobPolicy)",
+    );
+  }
   const runAt = request.runAt ?? 0;
   let packet: Packet;
   if (runAt > 0) {

@@ -1,3 +1,4 @@
+import type { Backoff } from './retry.js';
 import { EMPTY, Observable, type Subscriber } from 'rxjs';
 import type { Connection, SubmitOutcome, SubmitRequest } from './connection.js';
 import {
@@ -21,6 +22,13 @@ export interface SubmitOptions {
   delay?: number;
   /** Abandons the submission: `result` rejects, the job itself goes on if others want it. */
   signal?: AbortSignal;
+  /**
+   * Attempts in all (the first included) before the job fails for good; in process only.
+   * Default: the function's policy (`server.setJobPolicy`), else 1.
+   */
+  attempts?: number;
+  /** The wait before each retry: a fixed delay in ms, or a `Backoff`. With `attempts`. */
+  backoff?: Backoff | number;
 }
 
 /** A submitted job, as a client sees it. */
@@ -435,6 +443,10 @@ export class ClientBase implements JobClient {
       priority: options.priority,
       background,
       runAt,
+      retry:
+        options.attempts === undefined && options.backoff === undefined
+          ? undefined
+          : { attempts: options.attempts ?? 1, backoff: options.backoff },
     };
     if (background) {
       const job = new BackgroundJob(functionName, unique);

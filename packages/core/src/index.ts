@@ -6,8 +6,10 @@ export {
   DEFAULT_WAKE_TIMEOUT,
   JobServer,
   type CloseOptions,
+  type JobPolicy,
   type JobServerOptions,
 } from './server.js';
+export { backoffDelay, type Backoff, type RetryPolicy } from './retry.js';
 export {
   InProcessClient,
   type ClientOptions,
@@ -48,6 +50,7 @@ export {
   WorkFail,
 } from './errors.js';
 export type {
+  AttemptFailure,
   ConnectionInfo,
   FailReason,
   FunctionStatus,

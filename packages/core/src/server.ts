@@ -17,6 +17,7 @@ import type {
   UniqueJobStatus,
 } from './types.js';
 import { InProcessWorker } from './in-process-worker.js';
+import { retriesOf, type RetryPolicy } from './retry.js';
 
 export interface JobServerOptions {
   /** Every timer (delayed jobs, timeouts, deadlines) runs on it. Default `asyncScheduler`. */
@@ -54,7 +55,17 @@ export interface JobServerOptions {
   exceptions?: boolean;
   /** Store failures and other internal troubles are logged here. */
   logger?: LoggerLike;
+  /**
+   * Retry policies by function, in force from the start (before the jobs of a store are
+   * replayed, so that their attempts are counted against them). See `setJobPolicy`.
+   */
+  jobPolicies?: Readonly<Record<string, JobPolicy>>;
+  /** 0 ≤ r < 1 for the jitter of back-offs. Default Math.random; tests give their own. */
+  random?: () => number;
 }
+
+/** What the server does with the jobs of one function (`setJobPolicy`). */
+export type JobPolicy = RetryPolicy;
 
 export interface CloseOptions {
   /** Running jobs get this many ms to finish before they are aborted. Default 30 s. */
@@ -110,6 +121,13 @@ export class JobServer {
       maxUniqueLength: options.maxUniqueLength ?? 64,
       maxQueue: limitsOf(options.maxQueue),
       store,
+      retries: new Map(
+        Object.entries(options.jobPolicies ?? {}).map(([name, policy]) => [
+          name,
+          retriesOf(policy),
+        ]),
+      ),
+      random: options.random ?? Math.random,
       onStoreError: (error, record, operation) =>
         this.logger?.error(
           { err: error, record: record.id },
@@ -118,6 +136,22 @@ export class JobServer {
     });
     // Synchronous for a synchronous store: its jobs are queued before the constructor returns.
     this.ready = this.engine.replayStored();
+  }
+
+  /**
+   * Sets (or with null, removes) the retry policy of a function's jobs, whoever submits them
+   * (PHP and `gearman` over TCP included); a job's own policy (`submit` options) comes first.
+   * An attempt fails by WORK_FAIL, WORK_EXCEPTION, a timeout or a lost worker; the job then
+   * waits for its back-off under the same handle, and fails for good after `attempts`.
+   * @throws InvalidArgumentError for a bad policy or function name
+   */
+  setJobPolicy(functionName: string, policy: JobPolicy | null): void {
+    this.engine.setRetryPolicy(functionName, policy === null ? null : retriesOf(policy));
+  }
+
+  /** The retry policy of a function's jobs, or null (none: one attempt). */
+  jobPolicy(functionName: string): JobPolicy | null {
+    return this.engine.retryPolicy(functionName);
   }
 
   /** Every job transition. Events are only built while someone subscribes. */

@@ -1,3 +1,4 @@
+import type { RetryPolicy } from './retry.js';
 import type { Priority } from './types.js';
 
 // What a transport hands the server and gets back through a `Connection`.
@@ -13,6 +14,8 @@ export interface SubmitRequest {
   /** When a background job becomes runnable, in ms on the scheduler's clock. */
   readonly runAt?: number;
   readonly reducer?: string;
+  /** The job's own retry policy (in process); else its function's (`setJobPolicy`). */
+  readonly retry?: RetryPolicy;
 }
 
 export interface SubmitOutcome {

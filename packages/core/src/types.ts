@@ -17,6 +17,9 @@ export type PayloadInput = Buffer | Uint8Array | string;
 export type FailReason =
   'WORK_FAIL' | 'EXCEPTION' | 'TIMEOUT' | 'CANCELLED' | 'RETRIES_EXHAUSTED' | 'SHUTDOWN';
 
+/** How an attempt of a job ended without a result. */
+export type AttemptFailure = 'WORK_FAIL' | 'EXCEPTION' | 'TIMEOUT' | 'WORKER_LOST';
+
 /** An update of a job delivered to each client attached to it, in order. */
 export type JobUpdate =
   | { readonly type: 'data'; readonly data: Buffer }
@@ -103,6 +106,17 @@ export type JobEvent =
       readonly handle: string;
       /** The attempt that will come next. */
       readonly attempt: number;
+    }
+  | {
+      /** An attempt failed and the job's retry policy has more: it waits `delay` ms. */
+      readonly type: 'retrying';
+      readonly time: number;
+      readonly handle: string;
+      /** The attempt that failed (1 for the first). */
+      readonly attempt: number;
+      readonly reason: AttemptFailure;
+      /** ms until the next attempt may start. */
+      readonly delay: number;
     }
   | { readonly type: 'cancelled'; readonly time: number; readonly handle: string };
 

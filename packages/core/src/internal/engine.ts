@@ -2,6 +2,7 @@ import { Subject, type SchedulerLike } from 'rxjs';
 import { QueueFullError, ServerClosedError, StoreError } from '../errors.js';
 import type { JobRecord, JobStore } from '../store.js';
 import type {
+  AttemptFailure,
   FailReason,
   FunctionStatus,
   JobEvent,
@@ -34,6 +35,7 @@ import { checkName, checkRunAt, checkUnique } from './checks.js';
 import { WakeDeadlines } from './wake-deadlines.js';
 import { Waiters } from './waiters.js';
 import { isThenable } from './thenable.js';
+import { backoffDelay, retriesOf, type Retries } from '../retry.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from '../transport-types.js';
 
 export interface EngineOptions {
@@ -49,6 +51,10 @@ export interface EngineOptions {
   readonly wakeTimeout: number;
   /** Called when the store fails to update or remove a record (the job goes on or is finished). */
   readonly onStoreError: (error: unknown, record: JobRecord, operation: string) => void;
+  /** Retry policies by function name, known before the replay. */
+  readonly retries: ReadonlyMap<string, Retries>;
+  /** 0 ≤ r < 1, for the jitter of back-offs (Math.random unless a test gives its own). */
+  readonly random: () => number;
 }
 
 type WithoutTime<E> = E extends unknown ? Omit<E, 'time'> : never;
@@ -66,6 +72,8 @@ export class Engine {
 
   private readonly options: EngineOptions;
   private seq = 0;
+  /** Retry policies by function name (`setJobPolicy`); a job's own policy comes first. */
+  private readonly retryPolicies: Map<string, Retries>;
   /** While an asynchronous store lists its records at start (see `replayStored`). */
   private replaying: Promise<void> | null = null;
   private readonly delayed: DelayedJobs;
@@ -78,6 +86,7 @@ export class Engine {
   constructor(options: EngineOptions) {
     this.options = options;
     this.scheduler = options.scheduler;
+    this.retryPolicies = new Map(options.retries);
     this.functions = new FunctionTable(options.handlePrefix, options.maxQueue);
     this.delayed = new DelayedJobs(options.scheduler, (due) => this.releaseDue(due));
     this.writes = new StoreWrites(
@@ -164,6 +173,7 @@ export class Engine {
     const runAt = request.runAt ?? 0;
     checkRunAt(runAt, background);
     const reducer = request.reducer ?? '';
+    const retry = request.retry === undefined ? null : retriesOf(request.retry);
     const body = toBody(request.payload, background);
     fn ??= this.functions.entry(name);
     const attach = background ? undefined : listener;
@@ -185,7 +195,18 @@ export class Engine {
       priority === 0 ? fn.limits.high : priority === 1 ? fn.limits.normal : fn.limits.low;
     if (limit > 0 && fn.total >= limit) throw new QueueFullError(name);
 
-    const job = new Job(++this.seq, fn, unique, body, priority, background, runAt, reducer);
+    const job = new Job(
+      ++this.seq,
+      fn,
+      unique,
+      body,
+      priority,
+      background,
+      runAt,
+      reducer,
+      undefined,
+      retry,
+    );
     this.register(job);
     if (attach !== undefined) this.attach(job, attach, owner);
     const handle = job.handle;
@@ -262,7 +283,9 @@ export class Engine {
 
   /** A replayed job that had been handed out: failed past `maxRetries`, else first in line. */
   private replayAgain(job: Job): void {
-    if (job.retries > this.options.maxRetries) {
+    const policy = this.retryPolicyOf(job);
+    const limit = policy === null ? this.options.maxRetries : policy.attempts - 1;
+    if (job.retries > limit) {
       job.state = JobState.Pending; // in no queue yet: nothing for finish() to unlink
       this.endJob(job, 'RETRIES_EXHAUSTED', false);
       return;
@@ -454,7 +477,8 @@ export class Engine {
     if (job.stored) this.writes.update(job);
     if (ability.timeout > 0) {
       run.timer = this.scheduler.schedule(() => {
-        if (job.run === run) this.endJob(job, 'TIMEOUT', true);
+        if (job.run !== run) return;
+        if (!this.retryLater(job, 'TIMEOUT')) this.endJob(job, 'TIMEOUT', true);
       }, ability.timeout);
     }
     if (this.events.observed) {
@@ -585,10 +609,11 @@ export class Engine {
   }
 
   workFail(job: Job): void {
-    this.endJob(job, 'WORK_FAIL', false);
+    if (!this.retryLater(job, 'WORK_FAIL')) this.endJob(job, 'WORK_FAIL', false);
   }
 
   workException(job: Job, data: Buffer): void {
+    if (this.retryLater(job, 'EXCEPTION')) return;
     this.finish(job);
     this.broadcast(job, { type: 'exception', data });
     if (this.events.observed) {
@@ -665,16 +690,21 @@ export class Engine {
       this.endJob(job, 'SHUTDOWN', false);
       return;
     }
-    job.retries++;
-    if (job.retries > this.options.maxRetries) {
-      this.endJob(job, 'RETRIES_EXHAUSTED', false);
-      return;
-    }
     if (!job.background && job.attachments === null) {
       // Its clients are gone: nobody wants it run again.
       this.release(job);
       job.state = JobState.Done;
       this.unregister(job);
+      return;
+    }
+    if (this.retryPolicyOf(job) !== null) {
+      // A lost worker is a failed attempt like any other: the policy says what comes next.
+      if (!this.retryLater(job, 'WORKER_LOST')) this.endJob(job, 'RETRIES_EXHAUSTED', false);
+      return;
+    }
+    job.retries++;
+    if (job.retries > this.options.maxRetries) {
+      this.endJob(job, 'RETRIES_EXHAUSTED', false);
       return;
     }
     this.release(job);
@@ -684,6 +714,57 @@ export class Engine {
       this.emit({ type: 'retried', handle: job.handle, attempt: job.retries + 1 });
     }
     this.ensureWakes(job.fn);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Retries (decision 21)
+
+  setRetryPolicy(functionName: string, policy: Retries | null): void {
+    checkName(functionName, 'function name');
+    if (policy === null) this.retryPolicies.delete(functionName);
+    else this.retryPolicies.set(functionName, policy);
+  }
+
+  retryPolicy(functionName: string): Retries | null {
+    return this.retryPolicies.get(functionName) ?? null;
+  }
+
+  private retryPolicyOf(job: Job): Retries | null {
+    return job.retry ?? this.retryPolicies.get(job.fn.name) ?? null;
+  }
+
+  /**
+   * A running attempt failed. With a retry policy that allows another, the job waits for it
+   * (delayed by the back-off, or first in its queue when there is none), keeping its handle,
+   * unique id and clients, who hear nothing of the failed attempt; the holder of a timed-out
+   * attempt has it revoked. Returns false when the failure is the job's end.
+   */
+  private retryLater(job: Job, reason: AttemptFailure): boolean {
+    const policy = this.retryPolicyOf(job);
+    const failed = job.retries + 1;
+    if (policy === null || failed >= policy.attempts || this.closing) return false;
+    const holder = job.run!.holder;
+    const handle = job.handle;
+    this.release(job);
+    if (reason === 'TIMEOUT') holder.revoke(handle, 'TIMEOUT');
+    job.retries = failed;
+    const delay = backoffDelay(policy.backoff, failed, this.options.random);
+    if (delay > 0) {
+      job.runAt = this.now() + delay;
+      job.state = JobState.Delayed;
+      job.fn.delayed[job.priorityIndex]++;
+      this.delayed.add(job);
+    } else {
+      job.state = JobState.Queued;
+      job.fn.queues[job.priorityIndex].pushFront(job);
+    }
+    // The attempt is counted, and the time of the next one kept, for a restart.
+    if (job.stored) this.writes.update(job);
+    if (this.events.observed) {
+      this.emit({ type: 'retrying', handle, attempt: failed, reason, delay });
+    }
+    if (delay === 0) this.ensureWakes(job.fn);
+    return true;
   }
 
   /** A connection went away: its jobs go back, its listeners and registrations are dropped. */

@@ -1,5 +1,6 @@
 import type { Subscription } from 'rxjs';
 import type { JobRecord } from '../store.js';
+import type { Retries } from '../retry.js';
 import type { FailReason, JobUpdate, Priority, QueueLimits } from '../types.js';
 import { fromBody, type Body } from './payload.js';
 import type { WokenNode } from './wake-deadlines.js';
@@ -307,8 +308,8 @@ export class Job implements JobRecord {
 
   /** Priority index in bits 0-1, background in bit 2 (one slot instead of two). */
   private readonly bits: number;
-  /** Only delayed and map/reduce jobs have one. */
-  private readonly extra: { readonly runAt: number; readonly reducer: string } | null;
+  /** Only delayed, retried, map/reduce and per-job-policy jobs have one. */
+  private extra: { runAt: number; readonly reducer: string; readonly retry: Retries | null } | null;
 
   constructor(
     readonly seq: number,
@@ -320,10 +321,11 @@ export class Job implements JobRecord {
     runAt: number,
     reducer: string,
     handle?: string,
+    retry: Retries | null = null,
   ) {
     this.handle = handle ?? `${fn.handlePrefix}:${seq}`;
     this.bits = priorityIndex | (background ? 4 : 0);
-    this.extra = runAt !== 0 || reducer !== '' ? { runAt, reducer } : null;
+    this.extra = runAt !== 0 || reducer !== '' || retry !== null ? { runAt, reducer, retry } : null;
   }
 
   get priorityIndex(): PriorityIndex {
@@ -335,6 +337,15 @@ export class Job implements JobRecord {
   /** When a delayed job becomes runnable (ms on the scheduler's clock), 0 for at once. */
   get runAt(): number {
     return this.extra?.runAt ?? 0;
+  }
+  /** A retry waits until `time`. */
+  set runAt(time: number) {
+    if (this.extra === null) this.extra = { runAt: time, reducer: '', retry: null };
+    else this.extra.runAt = time;
+  }
+  /** The job's own retry policy (in-process submissions), or null for its function's. */
+  get retry(): Retries | null {
+    return this.extra?.retry ?? null;
   }
   get reducer(): string {
     return this.extra?.reducer ?? '';

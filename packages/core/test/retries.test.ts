@@ -1,0 +1,173 @@
+import { TestScheduler } from 'rxjs/testing';
+import { describe, expect, it } from 'vitest';
+import { backoffDelay, InvalidArgumentError, MemoryJobStore, type JobEvent } from '../src/index.js';
+import { grab, recorder, server, submit, workerConnection } from './helpers.js';
+
+function virtualClock() {
+  const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  return {
+    scheduler,
+    advanceTo(t: number) {
+      scheduler.maxFrames = t;
+      scheduler.flush();
+      scheduler.frame = t;
+    },
+  };
+}
+
+describe('back-off schedules', () => {
+  it('fixed and exponential, capped', () => {
+    const never = () => 0;
+    const fixed = { type: 'fixed', delay: 500 } as const;
+    expect([1, 2, 3].map((n) => backoffDelay(fixed, n, never))).toEqual([500, 500, 500]);
+    const exp = { type: 'exponential', delay: 1000, max: 5000 } as const;
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(exp, n, never))).toEqual([
+      1000, 2000, 4000, 5000, 5000,
+    ]);
+  });
+
+  it('takes up to the jitter fraction off, never more, never adding', () => {
+    const exp = { type: 'exponential', delay: 1000, jitter: 0.5 } as const;
+    expect(backoffDelay(exp, 3, () => 0)).toBe(4000);
+    expect(backoffDelay(exp, 3, () => 0.999999)).toBe(2000);
+    for (let i = 0; i < 200; i++) {
+      const d = backoffDelay(exp, 2, Math.random);
+      expect(d).toBeGreaterThanOrEqual(1000);
+      expect(d).toBeLessThanOrEqual(2000);
+    }
+  });
+
+  it('refuses a policy that makes no sense', () => {
+    const s = server();
+    expect(() => s.setJobPolicy('f', { attempts: 0 })).toThrow(InvalidArgumentError);
+    expect(() => s.setJobPolicy('f', { attempts: 2, backoff: -1 })).toThrow(InvalidArgumentError);
+    expect(() =>
+      s.setJobPolicy('f', { attempts: 2, backoff: { type: 'fixed', delay: 1, jitter: 2 } }),
+    ).toThrow(InvalidArgumentError);
+    s.setJobPolicy('f', { attempts: 3, backoff: 100 });
+    expect(s.jobPolicy('f')).toEqual({ attempts: 3, backoff: { type: 'fixed', delay: 100 } });
+    s.setJobPolicy('f', null);
+    expect(s.jobPolicy('f')).toBeNull();
+  });
+});
+
+describe('retries on virtual time', () => {
+  it('a failed attempt waits for its back-off under the same handle, known and not running', () => {
+    const clock = virtualClock();
+    const s = server({ scheduler: clock.scheduler });
+    s.setJobPolicy('charge', {
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 1000 },
+    });
+    const events: JobEvent[] = [];
+    s.events$.subscribe((e) => events.push(e));
+    const w = workerConnection(s, 'charge');
+    const { handle } = submit(s.connect(), {
+      functionName: 'charge',
+      payload: 'order-7',
+      background: true,
+      unique: 'order-7',
+    });
+    const first = w.connection.grab()!;
+    expect(first.attempt).toBe(1);
+    w.connection.workFail(handle);
+    expect(s.status(handle)).toMatchObject({ known: true, running: false });
+    expect(events.filter((e) => e.type === 'retrying')).toMatchObject([
+      { handle, attempt: 1, reason: 'WORK_FAIL', delay: 1000 },
+    ]);
+    expect(grab(w.connection)).toBeUndefined();
+    clock.advanceTo(999);
+    expect(grab(w.connection)).toBeUndefined();
+    clock.advanceTo(1000);
+    const second = w.connection.grab()!;
+    expect([second.handle, second.attempt]).toEqual([handle, 2]);
+    w.connection.workException(handle, Buffer.from('boom'));
+    expect(events.filter((e) => e.type === 'retrying').map((e) => e.time)).toEqual([0, 1000]);
+    clock.advanceTo(1000 + 1999);
+    expect(grab(w.connection)).toBeUndefined();
+    clock.advanceTo(3000);
+    const third = w.connection.grab()!;
+    expect(third.attempt).toBe(3);
+    w.connection.workFail(handle);
+    // The third attempt was the last: the job fails for good.
+    expect(s.status(handle).known).toBe(false);
+    expect(events.at(-1)).toMatchObject({ type: 'failed', handle, reason: 'WORK_FAIL' });
+  });
+
+  it('a foreground client sees only the final outcome', () => {
+    const clock = virtualClock();
+    const s = server({ scheduler: clock.scheduler });
+    s.setJobPolicy('f', { attempts: 2, backoff: 10 });
+    const w = workerConnection(s, 'f');
+    const listener = recorder(true);
+    const { handle } = submit(s.connect(), { functionName: 'f', payload: 'x' }, listener);
+    w.connection.grab();
+    w.connection.workException(handle, Buffer.from('first try'));
+    expect(listener.types()).toEqual([]);
+    clock.advanceTo(10);
+    w.connection.grab();
+    w.connection.workComplete(handle, Buffer.from('ok'));
+    expect(listener.types()).toEqual(['complete']);
+  });
+
+  it('counts a timeout and a lost worker as attempts; a timed-out holder has its job revoked', () => {
+    const clock = virtualClock();
+    const s = server({ scheduler: clock.scheduler });
+    s.setJobPolicy('slow', { attempts: 3 });
+    const a = workerConnection(s);
+    a.connection.canDo('slow', { timeout: 50 });
+    const { handle } = submit(s.connect(), { functionName: 'slow', background: true });
+    expect(a.connection.grab()!.attempt).toBe(1);
+    clock.advanceTo(50);
+    expect(a.revoked).toEqual([[handle, 'TIMEOUT']]);
+    // No back-off: the job is first in line again at once.
+    const b = workerConnection(s, 'slow');
+    expect(b.connection.grab()!.attempt).toBe(2);
+    b.connection.close();
+    const c = workerConnection(s, 'slow');
+    expect(c.connection.grab()!.attempt).toBe(3);
+    c.connection.close();
+    expect(s.status(handle).known).toBe(false);
+  });
+
+  it("a job's own policy comes before its function's", () => {
+    const clock = virtualClock();
+    const s = server({ scheduler: clock.scheduler });
+    s.setJobPolicy('f', { attempts: 5 });
+    const w = workerConnection(s, 'f');
+    const { handle } = submit(s.connect(), {
+      functionName: 'f',
+      background: true,
+      retry: { attempts: 1 },
+    });
+    w.connection.grab();
+    w.connection.workFail(handle);
+    expect(s.status(handle).known).toBe(false);
+  });
+
+  it('keeps the attempts and the time of the next one in the store, for a restart', () => {
+    const clock = virtualClock();
+    const store = new MemoryJobStore();
+    const first = server({
+      scheduler: clock.scheduler,
+      store,
+      jobPolicies: { f: { attempts: 3, backoff: 60_000 } },
+    });
+    const w = workerConnection(first, 'f');
+    const { handle } = submit(first.connect(), { functionName: 'f', background: true });
+    w.connection.grab();
+    w.connection.workFail(handle);
+    expect(store.list().map((r) => [r.id, r.attempts, r.runAt])).toEqual([[handle, 1, 60_000]]);
+    // The process dies; a new server on the same store, with the same policies.
+    const second = server({
+      scheduler: clock.scheduler,
+      store,
+      jobPolicies: { f: { attempts: 3, backoff: 60_000 } },
+    });
+    expect(second.jobs()).toMatchObject([{ handle, state: 'delayed' }]);
+    const v = workerConnection(second, 'f');
+    expect(v.connection.grab()).toBeUndefined();
+    clock.advanceTo(60_000);
+    expect(v.connection.grab()).toMatchObject({ handle, attempt: 2 });
+  });
+});
