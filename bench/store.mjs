@@ -357,6 +357,7 @@ async function filledStore(count) {
         runAt: 0,
         reducer: '',
         attempts: 0,
+        retry: null,
       }),
     );
     if (writes.length === 10_000) await Promise.all(writes.splice(0));

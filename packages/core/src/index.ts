@@ -9,7 +9,7 @@ export {
   type JobPolicy,
   type JobServerOptions,
 } from './server.js';
-export { backoffDelay, type Backoff, type RetryPolicy } from './retry.js';
+export { backoffDelay, type Backoff, type Retries, type RetryPolicy } from './retry.js';
 export {
   InProcessClient,
   type ClientOptions,

@@ -1,3 +1,4 @@
+import type { Retries } from './retry.js';
 import type { Priority } from './types.js';
 
 /**
@@ -28,6 +29,8 @@ export interface JobRecord {
    * back to the front of its queue with those attempts counted against `maxRetries`.
    */
   readonly attempts: number;
+  /** The job's own retry policy (an in-process submission's), or null for its function's. */
+  readonly retry: Retries | null;
 }
 
 /**

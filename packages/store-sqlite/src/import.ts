@@ -70,7 +70,14 @@ export async function importGearmandQueue(
       }
       present.add(key);
       seq++;
-      const record: JobRecord = { ...job, seq, id: `${prefix}:${seq}`, reducer: '', attempts: 0 };
+      const record: JobRecord = {
+        ...job,
+        seq,
+        id: `${prefix}:${seq}`,
+        reducer: '',
+        attempts: 0,
+        retry: null,
+      };
       writes.push(store.add(record));
       imported++;
     }

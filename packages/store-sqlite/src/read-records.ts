@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { JobRecord, Priority } from '@geartrain/core';
+import type { JobRecord, Priority, Retries } from '@geartrain/core';
 
 const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
 /** Rows per query. */
@@ -20,6 +20,7 @@ interface Chunk {
   runAts: string | null;
   reducers: string | null;
   attempts: string | null;
+  retries: string | null;
 }
 
 /** `seq SOH value` entries of the rows whose column is not its default, joined by NUL. */
@@ -52,7 +53,8 @@ export function prepareChunkRead(db: Database.Database, table: string): Database
       ${sparse('priority', '1')} AS priorities,
       ${sparse('run_at', '0')} AS runAts,
       ${sparse('reducer', "''")} AS reducers,
-      ${sparse('attempts', '0')} AS attempts
+      ${sparse('attempts', '0')} AS attempts,
+      ${sparse('retry', "''")} AS retries
     FROM (SELECT * FROM "${table}" WHERE seq > ? ORDER BY seq LIMIT ${CHUNK})`);
 }
 
@@ -65,6 +67,11 @@ function byseq(entries: string | null): Map<number, string> | null {
     values.set(Number(entry.slice(0, at)), entry.slice(at + 1));
   }
   return values;
+}
+
+/** A job's own retry policy, kept as JSON (written by `Rows`, so trusted to be one). */
+function retryOf(json: string | undefined): Retries | null {
+  return json === undefined ? null : (JSON.parse(json) as Retries);
 }
 
 /** Every record of the table, in seq order, a chunk in memory at a time. */
@@ -83,6 +90,7 @@ export function* readRecords(read: Database.Statement): Generator<JobRecord> {
     const runAts = byseq(chunk.runAts);
     const reducers = byseq(chunk.reducers);
     const attempts = byseq(chunk.attempts);
+    const retries = byseq(chunk.retries);
     let offset = 0;
     let previous = after;
     for (let i = 0; i < chunk.count; i++) {
@@ -104,6 +112,7 @@ export function* readRecords(read: Database.Statement): Generator<JobRecord> {
         runAt: Number(runAts?.get(seq) ?? 0),
         reducer: reducers?.get(seq) ?? '',
         attempts: Number(attempts?.get(seq) ?? 0),
+        retry: retryOf(retries?.get(seq)),
       };
       offset += length;
     }

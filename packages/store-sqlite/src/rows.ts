@@ -11,7 +11,7 @@ const PRIORITY_CODES: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
 const INSERT_ROWS = 16;
 const PLAIN_ROWS = 64;
 const DELETE_ROWS = 64;
-const COLUMNS = 9;
+const COLUMNS = 10;
 const PLAIN_COLUMNS = 4;
 
 /**
@@ -38,10 +38,11 @@ export class Rows {
     this.highest = Number(
       db.prepare(`SELECT value FROM geartrain_meta WHERE key = 'highest_seq'`).pluck().get(),
     );
-    const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-    this.insertOne = db.prepare(`INSERT INTO "${table}" VALUES ${row}`);
+    const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+    const columns = `(seq, handle, function_name, unique_key, priority, payload, run_at, reducer, attempts, retry)`;
+    this.insertOne = db.prepare(`INSERT INTO "${table}" ${columns} VALUES ${row}`);
     this.insertMany = db.prepare(
-      `INSERT INTO "${table}" VALUES ${Array<string>(INSERT_ROWS).fill(row).join(', ')}`,
+      `INSERT INTO "${table}" ${columns} VALUES ${Array<string>(INSERT_ROWS).fill(row).join(', ')}`,
     );
     this.insertPlainMany = db.prepare(
       `INSERT INTO "${table}" (seq, handle, function_name, payload) VALUES ${Array<string>(PLAIN_ROWS).fill('(?, ?, ?, ?)').join(', ')}`,
@@ -148,7 +149,8 @@ function isPlain(r: JobRecord): boolean {
     r.priority === 'normal' &&
     r.runAt === 0 &&
     r.reducer === '' &&
-    r.attempts === 0
+    r.attempts === 0 &&
+    r.retry === null
   );
 }
 
@@ -162,4 +164,5 @@ function rowArgs(r: JobRecord, args: unknown[], at: number): void {
   args[at + 6] = r.runAt;
   args[at + 7] = r.reducer;
   args[at + 8] = r.attempts;
+  args[at + 9] = r.retry === null ? '' : JSON.stringify(r.retry);
 }

@@ -8,7 +8,7 @@ import { gearmandQueueTables } from './gearmand.js';
 export const APPLICATION_ID = 0x67656172;
 
 /** The schema this release writes. `PRAGMA user_version` holds the file's. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** One step of the schema: from `to - 1` to `to`. Steps run in order, in one transaction. */
 export interface Migration {
@@ -44,6 +44,13 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE TABLE geartrain_meta (key TEXT PRIMARY KEY, value ANY) WITHOUT ROWID;
         INSERT INTO geartrain_meta VALUES ('highest_seq', 0), ('table', '${table}');
       `);
+    },
+  },
+  {
+    // Version 2: a job's own retry policy (JSON; empty for its function's policy).
+    to: 2,
+    up(db, table) {
+      db.exec(`ALTER TABLE "${table}" ADD COLUMN retry TEXT NOT NULL DEFAULT ''`);
     },
   },
 ];

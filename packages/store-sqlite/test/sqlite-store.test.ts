@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createJobServer, StoreError, type JobRecord } from '@geartrain/core';
 import { SqliteJobStore, StoreOpenError, type SqliteJobStoreOptions } from '../src/index.js';
-import { MIGRATIONS, SCHEMA_VERSION } from '../src/schema.js';
+import { migrate, MIGRATIONS, SCHEMA_VERSION } from '../src/schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'geartrain-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,6 +46,7 @@ function record(fields: Partial<JobRecord> = {}): JobRecord {
     runAt: 0,
     reducer: '',
     attempts: 0,
+    retry: null,
     ...fields,
   };
 }
@@ -235,6 +236,35 @@ describe('the file', () => {
     const error = openError(() => SqliteJobStore.open(path));
     expect(error.reason).toBe('NEWER_SCHEMA');
     expect(error.message).toMatch(/newer release of geartrain/);
+  });
+
+  it('opens a file of schema 1 (before per-job retry policies) with its jobs', () => {
+    const path = fresh();
+    // A file as the first release wrote it: schema 1, one job in it.
+    const db = new Database(path);
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.pragma('journal_mode = WAL');
+    migrate(db, path, 'jobs', MIGRATIONS.slice(0, 1));
+    db.prepare(`INSERT INTO jobs VALUES (7, 'H:old:7', 'mail', 'u-7', 0, x'00ff', 0, '', 1)`).run();
+    db.prepare(`UPDATE geartrain_meta SET value = 7 WHERE key = 'highest_seq'`).run();
+    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    db.close();
+    const store = openStore(path);
+    expect([...store.list()]).toEqual([
+      {
+        seq: 7,
+        id: 'H:old:7',
+        functionName: 'mail',
+        unique: 'u-7',
+        priority: 'high',
+        payload: Buffer.from([0, 0xff]),
+        runAt: 0,
+        reducer: '',
+        attempts: 1,
+        retry: null,
+      },
+    ]);
+    expect(store.highestSeq()).toBe(7);
   });
 
   it('opens a file of an older schema and brings it up to date, jobs kept', async () => {

@@ -45,6 +45,7 @@ function record(fields: Partial<JobRecord> = {}): JobRecord {
     runAt: 0,
     reducer: '',
     attempts: 0,
+    retry: null,
     ...fields,
   };
 }
@@ -62,6 +63,7 @@ function same(actual: JobRecord, expected: JobRecord): void {
   assert.equal(actual.runAt, expected.runAt);
   assert.equal(actual.reducer, expected.reducer);
   assert.equal(actual.attempts, expected.attempts);
+  assert.deepEqual(actual.retry, expected.retry);
   assert.ok(Buffer.from(actual.payload).equals(expected.payload), `payload of ${expected.id}`);
 }
 
@@ -153,6 +155,9 @@ export function describeJobStoreContract(
           record({ priority: 'low', runAt: 1_700_000_000_000 }),
           record({ reducer: 'sum', payload: Buffer.from([0, 1, 2, 0, 255]) }),
           record({ attempts: 2, payload: Buffer.alloc(0) }),
+          record({
+            retry: { attempts: 4, backoff: { type: 'exponential', delay: 100, max: 900 } },
+          }),
         ];
         for (const r of records) await store.add(r);
         const listed = await list(store);
@@ -402,6 +407,48 @@ export function describeJobStoreContract(
             ['d', fresh.handle],
           ],
         );
+      }),
+    );
+
+    it(
+      'keeps a retry waiting for its time, and the job its own policy, across a restart',
+      withStore(async (store, restart) => {
+        const clock = new VirtualClock();
+        const first = serverOn(store, clock);
+        await first.ready;
+        const job = await first.client().submit('charge', 'order-9', {
+          background: true,
+          attempts: 3,
+          backoff: { type: 'fixed', delay: 60_000 },
+        });
+        const failing = first.worker();
+        failing.register('charge', () => {
+          throw new Error('declined');
+        });
+        await until(() => first.jobs()[0]?.state === 'delayed', 'the first attempt failed');
+        await failing.stop({ timeout: 0 });
+        await turns();
+
+        const second = serverOn(await restart(), clock);
+        await second.ready;
+        assert.deepEqual(
+          second.jobs().map((j) => [j.handle, j.state]),
+          [[job.handle, 'delayed']],
+        );
+        const attempts: number[] = [];
+        second.worker().register('charge', (j) => {
+          attempts.push(j.attempt);
+          throw new Error('declined again');
+        });
+        await clock.advanceBy(60_000 - 1);
+        assert.deepEqual(attempts, [], 'not before its time');
+        await clock.advanceBy(1);
+        await until(() => attempts.length === 1, 'the second attempt ran');
+        await clock.advanceBy(60_000);
+        await until(() => attempts.length === 2, 'the third attempt ran');
+        assert.deepEqual(attempts, [2, 3]);
+        await turns();
+        assert.equal(second.status(job.handle).known, false, 'failed for good after 3');
       }),
     );
 

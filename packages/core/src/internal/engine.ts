@@ -273,6 +273,7 @@ export class Engine {
       record.runAt,
       record.reducer,
       handle,
+      record.retry ?? null,
     );
     job.retries = record.attempts;
     this.register(job);
