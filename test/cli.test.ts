@@ -178,4 +178,26 @@ describe('the geartrain command', () => {
       expect(refused.stderr).toMatch(message);
     }
   });
+
+  it('takes retry policies with --job-policy, shown by the policy admin command', async () => {
+    const served = await serve([
+      '--store',
+      'memory',
+      '--job-policy',
+      'charge attempts=3,backoff=exponential,delay=1000,max=60000',
+    ]);
+    try {
+      const [host, port] = served.address.split(':');
+      const socket = createConnection({ host, port: Number(port) });
+      socket.write('policy charge\n');
+      const [reply] = (await once(socket, 'data')) as [Buffer];
+      socket.destroy();
+      expect(reply.toString()).toBe('OK attempts=3,backoff=exponential,delay=1000,max=60000\n');
+    } finally {
+      await served.stop();
+    }
+    const bad = await run(process.execPath, [cli, 'serve', '--job-policy', 'charge tries=3']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--job-policy charge: unknown setting 'tries=3'/);
+  });
 });

@@ -21,6 +21,18 @@ switch ($scenario) {
         }
         $out['statuses'] = $seen;
         break;
+    case 'flaky-status':
+        // A background job whose first attempts fail: polled until it is gone.
+        $handle = $client->doBackground('flaky', 'order-1');
+        $seen = [];
+        for ($i = 0; $i < 400; $i++) {
+            $status = $client->jobStatus($handle);
+            $seen[] = $status;
+            if (!$status[0]) break;
+            usleep(20000);
+        }
+        $out = ['handle' => $handle, 'statuses' => $seen];
+        break;
     case 'unique':
         $a = $client->doBackground('queued-only', 'first', 'same-unique');
         $b = $client->doBackground('queued-only', 'second', 'same-unique');

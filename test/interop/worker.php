@@ -26,6 +26,16 @@ $worker->addFunction('fail', function ($job) {
 $worker->addFunction('exception', function ($job) {
     $job->sendException('disk full');
 });
+// Fails the first two attempts of each workload, then succeeds (a flaky payment call).
+$attempts = [];
+$worker->addFunction('flaky', function ($job) use (&$attempts) {
+    $n = $attempts[$job->workload()] = ($attempts[$job->workload()] ?? 0) + 1;
+    if ($n < 3) {
+        $job->sendFail();
+        return;
+    }
+    return "paid after $n";
+});
 $worker->addFunction('length', fn ($job) => strlen($job->workload()) . ':' . md5($job->workload()));
 for ($i = 0; $i < $jobs; $i++) {
     if (!$worker->work()) {

@@ -25,6 +25,11 @@ export type AdminCommand =
   | { readonly name: 'version' }
   | { readonly name: 'verbose' }
   | { readonly name: 'shutdown'; readonly graceful: boolean }
+  /**
+   * geartrain's own: `policy FN` shows a function's retry policy, `policy FN none` removes
+   * it, `policy FN attempts=3,backoff=exponential,delay=1000,max=60000,jitter=0.2` sets it.
+   */
+  | { readonly name: 'policy'; readonly functionName: string; readonly settings: readonly string[] }
   /** An unknown first word: `ERR UNKNOWN_COMMAND Unknown+server+command<word>`. */
   | { readonly name: 'unknown command'; readonly word: string }
   /** A known command with the wrong arguments: `ERR INVALID_ARGUMENTS …<word>`. */
@@ -131,6 +136,9 @@ export function parseAdminLine(line: string): AdminCommand {
       return { name: 'verbose' };
     case 'version':
       return { name: 'version' };
+    case 'policy':
+      if (argc === 1) return { name: 'invalid arguments', word };
+      return { name: 'policy', functionName: tokens[1]!, settings: tokens.slice(2) };
   }
   return { name: 'unknown command', word };
 }

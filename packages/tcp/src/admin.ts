@@ -12,6 +12,7 @@ import {
   formatWorkers,
   parseAdminLine,
 } from '@geartrain/protocol';
+import { formatPolicy, parsePolicy } from './policy-text.js';
 import type { Session } from './session.js';
 
 /** Whether an address is this machine's loopback. */
@@ -116,6 +117,9 @@ export function executeAdmin(session: Session, line: string): void {
       session.output.flush();
       void server.shutdown(command.graceful);
       return;
+    case 'policy':
+      reply(policy(session, command.functionName, command.settings));
+      return;
     case 'too many tokens':
       // gearmand closes the connection without a reply.
       session.closeAfterFlush();
@@ -123,6 +127,21 @@ export function executeAdmin(session: Session, line: string): void {
     default:
       reply(formatRejection(command)!);
   }
+}
+
+/** `policy FN [settings]`: shows, sets or (with `none`) removes a function's retry policy. */
+function policy(session: Session, functionName: string, settings: readonly string[]): string {
+  const jobs = session.server.jobServer;
+  if (settings.length === 0) return formatOkValue(formatPolicy(jobs.jobPolicy(functionName)));
+  const parsed = parsePolicy(settings);
+  if (typeof parsed === 'string')
+    return formatErr(`INVALID_ARGUMENTS ${parsed.replace(/ /g, '+')}`);
+  try {
+    jobs.setJobPolicy(functionName, parsed);
+  } catch (error) {
+    return formatErr(`INVALID_ARGUMENTS ${(error as Error).message.replace(/ /g, '+')}`);
+  }
+  return formatOk();
 }
 
 /**

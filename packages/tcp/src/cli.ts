@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-import { createJobServer, type JobServer, type LoggerLike } from '@geartrain/core';
+import { createJobServer, type JobPolicy, type JobServer, type LoggerLike } from '@geartrain/core';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseAddress } from '@geartrain/protocol';
 import { DEFAULT_HOST, DEFAULT_PORT, GearmanServer, VERSION } from './server.js';
 import { openStore, STORE_HELP, STORE_OPTIONS, storeChoice } from './cli-store.js';
 import { IMPORT_HELP, importCommand } from './cli-import.js';
+import { parsePolicy } from './policy-text.js';
 
 const HELP = `geartrain ${VERSION} — a Gearman job server in Node.js
 
@@ -23,6 +24,9 @@ Usage: geartrain serve [options]
       --wake-timeout MS       a woken worker that has not asked for work after MS ms
                               while jobs wait makes every sleeper wake (default 100)
       --job-handle-prefix P   handles are P:<n> (default H:<hostname>)
+      --job-policy 'FN attempts=N[,backoff=fixed|exponential][,delay=MS][,max=MS][,jitter=0..1]'
+                              retries for the jobs of FN, whoever submits them (repeatable;
+                              also the admin command "policy FN ...")
 ${STORE_HELP}      --max-connections N     refuse connections beyond N
       --idle-timeout MS       close connections silent for MS milliseconds
       --keepalive             TCP keepalive on accepted connections
@@ -113,6 +117,7 @@ async function main(argv: string[]): Promise<void> {
         'pid-file': { type: 'string', short: 'P' },
         threads: { type: 'string', short: 't' },
         table: { type: 'string' },
+        'job-policy': { type: 'string', multiple: true },
         ...STORE_OPTIONS,
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -173,6 +178,17 @@ async function main(argv: string[]): Promise<void> {
   }
   const shutdownTimeout = integer(values['shutdown-timeout'], '--shutdown-timeout') ?? 30_000;
 
+  const jobPolicies: Record<string, JobPolicy> = {};
+  for (const text of values['job-policy'] ?? []) {
+    const [functionName, ...settings] = text.trim().split(/\s+/);
+    const policy = parsePolicy(settings);
+    if (functionName === undefined || functionName === '' || policy === null) {
+      fail(`--job-policy needs 'FUNCTION attempts=N …', not '${text}'`);
+    }
+    if (typeof policy === 'string') fail(`--job-policy ${functionName}: ${policy}`);
+    jobPolicies[functionName] = policy;
+  }
+
   let opened;
   try {
     opened = await openStore(choice, log);
@@ -185,6 +201,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     jobServer = createJobServer({
       store: opened.store,
+      jobPolicies,
       // gearmand's --job-retries counts attempts (0 = unlimited); maxRetries counts retries.
       maxRetries: retries > 0 ? retries - 1 : Infinity,
       exceptions: values.exceptions === true,

@@ -1,0 +1,82 @@
+// Retries under a per-function policy, driven by PHP's GearmanClient and GearmanWorker over
+// TCP: the PHP code knows nothing of the policy; the server retries the job under the same
+// handle, and the client polling jobStatus sees it known (not running between attempts)
+// until the attempt that succeeds.
+import type { JobEvent } from '@geartrain/core';
+import { createConnection } from 'node:net';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, it } from 'vitest';
+import {
+  background,
+  describeWithTools,
+  run,
+  startGeartrain,
+  type TestServer,
+} from './support/interop.js';
+
+const dir = fileURLToPath(new URL('./interop/', import.meta.url));
+
+async function admin(port: number, line: string): Promise<string> {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  socket.write(`${line}\n`);
+  const [reply] = (await once(socket, 'data')) as [Buffer];
+  socket.destroy();
+  return reply.toString();
+}
+
+describeWithTools(['php'], 'retries with a per-function policy, from PHP', () => {
+  let server: TestServer | undefined;
+  afterEach(async () => {
+    await server?.stop();
+  });
+
+  it('a PHP job that fails twice succeeds on its third attempt, known all along', async () => {
+    server = await startGeartrain({ jobPolicies: { flaky: { attempts: 3, backoff: 100 } } });
+    const events: JobEvent[] = [];
+    server.jobServer!.events$.subscribe((e) => events.push(e));
+    const worker = background('php', ['worker.php', String(server.port), '10'], dir);
+    try {
+      const result = await run('php', ['client.php', String(server.port), 'flaky-status'], {
+        cwd: dir,
+        timeout: 30_000,
+      });
+      expect(result.stderr).toBe('');
+      const out = JSON.parse(result.stdout.toString()) as {
+        handle: string;
+        statuses: [boolean, boolean, number, number][];
+      };
+      expect(out.statuses.at(-1)).toEqual([false, false, 0, 0]);
+      expect(out.statuses.slice(0, -1).every(([known]) => known)).toBe(true);
+      const mine = events.filter((e) => 'handle' in e && e.handle === out.handle);
+      expect(mine.filter((e) => e.type === 'retrying')).toMatchObject([
+        { attempt: 1, reason: 'WORK_FAIL', delay: 100 },
+        { attempt: 2, reason: 'WORK_FAIL', delay: 100 },
+      ]);
+      expect(
+        mine.filter((e) => e.type === 'started').map((e) => e.type === 'started' && e.attempt),
+      ).toEqual([1, 2, 3]);
+      expect(mine.at(-1)?.type).toBe('completed');
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('shows and sets the policy through the admin command; other replies are unchanged', async () => {
+    server = await startGeartrain();
+    expect(await admin(server.port, 'policy flaky')).toBe('OK none\n');
+    expect(
+      await admin(server.port, 'policy flaky attempts=4,backoff=exponential,delay=500,max=8000'),
+    ).toBe('OK\r\n');
+    expect(await admin(server.port, 'policy flaky')).toBe(
+      'OK attempts=4,backoff=exponential,delay=500,max=8000\n',
+    );
+    expect(server.jobServer!.jobPolicy('flaky')).toMatchObject({ attempts: 4 });
+    expect(await admin(server.port, 'policy flaky attempts=0')).toMatch(/^ERR INVALID_ARGUMENTS /);
+    expect(await admin(server.port, 'policy flaky tries=2')).toMatch(
+      /^ERR INVALID_ARGUMENTS unknown\+setting/,
+    );
+    expect(await admin(server.port, 'policy flaky none')).toBe('OK\r\n');
+    expect(server.jobServer!.jobPolicy('flaky')).toBeNull();
+  });
+});
