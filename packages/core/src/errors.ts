@@ -40,8 +40,11 @@ export class ServerClosedError extends GeartrainError<'SERVER_CLOSED'> {
 
 /** A work result for a job the connection does not hold (wire `JOB_NOT_FOUND`). */
 export class JobNotFoundError extends GeartrainError<'JOB_NOT_FOUND'> {
-  constructor(readonly handle: string) {
-    super('JOB_NOT_FOUND', `no job ${handle} is held by this connection`);
+  constructor(
+    readonly handle: string,
+    message = `no job ${handle} is held by this connection`,
+  ) {
+    super('JOB_NOT_FOUND', message);
   }
 }
 

@@ -50,16 +50,20 @@ export {
   WorkFail,
 } from './errors.js';
 export type {
+  AttemptError,
   AttemptFailure,
   ConnectionInfo,
   FailReason,
   FunctionStatus,
   JobEvent,
   JobInfo,
+  JobOutcome,
   JobStatus,
   JobUpdate,
+  KeepLimit,
   PayloadInput,
   Priority,
   QueueLimits,
+  Retention,
   UniqueJobStatus,
 } from './types.js';

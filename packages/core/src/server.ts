@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { asyncScheduler, type Observable, type SchedulerLike } from 'rxjs';
 import { InProcessClient, type ClientOptions } from './client.js';
 import { Connection, type ConnectionOptions, type ConnectionSink } from './connection.js';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, JobNotFoundError } from './errors.js';
 import { Engine } from './internal/engine.js';
 import type { LoggerLike, WorkerOptions } from './worker-types.js';
 import type { JobStore } from './store.js';
@@ -15,9 +15,12 @@ import type {
   JobStatus,
   QueueLimits,
   UniqueJobStatus,
+  JobOutcome,
+  Retention,
 } from './types.js';
 import { InProcessWorker } from './in-process-worker.js';
 import { retriesOf, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETENTION } from './internal/outcomes.js';
 
 export interface JobServerOptions {
   /** Every timer (delayed jobs, timeouts, deadlines) runs on it. Default `asyncScheduler`. */
@@ -62,10 +65,25 @@ export interface JobServerOptions {
   jobPolicies?: Readonly<Record<string, JobPolicy>>;
   /** 0 ≤ r < 1 for the jitter of back-offs. Default Math.random; tests give their own. */
   random?: () => number;
+  /**
+   * What every function keeps of its ended background jobs, unless its policy says
+   * otherwise. Default: failed jobs (the newest 1,000, for 7 days), not completed ones.
+   */
+  keep?: Retention;
+  /** Bytes of a result or of an exception's data kept in an outcome. Default 4096. */
+  outcomeDataLimit?: number;
 }
 
-/** What the server does with the jobs of one function (`setJobPolicy`). */
-export type JobPolicy = RetryPolicy;
+/**
+ * What the server does with the jobs of one function (`setJobPolicy`): how often they are
+ * tried (`attempts`, `backoff`) and what is kept of them once they ended (`keep`).
+ */
+export interface JobPolicy {
+  /** Attempts in all, the first included. Default 1. */
+  readonly attempts?: number;
+  readonly backoff?: RetryPolicy['backoff'];
+  readonly keep?: Retention;
+}
 
 export interface CloseOptions {
   /** Running jobs get this many ms to finish before they are aborted. Default 30 s. */
@@ -122,12 +140,16 @@ export class JobServer {
       maxQueue: limitsOf(options.maxQueue),
       store,
       retries: new Map(
-        Object.entries(options.jobPolicies ?? {}).map(([name, policy]) => [
-          name,
-          retriesOf(policy),
-        ]),
+        Object.entries(options.jobPolicies ?? {})
+          .filter(([, policy]) => policy.attempts !== undefined || policy.backoff !== undefined)
+          .map(([name, policy]) => [name, retriesOf({ attempts: 1, ...policy })]),
       ),
       random: options.random ?? Math.random,
+      retention: {
+        completed: options.keep?.completed ?? DEFAULT_RETENTION.completed,
+        failed: options.keep?.failed ?? DEFAULT_RETENTION.failed,
+      },
+      outcomeDataLimit: options.outcomeDataLimit ?? 4096,
       onStoreError: (error, record, operation) =>
         this.logger?.error(
           { err: error, record: record.id },
@@ -146,12 +168,53 @@ export class JobServer {
    * @throws InvalidArgumentError for a bad policy or function name
    */
   setJobPolicy(functionName: string, policy: JobPolicy | null): void {
-    this.engine.setRetryPolicy(functionName, policy === null ? null : retriesOf(policy));
+    const retry =
+      policy === null || (policy.attempts === undefined && policy.backoff === undefined)
+        ? null
+        : retriesOf({ attempts: 1, ...policy });
+    this.engine.setRetryPolicy(functionName, retry);
+    this.engine.setRetention(functionName, policy?.keep ?? null);
   }
 
-  /** The retry policy of a function's jobs, or null (none: one attempt). */
+  /** A function's policy, or null (none: one attempt, the server's retention). */
   jobPolicy(functionName: string): JobPolicy | null {
-    return this.engine.retryPolicy(functionName);
+    const retry = this.engine.retryPolicy(functionName);
+    const keep = this.engine.retention(functionName);
+    if (retry === null && keep === null) return null;
+    return { ...(retry ?? {}), ...(keep === null ? {} : { keep }) };
+  }
+
+  /** How a background job ended, while it is kept (see `JobPolicy.keep`); else undefined. */
+  outcome(handle: string): JobOutcome | undefined {
+    return this.engine.outcome(handle)?.view();
+  }
+
+  /** Kept outcomes, oldest end first: of one function or all, completed or failed or both. */
+  outcomes(options: { functionName?: string; state?: 'completed' | 'failed' } = {}): JobOutcome[] {
+    return this.engine.keptOutcomes(options.functionName, options.state).map((o) => o.view());
+  }
+
+  /**
+   * Runs a failed job (a dead letter) again: queued under the same handle with a fresh
+   * attempt count. Resolves with the handle that runs it (another live job's, when one holds
+   * its unique id now). @throws JobNotFoundError when no failed outcome is kept under it.
+   */
+  async retry(handle: string): Promise<string> {
+    const outcome = this.engine.resubmit(handle);
+    if (outcome === undefined) {
+      throw new JobNotFoundError(handle, `no failed job is kept under ${handle}`);
+    }
+    return (await outcome).handle;
+  }
+
+  /** Discards a kept outcome; returns whether there was one. */
+  discard(handle: string): boolean {
+    return this.engine.discardOutcome(handle);
+  }
+
+  /** Discards every failed outcome of a function; returns how many. */
+  discardFailed(functionName: string): number {
+    return this.engine.discardFailed(functionName);
   }
 
   /** Every job transition. Events are only built while someone subscribes. */

@@ -118,7 +118,11 @@ export type JobEvent =
       /** ms until the next attempt may start. */
       readonly delay: number;
     }
-  | { readonly type: 'cancelled'; readonly time: number; readonly handle: string };
+  | { readonly type: 'cancelled'; readonly time: number; readonly handle: string }
+  /** A failed job was queued again by hand (`retry`), under the same handle. */
+  | { readonly type: 'resubmitted'; readonly time: number; readonly handle: string }
+  /** A kept outcome was discarded (`discard`). */
+  | { readonly type: 'discarded'; readonly time: number; readonly handle: string };
 
 /** One row of function statistics: what `status` and `prioritystatus` show. */
 export interface FunctionStatus {
@@ -154,4 +158,56 @@ export interface JobInfo {
   readonly persisted: boolean;
   /** When a delayed job becomes runnable (scheduler ms), or 0. */
   readonly runAt: number;
+}
+
+/** One failed attempt of a job, as its kept outcome lists it. */
+export interface AttemptError {
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  readonly reason: AttemptFailure;
+  /** The WORK_EXCEPTION data (capped at the outcome data limit), else null. */
+  readonly data: Buffer | null;
+  /** When it failed (ms on the scheduler's clock). */
+  readonly time: number;
+}
+
+/** How a background job ended, kept after its end (see `Retention`). */
+export interface JobOutcome {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly priority: Priority;
+  readonly state: 'completed' | 'failed';
+  /** Why a failed job ended: its last attempt's failure, or RETRIES_EXHAUSTED. */
+  readonly reason: FailReason | null;
+  /** A completed job's result, capped at the outcome data limit (`truncated` says so). */
+  readonly result: Buffer | null;
+  readonly truncated: boolean;
+  /** A failed job's payload, kept whole so that it can run again (`retry`); empty otherwise. */
+  readonly payload: Buffer;
+  /** Attempts made. */
+  readonly attempts: number;
+  /** Every failed attempt, oldest first. */
+  readonly errors: readonly AttemptError[];
+  /** When it was submitted, last started and ended (ms on the scheduler's clock). */
+  readonly queuedAt: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+/** How many outcomes of one kind a function keeps, and how long: whichever runs out first. */
+export interface KeepLimit {
+  /** The newest this many (0 keeps none). */
+  readonly count?: number;
+  /** For this many ms after the end (default: no age limit). */
+  readonly age?: number;
+}
+
+/**
+ * What a function keeps of its ended background jobs. Default: failed jobs (the newest
+ * 1,000, for 7 days), not completed ones — what BullMQ users usually configure.
+ */
+export interface Retention {
+  readonly completed?: KeepLimit;
+  readonly failed?: KeepLimit;
 }

@@ -10,6 +10,7 @@ import type {
   JobStatus,
   JobUpdate,
   QueueLimits,
+  Retention,
   UniqueJobStatus,
 } from '../types.js';
 import { DelayedJobs } from './delayed-jobs.js';
@@ -36,6 +37,7 @@ import { WakeDeadlines } from './wake-deadlines.js';
 import { Waiters } from './waiters.js';
 import { isThenable } from './thenable.js';
 import { backoffDelay, retriesOf, type Retries } from '../retry.js';
+import { KeptOutcome, NO_ERRORS, Outcomes } from './outcomes.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from '../transport-types.js';
 
 export interface EngineOptions {
@@ -55,6 +57,10 @@ export interface EngineOptions {
   readonly retries: ReadonlyMap<string, Retries>;
   /** 0 ≤ r < 1, for the jitter of back-offs (Math.random unless a test gives its own). */
   readonly random: () => number;
+  /** What every function keeps of its ended background jobs unless told otherwise. */
+  readonly retention: Required<Retention>;
+  /** Bytes of a result or an exception kept in an outcome. */
+  readonly outcomeDataLimit: number;
 }
 
 type WithoutTime<E> = E extends unknown ? Omit<E, 'time'> : never;
@@ -72,6 +78,7 @@ export class Engine {
 
   private readonly options: EngineOptions;
   private seq = 0;
+  private readonly outcomes: Outcomes;
   /** Retry policies by function name (`setJobPolicy`); a job's own policy comes first. */
   private readonly retryPolicies: Map<string, Retries>;
   /** While an asynchronous store lists its records at start (see `replayStored`). */
@@ -87,6 +94,7 @@ export class Engine {
     this.options = options;
     this.scheduler = options.scheduler;
     this.retryPolicies = new Map(options.retries);
+    this.outcomes = new Outcomes(options.retention);
     this.functions = new FunctionTable(options.handlePrefix, options.maxQueue);
     this.delayed = new DelayedJobs(options.scheduler, (due) => this.releaseDue(due));
     this.writes = new StoreWrites(
@@ -207,6 +215,7 @@ export class Engine {
       undefined,
       retry,
     );
+    job.queuedAt = this.now();
     this.register(job);
     if (attach !== undefined) this.attach(job, attach, owner);
     const handle = job.handle;
@@ -276,6 +285,8 @@ export class Engine {
       record.retry ?? null,
     );
     job.retries = record.attempts;
+    // The record does not keep when it was submitted: its outcome says the restart.
+    job.queuedAt = this.now();
     this.register(job);
     job.stored = true;
     if (job.retries === 0) this.activate(job);
@@ -288,7 +299,7 @@ export class Engine {
     const limit = policy === null ? this.options.maxRetries : policy.attempts - 1;
     if (job.retries > limit) {
       job.state = JobState.Pending; // in no queue yet: nothing for finish() to unlink
-      this.endJob(job, 'RETRIES_EXHAUSTED', false);
+      this.endJob(job, 'RETRIES_EXHAUSTED', false, 'WORKER_LOST');
       return;
     }
     if (job.runAt !== 0 && job.runAt > this.now()) {
@@ -468,7 +479,7 @@ export class Engine {
 
   private assign(job: Job, worker: WorkerState, ability: Ability): Assignment {
     job.state = JobState.Running;
-    const run = new RunInfo(job, worker, ability);
+    const run = new RunInfo(job, worker, ability, this.now());
     job.run = run;
     ability.active++;
     job.fn.running++;
@@ -479,7 +490,7 @@ export class Engine {
     if (ability.timeout > 0) {
       run.timer = this.scheduler.schedule(() => {
         if (job.run !== run) return;
-        if (!this.retryLater(job, 'TIMEOUT')) this.endJob(job, 'TIMEOUT', true);
+        if (!this.retryLater(job, 'TIMEOUT')) this.endJob(job, 'TIMEOUT', true, 'TIMEOUT');
       }, ability.timeout);
     }
     if (this.events.observed) {
@@ -604,17 +615,24 @@ export class Engine {
   }
 
   workComplete(job: Job, data: Buffer, handle: string): void {
+    if (job.background && this.outcomes.keeps(job.fn.name, 'completed')) {
+      this.keepOutcome(job, 'completed', null, data);
+    }
     this.finish(job);
     this.broadcast(job, { type: 'complete', data }, handle);
     if (this.events.observed) this.emit({ type: 'completed', handle: job.handle });
   }
 
   workFail(job: Job): void {
-    if (!this.retryLater(job, 'WORK_FAIL')) this.endJob(job, 'WORK_FAIL', false);
+    if (!this.retryLater(job, 'WORK_FAIL')) this.endJob(job, 'WORK_FAIL', false, 'WORK_FAIL');
   }
 
   workException(job: Job, data: Buffer): void {
-    if (this.retryLater(job, 'EXCEPTION')) return;
+    if (this.retryLater(job, 'EXCEPTION', data)) return;
+    if (job.background && this.outcomes.keeps(job.fn.name, 'failed')) {
+      this.noteFailure(job, 'EXCEPTION', data);
+      this.keepOutcome(job, 'failed', 'EXCEPTION', job.payload);
+    }
     this.finish(job);
     this.broadcast(job, { type: 'exception', data });
     if (this.events.observed) {
@@ -623,9 +641,14 @@ export class Engine {
   }
 
   /** Ends a job with a failure its clients are told about; the holder, if any, is told too. */
-  private endJob(job: Job, reason: FailReason, revoke: boolean): void {
+  private endJob(job: Job, reason: FailReason, revoke: boolean, failure?: AttemptFailure): void {
     const holder = job.run?.holder;
     const handle = job.handle;
+    // A background job that failed (not one cancelled, nor one the server stopped) is kept.
+    if (failure !== undefined && job.background && this.outcomes.keeps(job.fn.name, 'failed')) {
+      this.noteFailure(job, failure, null);
+      this.keepOutcome(job, 'failed', reason, job.payload);
+    }
     this.finish(job);
     if (revoke && holder !== undefined) holder.revoke(handle, reason);
     this.broadcast(job, { type: 'fail', reason });
@@ -700,12 +723,14 @@ export class Engine {
     }
     if (this.retryPolicyOf(job) !== null) {
       // A lost worker is a failed attempt like any other: the policy says what comes next.
-      if (!this.retryLater(job, 'WORKER_LOST')) this.endJob(job, 'RETRIES_EXHAUSTED', false);
+      if (!this.retryLater(job, 'WORKER_LOST')) {
+        this.endJob(job, 'RETRIES_EXHAUSTED', false, 'WORKER_LOST');
+      }
       return;
     }
     job.retries++;
     if (job.retries > this.options.maxRetries) {
-      this.endJob(job, 'RETRIES_EXHAUSTED', false);
+      this.endJob(job, 'RETRIES_EXHAUSTED', false, 'WORKER_LOST');
       return;
     }
     this.release(job);
@@ -715,6 +740,120 @@ export class Engine {
       this.emit({ type: 'retried', handle: job.handle, attempt: job.retries + 1 });
     }
     this.ensureWakes(job.fn);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Kept outcomes and dead letters (decision 21)
+
+  /** Notes the running attempt's failure on the job, for its outcome. */
+  private noteFailure(job: Job, reason: AttemptFailure, data: Buffer | null): void {
+    const limit = this.options.outcomeDataLimit;
+    const kept = data === null ? null : Buffer.from(data.subarray(0, limit));
+    job.failed({ attempt: job.retries + 1, reason, data: kept, time: this.now() });
+  }
+
+  /** Keeps how a background job ended (before `finish`, while its run is known). */
+  private keepOutcome(
+    job: Job,
+    state: 'completed' | 'failed',
+    reason: FailReason | null,
+    data: Buffer,
+  ): void {
+    const limit = this.options.outcomeDataLimit;
+    // A failed job keeps its whole payload (to run again); a result is capped.
+    const truncated = state === 'completed' && data.length > limit;
+    const kept = truncated ? data.subarray(0, limit) : data;
+    const now = this.now();
+    const outcome = new KeptOutcome(
+      job.seq,
+      job.handle,
+      job.fn.name,
+      job.unique,
+      PRIORITY_NAMES[job.priorityIndex]!,
+      state,
+      reason,
+      toBody(Buffer.from(kept), true),
+      truncated,
+      job.retries + (job.run !== null ? 1 : 0),
+      job.failures ?? NO_ERRORS,
+      job.queuedAt,
+      job.run?.startedAt ?? now,
+      now,
+      job.retry,
+    );
+    this.outcomes.add(outcome, now);
+  }
+
+  outcome(handle: string): KeptOutcome | undefined {
+    return this.outcomes.get(handle, this.now());
+  }
+
+  keptOutcomes(functionName?: string, state?: 'completed' | 'failed'): KeptOutcome[] {
+    return this.outcomes.list(this.now(), functionName, state);
+  }
+
+  setRetention(functionName: string, retention: Retention | null): void {
+    checkName(functionName, 'function name');
+    this.outcomes.setRetention(functionName, retention);
+  }
+
+  retention(functionName: string): Retention | null {
+    return this.outcomes.retentionOf(functionName);
+  }
+
+  /**
+   * Runs a failed job again by hand: queued under the same handle, with its payload, unique
+   * id, priority and own retry policy, and a fresh attempt count. Returns the handle that
+   * runs it (another live job's when one holds the unique id now), or undefined when no
+   * failed outcome is kept under `handle`.
+   */
+  resubmit(handle: string): SubmitOutcome | Promise<SubmitOutcome> | undefined {
+    if (this.closing) throw new ServerClosedError();
+    const outcome = this.outcomes.get(handle, this.now());
+    if (outcome === undefined || outcome.state !== 'failed') return undefined;
+    const fn = this.functions.entry(outcome.functionName);
+    const body = outcome.body ?? '';
+    this.outcomes.remove(handle);
+    const existing = this.findCoalesced(fn, outcome.unique, body);
+    if (existing !== undefined) return { handle: existing.handle, coalesced: true };
+    const job = new Job(
+      outcome.seq,
+      fn,
+      outcome.unique,
+      body,
+      priorityIndex(outcome.priority),
+      true,
+      0,
+      '',
+      handle,
+      outcome.retry,
+    );
+    job.queuedAt = this.now();
+    this.register(job);
+    if (this.events.observed) this.emit({ type: 'resubmitted', handle });
+    const result: SubmitOutcome = { handle, coalesced: false };
+    if (this.writes.store !== null) {
+      job.state = JobState.Pending;
+      const written = this.writes.add(job);
+      return written === undefined ? result : written.then(() => result);
+    }
+    this.activate(job);
+    return result;
+  }
+
+  /** Forgets kept outcomes: one by handle, or every failed one of a function. */
+  discardOutcome(handle: string): boolean {
+    const removed = this.outcomes.remove(handle) !== undefined;
+    if (removed && this.events.observed) this.emit({ type: 'discarded', handle });
+    return removed;
+  }
+
+  discardFailed(functionName: string): number {
+    let count = 0;
+    for (const outcome of this.outcomes.list(this.now(), functionName, 'failed')) {
+      if (this.discardOutcome(outcome.handle)) count++;
+    }
+    return count;
   }
 
   // ---------------------------------------------------------------------------------
@@ -740,10 +879,11 @@ export class Engine {
    * unique id and clients, who hear nothing of the failed attempt; the holder of a timed-out
    * attempt has it revoked. Returns false when the failure is the job's end.
    */
-  private retryLater(job: Job, reason: AttemptFailure): boolean {
+  private retryLater(job: Job, reason: AttemptFailure, data: Buffer | null = null): boolean {
     const policy = this.retryPolicyOf(job);
     const failed = job.retries + 1;
     if (policy === null || failed >= policy.attempts || this.closing) return false;
+    if (job.background) this.noteFailure(job, reason, data);
     const holder = job.run!.holder;
     const handle = job.handle;
     this.release(job);

@@ -1,7 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { JobRecord } from '../store.js';
 import type { Retries } from '../retry.js';
-import type { FailReason, JobUpdate, Priority, QueueLimits } from '../types.js';
+import type { AttemptError, FailReason, JobUpdate, Priority, QueueLimits } from '../types.js';
 import { fromBody, type Body } from './payload.js';
 import type { WokenNode } from './wake-deadlines.js';
 import { Waiters } from './waiters.js';
@@ -144,6 +144,8 @@ export class RunInfo {
     readonly job: Job,
     readonly holder: WorkerState,
     readonly ability: Ability,
+    /** When the worker was handed the job (ms on the scheduler's clock). */
+    readonly startedAt: number,
   ) {
     this.handle = job.handle;
     this.payload = job.payload;
@@ -309,7 +311,15 @@ export class Job implements JobRecord {
   /** Priority index in bits 0-1, background in bit 2 (one slot instead of two). */
   private readonly bits: number;
   /** Only delayed, retried, map/reduce and per-job-policy jobs have one. */
-  private extra: { runAt: number; readonly reducer: string; readonly retry: Retries | null } | null;
+  private extra: {
+    runAt: number;
+    readonly reducer: string;
+    readonly retry: Retries | null;
+    /** The failed attempts so far (kept for the job's outcome). */
+    failures: AttemptError[] | null;
+  } | null;
+  /** When it was submitted (ms on the scheduler's clock), for its kept outcome. */
+  queuedAt = 0;
 
   constructor(
     readonly seq: number,
@@ -325,7 +335,10 @@ export class Job implements JobRecord {
   ) {
     this.handle = handle ?? `${fn.handlePrefix}:${seq}`;
     this.bits = priorityIndex | (background ? 4 : 0);
-    this.extra = runAt !== 0 || reducer !== '' || retry !== null ? { runAt, reducer, retry } : null;
+    this.extra =
+      runAt !== 0 || reducer !== '' || retry !== null
+        ? { runAt, reducer, retry, failures: null }
+        : null;
   }
 
   get priorityIndex(): PriorityIndex {
@@ -340,8 +353,17 @@ export class Job implements JobRecord {
   }
   /** A retry waits until `time`. */
   set runAt(time: number) {
-    if (this.extra === null) this.extra = { runAt: time, reducer: '', retry: null };
+    if (this.extra === null) this.extra = { runAt: time, reducer: '', retry: null, failures: null };
     else this.extra.runAt = time;
+  }
+  /** The failed attempts so far, oldest first. */
+  get failures(): readonly AttemptError[] | null {
+    return this.extra?.failures ?? null;
+  }
+  /** Notes a failed attempt. */
+  failed(error: AttemptError): void {
+    if (this.extra === null) this.extra = { runAt: 0, reducer: '', retry: null, failures: null };
+    (this.extra.failures ??= []).push(error);
   }
   /** The job's own retry policy (in-process submissions), or null for its function's. */
   get retry(): Retries | null {

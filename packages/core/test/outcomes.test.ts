@@ -1,0 +1,149 @@
+import { TestScheduler } from 'rxjs/testing';
+import { describe, expect, it } from 'vitest';
+import { JobNotFoundError, type JobEvent } from '../src/index.js';
+import { server, submit, workerConnection } from './helpers.js';
+
+function virtualClock() {
+  const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  return {
+    scheduler,
+    advanceTo(t: number) {
+      scheduler.maxFrames = t;
+      scheduler.flush();
+      scheduler.frame = t;
+    },
+  };
+}
+
+describe('kept outcomes', () => {
+  it('keeps failed background jobs by default, with every attempt, and drops completed ones', () => {
+    const clock = virtualClock();
+    const s = server({ scheduler: clock.scheduler });
+    s.setJobPolicy('pay', { attempts: 2, backoff: 100 });
+    const w = workerConnection(s, 'pay');
+    const c = s.connect();
+    const failing = submit(c, {
+      functionName: 'pay',
+      payload: 'card-1',
+      background: true,
+      unique: 'o-1',
+    });
+    const fine = submit(c, { functionName: 'pay', payload: 'card-2', background: true });
+    clock.advanceTo(10);
+    expect(w.connection.grab()!.handle).toBe(failing.handle);
+    w.connection.workException(failing.handle, Buffer.from('declined'));
+    expect(w.connection.grab()!.handle).toBe(fine.handle);
+    w.connection.workComplete(fine.handle, Buffer.from('ok'));
+    clock.advanceTo(110);
+    w.connection.grab();
+    w.connection.workFail(failing.handle);
+    expect(s.status(failing.handle).known).toBe(false);
+    expect(s.outcome(fine.handle)).toBeUndefined();
+    const outcome = s.outcome(failing.handle)!;
+    expect(outcome).toMatchObject({
+      handle: failing.handle,
+      functionName: 'pay',
+      unique: 'o-1',
+      state: 'failed',
+      reason: 'WORK_FAIL',
+      attempts: 2,
+      queuedAt: 0,
+      startedAt: 110,
+      endedAt: 110,
+    });
+    expect(outcome.payload.toString()).toBe('card-1');
+    expect(
+      outcome.errors.map((e) => [e.attempt, e.reason, e.data?.toString() ?? null, e.time]),
+    ).toEqual([
+      [1, 'EXCEPTION', 'declined', 10],
+      [2, 'WORK_FAIL', null, 110],
+    ]);
+    expect(s.outcomes({ state: 'failed' }).map((o) => o.handle)).toEqual([failing.handle]);
+  });
+
+  it('keeps completed jobs when a function asks, up to a count and an age, with capped results', () => {
+    const clock = virtualClock();
+    const s = server({ scheduler: clock.scheduler, outcomeDataLimit: 4 });
+    s.setJobPolicy('report', { keep: { completed: { count: 2, age: 1000 } } });
+    const w = workerConnection(s, 'report');
+    const c = s.connect();
+    const handles: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { handle } = submit(c, { functionName: 'report', payload: `r${i}`, background: true });
+      handles.push(handle);
+      w.connection.grab();
+      w.connection.workComplete(handle, Buffer.from(`result-${i}`));
+    }
+    // The newest two are kept; results are capped at 4 bytes.
+    expect(s.outcomes({ functionName: 'report' }).map((o) => o.handle)).toEqual(handles.slice(1));
+    expect(s.outcome(handles[2]!)).toMatchObject({ state: 'completed', truncated: true });
+    expect(s.outcome(handles[2]!)!.result!.toString()).toBe('resu');
+    clock.advanceTo(1000);
+    expect(s.outcome(handles[2]!)).toBeUndefined();
+    expect(s.outcomes()).toEqual([]);
+  });
+
+  it('does not keep cancelled jobs, nor foreground ones', () => {
+    const s = server();
+    const w = workerConnection(s, 'f');
+    const c = s.connect();
+    const cancelled = submit(c, { functionName: 'f', background: true });
+    s.cancel(cancelled.handle);
+    const fg = submit(c, { functionName: 'f' }, { exceptions: false, update: () => undefined });
+    w.connection.grab();
+    w.connection.workFail(fg.handle);
+    expect(s.outcomes()).toEqual([]);
+  });
+});
+
+describe('dead letters', () => {
+  it('runs a failed job again under the same handle with a fresh attempt count, or discards it', async () => {
+    const s = server();
+    s.setJobPolicy('pay', { attempts: 2 });
+    const events: JobEvent[] = [];
+    s.events$.subscribe((e) => events.push(e));
+    const w = workerConnection(s, 'pay');
+    const { handle } = submit(s.connect(), {
+      functionName: 'pay',
+      payload: 'card',
+      background: true,
+      unique: 'o-7',
+    });
+    for (let i = 0; i < 2; i++) {
+      w.connection.grab();
+      w.connection.workFail(handle);
+    }
+    expect(s.outcome(handle)?.attempts).toBe(2);
+    expect(await s.retry(handle)).toBe(handle);
+    expect(s.outcome(handle)).toBeUndefined();
+    expect(s.status(handle).known).toBe(true);
+    const again = w.connection.grab()!;
+    expect([again.handle, again.attempt, again.unique, again.payload.toString()]).toEqual([
+      handle,
+      1,
+      'o-7',
+      'card',
+    ]);
+    w.connection.workFail(handle);
+    w.connection.grab();
+    w.connection.workFail(handle);
+    expect(events.filter((e) => e.type === 'resubmitted')).toMatchObject([{ handle }]);
+    expect(s.discard(handle)).toBe(true);
+    expect(s.discard(handle)).toBe(false);
+    expect(events.at(-1)).toMatchObject({ type: 'discarded', handle });
+    await expect(s.retry(handle)).rejects.toBeInstanceOf(JobNotFoundError);
+  });
+
+  it('discards every failed job of a function', () => {
+    const s = server();
+    const w = workerConnection(s, 'a', 'b');
+    const c = s.connect();
+    for (const fn of ['a', 'a', 'b']) {
+      const { handle } = submit(c, { functionName: fn, background: true });
+      w.connection.grab();
+      w.connection.workFail(handle);
+    }
+    expect(s.discardFailed('a')).toBe(2);
+    expect(s.outcomes().map((o) => o.functionName)).toEqual(['b']);
+  });
+});
