@@ -79,4 +79,49 @@ describeWithTools(['php'], 'retries with a per-function policy, from PHP', () =>
     expect(await admin(server.port, 'policy flaky none')).toBe('OK\r\n');
     expect(server.jobServer!.jobPolicy('flaky')).toBeNull();
   });
+
+  it('lists dead letters through the admin port, runs one again with retry job, discards another', async () => {
+    server = await startGeartrain({ jobPolicies: { flaky: { attempts: 1 } } });
+    const jobs = server.jobServer!;
+    // No worker can succeed: a PHP worker that always fails ('fail' sends WORK_FAIL).
+    jobs.setJobPolicy('fail', { attempts: 2 });
+    const worker = background('php', ['worker.php', String(server.port), '20'], dir);
+    try {
+      const client = jobs.client();
+      const a = await client.submit('fail', 'a', { background: true });
+      const b = await client.submit('fail', 'b', { background: true });
+      let ended!: () => void;
+      const both = new Promise<void>((resolve) => (ended = resolve));
+      jobs.events$.subscribe((e) => {
+        if (e.type === 'failed' && jobs.outcomes({ state: 'failed' }).length === 2) ended();
+      });
+      await both;
+      const listing = await admin(server.port, 'show failed fail');
+      const lines = listing.split('\n');
+      expect(lines.at(-2)).toBe('.');
+      expect(lines.slice(0, 2).map((l) => l.split('\t').slice(0, 4))).toEqual([
+        [a.handle, 'fail', '2', 'WORK_FAIL'],
+        [b.handle, 'fail', '2', 'WORK_FAIL'],
+      ]);
+      expect(await admin(server.port, 'show finished fail')).toBe('.\n');
+      expect(await admin(server.port, `discard job ${b.handle}`)).toBe('OK\r\n');
+      expect(await admin(server.port, `discard job ${b.handle}`)).toMatch(/^ERR NO_SUCH_JOB /);
+      // Run a again: the PHP worker fails it twice more, and it is a dead letter again.
+      let again!: () => void;
+      const rerun = new Promise<void>((resolve) => (again = resolve));
+      jobs.events$.subscribe((e) => {
+        if (e.type === 'failed' && e.handle === a.handle) again();
+      });
+      expect(await admin(server.port, `retry job ${a.handle}`)).toBe('OK\r\n');
+      await rerun;
+      expect(jobs.outcome(a.handle)).toMatchObject({ state: 'failed', attempts: 2 });
+      expect(await admin(server.port, 'discard failed fail')).toBe('OK 1\n');
+      expect(await admin(server.port, 'show failed')).toBe('.\n');
+      // gearmand's own replies are untouched by the additions.
+      expect(await admin(server.port, 'show bogus')).toBe('ERR UNKNOWN_SHOW_ARGUMENTS\r\n');
+      expect(await admin(server.port, 'retry')).toMatch(/^ERR UNKNOWN_COMMAND .*retry\r\n$/);
+    } finally {
+      await worker.stop();
+    }
+  });
 });

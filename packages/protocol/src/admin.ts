@@ -30,6 +30,17 @@ export type AdminCommand =
    * it, `policy FN attempts=3,backoff=exponential,delay=1000,max=60000,jitter=0.2` sets it.
    */
   | { readonly name: 'policy'; readonly functionName: string; readonly settings: readonly string[] }
+  /** geartrain's own: kept outcomes (`show failed [FN]`, `show finished [FN]`). */
+  | {
+      readonly name: 'show outcomes';
+      readonly state: 'failed' | 'completed';
+      readonly functionName?: string;
+    }
+  /** geartrain's own: `retry job H` runs a failed job again under its handle. */
+  | { readonly name: 'retry job'; readonly handle: string }
+  /** geartrain's own: `discard job H` forgets a kept outcome, `discard failed FN` all failed ones. */
+  | { readonly name: 'discard job'; readonly handle: string }
+  | { readonly name: 'discard failed'; readonly functionName: string }
   /** An unknown first word: `ERR UNKNOWN_COMMAND Unknown+server+command<word>`. */
   | { readonly name: 'unknown command'; readonly word: string }
   /** A known command with the wrong arguments: `ERR INVALID_ARGUMENTS …<word>`. */
@@ -105,6 +116,12 @@ export function parseAdminLine(line: string): AdminCommand {
         return { name: 'show unique jobs' };
       }
       if (argc === 2 && same(tokens[1], 'jobs')) return { name: 'show jobs' };
+      if (argc <= 3 && (same(tokens[1], 'failed') || same(tokens[1], 'finished'))) {
+        const state = same(tokens[1], 'failed') ? 'failed' : 'completed';
+        return argc === 3
+          ? { name: 'show outcomes', state, functionName: tokens[2]! }
+          : { name: 'show outcomes', state };
+      }
       return { name: 'unknown show arguments' };
     case 'create':
       if (argc === 3 && same(tokens[1], 'function')) {
@@ -136,9 +153,20 @@ export function parseAdminLine(line: string): AdminCommand {
       return { name: 'verbose' };
     case 'version':
       return { name: 'version' };
+    // geartrain's own commands; any other form of them is an unknown command, as gearmand
+    // answers it, so that no reply gearmand gives changes.
+    case 'retry':
+      if (argc === 3 && same(tokens[1], 'job')) return { name: 'retry job', handle: tokens[2]! };
+      break;
+    case 'discard':
+      if (argc === 3 && same(tokens[1], 'job')) return { name: 'discard job', handle: tokens[2]! };
+      if (argc === 3 && same(tokens[1], 'failed')) {
+        return { name: 'discard failed', functionName: tokens[2]! };
+      }
+      break;
     case 'policy':
-      if (argc === 1) return { name: 'invalid arguments', word };
-      return { name: 'policy', functionName: tokens[1]!, settings: tokens.slice(2) };
+      if (argc >= 2) return { name: 'policy', functionName: tokens[1]!, settings: tokens.slice(2) };
+      break;
   }
   return { name: 'unknown command', word };
 }

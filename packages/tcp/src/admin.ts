@@ -1,4 +1,4 @@
-import { FunctionBusyError, FunctionNotFoundError } from '@geartrain/core';
+import { FunctionBusyError, FunctionNotFoundError, type JobOutcome } from '@geartrain/core';
 import {
   ADMIN_ERRORS,
   formatErr,
@@ -120,6 +120,37 @@ export function executeAdmin(session: Session, line: string): void {
     case 'policy':
       reply(policy(session, command.functionName, command.settings));
       return;
+    case 'show outcomes':
+      reply(
+        formatOutcomes(
+          jobs.outcomes({ functionName: command.functionName, state: command.state }),
+          command.state,
+        ),
+      );
+      return;
+    case 'retry job':
+      jobs.retry(command.handle).then(
+        () => reply(formatOk()),
+        (error: unknown) =>
+          reply(
+            formatErr(
+              (error as { code?: string }).code === 'JOB_NOT_FOUND'
+                ? 'NO_SUCH_JOB no+failed+job+is+kept+under+that+handle'
+                : `QUEUE_ERROR ${String((error as Error).message).replace(/ /g, '+')}`,
+            ),
+          ),
+      );
+      return;
+    case 'discard job':
+      reply(
+        jobs.discard(command.handle)
+          ? formatOk()
+          : formatErr('NO_SUCH_JOB no+outcome+is+kept+under+that+handle'),
+      );
+      return;
+    case 'discard failed':
+      reply(formatOkValue(String(jobs.discardFailed(command.functionName))));
+      return;
     case 'too many tokens':
       // gearmand closes the connection without a reply.
       session.closeAfterFlush();
@@ -127,6 +158,21 @@ export function executeAdmin(session: Session, line: string): void {
     default:
       reply(formatRejection(command)!);
   }
+}
+
+/**
+ * `show failed` / `show finished`: one line per kept outcome, oldest end first, then `.`:
+ * handle, attempts, the reason (failed) and the end as an ISO time, tab-separated.
+ */
+function formatOutcomes(outcomes: readonly JobOutcome[], state: 'failed' | 'completed'): string {
+  let text = '';
+  for (const o of outcomes) {
+    const fields = [o.handle, o.functionName, String(o.attempts)];
+    if (state === 'failed') fields.push(o.reason ?? '');
+    fields.push(new Date(o.endedAt).toISOString());
+    text += `${fields.join('\t')}\n`;
+  }
+  return `${text}.\n`;
 }
 
 /** `policy FN [settings]`: shows, sets or (with `none`) removes a function's retry policy. */
