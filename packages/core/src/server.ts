@@ -150,9 +150,9 @@ export class JobServer {
         failed: options.keep?.failed ?? DEFAULT_RETENTION.failed,
       },
       outcomeDataLimit: options.outcomeDataLimit ?? 4096,
-      onStoreError: (error, record, operation) =>
+      onStoreError: (error, handle, operation) =>
         this.logger?.error(
-          { err: error, record: record.id },
+          { err: error, record: handle },
           `job store failed to ${operation} a record`,
         ),
     });

@@ -1,5 +1,5 @@
 import type { Retries } from './retry.js';
-import type { Priority } from './types.js';
+import type { AttemptError, FailReason, Priority } from './types.js';
 
 /**
  * What a {@link JobStore} keeps of one background job. Every field but `attempts` and
@@ -57,7 +57,38 @@ export interface JobStore {
   remove(record: JobRecord): void | Promise<void>;
   list(): Iterable<JobRecord> | Promise<Iterable<JobRecord>>;
   highestSeq(): number | Promise<number>;
+  /**
+   * Kept outcomes (decision 21), for stores that keep them across a restart: `keepOutcome`
+   * when a job's end is kept (called with the job's `remove`, which it may share a commit
+   * with), `forgetOutcome` when it is no longer kept (trimmed, discarded, run again), and
+   * `listOutcomes` at start, oldest end first. A store without them loses outcomes at a
+   * restart; jobs are not affected.
+   */
+  keepOutcome?(outcome: OutcomeRecord): void | Promise<void>;
+  forgetOutcome?(seq: number): void | Promise<void>;
+  listOutcomes?(): Iterable<OutcomeRecord> | Promise<Iterable<OutcomeRecord>>;
   close?(): void | Promise<void>;
+}
+
+/** A kept outcome as a store keeps it (the public `JobOutcome` with its key and policy). */
+export interface OutcomeRecord {
+  /** The job's seq (the tail of its handle): the key. */
+  readonly seq: number;
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly priority: Priority;
+  readonly state: 'completed' | 'failed';
+  readonly reason: FailReason | null;
+  /** The result (completed, capped) or the payload (failed). */
+  readonly data: Buffer;
+  readonly truncated: boolean;
+  readonly attempts: number;
+  readonly errors: readonly AttemptError[];
+  readonly queuedAt: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly retry: Retries | null;
 }
 
 /**
@@ -87,6 +118,21 @@ export class MemoryJobStore implements JobStore {
 
   list(): JobRecord[] {
     return [...this.records.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  private readonly kept = new Map<number, OutcomeRecord>();
+
+  keepOutcome(outcome: OutcomeRecord): void {
+    this.kept.delete(outcome.seq);
+    this.kept.set(outcome.seq, outcome);
+  }
+
+  forgetOutcome(seq: number): void {
+    this.kept.delete(seq);
+  }
+
+  listOutcomes(): OutcomeRecord[] {
+    return [...this.kept.values()];
   }
 
   highestSeq(): number {

@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { JobNotFoundError, type JobEvent } from '../src/index.js';
+import { JobNotFoundError, MemoryJobStore, type JobEvent } from '../src/index.js';
 import { server, submit, workerConnection } from './helpers.js';
 
 function virtualClock() {
@@ -145,5 +145,37 @@ describe('dead letters', () => {
     }
     expect(s.discardFailed('a')).toBe(2);
     expect(s.outcomes().map((o) => o.functionName)).toEqual(['b']);
+  });
+});
+
+describe('kept outcomes through the store', () => {
+  it('are back after a restart, trimmed and discarded ones forgotten, and a dead letter runs again', async () => {
+    const store = new MemoryJobStore();
+    const policies = { pay: { attempts: 1, keep: { failed: { count: 2 } } } };
+    const first = server({ store, jobPolicies: policies });
+    first.setJobPolicy('pay', policies.pay);
+    const w = workerConnection(first, 'pay');
+    const c = first.connect();
+    const handles: string[] = [];
+    for (const payload of ['a', 'b', 'c', 'd']) {
+      const { handle } = submit(c, { functionName: 'pay', payload, background: true });
+      handles.push(handle);
+      w.connection.grab();
+      w.connection.workFail(handle);
+    }
+    expect(first.discard(handles[3]!)).toBe(true);
+    // Kept: the newest two of four, less the one discarded.
+    expect(store.listOutcomes().map((o) => o.handle)).toEqual([handles[2]]);
+    expect(store.list()).toEqual([]);
+
+    const second = server({ store });
+    second.setJobPolicy('pay', policies.pay);
+    expect(second.outcome(handles[2]!)).toMatchObject({ state: 'failed', reason: 'WORK_FAIL' });
+    expect(second.outcome(handles[2]!)!.payload.toString()).toBe('c');
+    expect(await second.retry(handles[2]!)).toBe(handles[2]);
+    expect(store.listOutcomes()).toEqual([]);
+    expect(store.list().map((r) => r.id)).toEqual([handles[2]]);
+    const v = workerConnection(second, 'pay');
+    expect(v.connection.grab()).toMatchObject({ handle: handles[2], attempt: 1 });
   });
 });

@@ -1,6 +1,6 @@
 import { Subject, type SchedulerLike } from 'rxjs';
 import { QueueFullError, ServerClosedError, StoreError } from '../errors.js';
-import type { JobRecord, JobStore } from '../store.js';
+import type { JobRecord, JobStore, OutcomeRecord } from '../store.js';
 import type {
   AttemptFailure,
   FailReason,
@@ -52,7 +52,7 @@ export interface EngineOptions {
   /** How long a woken worker has to grab before every sleeper of the function is woken. */
   readonly wakeTimeout: number;
   /** Called when the store fails to update or remove a record (the job goes on or is finished). */
-  readonly onStoreError: (error: unknown, record: JobRecord, operation: string) => void;
+  readonly onStoreError: (error: unknown, handle: string, operation: string) => void;
   /** Retry policies by function name, known before the replay. */
   readonly retries: ReadonlyMap<string, Retries>;
   /** 0 ≤ r < 1, for the jitter of back-offs (Math.random unless a test gives its own). */
@@ -94,7 +94,9 @@ export class Engine {
     this.options = options;
     this.scheduler = options.scheduler;
     this.retryPolicies = new Map(options.retries);
-    this.outcomes = new Outcomes(options.retention);
+    this.outcomes = new Outcomes(options.retention, (outcome) => {
+      if (outcome.stored) this.writes.forgetOutcome(outcome.seq, outcome.handle);
+    });
     this.functions = new FunctionTable(options.handlePrefix, options.maxQueue);
     this.delayed = new DelayedJobs(options.scheduler, (due) => this.releaseDue(due));
     this.writes = new StoreWrites(
@@ -122,12 +124,13 @@ export class Engine {
   replayStored(): Promise<void> {
     const listed = this.writes.list();
     const highest = this.writes.highestSeq();
-    if (!isThenable(listed) && !isThenable(highest)) {
-      this.replay(listed, highest);
+    const outcomes = this.writes.listOutcomes();
+    if (!isThenable(listed) && !isThenable(highest) && !isThenable(outcomes)) {
+      this.replay(listed, highest, outcomes);
       return Promise.resolve();
     }
-    const replaying = Promise.all([listed, highest]).then(
-      ([records, seq]) => this.replay(records, seq),
+    const replaying = Promise.all([listed, highest, outcomes]).then(
+      ([records, seq, kept]) => this.replay(records, seq, kept),
       (error: unknown) => {
         throw new StoreError('the job store could not list its jobs', error);
       },
@@ -246,8 +249,15 @@ export class Engine {
    * ended, or waiting again after a lost worker) go to the front, their attempts counted
    * against `maxRetries`. New handles start above `highestSeq`, so no handle is reused.
    */
-  private replay(records: Iterable<JobRecord>, highestSeq: number): void {
+  private replay(
+    records: Iterable<JobRecord>,
+    highestSeq: number,
+    outcomes: Iterable<OutcomeRecord>,
+  ): void {
     if (highestSeq > this.seq) this.seq = highestSeq;
+    // Kept outcomes first: a job that ended is not live, and its retention applies as ever.
+    const now = this.now();
+    for (const record of outcomes) this.outcomes.add(KeptOutcome.fromRecord(record), now);
     const again: Job[] = [];
     for (const record of records) {
       const job = this.replayOne(record);
@@ -780,8 +790,13 @@ export class Engine {
       job.run?.startedAt ?? now,
       now,
       job.retry,
+      job.stored,
     );
     this.outcomes.add(outcome, now);
+    // Kept by the store in the commit that removes the job, when it keeps outcomes.
+    if (job.stored && this.outcomes.get(job.handle, now) === outcome) {
+      this.writes.keepOutcome(outcome.record());
+    }
   }
 
   outcome(handle: string): KeptOutcome | undefined {

@@ -1,6 +1,7 @@
 import type { Retries } from '../retry.js';
+import type { OutcomeRecord } from '../store.js';
 import type { AttemptError, JobOutcome, KeepLimit, Priority, Retention } from '../types.js';
-import { fromBody, type Body } from './payload.js';
+import { fromBody, toBody, type Body } from './payload.js';
 
 /** The default: failed jobs kept (the newest 1,000, for 7 days), completed ones not. */
 export const DEFAULT_RETENTION: Required<Retention> = {
@@ -34,7 +35,52 @@ export class KeptOutcome {
     readonly endedAt: number,
     /** The job's own retry policy, for a run by hand. */
     readonly retry: Retries | null,
+    /** Whether the job store keeps it too (the job was stored). */
+    readonly stored: boolean,
   ) {}
+
+  /** The outcome as a store keeps it. */
+  record(): OutcomeRecord {
+    return {
+      seq: this.seq,
+      handle: this.handle,
+      functionName: this.functionName,
+      unique: this.unique,
+      priority: this.priority,
+      state: this.state,
+      reason: this.reason,
+      data: this.body === null ? Buffer.alloc(0) : fromBody(this.body),
+      truncated: this.truncated,
+      attempts: this.attempts,
+      errors: this.errors,
+      queuedAt: this.queuedAt,
+      startedAt: this.startedAt,
+      endedAt: this.endedAt,
+      retry: this.retry,
+    };
+  }
+
+  /** An outcome a store kept, back in memory after a restart. */
+  static fromRecord(r: OutcomeRecord): KeptOutcome {
+    return new KeptOutcome(
+      r.seq,
+      r.handle,
+      r.functionName,
+      r.unique,
+      r.priority,
+      r.state,
+      r.reason,
+      toBody(r.data, true),
+      r.truncated,
+      r.attempts,
+      r.errors.length === 0 ? NO_ERRORS : r.errors,
+      r.queuedAt,
+      r.startedAt,
+      r.endedAt,
+      r.retry,
+      true,
+    );
+  }
 
   /** The outcome as the API shows it. */
   view(): JobOutcome {
@@ -71,7 +117,11 @@ export class Outcomes {
   private readonly lists = new Map<string, Map<string, KeptOutcome>>();
   private readonly retention = new Map<string, Retention>();
 
-  constructor(private readonly defaults: Required<Retention>) {}
+  constructor(
+    private readonly defaults: Required<Retention>,
+    /** An outcome stopped being kept (trimmed or removed): the store forgets it too. */
+    private readonly dropped: (outcome: KeptOutcome) => void,
+  ) {}
 
   setRetention(functionName: string, retention: Retention | null): void {
     if (retention === null) this.retention.delete(functionName);
@@ -134,6 +184,7 @@ export class Outcomes {
     if (outcome === undefined) return undefined;
     this.byHandle.delete(handle);
     this.lists.get(`${outcome.state}\0${outcome.functionName}`)?.delete(handle);
+    this.dropped(outcome);
     return outcome;
   }
 
@@ -149,6 +200,7 @@ export class Outcomes {
       if (!old && list.size <= count) break;
       list.delete(handle);
       this.byHandle.delete(handle);
+      this.dropped(outcome);
     }
   }
 }

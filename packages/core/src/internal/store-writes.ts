@@ -1,5 +1,5 @@
 import { StoreError } from '../errors.js';
-import type { JobRecord, JobStore } from '../store.js';
+import type { JobRecord, JobStore, OutcomeRecord } from '../store.js';
 import type { Job } from './job.js';
 import { isThenable } from './thenable.js';
 
@@ -34,7 +34,7 @@ export class StoreWrites {
     /** The store refused the write of this job. */
     private readonly refused: (job: Job) => void,
     /** Called when the store fails to update or remove a record (the job goes on or is finished). */
-    private readonly onWriteError: (error: unknown, record: JobRecord, operation: string) => void,
+    private readonly onWriteError: (error: unknown, handle: string, operation: string) => void,
   ) {}
 
   /** The write of `job` still in flight, if any. */
@@ -112,26 +112,46 @@ export class StoreWrites {
   /** Writes a record's new `attempts` and `runAt`; a failure is reported, never thrown. */
   update(record: JobRecord): void {
     const store = this.store;
-    if (store !== null) this.report(() => store.update(record), record, 'update');
+    if (store !== null) this.report(() => store.update(record), record.id, 'update');
   }
 
   /** Removes a record; a failure is reported, never thrown (the job is finished either way). */
   remove(record: JobRecord): void {
     const store = this.store;
-    if (store !== null) this.report(() => store.remove(record), record, 'remove');
+    if (store !== null) this.report(() => store.remove(record), record.id, 'remove');
   }
 
-  private report(write: () => void | Promise<void>, record: JobRecord, operation: string): void {
+  private report(write: () => void | Promise<void>, handle: string, operation: string): void {
     try {
       const written = write();
       if (isThenable(written)) {
         Promise.resolve(written).catch((error: unknown) =>
-          this.onWriteError(error, record, operation),
+          this.onWriteError(error, handle, operation),
         );
       }
     } catch (error) {
-      this.onWriteError(error, record, operation);
+      this.onWriteError(error, handle, operation);
     }
+  }
+
+  /** Keeps a job's outcome with the store, when it keeps outcomes. */
+  keepOutcome(outcome: OutcomeRecord): void {
+    const store = this.store;
+    if (store?.keepOutcome !== undefined) {
+      this.report(() => store.keepOutcome!(outcome), outcome.handle, 'keep the outcome of');
+    }
+  }
+
+  forgetOutcome(seq: number, handle: string): void {
+    const store = this.store;
+    if (store?.forgetOutcome !== undefined) {
+      this.report(() => store.forgetOutcome!(seq), handle, 'forget the outcome of');
+    }
+  }
+
+  /** The outcomes a previous run kept (none without a store that keeps them). */
+  listOutcomes(): Iterable<OutcomeRecord> | Promise<Iterable<OutcomeRecord>> {
+    return this.store?.listOutcomes?.() ?? [];
   }
 
   /** The records a previous run left (none without a store); synchronous stores list at once. */
