@@ -32,7 +32,7 @@ export type {
   WorkerPolicy,
 } from './worker-types.js';
 export { logging, maxJobs, maxRunTime, memoryLimit } from './policies.js';
-export { MemoryJobStore, type JobRecord, type JobStore } from './store.js';
+export { MemoryJobStore, type JobRecord, type JobStore, type OutcomeRecord } from './store.js';
 export {
   ConnectionClosedError,
   FunctionBusyError,

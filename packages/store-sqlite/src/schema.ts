@@ -8,7 +8,7 @@ import { gearmandQueueTables } from './gearmand.js';
 export const APPLICATION_ID = 0x67656172;
 
 /** The schema this release writes. `PRAGMA user_version` holds the file's. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** One step of the schema: from `to - 1` to `to`. Steps run in order, in one transaction. */
 export interface Migration {
@@ -51,6 +51,30 @@ export const MIGRATIONS: readonly Migration[] = [
     to: 2,
     up(db, table) {
       db.exec(`ALTER TABLE "${table}" ADD COLUMN retry TEXT NOT NULL DEFAULT ''`);
+    },
+  },
+  {
+    // Version 3: kept outcomes of ended jobs (failed ones, and completed ones when asked).
+    to: 3,
+    up(db) {
+      db.exec(`
+        CREATE TABLE geartrain_outcomes (
+          seq INTEGER PRIMARY KEY,
+          handle TEXT NOT NULL,
+          function_name TEXT NOT NULL,
+          unique_key TEXT NOT NULL,
+          priority INTEGER NOT NULL,
+          state TEXT NOT NULL,
+          reason TEXT,
+          data BLOB NOT NULL,
+          truncated INTEGER NOT NULL,
+          attempts INTEGER NOT NULL,
+          errors TEXT NOT NULL,
+          queued_at INTEGER NOT NULL,
+          started_at INTEGER NOT NULL,
+          ended_at INTEGER NOT NULL,
+          retry TEXT NOT NULL
+        )`);
     },
   },
 ];

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { JobRecord, JobStore, LoggerLike } from '@geartrain/core';
+import type { JobRecord, JobStore, LoggerLike, OutcomeRecord } from '@geartrain/core';
+import { OutcomeRows, type OutcomeWrite } from './outcome-rows.js';
 import { openDatabase, openError } from './open.js';
 import type { Durability, SqliteJobStoreOptions } from './options.js';
 import { prepareChunkRead, readRecords } from './read-records.js';
@@ -50,6 +51,8 @@ export class SqliteJobStore implements JobStore {
   private adds: JobRecord[] = [];
   private updates: JobRecord[] = [];
   private removes: number[] = [];
+  /** Kept outcomes written and forgotten, in order (lazy, like removals). */
+  private outcomeWrites: OutcomeWrite[] = [];
   private batch: Batch | null = null;
   private flushScheduled = false;
   private lazyTimer: NodeJS.Timeout | null = null;
@@ -64,7 +67,13 @@ export class SqliteJobStore implements JobStore {
 
   private readonly rows: Rows;
   private readonly selectChunk: Database.Statement;
-  private readonly commit: (adds: JobRecord[], updates: JobRecord[], removes: number[]) => void;
+  private readonly commit: (
+    adds: JobRecord[],
+    updates: JobRecord[],
+    removes: number[],
+    outcomes: OutcomeWrite[],
+  ) => void;
+  private readonly outcomeRows: OutcomeRows;
 
   /** Opens (or creates) the store at `path`; throws {@link StoreOpenError} with the reason. */
   static open(path: string, options: SqliteJobStoreOptions = {}): SqliteJobStore {
@@ -96,8 +105,12 @@ export class SqliteJobStore implements JobStore {
     this.canVacuum = db.pragma('auto_vacuum', { simple: true }) === 2;
     this.selectChunk = prepareChunkRead(db, table);
     const rows = this.rows;
-    this.commit = db.transaction((adds: JobRecord[], updates: JobRecord[], removes: number[]) =>
-      rows.write(adds, updates, removes),
+    const outcomeRows = (this.outcomeRows = new OutcomeRows(db));
+    this.commit = db.transaction(
+      (adds: JobRecord[], updates: JobRecord[], removes: number[], outcomes: OutcomeWrite[]) => {
+        rows.write(adds, updates, removes);
+        outcomeRows.write(outcomes);
+      },
     );
   }
 
@@ -122,6 +135,28 @@ export class SqliteJobStore implements JobStore {
     this.checkOpen();
     this.removes.push(record.seq);
     this.scheduleLazyFlush();
+  }
+
+  keepOutcome(outcome: OutcomeRecord): void {
+    this.checkOpen();
+    this.outcomeWrites.push({ keep: outcome });
+    this.scheduleLazyFlush();
+  }
+
+  forgetOutcome(seq: number): void {
+    this.checkOpen();
+    this.outcomeWrites.push({ forget: seq });
+    this.scheduleLazyFlush();
+  }
+
+  /** The kept outcomes, oldest end first. */
+  listOutcomes(): OutcomeRecord[] {
+    this.flush();
+    try {
+      return [...this.outcomeRows.list()];
+    } catch (error) {
+      throw openError(error, this.path);
+    }
   }
 
   /** Every record, in seq order, read a chunk at a time (a million need not be in memory). */
@@ -174,27 +209,27 @@ export class SqliteJobStore implements JobStore {
     const adds = this.adds;
     const updates = this.updates;
     const removes = this.removes;
-    if (adds.length + updates.length + removes.length === 0) return;
+    const outcomes = this.outcomeWrites;
+    const writes = adds.length + updates.length + removes.length + outcomes.length;
+    if (writes === 0) return;
     const batch = this.batch;
     this.adds = [];
     this.updates = [];
     this.removes = [];
+    this.outcomeWrites = [];
     this.batch = null;
     const started = performance.now();
     try {
-      this.commit(adds, updates, removes);
+      this.commit(adds, updates, removes, outcomes);
     } catch (error) {
       // Nothing of the batch was written. Its new jobs are refused (their submitters are
       // told); the writes of started and finished jobs are kept and tried again, without
       // the new jobs, which may be what did not fit.
       batch?.reject(error);
-      this.keepForRetry(updates, removes, error);
+      this.keepForRetry(updates, removes, outcomes, error);
       return;
     }
-    this.onCommit?.(
-      (performance.now() - started) / 1000,
-      adds.length + updates.length + removes.length,
-    );
+    this.onCommit?.((performance.now() - started) / 1000, writes);
     batch?.resolve();
     if (removes.length > 0) this.scheduleVacuum();
   }
@@ -235,20 +270,27 @@ export class SqliteJobStore implements JobStore {
     this.lazyTimer.unref();
   }
 
-  private keepForRetry(updates: JobRecord[], removes: number[], error: unknown): void {
-    if (updates.length + removes.length === 0) return;
+  private keepForRetry(
+    updates: JobRecord[],
+    removes: number[],
+    outcomes: OutcomeWrite[],
+    error: unknown,
+  ): void {
+    const writes = updates.length + removes.length + outcomes.length;
+    if (writes === 0) return;
     try {
-      this.commit([], updates, removes);
+      this.commit([], updates, removes, outcomes);
       return;
     } catch {
       // Still failing: kept for the next batch or the retry timer.
     }
     this.logger?.error(
-      { err: error, writes: updates.length + removes.length },
+      { err: error, writes },
       'job store: writes of started and finished jobs failed; they are tried again',
     );
     this.updates = updates.concat(this.updates);
     this.removes = removes.concat(this.removes);
+    this.outcomeWrites = outcomes.concat(this.outcomeWrites);
     if (this.retryTimer === null) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;

@@ -453,6 +453,60 @@ export function describeJobStoreContract(
     );
 
     it(
+      'keeps the outcomes of ended jobs across a restart, and forgets what was discarded',
+      withStore(async (store, restart) => {
+        if (store.keepOutcome === undefined) return; // a store may keep no outcomes
+        const clock = new VirtualClock();
+        const first = serverOn(store, clock);
+        first.setJobPolicy('pay', { attempts: 2, keep: { completed: { count: 10 } } });
+        await first.ready;
+        const client = first.client();
+        const declined = await client.submit('pay', Buffer.from([1, 0, 2]), {
+          background: true,
+          unique: 'order-1',
+        });
+        const paid = await client.submit('pay', 'ok', { background: true });
+        const gone = await client.submit('pay', 'gone', { background: true });
+        first.worker().register('pay', (job) => {
+          if (job.text() !== 'ok') throw new Error(`declined ${job.attempt}`);
+          return 'receipt';
+        });
+        await until(() => first.outcomes().length === 3, 'all three ended');
+        assert.equal(first.discard(gone.handle), true);
+        await turns();
+
+        const second = serverOn(await restart(), clock);
+        second.setJobPolicy('pay', { attempts: 2, keep: { completed: { count: 10 } } });
+        await second.ready;
+        const failed = second.outcome(declined.handle);
+        assert.ok(failed !== undefined, 'the failed job is kept across the restart');
+        assert.equal(failed.state, 'failed');
+        assert.equal(failed.reason, 'EXCEPTION');
+        assert.equal(failed.attempts, 2);
+        assert.deepEqual(
+          failed.errors.map((e) => [e.attempt, e.reason, e.data?.toString()]),
+          [
+            [1, 'EXCEPTION', 'declined 1'],
+            [2, 'EXCEPTION', 'declined 2'],
+          ],
+        );
+        assert.ok(failed.payload.equals(Buffer.from([1, 0, 2])));
+        assert.equal(second.outcome(paid.handle)?.result?.toString(), 'receipt');
+        assert.equal(second.outcome(gone.handle), undefined, 'a discarded outcome stays gone');
+        // Run by hand: the same handle, and the job is in the store again.
+        assert.equal(await second.retry(declined.handle), declined.handle);
+        await turns();
+        const third = serverOn(await restart(), clock);
+        await third.ready;
+        assert.equal(third.outcome(declined.handle), undefined);
+        assert.deepEqual(
+          third.jobs().map((j) => j.handle),
+          [declined.handle],
+        );
+      }),
+    );
+
+    it(
       'queues a job that was running at the crash again at the front, its attempt counted',
       withStore(async (store, restart) => {
         const clock = new VirtualClock();

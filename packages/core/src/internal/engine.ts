@@ -257,7 +257,7 @@ export class Engine {
     if (highestSeq > this.seq) this.seq = highestSeq;
     // Kept outcomes first: a job that ended is not live, and its retention applies as ever.
     const now = this.now();
-    for (const record of outcomes) this.outcomes.add(KeptOutcome.fromRecord(record), now);
+    for (const record of outcomes) this.outcomes.add(KeptOutcome.fromRecord(record), now, false);
     const again: Job[] = [];
     for (const record of records) {
       const job = this.replayOne(record);

@@ -142,7 +142,12 @@ export class Outcomes {
     return (this.limit(functionName, state).count ?? Infinity) > 0;
   }
 
-  add(outcome: KeptOutcome, now: number): void {
+  /**
+   * Keeps an outcome, then trims its list by the function's retention, unless `trim` is
+   * false: outcomes read back from a store at start are not trimmed then, since the
+   * application may set its functions' policies only after the server is created.
+   */
+  add(outcome: KeptOutcome, now: number, trim = true): void {
     const key = `${outcome.state}\0${outcome.functionName}`;
     let list = this.lists.get(key);
     if (list === undefined) {
@@ -152,7 +157,7 @@ export class Outcomes {
     if (this.byHandle.has(outcome.handle)) this.remove(outcome.handle);
     list.set(outcome.handle, outcome);
     this.byHandle.set(outcome.handle, outcome);
-    this.trim(list, this.limit(outcome.functionName, outcome.state), now);
+    if (trim) this.trim(list, this.limit(outcome.functionName, outcome.state), now);
   }
 
   get(handle: string, now: number): KeptOutcome | undefined {
