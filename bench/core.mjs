@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createJobServer } from '@geartrain/core';
 import fastq from 'fastq';
-import { report } from './lib.mjs';
+import { median, report } from './lib.mjs';
 
 const JOBS = 100_000;
 const BATCH = 10_000;
@@ -77,8 +77,8 @@ async function foregroundFastq() {
   });
 }
 
-async function backgroundGeartrain(handler, taskSet = false) {
-  const server = createJobServer();
+async function backgroundGeartrain(handler, taskSet = false, serverOptions = {}) {
+  const server = createJobServer(serverOptions);
   const tasks = Array.from({ length: BATCH }, () => ({
     functionName: 'work',
     payload: PAYLOAD,
@@ -128,14 +128,35 @@ async function backgroundFastq() {
   });
 }
 
-function memory() {
+function memory(script = './core-memory.mjs') {
   const child = spawnSync(
     process.execPath,
-    ['--expose-gc', fileURLToPath(new URL('./core-memory.mjs', import.meta.url))],
+    ['--expose-gc', fileURLToPath(new URL(script, import.meta.url))],
     { encoding: 'utf8', timeout: 300_000 },
   );
-  if (child.status !== 0) throw new Error(`core-memory failed: ${child.stderr}`);
+  if (child.status !== 0) throw new Error(`${script} failed: ${child.stderr}`);
   process.stdout.write(child.stdout);
+}
+
+/**
+ * Kept outcomes (issue 14): background jobs submitted and drained with retention on
+ * (failures kept, successes kept for the last 10,000) and off (nothing kept), alternated
+ * round by round; the median of the round-by-round ratios.
+ */
+async function retention(handler) {
+  const on = { keep: { completed: { count: 10_000 } } };
+  const off = { keep: { completed: { count: 0 }, failed: { count: 0 } } };
+  await backgroundGeartrain(handler, false, on); // warm-up
+  await backgroundGeartrain(handler, false, off);
+  const rounds = { on: [], off: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    rounds.on.push((JOBS * 1000) / (await backgroundGeartrain(handler, false, on)));
+    rounds.off.push((JOBS * 1000) / (await backgroundGeartrain(handler, false, off)));
+  }
+  report('core-background-retention-on', 'jobs_per_s', median(rounds.on), 'jobs/s');
+  report('core-background-retention-off', 'jobs_per_s', median(rounds.off), 'jobs/s');
+  const ratios = rounds.on.map((rate, i) => rate / rounds.off[i]);
+  report('core-background-retention-on', 'ratio_to_off', median(ratios), 'x');
 }
 
 export async function run() {
@@ -168,4 +189,7 @@ export async function run() {
   report('core-background-taskset', 'ratio_to_fastq', background.taskSet / background.fastq, 'x');
 
   memory();
+
+  await retention(syncHandler);
+  memory('./outcomes-memory.mjs');
 }

@@ -11,33 +11,70 @@ export const DEFAULT_RETENTION: Required<Retention> = {
 
 const NO_ERRORS: readonly AttemptError[] = [];
 
+const STATES = ['completed', 'failed'] as const;
+const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
+
 /**
- * One kept outcome, compact: a million may be kept. Small results are latin1 strings (as
- * queued payloads are), the handle and names are the job's own strings, and a job that
- * never failed shares one empty error list.
+ * One kept outcome, compact: a million may be kept (≤ 300 bytes each with a 16-byte result).
+ * Small results are latin1 strings (as queued payloads are), the handle and names are the
+ * job's own strings, a job that never failed shares one empty error list, the state,
+ * priority and flags share one small integer, and the submit and start times are kept as
+ * offsets from the end (small integers; a full time is a boxed number of 16 bytes more).
  */
 export class KeptOutcome {
+  /** state (bit 0), priority (bits 1-2), truncated (bit 3), stored (bit 4). */
+  private readonly bits: number;
+  private readonly queuedBefore: number;
+  private readonly startedBefore: number;
+
   constructor(
     readonly seq: number,
     readonly handle: string,
     readonly functionName: string,
     readonly unique: string,
-    readonly priority: Priority,
-    readonly state: 'completed' | 'failed',
+    priority: Priority,
+    state: 'completed' | 'failed',
     readonly reason: JobOutcome['reason'],
     /** The result (completed) or the payload (failed, to run it again). */
     readonly body: Body | null,
-    readonly truncated: boolean,
+    truncated: boolean,
     readonly attempts: number,
     readonly errors: readonly AttemptError[],
-    readonly queuedAt: number,
-    readonly startedAt: number,
+    queuedAt: number,
+    startedAt: number,
     readonly endedAt: number,
     /** The job's own retry policy, for a run by hand. */
     readonly retry: Retries | null,
     /** Whether the job store keeps it too (the job was stored). */
-    readonly stored: boolean,
-  ) {}
+    stored: boolean,
+  ) {
+    this.bits =
+      (state === 'failed' ? 1 : 0) |
+      (PRIORITIES.indexOf(priority) << 1) |
+      (truncated ? 8 : 0) |
+      (stored ? 16 : 0);
+    this.queuedBefore = endedAt - queuedAt;
+    this.startedBefore = endedAt - startedAt;
+  }
+
+  get state(): 'completed' | 'failed' {
+    return STATES[this.bits & 1]!;
+  }
+  get priority(): Priority {
+    return PRIORITIES[(this.bits >> 1) & 3]!;
+  }
+  get truncated(): boolean {
+    return (this.bits & 8) !== 0;
+  }
+  get stored(): boolean {
+    return (this.bits & 16) !== 0;
+  }
+  get queuedAt(): number {
+    return this.endedAt - this.queuedBefore;
+  }
+  get startedAt(): number {
+    return this.endedAt - this.startedBefore;
+  }
 
   /** The outcome as a store keeps it. */
   record(): OutcomeRecord {
