@@ -44,6 +44,16 @@ describe('embedded example', () => {
 });
 
 describe('the examples users start from', () => {
+  it('retries: a flaky charge retried with back-off, a dead letter run again by hand', async () => {
+    const out = await start('retries');
+    expect(out).toMatch(/retrying (\S+): attempt 1 EXCEPTION, next in 20 ms\norder-1: completed/);
+    expect(out).toMatch(/attempt 2 EXCEPTION, next in 40 ms\norder-2: failed/);
+    expect(out).toMatch(/dead letter (\S+): 3 attempts, EXCEPTION/);
+    expect(out).toContain('  attempt 3: provider declined order-2 (attempt 3)');
+    expect(out).toContain('(same handle: true)');
+    expect(out.trim().endsWith('order-2: completed')).toBe(true);
+  });
+
   it('durable: jobs accepted before a kill -9 are all back, under their handles', async () => {
     const out = await start('durable');
     const [, email, order, report] = /accepted (\S+) (\S+) (\S+)/.exec(out)!;
