@@ -14,7 +14,7 @@ import type {
   UniqueJobStatus,
 } from '../types.js';
 import { DelayedJobs } from './delayed-jobs.js';
-import { JobIndex } from './job-index.js';
+import { SeqIndex } from './job-index.js';
 import type { WorkerState, FunctionEntry } from './job.js';
 import {
   Job,
@@ -71,7 +71,7 @@ type WithoutTime<E> = E extends unknown ? Omit<E, 'time'> : never;
  */
 export class Engine {
   readonly functions: FunctionTable;
-  readonly jobs = new JobIndex();
+  readonly jobs = new SeqIndex<Job>();
   readonly events = new Subject<JobEvent>();
   readonly scheduler: SchedulerLike;
   private closingFlag = false;
@@ -218,7 +218,8 @@ export class Engine {
       undefined,
       retry,
     );
-    job.queuedAt = this.now();
+    // Times are taken only where an outcome may be kept (a clock read per job otherwise).
+    if (background && this.outcomes.keepsAny(name)) job.queuedAt = this.now();
     this.register(job);
     if (attach !== undefined) this.attach(job, attach, owner);
     const handle = job.handle;
@@ -489,7 +490,12 @@ export class Engine {
 
   private assign(job: Job, worker: WorkerState, ability: Ability): Assignment {
     job.state = JobState.Running;
-    const run = new RunInfo(job, worker, ability, this.now());
+    const run = new RunInfo(
+      job,
+      worker,
+      ability,
+      job.background && this.outcomes.keepsAny(job.fn.name) ? this.now() : 0,
+    );
     job.run = run;
     ability.active++;
     job.fn.running++;
@@ -782,7 +788,7 @@ export class Engine {
       PRIORITY_NAMES[job.priorityIndex]!,
       state,
       reason,
-      toBody(Buffer.from(kept), true),
+      toBody(kept, true),
       truncated,
       job.retries + (job.run !== null ? 1 : 0),
       job.failures ?? NO_ERRORS,

@@ -1,7 +1,9 @@
 import type { Retries } from '../retry.js';
 import type { OutcomeRecord } from '../store.js';
 import type { AttemptError, JobOutcome, KeepLimit, Priority, Retention } from '../types.js';
+import { SeqIndex } from './job-index.js';
 import { fromBody, toBody, type Body } from './payload.js';
+import { handleSeq } from './queries.js';
 
 /** The default: failed jobs kept (the newest 1,000, for 7 days), completed ones not. */
 export const DEFAULT_RETENTION: Required<Retention> = {
@@ -24,6 +26,9 @@ const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
 export class KeptOutcome {
   /** state (bit 0), priority (bits 1-2), truncated (bit 3), stored (bit 4). */
   private readonly bits: number;
+  /** Neighbours in its function's list of outcomes of its state, oldest first. */
+  prev: KeptOutcome | null = null;
+  next: KeptOutcome | null = null;
   private readonly queuedBefore: number;
   private readonly startedBefore: number;
 
@@ -144,14 +149,46 @@ export class KeptOutcome {
 
 export { NO_ERRORS };
 
+/** One function's outcomes of one state, oldest first, linked through the outcomes. */
+class OutcomeList {
+  head: KeptOutcome | null = null;
+  tail: KeptOutcome | null = null;
+  size = 0;
+
+  push(o: KeptOutcome): void {
+    o.prev = this.tail;
+    o.next = null;
+    if (this.tail === null) this.head = o;
+    else this.tail.next = o;
+    this.tail = o;
+    this.size++;
+  }
+
+  remove(o: KeptOutcome): void {
+    if (o.prev === null) this.head = o.next;
+    else o.prev.next = o.next;
+    if (o.next === null) this.tail = o.prev;
+    else o.next.prev = o.prev;
+    o.prev = o.next = null;
+    this.size--;
+  }
+}
+
 /**
- * The kept outcomes: per function and state, oldest first (a Map keeps insertion order), so
- * that the count and the age are enforced from the front when an outcome is added and when
- * outcomes are read — no timer.
+ * The kept outcomes: by handle, and per function and state in a list, oldest first, so that
+ * the count and the age are enforced from the front when an outcome is added and when
+ * outcomes are read — no timer. (Not a Map used as a queue: V8 walks a Map's deleted slots
+ * from its start on every iteration, and trimming from the front made each add cost
+ * microseconds.)
  */
 export class Outcomes {
-  private readonly byHandle = new Map<string, KeptOutcome>();
-  private readonly lists = new Map<string, Map<string, KeptOutcome>>();
+  /** By seq (the tail of the handle): no hashing of handles on every job. */
+  private readonly bySeq = new SeqIndex<KeptOutcome>();
+  /** By state, then function name. */
+  private readonly lists = {
+    completed: new Map<string, OutcomeList>(),
+    failed: new Map<string, OutcomeList>(),
+  };
   private readonly retention = new Map<string, Retention>();
 
   constructor(
@@ -174,6 +211,11 @@ export class Outcomes {
     return this.retention.get(functionName)?.[state] ?? this.defaults[state];
   }
 
+  /** Whether any outcome of the function would be kept. */
+  keepsAny(functionName: string): boolean {
+    return this.keeps(functionName, 'completed') || this.keeps(functionName, 'failed');
+  }
+
   /** Whether an outcome of this kind would be kept at all (count 0 keeps none). */
   keeps(functionName: string, state: 'completed' | 'failed'): boolean {
     return (this.limit(functionName, state).count ?? Infinity) > 0;
@@ -185,20 +227,27 @@ export class Outcomes {
    * application may set its functions' policies only after the server is created.
    */
   add(outcome: KeptOutcome, now: number, trim = true): void {
-    const key = `${outcome.state}\0${outcome.functionName}`;
-    let list = this.lists.get(key);
+    const lists = this.lists[outcome.state];
+    let list = lists.get(outcome.functionName);
     if (list === undefined) {
-      list = new Map();
-      this.lists.set(key, list);
+      list = new OutcomeList();
+      lists.set(outcome.functionName, list);
     }
-    if (this.byHandle.has(outcome.handle)) this.remove(outcome.handle);
-    list.set(outcome.handle, outcome);
-    this.byHandle.set(outcome.handle, outcome);
+    if (this.bySeq.get(outcome.seq) !== undefined) this.remove(outcome.handle);
+    list.push(outcome);
+    this.bySeq.set(outcome);
     if (trim) this.trim(list, this.limit(outcome.functionName, outcome.state), now);
   }
 
+  /** The outcome kept under `handle` (whose tail is its seq), if any. */
+  private find(handle: string): KeptOutcome | undefined {
+    const seq = handleSeq(handle);
+    const outcome = seq === undefined ? undefined : this.bySeq.get(seq);
+    return outcome !== undefined && outcome.handle === handle ? outcome : undefined;
+  }
+
   get(handle: string, now: number): KeptOutcome | undefined {
-    const outcome = this.byHandle.get(handle);
+    const outcome = this.find(handle);
     if (outcome === undefined) return undefined;
     const age = this.limit(outcome.functionName, outcome.state).age;
     if (age !== undefined && outcome.endedAt + age <= now) {
@@ -208,41 +257,42 @@ export class Outcomes {
     return outcome;
   }
 
-  /** Kept outcomes, oldest first, of one function (or all) in one state (or both). */
+  /** Kept outcomes, oldest end first, of one function (or all) in one state (or both). */
   list(now: number, functionName?: string, state?: 'completed' | 'failed'): KeptOutcome[] {
     const found: KeptOutcome[] = [];
-    for (const [key, list] of this.lists) {
-      const [kind, name] = key.split('\0') as ['completed' | 'failed', string];
+    for (const kind of ['completed', 'failed'] as const) {
       if (state !== undefined && kind !== state) continue;
-      if (functionName !== undefined && name !== functionName) continue;
-      this.trim(list, this.limit(name, kind), now);
-      found.push(...list.values());
+      for (const [name, list] of this.lists[kind]) {
+        if (functionName !== undefined && name !== functionName) continue;
+        this.trim(list, this.limit(name, kind), now);
+        for (let o = list.head; o !== null; o = o.next) found.push(o);
+      }
     }
     return found.sort((a, b) => a.endedAt - b.endedAt || a.seq - b.seq);
   }
 
   remove(handle: string): KeptOutcome | undefined {
-    const outcome = this.byHandle.get(handle);
+    const outcome = this.find(handle);
     if (outcome === undefined) return undefined;
-    this.byHandle.delete(handle);
-    this.lists.get(`${outcome.state}\0${outcome.functionName}`)?.delete(handle);
+    this.bySeq.delete(outcome);
+    this.lists[outcome.state].get(outcome.functionName)?.remove(outcome);
     this.dropped(outcome);
     return outcome;
   }
 
   get size(): number {
-    return this.byHandle.size;
+    return this.bySeq.size;
   }
 
-  private trim(list: Map<string, KeptOutcome>, limit: KeepLimit, now: number): void {
+  private trim(list: OutcomeList, limit: KeepLimit, now: number): void {
     const count = limit.count ?? Infinity;
     const age = limit.age;
-    for (const [handle, outcome] of list) {
-      const old = age !== undefined && outcome.endedAt + age <= now;
+    for (let o = list.head; o !== null; o = list.head) {
+      const old = age !== undefined && o.endedAt + age <= now;
       if (!old && list.size <= count) break;
-      list.delete(handle);
-      this.byHandle.delete(handle);
-      this.dropped(outcome);
+      list.remove(o);
+      this.bySeq.delete(o);
+      this.dropped(o);
     }
   }
 }
