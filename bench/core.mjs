@@ -6,6 +6,9 @@
 //    one submit() per job, and submitAll() per batch.
 // 3. Heap and RSS per queued background job with 1,000,000 queued 16-byte jobs (in a child
 //    process started with --expose-gc, so the figures are after full collections).
+// 4. Kept outcomes: background throughput with retention on (successes kept for the last
+//    10,000) beside off, alternated, and the heap per kept outcome with a 16-byte result
+//    (outcomes-memory.mjs). CORE_BENCH=outcomes runs only these.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createJobServer } from '@geartrain/core';
@@ -162,6 +165,12 @@ async function retention(handler) {
 export async function run() {
   const syncHandler = (job) => job.payload;
   const asyncHandler = async (job) => job.payload;
+  if (process.env.CORE_BENCH === 'outcomes') {
+    // Only the kept-outcome figures (issue 14).
+    await retention(syncHandler);
+    memory('./outcomes-memory.mjs');
+    return;
+  }
   const foreground = await contest({
     fastq: foregroundFastq,
     geartrain: () => foregroundGeartrain(syncHandler),
