@@ -3,6 +3,7 @@ export {
   TestServer,
   createTestServer,
   type FinishedJob,
+  type RetriedAttempt,
   type TestServerOptions,
 } from './test-server.js';
 export {

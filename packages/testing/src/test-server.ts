@@ -1,10 +1,12 @@
 import {
   createJobServer,
   type ClientOptions,
+  type AttemptFailure,
   type FailReason,
   type InProcessClient,
   type InProcessWorker,
   type JobInfo,
+  type JobOutcome,
   type JobServer,
   type JobServerOptions,
   type WorkerOptions,
@@ -25,6 +27,18 @@ export interface FinishedJob {
   readonly time: number;
 }
 
+/** A failed attempt that is retried, as the test server saw it (`retrying` events). */
+export interface RetriedAttempt {
+  readonly handle: string;
+  /** The attempt that failed (1 for the first). */
+  readonly attempt: number;
+  readonly reason: AttemptFailure;
+  /** The back-off before the next attempt, in ms. */
+  readonly delay: number;
+  /** When it failed, in virtual ms. */
+  readonly time: number;
+}
+
 export type TestServerOptions = Omit<JobServerOptions, 'scheduler'>;
 
 /**
@@ -36,6 +50,7 @@ export class TestServer {
   /** The job server itself (every JobServer method). */
   readonly server: JobServer;
   private readonly ended: FinishedJob[] = [];
+  private readonly retriedAttempts: RetriedAttempt[] = [];
   private readonly subscription: Subscription;
 
   constructor(options: TestServerOptions = {}) {
@@ -48,6 +63,15 @@ export class TestServer {
             functionName: event.functionName,
             unique: event.unique,
             background: event.background,
+          });
+          return;
+        case 'retrying':
+          this.retriedAttempts.push({
+            handle: event.handle,
+            attempt: event.attempt,
+            reason: event.reason,
+            delay: event.delay,
+            time: event.time,
           });
           return;
         case 'completed':
@@ -119,6 +143,16 @@ export class TestServer {
   /** Jobs that ended, in the order they ended. */
   finished(): readonly FinishedJob[] {
     return this.ended;
+  }
+
+  /** Failed attempts that were retried, in order, with their back-off. */
+  retries(): readonly RetriedAttempt[] {
+    return this.retriedAttempts;
+  }
+
+  /** Kept outcomes of ended background jobs (`JobServer.outcomes`). */
+  outcomes(options?: { functionName?: string; state?: 'completed' | 'failed' }): JobOutcome[] {
+    return this.server.outcomes(options);
   }
 
   async close(): Promise<void> {

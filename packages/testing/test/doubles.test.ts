@@ -135,6 +135,35 @@ async function checkoutChargesOnceAndHandlesDecline(code: typeof checkout) {
 // ---------------------------------------------------------------- tests
 
 describe('createTestServer (virtual time)', () => {
+  it('shows retries with their back-off, and the dead letter kept at the end', async () => {
+    const t = createTestServer();
+    t.server.setJobPolicy('charge', {
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 1000 },
+    });
+    t.worker().register('charge', () => {
+      throw new Error('card declined');
+    });
+    const job = await t.client().submit('charge', 'order-7', { background: true });
+    await t.advanceBy(999);
+    expect(t.retries().map((r) => [r.attempt, r.delay, r.time])).toEqual([[1, 1000, 0]]);
+    await t.advanceBy(1);
+    await t.advanceBy(2000);
+    expect(t.retries().map((r) => [r.attempt, r.reason, r.delay, r.time])).toEqual([
+      [1, 'EXCEPTION', 1000, 0],
+      [2, 'EXCEPTION', 2000, 1000],
+    ]);
+    expect(t.finished()).toMatchObject([{ handle: job.handle, outcome: 'failed' }]);
+    const [dead] = t.outcomes({ state: 'failed' });
+    expect(dead).toMatchObject({ handle: job.handle, attempts: 3, endedAt: 3000 });
+    expect(dead!.errors.map((e) => e.data?.toString())).toEqual([
+      'card declined',
+      'card declined',
+      'card declined',
+    ]);
+    await t.close();
+  });
+
   it('runs a delayed job at its time, and inspects queued, running and finished jobs', async () => {
     await closesUnpaidOrderAfter20Minutes(scheduleOrderClose);
   });
