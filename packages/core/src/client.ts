@@ -8,7 +8,14 @@ import {
   SubmissionAbortedError,
 } from './errors.js';
 import type { JobListener } from './internal/job.js';
-import type { JobStatus, JobUpdate, PayloadInput, Priority, UniqueJobStatus } from './types.js';
+import type {
+  JobOutcome,
+  JobStatus,
+  JobUpdate,
+  PayloadInput,
+  Priority,
+  UniqueJobStatus,
+} from './types.js';
 
 export interface SubmitOptions {
   priority?: Priority;
@@ -563,7 +570,16 @@ export class ClientBase implements JobClient {
 /** The in-process client: submissions go straight into the server, no bytes involved. */
 export class InProcessClient extends ClientBase {
   /** @internal Created by `server.client()`. */
-  constructor(connection: Connection, now: () => number, options: ClientOptions = {}) {
-    super(connection, now, options);
+  constructor(
+    private readonly own: Connection,
+    now: () => number,
+    options: ClientOptions = {},
+  ) {
+    super(own, now, options);
+  }
+
+  /** How a background job ended, while it is kept (`JobServer.outcome`); else undefined. */
+  outcome(handle: string): JobOutcome | undefined {
+    return this.own.outcome(handle);
   }
 }

@@ -4,7 +4,7 @@ import type { Assignment, SubmitOutcome, SubmitRequest } from './transport-types
 import { WorkerState, type ConnectionSink, type Job, type JobListener } from './internal/job.js';
 import { toBuffer } from './internal/payload.js';
 import { heldByAssignment } from './internal/queries.js';
-import type { JobStatus, PayloadInput, UniqueJobStatus } from './types.js';
+import type { JobOutcome, JobStatus, PayloadInput, UniqueJobStatus } from './types.js';
 
 export interface ConnectionOptions {
   /** Shown by the `workers` admin command (gearmand shows the peer's IP address). */
@@ -111,6 +111,11 @@ export class Connection {
   /** GET_STATUS. */
   status(handle: string): JobStatus {
     return this.engine.status(handle);
+  }
+
+  /** How a background job ended, while its outcome is kept (geartrain's own; no packet). */
+  outcome(handle: string): JobOutcome | undefined {
+    return this.engine.outcome(handle)?.view();
   }
 
   /** GET_STATUS_UNIQUE; give the function name for an exact answer. */

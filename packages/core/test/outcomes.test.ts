@@ -59,6 +59,7 @@ describe('kept outcomes', () => {
       [2, 'WORK_FAIL', null, 110],
     ]);
     expect(s.outcomes({ state: 'failed' }).map((o) => o.handle)).toEqual([failing.handle]);
+    expect(s.client().outcome(failing.handle)).toEqual(outcome);
   });
 
   it('keeps completed jobs when a function asks, up to a count and an age, with capped results', () => {
