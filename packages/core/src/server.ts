@@ -196,8 +196,9 @@ export class JobServer {
 
   /**
    * Runs a failed job (a dead letter) again: queued under the same handle with a fresh
-   * attempt count. Resolves with the handle that runs it (another live job's, when one holds
-   * its unique id now). @throws JobNotFoundError when no failed outcome is kept under it.
+   * attempt count. Resolves with the handle that runs it: another live job's when one holds
+   * its unique id now (that job is the same work; the dead letter then stays kept).
+   * @throws JobNotFoundError when no failed outcome is kept under it.
    */
   async retry(handle: string): Promise<string> {
     const outcome = this.engine.resubmit(handle);

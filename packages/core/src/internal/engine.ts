@@ -825,8 +825,8 @@ export class Engine {
   /**
    * Runs a failed job again by hand: queued under the same handle, with its payload, unique
    * id, priority and own retry policy, and a fresh attempt count. Returns the handle that
-   * runs it (another live job's when one holds the unique id now), or undefined when no
-   * failed outcome is kept under `handle`.
+   * runs it — another live job's when one holds the unique id now (the dead letter is then
+   * kept as it is) — or undefined when no failed outcome is kept under `handle`.
    */
   resubmit(handle: string): SubmitOutcome | Promise<SubmitOutcome> | undefined {
     if (this.closing) throw new ServerClosedError();
@@ -834,9 +834,11 @@ export class Engine {
     if (outcome === undefined || outcome.state !== 'failed') return undefined;
     const fn = this.functions.entry(outcome.functionName);
     const body = outcome.body ?? '';
-    this.outcomes.remove(handle);
+    // A live job holds its unique id now: that is this job (Gearman's rule), already queued
+    // or running. The dead letter stays kept; its handle is not given to a second job.
     const existing = this.findCoalesced(fn, outcome.unique, body);
     if (existing !== undefined) return { handle: existing.handle, coalesced: true };
+    this.outcomes.remove(handle);
     const job = new Job(
       outcome.seq,
       fn,
