@@ -85,7 +85,7 @@ describe('retries and outcomes, model-based', () => {
           const held: { handle: string; attempt: number }[][] = [];
           const connect = (i: number) => {
             workers[i] = s.connect();
-            workers[i]!.canDo('f');
+            workers[i].canDo('f');
             held[i] = [];
           };
           for (let i = 0; i < WORKERS; i++) connect(i);
