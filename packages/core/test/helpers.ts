@@ -1,3 +1,5 @@
+import { TestScheduler } from 'rxjs/testing';
+import { expect } from 'vitest';
 import {
   createJobServer,
   type JobServer,
@@ -56,4 +58,17 @@ export function submit(
 export function grab(connection: Connection): { handle: string; payload: string } | undefined {
   const a = connection.grab();
   return a === undefined ? undefined : { handle: a.handle, payload: a.payload.toString() };
+}
+
+/** A TestScheduler used as a plain virtual clock: `advanceTo(t)` runs every timer due by t. */
+export function virtualClock() {
+  const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  return {
+    scheduler,
+    advanceTo(t: number) {
+      scheduler.maxFrames = t;
+      scheduler.flush();
+      scheduler.frame = t;
+    },
+  };
 }

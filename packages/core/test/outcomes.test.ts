@@ -1,19 +1,6 @@
-import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { JobNotFoundError, MemoryJobStore, type JobEvent } from '../src/index.js';
-import { server, submit, workerConnection } from './helpers.js';
-
-function virtualClock() {
-  const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-  return {
-    scheduler,
-    advanceTo(t: number) {
-      scheduler.maxFrames = t;
-      scheduler.flush();
-      scheduler.frame = t;
-    },
-  };
-}
+import { server, submit, workerConnection, virtualClock } from './helpers.js';
 
 describe('kept outcomes', () => {
   it('keeps failed background jobs by default, with every attempt, and drops completed ones', () => {

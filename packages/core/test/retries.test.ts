@@ -1,19 +1,6 @@
-import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, InvalidArgumentError, MemoryJobStore, type JobEvent } from '../src/index.js';
-import { grab, recorder, server, submit, workerConnection } from './helpers.js';
-
-function virtualClock() {
-  const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-  return {
-    scheduler,
-    advanceTo(t: number) {
-      scheduler.maxFrames = t;
-      scheduler.flush();
-      scheduler.frame = t;
-    },
-  };
-}
+import { grab, recorder, server, submit, workerConnection, virtualClock } from './helpers.js';
 
 describe('back-off schedules', () => {
   it('fixed and exponential, capped', () => {

@@ -1,21 +1,8 @@
-import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
+import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { JobFailedError, JobNotFoundError } from '../src/index.js';
-import { grab, recorder, server, submit, workerConnection } from './helpers.js';
-
-/** A TestScheduler used as a plain virtual clock: `advanceTo(t)` runs every timer due by t. */
-function virtualClock() {
-  const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-  return {
-    scheduler,
-    advanceTo(t: number) {
-      scheduler.maxFrames = t;
-      scheduler.flush();
-      scheduler.frame = t;
-    },
-  };
-}
+import { grab, recorder, server, submit, workerConnection, virtualClock } from './helpers.js';
 
 /** Lets queued microtasks (promise callbacks, worker pumps) run. */
 async function settle(): Promise<void> {
