@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JobNotFoundError, MemoryJobStore, type JobEvent } from '../src/index.js';
+import { JobNotFoundError, MemoryJobStore, StoreError, type JobEvent } from '../src/index.js';
 import { server, submit, workerConnection, virtualClock } from './helpers.js';
 
 describe('kept outcomes', () => {
@@ -165,5 +165,33 @@ describe('kept outcomes through the store', () => {
     expect(store.list().map((r) => r.id)).toEqual([handles[2]]);
     const v = workerConnection(second, 'pay');
     expect(v.connection.grab()).toMatchObject({ handle: handles[2], attempt: 1 });
+  });
+});
+
+describe('a dead letter run by hand while the store refuses', () => {
+  it('is kept, and the run is refused with StoreError', async () => {
+    let refuse = false;
+    const records = new MemoryJobStore();
+    const store = {
+      add: (r: Parameters<MemoryJobStore['add']>[0]) => {
+        if (refuse) throw new Error('disk full');
+        records.add(r);
+      },
+      update: (r: Parameters<MemoryJobStore['update']>[0]) => records.update(r),
+      remove: (r: Parameters<MemoryJobStore['remove']>[0]) => records.remove(r),
+      list: () => records.list(),
+      highestSeq: () => records.highestSeq(),
+    };
+    const s = server({ store });
+    const w = workerConnection(s, 'pay');
+    const { handle } = submit(s.connect(), { functionName: 'pay', payload: 'x', background: true });
+    w.connection.grab();
+    w.connection.workFail(handle);
+    refuse = true;
+    await expect(s.retry(handle)).rejects.toBeInstanceOf(StoreError);
+    expect(s.outcome(handle)).toMatchObject({ state: 'failed' });
+    refuse = false;
+    expect(await s.retry(handle)).toBe(handle);
+    expect(s.status(handle).known).toBe(true);
   });
 });

@@ -857,8 +857,27 @@ export class Engine {
     const result: SubmitOutcome = { handle, coalesced: false };
     if (this.writes.store !== null) {
       job.state = JobState.Pending;
-      const written = this.writes.add(job);
-      return written === undefined ? result : written.then(() => result);
+      // A store that refuses the job must not lose the dead letter: it is kept again.
+      const keepAgain = () => {
+        this.outcomes.add(outcome, this.now(), false);
+        if (outcome.stored) this.writes.keepOutcome(outcome.record());
+      };
+      let written: Promise<void> | undefined;
+      try {
+        written = this.writes.add(job);
+      } catch (error) {
+        keepAgain();
+        throw error;
+      }
+      return written === undefined
+        ? result
+        : written.then(
+            () => result,
+            (error: unknown) => {
+              keepAgain();
+              throw error;
+            },
+          );
     }
     this.activate(job);
     return result;
