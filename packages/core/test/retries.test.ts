@@ -158,3 +158,18 @@ describe('retries on virtual time', () => {
     expect(v.connection.grab()).toMatchObject({ handle, attempt: 2 });
   });
 });
+
+describe('retries while the server closes', () => {
+  it('keeps a background job in the store when its worker goes during the close', async () => {
+    const store = new MemoryJobStore();
+    const s = server({ store, jobPolicies: { f: { attempts: 3 } } });
+    const w = workerConnection(s, 'f');
+    const { handle } = submit(s.connect(), { functionName: 'f', background: true });
+    w.connection.grab();
+    const closed = s.close({ timeout: 10_000 });
+    w.connection.close();
+    await closed;
+    expect(store.list().map((r) => r.id)).toEqual([handle]);
+    expect(s.outcomes()).toEqual([]);
+  });
+});

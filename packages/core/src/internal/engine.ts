@@ -737,7 +737,7 @@ export class Engine {
       this.unregister(job);
       return;
     }
-    if (this.retryPolicyOf(job) !== null) {
+    if (!this.closing && this.retryPolicyOf(job) !== null) {
       // A lost worker is a failed attempt like any other: the policy says what comes next.
       if (!this.retryLater(job, 'WORKER_LOST')) {
         this.endJob(job, 'RETRIES_EXHAUSTED', false, 'WORKER_LOST');
@@ -924,7 +924,8 @@ export class Engine {
   private retryLater(job: Job, reason: AttemptFailure, data: Buffer | null = null): boolean {
     const policy = this.retryPolicyOf(job);
     const failed = job.retries + 1;
-    if (policy === null || failed >= policy.attempts || this.closing) return false;
+    // While the server closes too: the job waits (stored) for its next attempt after a start.
+    if (policy === null || failed >= policy.attempts) return false;
     if (job.background) this.noteFailure(job, reason, data);
     const holder = job.run!.holder;
     const handle = job.handle;
