@@ -19,7 +19,7 @@ import type {
   Retention,
 } from './types.js';
 import { InProcessWorker } from './in-process-worker.js';
-import { retriesOf, type RetryPolicy } from './retry.js';
+import { retriesOf, type Retries, type RetryPolicy } from './retry.js';
 import { DEFAULT_RETENTION } from './internal/outcomes.js';
 
 export interface JobServerOptions {
@@ -93,6 +93,12 @@ export interface CloseOptions {
 /** See {@link JobServerOptions.wakeTimeout}. */
 export const DEFAULT_WAKE_TIMEOUT = 100;
 
+/** The retry part of a function's policy, checked; null when it sets none (one attempt). */
+function retriesOfPolicy(policy: JobPolicy): Retries | null {
+  if (policy.attempts === undefined && policy.backoff === undefined) return null;
+  return retriesOf({ attempts: 1, ...policy });
+}
+
 function limitsOf(value: number | Partial<QueueLimits> | undefined): QueueLimits {
   if (value === undefined) return { high: 0, normal: 0, low: 0 };
   if (typeof value === 'number') return { high: value, normal: value, low: value };
@@ -140,9 +146,10 @@ export class JobServer {
       maxQueue: limitsOf(options.maxQueue),
       store,
       retries: new Map(
-        Object.entries(options.jobPolicies ?? {})
-          .filter(([, policy]) => policy.attempts !== undefined || policy.backoff !== undefined)
-          .map(([name, policy]) => [name, retriesOf({ attempts: 1, ...policy })]),
+        Object.entries(options.jobPolicies ?? {}).flatMap(([name, policy]) => {
+          const retries = retriesOfPolicy(policy);
+          return retries === null ? [] : [[name, retries] as const];
+        }),
       ),
       random: options.random ?? Math.random,
       retention: {
@@ -168,11 +175,7 @@ export class JobServer {
    * @throws InvalidArgumentError for a bad policy or function name
    */
   setJobPolicy(functionName: string, policy: JobPolicy | null): void {
-    const retry =
-      policy === null || (policy.attempts === undefined && policy.backoff === undefined)
-        ? null
-        : retriesOf({ attempts: 1, ...policy });
-    this.engine.setRetryPolicy(functionName, retry);
+    this.engine.setRetryPolicy(functionName, policy === null ? null : retriesOfPolicy(policy));
     this.engine.setRetention(functionName, policy?.keep ?? null);
   }
 
