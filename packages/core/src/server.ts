@@ -163,6 +163,9 @@ export class JobServer {
           `job store failed to ${operation} a record`,
         ),
     });
+    for (const [name, policy] of Object.entries(options.jobPolicies ?? {})) {
+      if (policy.keep !== undefined) this.engine.setRetention(name, policy.keep);
+    }
     // Synchronous for a synchronous store: its jobs are queued before the constructor returns.
     this.ready = this.engine.replayStored();
   }

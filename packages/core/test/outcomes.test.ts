@@ -71,6 +71,16 @@ describe('kept outcomes', () => {
     expect(s.outcomes()).toEqual([]);
   });
 
+  it('takes what to keep from the jobPolicies option as from setJobPolicy', () => {
+    const s = server({ jobPolicies: { report: { keep: { completed: { count: 1 } } } } });
+    expect(s.jobPolicy('report')).toEqual({ keep: { completed: { count: 1 } } });
+    const w = workerConnection(s, 'report');
+    const { handle } = submit(s.connect(), { functionName: 'report', background: true });
+    w.connection.grab();
+    w.connection.workComplete(handle, Buffer.from('done'));
+    expect(s.outcome(handle)).toMatchObject({ state: 'completed' });
+  });
+
   it('does not keep cancelled jobs, nor foreground ones', () => {
     const s = server();
     const w = workerConnection(s, 'f');
