@@ -1,5 +1,5 @@
 import type { Retries } from './retry.js';
-import type { AttemptError, FailReason, Priority } from './types.js';
+import type { JobOutcome, Priority } from './types.js';
 
 /**
  * What a {@link JobStore} keeps of one background job. Every field but `attempts` and
@@ -70,24 +70,14 @@ export interface JobStore {
   close?(): void | Promise<void>;
 }
 
-/** A kept outcome as a store keeps it (the public `JobOutcome` with its key and policy). */
-export interface OutcomeRecord {
+/**
+ * A kept outcome as a store keeps it: the public `JobOutcome` with its key and the job's own
+ * retry policy, and one `data` for the result (completed, capped) or the payload (failed).
+ */
+export interface OutcomeRecord extends Omit<JobOutcome, 'result' | 'payload'> {
   /** The job's seq (the tail of its handle): the key. */
   readonly seq: number;
-  readonly handle: string;
-  readonly functionName: string;
-  readonly unique: string;
-  readonly priority: Priority;
-  readonly state: 'completed' | 'failed';
-  readonly reason: FailReason | null;
-  /** The result (completed, capped) or the payload (failed). */
   readonly data: Buffer;
-  readonly truncated: boolean;
-  readonly attempts: number;
-  readonly errors: readonly AttemptError[];
-  readonly queuedAt: number;
-  readonly startedAt: number;
-  readonly endedAt: number;
   readonly retry: Retries | null;
 }
 
