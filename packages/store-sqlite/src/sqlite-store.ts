@@ -210,7 +210,7 @@ export class SqliteJobStore implements JobStore {
     const updates = this.updates;
     const removes = this.removes;
     const outcomes = this.outcomeWrites;
-    const writes = adds.length + updates.length + removes.length + outcomes.length;
+    const writes = this.waiting();
     if (writes === 0) return;
     const batch = this.batch;
     this.adds = [];
@@ -234,8 +234,13 @@ export class SqliteJobStore implements JobStore {
     if (removes.length > 0) this.scheduleVacuum();
   }
 
+  /** Writes waiting for a commit, of every kind (`maxBatch` bounds them all). */
+  private waiting(): number {
+    return this.adds.length + this.updates.length + this.removes.length + this.outcomeWrites.length;
+  }
+
   private scheduleFlush(): void {
-    if (this.adds.length + this.updates.length + this.removes.length >= this.maxBatch) {
+    if (this.waiting() >= this.maxBatch) {
       this.flush();
       return;
     }
@@ -254,7 +259,7 @@ export class SqliteJobStore implements JobStore {
    * share a commit instead of paying one each (decision 20 says what a crash costs).
    */
   private scheduleLazyFlush(): void {
-    if (this.adds.length + this.updates.length + this.removes.length >= this.maxBatch) {
+    if (this.waiting() >= this.maxBatch) {
       this.flush();
       return;
     }
