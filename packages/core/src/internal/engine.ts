@@ -798,11 +798,8 @@ export class Engine {
       job.retry,
       job.stored,
     );
-    this.outcomes.add(outcome, now);
     // Kept by the store in the commit that removes the job, when it keeps outcomes.
-    if (job.stored && this.outcomes.get(job.handle, now) === outcome) {
-      this.writes.keepOutcome(outcome.record());
-    }
+    if (this.outcomes.add(outcome, now) && job.stored) this.writes.keepOutcome(outcome.record());
   }
 
   outcome(handle: string): KeptOutcome | undefined {

@@ -222,11 +222,12 @@ export class Outcomes {
   }
 
   /**
-   * Keeps an outcome, then trims its list by the function's retention, unless `trim` is
+   * Keeps an outcome, then trims its list by the function's retention (returns whether the
+   * outcome itself is still kept), unless `trim` is
    * false: outcomes read back from a store at start are not trimmed then, since the
    * application may set its functions' policies only after the server is created.
    */
-  add(outcome: KeptOutcome, now: number, trim = true): void {
+  add(outcome: KeptOutcome, now: number, trim = true): boolean {
     const lists = this.lists[outcome.state];
     let list = lists.get(outcome.functionName);
     if (list === undefined) {
@@ -237,6 +238,8 @@ export class Outcomes {
     list.push(outcome);
     this.bySeq.set(outcome);
     if (trim) this.trim(list, this.limit(outcome.functionName, outcome.state), now);
+    // Whether it is still kept: an age of 0 trims it at once.
+    return this.bySeq.get(outcome.seq) === outcome;
   }
 
   /** The outcome kept under `handle` (whose tail is its seq), if any. */
@@ -250,7 +253,7 @@ export class Outcomes {
     const outcome = this.find(handle);
     if (outcome === undefined) return undefined;
     const age = this.limit(outcome.functionName, outcome.state).age;
-    if (age !== undefined && outcome.endedAt + age <= now) {
+    if (expired(outcome, age, now)) {
       this.remove(handle);
       return undefined;
     }
@@ -288,11 +291,16 @@ export class Outcomes {
     const count = limit.count ?? Infinity;
     const age = limit.age;
     for (let o = list.head; o !== null; o = list.head) {
-      const old = age !== undefined && o.endedAt + age <= now;
+      const old = expired(o, age, now);
       if (!old && list.size <= count) break;
       list.remove(o);
       this.bySeq.delete(o);
       this.dropped(o);
     }
   }
+}
+
+/** Whether an outcome is past the age its function keeps outcomes for. */
+function expired(outcome: KeptOutcome, age: number | undefined, now: number): boolean {
+  return age !== undefined && outcome.endedAt + age <= now;
 }
