@@ -59,6 +59,12 @@ const LEVELS: Record<string, string> = {
   DEBUG: 'debug',
 };
 
+/** A failure of the work itself (a store that cannot be used), not of the arguments: exit 1. */
+function giveUp(error: unknown): never {
+  process.stderr.write(`geartrain: ${(error as Error).message}\n`);
+  process.exit(1);
+}
+
 function fail(message: string): never {
   process.stderr.write(`geartrain: ${message}\nTry 'geartrain --help'.\n`);
   process.exit(2);
@@ -159,8 +165,7 @@ async function main(argv: string[]): Promise<void> {
       );
       process.stdout.write(`${line}\n`);
     } catch (error) {
-      process.stderr.write(`geartrain: ${(error as Error).message}\n`);
-      process.exit(1);
+      giveUp(error);
     }
     return;
   }
@@ -194,8 +199,7 @@ async function main(argv: string[]): Promise<void> {
     opened = await openStore(choice, log);
   } catch (error) {
     // A store that cannot be opened is never replaced by an empty one: the server stops.
-    process.stderr.write(`geartrain: ${(error as Error).message}\n`);
-    process.exit(1);
+    giveUp(error);
   }
   let jobServer: JobServer;
   try {
@@ -213,8 +217,7 @@ async function main(argv: string[]): Promise<void> {
   } catch (error) {
     if ((error as { code?: string }).code === 'STORE_OPEN_FAILED') {
       // Found while reading the jobs back (a damaged page): the file is left as it is.
-      process.stderr.write(`geartrain: ${(error as Error).message}\n`);
-      process.exit(1);
+      giveUp(error);
     }
     fail((error as Error).message);
   }
