@@ -212,6 +212,32 @@ describe('asynchronous and failing stores', () => {
     expect(grab(w.connection)?.payload).toBe('x');
   });
 
+  it('lets a coalesced submission wait for its job when a dead letter joins the same commit', async () => {
+    const store = new BatchStore();
+    const s = server({ store });
+    await s.ready;
+    const w = workerConnection(s, 'f');
+    const c = s.connect();
+    const dead = c.submit({ functionName: 'f', payload: 'old', background: true });
+    store.commit(true);
+    const { handle } = await dead;
+    w.connection.grab();
+    w.connection.workFail(handle);
+    // One batch: a newer job, the dead letter run again (a lower seq), then a coalesced
+    // submission onto the newer job. It must not be answered before the commit.
+    const newer = c.submit({ functionName: 'f', payload: 'new', background: true, unique: 'n' });
+    const rerun = s.retry(handle);
+    let joined = false;
+    const join = Promise.resolve(
+      c.submit({ functionName: 'f', background: true, unique: 'n' }),
+    ).then(() => (joined = true));
+    await new Promise((r) => setImmediate(r));
+    expect(joined).toBe(false);
+    store.commit(true);
+    await Promise.all([newer, rerun, join]);
+    expect(joined).toBe(true);
+  });
+
   it('does not accept a job the store refused, and says so with a StoreError', async () => {
     const store = new SlowStore();
     store.fail = true;

@@ -76,7 +76,10 @@ export class StoreWrites {
       return undefined;
     }
     const last = this.groups.at(-1);
-    if (last !== undefined && last.written === written) {
+    // A group's jobs stay in seq order (its search relies on it): a job of a lower seq (a
+    // dead letter run again under its old handle) starts a group of its own, on the same
+    // promise.
+    if (last !== undefined && last.written === written && job.seq > last.lastSeq) {
       last.jobs.push(job);
       last.lastSeq = job.seq;
       return last.done;
