@@ -140,6 +140,8 @@ export class JobServer {
       workerWakeup,
       wakeTimeout,
       scheduler: this.scheduler,
+      // A virtual clock jumps inside one synchronous flush, so its readings are not shared.
+      realClock: this.scheduler === asyncScheduler,
       handlePrefix: options.handlePrefix ?? `H:${hostname()}`,
       maxRetries,
       maxUniqueLength: options.maxUniqueLength ?? 64,

@@ -28,7 +28,7 @@ import {
   type JobListener,
   type PriorityIndex,
 } from './job.js';
-import { payloadKey, sameBody, toBody } from './payload.js';
+import { payloadKey, sameBody, toBody, type Body } from './payload.js';
 import { ABSENT, functionRows, handleSeq, jobRows, statusByUnique, statusOf } from './queries.js';
 import { FunctionTable } from './function-table.js';
 import { StoreWrites } from './store-writes.js';
@@ -37,11 +37,15 @@ import { WakeDeadlines } from './wake-deadlines.js';
 import { Waiters } from './waiters.js';
 import { isThenable } from './thenable.js';
 import { backoffDelay, retriesOf, type Retries } from '../retry.js';
-import { KeptOutcome, NO_ERRORS, Outcomes } from './outcomes.js';
+import { KeptOutcome, NO_ERRORS } from './kept-outcome.js';
+import { KEEP_COMPLETED, KEEP_FAILED, Outcomes } from './outcomes.js';
+import { StampClock } from './stamps.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from '../transport-types.js';
 
 export interface EngineOptions {
   readonly scheduler: SchedulerLike;
+  /** Whether the scheduler is the real clock (not a virtual one a test advances). */
+  readonly realClock: boolean;
   readonly handlePrefix: string;
   readonly maxRetries: number;
   readonly maxUniqueLength: number;
@@ -89,14 +93,17 @@ export class Engine {
   private runningCount = 0;
   /** Workers woken and not yet grabbing, oldest first (see `ensureWakes`). */
   private readonly woken: WakeDeadlines<WorkerState>;
+  /** The clock of outcome times (shares a reading within a synchronous stretch). */
+  private readonly stamps: StampClock;
 
   constructor(options: EngineOptions) {
     this.options = options;
     this.scheduler = options.scheduler;
+    this.stamps = new StampClock(options.scheduler, options.realClock);
     this.retryPolicies = new Map(options.retries);
-    this.outcomes = new Outcomes(options.retention, (outcome) => {
-      if (outcome.stored) this.writes.forgetOutcome(outcome.seq, outcome.handle);
-    });
+    this.outcomes = new Outcomes(options.retention, (seq, handle) =>
+      this.writes.forgetOutcome(seq, handle),
+    );
     this.functions = new FunctionTable(options.handlePrefix, options.maxQueue);
     this.delayed = new DelayedJobs(options.scheduler, (due) => this.releaseDue(due));
     this.writes = new StoreWrites(
@@ -160,6 +167,8 @@ export class Engine {
    */
   private emit(event: WithoutTime<JobEvent>): void {
     this.events.next({ ...event, time: this.now() });
+    // Subscribers are application code: the time moved on while they ran.
+    this.stamps.invalidate();
   }
 
   // ---------------------------------------------------------------------------------
@@ -218,8 +227,8 @@ export class Engine {
       undefined,
       retry,
     );
-    // Times are taken only where an outcome may be kept (a clock read per job otherwise).
-    if (background && this.outcomes.keepsAny(name)) job.queuedAt = this.now();
+    // Times are taken only where an outcome may be kept.
+    if (background && this.keeps(fn) !== 0) job.queuedAt = this.stamps.now();
     this.register(job);
     if (attach !== undefined) this.attach(job, attach, owner);
     const handle = job.handle;
@@ -257,8 +266,10 @@ export class Engine {
   ): void {
     if (highestSeq > this.seq) this.seq = highestSeq;
     // Kept outcomes first: a job that ended is not live, and its retention applies as ever.
+    // In the order they ended, which the retention trims from the front.
     const now = this.now();
-    for (const record of outcomes) this.outcomes.add(KeptOutcome.fromRecord(record), now, false);
+    const kept = [...outcomes].sort((a, b) => a.endedAt - b.endedAt || a.seq - b.seq);
+    for (const record of kept) this.outcomes.add(KeptOutcome.fromRecord(record), now, false);
     const again: Job[] = [];
     for (const record of records) {
       const job = this.replayOne(record);
@@ -297,7 +308,7 @@ export class Engine {
     );
     job.retries = record.attempts;
     // The record does not keep when it was submitted: its outcome says the restart.
-    job.queuedAt = this.now();
+    job.queuedAt = this.stamps.now();
     this.register(job);
     job.stored = true;
     if (job.retries === 0) this.activate(job);
@@ -494,7 +505,7 @@ export class Engine {
       job,
       worker,
       ability,
-      job.background && this.outcomes.keepsAny(job.fn.name) ? this.now() : 0,
+      job.background && this.keeps(job.fn) !== 0 ? this.stamps.now() : 0,
     );
     job.run = run;
     ability.active++;
@@ -631,7 +642,7 @@ export class Engine {
   }
 
   workComplete(job: Job, data: Buffer, handle: string): void {
-    if (job.background && this.outcomes.keeps(job.fn.name, 'completed')) {
+    if (job.background && (this.keeps(job.fn) & KEEP_COMPLETED) !== 0) {
       this.keepOutcome(job, 'completed', null, data);
     }
     this.finish(job);
@@ -645,9 +656,9 @@ export class Engine {
 
   workException(job: Job, data: Buffer): void {
     if (this.retryLater(job, 'EXCEPTION', data)) return;
-    if (job.background && this.outcomes.keeps(job.fn.name, 'failed')) {
+    if (job.background && (this.keeps(job.fn) & KEEP_FAILED) !== 0) {
       this.noteFailure(job, 'EXCEPTION', data);
-      this.keepOutcome(job, 'failed', 'EXCEPTION', job.payload);
+      this.keepOutcome(job, 'failed', 'EXCEPTION', job.body);
     }
     this.finish(job);
     this.broadcast(job, { type: 'exception', data });
@@ -661,9 +672,9 @@ export class Engine {
     const holder = job.run?.holder;
     const handle = job.handle;
     // A background job that failed (not one cancelled, nor one the server stopped) is kept.
-    if (failure !== undefined && job.background && this.outcomes.keeps(job.fn.name, 'failed')) {
+    if (failure !== undefined && job.background && (this.keeps(job.fn) & KEEP_FAILED) !== 0) {
       this.noteFailure(job, failure, null);
-      this.keepOutcome(job, 'failed', reason, job.payload);
+      this.keepOutcome(job, 'failed', reason, job.body);
     }
     this.finish(job);
     if (revoke && holder !== undefined) holder.revoke(handle, reason);
@@ -768,35 +779,39 @@ export class Engine {
     job.failed({ attempt: job.retries + 1, reason, data: kept, time: this.now() });
   }
 
-  /** Keeps how a background job ended (before `finish`, while its run is known). */
+  /**
+   * Keeps how a background job ended (before `finish`, while its run is known): a result
+   * capped to `outcomeDataLimit`, or a failed job's whole payload (to run it again).
+   */
   private keepOutcome(
     job: Job,
     state: 'completed' | 'failed',
     reason: FailReason | null,
-    data: Buffer,
+    data: Body,
   ): void {
     const limit = this.options.outcomeDataLimit;
-    // A failed job keeps its whole payload (to run again); a result is capped.
     const truncated = state === 'completed' && data.length > limit;
-    const kept = truncated ? data.subarray(0, limit) : data;
-    const now = this.now();
+    let body = truncated && typeof data !== 'string' ? data.subarray(0, limit) : data;
+    // The outcomes copy what they keep of a Buffer; a record for the store must own its
+    // bytes as well (the result may be a view of a socket read).
+    if (job.stored && typeof body !== 'string') body = toBody(body, false);
+    // The end of a run is read fresh, so that a synchronous handler's run is measured.
+    const now = this.stamps.read();
     const outcome = new KeptOutcome(
       job.seq,
       job.handle,
       job.fn.name,
       job.unique,
-      PRIORITY_NAMES[job.priorityIndex]!,
       state,
+      KeptOutcome.bitsOf(job.priorityIndex, truncated, job.stored),
       reason,
-      toBody(kept, true),
-      truncated,
+      body,
       job.retries + (job.run !== null ? 1 : 0),
       job.failures ?? NO_ERRORS,
       job.queuedAt,
       job.run?.startedAt ?? now,
       now,
       job.retry,
-      job.stored,
     );
     // Kept by the store in the commit that removes the job, when it keeps outcomes.
     if (this.outcomes.add(outcome, now) && job.stored) this.writes.keepOutcome(outcome.record());
@@ -813,6 +828,14 @@ export class Engine {
   setRetention(functionName: string, retention: Retention | null): void {
     checkName(functionName, 'function name');
     this.outcomes.setRetention(functionName, retention);
+    const fn = this.functions.get(functionName);
+    if (fn !== undefined) fn.keeps = -1;
+  }
+
+  /** Which outcomes of a function are kept (KEEP_ bits), cached on its entry per policy. */
+  private keeps(fn: FunctionEntry): number {
+    const keeps = fn.keeps;
+    return keeps >= 0 ? keeps : (fn.keeps = this.outcomes.keeps(fn.name));
   }
 
   retention(functionName: string): Retention | null {
@@ -848,7 +871,7 @@ export class Engine {
       handle,
       outcome.retry,
     );
-    job.queuedAt = this.now();
+    job.queuedAt = this.stamps.now();
     this.register(job);
     if (this.events.observed) this.emit({ type: 'resubmitted', handle });
     const result: SubmitOutcome = { handle, coalesced: false };

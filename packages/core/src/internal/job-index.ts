@@ -1,57 +1,111 @@
 const PAGE_BITS = 10;
 const PAGE_SIZE = 1 << PAGE_BITS;
 
+/** The slot of a seq in its page. */
+export function slotOf(seq: number): number {
+  return seq & (PAGE_SIZE - 1);
+}
+
+/**
+ * Pages of 1024 slots by sequence number. Numbers mostly grow, so adding and removing an
+ * item is a store into a page, and the hash map of pages changes once per 1024. (A Map
+ * keyed by handle would hash and grow and shrink its table on every item.) The newest page
+ * is kept even when empty, so that a steady one-in-one-out flow does not make and drop it.
+ */
+export class SeqPages<P extends { count: number }> {
+  private readonly pages = new Map<number, P>();
+  private newest = -1;
+  /** The page used last and its number: most uses hit the newest page or the oldest one. */
+  private lastNumber = -1;
+  private last: P | undefined = undefined;
+
+  constructor(private readonly newPage: (size: number) => P) {}
+
+  /** The page that holds `seq`, if any. */
+  of(seq: number): P | undefined {
+    const number = seq >>> PAGE_BITS;
+    if (number === this.lastNumber) return this.last;
+    const page = this.pages.get(number);
+    if (page !== undefined) {
+      this.lastNumber = number;
+      this.last = page;
+    }
+    return page;
+  }
+
+  /** The page that holds `seq`, made when missing. */
+  for(seq: number): P {
+    const number = seq >>> PAGE_BITS;
+    let page = this.of(seq);
+    if (page === undefined) {
+      page = this.newPage(PAGE_SIZE);
+      this.pages.set(number, page);
+      if (number > this.newest) {
+        const previous = this.pages.get(this.newest);
+        if (previous !== undefined && previous.count === 0) this.drop(this.newest);
+        this.newest = number;
+      }
+    }
+    return page;
+  }
+
+  /** Call after a page's count fell: an empty page other than the newest goes. */
+  emptied(seq: number, page: P): void {
+    const number = seq >>> PAGE_BITS;
+    if (page.count === 0 && number !== this.newest) this.drop(number);
+  }
+
+  private drop(number: number): void {
+    this.pages.delete(number);
+    if (number === this.lastNumber) {
+      this.lastNumber = -1;
+      this.last = undefined;
+    }
+  }
+
+  /** Every page, lowest seqs first. */
+  *inOrder(): IterableIterator<P> {
+    const numbers = [...this.pages.keys()].sort((a, b) => a - b);
+    for (const number of numbers) yield this.pages.get(number)!;
+  }
+}
+
 interface Page<T> {
   readonly slots: (T | undefined)[];
   count: number;
 }
 
-/**
- * Things with a sequence number (live jobs, kept outcomes) by that number. Numbers mostly
- * grow, so they are kept in pages of 1024 slots: adding and removing one is an array store,
- * and the hash map of pages changes once per 1024. (A Map keyed by handle would hash and
- * grow and shrink its table on every item.) The newest page is kept even when empty.
- */
+/** Things with a sequence number (live jobs) by that number. */
 export class SeqIndex<T extends { readonly seq: number }> {
-  private readonly pages = new Map<number, Page<T>>();
-  private newest = -1;
+  private readonly pages = new SeqPages<Page<T>>((size) => ({
+    slots: new Array<T | undefined>(size).fill(undefined),
+    count: 0,
+  }));
   size = 0;
 
   get(seq: number): T | undefined {
-    return this.pages.get(seq >>> PAGE_BITS)?.slots[seq & (PAGE_SIZE - 1)];
+    return this.pages.of(seq)?.slots[slotOf(seq)];
   }
 
   set(item: T): void {
-    const number = item.seq >>> PAGE_BITS;
-    let page = this.pages.get(number);
-    if (page === undefined) {
-      page = { slots: new Array<T | undefined>(PAGE_SIZE).fill(undefined), count: 0 };
-      this.pages.set(number, page);
-      if (number > this.newest) {
-        const previous = this.pages.get(this.newest);
-        if (previous !== undefined && previous.count === 0) this.pages.delete(this.newest);
-        this.newest = number;
-      }
-    }
-    page.slots[item.seq & (PAGE_SIZE - 1)] = item;
+    const page = this.pages.for(item.seq);
+    page.slots[slotOf(item.seq)] = item;
     page.count++;
     this.size++;
   }
 
   delete(item: T): void {
-    const number = item.seq >>> PAGE_BITS;
-    const page = this.pages.get(number);
-    if (page === undefined || page.slots[item.seq & (PAGE_SIZE - 1)] !== item) return;
-    page.slots[item.seq & (PAGE_SIZE - 1)] = undefined;
+    const page = this.pages.of(item.seq);
+    if (page === undefined || page.slots[slotOf(item.seq)] !== item) return;
+    page.slots[slotOf(item.seq)] = undefined;
     page.count--;
     this.size--;
-    if (page.count === 0 && number !== this.newest) this.pages.delete(number);
+    this.pages.emptied(item.seq, page);
   }
 
   *values(): IterableIterator<T> {
-    const numbers = [...this.pages.keys()].sort((a, b) => a - b);
-    for (const number of numbers) {
-      for (const item of this.pages.get(number)!.slots) if (item !== undefined) yield item;
+    for (const page of this.pages.inOrder()) {
+      for (const item of page.slots) if (item !== undefined) yield item;
     }
   }
 }

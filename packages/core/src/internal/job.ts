@@ -452,6 +452,8 @@ export class FunctionEntry {
   /** Sleepers woken for this function that have not grabbed yet. */
   wakesPending = 0;
   limits: QueueLimits = { high: 0, normal: 0, low: 0 };
+  /** Which of its outcomes are kept (the engine's cache of its policy), or -1: not known. */
+  keeps = -1;
   /** Jobs by unique id (non-empty uniques other than `-`). */
   readonly byUnique = new Map<string, Job>();
   /** Jobs submitted with the `-` unique, by payload key (see payload.ts). */

@@ -1,8 +1,7 @@
-import type { Retries } from '../retry.js';
-import type { OutcomeRecord } from '../store.js';
-import type { AttemptError, JobOutcome, KeepLimit, Priority, Retention } from '../types.js';
-import { SeqIndex } from './job-index.js';
-import { fromBody, toBody, type Body } from './payload.js';
+import type { KeepLimit, Retention } from '../types.js';
+import { SeqPages, slotOf } from './job-index.js';
+import type { KeptOutcome } from './kept-outcome.js';
+import { OutcomeRing } from './outcome-ring.js';
 import { handleSeq } from './queries.js';
 
 /** The default: failed jobs kept (the newest 1,000, for 7 days), completed ones not. */
@@ -11,195 +10,84 @@ export const DEFAULT_RETENTION: Required<Retention> = {
   failed: { count: 1000, age: 7 * 24 * 3600_000 },
 };
 
-const NO_ERRORS: readonly AttemptError[] = [];
+/** Bits of `Outcomes.keeps`. */
+export const KEEP_COMPLETED = 1;
+export const KEEP_FAILED = 2;
 
-const STATES = ['completed', 'failed'] as const;
-const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
-
-/**
- * One kept outcome, compact: a million may be kept (≤ 300 bytes each with a 16-byte result).
- * Small results are latin1 strings (as queued payloads are), the handle and names are the
- * job's own strings, a job that never failed shares one empty error list, the state,
- * priority and flags share one small integer, and the submit and start times are kept as
- * offsets from the end (small integers; a full time is a boxed number of 16 bytes more).
- */
-export class KeptOutcome {
-  /** state (bit 0), priority (bits 1-2), truncated (bit 3), stored (bit 4). */
-  private readonly bits: number;
-  /** Neighbours in its function's list of outcomes of its state, oldest first. */
-  prev: KeptOutcome | null = null;
-  next: KeptOutcome | null = null;
-  private readonly queuedBefore: number;
-  private readonly startedBefore: number;
-
-  constructor(
-    readonly seq: number,
-    readonly handle: string,
-    readonly functionName: string,
-    readonly unique: string,
-    priority: Priority,
-    state: 'completed' | 'failed',
-    readonly reason: JobOutcome['reason'],
-    /** The result (completed) or the payload (failed, to run it again). */
-    readonly body: Body | null,
-    truncated: boolean,
-    readonly attempts: number,
-    readonly errors: readonly AttemptError[],
-    queuedAt: number,
-    startedAt: number,
-    readonly endedAt: number,
-    /** The job's own retry policy, for a run by hand. */
-    readonly retry: Retries | null,
-    /** Whether the job store keeps it too (the job was stored). */
-    stored: boolean,
-  ) {
-    this.bits =
-      (state === 'failed' ? 1 : 0) |
-      (PRIORITIES.indexOf(priority) << 1) |
-      (truncated ? 8 : 0) |
-      (stored ? 16 : 0);
-    this.queuedBefore = endedAt - queuedAt;
-    this.startedBefore = endedAt - startedAt;
-  }
-
-  get state(): 'completed' | 'failed' {
-    return STATES[this.bits & 1]!;
-  }
-  get priority(): Priority {
-    return PRIORITIES[(this.bits >> 1) & 3]!;
-  }
-  get truncated(): boolean {
-    return (this.bits & 8) !== 0;
-  }
-  get stored(): boolean {
-    return (this.bits & 16) !== 0;
-  }
-  get queuedAt(): number {
-    return this.endedAt - this.queuedBefore;
-  }
-  get startedAt(): number {
-    return this.endedAt - this.startedBefore;
-  }
-
-  /** The outcome as a store keeps it. */
-  record(): OutcomeRecord {
-    return {
-      seq: this.seq,
-      handle: this.handle,
-      functionName: this.functionName,
-      unique: this.unique,
-      priority: this.priority,
-      state: this.state,
-      reason: this.reason,
-      data: this.body === null ? Buffer.alloc(0) : fromBody(this.body),
-      truncated: this.truncated,
-      attempts: this.attempts,
-      errors: this.errors,
-      queuedAt: this.queuedAt,
-      startedAt: this.startedAt,
-      endedAt: this.endedAt,
-      retry: this.retry,
-    };
-  }
-
-  /** An outcome a store kept, back in memory after a restart. */
-  static fromRecord(r: OutcomeRecord): KeptOutcome {
-    return new KeptOutcome(
-      r.seq,
-      r.handle,
-      r.functionName,
-      r.unique,
-      r.priority,
-      r.state,
-      r.reason,
-      toBody(r.data, true),
-      r.truncated,
-      r.attempts,
-      r.errors.length === 0 ? NO_ERRORS : r.errors,
-      r.queuedAt,
-      r.startedAt,
-      r.endedAt,
-      r.retry,
-      true,
-    );
-  }
-
-  /** The outcome as the API shows it. */
-  view(): JobOutcome {
-    const data = this.body === null ? null : fromBody(this.body);
-    const completed = this.state === 'completed';
-    return {
-      handle: this.handle,
-      functionName: this.functionName,
-      unique: this.unique,
-      priority: this.priority,
-      state: this.state,
-      reason: this.reason,
-      result: completed ? data : null,
-      truncated: this.truncated,
-      payload: completed || data === null ? Buffer.alloc(0) : data,
-      attempts: this.attempts,
-      errors: this.errors.length === 0 ? NO_ERRORS : [...this.errors],
-      queuedAt: this.queuedAt,
-      startedAt: this.startedAt,
-      endedAt: this.endedAt,
-    };
-  }
+interface IndexPage {
+  readonly rings: (OutcomeRing | undefined)[];
+  readonly positions: Float64Array;
+  count: number;
 }
 
-export { NO_ERRORS };
-
-/** One function's outcomes of one state, oldest first, linked through the outcomes. */
-class OutcomeList {
-  head: KeptOutcome | null = null;
-  tail: KeptOutcome | null = null;
+/** Where each kept outcome is, by seq: its ring and its position there. */
+class OutcomeIndex {
+  private readonly pages = new SeqPages<IndexPage>((size) => ({
+    rings: new Array<OutcomeRing | undefined>(size).fill(undefined),
+    positions: new Float64Array(size),
+    count: 0,
+  }));
   size = 0;
 
-  push(o: KeptOutcome): void {
-    o.prev = this.tail;
-    o.next = null;
-    if (this.tail === null) this.head = o;
-    else this.tail.next = o;
-    this.tail = o;
-    this.size++;
+  ring(seq: number): OutcomeRing | undefined {
+    return this.pages.of(seq)?.rings[slotOf(seq)];
   }
 
-  remove(o: KeptOutcome): void {
-    if (o.prev === null) this.head = o.next;
-    else o.prev.next = o.next;
-    if (o.next === null) this.tail = o.prev;
-    else o.next.prev = o.prev;
-    o.prev = o.next = null;
+  /** The position of `seq` in its ring (only when `ring(seq)` is defined). */
+  position(seq: number): number {
+    return this.pages.of(seq)!.positions[slotOf(seq)]!;
+  }
+
+  set(seq: number, ring: OutcomeRing, position: number): void {
+    const page = this.pages.for(seq);
+    const slot = slotOf(seq);
+    if (page.rings[slot] === undefined) {
+      page.count++;
+      this.size++;
+    }
+    page.rings[slot] = ring;
+    page.positions[slot] = position;
+  }
+
+  delete(seq: number): void {
+    const page = this.pages.of(seq);
+    const slot = slotOf(seq);
+    if (page === undefined || page.rings[slot] === undefined) return;
+    page.rings[slot] = undefined;
+    page.count--;
     this.size--;
+    this.pages.emptied(seq, page);
   }
 }
 
 /**
- * The kept outcomes: by handle, and per function and state in a list, oldest first, so that
- * the count and the age are enforced from the front when an outcome is added and when
- * outcomes are read — no timer. (Not a Map used as a queue: V8 walks a Map's deleted slots
- * from its start on every iteration, and trimming from the front made each add cost
- * microseconds.)
+ * The kept outcomes: by handle, and per function and state in a ring, oldest end first, so
+ * that the count and the age are enforced from the front when an outcome is added and when
+ * outcomes are read — no timer.
  */
 export class Outcomes {
   /** By seq (the tail of the handle): no hashing of handles on every job. */
-  private readonly bySeq = new SeqIndex<KeptOutcome>();
+  private readonly index = new OutcomeIndex();
   /** By state, then function name. */
-  private readonly lists = {
-    completed: new Map<string, OutcomeList>(),
-    failed: new Map<string, OutcomeList>(),
+  private readonly rings = {
+    completed: new Map<string, OutcomeRing>(),
+    failed: new Map<string, OutcomeRing>(),
   };
   private readonly retention = new Map<string, Retention>();
 
   constructor(
     private readonly defaults: Required<Retention>,
-    /** An outcome stopped being kept (trimmed or removed): the store forgets it too. */
-    private readonly dropped: (outcome: KeptOutcome) => void,
+    /** A stored outcome stopped being kept (trimmed or removed): the store forgets it too. */
+    private readonly dropped: (seq: number, handle: string) => void,
   ) {}
 
   setRetention(functionName: string, retention: Retention | null): void {
     if (retention === null) this.retention.delete(functionName);
     else this.retention.set(functionName, retention);
+    for (const state of ['completed', 'failed'] as const) {
+      const ring = this.rings[state].get(functionName);
+      if (ring !== undefined) ring.limit = this.limit(functionName, state);
+    }
   }
 
   retentionOf(functionName: string): Retention | null {
@@ -211,53 +99,61 @@ export class Outcomes {
     return this.retention.get(functionName)?.[state] ?? this.defaults[state];
   }
 
-  /** Whether any outcome of the function would be kept. */
-  keepsAny(functionName: string): boolean {
-    return this.keeps(functionName, 'completed') || this.keeps(functionName, 'failed');
-  }
-
-  /** Whether an outcome of this kind would be kept at all (count 0 keeps none). */
-  keeps(functionName: string, state: 'completed' | 'failed'): boolean {
-    return (this.limit(functionName, state).count ?? Infinity) > 0;
+  /** Which outcomes of a function are kept at all (count 0 keeps none), as KEEP_ bits. */
+  keeps(functionName: string): number {
+    const kept = (state: 'completed' | 'failed') =>
+      (this.limit(functionName, state).count ?? Infinity) > 0;
+    return (kept('completed') ? KEEP_COMPLETED : 0) | (kept('failed') ? KEEP_FAILED : 0);
   }
 
   /**
-   * Keeps an outcome, then trims its list by the function's retention (returns whether the
-   * outcome itself is still kept), unless `trim` is
+   * Keeps an outcome (one kept under its seq before is replaced), then trims its ring by the
+   * function's retention, and returns whether the outcome itself is kept — unless `trim` is
    * false: outcomes read back from a store at start are not trimmed then, since the
    * application may set its functions' policies only after the server is created.
    */
   add(outcome: KeptOutcome, now: number, trim = true): boolean {
-    const lists = this.lists[outcome.state];
-    let list = lists.get(outcome.functionName);
-    if (list === undefined) {
-      list = new OutcomeList();
-      lists.set(outcome.functionName, list);
+    if (this.index.ring(outcome.seq) !== undefined) this.drop(outcome.seq);
+    const ring = this.ring(outcome.functionName, outcome.state);
+    const count = ring.limit.count ?? Infinity;
+    const age = ring.limit.age;
+    if (trim) {
+      // A count or an age of 0 keeps nothing, not even for the moment of the add.
+      if (count <= 0 || expired(outcome.endedAt, age, now)) return false;
+      // Room for this one first, so that a ring of count N never holds N + 1.
+      this.trim(ring, count - 1, age, now);
     }
-    if (this.bySeq.get(outcome.seq) !== undefined) this.remove(outcome.handle);
-    list.push(outcome);
-    this.bySeq.set(outcome);
-    if (trim) this.trim(list, this.limit(outcome.functionName, outcome.state), now);
-    // Whether it is still kept: an age of 0 trims it at once.
-    return this.bySeq.get(outcome.seq) === outcome;
+    this.index.set(outcome.seq, ring, ring.push(outcome, count));
+    return true;
   }
 
-  /** The outcome kept under `handle` (whose tail is its seq), if any. */
-  private find(handle: string): KeptOutcome | undefined {
+  private ring(functionName: string, state: 'completed' | 'failed'): OutcomeRing {
+    const rings = this.rings[state];
+    let ring = rings.get(functionName);
+    if (ring === undefined) {
+      ring = new OutcomeRing(functionName, state, this.limit(functionName, state));
+      rings.set(functionName, ring);
+    }
+    return ring;
+  }
+
+  /** The outcome kept under `handle` (whose tail is its seq), with its ring, if any. */
+  private find(handle: string): { ring: OutcomeRing; position: number } | undefined {
     const seq = handleSeq(handle);
-    const outcome = seq === undefined ? undefined : this.bySeq.get(seq);
-    return outcome !== undefined && outcome.handle === handle ? outcome : undefined;
+    if (seq === undefined) return undefined;
+    const ring = this.index.ring(seq);
+    if (ring === undefined) return undefined;
+    const position = this.index.position(seq);
+    return ring.handleAt(position) === handle ? { ring, position } : undefined;
   }
 
   get(handle: string, now: number): KeptOutcome | undefined {
-    const outcome = this.find(handle);
-    if (outcome === undefined) return undefined;
-    const age = this.limit(outcome.functionName, outcome.state).age;
-    if (expired(outcome, age, now)) {
-      this.remove(handle);
-      return undefined;
-    }
-    return outcome;
+    const found = this.find(handle);
+    if (found === undefined) return undefined;
+    const { ring, position } = found;
+    // Outcomes end in ring order, so trimming the expired from the front reaches this one.
+    this.trim(ring, ring.limit.count ?? Infinity, ring.limit.age, now);
+    return ring.holds(position) ? ring.at(position) : undefined;
   }
 
   /** Kept outcomes, oldest end first, of one function (or all) in one state (or both). */
@@ -265,42 +161,51 @@ export class Outcomes {
     const found: KeptOutcome[] = [];
     for (const kind of ['completed', 'failed'] as const) {
       if (state !== undefined && kind !== state) continue;
-      for (const [name, list] of this.lists[kind]) {
+      for (const [name, ring] of this.rings[kind]) {
         if (functionName !== undefined && name !== functionName) continue;
-        this.trim(list, this.limit(name, kind), now);
-        for (let o = list.head; o !== null; o = o.next) found.push(o);
+        this.trim(ring, ring.limit.count ?? Infinity, ring.limit.age, now);
+        for (let p = ring.head; p < ring.tail; p++) if (ring.holds(p)) found.push(ring.at(p));
       }
     }
     return found.sort((a, b) => a.endedAt - b.endedAt || a.seq - b.seq);
   }
 
   remove(handle: string): KeptOutcome | undefined {
-    const outcome = this.find(handle);
-    if (outcome === undefined) return undefined;
-    this.bySeq.delete(outcome);
-    this.lists[outcome.state].get(outcome.functionName)?.remove(outcome);
-    this.dropped(outcome);
+    const found = this.find(handle);
+    if (found === undefined) return undefined;
+    const outcome = found.ring.at(found.position);
+    this.drop(outcome.seq);
     return outcome;
   }
 
   get size(): number {
-    return this.bySeq.size;
+    return this.index.size;
   }
 
-  private trim(list: OutcomeList, limit: KeepLimit, now: number): void {
-    const count = limit.count ?? Infinity;
-    const age = limit.age;
-    for (let o = list.head; o !== null; o = list.head) {
-      const old = expired(o, age, now);
-      if (!old && list.size <= count) break;
-      list.remove(o);
-      this.bySeq.delete(o);
-      this.dropped(o);
+  /** Drops the outcome kept under `seq` from its ring and the index (and the store). */
+  private drop(seq: number): void {
+    const ring = this.index.ring(seq)!;
+    const position = this.index.position(seq);
+    this.forget(seq, ring.handleAt(position), ring.storedAt(position));
+    ring.remove(position);
+  }
+
+  private forget(seq: number, handle: string, stored: boolean): void {
+    this.index.delete(seq);
+    if (stored) this.dropped(seq, handle);
+  }
+
+  /** Drops outcomes from the front while more than `count` or older than `age`. */
+  private trim(ring: OutcomeRing, count: number, age: number | undefined, now: number): void {
+    while (ring.size > 0) {
+      if (ring.size <= count && !expired(ring.frontEndedAt, age, now)) break;
+      this.forget(ring.frontSeq, ring.frontHandle, ring.frontStored);
+      ring.dropFront();
     }
   }
 }
 
-/** Whether an outcome is past the age its function keeps outcomes for. */
-function expired(outcome: KeptOutcome, age: number | undefined, now: number): boolean {
-  return age !== undefined && outcome.endedAt + age <= now;
+/** Whether an outcome that ended at `endedAt` is past the age its function keeps them for. */
+function expired(endedAt: number, age: number | undefined, now: number): boolean {
+  return age !== undefined && endedAt + age <= now;
 }

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { StampClock } from '../src/internal/stamps.js';
+import { server, submit, workerConnection, virtualClock } from './helpers.js';
+
+/** Runs `count` background jobs of `fn` to completion, each with `result(i)`; returns handles. */
+function complete(
+  s: ReturnType<typeof server>,
+  fn: string,
+  count: number,
+  result: (i: number) => Buffer,
+): string[] {
+  const w = workerConnection(s, fn);
+  const c = s.connect();
+  const handles: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { handle } = submit(c, { functionName: fn, payload: `p${i}`, background: true });
+    handles.push(handle);
+    expect(w.connection.grab()!.handle).toBe(handle);
+    w.connection.workComplete(handle, result(i));
+  }
+  w.connection.close();
+  c.close();
+  return handles;
+}
+
+describe('kept outcomes in their ring', () => {
+  it('keep results of every size byte for byte: in the record, as strings, as Buffers, capped', () => {
+    const s = server({ outcomeDataLimit: 5000 });
+    s.setJobPolicy('sizes', { keep: { completed: { count: 100 } } });
+    const sizes = [0, 1, 24, 25, 64, 65, 4999, 5000, 5001, 70_000];
+    const bytes = (n: number) =>
+      Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + n) & 255));
+    const handles = complete(s, 'sizes', sizes.length, (i) => bytes(sizes[i]!));
+    handles.forEach((handle, i) => {
+      const size = sizes[i]!;
+      const outcome = s.outcome(handle)!;
+      expect(outcome.truncated).toBe(size > 5000);
+      expect(outcome.result!.equals(bytes(size).subarray(0, 5000))).toBe(true);
+    });
+  });
+
+  it('copy a result the worker may reuse afterwards', () => {
+    const s = server();
+    s.setJobPolicy('reuse', { keep: { completed: { count: 10 } } });
+    const shared = Buffer.from('first');
+    const [handle] = complete(s, 'reuse', 1, () => shared);
+    shared.write('XXXXX');
+    expect(s.outcome(handle!)!.result!.toString()).toBe('first');
+  });
+
+  it('keep exactly the newest N through growth and wrap-around, by handle and in order', () => {
+    const s = server();
+    s.setJobPolicy('many', { keep: { completed: { count: 100 } } });
+    const handles = complete(s, 'many', 1000, (i) => Buffer.from(`r${i}`));
+    const kept = s.outcomes({ functionName: 'many' });
+    expect(kept.map((o) => o.handle)).toEqual(handles.slice(900));
+    expect(kept.map((o) => o.result!.toString())).toEqual(
+      handles.slice(900).map((_, i) => `r${900 + i}`),
+    );
+    expect(s.outcome(handles[899]!)).toBeUndefined();
+    expect(s.outcome(handles[900]!)!.result!.toString()).toBe('r900');
+  });
+
+  it('leave holes where outcomes are discarded; the count is of outcomes, not of slots', () => {
+    const s = server();
+    s.setJobPolicy('holes', { keep: { completed: { count: 5 } } });
+    const first = complete(s, 'holes', 5, (i) => Buffer.from(`a${i}`));
+    // A hole at the front, one in the middle and one at the back.
+    for (const i of [0, 2, 4]) expect(s.discard(first[i]!)).toBe(true);
+    expect(s.discard(first[2]!)).toBe(false);
+    expect(s.outcomes().map((o) => o.handle)).toEqual([first[1], first[3]]);
+    const second = complete(s, 'holes', 4, (i) => Buffer.from(`b${i}`));
+    // Five outcomes again: the oldest one left (first[1]) made room for the fourth.
+    expect(s.outcomes().map((o) => o.handle)).toEqual([first[3], ...second]);
+    for (const handle of [first[3]!, ...second]) expect(s.discard(handle)).toBe(true);
+    expect(s.outcomes()).toEqual([]);
+    // An emptied ring takes new outcomes as before.
+    const third = complete(s, 'holes', 7, (i) => Buffer.from(`c${i}`));
+    expect(s.outcomes().map((o) => o.result!.toString())).toEqual(
+      third.slice(2).map((_, i) => `c${i + 2}`),
+    );
+  });
+
+  it('keep one outcome when the count is 1, over and over', () => {
+    const s = server();
+    s.setJobPolicy('one', { keep: { completed: { count: 1 } } });
+    const handles = complete(s, 'one', 200, (i) => Buffer.from(`r${i}`));
+    expect(s.outcomes().map((o) => o.handle)).toEqual([handles[199]]);
+  });
+
+  it('trim by age from the front when read, and keep those that are younger', () => {
+    const clock = virtualClock();
+    const s = server({ scheduler: clock.scheduler });
+    s.setJobPolicy('aged', { keep: { completed: { age: 100 } } });
+    const early = complete(s, 'aged', 3, () => Buffer.from('e'));
+    clock.advanceTo(50);
+    const late = complete(s, 'aged', 2, () => Buffer.from('l'));
+    clock.advanceTo(100);
+    expect(s.outcome(early[0]!)).toBeUndefined();
+    expect(s.outcomes().map((o) => o.handle)).toEqual(late);
+    clock.advanceTo(150);
+    expect(s.outcomes()).toEqual([]);
+    expect(
+      complete(s, 'aged', 1, () => Buffer.from('n')).map((h) => s.outcome(h)?.endedAt),
+    ).toEqual([150]);
+  });
+});
+
+/** A scheduler whose clock reads 1, 2, 3, … (each read is one tick later). */
+function countingScheduler(): SchedulerLike & { reads: number } {
+  const scheduler = Object.create(asyncScheduler) as SchedulerLike & { reads: number };
+  scheduler.reads = 0;
+  scheduler.now = () => ++scheduler.reads;
+  return scheduler;
+}
+
+describe('the clock of outcome times', () => {
+  it('shares one reading within a synchronous stretch, until a fresh read, an invalidation or the next microtask', async () => {
+    const scheduler = countingScheduler();
+    const stamps = new StampClock(scheduler, true);
+    expect([stamps.now(), stamps.now(), stamps.now()]).toEqual([1, 1, 1]);
+    expect(stamps.read()).toBe(2);
+    expect(stamps.now()).toBe(2);
+    stamps.invalidate();
+    expect([stamps.now(), stamps.now()]).toEqual([3, 3]);
+    await Promise.resolve();
+    expect(stamps.now()).toBe(4);
+    expect(scheduler.reads).toBe(4);
+  });
+
+  it('reads a virtual clock every time', () => {
+    const scheduler = countingScheduler();
+    const stamps = new StampClock(scheduler, false);
+    expect([stamps.now(), stamps.now(), stamps.read(), stamps.now()]).toEqual([1, 2, 3, 4]);
+  });
+
+  it('gives a synchronous handler its own run time on the real clock', async () => {
+    const s = server();
+    s.setJobPolicy('busy', { keep: { completed: { count: 10 } } });
+    const ran: number[] = [];
+    let bothRan!: () => void;
+    // No subscriber to events$: an event would drop the shared reading by itself.
+    const ended = new Promise<void>((resolve) => (bothRan = resolve));
+    s.worker().register('busy', (job) => {
+      // Blocks its thread for 20 ms (a synchronous handler), between two readings.
+      ran.push(Date.now());
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      ran.push(Date.now());
+      // The job completes as this returns; the test goes on at a later microtask.
+      if (ran.length === 4) bothRan();
+      return job.payload;
+    });
+    const client = s.client();
+    const handles = await Promise.all(
+      [1, 2].map(async () => (await client.submit('busy', 'x', { background: true })).handle),
+    );
+    await ended;
+    const outcomes = handles.map((h) => s.outcome(h)!);
+    for (const o of outcomes) {
+      expect(o.endedAt - o.startedAt).toBeGreaterThanOrEqual(20);
+      expect(o.startedAt).toBeGreaterThanOrEqual(o.queuedAt);
+    }
+    // The second job started when the first ended: the same reading, not an earlier one.
+    expect(outcomes[1]!.startedAt).toBeGreaterThanOrEqual(outcomes[0]!.endedAt);
+    expect(outcomes[0]!.endedAt).toBeGreaterThanOrEqual(ran[1]!);
+    await s.close();
+  });
+});
