@@ -1,4 +1,9 @@
-import { FunctionBusyError, FunctionNotFoundError, type JobOutcome } from '@geartrain/core';
+import {
+  FunctionBusyError,
+  FunctionNotFoundError,
+  JobNotFoundError,
+  type JobOutcome,
+} from '@geartrain/core';
 import {
   ADMIN_ERRORS,
   formatErr,
@@ -128,19 +133,23 @@ export function executeAdmin(session: Session, line: string): void {
         ),
       );
       return;
-    case 'retry job':
+    case 'retry job': {
+      // The answer may wait for the job store: its place in the replies is kept meanwhile,
+      // so a command sent after it is not answered before it.
+      const slot = session.output.reserve();
       jobs.retry(command.handle).then(
-        () => reply(formatOk()),
+        () => slot.fill(formatOk()),
         (error: unknown) =>
-          reply(
+          slot.fill(
             formatErr(
-              (error as { code?: string }).code === 'JOB_NOT_FOUND'
+              error instanceof JobNotFoundError
                 ? 'NO_SUCH_JOB no+failed+job+is+kept+under+that+handle'
-                : `QUEUE_ERROR ${String((error as Error).message).replace(/ /g, '+')}`,
+                : `QUEUE_ERROR ${(error instanceof Error ? error.message : String(error)).replace(/ /g, '+')}`,
             ),
           ),
       );
       return;
+    }
     case 'discard job':
       reply(
         jobs.discard(command.handle)

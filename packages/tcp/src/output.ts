@@ -1,18 +1,21 @@
 import { PacketWriter, type Packet } from '@geartrain/protocol';
 import type { Duplex } from 'node:stream';
 
-/** A reply whose content is not known yet (JOB_CREATED waiting for a job store write). */
+/**
+ * A reply whose content is not known yet: JOB_CREATED waiting for a job store write, or an
+ * admin reply waiting for one (`retry job`).
+ */
 export interface Slot {
-  fill(packet: Packet): void;
+  fill(reply: Packet | string): void;
 }
 
 class PendingSlot implements Slot {
-  packet: Packet | null = null;
+  reply: Packet | string | null = null;
 
   constructor(private readonly output: Output) {}
 
-  fill(packet: Packet): void {
-    this.packet = packet;
+  fill(reply: Packet | string): void {
+    this.reply = reply;
     this.output.schedule();
   }
 }
@@ -72,13 +75,14 @@ export class Output {
     const chunks: Buffer[] = [];
     let index = 0;
     for (; index < this.items.length; index++) {
-      const item = this.items[index]!;
+      let item = this.items[index]!;
+      if (item instanceof PendingSlot) {
+        if (item.reply === null) break;
+        item = item.reply;
+      }
       if (typeof item === 'string') {
         for (const chunk of this.writer.flush()) chunks.push(chunk);
         chunks.push(Buffer.from(item, 'utf8'));
-      } else if (item instanceof PendingSlot) {
-        if (item.packet === null) break;
-        this.write(item.packet);
       } else {
         this.write(item);
       }

@@ -423,6 +423,44 @@ describe('connection behaviour', () => {
     ]);
   });
 
+  it('answers retry job in its place while the store writes, and refuses an unknown handle', async () => {
+    let release!: () => void;
+    let gate: Promise<void> = Promise.resolve();
+    const records = new MemoryJobStore();
+    const slow: JobStore = {
+      add: async (record: JobRecord) => {
+        await gate;
+        records.add(record);
+      },
+      update: (record) => records.update(record),
+      remove: (record) => records.remove(record),
+      list: () => [],
+      highestSeq: () => 0,
+    };
+    const server = setup({}, { store: slow });
+    const c = new Wire(server);
+    c.send({ type: 'SUBMIT_JOB_BG', functionName: 'f', unique: 'dead', data: b('p') });
+    expect(await c.packetsAfter(1)).toEqual([{ type: 'JOB_CREATED', handle: 'H:t:1' }]);
+    const w = new Wire(server);
+    w.send({ type: 'CAN_DO', functionName: 'f' }, { type: 'GRAB_JOB' });
+    await w.packetsAfter(1);
+    // The echo comes back after the failure was handled.
+    w.send({ type: 'WORK_FAIL', handle: 'H:t:1' }, { type: 'ECHO_REQ', data: b('done') });
+    await w.until(() => w.packets.some((p) => p.type === 'ECHO_RES'));
+    expect(server.jobServer.outcome('H:t:1')).toMatchObject({ state: 'failed' });
+    gate = new Promise<void>((resolve) => (release = resolve));
+    const admin = new Wire(server);
+    admin.sendRaw('retry job H:t:1\r\nretry job H:t:9\r\nversion\r\n');
+    await Wire.settle();
+    // Nothing overtakes the answer that waits for the store.
+    expect(admin.raw.toString()).toBe('');
+    release();
+    await admin.until(() => admin.raw.toString().split('\n').length === 4);
+    expect(admin.raw.toString()).toMatch(
+      /^OK\r\nERR NO_SUCH_JOB no\+failed\+job\+is\+kept\+under\+that\+handle\r\nOK \S+\n$/,
+    );
+  });
+
   it('writes a turn’s replies together: 200 pipelined requests, few writes', async () => {
     const server = setup();
     const c = new Wire(server);

@@ -37,7 +37,7 @@ import { WakeDeadlines } from './wake-deadlines.js';
 import { Waiters } from './waiters.js';
 import { isThenable } from './thenable.js';
 import { backoffDelay, retriesOf, type Retries } from '../retry.js';
-import { KeptOutcome, NO_ERRORS } from './kept-outcome.js';
+import { KeptOutcome, NO_ERRORS, OutcomeDraft, recordOf } from './kept-outcome.js';
 import { KEEP_COMPLETED, KEEP_FAILED, Outcomes } from './outcomes.js';
 import { StampClock } from './stamps.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from '../transport-types.js';
@@ -93,6 +93,8 @@ export class Engine {
   private runningCount = 0;
   /** Workers woken and not yet grabbing, oldest first (see `ensureWakes`). */
   private readonly woken: WakeDeadlines<WorkerState>;
+  /** The outcome of the job ending now, reused (see OutcomeDraft). */
+  private readonly draft = new OutcomeDraft();
   /** The clock of outcome times (shares a reading within a synchronous stretch). */
   private readonly stamps: StampClock;
 
@@ -797,24 +799,25 @@ export class Engine {
     if (job.stored && typeof body !== 'string') body = toBody(body, false);
     // The end of a run is read fresh, so that a synchronous handler's run is measured.
     const now = this.stamps.read();
-    const outcome = new KeptOutcome(
-      job.seq,
-      job.handle,
-      job.fn.name,
-      job.unique,
-      state,
-      KeptOutcome.bitsOf(job.priorityIndex, truncated, job.stored),
-      reason,
-      body,
-      job.retries + (job.run !== null ? 1 : 0),
-      job.failures ?? NO_ERRORS,
-      job.queuedAt,
-      job.run?.startedAt ?? now,
-      now,
-      job.retry,
-    );
+    const o = this.draft;
+    o.seq = job.seq;
+    o.handle = job.handle;
+    o.functionName = job.fn.name;
+    o.unique = job.unique;
+    o.state = state;
+    o.bits = KeptOutcome.bitsOf(job.priorityIndex, truncated, job.stored);
+    o.reason = reason;
+    o.body = body;
+    o.attempts = job.retries + (job.run !== null ? 1 : 0);
+    o.errors = job.failures ?? NO_ERRORS;
+    o.queuedAt = job.queuedAt;
+    o.startedAt = job.run?.startedAt ?? now;
+    o.endedAt = now;
+    o.retry = job.retry;
     // Kept by the store in the commit that removes the job, when it keeps outcomes.
-    if (this.outcomes.add(outcome, now) && job.stored) this.writes.keepOutcome(outcome.record());
+    if (this.outcomes.add(o, now) && job.stored) this.writes.keepOutcome(recordOf(o));
+    // The draft holds on to no result until the next job ends.
+    o.body = null;
   }
 
   outcome(handle: string): KeptOutcome | undefined {

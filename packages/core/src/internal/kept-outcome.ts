@@ -6,12 +6,74 @@ import { fromBody, toBody, type Body } from './payload.js';
 
 export const NO_ERRORS: readonly AttemptError[] = [];
 
+/** What the kept outcomes copy of how a background job ended (see outcome-ring.ts). */
+export interface OutcomeFields {
+  readonly seq: number;
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly state: 'completed' | 'failed';
+  /** priority (bits 0-1), truncated (bit 2), stored (bit 3): see `KeptOutcome.bitsOf`. */
+  readonly bits: number;
+  readonly reason: JobOutcome['reason'];
+  /** The result (completed) or the payload (failed, to run it again). */
+  readonly body: Body | null;
+  readonly attempts: number;
+  readonly errors: readonly AttemptError[];
+  readonly queuedAt: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  /** The job's own retry policy, for a run by hand. */
+  readonly retry: Retries | null;
+}
+
 /**
- * How a background job ended, as the engine hands it to the kept outcomes and reads it back
- * from them. It is short-lived: the outcomes keep its fields in columns (outcome-ring.ts).
- * Small results and payloads are latin1 strings, as queued payloads are.
+ * The engine's one draft of the outcome of the job ending now, filled in place for every
+ * job and copied by the outcomes at once: no object per ended job.
  */
-export class KeptOutcome {
+export class OutcomeDraft implements OutcomeFields {
+  seq = 0;
+  handle = '';
+  functionName = '';
+  unique = '';
+  state: 'completed' | 'failed' = 'completed';
+  bits = 0;
+  reason: JobOutcome['reason'] = null;
+  body: Body | null = null;
+  attempts = 0;
+  errors: readonly AttemptError[] = NO_ERRORS;
+  queuedAt = 0;
+  startedAt = 0;
+  endedAt = 0;
+  retry: Retries | null = null;
+}
+
+/** An outcome as a store keeps it. */
+export function recordOf(o: OutcomeFields): OutcomeRecord {
+  return {
+    seq: o.seq,
+    handle: o.handle,
+    functionName: o.functionName,
+    unique: o.unique,
+    priority: PRIORITY_NAMES[o.bits & 3]!,
+    state: o.state,
+    reason: o.reason,
+    data: o.body === null ? Buffer.alloc(0) : fromBody(o.body),
+    truncated: (o.bits & 4) !== 0,
+    attempts: o.attempts,
+    errors: o.errors,
+    queuedAt: o.queuedAt,
+    startedAt: o.startedAt,
+    endedAt: o.endedAt,
+    retry: o.retry,
+  };
+}
+
+/**
+ * A kept outcome read back from the outcomes (their rings keep no objects). Small results
+ * and payloads are latin1 strings, as queued payloads are.
+ */
+export class KeptOutcome implements OutcomeFields {
   constructor(
     readonly seq: number,
     readonly handle: string,
@@ -53,23 +115,7 @@ export class KeptOutcome {
 
   /** The outcome as a store keeps it. */
   record(): OutcomeRecord {
-    return {
-      seq: this.seq,
-      handle: this.handle,
-      functionName: this.functionName,
-      unique: this.unique,
-      priority: this.priority,
-      state: this.state,
-      reason: this.reason,
-      data: this.body === null ? Buffer.alloc(0) : fromBody(this.body),
-      truncated: this.truncated,
-      attempts: this.attempts,
-      errors: this.errors,
-      queuedAt: this.queuedAt,
-      startedAt: this.startedAt,
-      endedAt: this.endedAt,
-      retry: this.retry,
-    };
+    return recordOf(this);
   }
 
   /** An outcome a store kept, back in memory after a restart. */

@@ -1,6 +1,6 @@
 import type { Retries } from '../retry.js';
 import type { AttemptError, JobOutcome, KeepLimit } from '../types.js';
-import { KeptOutcome, NO_ERRORS } from './kept-outcome.js';
+import { KeptOutcome, NO_ERRORS, type OutcomeFields } from './kept-outcome.js';
 import { toBody, type Body } from './payload.js';
 
 /**
@@ -72,7 +72,7 @@ export class OutcomeRing {
    * Appends an outcome; returns its position. `room` is the count the ring may grow to. A
    * Buffer body is copied (the caller's bytes are not kept); a string one is shared.
    */
-  push(o: KeptOutcome, room: number): number {
+  push(o: OutcomeFields, room: number): number {
     if (this.tail - this.head === this.capacity) this.grow(room);
     const slot = this.tailSlot;
     this.tailSlot = slot + 1 === this.capacity ? 0 : slot + 1;

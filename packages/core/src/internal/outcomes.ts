@@ -1,6 +1,6 @@
 import type { KeepLimit, Retention } from '../types.js';
 import { SeqPages, slotOf } from './job-index.js';
-import type { KeptOutcome } from './kept-outcome.js';
+import type { KeptOutcome, OutcomeFields } from './kept-outcome.js';
 import { OutcomeRing } from './outcome-ring.js';
 import { handleSeq } from './queries.js';
 
@@ -112,7 +112,7 @@ export class Outcomes {
    * false: outcomes read back from a store at start are not trimmed then, since the
    * application may set its functions' policies only after the server is created.
    */
-  add(outcome: KeptOutcome, now: number, trim = true): boolean {
+  add(outcome: OutcomeFields, now: number, trim = true): boolean {
     if (this.index.ring(outcome.seq) !== undefined) this.drop(outcome.seq);
     const ring = this.ring(outcome.functionName, outcome.state);
     const count = ring.limit.count ?? Infinity;
