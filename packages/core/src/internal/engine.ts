@@ -271,7 +271,10 @@ export class Engine {
     // In the order they ended, which the retention trims from the front.
     const now = this.now();
     const kept = [...outcomes].sort((a, b) => a.endedAt - b.endedAt || a.seq - b.seq);
-    for (const record of kept) this.outcomes.add(KeptOutcome.fromRecord(record), now, false);
+    for (const record of kept) {
+      const outcome = KeptOutcome.fromRecord(record);
+      this.outcomes.add(outcome, outcome.body, now, false);
+    }
     const again: Job[] = [];
     for (const record of records) {
       const job = this.replayOne(record);
@@ -807,7 +810,6 @@ export class Engine {
     o.state = state;
     o.bits = KeptOutcome.bitsOf(job.priorityIndex, truncated, job.stored);
     o.reason = reason;
-    o.body = body;
     o.attempts = job.retries + (job.run !== null ? 1 : 0);
     o.errors = job.failures ?? NO_ERRORS;
     o.queuedAt = job.queuedAt;
@@ -815,9 +817,9 @@ export class Engine {
     o.endedAt = now;
     o.retry = job.retry;
     // Kept by the store in the commit that removes the job, when it keeps outcomes.
-    if (this.outcomes.add(o, now) && job.stored) this.writes.keepOutcome(recordOf(o));
-    // The draft holds on to no result until the next job ends.
-    o.body = null;
+    if (this.outcomes.add(o, body, now) && job.stored) {
+      this.writes.keepOutcome(recordOf(o, body));
+    }
   }
 
   outcome(handle: string): KeptOutcome | undefined {
@@ -882,7 +884,7 @@ export class Engine {
       job.state = JobState.Pending;
       // A store that refuses the job must not lose the dead letter: it is kept again.
       const keepAgain = () => {
-        this.outcomes.add(outcome, this.now(), false);
+        this.outcomes.add(outcome, outcome.body, this.now(), false);
         if (outcome.stored) this.writes.keepOutcome(outcome.record());
       };
       let written: Promise<void> | undefined;

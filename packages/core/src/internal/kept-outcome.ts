@@ -6,7 +6,11 @@ import { fromBody, toBody, type Body } from './payload.js';
 
 export const NO_ERRORS: readonly AttemptError[] = [];
 
-/** What the kept outcomes copy of how a background job ended (see outcome-ring.ts). */
+/**
+ * What the kept outcomes copy of how a background job ended (see outcome-ring.ts), but its
+ * result or payload, which is passed beside it: the engine's draft lives long, and a fresh
+ * Buffer stored in it would be an old-to-young pointer for the collector on every job.
+ */
 export interface OutcomeFields {
   readonly seq: number;
   readonly handle: string;
@@ -16,8 +20,6 @@ export interface OutcomeFields {
   /** priority (bits 0-1), truncated (bit 2), stored (bit 3): see `KeptOutcome.bitsOf`. */
   readonly bits: number;
   readonly reason: JobOutcome['reason'];
-  /** The result (completed) or the payload (failed, to run it again). */
-  readonly body: Body | null;
   readonly attempts: number;
   readonly errors: readonly AttemptError[];
   readonly queuedAt: number;
@@ -39,7 +41,6 @@ export class OutcomeDraft implements OutcomeFields {
   state: 'completed' | 'failed' = 'completed';
   bits = 0;
   reason: JobOutcome['reason'] = null;
-  body: Body | null = null;
   attempts = 0;
   errors: readonly AttemptError[] = NO_ERRORS;
   queuedAt = 0;
@@ -48,8 +49,8 @@ export class OutcomeDraft implements OutcomeFields {
   retry: Retries | null = null;
 }
 
-/** An outcome as a store keeps it. */
-export function recordOf(o: OutcomeFields): OutcomeRecord {
+/** An outcome as a store keeps it; `body` is its result or payload. */
+export function recordOf(o: OutcomeFields, body: Body | null): OutcomeRecord {
   return {
     seq: o.seq,
     handle: o.handle,
@@ -58,7 +59,7 @@ export function recordOf(o: OutcomeFields): OutcomeRecord {
     priority: PRIORITY_NAMES[o.bits & 3]!,
     state: o.state,
     reason: o.reason,
-    data: o.body === null ? Buffer.alloc(0) : fromBody(o.body),
+    data: body === null ? Buffer.alloc(0) : fromBody(body),
     truncated: (o.bits & 4) !== 0,
     attempts: o.attempts,
     errors: o.errors,
@@ -115,7 +116,7 @@ export class KeptOutcome implements OutcomeFields {
 
   /** The outcome as a store keeps it. */
   record(): OutcomeRecord {
-    return recordOf(this);
+    return recordOf(this, this.body);
   }
 
   /** An outcome a store kept, back in memory after a restart. */

@@ -72,7 +72,7 @@ export class OutcomeRing {
    * Appends an outcome; returns its position. `room` is the count the ring may grow to. A
    * Buffer body is copied (the caller's bytes are not kept); a string one is shared.
    */
-  push(o: OutcomeFields, room: number): number {
+  push(o: OutcomeFields, body: Body | null, room: number): number {
     if (this.tail - this.head === this.capacity) this.grow(room);
     const slot = this.tailSlot;
     this.tailSlot = slot + 1 === this.capacity ? 0 : slot + 1;
@@ -85,7 +85,6 @@ export class OutcomeRing {
     this.u32[slot * (RECORD / 4) + ATTEMPTS] = o.attempts;
     this.bytes[at + BITS] = o.bits | LIVE;
     const r = slot * REFS;
-    const body = o.body;
     if (body !== null && typeof body !== 'string' && body.length <= INLINE) {
       this.bytes.set(body, at + DATA);
       this.bytes[at + LENGTH] = body.length;

@@ -1,6 +1,7 @@
 import type { KeepLimit, Retention } from '../types.js';
 import { SeqPages, slotOf } from './job-index.js';
 import type { KeptOutcome, OutcomeFields } from './kept-outcome.js';
+import type { Body } from './payload.js';
 import { OutcomeRing } from './outcome-ring.js';
 import { handleSeq } from './queries.js';
 
@@ -38,15 +39,25 @@ class OutcomeIndex {
     return this.pages.of(seq)!.positions[slotOf(seq)]!;
   }
 
-  set(seq: number, ring: OutcomeRing, position: number): void {
+  /** Where an outcome `set` displaced was (see `set`). */
+  displacedPosition = 0;
+
+  /**
+   * Notes where `seq` is kept now. Returns the ring of an outcome kept under the same seq
+   * before, if any (its position is then in `displacedPosition`): checked here, where the
+   * slot is read anyway, instead of by a lookup before every add.
+   */
+  set(seq: number, ring: OutcomeRing, position: number): OutcomeRing | undefined {
     const page = this.pages.for(seq);
     const slot = slotOf(seq);
-    if (page.rings[slot] === undefined) {
+    const displaced = page.rings[slot];
+    if (displaced === undefined) {
       page.count++;
       this.size++;
-    }
+    } else this.displacedPosition = page.positions[slot]!;
     page.rings[slot] = ring;
     page.positions[slot] = position;
+    return displaced;
   }
 
   delete(seq: number): void {
@@ -112,18 +123,28 @@ export class Outcomes {
    * false: outcomes read back from a store at start are not trimmed then, since the
    * application may set its functions' policies only after the server is created.
    */
-  add(outcome: OutcomeFields, now: number, trim = true): boolean {
-    if (this.index.ring(outcome.seq) !== undefined) this.drop(outcome.seq);
+  add(outcome: OutcomeFields, body: Body | null, now: number, trim = true): boolean {
     const ring = this.ring(outcome.functionName, outcome.state);
     const count = ring.limit.count ?? Infinity;
     const age = ring.limit.age;
     if (trim) {
       // A count or an age of 0 keeps nothing, not even for the moment of the add.
-      if (count <= 0 || expired(outcome.endedAt, age, now)) return false;
+      if (count <= 0 || expired(outcome.endedAt, age, now)) {
+        // Nor one kept under its seq before (kept again by hand, or read back).
+        if (this.index.ring(outcome.seq) !== undefined) this.drop(outcome.seq);
+        return false;
+      }
       // Room for this one first, so that a ring of count N never holds N + 1.
       this.trim(ring, count - 1, age, now);
     }
-    this.index.set(outcome.seq, ring, ring.push(outcome, count));
+    const displaced = this.index.set(outcome.seq, ring, ring.push(outcome, body, count));
+    if (displaced !== undefined) {
+      // The outcome it replaces (the same job's) leaves its ring; the store is told first,
+      // and keeps the new one when the engine writes it.
+      const position = this.index.displacedPosition;
+      if (displaced.storedAt(position)) this.dropped(outcome.seq, displaced.handleAt(position));
+      displaced.remove(position);
+    }
     return true;
   }
 
