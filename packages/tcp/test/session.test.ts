@@ -12,6 +12,30 @@ function setup(options: ConstructorParameters<typeof GearmanServer>[1] = {}, job
   return new GearmanServer(jobs, options);
 }
 
+/** A memory store whose adds wait while it is closed (an asynchronous store, writing). */
+function gatedStore() {
+  let release = () => {};
+  let gate: Promise<void> = Promise.resolve();
+  const records = new MemoryJobStore();
+  const store: JobStore = {
+    add: async (record: JobRecord) => {
+      await gate;
+      records.add(record);
+    },
+    update: (record) => records.update(record),
+    remove: (record) => records.remove(record),
+    list: () => [],
+    highestSeq: () => 0,
+  };
+  return {
+    store,
+    close: () => {
+      gate = new Promise<void>((resolve) => (release = resolve));
+    },
+    open: () => release(),
+  };
+}
+
 describe('jobs over the wire (reference §2, §3)', () => {
   it('runs a foreground job: JOB_CREATED, NOOP, assignment, forwarded updates', async () => {
     const server = setup();
@@ -393,20 +417,9 @@ describe('admin protocol on the same connection (reference §4)', () => {
 
 describe('connection behaviour', () => {
   it('keeps JOB_CREATED in submission order while an asynchronous store writes', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const records = new MemoryJobStore();
-    const slow: JobStore = {
-      add: async (record: JobRecord) => {
-        await gate;
-        records.add(record);
-      },
-      update: (record) => records.update(record),
-      remove: (record) => records.remove(record),
-      list: () => [],
-      highestSeq: () => 0,
-    };
-    const server = setup({}, { store: slow });
+    const slow = gatedStore();
+    slow.close();
+    const server = setup({}, { store: slow.store });
     const c = new Wire(server);
     c.send(
       { type: 'SUBMIT_JOB_BG', functionName: 'f', unique: 'slow', data: b('') },
@@ -415,7 +428,7 @@ describe('connection behaviour', () => {
     );
     await Wire.settle();
     expect(c.packets).toEqual([]);
-    release();
+    slow.open();
     expect(await c.packetsAfter(3)).toEqual([
       { type: 'JOB_CREATED', handle: 'H:t:1' },
       { type: 'JOB_CREATED', handle: 'H:t:2' },
@@ -424,20 +437,8 @@ describe('connection behaviour', () => {
   });
 
   it('answers retry job in its place while the store writes, and refuses an unknown handle', async () => {
-    let release!: () => void;
-    let gate: Promise<void> = Promise.resolve();
-    const records = new MemoryJobStore();
-    const slow: JobStore = {
-      add: async (record: JobRecord) => {
-        await gate;
-        records.add(record);
-      },
-      update: (record) => records.update(record),
-      remove: (record) => records.remove(record),
-      list: () => [],
-      highestSeq: () => 0,
-    };
-    const server = setup({}, { store: slow });
+    const slow = gatedStore();
+    const server = setup({}, { store: slow.store });
     const c = new Wire(server);
     c.send({ type: 'SUBMIT_JOB_BG', functionName: 'f', unique: 'dead', data: b('p') });
     expect(await c.packetsAfter(1)).toEqual([{ type: 'JOB_CREATED', handle: 'H:t:1' }]);
@@ -448,13 +449,13 @@ describe('connection behaviour', () => {
     w.send({ type: 'WORK_FAIL', handle: 'H:t:1' }, { type: 'ECHO_REQ', data: b('done') });
     await w.until(() => w.packets.some((p) => p.type === 'ECHO_RES'));
     expect(server.jobServer.outcome('H:t:1')).toMatchObject({ state: 'failed' });
-    gate = new Promise<void>((resolve) => (release = resolve));
+    slow.close();
     const admin = new Wire(server);
     admin.sendRaw('retry job H:t:1\r\nretry job H:t:9\r\nversion\r\n');
     await Wire.settle();
     // Nothing overtakes the answer that waits for the store.
     expect(admin.raw.toString()).toBe('');
-    release();
+    slow.open();
     await admin.until(() => admin.raw.toString().split('\n').length === 4);
     expect(admin.raw.toString()).toMatch(
       /^OK\r\nERR NO_SUCH_JOB no\+failed\+job\+is\+kept\+under\+that\+handle\r\nOK \S+\n$/,
