@@ -9,6 +9,8 @@ import type { JobStore } from './store.js';
 import { untilDeadline } from './internal/deadline.js';
 import type {
   ConnectionInfo,
+  FunctionControl,
+  FunctionLimits,
   FunctionStatus,
   JobEvent,
   JobInfo,
@@ -224,6 +226,49 @@ export class JobServer {
   /** Discards every failed outcome of a function; returns how many. */
   discardFailed(functionName: string): number {
     return this.engine.discardFailed(functionName);
+  }
+
+  /**
+   * Pauses a function: its jobs are still accepted, stored and queued (delayed ones become
+   * due as ever), but none is handed to a worker until `resume`; jobs running now finish.
+   * In force at once, and kept by the store across a restart: the Promise resolves when the
+   * store has it (a StoreError when it could not keep it).
+   */
+  async pause(functionName: string): Promise<void> {
+    await this.engine.setPaused(functionName, true);
+  }
+
+  /** Resumes a paused function: its sleeping workers are woken for its queued jobs. */
+  async resume(functionName: string): Promise<void> {
+    await this.engine.setPaused(functionName, false);
+  }
+
+  /** Whether a function is paused. */
+  paused(functionName: string): boolean {
+    return this.engine.control(functionName).paused;
+  }
+
+  /**
+   * Limits when a function's jobs start, across all its workers (in process, TCP, threads):
+   * at most `rate.max` start in any `rate.duration` ms, and at most `concurrency` run at
+   * once. Jobs over the limit stay queued, in order; workers that ask are told there is
+   * none (NO_JOB) and are woken when the limit allows. null removes both. Kept by the store
+   * like a pause.
+   * @throws InvalidArgumentError for a bad limit or function name
+   */
+  async setFunctionLimits(functionName: string, limits: FunctionLimits | null): Promise<void> {
+    await this.engine.setLimits(functionName, limits);
+  }
+
+  /** A function's limits (nulls when it has none). */
+  functionLimits(functionName: string): Required<FunctionLimits> {
+    const { rate, concurrency } = this.engine.control(functionName);
+    return { rate, concurrency };
+  }
+
+  /** The functions that are paused or limited (admin `show functions`), by name. */
+  controls(): FunctionControl[] {
+    return this.engine.controls();
   }
 
   /** Every job transition. Events are only built while someone subscribes. */

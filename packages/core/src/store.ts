@@ -1,5 +1,5 @@
 import type { Retries } from './retry.js';
-import type { JobOutcome, Priority } from './types.js';
+import type { FunctionControl, JobOutcome, Priority, ScheduleInfo } from './types.js';
 
 /**
  * What a {@link JobStore} keeps of one background job. Every field but `attempts` and
@@ -67,8 +67,29 @@ export interface JobStore {
   keepOutcome?(outcome: OutcomeRecord): void | Promise<void>;
   forgetOutcome?(seq: number): void | Promise<void>;
   listOutcomes?(): Iterable<OutcomeRecord> | Promise<Iterable<OutcomeRecord>>;
+  /**
+   * Pauses and limits of functions (decision 23), for stores that keep them: `saveControl`
+   * when one changes (a record that is not paused and has no limit removes the function's),
+   * `listControls` at start. A store without them forgets pauses and limits at a restart.
+   */
+  saveControl?(record: FunctionControl): void | Promise<void>;
+  listControls?(): Iterable<FunctionControl> | Promise<Iterable<FunctionControl>>;
+  /**
+   * Schedules (decision 23), for stores that keep them: `saveSchedule` when one is defined
+   * and after each tick with its `lastTick`, `removeSchedule` when it is removed,
+   * `listSchedules` at start. A tick's `saveSchedule` comes in the same synchronous turn as
+   * the `add` of the tick's job: a store that commits in groups must commit the two
+   * together, so that after a crash either both are there or neither (a tick is never
+   * submitted twice, nor skipped). A store without them forgets schedules at a restart.
+   */
+  saveSchedule?(record: ScheduleRecord): void | Promise<void>;
+  removeSchedule?(id: string): void | Promise<void>;
+  listSchedules?(): Iterable<ScheduleRecord> | Promise<Iterable<ScheduleRecord>>;
   close?(): void | Promise<void>;
 }
+
+/** A schedule as a store keeps it: its definition and the last tick submitted. */
+export type ScheduleRecord = Omit<ScheduleInfo, 'nextTick'>;
 
 /**
  * A kept outcome as a store keeps it: the public `JobOutcome` with its key and the job's own
@@ -127,6 +148,32 @@ export class MemoryJobStore implements JobStore {
 
   highestSeq(): number {
     return this.highest;
+  }
+
+  private readonly controls = new Map<string, FunctionControl>();
+
+  saveControl(record: FunctionControl): void {
+    if (!record.paused && record.rate === null && record.concurrency === null) {
+      this.controls.delete(record.functionName);
+    } else this.controls.set(record.functionName, record);
+  }
+
+  listControls(): FunctionControl[] {
+    return [...this.controls.values()];
+  }
+
+  private readonly scheduleRecords = new Map<string, ScheduleRecord>();
+
+  saveSchedule(record: ScheduleRecord): void {
+    this.scheduleRecords.set(record.id, record);
+  }
+
+  removeSchedule(id: string): void {
+    this.scheduleRecords.delete(id);
+  }
+
+  listSchedules(): ScheduleRecord[] {
+    return [...this.scheduleRecords.values()];
   }
 
   /** Number of records held. */

@@ -122,7 +122,38 @@ export type JobEvent =
   /** A failed job was queued again by hand (`retry`), under the same handle. */
   | { readonly type: 'resubmitted'; readonly time: number; readonly handle: string }
   /** A kept outcome was discarded (`discard`). */
-  | { readonly type: 'discarded'; readonly time: number; readonly handle: string };
+  | { readonly type: 'discarded'; readonly time: number; readonly handle: string }
+  /** A function was paused (`pause`): its queued jobs are not handed out until `resume`. */
+  | { readonly type: 'paused'; readonly time: number; readonly functionName: string }
+  | { readonly type: 'resumed'; readonly time: number; readonly functionName: string }
+  /**
+   * A function's rate limit holds its queued jobs back until `until` (ms on the scheduler's
+   * clock), when its sleeping workers are woken. Once per wait, not per job.
+   */
+  | {
+      readonly type: 'limited';
+      readonly time: number;
+      readonly functionName: string;
+      readonly until: number;
+    }
+  /** A schedule's tick submitted its job (or found it already live: `coalesced`). */
+  | {
+      readonly type: 'scheduled';
+      readonly time: number;
+      readonly scheduleId: string;
+      /** The tick's time (ms on the scheduler's clock); `time` is when it was submitted. */
+      readonly tick: number;
+      readonly handle: string;
+      readonly coalesced: boolean;
+    }
+  /** A schedule's tick could not be submitted (queue full, store failure); tried again later. */
+  | {
+      readonly type: 'schedule-failed';
+      readonly time: number;
+      readonly scheduleId: string;
+      readonly tick: number;
+      readonly error: Error;
+    };
 
 /** One row of function statistics: what `status` and `prioritystatus` show. */
 export interface FunctionStatus {
@@ -210,4 +241,69 @@ export interface KeepLimit {
 export interface Retention {
   readonly completed?: KeepLimit;
   readonly failed?: KeepLimit;
+}
+
+/** At most `max` jobs of a function start in any `duration` ms, across all its workers. */
+export interface RateLimit {
+  readonly max: number;
+  /** ms. */
+  readonly duration: number;
+}
+
+/** Limits on when a function's jobs start (`setFunctionLimits`); null or absent: none. */
+export interface FunctionLimits {
+  readonly rate?: RateLimit | null;
+  /** Most jobs of the function running at once, across all its workers. */
+  readonly concurrency?: number | null;
+}
+
+/** A function that is paused or limited, as `controls()` and `show functions` list it. */
+export interface FunctionControl {
+  readonly functionName: string;
+  readonly paused: boolean;
+  readonly rate: RateLimit | null;
+  readonly concurrency: number | null;
+}
+
+/** Which ticks missed while the server was down are submitted at its start. */
+export type CatchUp = 'none' | 'latest' | 'all';
+
+/**
+ * A recurring background job (`schedule`): one job per tick, of a cron expression (five
+ * fields, or six with seconds first; in `timezone`, default UTC) or every `every` ms.
+ */
+export interface ScheduleOptions {
+  readonly cron?: string;
+  readonly every?: number;
+  /** An IANA time zone for `cron` (e.g. `Europe/Berlin`). Default UTC. */
+  readonly timezone?: string;
+  readonly functionName: string;
+  readonly payload?: PayloadInput;
+  readonly priority?: Priority;
+  /**
+   * Each tick's job has the unique id `<unique>:<tick ms>`, so that a tick's job exists once.
+   * Default: the schedule's id.
+   */
+  readonly unique?: string;
+  /** Default `latest`: one job for the newest tick missed while down. */
+  readonly catchUp?: CatchUp;
+}
+
+/** A schedule as `schedules()` lists it. */
+export interface ScheduleInfo {
+  readonly id: string;
+  readonly cron: string | null;
+  readonly every: number | null;
+  readonly timezone: string | null;
+  readonly functionName: string;
+  readonly payload: Buffer;
+  readonly priority: Priority;
+  readonly unique: string;
+  readonly catchUp: CatchUp;
+  /** When the schedule was defined (its `every` ticks count from it). */
+  readonly since: number;
+  /** The last tick submitted, or null. */
+  readonly lastTick: number | null;
+  /** The next tick, or null when the cron expression has none left. */
+  readonly nextTick: number | null;
 }

@@ -4,6 +4,8 @@ import type { JobRecord, JobStore, OutcomeRecord } from '../store.js';
 import type {
   AttemptFailure,
   FailReason,
+  FunctionControl,
+  FunctionLimits,
   FunctionStatus,
   JobEvent,
   JobInfo,
@@ -40,6 +42,7 @@ import { backoffDelay, retriesOf, type Retries } from '../retry.js';
 import { KeptOutcome, NO_ERRORS, OutcomeDraft, recordOf } from './kept-outcome.js';
 import { KEEP_COMPLETED, KEEP_FAILED, Outcomes } from './outcomes.js';
 import { StampClock } from './stamps.js';
+import { Gate, checkLimits, controlOf } from './gate.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from '../transport-types.js';
 
 export interface EngineOptions {
@@ -97,6 +100,8 @@ export class Engine {
   private readonly draft = new OutcomeDraft();
   /** The clock of outcome times (shares a reading within a synchronous stretch). */
   private readonly stamps: StampClock;
+  /** Pauses and limits by function name; a function without any has none. */
+  private readonly gates = new Map<string, Gate>();
 
   constructor(options: EngineOptions) {
     this.options = options;
@@ -106,7 +111,11 @@ export class Engine {
     this.outcomes = new Outcomes(options.retention, (seq, handle) =>
       this.writes.forgetOutcome(seq, handle),
     );
-    this.functions = new FunctionTable(options.handlePrefix, options.maxQueue);
+    this.functions = new FunctionTable(
+      options.handlePrefix,
+      options.maxQueue,
+      (name) => this.gates.get(name) ?? null,
+    );
     this.delayed = new DelayedJobs(options.scheduler, (due) => this.releaseDue(due));
     this.writes = new StoreWrites(
       options.store,
@@ -134,12 +143,18 @@ export class Engine {
     const listed = this.writes.list();
     const highest = this.writes.highestSeq();
     const outcomes = this.writes.listOutcomes();
-    if (!isThenable(listed) && !isThenable(highest) && !isThenable(outcomes)) {
-      this.replay(listed, highest, outcomes);
+    const controls = this.writes.listControls();
+    if (
+      !isThenable(listed) &&
+      !isThenable(highest) &&
+      !isThenable(outcomes) &&
+      !isThenable(controls)
+    ) {
+      this.replay(listed, highest, outcomes, controls);
       return Promise.resolve();
     }
-    const replaying = Promise.all([listed, highest, outcomes]).then(
-      ([records, seq, kept]) => this.replay(records, seq, kept),
+    const replaying = Promise.all([listed, highest, outcomes, controls]).then(
+      ([records, seq, kept, held]) => this.replay(records, seq, kept, held),
       (error: unknown) => {
         throw new StoreError('the job store could not list its jobs', error);
       },
@@ -265,8 +280,16 @@ export class Engine {
     records: Iterable<JobRecord>,
     highestSeq: number,
     outcomes: Iterable<OutcomeRecord>,
+    controls: Iterable<FunctionControl>,
   ): void {
     if (highestSeq > this.seq) this.seq = highestSeq;
+    // Pauses and limits first: a paused function's replayed jobs are not handed out.
+    for (const control of controls) {
+      const gate = this.gateFor(control.functionName);
+      gate.paused = control.paused;
+      gate.setLimits(control);
+      this.settleGate(gate);
+    }
     // Kept outcomes first: a job that ended is not live, and its retention applies as ever.
     // In the order they ended, which the retention trims from the front.
     const now = this.now();
@@ -495,9 +518,17 @@ export class Engine {
         const index = (worker.cursor + k) % n;
         const ability = order[index]!;
         if (ability.active >= ability.capacity) continue;
-        const job = ability.fn.queues[priority as PriorityIndex].shift();
+        const fn = ability.fn;
+        const gate = fn.gate;
+        let now = 0;
+        if (gate !== null) {
+          now = this.now();
+          if (gate.room(now, fn.running) <= 0) continue;
+        }
+        const job = fn.queues[priority as PriorityIndex].shift();
         if (job === null) continue;
         worker.cursor = (index + 1) % n;
+        gate?.started(now);
         return this.assign(job, worker, ability);
       }
     }
@@ -546,8 +577,12 @@ export class Engine {
     this.settleWake(worker);
     let ready: FunctionEntry | undefined;
     for (const ability of worker.order) {
-      if (ability.active < ability.capacity && ability.fn.queued > 0) {
-        ready = ability.fn;
+      const fn = ability.fn;
+      if (ability.active < ability.capacity && fn.queued > 0) {
+        // A paused or limited function's jobs are not ready: the worker sleeps until the
+        // gate opens (resume, a running job ending, the rate's window moving on).
+        if (fn.gate !== null && this.gateRoom(fn) <= 0) continue;
+        ready = fn;
         break;
       }
     }
@@ -576,9 +611,12 @@ export class Engine {
    */
   ensureWakes(fn: FunctionEntry, everyone = this.options.workerWakeup === 0): void {
     const perJob = this.options.workerWakeup;
+    // Only as many as may start now: a gated function's other jobs wait for its gate.
+    let startable = fn.queued;
+    if (fn.gate !== null && startable > 0) startable = Math.min(startable, this.gateRoom(fn));
     while (
       fn.sleepers.head !== null &&
-      (everyone ? fn.queued > 0 : fn.queued * perJob > fn.wakesPending)
+      (everyone ? startable > 0 : startable * perJob > fn.wakesPending)
     ) {
       const worker = fn.sleepers.head.worker;
       this.unsleep(worker);
@@ -720,6 +758,8 @@ export class Engine {
     ) {
       job.fn.sleepers.add(ability);
     }
+    // Under a concurrency limit, the job that ended lets another start.
+    if (job.fn.gate !== null && job.fn.queued > 0) this.ensureWakes(job.fn);
   }
 
   private unregister(job: Job): void {
@@ -990,6 +1030,99 @@ export class Engine {
   }
 
   // ---------------------------------------------------------------------------------
+  // Pauses and limits (decision 23)
+
+  /**
+   * Pauses or resumes a function: while paused its jobs are accepted, stored and queued,
+   * but none is handed out; those running finish. In force at once; the Promise (if any)
+   * settles when the store has it.
+   */
+  setPaused(functionName: string, paused: boolean): Promise<void> | undefined {
+    checkName(functionName, 'function name');
+    const gate = this.gateFor(functionName);
+    const changed = gate.paused !== paused;
+    gate.paused = paused;
+    this.settleGate(gate);
+    if (changed && this.events.observed) {
+      this.emit({ type: paused ? 'paused' : 'resumed', functionName });
+    }
+    return this.writes.saveControl(controlOf(gate));
+  }
+
+  /** Sets a function's rate and concurrency limits (null: none). */
+  setLimits(functionName: string, limits: FunctionLimits | null): Promise<void> | undefined {
+    checkName(functionName, 'function name');
+    const checked = checkLimits(limits ?? {});
+    const gate = this.gateFor(functionName);
+    gate.setLimits(checked);
+    this.settleGate(gate);
+    return this.writes.saveControl(controlOf(gate));
+  }
+
+  /** The functions that are paused or limited, by name. */
+  controls(): FunctionControl[] {
+    return [...this.gates.values()]
+      .map(controlOf)
+      .sort((a, b) => (a.functionName < b.functionName ? -1 : 1));
+  }
+
+  control(functionName: string): FunctionControl {
+    const gate = this.gates.get(functionName);
+    return gate === undefined
+      ? { functionName, paused: false, rate: null, concurrency: null }
+      : controlOf(gate);
+  }
+
+  private gateFor(name: string): Gate {
+    let gate = this.gates.get(name);
+    if (gate === undefined) {
+      gate = new Gate(name);
+      this.gates.set(name, gate);
+      const fn = this.functions.get(name);
+      if (fn !== undefined) fn.gate = gate;
+    }
+    return gate;
+  }
+
+  /** After a gate changed: dropped when it holds nothing back; its workers woken if it let go. */
+  private settleGate(gate: Gate): void {
+    const fn = this.functions.get(gate.functionName);
+    if (gate.open) {
+      gate.stopTimer();
+      this.gates.delete(gate.functionName);
+      if (fn !== undefined) fn.gate = null;
+    }
+    if (fn !== undefined && !this.closing) this.ensureWakes(fn);
+  }
+
+  /**
+   * How many of a gated function's jobs may start now. When its rate holds them back, one
+   * timer (per function, not per job) wakes its sleepers when the window lets the next one
+   * start.
+   */
+  private gateRoom(fn: FunctionEntry): number {
+    const gate = fn.gate!;
+    const now = this.now();
+    const room = gate.room(now, fn.running);
+    if (room > 0) return room;
+    const at = gate.rateOpensAt(now, fn.running);
+    if (at !== undefined && at < gate.timerAt && !this.closing) {
+      gate.stopTimer();
+      gate.timerAt = at;
+      gate.timer = this.scheduler.schedule(() => {
+        gate.timer = null;
+        gate.timerAt = Infinity;
+        const entry = this.functions.get(gate.functionName);
+        if (entry !== undefined && entry.gate === gate) this.ensureWakes(entry);
+      }, at - now);
+      if (this.events.observed) {
+        this.emit({ type: 'limited', functionName: fn.name, until: at });
+      }
+    }
+    return 0;
+  }
+
+  // ---------------------------------------------------------------------------------
   // Queries and admin
 
   jobByHandle(handle: string): Job | undefined {
@@ -1070,5 +1203,6 @@ export class Engine {
   stopTimers(): void {
     this.woken.stop();
     this.delayed.stop();
+    for (const gate of this.gates.values()) gate.stopTimer();
   }
 }

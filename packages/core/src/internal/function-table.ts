@@ -2,6 +2,7 @@ import { FunctionBusyError, FunctionNotFoundError } from '../errors.js';
 import type { QueueLimits } from '../types.js';
 import { checkName } from './checks.js';
 import { FunctionEntry } from './job.js';
+import type { Gate } from './gate.js';
 
 /** The server's functions by name, in creation order (`status` lists them so). */
 export class FunctionTable {
@@ -11,6 +12,8 @@ export class FunctionTable {
     private readonly handlePrefix: string,
     /** The queue limits a new function starts with (`maxQueue`). */
     private readonly limits: QueueLimits,
+    /** The pause and limits kept for a name (they outlive a dropped function's entry). */
+    private readonly gateOf: (name: string) => Gate | null,
   ) {}
 
   get(name: string): FunctionEntry | undefined {
@@ -23,6 +26,7 @@ export class FunctionTable {
     if (fn === undefined) {
       fn = new FunctionEntry(name, this.handlePrefix);
       fn.limits = this.limits;
+      fn.gate = this.gateOf(name);
       this.byName.set(name, fn);
     }
     return fn;

@@ -1,3 +1,4 @@
+import type { Gate } from './gate.js';
 import type { Subscription } from 'rxjs';
 import type { JobRecord } from '../store.js';
 import type { Retries } from '../retry.js';
@@ -454,6 +455,8 @@ export class FunctionEntry {
   limits: QueueLimits = { high: 0, normal: 0, low: 0 };
   /** Which of its outcomes are kept (the engine's cache of its policy), or -1: not known. */
   keeps = -1;
+  /** Its pause and limits (the engine's, by name), or null when nothing holds it back. */
+  gate: Gate | null = null;
   /** Jobs by unique id (non-empty uniques other than `-`). */
   readonly byUnique = new Map<string, Job>();
   /** Jobs submitted with the `-` unique, by payload key (see payload.ts). */

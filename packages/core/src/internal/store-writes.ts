@@ -1,5 +1,6 @@
 import { StoreError } from '../errors.js';
 import type { JobRecord, JobStore, OutcomeRecord } from '../store.js';
+import type { FunctionControl } from '../types.js';
 import type { Job } from './job.js';
 import { isThenable } from './thenable.js';
 
@@ -150,6 +151,41 @@ export class StoreWrites {
     if (store?.forgetOutcome !== undefined) {
       this.report(() => store.forgetOutcome!(seq), handle, 'forget the outcome of');
     }
+  }
+
+  /**
+   * Writes a change the caller waits for (a pause, a limit, a schedule): the returned
+   * Promise settles when the store has it (undefined: it has it already, or the store does
+   * not keep such things); a refusal is a StoreError, thrown or as the rejection.
+   */
+  acknowledged(
+    write: ((store: JobStore) => void | Promise<void>) | undefined,
+    what: string,
+  ): Promise<void> | undefined {
+    const store = this.store;
+    if (store === null || write === undefined) return undefined;
+    const fail = (error: unknown): never => {
+      throw new StoreError(`the job store could not keep ${what}`, error);
+    };
+    let written: void | Promise<void>;
+    try {
+      written = write(store);
+    } catch (error) {
+      return fail(error);
+    }
+    return isThenable(written) ? Promise.resolve(written).then(undefined, fail) : undefined;
+  }
+
+  saveControl(record: FunctionControl): Promise<void> | undefined {
+    const save = this.store?.saveControl;
+    return this.acknowledged(
+      save && ((store) => save.call(store, record)),
+      `the controls of ${record.functionName}`,
+    );
+  }
+
+  listControls(): Iterable<FunctionControl> | Promise<Iterable<FunctionControl>> {
+    return this.store?.listControls?.() ?? [];
   }
 
   /** The outcomes a previous run kept (none without a store that keeps them). */
