@@ -32,7 +32,13 @@ export type {
   WorkerPolicy,
 } from './worker-types.js';
 export { logging, maxJobs, maxRunTime, memoryLimit } from './policies.js';
-export { MemoryJobStore, type JobRecord, type JobStore, type OutcomeRecord } from './store.js';
+export {
+  MemoryJobStore,
+  type JobRecord,
+  type JobStore,
+  type OutcomeRecord,
+  type ScheduleRecord,
+} from './store.js';
 export {
   ConnectionClosedError,
   FunctionBusyError,
@@ -52,7 +58,10 @@ export {
 export type {
   AttemptError,
   AttemptFailure,
+  CatchUp,
   ConnectionInfo,
+  FunctionControl,
+  FunctionLimits,
   FailReason,
   FunctionStatus,
   JobEvent,
@@ -64,6 +73,9 @@ export type {
   PayloadInput,
   Priority,
   QueueLimits,
+  RateLimit,
   Retention,
+  ScheduleInfo,
+  ScheduleOptions,
   UniqueJobStatus,
 } from './types.js';

@@ -9,6 +9,8 @@ import type { JobStore } from './store.js';
 import { untilDeadline } from './internal/deadline.js';
 import type {
   ConnectionInfo,
+  ScheduleInfo,
+  ScheduleOptions,
   FunctionControl,
   FunctionLimits,
   FunctionStatus,
@@ -166,6 +168,11 @@ export class JobServer {
           { err: error, record: handle },
           `job store failed to ${operation} a record`,
         ),
+      onTickError: (error, scheduleId, tick) =>
+        this.logger?.error(
+          { err: error, schedule: scheduleId, tick },
+          `schedule ${scheduleId} could not submit its tick of ${new Date(tick).toISOString()}`,
+        ),
     });
     for (const [name, policy] of Object.entries(options.jobPolicies ?? {})) {
       if (policy.keep !== undefined) this.engine.setRetention(name, policy.keep);
@@ -226,6 +233,30 @@ export class JobServer {
   /** Discards every failed outcome of a function; returns how many. */
   discardFailed(functionName: string): number {
     return this.engine.discardFailed(functionName);
+  }
+
+  /**
+   * Defines a recurring background job: one job of `functionName` per tick of a cron
+   * expression (seconds optional, in a time zone; UTC by default) or every `every` ms. Each
+   * tick's job has the unique id `<unique>:<tick ms>`, so it exists once. With a store, the
+   * schedule and its last tick survive a restart; ticks missed meanwhile follow `catchUp`.
+   * Redefining an id with the same timing keeps its last tick. Resolves when stored.
+   * @throws InvalidArgumentError for a bad expression, interval, zone or name
+   */
+  async schedule(id: string, options: ScheduleOptions): Promise<ScheduleInfo> {
+    await this.ready;
+    return this.engine.schedules.define(id, options);
+  }
+
+  /** Removes a schedule (its jobs already submitted stay); resolves with whether it existed. */
+  async unschedule(id: string): Promise<boolean> {
+    await this.ready;
+    return this.engine.schedules.remove(id);
+  }
+
+  /** The schedules, by id, with their last and next ticks. */
+  schedules(): ScheduleInfo[] {
+    return this.engine.schedules.list();
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
-import { DelayHeap } from './delay-heap.js';
+import { MAX_TIMER_DELAY, MinHeap } from './min-heap.js';
 import { JobState, type Job } from './job.js';
 
 /**
@@ -8,7 +8,9 @@ import { JobState, type Job } from './job.js';
  * waited (cancelled) is dropped from the heap then. A delayed job never blocks another.
  */
 export class DelayedJobs {
-  private readonly heap = new DelayHeap();
+  private readonly heap = new MinHeap<Job>(
+    (a, b) => a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq),
+  );
   private timer: Subscription | null = null;
   private timerAt = Infinity;
 
@@ -39,7 +41,7 @@ export class DelayedJobs {
         this.timerAt = Infinity;
         this.fire();
       },
-      Math.max(0, next.runAt - this.scheduler.now()),
+      Math.min(MAX_TIMER_DELAY, Math.max(0, next.runAt - this.scheduler.now())),
     );
   }
 

@@ -1,6 +1,6 @@
 import { Subject, type SchedulerLike } from 'rxjs';
 import { QueueFullError, ServerClosedError, StoreError } from '../errors.js';
-import type { JobRecord, JobStore, OutcomeRecord } from '../store.js';
+import type { JobRecord, JobStore, OutcomeRecord, ScheduleRecord } from '../store.js';
 import type {
   AttemptFailure,
   FailReason,
@@ -17,7 +17,7 @@ import type {
 } from '../types.js';
 import { DelayedJobs } from './delayed-jobs.js';
 import { SeqIndex } from './job-index.js';
-import type { WorkerState, FunctionEntry } from './job.js';
+import { WorkerState, type FunctionEntry } from './job.js';
 import {
   Job,
   JobState,
@@ -43,6 +43,7 @@ import { KeptOutcome, NO_ERRORS, OutcomeDraft, recordOf } from './kept-outcome.j
 import { KEEP_COMPLETED, KEEP_FAILED, Outcomes } from './outcomes.js';
 import { StampClock } from './stamps.js';
 import { Gate, checkLimits, controlOf } from './gate.js';
+import { Schedules } from './schedules.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from '../transport-types.js';
 
 export interface EngineOptions {
@@ -60,6 +61,8 @@ export interface EngineOptions {
   readonly wakeTimeout: number;
   /** Called when the store fails to update or remove a record (the job goes on or is finished). */
   readonly onStoreError: (error: unknown, handle: string, operation: string) => void;
+  /** Called when a schedule's tick could not be submitted (it is tried again). */
+  readonly onTickError: (error: unknown, scheduleId: string, tick: number) => void;
   /** Retry policies by function name, known before the replay. */
   readonly retries: ReadonlyMap<string, Retries>;
   /** 0 ≤ r < 1, for the jitter of back-offs (Math.random unless a test gives its own). */
@@ -102,8 +105,11 @@ export class Engine {
   private readonly stamps: StampClock;
   /** Pauses and limits by function name; a function without any has none. */
   private readonly gates = new Map<string, Gate>();
+  /** Recurring jobs; they submit as a client of their own. */
+  readonly schedules: Schedules;
 
   constructor(options: EngineOptions) {
+    const events = this.events;
     this.options = options;
     this.scheduler = options.scheduler;
     this.stamps = new StampClock(options.scheduler, options.realClock);
@@ -128,6 +134,19 @@ export class Engine {
     this.woken = new WakeDeadlines(options.scheduler, options.wakeTimeout, (late) =>
       this.unanswered(late),
     );
+    const submitter = new WorkerState(0, undefined);
+    this.schedules = new Schedules({
+      scheduler: options.scheduler,
+      submit: (request) => this.submit(submitter, request, undefined),
+      save: (record) => this.writes.saveSchedule(record),
+      remove: (id) => this.writes.removeSchedule(id),
+      emit: (event) => this.emit(event),
+      get observed() {
+        return events.observed;
+      },
+      onTickError: options.onTickError,
+      maxUniqueLength: options.maxUniqueLength,
+    });
   }
 
   get store(): JobStore | null {
@@ -144,17 +163,19 @@ export class Engine {
     const highest = this.writes.highestSeq();
     const outcomes = this.writes.listOutcomes();
     const controls = this.writes.listControls();
+    const schedules = this.writes.listSchedules();
     if (
       !isThenable(listed) &&
       !isThenable(highest) &&
       !isThenable(outcomes) &&
-      !isThenable(controls)
+      !isThenable(controls) &&
+      !isThenable(schedules)
     ) {
-      this.replay(listed, highest, outcomes, controls);
+      this.replay(listed, highest, outcomes, controls, schedules);
       return Promise.resolve();
     }
-    const replaying = Promise.all([listed, highest, outcomes, controls]).then(
-      ([records, seq, kept, held]) => this.replay(records, seq, kept, held),
+    const replaying = Promise.all([listed, highest, outcomes, controls, schedules]).then(
+      ([records, seq, kept, held, recurring]) => this.replay(records, seq, kept, held, recurring),
       (error: unknown) => {
         throw new StoreError('the job store could not list its jobs', error);
       },
@@ -172,6 +193,7 @@ export class Engine {
   beginClose(): void {
     this.closingFlag = true;
     this.woken.stop();
+    this.schedules.stop();
   }
 
   now(): number {
@@ -281,6 +303,7 @@ export class Engine {
     highestSeq: number,
     outcomes: Iterable<OutcomeRecord>,
     controls: Iterable<FunctionControl>,
+    schedules: Iterable<ScheduleRecord>,
   ): void {
     if (highestSeq > this.seq) this.seq = highestSeq;
     // Pauses and limits first: a paused function's replayed jobs are not handed out.
@@ -305,6 +328,11 @@ export class Engine {
     }
     // Pushed to the front newest first, so the oldest ends up at the head.
     for (let i = again.length - 1; i >= 0; i--) this.replayAgain(again[i]!);
+    // Last: a missed tick's job is a new job, numbered above every stored one. The jobs are
+    // in place, so submissions need not wait any more: a tick's job and its schedule's
+    // write go to the store in one turn.
+    this.replaying = null;
+    this.schedules.replay(schedules);
   }
 
   private replayOne(record: JobRecord): Job | undefined {
@@ -1204,5 +1232,6 @@ export class Engine {
     this.woken.stop();
     this.delayed.stop();
     for (const gate of this.gates.values()) gate.stopTimer();
+    this.schedules.stop();
   }
 }

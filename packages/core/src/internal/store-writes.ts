@@ -1,5 +1,5 @@
 import { StoreError } from '../errors.js';
-import type { JobRecord, JobStore, OutcomeRecord } from '../store.js';
+import type { JobRecord, JobStore, OutcomeRecord, ScheduleRecord } from '../store.js';
 import type { FunctionControl } from '../types.js';
 import type { Job } from './job.js';
 import { isThenable } from './thenable.js';
@@ -186,6 +186,26 @@ export class StoreWrites {
 
   listControls(): Iterable<FunctionControl> | Promise<Iterable<FunctionControl>> {
     return this.store?.listControls?.() ?? [];
+  }
+
+  saveSchedule(record: ScheduleRecord): Promise<void> | undefined {
+    const save = this.store?.saveSchedule;
+    return this.acknowledged(
+      save && ((store) => save.call(store, record)),
+      `the schedule ${record.id}`,
+    );
+  }
+
+  removeSchedule(id: string): Promise<void> | undefined {
+    const remove = this.store?.removeSchedule;
+    return this.acknowledged(
+      remove && ((store) => remove.call(store, id)),
+      `the removal of the schedule ${id}`,
+    );
+  }
+
+  listSchedules(): Iterable<ScheduleRecord> | Promise<Iterable<ScheduleRecord>> {
+    return this.store?.listSchedules?.() ?? [];
   }
 
   /** The outcomes a previous run kept (none without a store that keeps them). */

@@ -1,20 +1,24 @@
-import type { Job } from './job.js';
+/** A binary min-heap by an order the owner gives (delayed jobs by time, schedules by tick). */
+export class MinHeap<T> {
+  private readonly items: T[] = [];
 
-/** A binary min-heap of delayed jobs by `runAt`, then by submission order. */
-export class DelayHeap {
-  private readonly items: Job[] = [];
+  constructor(
+    /** Whether `a` comes out before `b`. */
+    private readonly before: (a: T, b: T) => boolean,
+  ) {}
 
   get size(): number {
     return this.items.length;
   }
 
-  peek(): Job | undefined {
+  peek(): T | undefined {
     return this.items[0];
   }
 
-  push(job: Job): void {
+  push(item: T): void {
     const items = this.items;
-    items.push(job);
+    const before = this.before;
+    items.push(item);
     let i = items.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
@@ -24,8 +28,9 @@ export class DelayHeap {
     }
   }
 
-  pop(): Job | undefined {
+  pop(): T | undefined {
     const items = this.items;
+    const before = this.before;
     const top = items[0];
     const last = items.pop();
     if (items.length > 0 && last !== undefined) {
@@ -46,6 +51,8 @@ export class DelayHeap {
   }
 }
 
-function before(a: Job, b: Job): boolean {
-  return a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq);
-}
+/**
+ * The longest delay a timer takes: Node turns a longer one into 1 ms (with a warning), so a
+ * timer due later is armed for this long and armed again when it fires early.
+ */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
