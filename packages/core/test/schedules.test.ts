@@ -6,7 +6,7 @@ import {
   type JobEvent,
   type JobServer,
 } from '../src/index.js';
-import { grab, server, virtualClock, workerConnection } from './helpers.js';
+import { grab, server, submit, virtualClock, workerConnection } from './helpers.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -187,7 +187,10 @@ describe('schedules across restarts', () => {
     await second.s.ready;
     // The store's jobs and the missed ticks' are in place when the server is made.
     const tickOf = (unique: string) => Number(unique.split(':')[1]) / MINUTE;
-    const missed = second.s.jobs().map((j) => tickOf(j.unique)).filter((t) => t > 3);
+    const missed = second.s
+      .jobs()
+      .map((j) => tickOf(j.unique))
+      .filter((t) => t > 3);
     second.clock.advanceTo(11 * MINUTE);
     const after = [...missed, ...ticks(second.events).map((e) => e.tick / MINUTE)];
     const uniques = second.s.jobs().map((j) => j.unique);
@@ -250,7 +253,7 @@ describe('ticks that cannot be submitted', () => {
     const s = server({ scheduler: clock.scheduler, maxQueue: 1 });
     const events = record(s);
     await s.schedule('s', { every: MINUTE, functionName: 'f', unique: 's' });
-    s.connect().submit({ functionName: 'f', payload: 'blocker', background: true });
+    submit(s.connect(), { functionName: 'f', payload: 'blocker', background: true });
     clock.advanceTo(MINUTE);
     expect(events.filter((e) => e.type === 'schedule-failed')).toMatchObject([
       { scheduleId: 's', tick: MINUTE },

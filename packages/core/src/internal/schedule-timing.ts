@@ -68,7 +68,9 @@ function checkTimezone(timezone: string): void {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
   } catch {
-    throw new InvalidArgumentError(`unknown time zone '${timezone}' (an IANA name, e.g. Europe/Berlin)`);
+    throw new InvalidArgumentError(
+      `unknown time zone '${timezone}' (an IANA name, e.g. Europe/Berlin)`,
+    );
   }
 }
 
@@ -102,7 +104,9 @@ export function timingOf(
     try {
       parsedCron = new Cron(cron, { timezone: zone, paused: true });
     } catch (error) {
-      throw new InvalidArgumentError(`invalid cron expression '${cron}': ${(error as Error).message}`);
+      throw new InvalidArgumentError(
+        `invalid cron expression '${cron}': ${(error as Error).message}`,
+      );
     }
     entry = { cron: parsedCron, users: 0 };
     parsed.set(k, entry);

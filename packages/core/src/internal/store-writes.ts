@@ -155,31 +155,28 @@ export class StoreWrites {
 
   /**
    * Writes a change the caller waits for (a pause, a limit, a schedule): the returned
-   * Promise settles when the store has it (undefined: it has it already, or the store does
-   * not keep such things); a refusal is a StoreError, thrown or as the rejection.
+   * Promise settles when the store has it (undefined: it has it already); a refusal is a
+   * StoreError, thrown or as the rejection.
    */
-  acknowledged(
-    write: ((store: JobStore) => void | Promise<void>) | undefined,
-    what: string,
-  ): Promise<void> | undefined {
-    const store = this.store;
-    if (store === null || write === undefined) return undefined;
+  private acknowledged(write: () => void | Promise<void>, what: string): Promise<void> | undefined {
     const fail = (error: unknown): never => {
       throw new StoreError(`the job store could not keep ${what}`, error);
     };
     let written: void | Promise<void>;
     try {
-      written = write(store);
+      written = write();
     } catch (error) {
       return fail(error);
     }
     return isThenable(written) ? Promise.resolve(written).then(undefined, fail) : undefined;
   }
 
+  /** Keeps a function's pause and limits (when the store keeps them). */
   saveControl(record: FunctionControl): Promise<void> | undefined {
-    const save = this.store?.saveControl;
+    const store = this.store;
+    if (store?.saveControl === undefined) return undefined;
     return this.acknowledged(
-      save && ((store) => save.call(store, record)),
+      () => store.saveControl!(record),
       `the controls of ${record.functionName}`,
     );
   }
@@ -189,19 +186,15 @@ export class StoreWrites {
   }
 
   saveSchedule(record: ScheduleRecord): Promise<void> | undefined {
-    const save = this.store?.saveSchedule;
-    return this.acknowledged(
-      save && ((store) => save.call(store, record)),
-      `the schedule ${record.id}`,
-    );
+    const store = this.store;
+    if (store?.saveSchedule === undefined) return undefined;
+    return this.acknowledged(() => store.saveSchedule!(record), `the schedule ${record.id}`);
   }
 
   removeSchedule(id: string): Promise<void> | undefined {
-    const remove = this.store?.removeSchedule;
-    return this.acknowledged(
-      remove && ((store) => remove.call(store, id)),
-      `the removal of the schedule ${id}`,
-    );
+    const store = this.store;
+    if (store?.removeSchedule === undefined) return undefined;
+    return this.acknowledged(() => store.removeSchedule!(id), `the removal of the schedule ${id}`);
   }
 
   listSchedules(): Iterable<ScheduleRecord> | Promise<Iterable<ScheduleRecord>> {
