@@ -332,7 +332,7 @@ export class Schedules {
       if (refused === null && saved !== null && this.entries.get(record.id) === entry) {
         entry.record = saved;
       }
-      if (refused !== null) this.tickFailed(entry, saved!.lastTick!, refused);
+      if (refused !== null) this.tickFailed(entry, saved!.lastTick ?? 0, refused);
       if (failure !== null) this.tickFailed(entry, failure.tick, failure.error);
       if (refused !== null || failure !== null) this.retryLater(entry, before);
     };
