@@ -8,7 +8,7 @@ import { gearmandQueueTables } from './gearmand.js';
 export const APPLICATION_ID = 0x67656172;
 
 /** The schema this release writes. `PRAGMA user_version` holds the file's. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** One step of the schema: from `to - 1` to `to`. Steps run in order, in one transaction. */
 export interface Migration {
@@ -75,6 +75,27 @@ export const MIGRATIONS: readonly Migration[] = [
           ended_at INTEGER NOT NULL,
           retry TEXT NOT NULL
         )`);
+    },
+  },
+  {
+    // Version 4: functions' pauses and limits, and schedules with their last tick.
+    to: 4,
+    up(db) {
+      db.exec(`
+        CREATE TABLE geartrain_controls (
+          function_name TEXT PRIMARY KEY,
+          paused INTEGER NOT NULL,
+          rate_max INTEGER,
+          rate_duration REAL,
+          concurrency INTEGER
+        ) WITHOUT ROWID;
+        CREATE TABLE geartrain_schedules (
+          id TEXT PRIMARY KEY,
+          definition TEXT NOT NULL,
+          payload BLOB NOT NULL,
+          since INTEGER NOT NULL,
+          last_tick INTEGER
+        ) WITHOUT ROWID`);
     },
   },
 ];

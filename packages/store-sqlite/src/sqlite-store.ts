@@ -1,5 +1,13 @@
 import type Database from 'better-sqlite3';
-import type { JobRecord, JobStore, LoggerLike, OutcomeRecord } from '@geartrain/core';
+import type {
+  FunctionControl,
+  JobRecord,
+  JobStore,
+  LoggerLike,
+  OutcomeRecord,
+  ScheduleRecord,
+} from '@geartrain/core';
+import { SettingRows, type ScheduleWrite } from './setting-rows.js';
 import { OutcomeRows, type OutcomeWrite } from './outcome-rows.js';
 import { openDatabase, openError } from './open.js';
 import type { Durability, SqliteJobStoreOptions } from './options.js';
@@ -53,6 +61,9 @@ export class SqliteJobStore implements JobStore {
   private removes: number[] = [];
   /** Kept outcomes written and forgotten, in order (lazy, like removals). */
   private outcomeWrites: OutcomeWrite[] = [];
+  /** Pauses, limits and schedules written: acknowledged, like new jobs. */
+  private controlWrites: FunctionControl[] = [];
+  private scheduleWrites: ScheduleWrite[] = [];
   private batch: Batch | null = null;
   private flushScheduled = false;
   private lazyTimer: NodeJS.Timeout | null = null;
@@ -72,8 +83,11 @@ export class SqliteJobStore implements JobStore {
     updates: JobRecord[],
     removes: number[],
     outcomes: OutcomeWrite[],
+    controls?: FunctionControl[],
+    schedules?: ScheduleWrite[],
   ) => void;
   private readonly outcomeRows: OutcomeRows;
+  private readonly settingRows: SettingRows;
 
   /** Opens (or creates) the store at `path`; throws {@link StoreOpenError} with the reason. */
   static open(path: string, options: SqliteJobStoreOptions = {}): SqliteJobStore {
@@ -106,10 +120,19 @@ export class SqliteJobStore implements JobStore {
     this.selectChunk = prepareChunkRead(db, table);
     const rows = this.rows;
     const outcomeRows = (this.outcomeRows = new OutcomeRows(db));
+    const settingRows = (this.settingRows = new SettingRows(db));
     this.commit = db.transaction(
-      (adds: JobRecord[], updates: JobRecord[], removes: number[], outcomes: OutcomeWrite[]) => {
+      (
+        adds: JobRecord[],
+        updates: JobRecord[],
+        removes: number[],
+        outcomes: OutcomeWrite[],
+        controls: FunctionControl[] = [],
+        schedules: ScheduleWrite[] = [],
+      ) => {
         rows.write(adds, updates, removes);
         outcomeRows.write(outcomes);
+        if (controls.length > 0 || schedules.length > 0) settingRows.write(controls, schedules);
       },
     );
   }
@@ -120,9 +143,7 @@ export class SqliteJobStore implements JobStore {
   add(record: JobRecord): Promise<void> {
     this.checkOpen();
     this.adds.push(record);
-    const batch = (this.batch ??= newBatch());
-    this.scheduleFlush();
-    return batch.promise;
+    return this.acknowledged();
   }
 
   update(record: JobRecord): void {
@@ -147,6 +168,50 @@ export class SqliteJobStore implements JobStore {
     this.checkOpen();
     this.outcomeWrites.push({ forget: seq });
     this.scheduleLazyFlush();
+  }
+
+  /** Joins the next commit and is acknowledged with it (as a new job is). */
+  private acknowledged(): Promise<void> {
+    const batch = (this.batch ??= newBatch());
+    this.scheduleFlush();
+    return batch.promise;
+  }
+
+  saveControl(record: FunctionControl): Promise<void> {
+    this.checkOpen();
+    this.controlWrites.push(record);
+    return this.acknowledged();
+  }
+
+  listControls(): FunctionControl[] {
+    this.flush();
+    try {
+      return [...this.settingRows.controls()];
+    } catch (error) {
+      throw openError(error, this.path);
+    }
+  }
+
+  /** A tick's write joins the commit of the tick's job, submitted in the same turn. */
+  saveSchedule(record: ScheduleRecord): Promise<void> {
+    this.checkOpen();
+    this.scheduleWrites.push({ save: record });
+    return this.acknowledged();
+  }
+
+  removeSchedule(id: string): Promise<void> {
+    this.checkOpen();
+    this.scheduleWrites.push({ remove: id });
+    return this.acknowledged();
+  }
+
+  listSchedules(): ScheduleRecord[] {
+    this.flush();
+    try {
+      return [...this.settingRows.schedules()];
+    } catch (error) {
+      throw openError(error, this.path);
+    }
   }
 
   /** The kept outcomes, oldest end first. */
@@ -210,6 +275,8 @@ export class SqliteJobStore implements JobStore {
     const updates = this.updates;
     const removes = this.removes;
     const outcomes = this.outcomeWrites;
+    const controls = this.controlWrites;
+    const schedules = this.scheduleWrites;
     const writes = this.waiting();
     if (writes === 0) return;
     const batch = this.batch;
@@ -217,10 +284,12 @@ export class SqliteJobStore implements JobStore {
     this.updates = [];
     this.removes = [];
     this.outcomeWrites = [];
+    if (controls.length > 0) this.controlWrites = [];
+    if (schedules.length > 0) this.scheduleWrites = [];
     this.batch = null;
     const started = performance.now();
     try {
-      this.commit(adds, updates, removes, outcomes);
+      this.commit(adds, updates, removes, outcomes, controls, schedules);
     } catch (error) {
       // Nothing of the batch was written. Its new jobs are refused (their submitters are
       // told); the writes of started and finished jobs are kept and tried again, without
@@ -236,7 +305,14 @@ export class SqliteJobStore implements JobStore {
 
   /** Writes waiting for a commit, of every kind (`maxBatch` bounds them all). */
   private waiting(): number {
-    return this.adds.length + this.updates.length + this.removes.length + this.outcomeWrites.length;
+    return (
+      this.adds.length +
+      this.updates.length +
+      this.removes.length +
+      this.outcomeWrites.length +
+      this.controlWrites.length +
+      this.scheduleWrites.length
+    );
   }
 
   private scheduleFlush(): void {

@@ -547,5 +547,84 @@ export function describeJobStoreContract(
         assert.deepEqual(await list(await restart()), []);
       }),
     );
+
+    it(
+      'keeps pauses and limits across a restart',
+      withStore(async (store, restart) => {
+        if (store.saveControl === undefined) return; // a store may keep no controls
+        const clock = new VirtualClock();
+        const first = serverOn(store, clock);
+        await first.ready;
+        await first.pause('mail');
+        await first.setFunctionLimits('pay', { rate: { max: 10, duration: 1000 }, concurrency: 2 });
+        await first.setFunctionLimits('gone', { concurrency: 1 });
+        await first.setFunctionLimits('gone', null);
+        await first.client().submit('mail', 'waits', { background: true });
+        await turns();
+
+        const second = serverOn(await restart(), clock);
+        await second.ready;
+        assert.deepEqual(second.controls(), [
+          { functionName: 'mail', paused: true, rate: null, concurrency: null },
+          { functionName: 'pay', paused: false, rate: { max: 10, duration: 1000 }, concurrency: 2 },
+        ]);
+        const worker = holdingWorker(second, ['mail']);
+        await turns();
+        assert.deepEqual(worker.seen, [], 'a paused function hands nothing out after a restart');
+        await second.resume('mail');
+        await until(() => worker.seen.length === 1, 'the job ran after the resume');
+        worker.finishAll();
+        await turns();
+        const third = serverOn(await restart(), clock);
+        await third.ready;
+        assert.equal(third.paused('mail'), false);
+      }),
+    );
+
+    it(
+      'keeps schedules with their last tick: a tick is submitted once across restarts',
+      withStore(async (store, restart) => {
+        if (store.saveSchedule === undefined) return; // a store may keep no schedules
+        const clock = new VirtualClock();
+        const first = serverOn(store, clock);
+        await first.ready;
+        await first.schedule('sweep', {
+          every: 60_000,
+          functionName: 'sweep',
+          payload: Buffer.from([0, 1]),
+          priority: 'low',
+        });
+        await first.schedule('gone', { cron: '0 * * * * *', functionName: 'x' });
+        assert.equal(await first.unschedule('gone'), true);
+        await clock.advanceBy(3 * 60_000);
+        await turns();
+        const ticks = (s: JobServer) =>
+          s
+            .jobs()
+            .filter((j) => j.functionName === 'sweep')
+            .map((j) => j.unique);
+        assert.deepEqual(ticks(first), ['sweep:60000', 'sweep:120000', 'sweep:180000']);
+
+        // Restarted at the same instant: the ticks are stored with their jobs, none again.
+        const second = serverOn(await restart(), clock);
+        await second.ready;
+        await turns();
+        assert.deepEqual(ticks(second), ['sweep:60000', 'sweep:120000', 'sweep:180000']);
+        const [info] = second.schedules();
+        assert.ok(info !== undefined && second.schedules().length === 1, 'one schedule left');
+        assert.equal(info.lastTick, 180_000);
+        assert.equal(info.nextTick, 240_000);
+        assert.equal(info.priority, 'low');
+        assert.ok(info.payload.equals(Buffer.from([0, 1])));
+        await clock.advanceBy(60_000);
+        await turns();
+        assert.deepEqual(ticks(second).at(-1), 'sweep:240000');
+        assert.equal(await second.unschedule('sweep'), true);
+        await turns();
+        const third = serverOn(await restart(), clock);
+        await third.ready;
+        assert.deepEqual(third.schedules(), []);
+      }),
+    );
   });
 }
