@@ -32,7 +32,9 @@ export class SettingRows {
       `INSERT OR REPLACE INTO geartrain_controls VALUES (?, ?, ?, ?, ?)`,
     );
     this.removeControl = db.prepare(`DELETE FROM geartrain_controls WHERE function_name = ?`);
-    this.selectControls = db.prepare(`SELECT * FROM geartrain_controls ORDER BY function_name`).raw();
+    this.selectControls = db
+      .prepare(`SELECT * FROM geartrain_controls ORDER BY function_name`)
+      .raw();
     this.saveSchedule = db.prepare(
       `INSERT OR REPLACE INTO geartrain_schedules VALUES (?, ?, ?, ?, ?)`,
     );

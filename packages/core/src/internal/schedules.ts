@@ -119,11 +119,20 @@ export class Schedules {
       old.record.cron === record.cron &&
       old.record.every === record.every &&
       old.record.timezone === record.timezone;
+    // The last tick submitted, even if its write is still in flight: this record is
+    // written after it, and must not take it back (its job would be submitted again).
     const kept: ScheduleRecord = sameTiming
-      ? { ...record, since: old.record.since, lastTick: old.record.lastTick }
+      ? {
+          ...record,
+          since: old.record.since,
+          lastTick: old.through > old.record.since ? old.through : old.record.lastTick,
+        }
       : record;
     const timing = timingOf(kept.cron, kept.every, kept.timezone, kept.since);
-    if (old !== undefined) releaseTiming(old.record.cron, old.record.timezone);
+    if (old !== undefined) {
+      old.version++; // its timer node is stale now
+      releaseTiming(old.record.cron, old.record.timezone);
+    }
     const entry = new Entry(kept, timing);
     if (sameTiming) entry.through = old.through;
     this.entries.set(id, entry);
