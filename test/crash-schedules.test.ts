@@ -23,12 +23,12 @@ const CYCLES = 8;
 async function runUntil(file: string, runs: number): Promise<void> {
   const child = spawn(process.execPath, [fixture, file], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   // Bounded: the application is killed after 10 s whatever it printed.
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   let ran = 0;
   try {
-    for await (const line of createInterface({ input: child.stdout! })) {
+    for await (const line of createInterface({ input: child.stdout })) {
       if (line.startsWith('ran ') && ++ran === runs) break;
     }
   } finally {
