@@ -41,6 +41,30 @@ export type AdminCommand =
   /** geartrain's own: `discard job H` forgets a kept outcome, `discard failed FN` all failed ones. */
   | { readonly name: 'discard job'; readonly handle: string }
   | { readonly name: 'discard failed'; readonly functionName: string }
+  /** geartrain's own: `pause FN` / `resume FN` stop and restart handing out a function's jobs. */
+  | { readonly name: 'pause'; readonly functionName: string }
+  | { readonly name: 'resume'; readonly functionName: string }
+  /**
+   * geartrain's own: `limit FN` shows a function's limits, `limit FN none` removes them,
+   * `limit FN rate=10/1000,concurrency=5` sets them (at most 10 starts per 1000 ms, 5 at once).
+   */
+  | { readonly name: 'limit'; readonly functionName: string; readonly settings: readonly string[] }
+  /** geartrain's own: `show functions` lists paused and limited functions. */
+  | { readonly name: 'show functions' }
+  /** geartrain's own: `show schedules` lists the schedules. */
+  | { readonly name: 'show schedules' }
+  /**
+   * geartrain's own: `schedule add ID FN SPEC` defines a schedule, SPEC being URL-encoded
+   * settings (`every=300000&priority=low`, `cron=0+*%2F5+*+*+*+*&tz=Europe/Berlin`);
+   * `schedule remove ID` removes one.
+   */
+  | {
+      readonly name: 'schedule add';
+      readonly id: string;
+      readonly functionName: string;
+      readonly spec: string;
+    }
+  | { readonly name: 'schedule remove'; readonly id: string }
   /** An unknown first word: `ERR UNKNOWN_COMMAND Unknown+server+command<word>`. */
   | { readonly name: 'unknown command'; readonly word: string }
   /** A known command with the wrong arguments: `ERR INVALID_ARGUMENTS …<word>`. */
@@ -116,6 +140,8 @@ export function parseAdminLine(line: string): AdminCommand {
         return { name: 'show unique jobs' };
       }
       if (argc === 2 && same(tokens[1], 'jobs')) return { name: 'show jobs' };
+      if (argc === 2 && same(tokens[1], 'functions')) return { name: 'show functions' };
+      if (argc === 2 && same(tokens[1], 'schedules')) return { name: 'show schedules' };
       if (argc <= 3 && (same(tokens[1], 'failed') || same(tokens[1], 'finished'))) {
         const state = same(tokens[1], 'failed') ? 'failed' : 'completed';
         return argc === 3
@@ -166,6 +192,22 @@ export function parseAdminLine(line: string): AdminCommand {
       break;
     case 'policy':
       if (argc >= 2) return { name: 'policy', functionName: tokens[1]!, settings: tokens.slice(2) };
+      break;
+    case 'pause':
+      if (argc === 2) return { name: 'pause', functionName: tokens[1]! };
+      break;
+    case 'resume':
+      if (argc === 2) return { name: 'resume', functionName: tokens[1]! };
+      break;
+    case 'limit':
+      if (argc >= 2) return { name: 'limit', functionName: tokens[1]!, settings: tokens.slice(2) };
+      break;
+    case 'schedule':
+      if (argc === 5 && same(tokens[1], 'add')) {
+        return { name: 'schedule add', id: tokens[2]!, functionName: tokens[3]!, spec: tokens[4]! };
+      }
+      if (argc === 3 && same(tokens[1], 'remove'))
+        return { name: 'schedule remove', id: tokens[2]! };
       break;
   }
   return { name: 'unknown command', word };

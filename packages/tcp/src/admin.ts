@@ -1,7 +1,9 @@
 import {
   FunctionBusyError,
   FunctionNotFoundError,
+  InvalidArgumentError,
   JobNotFoundError,
+  UniqueTooLargeError,
   type JobOutcome,
 } from '@geartrain/core';
 import {
@@ -18,6 +20,13 @@ import {
   parseAdminLine,
 } from '@geartrain/protocol';
 import { formatPolicy, parsePolicy } from './policy-text.js';
+import {
+  formatControl,
+  formatLimits,
+  formatSchedule,
+  parseLimits,
+  parseScheduleSpec,
+} from './control-text.js';
 import type { Session } from './session.js';
 
 /** Whether an address is this machine's loopback. */
@@ -160,6 +169,49 @@ export function executeAdmin(session: Session, line: string): void {
     case 'discard failed':
       reply(formatOkValue(String(jobs.discardFailed(command.functionName))));
       return;
+    case 'pause':
+      answerLater(session, jobs.pause(command.functionName));
+      return;
+    case 'resume':
+      answerLater(session, jobs.resume(command.functionName));
+      return;
+    case 'limit': {
+      if (command.settings.length === 0) {
+        reply(formatOkValue(formatLimits(jobs.functionLimits(command.functionName))));
+        return;
+      }
+      const limits = parseLimits(command.settings);
+      if (typeof limits === 'string') {
+        reply(formatErr(`INVALID_ARGUMENTS ${plus(limits)}`));
+        return;
+      }
+      answerLater(session, jobs.setFunctionLimits(command.functionName, limits));
+      return;
+    }
+    case 'show functions':
+      reply(listing(jobs.controls().map(formatControl)));
+      return;
+    case 'show schedules':
+      reply(listing(jobs.schedules().map(formatSchedule)));
+      return;
+    case 'schedule add': {
+      const options = parseScheduleSpec(command.functionName, command.spec);
+      if (typeof options === 'string') {
+        reply(formatErr(`INVALID_ARGUMENTS ${plus(options)}`));
+        return;
+      }
+      answerLater(session, jobs.schedule(command.id, options));
+      return;
+    }
+    case 'schedule remove': {
+      const slot = session.output.reserve();
+      jobs.unschedule(command.id).then(
+        (removed) =>
+          slot.fill(removed ? formatOk() : formatErr('NO_SUCH_SCHEDULE no+schedule+has+that+id')),
+        (error: unknown) => slot.fill(errorReply(error)),
+      );
+      return;
+    }
     case 'too many tokens':
       // gearmand closes the connection without a reply.
       session.closeAfterFlush();
@@ -167,6 +219,37 @@ export function executeAdmin(session: Session, line: string): void {
     default:
       reply(formatRejection(command)!);
   }
+}
+
+/** Spaces become `+`, as in gearmand's ERR replies. */
+function plus(text: string): string {
+  return text.replace(/ /g, '+');
+}
+
+/** A listing: one line each, then `.`. */
+function listing(lines: readonly string[]): string {
+  return lines.map((line) => `${line}\n`).join('') + '.\n';
+}
+
+/** A refused change: bad arguments, or a store that could not keep it. */
+function errorReply(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof InvalidArgumentError || error instanceof UniqueTooLargeError) {
+    return formatErr(`INVALID_ARGUMENTS ${plus(message)}`);
+  }
+  return formatErr(`QUEUE_ERROR ${plus(message)}`);
+}
+
+/**
+ * Answers OK once a change the store keeps is stored (or ERR), in its place among the
+ * replies: a command sent after it is not answered before it.
+ */
+function answerLater(session: Session, change: Promise<unknown>): void {
+  const slot = session.output.reserve();
+  change.then(
+    () => slot.fill(formatOk()),
+    (error: unknown) => slot.fill(errorReply(error)),
+  );
 }
 
 /**

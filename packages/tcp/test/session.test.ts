@@ -462,6 +462,58 @@ describe('connection behaviour', () => {
     );
   });
 
+  it('pauses, limits and schedules through admin commands; existing replies unchanged', async () => {
+    const server = setup();
+    const admin = new Wire(server);
+    const lines = async (text: string, count: number) => {
+      const start = admin.raw.length;
+      admin.sendRaw(text);
+      await admin.until(() => admin.raw.subarray(start).toString().split('\n').length > count);
+      return admin.raw.subarray(start).toString();
+    };
+    expect(await lines('pause mail\r\n', 1)).toBe('OK\r\n');
+    expect(await lines('limit pay rate=10/1s,concurrency=3\r\n', 1)).toBe('OK\r\n');
+    expect(await lines('limit pay\r\n', 1)).toBe('OK rate=10/1000,concurrency=3\n');
+    expect(await lines('limit pay rate=ten\r\n', 1)).toMatch(/^ERR INVALID_ARGUMENTS rate\+is/);
+    expect(await lines('show functions\r\n', 3)).toBe(
+      'mail\tpaused\tnone\npay\tactive\trate=10/1000,concurrency=3\n.\n',
+    );
+    expect(server.jobServer.paused('mail')).toBe(true);
+    expect(await lines('resume mail\r\n', 1)).toBe('OK\r\n');
+    expect(await lines('show functions\r\n', 2)).toBe(
+      'pay\tactive\trate=10/1000,concurrency=3\n.\n',
+    );
+    // gearmand's own listings are as they were: a paused or limited function shows in
+    // `status` only as gearmand would show it.
+    expect(await lines('status\r\n', 1)).toBe('.\n');
+
+    expect(
+      await lines(
+        'schedule add sweep cleanup cron=0+*%2F5+*+*+*+*&tz=Europe/Berlin&priority=low\r\n',
+        1,
+      ),
+    ).toBe('OK\r\n');
+    expect(server.jobServer.schedules()[0]).toMatchObject({
+      id: 'sweep',
+      cron: '0 */5 * * * *',
+      timezone: 'Europe/Berlin',
+      priority: 'low',
+    });
+    expect(await lines('schedule add bad f cron=nonsense\r\n', 1)).toMatch(
+      /^ERR INVALID_ARGUMENTS invalid\+cron\+expression/,
+    );
+    expect(await lines('schedule add bad f every=1000&colour=blue\r\n', 1)).toMatch(
+      /^ERR INVALID_ARGUMENTS unknown\+setting\+'colour'/,
+    );
+    expect(await lines('show schedules\r\n', 2)).toMatch(
+      /^sweep\tcleanup\tcron=0 \*\/5 \* \* \* \*\tEurope\/Berlin\tnext=\S+Z\tlast=-\n\.\n$/,
+    );
+    expect(await lines('schedule remove sweep\r\nschedule remove sweep\r\n', 2)).toBe(
+      'OK\r\nERR NO_SUCH_SCHEDULE no+schedule+has+that+id\r\n',
+    );
+    expect(await lines('show schedules\r\n', 1)).toBe('.\n');
+  });
+
   it('writes a turn’s replies together: 200 pipelined requests, few writes', async () => {
     const server = setup();
     const c = new Wire(server);
