@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,5 +199,61 @@ describe('the geartrain command', () => {
     const bad = await run(process.execPath, [cli, 'serve', '--job-policy', 'charge tries=3']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--job-policy charge: unknown setting 'tries=3'/);
+  });
+
+  it('loads policies, limits and schedules from --config; a pause made by admin survives', async () => {
+    const config = join(state, 'geartrain.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        jobPolicies: { charge: { attempts: 3, backoff: 500 } },
+        limits: { charge: { rate: { max: 10, duration: 1000 }, concurrency: 2 } },
+        schedules: {
+          nightly: { cron: '0 0 3 * * *', timezone: 'Europe/Berlin', functionName: 'report' },
+        },
+      }),
+    );
+    const store = join(state, 'config.sqlite');
+    const ask = async (address: string, lines: string[], count: number) => {
+      const [host, port] = address.split(':');
+      const socket = createConnection({ host, port: Number(port) });
+      socket.write(lines.map((line) => `${line}\n`).join(''));
+      let text = '';
+      for await (const chunk of socket) {
+        text += (chunk as Buffer).toString();
+        if (text.split('\n').length > count) break;
+      }
+      socket.destroy();
+      return text;
+    };
+    let served = await serve(['--store', store, '--config', config]);
+    try {
+      expect(
+        await ask(
+          served.address,
+          ['policy charge', 'limit charge', 'show schedules', 'pause report'],
+          5,
+        ),
+      ).toMatch(
+        /^OK attempts=3,backoff=fixed,delay=500\nOK rate=10\/1000,concurrency=2\nnightly\treport\tcron=0 0 3 \* \* \*\tEurope\/Berlin\tnext=\S+\tlast=-\n\.\nOK\r\n$/,
+      );
+    } finally {
+      await served.stop();
+    }
+    served = await serve(['--store', store, '--config', config]);
+    try {
+      expect(await ask(served.address, ['show functions'], 3)).toBe(
+        'charge\tactive\trate=10/1000,concurrency=2\nreport\tpaused\tnone\n.\n',
+      );
+    } finally {
+      await served.stop();
+    }
+    writeFileSync(config, JSON.stringify({ schedules: { x: { every: 0, functionName: 'f' } } }));
+    const bad = await run(process.execPath, [cli, 'serve', '--port', '0', '--config', config]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/config schedules\.x: every must be a whole number/);
+    writeFileSync(config, '{"colours": {}}');
+    const unknown = await run(process.execPath, [cli, 'serve', '--port', '0', '--config', config]);
+    expect(unknown.stderr).toMatch(/unknown section 'colours'/);
   });
 });

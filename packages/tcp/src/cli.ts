@@ -7,6 +7,7 @@ import { DEFAULT_HOST, DEFAULT_PORT, GearmanServer, VERSION } from './server.js'
 import { openStore, STORE_HELP, STORE_OPTIONS, storeChoice } from './cli-store.js';
 import { IMPORT_HELP, importCommand } from './cli-import.js';
 import { parsePolicy } from './policy-text.js';
+import { applyConfig, readConfig, type ServeConfig } from './cli-config.js';
 
 const HELP = `geartrain ${VERSION} — a Gearman job server in Node.js
 
@@ -27,6 +28,8 @@ Usage: geartrain serve [options]
       --job-policy 'FN attempts=N[,backoff=fixed|exponential][,delay=MS][,max=MS][,jitter=0..1]'
                               retries for the jobs of FN, whoever submits them (repeatable;
                               also the admin command "policy FN ...")
+      --config FILE           a JSON file of jobPolicies, limits (rate, concurrency) and
+                              schedules by name; see the README ("Configuration file")
 ${STORE_HELP}      --max-connections N     refuse connections beyond N
       --idle-timeout MS       close connections silent for MS milliseconds
       --keepalive             TCP keepalive on accepted connections
@@ -124,6 +127,7 @@ async function main(argv: string[]): Promise<void> {
         threads: { type: 'string', short: 't' },
         table: { type: 'string' },
         'job-policy': { type: 'string', multiple: true },
+        config: { type: 'string' },
         ...STORE_OPTIONS,
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -183,7 +187,16 @@ async function main(argv: string[]): Promise<void> {
   }
   const shutdownTimeout = integer(values['shutdown-timeout'], '--shutdown-timeout') ?? 30_000;
 
-  const jobPolicies: Record<string, JobPolicy> = {};
+  let config: ServeConfig = { jobPolicies: {}, limits: {}, schedules: {} };
+  if (values.config !== undefined) {
+    try {
+      config = readConfig(values.config);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
+  // --job-policy flags come after the file's policies: a flag wins over the file.
+  const jobPolicies: Record<string, JobPolicy> = { ...config.jobPolicies };
   for (const text of values['job-policy'] ?? []) {
     const [functionName, ...settings] = text.trim().split(/\s+/);
     const policy = parsePolicy(settings);
@@ -219,6 +232,14 @@ async function main(argv: string[]): Promise<void> {
       // Found while reading the jobs back (a damaged page): the file is left as it is.
       giveUp(error);
     }
+    fail((error as Error).message);
+  }
+  try {
+    await jobServer.ready;
+    await applyConfig(jobServer, config);
+  } catch (error) {
+    await jobServer.close({ timeout: 0 });
+    if ((error as { code?: string }).code === 'STORE_OPEN_FAILED') giveUp(error);
     fail((error as Error).message);
   }
   const pidFile = values['pid-file'];
