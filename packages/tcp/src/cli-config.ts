@@ -47,7 +47,7 @@ export function readConfig(path: string): ServeConfig {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`config ${path}: ${(error as Error).message}`);
+    throw new Error(`config ${path}: ${(error as Error).message}`, { cause: error });
   }
   try {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
@@ -71,7 +71,7 @@ export function readConfig(path: string): ServeConfig {
       schedules,
     };
   } catch (error) {
-    throw new Error(`config ${path}: ${(error as Error).message}`);
+    throw new Error(`config ${path}: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -81,14 +81,14 @@ export async function applyConfig(server: JobServer, config: ServeConfig): Promi
     try {
       await server.setFunctionLimits(name, limits);
     } catch (error) {
-      throw new Error(`config limits.${name}: ${(error as Error).message}`);
+      throw new Error(`config limits.${name}: ${(error as Error).message}`, { cause: error });
     }
   }
   for (const [id, options] of Object.entries(config.schedules)) {
     try {
       await server.schedule(id, options);
     } catch (error) {
-      throw new Error(`config schedules.${id}: ${(error as Error).message}`);
+      throw new Error(`config schedules.${id}: ${(error as Error).message}`, { cause: error });
     }
   }
 }
