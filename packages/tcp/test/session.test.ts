@@ -671,3 +671,39 @@ describe('a peer that half-closes', () => {
     expect(c.raw.toString('latin1').endsWith('OK 1.2.3\n')).toBe(true);
   });
 });
+
+describe('rate limits on the wire', () => {
+  it('answers NO_JOB over the limit and wakes the sleeping worker with NOOP when it allows', async () => {
+    const scheduler = new TestScheduler(() => undefined);
+    const jobs = createJobServer({ handlePrefix: 'H:t', scheduler });
+    await jobs.setFunctionLimits('pay', { rate: { max: 1, duration: 1000 } });
+    const server = new GearmanServer(jobs);
+    const client = new Wire(server);
+    client.send(
+      { type: 'SUBMIT_JOB_BG', functionName: 'pay', unique: '', data: b('a') },
+      { type: 'SUBMIT_JOB_BG', functionName: 'pay', unique: '', data: b('b') },
+    );
+    await client.packetsAfter(2);
+    const worker = new Wire(server);
+    worker.send(
+      { type: 'CAN_DO', functionName: 'pay' },
+      { type: 'GRAB_JOB' },
+      { type: 'GRAB_JOB' },
+      { type: 'PRE_SLEEP' },
+    );
+    const replies = await worker.packetsAfter(2);
+    expect(replies.map((p) => p.type)).toEqual(['JOB_ASSIGN', 'NO_JOB']);
+    const advance = (to: number) => {
+      scheduler.maxFrames = to;
+      scheduler.flush();
+      scheduler.frame = to;
+    };
+    advance(999);
+    await Wire.settle();
+    expect(worker.packets).toHaveLength(2);
+    advance(1000);
+    expect((await worker.packetsAfter(3))[2]).toEqual({ type: 'NOOP' });
+    worker.send({ type: 'GRAB_JOB' });
+    expect((await worker.packetsAfter(4))[3]).toMatchObject({ type: 'JOB_ASSIGN', data: b('b') });
+  });
+});

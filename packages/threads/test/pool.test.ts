@@ -93,6 +93,22 @@ describe('the thread pool', () => {
     expect(events.filter((e) => e.type === 'started')).toHaveLength(2);
   });
 
+  it('keeps to the concurrency limit of a function across its threads', async () => {
+    start({ threads: 3, functions: { gated: fn('gated') } });
+    await pool!.ready;
+    await server.setFunctionLimits('gated', { concurrency: 1 });
+    const client = server.client();
+    const results = Array.from({ length: 3 }, () => client.run('gated'));
+    await changed(0, 0);
+    // Two threads are idle and two jobs queued: without the limit a second would start at
+    // once. None does while the first is held (Atomics, bounded to 300 ms).
+    await expect(changed(0, 1, 300)).rejects.toThrow(/stayed 1/);
+    expect(server.jobs().map((j) => j.state)).toEqual(['running', 'queued', 'queued']);
+    Atomics.store(flags, 1, 1);
+    Atomics.notify(flags, 1);
+    expect((await Promise.all(results)).map(String)).toEqual(['released', 'released', 'released']);
+  });
+
   it('reports failures and exceptions from a thread as in-process', async () => {
     start({ threads: 1, functions: { fails: fn('fails'), missing: fn('nope') } });
     // A module without the export: the thread cannot load, is reported and retried with back-off.
