@@ -3,6 +3,8 @@ export {
   TestServer,
   createTestServer,
   type FinishedJob,
+  type LimitWait,
+  type ScheduledTick,
   type RetriedAttempt,
   type TestServerOptions,
 } from './test-server.js';

@@ -39,7 +39,31 @@ export interface RetriedAttempt {
   readonly time: number;
 }
 
-export type TestServerOptions = Omit<JobServerOptions, 'scheduler'>;
+/** A tick of a schedule, as the test server saw it (`scheduled` events). */
+export interface ScheduledTick {
+  readonly scheduleId: string;
+  /** The tick's time; its job was submitted at `time` (the same, unless it was retried). */
+  readonly tick: number;
+  readonly handle: string;
+  readonly coalesced: boolean;
+  readonly time: number;
+}
+
+/** A wait a function's rate limit imposed (`limited` events). */
+export interface LimitWait {
+  readonly functionName: string;
+  /** When the limit let the next job start. */
+  readonly until: number;
+  readonly time: number;
+}
+
+export interface TestServerOptions extends Omit<JobServerOptions, 'scheduler'> {
+  /**
+   * Where the virtual clock starts, in ms since 1970 (default 0): a test of cron schedules
+   * in a time zone starts on the date it is about, e.g. `Date.parse('2026-03-28T00:00Z')`.
+   */
+  readonly startAt?: number;
+}
 
 /**
  * An in-process job server on a virtual clock, for tests of job code: time moves only with
@@ -51,10 +75,15 @@ export class TestServer {
   readonly server: JobServer;
   private readonly ended: FinishedJob[] = [];
   private readonly retriedAttempts: RetriedAttempt[] = [];
+  private readonly tickList: ScheduledTick[] = [];
+  private readonly waits: LimitWait[] = [];
   private readonly subscription: Subscription;
 
   constructor(options: TestServerOptions = {}) {
-    this.server = createJobServer({ ...options, scheduler: this.clock.scheduler });
+    const { startAt, ...serverOptions } = options;
+    // No timer exists yet: moving the clock runs nothing.
+    if (startAt !== undefined) this.clock.scheduler.frame = startAt;
+    this.server = createJobServer({ ...serverOptions, scheduler: this.clock.scheduler });
     const known = new Map<string, { functionName: string; unique: string; background: boolean }>();
     this.subscription = this.server.events$.subscribe((event) => {
       switch (event.type) {
@@ -63,6 +92,22 @@ export class TestServer {
             functionName: event.functionName,
             unique: event.unique,
             background: event.background,
+          });
+          return;
+        case 'scheduled':
+          this.tickList.push({
+            scheduleId: event.scheduleId,
+            tick: event.tick,
+            handle: event.handle,
+            coalesced: event.coalesced,
+            time: event.time,
+          });
+          return;
+        case 'limited':
+          this.waits.push({
+            functionName: event.functionName,
+            until: event.until,
+            time: event.time,
           });
           return;
         case 'retrying':
@@ -114,7 +159,7 @@ export class TestServer {
   /**
    * Runs timers and handlers until nothing more can happen: no timer left, and nothing ran
    * in the last step. Throws if that takes more than `maxSteps` (a timer that re-arms
-   * forever).
+   * forever: a schedule's is one, so with schedules move time with `advanceBy`).
    */
   async runUntilIdle(maxSteps = 10_000): Promise<void> {
     for (let step = 0; step < maxSteps; step++) {
@@ -148,6 +193,16 @@ export class TestServer {
   /** Failed attempts that were retried, in order, with their back-off. */
   retries(): readonly RetriedAttempt[] {
     return this.retriedAttempts;
+  }
+
+  /** Ticks of schedules that submitted (or found live) their job, in order. */
+  ticks(): readonly ScheduledTick[] {
+    return this.tickList;
+  }
+
+  /** Waits that rate limits imposed, in order. */
+  limitWaits(): readonly LimitWait[] {
+    return this.waits;
   }
 
   /** Kept outcomes of ended background jobs (`JobServer.outcomes`). */

@@ -135,6 +135,51 @@ async function checkoutChargesOnceAndHandlesDecline(code: typeof checkout) {
 // ---------------------------------------------------------------- tests
 
 describe('createTestServer (virtual time)', () => {
+  it('runs schedules: advance one hour, twelve ticks ran', async () => {
+    const t = createTestServer();
+    const cleaned: number[] = [];
+    t.worker().register('cleanup', () => {
+      cleaned.push(t.now());
+    });
+    await t.server.schedule('cleanup', { every: 5 * MINUTE, functionName: 'cleanup' });
+    await t.advanceBy(60 * MINUTE);
+    expect(t.ticks()).toHaveLength(12);
+    expect(cleaned).toEqual(t.ticks().map((tick) => tick.tick));
+    expect(t.finished().every((job) => job.outcome === 'completed')).toBe(true);
+    await t.close();
+  });
+
+  it('starts on a given date, for cron schedules in a time zone', async () => {
+    const t = createTestServer({ startAt: Date.parse('2026-12-24T12:00:00Z') });
+    await t.server.schedule('eve', {
+      cron: '0 0 18 24 12 *',
+      timezone: 'America/New_York',
+      functionName: 'greet',
+    });
+    await t.advanceBy(24 * 60 * MINUTE);
+    expect(t.ticks().map((tick) => new Date(tick.tick).toISOString())).toEqual([
+      '2026-12-24T23:00:00.000Z',
+    ]);
+    await t.close();
+  });
+
+  it('runs rate limits deterministically: 10 a second is 60 jobs in 5 s (both ends)', async () => {
+    const t = createTestServer();
+    await t.server.setFunctionLimits('call', { rate: { max: 10, duration: 1000 } });
+    t.worker().register('call', () => 'ok', { concurrency: 4 });
+    const client = t.client();
+    for (let i = 0; i < 100; i++) await client.submit('call', String(i), { background: true });
+    await t.advanceBy(5000);
+    const times = t.finished().map((job) => job.time);
+    expect(times).toHaveLength(60);
+    expect(new Set(times)).toEqual(new Set([0, 1000, 2000, 3000, 4000, 5000]));
+    expect(t.limitWaits()[0]).toMatchObject({ functionName: 'call', until: 1000 });
+    await t.server.setFunctionLimits('call', null);
+    await t.advanceBy(0);
+    expect(t.finished()).toHaveLength(100);
+    await t.close();
+  });
+
   it('shows retries with their back-off, and the dead letter kept at the end', async () => {
     const t = createTestServer();
     t.server.setJobPolicy('charge', {
