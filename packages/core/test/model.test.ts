@@ -7,7 +7,8 @@ import { server } from './helpers.js';
 
 /**
  * Model-based test: random sequences of submissions, grabs, results, PRE_SLEEP, workers
- * that stop answering, worker and client disconnects, cancels and the passing of time run
+ * that stop answering, worker and client disconnects, cancels, pausing and resuming a
+ * function and the passing of time run
  * against the server and against a small reference model; the invariants are checked after
  * every step. A worker that answers does what libgearman's loop does when woken: it grabs,
  * and sleeps again when there is nothing (it answers within the step).
@@ -43,6 +44,8 @@ interface Model {
   submissionClient: number[];
   /** Per worker slot: whether it answers wakes (a hung worker holds its socket open). */
   responsive: boolean[];
+  /** Functions paused now: none of their jobs is handed out. */
+  paused: Set<string>;
 }
 
 interface Real {
@@ -171,7 +174,7 @@ class Grab implements fc.Command<Model, Real> {
   run(model: Model, real: Real): boolean {
     const fns = WORKER_FUNCTIONS[this.worker]!;
     const eligible = [...model.jobs.values()].filter(
-      (j) => j.state === 'queued' && fns.includes(j.fn),
+      (j) => j.state === 'queued' && fns.includes(j.fn) && !model.paused.has(j.fn),
     );
     const assignment = real.workers[this.worker]!.grab();
     real.asleep[this.worker] = false; // a worker that asks for work is awake
@@ -184,6 +187,8 @@ class Grab implements fc.Command<Model, Real> {
     // The job was queued for one of this worker's functions, at the best priority available.
     expect(job.state).toBe('queued');
     expect(fns).toContain(job.fn);
+    // Never a job of a paused function.
+    expect(model.paused.has(job.fn)).toBe(false);
     expect(RANK[job.priority]).toBe(Math.min(...eligible.map((j) => RANK[j.priority])));
     expect(assignment!.attempt).toBe(job.retries + 1);
     job.state = 'running';
@@ -315,6 +320,34 @@ class Hang implements fc.Command<Model, Real> {
   }
 }
 
+/** Pauses or resumes a function; jobs running at the pause go on. */
+class PauseOrResume implements fc.Command<Model, Real> {
+  constructor(
+    readonly fn: string,
+    readonly pause: boolean,
+  ) {}
+  check(model: Model): boolean {
+    return model.paused.has(this.fn) !== this.pause;
+  }
+  run(model: Model, real: Real): void {
+    // In force at once (the Promise only says the store has it; there is none here).
+    void (this.pause ? real.s.pause(this.fn) : real.s.resume(this.fn));
+    expect(real.s.paused(this.fn)).toBe(this.pause);
+    if (this.pause) {
+      model.paused.add(this.fn);
+      return;
+    }
+    model.paused.delete(this.fn);
+    // Its queued jobs may start from now: the wake bound counts from the resume.
+    for (const job of model.jobs.values()) {
+      if (job.fn === this.fn && job.state === 'queued') job.queuedSince = real.clock.now();
+    }
+  }
+  toString(): string {
+    return `${this.pause ? 'pause' : 'resume'}(${this.fn})`;
+  }
+}
+
 class Advance implements fc.Command<Model, Real> {
   constructor(readonly ms: number) {}
   check(): boolean {
@@ -361,6 +394,8 @@ function checkInvariants(model: Model, real: Real): void {
   const now = real.clock.now();
   for (const job of model.jobs.values()) {
     if (job.state !== 'queued' || now - job.queuedSince <= WAKE_TIMEOUT) continue;
+    // A paused function's jobs wait for the resume, however many workers sleep.
+    if (model.paused.has(job.fn)) continue;
     const sleepers = WORKER_FUNCTIONS.flatMap((fns, slot) =>
       fns.includes(job.fn) && model.responsive[slot] && real.asleep[slot] ? [slot] : [],
     );
@@ -397,6 +432,12 @@ const command = fc.oneof(
   { weight: 4, arbitrary: fc.nat(2).map((w) => new Sleep(w)) },
   { weight: 3, arbitrary: fc.nat(2).map((w) => new Hang(w)) },
   { weight: 3, arbitrary: fc.integer({ min: 1, max: 150 }).map((ms) => new Advance(ms)) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...FUNCTIONS), fc.boolean())
+      .map(([fn, pause]) => new PauseOrResume(fn, pause)),
+  },
 );
 
 describe('model-based: random operation sequences keep every invariant', () => {
@@ -421,6 +462,7 @@ describe('model-based: random operation sequences keep every invariant', () => {
           expectedFinals: [],
           submissionClient: [],
           responsive: WORKER_FUNCTIONS.map(() => true),
+          paused: new Set(),
         };
         fc.modelRun(
           () => ({ model, real }),
@@ -434,7 +476,11 @@ describe('model-based: random operation sequences keep every invariant', () => {
             toString: () => c.toString(),
           })),
         );
-        // Queues drain while workers exist: work everything that is left.
+        // Queues drain while workers exist: resume, and work everything that is left.
+        for (const fn of [...model.paused]) {
+          new PauseOrResume(fn, false).run(model, real);
+          answerWakes(model, real);
+        }
         for (let round = 0; round < 500 && model.jobs.size > 0; round++) {
           for (let slot = 0; slot < real.workers.length; slot++) {
             const grab = new Grab(slot);
