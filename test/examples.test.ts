@@ -44,6 +44,19 @@ describe('embedded example', () => {
 });
 
 describe('the examples users start from', () => {
+  it('schedules: a nightly report, a five-minute cleanup and a rate-limited call', async () => {
+    const out = await start('schedules');
+    // 03:00 in Berlin is 02:00 UTC in December; the tick's job has the tick in its unique id.
+    expect(out).toContain('report at 2026-12-02T02:00:00.000Z (job nightly-report:1796176800000)');
+    // Two calls a second, at most.
+    expect(out).toMatch(
+      /partner-1 at \S+T02:00:00.000Z\n.*partner-2 at \S+T02:00:00.000Z\n.*partner-3 at \S+T02:00:01.000Z\n.*partner-4 at \S+T02:00:01.000Z\n.*partner-5 at \S+T02:00:02.000Z/,
+    );
+    expect(out).toContain('cleanups in one day: 288');
+    expect(out).toContain('ticks: 289, rate-limit waits: 2');
+    expect(out).toContain('real clock: 3 heartbeats');
+  });
+
   it('retries: a flaky charge retried with back-off, a dead letter run again by hand', async () => {
     const out = await start('retries');
     expect(out).toMatch(/retrying (\S+): attempt 1 EXCEPTION, next in 20 ms\norder-1: completed/);
