@@ -4,8 +4,8 @@ import type { ScheduleRecord } from '../store.js';
 import type { SubmitOutcome, SubmitRequest } from '../transport-types.js';
 import type { CatchUp, JobEvent, Priority, ScheduleInfo, ScheduleOptions } from '../types.js';
 import { checkName } from './checks.js';
-import { MAX_TIMER_DELAY, MinHeap } from './min-heap.js';
-import { releaseTiming, timingOf, type Timing } from './schedule-timing.js';
+import { MAX_TIMER_DELAY } from './min-heap.js';
+import { checkTiming, latestTicks, nextTick, type Timing } from './schedule-timing.js';
 import { isThenable } from './thenable.js';
 
 type WithoutTime<E> = E extends unknown ? Omit<E, 'time'> : never;
@@ -36,26 +36,74 @@ const TICK_DIGITS = 13;
 const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
 const CATCH_UPS: readonly CatchUp[] = ['none', 'latest', 'all'];
 
-class Entry {
+/**
+ * One schedule: its definition, where its ticks stand, and its place in the timer's heap.
+ * Ten thousand of them must fit in a few MB, so it is one object of plain fields: the
+ * definition's text, not a parsed expression (see schedule-timing.ts), and a payload kept
+ * as it was given (text stays text) until a record is written.
+ */
+class Entry implements Timing {
   /** The ticks up to this one are submitted or on their way to the store. */
   through: number;
   /** The next tick, or null when none is left. */
   next: number | null = null;
-  /** Bumped whenever `next` changes: a heap node of an older version is stale. */
-  version = 0;
+  /** Its index in the heap, or -1. */
+  heapIndex = -1;
 
   constructor(
-    public record: ScheduleRecord,
-    public timing: Timing,
+    readonly id: string,
+    readonly cron: string | null,
+    readonly every: number | null,
+    readonly timezone: string | null,
+    readonly functionName: string,
+    readonly payload: string | Buffer,
+    readonly priority: Priority,
+    readonly unique: string,
+    readonly catchUp: CatchUp,
+    readonly since: number,
+    /** The last tick the store has (confirmed), or null. */
+    public lastTick: number | null,
   ) {
-    this.through = Math.max(record.since, record.lastTick ?? -Infinity);
+    this.through = Math.max(since, lastTick ?? -Infinity);
   }
-}
 
-interface Node {
-  readonly entry: Entry;
-  readonly at: number;
-  readonly version: number;
+  static of(record: ScheduleRecord): Entry {
+    return new Entry(
+      record.id,
+      record.cron,
+      record.every,
+      record.timezone,
+      record.functionName,
+      record.payload,
+      record.priority,
+      record.unique,
+      record.catchUp,
+      record.since,
+      record.lastTick,
+    );
+  }
+
+  record(lastTick: number | null): ScheduleRecord {
+    return {
+      id: this.id,
+      cron: this.cron,
+      every: this.every,
+      timezone: this.timezone,
+      functionName: this.functionName,
+      payload: typeof this.payload === 'string' ? Buffer.from(this.payload) : this.payload,
+      priority: this.priority,
+      unique: this.unique,
+      catchUp: this.catchUp,
+      since: this.since,
+      lastTick,
+    };
+  }
+
+  sameTiming(other: Entry): boolean {
+    return (
+      this.cron === other.cron && this.every === other.every && this.timezone === other.timezone
+    );
+  }
 }
 
 /**
@@ -64,13 +112,12 @@ interface Node {
  * submitted. The last tick submitted is written to the store in the same synchronous turn
  * as the tick's job, so that a store committing in groups commits both or neither: after a
  * crash a tick is neither submitted twice nor lost. One timer, for the earliest tick of
- * all schedules, as delayed jobs have; no timer per schedule.
+ * all schedules (a heap of them by next tick), as delayed jobs have; no timer per schedule.
  */
 export class Schedules {
   private readonly entries = new Map<string, Entry>();
-  private readonly heap = new MinHeap<Node>(
-    (a, b) => a.at < b.at || (a.at === b.at && a.entry.record.id < b.entry.record.id),
-  );
+  /** Entries with a next tick, earliest first (each knows its index). */
+  private readonly heap: Entry[] = [];
   private timer: Subscription | null = null;
   private timerAt = Infinity;
   private stopped = false;
@@ -90,55 +137,61 @@ export class Schedules {
    */
   replay(records: Iterable<ScheduleRecord>): void {
     const now = this.now();
-    for (const record of records) {
-      let timing: Timing;
-      try {
-        timing = timingOf(record.cron, record.every, record.timezone, record.since);
-      } catch (error) {
-        // A stored schedule this release cannot read (a zone the runtime lacks): reported
-        // and kept in the store, not dropped.
-        this.host.onTickError(error, record.id, now);
-        continue;
+    this.firing = true;
+    try {
+      for (const record of records) {
+        const entry = Entry.of(record);
+        try {
+          checkTiming(entry);
+        } catch (error) {
+          // A stored schedule this runtime cannot read (a zone it lacks): reported and
+          // left in the store, not dropped.
+          this.host.onTickError(error, record.id, now);
+          continue;
+        }
+        this.entries.set(record.id, entry);
+        this.run(entry, now, record.catchUp);
       }
-      const entry = new Entry(record, timing);
-      this.entries.set(record.id, entry);
-      this.run(entry, now, record.catchUp);
+    } finally {
+      this.firing = false;
     }
     this.arm();
   }
 
   /**
-   * Defines (or redefines) a schedule. A redefinition with the same timing keeps the last
+   * Defines (or redefines) a schedule. A redefinition with the same timing keeps its last
    * tick (a config loaded again at every start changes nothing); a new timing starts now.
    */
   define(id: string, options: ScheduleOptions): Promise<ScheduleInfo> {
-    const record = this.recordOf(id, options);
+    let entry = this.entryOf(id, options);
+    checkTiming(entry);
     const old = this.entries.get(id);
-    const sameTiming =
-      old !== undefined &&
-      old.record.cron === record.cron &&
-      old.record.every === record.every &&
-      old.record.timezone === record.timezone;
-    // The last tick submitted, even if its write is still in flight: this record is
-    // written after it, and must not take it back (its job would be submitted again).
-    const kept: ScheduleRecord = sameTiming
-      ? {
-          ...record,
-          since: old.record.since,
-          lastTick: old.through > old.record.since ? old.through : old.record.lastTick,
-        }
-      : record;
-    const timing = timingOf(kept.cron, kept.every, kept.timezone, kept.since);
-    if (old !== undefined) {
-      old.version++; // its timer node is stale now
-      releaseTiming(old.record.cron, old.record.timezone);
+    if (old !== undefined && old.sameTiming(entry)) {
+      // The last tick submitted, even if its write is still in flight: this record is
+      // written after it, and must not take it back (its job would be submitted again).
+      const e = entry;
+      entry = new Entry(
+        e.id,
+        e.cron,
+        e.every,
+        e.timezone,
+        e.functionName,
+        e.payload,
+        e.priority,
+        e.unique,
+        e.catchUp,
+        old.since,
+        old.lastTick,
+      );
+      entry.through = old.through;
     }
-    const entry = new Entry(kept, timing);
-    if (sameTiming) entry.through = old.through;
+    if (old !== undefined) this.unlink(old);
     this.entries.set(id, entry);
-    this.reschedule(entry, timing.next(entry.through));
+    this.reschedule(entry, nextTick(entry, entry.through));
     const info = this.info(entry);
-    const written = this.host.save(kept);
+    const written = this.host.save(
+      entry.record(entry.through > entry.since ? entry.through : entry.lastTick),
+    );
     return written === undefined ? Promise.resolve(info) : written.then(() => info);
   }
 
@@ -147,8 +200,7 @@ export class Schedules {
     const entry = this.entries.get(id);
     if (entry === undefined) return Promise.resolve(false);
     this.entries.delete(id);
-    entry.version++;
-    releaseTiming(entry.record.cron, entry.record.timezone);
+    this.unlink(entry);
     const written = this.host.remove(id);
     return written === undefined ? Promise.resolve(true) : written.then(() => true);
   }
@@ -157,11 +209,6 @@ export class Schedules {
     return [...this.entries.values()]
       .map((entry) => this.info(entry))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
-
-  get(id: string): ScheduleInfo | undefined {
-    const entry = this.entries.get(id);
-    return entry === undefined ? undefined : this.info(entry);
   }
 
   get size(): number {
@@ -177,10 +224,10 @@ export class Schedules {
   }
 
   private info(entry: Entry): ScheduleInfo {
-    return { ...entry.record, nextTick: entry.next };
+    return { ...entry.record(entry.lastTick), nextTick: entry.next };
   }
 
-  private recordOf(id: string, options: ScheduleOptions): ScheduleRecord {
+  private entryOf(id: string, options: ScheduleOptions): Entry {
     checkName(id, 'schedule id');
     if (id === '') throw new InvalidArgumentError('a schedule needs an id');
     if (typeof options !== 'object' || options === null) {
@@ -204,40 +251,46 @@ export class Schedules {
       throw new UniqueTooLargeError(max);
     }
     const payload = options.payload ?? '';
-    return {
+    return new Entry(
       id,
-      cron: options.cron ?? null,
-      every: options.every ?? null,
-      timezone: options.timezone ?? null,
-      functionName: options.functionName,
-      payload: typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload),
+      options.cron ?? null,
+      options.every ?? null,
+      options.timezone ?? null,
+      options.functionName,
+      // Text stays text (a copy of a string costs nothing); bytes are copied, not shared.
+      typeof payload === 'string' ? payload : Buffer.from(payload),
       priority,
       unique,
       catchUp,
-      since: this.now(),
-      lastTick: null,
-    };
+      this.now(),
+      null,
+    );
   }
+
+  // ---------------------------------------------------------------------------------
+  // The timer and its heap
 
   private reschedule(entry: Entry, next: number | null): void {
     entry.next = next;
-    entry.version++;
-    if (next !== null) this.heap.push({ entry, at: next, version: entry.version });
+    if (next === null) this.heapRemove(entry);
+    else if (entry.heapIndex < 0) this.heapPush(entry);
+    else this.heapFix(entry.heapIndex);
     this.arm();
+  }
+
+  /** Takes an entry out of the heap (removed or replaced). */
+  private unlink(entry: Entry): void {
+    entry.next = null;
+    this.heapRemove(entry);
   }
 
   private arm(): void {
     if (this.stopped || this.firing) return;
-    let top = this.heap.peek();
-    // Stale nodes (removed or rescheduled schedules) are dropped here, not searched for.
-    while (top !== undefined && top.version !== top.entry.version) {
-      this.heap.pop();
-      top = this.heap.peek();
-    }
-    if (top === undefined || top.at >= this.timerAt) return;
+    const top = this.heap[0];
+    if (top === undefined || top.next! >= this.timerAt) return;
     this.timer?.unsubscribe();
     const now = this.now();
-    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, top.at - now));
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, top.next! - now));
     this.timerAt = now + delay;
     this.timer = this.host.scheduler.schedule(() => {
       this.timer = null;
@@ -250,13 +303,13 @@ export class Schedules {
     const now = this.now();
     this.firing = true;
     try {
-      for (let top = this.heap.peek(); top !== undefined && top.at <= now; top = this.heap.peek()) {
-        this.heap.pop();
-        if (top.version !== top.entry.version) continue;
+      // Bounded: each run moves its entry past `now` (or to a retry a second later).
+      for (let n = 0; n < 1_000_000; n++) {
+        const top = this.heap[0];
+        if (top === undefined || top.next! > now) break;
         // A timer that fires late (a busy event loop) submits the newest due tick, or all of
         // them under `all`.
-        const rule = top.entry.record.catchUp === 'all' ? 'all' : 'latest';
-        this.run(top.entry, now, rule);
+        this.run(top, now, top.catchUp === 'all' ? 'all' : 'latest');
       }
     } finally {
       this.firing = false;
@@ -264,21 +317,84 @@ export class Schedules {
     this.arm();
   }
 
+  private before(a: Entry, b: Entry): boolean {
+    return a.next! < b.next! || (a.next === b.next && a.id < b.id);
+  }
+
+  private heapPush(entry: Entry): void {
+    entry.heapIndex = this.heap.length;
+    this.heap.push(entry);
+    this.siftUp(entry.heapIndex);
+  }
+
+  private heapRemove(entry: Entry): void {
+    const i = entry.heapIndex;
+    if (i < 0) return;
+    entry.heapIndex = -1;
+    const last = this.heap.pop()!;
+    if (last === entry) return;
+    this.heap[i] = last;
+    last.heapIndex = i;
+    this.heapFix(i);
+  }
+
+  private heapFix(i: number): void {
+    this.siftUp(i);
+    this.siftDown(this.heap[i]!.heapIndex);
+  }
+
+  private siftUp(i: number): void {
+    const heap = this.heap;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(heap[i]!, heap[parent]!)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private siftDown(i: number): void {
+    const heap = this.heap;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && this.before(heap[left]!, heap[smallest]!)) smallest = left;
+      if (right < heap.length && this.before(heap[right]!, heap[smallest]!)) smallest = right;
+      if (smallest === i) return;
+      this.swap(i, smallest);
+      i = smallest;
+    }
+  }
+
+  private swap(i: number, j: number): void {
+    const heap = this.heap;
+    const a = heap[i]!;
+    const b = heap[j]!;
+    heap[i] = b;
+    heap[j] = a;
+    a.heapIndex = j;
+    b.heapIndex = i;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Ticks
+
   /** Submits the entry's due ticks (by `rule`) and schedules its next one. */
   private run(entry: Entry, now: number, rule: CatchUp): void {
-    const first = entry.timing.next(entry.through);
+    const first = nextTick(entry, entry.through);
     if (first === null || first > now) {
       this.reschedule(entry, first);
       return;
     }
     const before = entry.through;
-    const due = entry.timing
-      .latest(now, rule === 'all' ? MAX_CATCH_UP : 1)
-      .filter((tick) => tick > before);
+    const due = latestTicks(entry, now, rule === 'all' ? MAX_CATCH_UP : 1).filter(
+      (tick) => tick > before,
+    );
     // `none` skips them; the newest due tick is where the schedule goes on from.
     entry.through = Math.max(before, due.at(-1) ?? now);
     // The next tick first: a tick that fails reschedules the entry for its retry.
-    this.reschedule(entry, entry.timing.next(entry.through));
+    this.reschedule(entry, nextTick(entry, entry.through));
     if (rule !== 'none' && due.length > 0) this.submitTicks(entry, due, before);
   }
 
@@ -288,7 +404,6 @@ export class Schedules {
    */
   private submitTicks(entry: Entry, ticks: readonly number[], before: number): void {
     const host = this.host;
-    const record = entry.record;
     const submitted: { tick: number; outcome: SubmitOutcome | Promise<SubmitOutcome> }[] = [];
     let failure: { tick: number; error: unknown } | null = null;
     for (const tick of ticks) {
@@ -296,10 +411,10 @@ export class Schedules {
         submitted.push({
           tick,
           outcome: host.submit({
-            functionName: record.functionName,
-            payload: record.payload,
-            priority: record.priority,
-            unique: `${record.unique}:${tick}`,
+            functionName: entry.functionName,
+            payload: entry.payload,
+            priority: entry.priority,
+            unique: `${entry.unique}:${tick}`,
             background: true,
           }),
         });
@@ -309,12 +424,11 @@ export class Schedules {
       }
     }
     const through = submitted.length > 0 ? submitted.at(-1)!.tick : null;
-    const saved = through === null ? null : { ...record, lastTick: through };
     let written: Promise<void> | undefined;
     let writeError: unknown = null;
-    if (saved !== null) {
+    if (through !== null) {
       try {
-        written = host.save(saved);
+        written = host.save(entry.record(through));
       } catch (error) {
         writeError = error;
       }
@@ -331,17 +445,17 @@ export class Schedules {
         if (host.observed) {
           host.emit({
             type: 'scheduled',
-            scheduleId: record.id,
+            scheduleId: entry.id,
             tick: submitted[i]!.tick,
             handle: result.handle,
             coalesced: result.coalesced,
           });
         }
       }
-      if (refused === null && saved !== null && this.entries.get(record.id) === entry) {
-        entry.record = saved;
+      if (refused === null && through !== null && (entry.lastTick ?? -Infinity) < through) {
+        entry.lastTick = through;
       }
-      if (refused !== null) this.tickFailed(entry, saved!.lastTick ?? 0, refused);
+      if (refused !== null) this.tickFailed(entry, through ?? 0, refused);
       if (failure !== null) this.tickFailed(entry, failure.tick, failure.error);
       if (refused !== null || failure !== null) this.retryLater(entry, before);
     };
@@ -368,11 +482,11 @@ export class Schedules {
 
   private tickFailed(entry: Entry, tick: number, error: unknown): void {
     const host = this.host;
-    host.onTickError(error, entry.record.id, tick);
+    host.onTickError(error, entry.id, tick);
     if (host.observed) {
       host.emit({
         type: 'schedule-failed',
-        scheduleId: entry.record.id,
+        scheduleId: entry.id,
         tick,
         error: error instanceof Error ? error : new Error(String(error)),
       });
@@ -381,12 +495,8 @@ export class Schedules {
 
   /** Goes back to the last tick the store has, and tries the missed ones again soon. */
   private retryLater(entry: Entry, before: number): void {
-    if (this.entries.get(entry.record.id) !== entry || this.stopped) return;
-    entry.through = Math.max(before, entry.record.lastTick ?? -Infinity);
-    entry.version++;
-    const at = this.now() + TICK_RETRY_MS;
-    entry.next = at;
-    this.heap.push({ entry, at, version: entry.version });
-    this.arm();
+    if (this.entries.get(entry.id) !== entry || this.stopped) return;
+    entry.through = Math.max(before, entry.lastTick ?? -Infinity);
+    this.reschedule(entry, this.now() + TICK_RETRY_MS);
   }
 }
