@@ -9,6 +9,7 @@ const suites = {
   wakeups: () => import('./wakeups.mjs'),
   startup: () => import('./startup.mjs'),
   store: () => import('./store.mjs'),
+  schedules: () => import('./schedules.mjs'),
 };
 
 const names = process.argv.slice(2);
