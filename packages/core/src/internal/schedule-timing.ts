@@ -66,7 +66,9 @@ export function checkTiming(timing: Timing): void {
   try {
     cronOf(cron, timezone);
   } catch (error) {
-    throw new InvalidArgumentError(`invalid cron expression '${cron}': ${(error as Error).message}`);
+    throw new InvalidArgumentError(
+      `invalid cron expression '${cron}': ${(error as Error).message}`,
+    );
   }
 }
 
