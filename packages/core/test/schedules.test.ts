@@ -75,6 +75,8 @@ describe('interval schedules', () => {
     clock.advanceTo(2000);
     expect(await s.unschedule('x')).toBe(true);
     expect(await s.unschedule('x')).toBe(false);
+    // No timer is left behind for it (none would keep a process alive).
+    expect(clock.scheduler.actions.filter((a) => !a.closed)).toEqual([]);
     clock.advanceTo(10_000);
     expect(s.jobs()).toHaveLength(2);
     expect(s.schedules()).toEqual([]);

@@ -282,12 +282,20 @@ export class Schedules {
   private unlink(entry: Entry): void {
     entry.next = null;
     this.heapRemove(entry);
+    this.arm();
   }
 
   private arm(): void {
     if (this.stopped || this.firing) return;
     const top = this.heap[0];
-    if (top === undefined || top.next! >= this.timerAt) return;
+    if (top === undefined) {
+      // No schedule left: no timer keeps the process alive for one that was removed.
+      this.timer?.unsubscribe();
+      this.timer = null;
+      this.timerAt = Infinity;
+      return;
+    }
+    if (top.next! >= this.timerAt) return;
     this.timer?.unsubscribe();
     const now = this.now();
     const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, top.next! - now));
