@@ -40,7 +40,15 @@ type Core = typeof CoreModule;
 async function secondInstall(): Promise<Core> {
   install('core');
   install('protocol');
-  symlinkSync(join(root, 'node_modules/rxjs'), join(dir, 'node_modules/rxjs'));
+  // Core's other dependencies (rxjs, croner) are the workspace's own.
+  const manifest = JSON.parse(readFileSync(join(root, 'packages/core/package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  for (const name of Object.keys(manifest.dependencies)) {
+    if (!name.startsWith('@geartrain/')) {
+      symlinkSync(join(root, 'node_modules', name), join(dir, 'node_modules', name));
+    }
+  }
   const entry = join(dir, 'node_modules/@geartrain/core/dist/index.js');
   return (await import(pathToFileURL(entry).href)) as Core;
 }
