@@ -21,6 +21,7 @@ export default defineConfig({
       project('threads', 'packages/threads'),
       project('testing', 'packages/testing'),
       project('store-sqlite', 'packages/store-sqlite'),
+      project('dashboard', 'packages/dashboard'),
       project('e2e', 'test', ['**/*.test.ts']),
     ],
     testTimeout: 20_000,

@@ -1,0 +1,281 @@
+import type { JobEvent, JobServer, Priority } from '@geartrain/core';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Subscription } from 'rxjs';
+
+export interface MetricsOptions {
+  /** Where the metrics are registered (the application's own, so they sit beside its). */
+  readonly registry?: Registry;
+  /**
+   * Distinct function names given a label of their own; the rest fold into `other`, so a
+   * client inventing function names cannot blow up the series. Default 100.
+   */
+  readonly maxFunctions?: number;
+  /** Whether prom-client's default process metrics (event-loop lag included) are added. Default true. */
+  readonly processMetrics?: boolean;
+}
+
+/** The label value of the functions past `maxFunctions`. */
+export const OTHER_FUNCTIONS = 'other';
+
+const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
+/** Wait and run times, in seconds: 1 ms to 5 minutes. */
+const TIME_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
+
+/** What the metrics know of a live job, from its events (not from inside the engine). */
+interface Seen {
+  readonly functionName: string;
+  readonly queuedAt: number;
+  startedAt: number;
+}
+
+/**
+ * Prometheus metrics of a job server, through prom-client. Gauges are read from the
+ * server's queries at scrape time (nothing is done per job for them); counters and
+ * histograms follow `events$`. `close()` stops following and unregisters them.
+ */
+export class JobServerMetrics {
+  readonly registry: Registry;
+  private readonly subscription: Subscription;
+  private readonly labels = new Set<string>();
+  private readonly maxFunctions: number;
+  private readonly live = new Map<string, Seen>();
+
+  constructor(
+    private readonly server: JobServer,
+    options: MetricsOptions = {},
+  ) {
+    const registry = (this.registry = options.registry ?? new Registry());
+    this.maxFunctions = options.maxFunctions ?? 100;
+    const registers = [registry];
+    const fn = (name: string) => this.label(name);
+    const functions = () => server.functions();
+
+    new Gauge({
+      name: 'geartrain_jobs_queued',
+      help: 'Jobs waiting to run (delayed ones included), by function and priority.',
+      labelNames: ['function', 'priority'],
+      registers,
+      collect() {
+        this.reset();
+        for (const f of functions()) {
+          for (const p of PRIORITIES)
+            this.inc({ function: fn(f.functionName), priority: p }, f.queued[p]);
+        }
+      },
+    });
+    new Gauge({
+      name: 'geartrain_jobs_delayed',
+      help: 'Jobs waiting for their time (delayed jobs and retries in back-off), by function.',
+      labelNames: ['function'],
+      registers,
+      collect() {
+        this.reset();
+        for (const job of server.jobs()) {
+          if (job.state === 'delayed') this.inc({ function: fn(job.functionName) });
+        }
+      },
+    });
+    new Gauge({
+      name: 'geartrain_jobs_running',
+      help: 'Jobs a worker holds now, by function.',
+      labelNames: ['function'],
+      registers,
+      collect() {
+        this.reset();
+        for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.running);
+      },
+    });
+    new Gauge({
+      name: 'geartrain_workers',
+      help: 'Connections registered for a function.',
+      labelNames: ['function'],
+      registers,
+      collect() {
+        this.reset();
+        for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.workers);
+      },
+    });
+    new Gauge({
+      name: 'geartrain_function_paused',
+      help: '1 for a paused function.',
+      labelNames: ['function'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of server.controls()) {
+          if (c.paused) this.set({ function: fn(c.functionName) }, 1);
+        }
+      },
+    });
+    // The names of the widely used gearmand exporter, so that existing dashboards work.
+    new Gauge({
+      name: 'gearman_jobs',
+      help: 'Jobs queued or running, by function (as gearadmin --status).',
+      labelNames: ['function'],
+      registers,
+      collect() {
+        this.reset();
+        for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.total);
+      },
+    });
+    new Gauge({
+      name: 'gearman_jobs_running',
+      help: 'Jobs running, by function.',
+      labelNames: ['function'],
+      registers,
+      collect() {
+        this.reset();
+        for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.running);
+      },
+    });
+    new Gauge({
+      name: 'gearman_workers',
+      help: 'Workers registered, by function.',
+      labelNames: ['function'],
+      registers,
+      collect() {
+        this.reset();
+        for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.workers);
+      },
+    });
+    new Gauge({
+      name: 'gearman_up',
+      help: '1 while the job server accepts work.',
+      registers,
+      collect() {
+        this.set(server.closed ? 0 : 1);
+      },
+    });
+
+    const submitted = new Counter({
+      name: 'geartrain_jobs_submitted_total',
+      help: 'Jobs accepted, by function.',
+      labelNames: ['function'],
+      registers,
+    });
+    const coalesced = new Counter({
+      name: 'geartrain_jobs_coalesced_total',
+      help: 'Submissions joined to a live job of the same unique id, by function.',
+      labelNames: ['function'],
+      registers,
+    });
+    const finished = new Counter({
+      name: 'geartrain_jobs_finished_total',
+      help: 'Jobs ended, by function and outcome (completed, failed, cancelled).',
+      labelNames: ['function', 'outcome'],
+      registers,
+    });
+    const retried = new Counter({
+      name: 'geartrain_jobs_retried_total',
+      help: 'Failed attempts retried under a retry policy, by function.',
+      labelNames: ['function'],
+      registers,
+    });
+    const requeued = new Counter({
+      name: 'geartrain_jobs_requeued_total',
+      help: 'Jobs queued again after their worker was lost, by function.',
+      labelNames: ['function'],
+      registers,
+    });
+    const wait = new Histogram({
+      name: 'geartrain_job_wait_seconds',
+      help: 'From submission (or the end of a delay) to the start of the first attempt.',
+      labelNames: ['function'],
+      buckets: TIME_BUCKETS,
+      registers,
+    });
+    const run = new Histogram({
+      name: 'geartrain_job_run_seconds',
+      help: 'From the start of an attempt to the job’s end.',
+      labelNames: ['function'],
+      buckets: TIME_BUCKETS,
+      registers,
+    });
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+    this.subscription = server.events$.subscribe((event: JobEvent) => {
+      switch (event.type) {
+        case 'submitted':
+          submitted.inc({ function: fn(event.functionName) });
+          this.live.set(event.handle, {
+            functionName: event.functionName,
+            queuedAt: event.time,
+            startedAt: -1,
+          });
+          return;
+        case 'coalesced':
+          coalesced.inc({ function: fn(event.functionName) });
+          return;
+        case 'delayed': {
+          // A delayed job waits from its time, not from its submission.
+          const seen = this.live.get(event.handle);
+          if (seen !== undefined) this.live.set(event.handle, { ...seen, queuedAt: event.runAt });
+          return;
+        }
+        case 'started': {
+          let seen = this.live.get(event.handle);
+          if (seen === undefined) {
+            // A job replayed from the store: its wait is not known.
+            seen = { functionName: event.functionName, queuedAt: -1, startedAt: -1 };
+            this.live.set(event.handle, seen);
+          } else if (seen.startedAt < 0 && seen.queuedAt >= 0) {
+            wait.observe(
+              { function: fn(event.functionName) },
+              Math.max(0, event.time - seen.queuedAt) / 1000,
+            );
+          }
+          seen.startedAt = event.time;
+          return;
+        }
+        case 'retrying': {
+          const seen = this.live.get(event.handle);
+          if (seen !== undefined) retried.inc({ function: fn(seen.functionName) });
+          return;
+        }
+        case 'retried': {
+          const seen = this.live.get(event.handle);
+          if (seen !== undefined) requeued.inc({ function: fn(seen.functionName) });
+          return;
+        }
+        case 'completed':
+        case 'failed':
+        case 'cancelled': {
+          const seen = this.live.get(event.handle);
+          this.live.delete(event.handle);
+          if (seen === undefined) return;
+          const labels = { function: fn(seen.functionName) };
+          finished.inc({ ...labels, outcome: event.type });
+          if (seen.startedAt >= 0)
+            run.observe(labels, Math.max(0, event.time - seen.startedAt) / 1000);
+          return;
+        }
+        default:
+          return;
+      }
+    });
+  }
+
+  /** The exposition text (what `/metrics` answers). */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The function's label: its name while fewer than `maxFunctions` have one, else `other`. */
+  private label(name: string): string {
+    if (this.labels.has(name)) return name;
+    if (this.labels.size >= this.maxFunctions) return OTHER_FUNCTIONS;
+    this.labels.add(name);
+    return name;
+  }
+
+  /** Stops following the server; the metrics leave the registry. */
+  close(): void {
+    this.subscription.unsubscribe();
+    this.registry.clear();
+  }
+}
+
+/** Registers a job server's metrics (see {@link JobServerMetrics}). */
+export function createMetrics(server: JobServer, options?: MetricsOptions): JobServerMetrics {
+  return new JobServerMetrics(server, options);
+}
