@@ -39,6 +39,11 @@ export class JobServerMetrics {
   private readonly labels = new Set<string>();
   private readonly maxFunctions: number;
   private readonly live = new Map<string, Seen>();
+  /**
+   * Give it to a store that reports its commits, so that their time is measured:
+   * `SqliteJobStore.open(path, { onCommit: metrics.storeCommit })`.
+   */
+  readonly storeCommit: (seconds: number) => void;
 
   constructor(
     private readonly server: JobServer,
@@ -191,6 +196,13 @@ export class JobServerMetrics {
       buckets: TIME_BUCKETS,
       registers,
     });
+    const commits = new Histogram({
+      name: 'geartrain_store_commit_seconds',
+      help: 'How long the job store took to commit a group of writes.',
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+      registers,
+    });
+    this.storeCommit = (seconds: number) => commits.observe(seconds);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
     this.subscription = server.events$.subscribe((event: JobEvent) => {

@@ -108,6 +108,16 @@ describe('Prometheus metrics of a job server', () => {
     expect(text).toMatch(/geartrain_job_run_seconds_bucket\{le="1",function="pay"\} 1\b/);
   });
 
+  it("times the store's commits when the store reports them", async () => {
+    server = createJobServer();
+    metrics = createMetrics(server, { processMetrics: false });
+    metrics.storeCommit(0.002);
+    metrics.storeCommit(0.02);
+    const text = await metrics.metrics();
+    expect(text).toMatch(/geartrain_store_commit_seconds_count 2\b/);
+    expect(text).toMatch(/geartrain_store_commit_seconds_bucket\{le="0.005"\} 1\b/);
+  });
+
   it('folds function names past the cap into one label', async () => {
     server = createJobServer();
     metrics = createMetrics(server, { processMetrics: false, maxFunctions: 2 });
