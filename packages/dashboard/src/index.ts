@@ -1,4 +1,13 @@
-// @geartrain/dashboard: Prometheus metrics of a job server (the live page is to come).
+// @geartrain/dashboard: Prometheus metrics of a job server, as a Node request handler or
+// on a port of their own (the live page is to come).
+export {
+  createDashboardHandler,
+  serveDashboard,
+  type DashboardHandler,
+  type DashboardOptions,
+  type ServeDashboardOptions,
+  type ServedDashboard,
+} from './handler.js';
 export {
   JobServerMetrics,
   OTHER_FUNCTIONS,
