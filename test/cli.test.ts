@@ -201,6 +201,28 @@ describe('the geartrain command', () => {
     expect(bad.stderr).toMatch(/--job-policy charge: unknown setting 'tries=3'/);
   });
 
+  it('serves Prometheus metrics with --http, on loopback, beside the Gearman port', async () => {
+    const port = await freePort();
+    const served = await serve(['--store', 'memory', '--http', `127.0.0.1:${port}`]);
+    try {
+      expect(served.line).toContain(`metrics on http://127.0.0.1:${port}/metrics`);
+      const [host, gearmanPort] = served.address.split(':');
+      const socket = createConnection({ host, port: Number(gearmanPort) });
+      socket.write('create function mail\n');
+      await once(socket, 'data');
+      socket.destroy();
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text).toContain('gearman_up 1');
+      expect(text).toContain('gearman_jobs{function="mail"} 0');
+      expect(text).toContain('process_cpu_seconds_total');
+    } finally {
+      await served.stop();
+    }
+    const bad = await run(process.execPath, [cli, 'serve', '--port', '0', '--http', 'localhost']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--http needs HOST:PORT/);
+  });
+
   it('loads policies, limits and schedules from --config; a pause made by admin survives', async () => {
     const config = join(state, 'geartrain.json');
     writeFileSync(

@@ -27,8 +27,9 @@ export default defineConfig([
     entry: ['src/cli.ts'],
     format: ['esm'],
     // The SQLite store stays a package of its own: it loads a native module, better-sqlite3,
-    // which it resolves itself, and only when a file store is used.
-    noExternal: [/^@geartrain\/(?!store-sqlite)/, 'rxjs'],
+    // which it resolves itself, and only when a file store is used. The dashboard too: it
+    // brings prom-client (CommonJS), loaded only with --http.
+    noExternal: [/^@geartrain\/(?!store-sqlite|dashboard)/, 'rxjs'],
     esbuildOptions(options) {
       options.conditions = ['@geartrain/source'];
       options.alias = { rxjs: rxjsEsm };

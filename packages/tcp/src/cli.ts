@@ -28,6 +28,8 @@ Usage: geartrain serve [options]
       --job-policy 'FN attempts=N[,backoff=fixed|exponential][,delay=MS][,max=MS][,jitter=0..1]'
                               retries for the jobs of FN, whoever submits them (repeatable;
                               also the admin command "policy FN ...")
+      --http HOST:PORT        serve Prometheus metrics at http://HOST:PORT/metrics
+                              (@geartrain/dashboard; loopback unless told otherwise)
       --config FILE           a JSON file of jobPolicies, limits (rate, concurrency) and
                               schedules by name; see the README ("Configuration file")
 ${STORE_HELP}      --max-connections N     refuse connections beyond N
@@ -128,6 +130,7 @@ async function main(argv: string[]): Promise<void> {
         table: { type: 'string' },
         'job-policy': { type: 'string', multiple: true },
         config: { type: 'string' },
+        http: { type: 'string' },
         ...STORE_OPTIONS,
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -265,6 +268,19 @@ async function main(argv: string[]): Promise<void> {
     },
   });
 
+  let dashboard: { close(): Promise<void>; address: { address: string; port: number } } | null =
+    null;
+  if (values.http !== undefined) {
+    const http = parseAddress(values.http);
+    if (http.port === undefined) fail(`--http needs HOST:PORT, not '${values.http}'`);
+    // Loaded only when asked for: prom-client is not needed otherwise.
+    const { serveDashboard } = await import('@geartrain/dashboard');
+    try {
+      dashboard = await serveDashboard(jobServer, { host: http.host, port: http.port });
+    } catch (error) {
+      fail(`cannot serve --http on ${values.http}: ${(error as Error).message}`);
+    }
+  }
   // The pid file exists before "listening" is logged, so whoever waits for that line finds it.
   if (pidFile !== undefined) writeFileSync(pidFile, `${process.pid}\n`);
   try {
@@ -277,9 +293,13 @@ async function main(argv: string[]): Promise<void> {
     const { address, port: bound } = server.address!;
     const host = address.includes(':') ? `[${address}]` : address;
     const queued = jobServer.functions().reduce((sum, f) => sum + f.total, 0);
+    const metrics =
+      dashboard === null
+        ? ''
+        : `; metrics on http://${dashboard.address.address.includes(':') ? `[${dashboard.address.address}]` : dashboard.address.address}:${dashboard.address.port}/metrics`;
     process.stdout.write(
       `geartrain ${VERSION} listening on ${host}:${bound}; jobs stored in ${opened.where}` +
-        `${queued > 0 ? `, ${queued} replayed` : ''}\n`,
+        `${queued > 0 ? `, ${queued} replayed` : ''}${metrics}\n`,
     );
   }
 
@@ -291,6 +311,7 @@ async function main(argv: string[]): Promise<void> {
     void (async () => {
       await jobServer.close({ timeout: shutdownTimeout });
       await server.close();
+      await dashboard?.close();
       removePidFile();
       process.exit(0);
     })();
