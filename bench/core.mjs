@@ -9,9 +9,13 @@
 // 4. Kept outcomes: background throughput with retention on (successes kept for the last
 //    10,000) beside off, alternated, and the heap per kept outcome with a 16-byte result
 //    (outcomes-memory.mjs). CORE_BENCH=outcomes runs only these.
+// 5. The dashboard's metrics (issue 16): background throughput with @geartrain/dashboard's
+//    metrics registered (default options: process metrics, no timings) beside without,
+//    alternated. CORE_BENCH=dashboard runs only this.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createJobServer } from '@geartrain/core';
+import { createMetrics } from '@geartrain/dashboard';
 import fastq from 'fastq';
 import { median, report } from './lib.mjs';
 
@@ -80,8 +84,9 @@ async function foregroundFastq() {
   });
 }
 
-async function backgroundGeartrain(handler, taskSet = false, serverOptions = {}) {
+async function backgroundGeartrain(handler, taskSet = false, serverOptions = {}, attach) {
   const server = createJobServer(serverOptions);
+  const detach = attach?.(server);
   const tasks = Array.from({ length: BATCH }, () => ({
     functionName: 'work',
     payload: PAYLOAD,
@@ -112,6 +117,7 @@ async function backgroundGeartrain(handler, taskSet = false, serverOptions = {})
     );
     await done;
   });
+  detach?.();
   await server.close();
   return ms;
 }
@@ -163,9 +169,31 @@ async function retention(handler) {
   report('core-background-retention-on', 'ratio_to_off', median(ratios), 'x');
 }
 
+/** Background throughput with the dashboard's metrics registered, beside without, alternated. */
+async function dashboard(handler) {
+  const withMetrics = (server) => {
+    const metrics = createMetrics(server);
+    return () => metrics.close();
+  };
+  await backgroundGeartrain(handler, false, {}, withMetrics); // warm-up
+  await backgroundGeartrain(handler);
+  const rounds = { on: [], off: [] };
+  for (let i = 0; i < 3 * ROUNDS; i++) {
+    rounds.on.push((JOBS * 1000) / (await backgroundGeartrain(handler, false, {}, withMetrics)));
+    rounds.off.push((JOBS * 1000) / (await backgroundGeartrain(handler)));
+  }
+  report('core-background-metrics-on', 'jobs_per_s', median(rounds.on), 'jobs/s');
+  const ratios = rounds.on.map((rate, i) => rate / rounds.off[i]);
+  report('core-background-metrics-on', 'ratio_to_off', median(ratios), 'x');
+}
+
 export async function run() {
   const syncHandler = (job) => job.payload;
   const asyncHandler = async (job) => job.payload;
+  if (process.env.CORE_BENCH === 'dashboard') {
+    await dashboard(syncHandler);
+    return;
+  }
   if (process.env.CORE_BENCH === 'outcomes') {
     // Only the kept-outcome figures (issue 14).
     await retention(syncHandler);
@@ -202,4 +230,5 @@ export async function run() {
 
   await retention(syncHandler);
   memory('./outcomes-memory.mjs');
+  await dashboard(syncHandler);
 }

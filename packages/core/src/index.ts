@@ -65,6 +65,7 @@ export type {
   FailReason,
   FunctionStatus,
   JobEvent,
+  JobCounts,
   JobInfo,
   JobOutcome,
   JobStatus,

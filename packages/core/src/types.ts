@@ -165,6 +165,24 @@ export interface FunctionStatus {
   readonly workers: number;
   /** Jobs waiting to run, by priority (delayed jobs count at their priority). */
   readonly queued: { readonly high: number; readonly normal: number; readonly low: number };
+  /** Of those, the jobs waiting for their time (delayed, or a retry's back-off). */
+  readonly delayed: number;
+  /** What happened to its jobs since the function's entry was made (for metrics). */
+  readonly counts: JobCounts;
+}
+
+/** Counts of what happened to a function's jobs (`FunctionStatus.counts`). */
+export interface JobCounts {
+  readonly submitted: number;
+  readonly coalesced: number;
+  readonly completed: number;
+  /** Failed for good (a failed attempt that is retried is counted in `retried`). */
+  readonly failed: number;
+  readonly cancelled: number;
+  /** Failed attempts retried under a retry policy. */
+  readonly retried: number;
+  /** Jobs queued again after their worker was lost. */
+  readonly requeued: number;
 }
 
 /** One connection, as the `workers` admin command lists it. */

@@ -408,12 +408,26 @@ describe('functions (reference §4.2)', () => {
         running: 0,
         workers: 0,
         queued: { high: 0, normal: 0, low: 0 },
+        delayed: 0,
+        counts: {
+          submitted: 0,
+          coalesced: 0,
+          completed: 0,
+          failed: 0,
+          cancelled: 0,
+          retried: 0,
+          requeued: 0,
+        },
       },
     ]);
     const c = s.connect();
     const { handle } = submit(c, { functionName: 'busy', background: true });
     expect(() => s.dropFunction('busy')).toThrow(FunctionBusyError);
     s.cancel(handle);
+    expect(s.functions().find((f) => f.functionName === 'busy')?.counts).toMatchObject({
+      submitted: 1,
+      cancelled: 1,
+    });
     const w = workerConnection(s, 'busy');
     expect(() => s.dropFunction('busy')).toThrow(FunctionBusyError);
     w.connection.close();

@@ -1,4 +1,4 @@
-import type { JobEvent, JobServer, Priority } from '@geartrain/core';
+import type { JobCounts, JobEvent, JobServer, Priority } from '@geartrain/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Subscription } from 'rxjs';
 
@@ -12,6 +12,13 @@ export interface MetricsOptions {
   readonly maxFunctions?: number;
   /** Whether prom-client's default process metrics (event-loop lag included) are added. Default true. */
   readonly processMetrics?: boolean;
+  /**
+   * Whether the wait and run times of jobs are measured (`geartrain_job_wait_seconds`,
+   * `geartrain_job_run_seconds`). They follow `events$`, which makes the server build an
+   * event per job transition: in-process throughput drops to a fraction, so they are off by
+   * default until the server measures them itself (issue 16). Default false.
+   */
+  readonly timings?: boolean;
 }
 
 /** The label value of the functions past `maxFunctions`. */
@@ -29,13 +36,14 @@ interface Seen {
 }
 
 /**
- * Prometheus metrics of a job server, through prom-client. Gauges are read from the
- * server's queries at scrape time (nothing is done per job for them); counters and
- * histograms follow `events$`. `close()` stops following and unregisters them.
+ * Prometheus metrics of a job server, through prom-client. Gauges and counters are read
+ * from the server's queries at scrape time, so nothing is done per job for them; the wait
+ * and run histograms follow `events$` when `timings` is on. `close()` stops following and
+ * unregisters them.
  */
 export class JobServerMetrics {
   readonly registry: Registry;
-  private readonly subscription: Subscription;
+  private readonly subscription: Subscription | null;
   private readonly labels = new Set<string>();
   private readonly maxFunctions: number;
   private readonly live = new Map<string, Seen>();
@@ -75,9 +83,7 @@ export class JobServerMetrics {
       registers,
       collect() {
         this.reset();
-        for (const job of server.jobs()) {
-          if (job.state === 'delayed') this.inc({ function: fn(job.functionName) });
-        }
+        for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.delayed);
       },
     });
     new Gauge({
@@ -152,35 +158,49 @@ export class JobServerMetrics {
       },
     });
 
-    const submitted = new Counter({
-      name: 'geartrain_jobs_submitted_total',
-      help: 'Jobs accepted, by function.',
-      labelNames: ['function'],
-      registers,
-    });
-    const coalesced = new Counter({
-      name: 'geartrain_jobs_coalesced_total',
-      help: 'Submissions joined to a live job of the same unique id, by function.',
-      labelNames: ['function'],
-      registers,
-    });
-    const finished = new Counter({
+    // Counters are the server's own counts, read at scrape time like the gauges: counting
+    // from events would make every job build its events (decision 24).
+    const counter = (name: string, help: string, count: keyof JobCounts) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['function'],
+        registers,
+        collect() {
+          this.reset();
+          for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.counts[count]);
+        },
+      });
+    counter('geartrain_jobs_submitted_total', 'Jobs accepted, by function.', 'submitted');
+    counter(
+      'geartrain_jobs_coalesced_total',
+      'Submissions joined to a live job of the same unique id, by function.',
+      'coalesced',
+    );
+    counter(
+      'geartrain_jobs_retried_total',
+      'Failed attempts retried under a retry policy, by function.',
+      'retried',
+    );
+    counter(
+      'geartrain_jobs_requeued_total',
+      'Jobs queued again after their worker was lost, by function.',
+      'requeued',
+    );
+    new Counter({
       name: 'geartrain_jobs_finished_total',
       help: 'Jobs ended, by function and outcome (completed, failed, cancelled).',
       labelNames: ['function', 'outcome'],
       registers,
-    });
-    const retried = new Counter({
-      name: 'geartrain_jobs_retried_total',
-      help: 'Failed attempts retried under a retry policy, by function.',
-      labelNames: ['function'],
-      registers,
-    });
-    const requeued = new Counter({
-      name: 'geartrain_jobs_requeued_total',
-      help: 'Jobs queued again after their worker was lost, by function.',
-      labelNames: ['function'],
-      registers,
+      collect() {
+        this.reset();
+        for (const f of functions()) {
+          const labels = { function: fn(f.functionName) };
+          this.inc({ ...labels, outcome: 'completed' }, f.counts.completed);
+          this.inc({ ...labels, outcome: 'failed' }, f.counts.failed);
+          this.inc({ ...labels, outcome: 'cancelled' }, f.counts.cancelled);
+        }
+      },
     });
     const wait = new Histogram({
       name: 'geartrain_job_wait_seconds',
@@ -205,66 +225,60 @@ export class JobServerMetrics {
     this.storeCommit = (seconds: number) => commits.observe(seconds);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
-    this.subscription = server.events$.subscribe((event: JobEvent) => {
-      switch (event.type) {
-        case 'submitted':
-          submitted.inc({ function: fn(event.functionName) });
-          this.live.set(event.handle, {
-            functionName: event.functionName,
-            queuedAt: event.time,
-            startedAt: -1,
-          });
-          return;
-        case 'coalesced':
-          coalesced.inc({ function: fn(event.functionName) });
-          return;
-        case 'delayed': {
-          // A delayed job waits from its time, not from its submission.
-          const seen = this.live.get(event.handle);
-          if (seen !== undefined) this.live.set(event.handle, { ...seen, queuedAt: event.runAt });
-          return;
-        }
-        case 'started': {
-          let seen = this.live.get(event.handle);
-          if (seen === undefined) {
-            // A job replayed from the store: its wait is not known.
-            seen = { functionName: event.functionName, queuedAt: -1, startedAt: -1 };
-            this.live.set(event.handle, seen);
-          } else if (seen.startedAt < 0 && seen.queuedAt >= 0) {
-            wait.observe(
-              { function: fn(event.functionName) },
-              Math.max(0, event.time - seen.queuedAt) / 1000,
-            );
-          }
-          seen.startedAt = event.time;
-          return;
-        }
-        case 'retrying': {
-          const seen = this.live.get(event.handle);
-          if (seen !== undefined) retried.inc({ function: fn(seen.functionName) });
-          return;
-        }
-        case 'retried': {
-          const seen = this.live.get(event.handle);
-          if (seen !== undefined) requeued.inc({ function: fn(seen.functionName) });
-          return;
-        }
-        case 'completed':
-        case 'failed':
-        case 'cancelled': {
-          const seen = this.live.get(event.handle);
-          this.live.delete(event.handle);
-          if (seen === undefined) return;
-          const labels = { function: fn(seen.functionName) };
-          finished.inc({ ...labels, outcome: event.type });
-          if (seen.startedAt >= 0)
-            run.observe(labels, Math.max(0, event.time - seen.startedAt) / 1000);
-          return;
-        }
-        default:
-          return;
+    this.subscription =
+      options.timings === true
+        ? server.events$.subscribe((event) => this.time(event, wait, run))
+        : null;
+  }
+
+  /** Follows a job's events for its wait and run times (`timings`). */
+  private time(event: JobEvent, wait: Histogram, run: Histogram): void {
+    const fn = (name: string) => this.label(name);
+    switch (event.type) {
+      case 'submitted':
+        this.live.set(event.handle, {
+          functionName: event.functionName,
+          queuedAt: event.time,
+          startedAt: -1,
+        });
+        return;
+      case 'delayed': {
+        // A delayed job waits from its time, not from its submission.
+        const seen = this.live.get(event.handle);
+        if (seen !== undefined) this.live.set(event.handle, { ...seen, queuedAt: event.runAt });
+        return;
       }
-    });
+      case 'started': {
+        let seen = this.live.get(event.handle);
+        if (seen === undefined) {
+          // A job replayed from the store: its wait is not known.
+          seen = { functionName: event.functionName, queuedAt: -1, startedAt: -1 };
+          this.live.set(event.handle, seen);
+        } else if (seen.startedAt < 0 && seen.queuedAt >= 0) {
+          wait.observe(
+            { function: fn(event.functionName) },
+            Math.max(0, event.time - seen.queuedAt) / 1000,
+          );
+        }
+        seen.startedAt = event.time;
+        return;
+      }
+      case 'completed':
+      case 'failed':
+      case 'cancelled': {
+        const seen = this.live.get(event.handle);
+        this.live.delete(event.handle);
+        if (seen !== undefined && seen.startedAt >= 0) {
+          run.observe(
+            { function: fn(seen.functionName) },
+            Math.max(0, event.time - seen.startedAt) / 1000,
+          );
+        }
+        return;
+      }
+      default:
+        return;
+    }
   }
 
   /** The exposition text (what `/metrics` answers). */
@@ -282,7 +296,7 @@ export class JobServerMetrics {
 
   /** Stops following the server; the metrics leave the registry. */
   close(): void {
-    this.subscription.unsubscribe();
+    this.subscription?.unsubscribe();
     this.registry.clear();
   }
 }

@@ -68,7 +68,7 @@ describe('Prometheus metrics of a job server', () => {
     const clock = virtual();
     server = createJobServer({ scheduler: clock.scheduler });
     server.setJobPolicy('pay', { attempts: 2 });
-    metrics = createMetrics(server, { processMetrics: false });
+    metrics = createMetrics(server, { processMetrics: false, timings: true });
     const client = server.connect();
     const { handle } = client.submit({ functionName: 'pay', payload: 'x', background: true }) as {
       handle: string;

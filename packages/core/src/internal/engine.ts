@@ -240,6 +240,7 @@ export class Engine {
     // Coalescing (reference §3.2): by unique id, or by payload for the `-` unique.
     const existing = this.findCoalesced(fn, unique, body);
     if (existing !== undefined) {
+      fn.counts.coalesced++;
       if (attach !== undefined) this.attach(existing, attach, owner);
       const handle = existing.handle;
       if (this.events.observed)
@@ -266,6 +267,7 @@ export class Engine {
       undefined,
       retry,
     );
+    fn.counts.submitted++;
     // Times are taken only where an outcome may be kept.
     if (background && this.keeps(fn) !== 0) job.queuedAt = this.stamps.now();
     this.register(job);
@@ -716,6 +718,7 @@ export class Engine {
     if (job.background && (this.keeps(job.fn) & KEEP_COMPLETED) !== 0) {
       this.keepOutcome(job, 'completed', null, data);
     }
+    job.fn.counts.completed++;
     this.finish(job);
     this.broadcast(job, { type: 'complete', data }, handle);
     if (this.events.observed) this.emit({ type: 'completed', handle: job.handle });
@@ -731,6 +734,7 @@ export class Engine {
       this.noteFailure(job, 'EXCEPTION', data);
       this.keepOutcome(job, 'failed', 'EXCEPTION', job.body);
     }
+    job.fn.counts.failed++;
     this.finish(job);
     this.broadcast(job, { type: 'exception', data });
     if (this.events.observed) {
@@ -747,6 +751,8 @@ export class Engine {
       this.noteFailure(job, failure, null);
       this.keepOutcome(job, 'failed', reason, job.body);
     }
+    if (reason === 'CANCELLED') job.fn.counts.cancelled++;
+    else job.fn.counts.failed++;
     this.finish(job);
     if (revoke && holder !== undefined) holder.revoke(handle, reason);
     this.broadcast(job, { type: 'fail', reason });
@@ -835,6 +841,7 @@ export class Engine {
     }
     this.release(job);
     job.state = JobState.Queued;
+    job.fn.counts.requeued++;
     job.fn.queues[job.priorityIndex].pushFront(job);
     if (this.events.observed) {
       this.emit({ type: 'retried', handle: job.handle, attempt: job.retries + 1 });
@@ -1025,6 +1032,7 @@ export class Engine {
     this.release(job);
     if (reason === 'TIMEOUT') holder.revoke(handle, 'TIMEOUT');
     job.retries = failed;
+    job.fn.counts.retried++;
     const delay = backoffDelay(policy.backoff, failed, this.options.random);
     if (delay > 0) {
       job.runAt = this.now() + delay;

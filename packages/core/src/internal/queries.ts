@@ -72,6 +72,8 @@ export function functionRows(functions: Iterable<FunctionEntry>): FunctionStatus
         normal: fn.queues[1].length + fn.delayed[1],
         low: fn.queues[2].length + fn.delayed[2],
       },
+      delayed: fn.delayed[0] + fn.delayed[1] + fn.delayed[2],
+      counts: { ...fn.counts },
     });
   }
   return rows;
