@@ -2,9 +2,11 @@
 # Installs the Debian programs the interop tests drive: the reference gearmand and the real
 # Gearman clients (gearman/gearadmin, PHP's pecl extension, Perl's Gearman::Client), plus
 # libgearman-dev for the load generator of the TCP benchmark, and strace, which counts the
-# SQLite store's fsyncs. Needs root (CI runs as root).
+# SQLite store's fsyncs, and prometheus for promtool, which checks the dashboard's /metrics
+# against the exposition format (the server it also carries is not started). Needs root
+# (CI runs as root).
 set -euo pipefail
-packages=(gearman-job-server gearman-tools php-cli php-gearman libgearman-client-perl libgearman-dev strace)
+packages=(gearman-job-server gearman-tools php-cli php-gearman libgearman-client-perl libgearman-dev strace prometheus)
 
 missing=()
 for p in "${packages[@]}"; do
