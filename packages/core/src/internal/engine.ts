@@ -640,6 +640,8 @@ export class Engine {
    * woken only then, not for every job.
    */
   ensureWakes(fn: FunctionEntry, everyone = this.options.workerWakeup === 0): void {
+    // Nobody asleep (the common case while workers are busy): nothing to count.
+    if (fn.sleepers.head === null) return;
     const perJob = this.options.workerWakeup;
     // Only as many as may start now: a gated function's other jobs wait for its gate.
     let startable = fn.queued;
