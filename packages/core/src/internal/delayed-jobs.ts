@@ -1,5 +1,6 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
-import { MAX_TIMER_DELAY, MinHeap } from './min-heap.js';
+import { MinHeap } from './min-heap.js';
+import { timerDelay } from './timer-delay.js';
 import { JobState, type Job } from './job.js';
 
 /**
@@ -41,7 +42,7 @@ export class DelayedJobs {
         this.timerAt = Infinity;
         this.fire();
       },
-      Math.min(MAX_TIMER_DELAY, Math.max(0, next.runAt - this.scheduler.now())),
+      timerDelay(next.runAt, this.scheduler.now()),
     );
   }
 

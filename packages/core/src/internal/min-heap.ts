@@ -50,9 +50,3 @@ export class MinHeap<T> {
     return top;
   }
 }
-
-/**
- * The longest delay a timer takes: Node turns a longer one into 1 ms (with a warning), so a
- * timer due later is armed for this long and armed again when it fires early.
- */
-export const MAX_TIMER_DELAY = 2 ** 31 - 1;

@@ -4,9 +4,9 @@ import type { ScheduleRecord } from '../store.js';
 import type { SubmitOutcome, SubmitRequest } from '../transport-types.js';
 import type { CatchUp, JobEvent, Priority, ScheduleInfo, ScheduleOptions } from '../types.js';
 import { checkName } from './checks.js';
-import { MAX_TIMER_DELAY } from './min-heap.js';
 import { checkTiming, latestTicks, nextTick, type Timing } from './schedule-timing.js';
 import { isThenable } from './thenable.js';
+import { timerDelay } from './timer-delay.js';
 
 type WithoutTime<E> = E extends unknown ? Omit<E, 'time'> : never;
 
@@ -298,7 +298,7 @@ export class Schedules {
     if (top.next! >= this.timerAt) return;
     this.timer?.unsubscribe();
     const now = this.now();
-    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, top.next! - now));
+    const delay = timerDelay(top.next!, now);
     this.timerAt = now + delay;
     this.timer = this.host.scheduler.schedule(() => {
       this.timer = null;
