@@ -44,6 +44,7 @@ import { KEEP_COMPLETED, KEEP_FAILED, Outcomes } from './outcomes.js';
 import { StampClock } from './stamps.js';
 import { Gate, checkLimits, controlOf } from './gate.js';
 import { Schedules } from './schedules.js';
+import { timerDelay } from './timer-delay.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from '../transport-types.js';
 
 export interface EngineOptions {
@@ -1152,7 +1153,7 @@ export class Engine {
         gate.timerAt = Infinity;
         const entry = this.functions.get(gate.functionName);
         if (entry !== undefined && entry.gate === gate) this.ensureWakes(entry);
-      }, at - now);
+      }, timerDelay(at, now));
       if (this.events.observed) {
         this.emit({ type: 'limited', functionName: fn.name, until: at });
       }
