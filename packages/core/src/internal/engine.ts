@@ -1148,12 +1148,15 @@ export class Engine {
     if (at !== undefined && at < gate.timerAt && !this.closing) {
       gate.stopTimer();
       gate.timerAt = at;
-      gate.timer = this.scheduler.schedule(() => {
-        gate.timer = null;
-        gate.timerAt = Infinity;
-        const entry = this.functions.get(gate.functionName);
-        if (entry !== undefined && entry.gate === gate) this.ensureWakes(entry);
-      }, timerDelay(at, now));
+      gate.timer = this.scheduler.schedule(
+        () => {
+          gate.timer = null;
+          gate.timerAt = Infinity;
+          const entry = this.functions.get(gate.functionName);
+          if (entry !== undefined && entry.gate === gate) this.ensureWakes(entry);
+        },
+        timerDelay(at, now),
+      );
       if (this.events.observed) {
         this.emit({ type: 'limited', functionName: fn.name, until: at });
       }

@@ -60,7 +60,8 @@ class Entry implements Timing {
     readonly priority: Priority,
     readonly unique: string,
     readonly catchUp: CatchUp,
-    readonly since: number,
+    /** When it was defined: set again only by `continues`. */
+    public since: number,
     /** The last tick the store has (confirmed), or null. */
     public lastTick: number | null,
   ) {
@@ -97,6 +98,17 @@ class Entry implements Timing {
       since: this.since,
       lastTick,
     };
+  }
+
+  /**
+   * A redefinition with the same timing goes on where `old` stands: its phase, its last
+   * tick, and the last tick submitted, even if its write is still in flight (this record is
+   * written after it and must not take it back: its job would be submitted again).
+   */
+  continues(old: Entry): void {
+    this.since = old.since;
+    this.lastTick = old.lastTick;
+    this.through = old.through;
   }
 
   sameTiming(other: Entry): boolean {
@@ -163,28 +175,10 @@ export class Schedules {
    * tick (a config loaded again at every start changes nothing); a new timing starts now.
    */
   define(id: string, options: ScheduleOptions): Promise<ScheduleInfo> {
-    let entry = this.entryOf(id, options);
+    const entry = this.entryOf(id, options);
     checkTiming(entry);
     const old = this.entries.get(id);
-    if (old !== undefined && old.sameTiming(entry)) {
-      // The last tick submitted, even if its write is still in flight: this record is
-      // written after it, and must not take it back (its job would be submitted again).
-      const e = entry;
-      entry = new Entry(
-        e.id,
-        e.cron,
-        e.every,
-        e.timezone,
-        e.functionName,
-        e.payload,
-        e.priority,
-        e.unique,
-        e.catchUp,
-        old.since,
-        old.lastTick,
-      );
-      entry.through = old.through;
-    }
+    if (old !== undefined && old.sameTiming(entry)) entry.continues(old);
     if (old !== undefined) this.unlink(old);
     this.entries.set(id, entry);
     this.reschedule(entry, nextTick(entry, entry.through));
