@@ -1,4 +1,4 @@
-import type { JobCounts, JobEvent, JobServer, Priority } from '@geartrain/core';
+import type { FunctionStatus, JobCounts, JobEvent, JobServer, Priority } from '@geartrain/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Subscription } from 'rxjs';
 
@@ -61,7 +61,28 @@ export class JobServerMetrics {
     this.maxFunctions = options.maxFunctions ?? 100;
     const registers = [registry];
     const fn = (name: string) => this.label(name);
-    const functions = () => server.functions();
+    // One look at the functions serves every metric of a scrape (prom-client collects them
+    // together): dropped at the next microtask, so a scrape never sees an older one.
+    let rows: FunctionStatus[] | null = null;
+    const functions = (): FunctionStatus[] => {
+      if (rows === null) {
+        rows = server.functions();
+        queueMicrotask(() => (rows = null));
+      }
+      return rows;
+    };
+    /** A gauge of one value per function, read at scrape time. */
+    const perFunction = (name: string, help: string, read: (f: FunctionStatus) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['function'],
+        registers,
+        collect() {
+          this.reset();
+          for (const f of functions()) this.inc({ function: fn(f.functionName) }, read(f));
+        },
+      });
 
     new Gauge({
       name: 'geartrain_jobs_queued',
@@ -76,36 +97,17 @@ export class JobServerMetrics {
         }
       },
     });
-    new Gauge({
-      name: 'geartrain_jobs_delayed',
-      help: 'Jobs waiting for their time (delayed jobs and retries in back-off), by function.',
-      labelNames: ['function'],
-      registers,
-      collect() {
-        this.reset();
-        for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.delayed);
-      },
-    });
-    new Gauge({
-      name: 'geartrain_jobs_running',
-      help: 'Jobs a worker holds now, by function.',
-      labelNames: ['function'],
-      registers,
-      collect() {
-        this.reset();
-        for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.running);
-      },
-    });
-    new Gauge({
-      name: 'geartrain_workers',
-      help: 'Connections registered for a function.',
-      labelNames: ['function'],
-      registers,
-      collect() {
-        this.reset();
-        for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.workers);
-      },
-    });
+    perFunction(
+      'geartrain_jobs_delayed',
+      'Jobs waiting for their time (delayed jobs and retries in back-off), by function.',
+      (f) => f.delayed,
+    );
+    perFunction(
+      'geartrain_jobs_running',
+      'Jobs a worker holds now, by function.',
+      (f) => f.running,
+    );
+    perFunction('geartrain_workers', 'Connections registered for a function.', (f) => f.workers);
     new Gauge({
       name: 'geartrain_function_paused',
       help: '1 for a paused function.',
@@ -119,36 +121,13 @@ export class JobServerMetrics {
       },
     });
     // The names of the widely used gearmand exporter, so that existing dashboards work.
-    new Gauge({
-      name: 'gearman_jobs',
-      help: 'Jobs queued or running, by function (as gearadmin --status).',
-      labelNames: ['function'],
-      registers,
-      collect() {
-        this.reset();
-        for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.total);
-      },
-    });
-    new Gauge({
-      name: 'gearman_jobs_running',
-      help: 'Jobs running, by function.',
-      labelNames: ['function'],
-      registers,
-      collect() {
-        this.reset();
-        for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.running);
-      },
-    });
-    new Gauge({
-      name: 'gearman_workers',
-      help: 'Workers registered, by function.',
-      labelNames: ['function'],
-      registers,
-      collect() {
-        this.reset();
-        for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.workers);
-      },
-    });
+    perFunction(
+      'gearman_jobs',
+      'Jobs queued or running, by function (as gearadmin --status).',
+      (f) => f.total,
+    );
+    perFunction('gearman_jobs_running', 'Jobs running, by function.', (f) => f.running);
+    perFunction('gearman_workers', 'Workers registered, by function.', (f) => f.workers);
     new Gauge({
       name: 'gearman_up',
       help: '1 while the job server accepts work.',
