@@ -150,11 +150,9 @@ export function executeAdmin(session: Session, line: string): void {
         () => slot.fill(formatOk()),
         (error: unknown) =>
           slot.fill(
-            formatErr(
-              error instanceof JobNotFoundError
-                ? 'NO_SUCH_JOB no+failed+job+is+kept+under+that+handle'
-                : `QUEUE_ERROR ${(error instanceof Error ? error.message : String(error)).replace(/ /g, '+')}`,
-            ),
+            error instanceof JobNotFoundError
+              ? formatErr('NO_SUCH_JOB no+failed+job+is+kept+under+that+handle')
+              : errorReply(error),
           ),
       );
       return;
