@@ -7,6 +7,15 @@ import { Wire } from './wire.js';
 const b = (text: string) => Buffer.from(text, 'latin1');
 const hex = (h: string) => Buffer.from(h.replace(/\s+/g, ''), 'hex');
 
+/** Moves a TestScheduler used as a plain virtual clock to `to`, running every timer due. */
+function advancer(scheduler: TestScheduler) {
+  return (to: number) => {
+    scheduler.maxFrames = to;
+    scheduler.flush();
+    scheduler.frame = to;
+  };
+}
+
 function setup(options: ConstructorParameters<typeof GearmanServer>[1] = {}, jobOptions = {}) {
   const jobs = createJobServer({ handlePrefix: 'H:t', ...jobOptions });
   return new GearmanServer(jobs, options);
@@ -642,11 +651,7 @@ describe('CAN_DO_TIMEOUT on the wire (reference §3.6)', () => {
     );
     const replies = await worker.packetsAfter(3);
     expect(replies[0]).toMatchObject({ type: 'ERROR', errorCode: 'ARGUMENT_TOO_LARGE' });
-    const advance = (to: number) => {
-      scheduler.maxFrames = to;
-      scheduler.flush();
-      scheduler.frame = to;
-    };
+    const advance = advancer(scheduler);
     advance(999);
     await Wire.settle();
     expect(client.packets).toHaveLength(2);
@@ -693,11 +698,7 @@ describe('rate limits on the wire', () => {
     );
     const replies = await worker.packetsAfter(2);
     expect(replies.map((p) => p.type)).toEqual(['JOB_ASSIGN', 'NO_JOB']);
-    const advance = (to: number) => {
-      scheduler.maxFrames = to;
-      scheduler.flush();
-      scheduler.frame = to;
-    };
+    const advance = advancer(scheduler);
     advance(999);
     await Wire.settle();
     expect(worker.packets).toHaveLength(2);
