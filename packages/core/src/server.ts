@@ -14,7 +14,9 @@ import type {
   FunctionControl,
   FunctionLimits,
   FunctionStatus,
+  FunctionTimings,
   JobEvent,
+  JobFilter,
   JobInfo,
   JobStatus,
   QueueLimits,
@@ -373,6 +375,19 @@ export class JobServer {
     return this.engine.functionStatus();
   }
 
+  /**
+   * Starts measuring every function's wait and run times (see `timings`). Off until asked,
+   * since it reads the clock at each start and end; `@geartrain/dashboard` turns it on.
+   */
+  measureTimings(): void {
+    this.engine.measureTimings();
+  }
+
+  /** Wait and run time histograms per function, since `measureTimings` (none before). */
+  timings(): FunctionTimings[] {
+    return this.engine.timings();
+  }
+
   /** Open connections with their registrations (admin `workers`). */
   connections(): ConnectionInfo[] {
     return [...this.connectionsById.values()].map((c) => ({
@@ -383,9 +398,18 @@ export class JobServer {
     }));
   }
 
-  /** Live jobs (admin `show jobs`). */
-  jobs(): JobInfo[] {
-    return this.engine.jobInfo();
+  /**
+   * Live jobs (admin `show jobs`), or those of one state or function, at most `limit`:
+   * `jobs({ state: 'running', limit: 100 })` visits only running jobs, so it stays cheap
+   * beside a long queue. Throws `INVALID_ARGUMENT` for a bad limit or state.
+   */
+  jobs(filter?: JobFilter): JobInfo[] {
+    return this.engine.jobInfo(filter);
+  }
+
+  /** A live job by its handle, or undefined (ended, or never known). */
+  job(handle: string): JobInfo | undefined {
+    return this.engine.jobInfoOf(handle);
   }
 
   /** Unique ids of live jobs, `''` for those without (admin `show unique jobs`). */

@@ -185,6 +185,30 @@ export interface JobCounts {
   readonly requeued: number;
 }
 
+/**
+ * A latency histogram the server keeps (`JobServer.timings()`), in Prometheus's shape but not
+ * cumulative: `counts[i]` observations were at most `bounds[i]` seconds and over the bound
+ * before; the last count is over the top bound.
+ */
+export interface LatencyHistogram {
+  /** Upper bounds of the buckets, seconds. The same for every function. */
+  readonly bounds: readonly number[];
+  /** One more than `bounds`. */
+  readonly counts: readonly number[];
+  /** Of every observation, seconds. */
+  readonly sum: number;
+  readonly count: number;
+}
+
+/** A function's wait and run times since timings were turned on (`measureTimings`). */
+export interface FunctionTimings {
+  readonly functionName: string;
+  /** From the moment a job may run (its submission, or the end of its delay or back-off) to a start. */
+  readonly wait: LatencyHistogram;
+  /** From the start of an attempt to its end (completed, failed, timed out, lost or revoked). */
+  readonly run: LatencyHistogram;
+}
+
 /** One connection, as the `workers` admin command lists it. */
 export interface ConnectionInfo {
   readonly id: number;
@@ -207,6 +231,27 @@ export interface JobInfo {
   readonly persisted: boolean;
   /** When a delayed job becomes runnable (scheduler ms), or 0. */
   readonly runAt: number;
+  /** The attempt running, or the next one (1 for the first). */
+  readonly attempt: number;
+  /** A running job's progress, as its worker last reported it (`sendStatus`); else 0 and 0. */
+  readonly numerator: number;
+  readonly denominator: number;
+  /**
+   * When a running job started (scheduler ms), or 0: not running, or started while neither
+   * timings (`measureTimings`) nor its kept outcome asked for the time.
+   */
+  readonly startedAt: number;
+  /** The id of the connection that runs it (`ConnectionInfo.id`), or null. */
+  readonly worker: number | null;
+}
+
+/** Which live jobs `JobServer.jobs` lists. */
+export interface JobFilter {
+  /** Running ones (longest running first), delayed ones (earliest first) or queued ones (next first). */
+  readonly state?: 'queued' | 'delayed' | 'running';
+  readonly functionName?: string;
+  /** At most this many (a non-negative integer). Default: all. */
+  readonly limit?: number;
 }
 
 /** One failed attempt of a job, as its kept outcome lists it. */

@@ -1,7 +1,12 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { MinHeap } from './min-heap.js';
 import { timerDelay } from './timer-delay.js';
-import { JobState, type Job } from './job.js';
+import { JobState, type FunctionEntry, type Job } from './job.js';
+import { smallest } from './smallest.js';
+
+/** Earlier time first; the older job first at the same time. */
+const sooner = (a: Job, b: Job): boolean =>
+  a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq);
 
 /**
  * Delayed jobs, earliest first, with one timer on the scheduler for the earliest. When it
@@ -9,9 +14,7 @@ import { JobState, type Job } from './job.js';
  * waited (cancelled) is dropped from the heap then. A delayed job never blocks another.
  */
 export class DelayedJobs {
-  private readonly heap = new MinHeap<Job>(
-    (a, b) => a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq),
-  );
+  private readonly heap = new MinHeap<Job>(sooner);
   private timer: Subscription | null = null;
   private timerAt = Infinity;
 
@@ -23,6 +26,19 @@ export class DelayedJobs {
   add(job: Job): void {
     this.heap.push(job);
     this.arm();
+  }
+
+  /**
+   * The delayed jobs still waiting (of one function, when given), earliest first, at most
+   * `limit`. The heap also holds jobs that ended while they waited; they are skipped.
+   */
+  earliest(limit: number, fn?: FunctionEntry): Job[] {
+    return smallest(
+      this.heap.values(),
+      limit,
+      sooner,
+      (job) => job.state === JobState.Delayed && (fn === undefined || job.fn === fn),
+    );
   }
 
   stop(): void {

@@ -1,5 +1,5 @@
 import { Subject, type SchedulerLike } from 'rxjs';
-import { QueueFullError, ServerClosedError, StoreError } from '../errors.js';
+import { InvalidArgumentError, QueueFullError, ServerClosedError, StoreError } from '../errors.js';
 import type { JobRecord, JobStore, OutcomeRecord, ScheduleRecord } from '../store.js';
 import type {
   AttemptFailure,
@@ -7,7 +7,9 @@ import type {
   FunctionControl,
   FunctionLimits,
   FunctionStatus,
+  FunctionTimings,
   JobEvent,
+  JobFilter,
   JobInfo,
   JobStatus,
   JobUpdate,
@@ -31,7 +33,16 @@ import {
   type PriorityIndex,
 } from './job.js';
 import { payloadKey, sameBody, toBody, type Body } from './payload.js';
-import { ABSENT, functionRows, handleSeq, jobRows, statusByUnique, statusOf } from './queries.js';
+import {
+  ABSENT,
+  functionRows,
+  handleSeq,
+  jobRow,
+  shown,
+  statusByUnique,
+  statusOf,
+} from './queries.js';
+import { smallest } from './smallest.js';
 import { FunctionTable } from './function-table.js';
 import { StoreWrites } from './store-writes.js';
 import { checkName, checkRunAt, checkUnique } from './checks.js';
@@ -45,6 +56,7 @@ import { StampClock } from './stamps.js';
 import { Gate, checkLimits, controlOf } from './gate.js';
 import { Schedules } from './schedules.js';
 import { timerDelay } from './timer-delay.js';
+import { FunctionLatencies } from './latency.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from '../transport-types.js';
 
 export interface EngineOptions {
@@ -104,6 +116,8 @@ export class Engine {
   private readonly draft = new OutcomeDraft();
   /** The clock of outcome times (shares a reading within a synchronous stretch). */
   private readonly stamps: StampClock;
+  /** When timings were turned on (`measureTimings`), or -1: not measured. */
+  private timingSince = -1;
   /** Pauses and limits by function name; a function without any has none. */
   private readonly gates = new Map<string, Gate>();
   /** Recurring jobs; they submit as a client of their own. */
@@ -269,8 +283,10 @@ export class Engine {
       retry,
     );
     fn.counts.submitted++;
-    // Times are taken only where an outcome may be kept.
-    if (background && this.keeps(fn) !== 0) job.queuedAt = this.stamps.now();
+    // Times are taken only where they are measured or an outcome may be kept.
+    if (this.timingSince >= 0 || (background && this.keeps(fn) !== 0)) {
+      job.queuedAt = this.stamps.now();
+    }
     this.register(job);
     if (attach !== undefined) this.attach(job, attach, owner);
     const handle = job.handle;
@@ -568,12 +584,15 @@ export class Engine {
 
   private assign(job: Job, worker: WorkerState, ability: Ability): Assignment {
     job.state = JobState.Running;
-    const run = new RunInfo(
-      job,
-      worker,
-      ability,
-      job.background && this.keeps(job.fn) !== 0 ? this.stamps.now() : 0,
-    );
+    const timing = this.timingSince >= 0;
+    const startedAt =
+      timing || (job.background && this.keeps(job.fn) !== 0) ? this.stamps.now() : 0;
+    const run = new RunInfo(job, worker, ability, startedAt);
+    // A job queued before timings were turned on has no time to wait from.
+    if (timing && job.queuedAt >= this.timingSince) {
+      const from = job.runAt > job.queuedAt ? job.runAt : job.queuedAt;
+      (job.fn.latencies ??= new FunctionLatencies()).wait.observe(startedAt - from);
+    }
     job.run = run;
     ability.active++;
     job.fn.running++;
@@ -779,6 +798,13 @@ export class Engine {
   /** Takes a running job back from its holder. */
   private release(job: Job): void {
     const run = job.run!;
+    // Every end of an attempt comes here, so run times are measured here only. Read fresh:
+    // the handler may have run since the stretch's reading (stamps.ts).
+    if (this.timingSince >= 0 && run.startedAt >= this.timingSince) {
+      (job.fn.latencies ??= new FunctionLatencies()).run.observe(
+        this.stamps.read() - run.startedAt,
+      );
+    }
     run.timer?.unsubscribe();
     run.ability.active--;
     job.fn.running--;
@@ -1198,8 +1224,79 @@ export class Engine {
     return functionRows(this.functions.byName.values());
   }
 
-  jobInfo(): JobInfo[] {
-    return jobRows(this.jobs.values());
+  /**
+   * Turns on the wait and run times (idempotent): from now on, every start and every end of
+   * an attempt is measured (three clock readings per job, most of them shared; decision 25).
+   */
+  measureTimings(): void {
+    if (this.timingSince < 0) this.timingSince = this.stamps.read();
+  }
+
+  timings(): FunctionTimings[] {
+    const rows: FunctionTimings[] = [];
+    for (const fn of this.functions.byName.values()) {
+      if (fn.latencies !== null) rows.push(fn.latencies.snapshot(fn.name));
+    }
+    return rows;
+  }
+
+  /**
+   * Live jobs. With a state, only the jobs of that state are visited (the running ones
+   * through their holders, the delayed ones through their heap, the queued ones from the
+   * front of their queues), so a page showing the first hundred of each stays cheap with a
+   * million queued.
+   */
+  jobInfo(filter: JobFilter = {}): JobInfo[] {
+    const { state, functionName } = filter;
+    const limit = filter.limit ?? Infinity;
+    if (limit !== Infinity && !(Number.isSafeInteger(limit) && limit >= 0)) {
+      throw new InvalidArgumentError('limit must be a non-negative integer');
+    }
+    const fn = functionName === undefined ? undefined : this.functions.get(functionName);
+    if (functionName !== undefined && fn === undefined) return [];
+    const fns = fn === undefined ? [...this.functions.byName.values()] : [fn];
+    switch (state) {
+      case undefined: {
+        const rows: JobInfo[] = [];
+        for (const job of this.jobs.values()) {
+          if (rows.length >= limit) break;
+          if (shown(job) && (fn === undefined || job.fn === fn)) rows.push(jobRow(job));
+        }
+        return rows;
+      }
+      case 'running': {
+        const runs: RunInfo[] = [];
+        for (const f of fns) {
+          for (const worker of f.workers) {
+            for (let run = worker.heldHead; run !== null; run = run.nextHeld) {
+              if (run.job.fn === f) runs.push(run);
+            }
+          }
+        }
+        return smallest(runs, limit, (a, b) => a.startedAt < b.startedAt).map((r) => jobRow(r.job));
+      }
+      case 'delayed':
+        return this.delayed.earliest(limit, fn).map(jobRow);
+      case 'queued': {
+        const rows: JobInfo[] = [];
+        for (const f of fns) {
+          for (const queue of f.queues) {
+            for (let job = queue.head; job !== null && rows.length < limit; job = job.next) {
+              rows.push(jobRow(job));
+            }
+          }
+        }
+        return rows;
+      }
+      default:
+        throw new InvalidArgumentError(`unknown job state: ${String(state)}`);
+    }
+  }
+
+  /** A live job by its handle. */
+  jobInfoOf(handle: string): JobInfo | undefined {
+    const job = this.jobByHandle(handle);
+    return job !== undefined && shown(job) ? jobRow(job) : undefined;
   }
 
   // ---------------------------------------------------------------------------------

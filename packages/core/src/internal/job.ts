@@ -1,4 +1,5 @@
 import type { Gate } from './gate.js';
+import type { FunctionLatencies } from './latency.js';
 import type { Subscription } from 'rxjs';
 import type { JobRecord } from '../store.js';
 import type { Retries } from '../retry.js';
@@ -475,6 +476,8 @@ export class FunctionEntry {
   keeps = -1;
   /** Its pause and limits (the engine's, by name), or null when nothing holds it back. */
   gate: Gate | null = null;
+  /** Its wait and run times, made at the first one measured (`measureTimings`). */
+  latencies: FunctionLatencies | null = null;
   /** Jobs by unique id (non-empty uniques other than `-`). */
   readonly byUnique = new Map<string, Job>();
   /** Jobs submitted with the `-` unique, by payload key (see payload.ts). */

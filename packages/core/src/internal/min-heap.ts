@@ -11,6 +11,11 @@ export class MinHeap<T> {
     return this.items.length;
   }
 
+  /** Every item, in no particular order (a view: not to be changed). */
+  values(): readonly T[] {
+    return this.items;
+  }
+
   peek(): T | undefined {
     return this.items[0];
   }

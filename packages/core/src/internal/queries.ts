@@ -79,29 +79,35 @@ export function functionRows(functions: Iterable<FunctionEntry>): FunctionStatus
   return rows;
 }
 
-/** `show jobs`: live jobs, not those still being written to the store. */
-export function jobRows(jobs: Iterable<Job>): JobInfo[] {
-  const rows: JobInfo[] = [];
-  for (const job of jobs) {
-    if (job.state === JobState.Done || job.state === JobState.Pending) continue;
-    rows.push({
-      handle: job.handle,
-      functionName: job.fn.name,
-      unique: job.unique,
-      priority: job.priority,
-      background: job.background,
-      state:
-        job.state === JobState.Running
-          ? 'running'
-          : job.state === JobState.Delayed
-            ? 'delayed'
-            : 'queued',
-      retries: job.retries,
-      persisted: job.stored,
-      runAt: job.runAt,
-    });
-  }
-  return rows;
+/** One live job as the queries show it (`show jobs`, `JobServer.jobs`, `JobServer.job`). */
+export function jobRow(job: Job): JobInfo {
+  const run = job.run;
+  return {
+    handle: job.handle,
+    functionName: job.fn.name,
+    unique: job.unique,
+    priority: job.priority,
+    background: job.background,
+    state:
+      job.state === JobState.Running
+        ? 'running'
+        : job.state === JobState.Delayed
+          ? 'delayed'
+          : 'queued',
+    retries: job.retries,
+    persisted: job.stored,
+    runAt: job.runAt,
+    attempt: run?.attempt ?? job.retries + 1,
+    numerator: run?.numerator ?? 0,
+    denominator: run?.denominator ?? 0,
+    startedAt: run?.startedAt ?? 0,
+    worker: run?.holder.id ?? null,
+  };
+}
+
+/** Whether a job is live to the queries: not ended, nor still being written to the store. */
+export function shown(job: Job): boolean {
+  return job.state !== JobState.Done && job.state !== JobState.Pending;
 }
 
 /**

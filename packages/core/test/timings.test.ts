@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../src/index.js';
+import { grab, server, submit, virtualClock, workerConnection } from './helpers.js';
+
+function background(functionName: string, payload: string, extra: { runAt?: number } = {}) {
+  return { functionName, payload, background: true, ...extra };
+}
+
+/** The bucket index an observation of `seconds` falls in. */
+function bucketOf(bounds: readonly number[], seconds: number): number {
+  const i = bounds.findIndex((b) => seconds <= b);
+  return i < 0 ? bounds.length : i;
+}
+
+describe('wait and run timings', () => {
+  it('measures nothing until asked', () => {
+    const clock = virtualClock();
+    const s = server({ scheduler: clock.scheduler });
+    const w = workerConnection(s, 'mail');
+    const job = submit(s.connect(), background('mail', 'a'));
+    grab(w.connection);
+    w.connection.workComplete(job.handle, Buffer.alloc(0));
+    expect(s.timings()).toEqual([]);
+  });
+
+  it('measures the wait from submission or the end of a delay, and the run to its end', () => {
+    const clock = virtualClock();
+    clock.advanceTo(1000);
+    const s = server({ scheduler: clock.scheduler });
+    s.measureTimings();
+    const w = workerConnection(s, 'mail');
+    const c = s.connect();
+    const now = submit(c, background('mail', 'now'));
+    clock.advanceTo(1250); // waited 250 ms
+    expect(grab(w.connection)?.handle).toBe(now.handle);
+    clock.advanceTo(4250); // ran 3 s
+    w.connection.workComplete(now.handle, Buffer.alloc(0));
+
+    const later = submit(c, background('mail', 'later', { runAt: 10_000 }));
+    clock.advanceTo(10_004); // due at 10 000, started 4 ms after
+    expect(grab(w.connection)?.handle).toBe(later.handle);
+    clock.advanceTo(10_024);
+    w.connection.workFail(later.handle); // a failed run is a run too
+
+    const [mail] = s.timings();
+    expect(mail?.functionName).toBe('mail');
+    const { wait, run } = mail!;
+    expect(wait.count).toBe(2);
+    expect(wait.sum).toBeCloseTo(0.254, 9);
+    expect(wait.counts[bucketOf(wait.bounds, 0.25)]).toBe(1);
+    expect(wait.counts[bucketOf(wait.bounds, 0.004)]).toBe(1);
+    expect(run.count).toBe(2);
+    expect(run.sum).toBeCloseTo(3.02, 9);
+    expect(run.counts[bucketOf(run.bounds, 3)]).toBe(1);
+    expect(run.counts[bucketOf(run.bounds, 0.02)]).toBe(1);
+    expect(run.counts.reduce((a, b) => a + b, 0)).toBe(run.count);
+    expect(run.counts).toHaveLength(run.bounds.length + 1);
+  });
+
+  it('gives a job queued before timings were on no wait, and counts a lost run', () => {
+    const clock = virtualClock();
+    clock.advanceTo(500);
+    const s = server({ scheduler: clock.scheduler });
+    const w = workerConnection(s, 'mail');
+    const old = submit(s.connect(), background('mail', 'old'));
+    clock.advanceTo(600);
+    s.measureTimings();
+    grab(w.connection);
+    clock.advanceTo(700);
+    w.connection.close(); // the worker is lost: the attempt ended
+    const [mail] = s.timings();
+    expect(mail?.wait.count).toBe(0);
+    expect(mail?.run.count).toBe(1);
+    expect(mail?.run.sum).toBeCloseTo(0.1, 9);
+    expect(s.job(old.handle)?.state).toBe('queued');
+  });
+});
+
+describe('listing live jobs', () => {
+  it('lists running jobs with their progress, longest running first, within a limit', () => {
+    const clock = virtualClock();
+    const s = server({ scheduler: clock.scheduler });
+    s.measureTimings();
+    const w = workerConnection(s, 'resize', 'mail');
+    const c = s.connect();
+    const first = submit(c, background('resize', 'a'));
+    grab(w.connection);
+    clock.advanceTo(10);
+    const second = submit(c, background('resize', 'b'));
+    grab(w.connection);
+    submit(c, background('resize', 'queued'));
+    submit(c, background('mail', 'm', { runAt: 500 }));
+    submit(c, background('mail', 'n', { runAt: 200 }));
+    w.connection.workStatus(second.handle, 3, 4);
+
+    const running = s.jobs({ state: 'running' });
+    expect(running.map((j) => j.handle)).toEqual([first.handle, second.handle]);
+    expect(running[1]).toMatchObject({
+      numerator: 3,
+      denominator: 4,
+      startedAt: 10,
+      attempt: 1,
+      worker: w.connection.id,
+      state: 'running',
+    });
+    expect(s.jobs({ state: 'running', limit: 1 }).map((j) => j.handle)).toEqual([first.handle]);
+    expect(s.jobs({ state: 'delayed' }).map((j) => j.runAt)).toEqual([200, 500]);
+    expect(s.jobs({ state: 'delayed', limit: 1 }).map((j) => j.runAt)).toEqual([200]);
+    expect(s.jobs({ state: 'queued' }).map((j) => j.functionName)).toEqual(['resize']);
+    expect(s.jobs({ functionName: 'mail' })).toHaveLength(2);
+    expect(s.jobs({ functionName: 'nothing' })).toEqual([]);
+    expect(s.jobs({ limit: 2 })).toHaveLength(2);
+    expect(s.jobs()).toHaveLength(5);
+    expect(s.job(second.handle)?.numerator).toBe(3);
+    expect(s.job('H:nowhere:1')).toBeUndefined();
+  });
+
+  it('lists the earliest delayed jobs of a large heap, passing over the ended ones', () => {
+    const clock = virtualClock();
+    const s = server({ scheduler: clock.scheduler });
+    const c = s.connect();
+    const handles = [];
+    for (let i = 0; i < 2000; i++) {
+      handles.push(submit(c, background('later', `${i}`, { runAt: 100_000 - i })).handle);
+    }
+    // The two earliest are cancelled: the heap still holds them, the listing does not.
+    s.cancel(handles[1999]!);
+    s.cancel(handles[1998]!);
+    const rows = s.jobs({ state: 'delayed', limit: 3 });
+    expect(rows.map((r) => r.runAt)).toEqual([98_003, 98_004, 98_005]);
+  });
+
+  it('refuses a bad limit or state with INVALID_ARGUMENT', () => {
+    const s = server();
+    expect(() => s.jobs({ limit: -1 })).toThrow(InvalidArgumentError);
+    expect(() => s.jobs({ limit: 1.5 })).toThrow(InvalidArgumentError);
+    expect(() => s.jobs({ state: 'gone' as 'queued' })).toThrow(InvalidArgumentError);
+  });
+});
