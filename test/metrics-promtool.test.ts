@@ -10,7 +10,7 @@ describeWithTools(['promtool'], 'the metrics by promtool', () => {
   it('pass `promtool check metrics`, with values that are the server’s', async () => {
     const server = createJobServer();
     server.setJobPolicy('pay', { attempts: 2 });
-    const served = await serveDashboard(server, { timings: true });
+    const served = await serveDashboard(server);
     try {
       const client = server.connect();
       for (let i = 0; i < 3; i++) {
@@ -68,7 +68,13 @@ describeWithTools(['promtool'], 'the metrics by promtool', () => {
       expect(line('geartrain_jobs_submitted_total{function="pay"}')).toBe(3);
       expect(line('geartrain_jobs_retried_total{function="pay"}')).toBe(1);
       expect(line('geartrain_jobs_finished_total{function="pay",outcome="completed"}')).toBe(1);
-      expect(line('geartrain_job_run_seconds_count{function="pay"}')).toBe(1);
+      // Two attempts ran: the failed one and the completed one.
+      const payTimes = server.timings().find((t) => t.functionName === 'pay')!;
+      expect(payTimes.run.count).toBe(2);
+      expect(line('geartrain_job_run_seconds_count{function="pay"}')).toBe(payTimes.run.count);
+      expect(line('geartrain_job_wait_seconds_bucket{function="pay",le="+Inf"}')).toBe(
+        payTimes.wait.count,
+      );
       expect(line('gearman_up')).toBe(1);
     } finally {
       await served.close();

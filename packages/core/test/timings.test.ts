@@ -68,11 +68,16 @@ describe('wait and run timings', () => {
     grab(w.connection);
     clock.advanceTo(700);
     w.connection.close(); // the worker is lost: the attempt ended
+    // Queued again at once, it waits from the lost run's end, which is not kept: no wait.
+    const again = workerConnection(s, 'mail');
+    clock.advanceTo(800);
+    expect(grab(again.connection)?.handle).toBe(old.handle);
     const [mail] = s.timings();
     expect(mail?.wait.count).toBe(0);
     expect(mail?.run.count).toBe(1);
     expect(mail?.run.sum).toBeCloseTo(0.1, 9);
-    expect(s.job(old.handle)?.state).toBe('queued');
+    expect(s.job(old.handle)?.state).toBe('running');
+    expect(s.job(old.handle)?.attempt).toBe(2);
   });
 });
 

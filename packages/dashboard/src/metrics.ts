@@ -1,6 +1,13 @@
-import type { FunctionStatus, JobCounts, JobEvent, JobServer, Priority } from '@geartrain/core';
+import type {
+  FunctionStatus,
+  FunctionTimings,
+  JobCounts,
+  JobServer,
+  LatencyHistogram,
+  Priority,
+} from '@geartrain/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Subscription } from 'rxjs';
+import { ServerHistogram } from './server-histogram.js';
 
 export interface MetricsOptions {
   /** Where the metrics are registered (the application's own, so they sit beside its). */
@@ -14,9 +21,8 @@ export interface MetricsOptions {
   readonly processMetrics?: boolean;
   /**
    * Whether the wait and run times of jobs are measured (`geartrain_job_wait_seconds`,
-   * `geartrain_job_run_seconds`). They follow `events$`, which makes the server build an
-   * event per job transition: in-process throughput drops to a fraction, so they are off by
-   * default until the server measures them itself (issue 16). Default false.
+   * `geartrain_job_run_seconds`): the server keeps them itself (`measureTimings`), at the
+   * cost of a few clock readings per job. Default true.
    */
   readonly timings?: boolean;
 }
@@ -25,28 +31,15 @@ export interface MetricsOptions {
 export const OTHER_FUNCTIONS = 'other';
 
 const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
-/** Wait and run times, in seconds: 1 ms to 5 minutes. */
-const TIME_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
-
-/** What the metrics know of a live job, from its events (not from inside the engine). */
-interface Seen {
-  readonly functionName: string;
-  readonly queuedAt: number;
-  startedAt: number;
-}
-
 /**
  * Prometheus metrics of a job server, through prom-client. Gauges and counters are read
- * from the server's queries at scrape time, so nothing is done per job for them; the wait
- * and run histograms follow `events$` when `timings` is on. `close()` stops following and
- * unregisters them.
+ * from the server's queries at scrape time, so nothing is done per job for them; so are the
+ * wait and run histograms, which the server keeps (`timings`). `close()` unregisters them.
  */
 export class JobServerMetrics {
   readonly registry: Registry;
-  private readonly subscription: Subscription | null;
   private readonly labels = new Set<string>();
   private readonly maxFunctions: number;
-  private readonly live = new Map<string, Seen>();
   /**
    * Give it to a store that reports its commits, so that their time is measured:
    * `SqliteJobStore.open(path, { onCommit: metrics.storeCommit })`.
@@ -181,20 +174,25 @@ export class JobServerMetrics {
         }
       },
     });
-    const wait = new Histogram({
-      name: 'geartrain_job_wait_seconds',
-      help: 'From submission (or the end of a delay) to the start of the first attempt.',
-      labelNames: ['function'],
-      buckets: TIME_BUCKETS,
-      registers,
-    });
-    const run = new Histogram({
-      name: 'geartrain_job_run_seconds',
-      help: 'From the start of an attempt to the job’s end.',
-      labelNames: ['function'],
-      buckets: TIME_BUCKETS,
-      registers,
-    });
+    if (options.timings ?? true) {
+      server.measureTimings();
+      const latency = (
+        name: string,
+        help: string,
+        read: (t: FunctionTimings) => LatencyHistogram,
+      ) =>
+        registry.registerMetric(new ServerHistogram(name, help, () => server.timings(), read, fn));
+      latency(
+        'geartrain_job_wait_seconds',
+        'From the moment a job may run (submitted, or its delay or back-off over) to a start.',
+        (t) => t.wait,
+      );
+      latency(
+        'geartrain_job_run_seconds',
+        'From the start of an attempt to its end (completed, failed, timed out or lost).',
+        (t) => t.run,
+      );
+    }
     const commits = new Histogram({
       name: 'geartrain_store_commit_seconds',
       help: 'How long the job store took to commit a group of writes.',
@@ -203,61 +201,6 @@ export class JobServerMetrics {
     });
     this.storeCommit = (seconds: number) => commits.observe(seconds);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
-
-    this.subscription =
-      options.timings === true
-        ? server.events$.subscribe((event) => this.time(event, wait, run))
-        : null;
-  }
-
-  /** Follows a job's events for its wait and run times (`timings`). */
-  private time(event: JobEvent, wait: Histogram, run: Histogram): void {
-    const fn = (name: string) => this.label(name);
-    switch (event.type) {
-      case 'submitted':
-        this.live.set(event.handle, {
-          functionName: event.functionName,
-          queuedAt: event.time,
-          startedAt: -1,
-        });
-        return;
-      case 'delayed': {
-        // A delayed job waits from its time, not from its submission.
-        const seen = this.live.get(event.handle);
-        if (seen !== undefined) this.live.set(event.handle, { ...seen, queuedAt: event.runAt });
-        return;
-      }
-      case 'started': {
-        let seen = this.live.get(event.handle);
-        if (seen === undefined) {
-          // A job replayed from the store: its wait is not known.
-          seen = { functionName: event.functionName, queuedAt: -1, startedAt: -1 };
-          this.live.set(event.handle, seen);
-        } else if (seen.startedAt < 0 && seen.queuedAt >= 0) {
-          wait.observe(
-            { function: fn(event.functionName) },
-            Math.max(0, event.time - seen.queuedAt) / 1000,
-          );
-        }
-        seen.startedAt = event.time;
-        return;
-      }
-      case 'completed':
-      case 'failed':
-      case 'cancelled': {
-        const seen = this.live.get(event.handle);
-        this.live.delete(event.handle);
-        if (seen !== undefined && seen.startedAt >= 0) {
-          run.observe(
-            { function: fn(seen.functionName) },
-            Math.max(0, event.time - seen.startedAt) / 1000,
-          );
-        }
-        return;
-      }
-      default:
-        return;
-    }
   }
 
   /** The exposition text (what `/metrics` answers). */
@@ -273,9 +216,8 @@ export class JobServerMetrics {
     return name;
   }
 
-  /** Stops following the server; the metrics leave the registry. */
+  /** The metrics leave the registry. */
   close(): void {
-    this.subscription?.unsubscribe();
     this.registry.clear();
   }
 }

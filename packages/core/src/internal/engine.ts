@@ -588,8 +588,14 @@ export class Engine {
     const startedAt =
       timing || (job.background && this.keeps(job.fn) !== 0) ? this.stamps.now() : 0;
     const run = new RunInfo(job, worker, ability, startedAt);
-    // A job queued before timings were turned on has no time to wait from.
-    if (timing && job.queuedAt >= this.timingSince) {
+    // A job queued before timings were turned on has no time to wait from; nor has a later
+    // attempt queued again at once (a lost worker, a retry without back-off): its wait
+    // began at the last attempt's end, which is not kept (a field on every job would be).
+    if (
+      timing &&
+      job.queuedAt >= this.timingSince &&
+      (job.retries === 0 || job.runAt > job.queuedAt)
+    ) {
       const from = job.runAt > job.queuedAt ? job.runAt : job.queuedAt;
       (job.fn.latencies ??= new FunctionLatencies()).wait.observe(startedAt - from);
     }
