@@ -10,7 +10,8 @@
 //    10,000) beside off, alternated, and the heap per kept outcome with a 16-byte result
 //    (outcomes-memory.mjs). CORE_BENCH=outcomes runs only these.
 // 5. The dashboard's metrics (issue 16): background throughput with @geartrain/dashboard's
-//    metrics registered (default options: process metrics, no timings) beside without,
+//    metrics registered (default options: process metrics, and wait/run timings the server
+//    measures) beside without,
 //    alternated. CORE_BENCH=dashboard runs only this.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
