@@ -2,6 +2,7 @@ import type { JobServer } from '@geartrain/core';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { JobServerMetrics, type MetricsOptions } from './metrics.js';
+import { takeSnapshot, type SnapshotLimits } from './snapshot.js';
 
 export interface DashboardOptions extends MetricsOptions {
   /**
@@ -10,7 +11,15 @@ export interface DashboardOptions extends MetricsOptions {
    * …)`, Fastify's prefix) need none; the handler accepts both forms.
    */
   readonly prefix?: string;
+  /** How many rows of each list `/api/snapshot` carries (defaults in `SnapshotLimits`). */
+  readonly snapshot?: SnapshotLimits;
 }
+
+/** What each path serves. */
+const ROUTES: ReadonlyMap<string, 'metrics' | 'snapshot'> = new Map([
+  ['/metrics', 'metrics'],
+  ['/api/snapshot', 'snapshot'],
+]);
 
 /** A Node request handler, with the metrics it serves and a way to stop following the server. */
 export interface DashboardHandler {
@@ -21,7 +30,8 @@ export interface DashboardHandler {
 
 /**
  * The dashboard as a Node `(req, res)` handler, mountable in `node:http`, Express or
- * Fastify: `GET /metrics` answers the Prometheus text format. A request for anything else
+ * Fastify: `GET /metrics` answers the Prometheus text format, `GET /api/snapshot` the
+ * page's view of the server as JSON (see `takeSnapshot`). A request for anything else
  * is passed to `next` when there is one (Express), else answered 404.
  */
 export function createDashboardHandler(
@@ -35,7 +45,8 @@ export function createDashboardHandler(
     if (prefix !== '' && (path === prefix || path.startsWith(`${prefix}/`))) {
       path = path.slice(prefix.length) || '/';
     }
-    if (path !== '/metrics') {
+    const route = ROUTES.get(path);
+    if (route === undefined) {
       if (next !== undefined) return next();
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
       return;
@@ -44,10 +55,20 @@ export function createDashboardHandler(
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
+    const body = req.method === 'HEAD' ? undefined : null;
+    if (route === 'snapshot') {
+      const text = JSON.stringify(takeSnapshot(server, options.snapshot));
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+      });
+      res.end(body ?? text);
+      return;
+    }
     metrics.metrics().then(
       (text) => {
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(req.method === 'HEAD' ? undefined : text);
+        res.end(body ?? text);
       },
       (error: unknown) => {
         res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });

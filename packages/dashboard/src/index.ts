@@ -14,3 +14,14 @@ export {
   createMetrics,
   type MetricsOptions,
 } from './metrics.js';
+export {
+  takeSnapshot,
+  type DashboardSnapshot,
+  type DelayedRow,
+  type FailedRow,
+  type FunctionRow,
+  type RunningRow,
+  type ScheduleRow,
+  type SnapshotLimits,
+  type WorkerRow,
+} from './snapshot.js';

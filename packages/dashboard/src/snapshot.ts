@@ -1,0 +1,203 @@
+import type { JobInfo, JobOutcome, JobServer } from '@geartrain/core';
+
+/** How many rows of each list a snapshot carries; the totals say how many there are. */
+export interface SnapshotLimits {
+  /** Running jobs, longest running first. Default 100. */
+  readonly running?: number;
+  /** Delayed jobs, earliest first. Default 100. */
+  readonly delayed?: number;
+  /** Failed jobs kept (dead letters), newest first. Default 100. */
+  readonly failed?: number;
+  /** Connections. Default 200. */
+  readonly workers?: number;
+  /** Schedules, next tick first. Default 200. */
+  readonly schedules?: number;
+}
+
+export interface FunctionRow {
+  readonly name: string;
+  readonly queued: number;
+  readonly delayed: number;
+  readonly running: number;
+  readonly workers: number;
+  readonly paused: boolean;
+  readonly completed: number;
+  readonly failed: number;
+}
+
+export interface RunningRow {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly attempt: number;
+  readonly numerator: number;
+  readonly denominator: number;
+  readonly startedAt: number;
+  readonly worker: number | null;
+}
+
+export interface DelayedRow {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly runAt: number;
+  readonly attempt: number;
+}
+
+export interface FailedRow {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly reason: string | null;
+  readonly attempts: number;
+  readonly endedAt: number;
+  /** The last attempt's exception text (capped), or null. */
+  readonly error: string | null;
+}
+
+export interface WorkerRow {
+  readonly id: number;
+  readonly address: string;
+  readonly clientId: string;
+  readonly functions: readonly string[];
+}
+
+export interface ScheduleRow {
+  readonly id: string;
+  readonly functionName: string;
+  readonly timing: string;
+  readonly nextTick: number | null;
+  readonly lastTick: number | null;
+}
+
+/** What the page shows at one moment: JSON-ready, bounded in size whatever the load. */
+export interface DashboardSnapshot {
+  /** The server's clock (ms), which every time in the snapshot is on. */
+  readonly time: number;
+  readonly totals: {
+    readonly functions: number;
+    readonly queued: number;
+    readonly delayed: number;
+    readonly running: number;
+    readonly workers: number;
+    readonly failed: number;
+    readonly schedules: number;
+  };
+  readonly functions: readonly FunctionRow[];
+  readonly running: readonly RunningRow[];
+  readonly delayed: readonly DelayedRow[];
+  readonly failed: readonly FailedRow[];
+  readonly workers: readonly WorkerRow[];
+  readonly schedules: readonly ScheduleRow[];
+}
+
+/** Exception text shown per failed job (the outcome keeps more). */
+const ERROR_CHARS = 200;
+/** Functions listed per worker row (a worker may register thousands). */
+const FUNCTIONS_PER_WORKER = 20;
+
+/**
+ * The page's view of a server, from its queries only: every function (the page's main
+ * table), and the first rows of each job list, so that it stays small and quick with ten
+ * thousand running jobs (the benchmark measures it).
+ */
+export function takeSnapshot(server: JobServer, limits: SnapshotLimits = {}): DashboardSnapshot {
+  const paused = new Set(
+    server
+      .controls()
+      .filter((c) => c.paused)
+      .map((c) => c.functionName),
+  );
+  const totals = { queued: 0, delayed: 0, running: 0 };
+  const functions = server.functions().map((f): FunctionRow => {
+    const queued = f.queued.high + f.queued.normal + f.queued.low - f.delayed;
+    totals.queued += queued;
+    totals.delayed += f.delayed;
+    totals.running += f.running;
+    return {
+      name: f.functionName,
+      queued,
+      delayed: f.delayed,
+      running: f.running,
+      workers: f.workers,
+      paused: paused.has(f.functionName),
+      completed: f.counts.completed,
+      failed: f.counts.failed,
+    };
+  });
+  const failedAll = server.outcomes({ state: 'failed' });
+  const connections = server.connections();
+  const schedules = server.schedules();
+  return {
+    time: server.scheduler.now(),
+    totals: {
+      functions: functions.length,
+      ...totals,
+      workers: connections.length,
+      failed: failedAll.length,
+      schedules: schedules.length,
+    },
+    functions,
+    running: server.jobs({ state: 'running', limit: limits.running ?? 100 }).map(runningRow),
+    delayed: server.jobs({ state: 'delayed', limit: limits.delayed ?? 100 }).map(delayedRow),
+    failed: failedAll
+      .slice(-(limits.failed ?? 100))
+      .reverse()
+      .map(failedRow),
+    workers: connections.slice(0, limits.workers ?? 200).map((c) => ({
+      id: c.id,
+      address: c.address,
+      clientId: c.clientId,
+      functions: c.functions.slice(0, FUNCTIONS_PER_WORKER),
+    })),
+    schedules: schedules
+      .sort((a, b) => (a.nextTick ?? Infinity) - (b.nextTick ?? Infinity))
+      .slice(0, limits.schedules ?? 200)
+      .map((s) => ({
+        id: s.id,
+        functionName: s.functionName,
+        timing:
+          s.cron !== null
+            ? `${s.cron}${s.timezone !== null ? ` (${s.timezone})` : ''}`
+            : `every ${s.every} ms`,
+        nextTick: s.nextTick,
+        lastTick: s.lastTick,
+      })),
+  };
+}
+
+function runningRow(job: JobInfo): RunningRow {
+  return {
+    handle: job.handle,
+    functionName: job.functionName,
+    unique: job.unique,
+    attempt: job.attempt,
+    numerator: job.numerator,
+    denominator: job.denominator,
+    startedAt: job.startedAt,
+    worker: job.worker,
+  };
+}
+
+function delayedRow(job: JobInfo): DelayedRow {
+  return {
+    handle: job.handle,
+    functionName: job.functionName,
+    unique: job.unique,
+    runAt: job.runAt,
+    attempt: job.attempt,
+  };
+}
+
+function failedRow(outcome: JobOutcome): FailedRow {
+  const last = outcome.errors[outcome.errors.length - 1];
+  return {
+    handle: outcome.handle,
+    functionName: outcome.functionName,
+    unique: outcome.unique,
+    reason: outcome.reason,
+    attempts: outcome.attempts,
+    endedAt: outcome.endedAt,
+    error: last?.data == null ? null : last.data.toString('utf8', 0, ERROR_CHARS),
+  };
+}

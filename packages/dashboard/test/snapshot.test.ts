@@ -1,0 +1,91 @@
+import { createJobServer, type JobServer } from '@geartrain/core';
+import { TestScheduler } from 'rxjs/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { serveDashboard, takeSnapshot } from '../src/index.js';
+
+let server: JobServer | undefined;
+afterEach(async () => {
+  await server?.close({ timeout: 0 });
+  server = undefined;
+});
+
+describe('the page snapshot', () => {
+  it('shows functions, running jobs with progress, delayed and failed jobs, workers, schedules', async () => {
+    const scheduler = new TestScheduler(() => undefined);
+    server = createJobServer({ scheduler });
+    server.setJobPolicy('pay', { keep: { failed: { count: 10 } } });
+    await server.schedule('nightly', { every: 60_000, functionName: 'report', payload: '' });
+    const client = server.connect();
+    const resize = client.submit({ functionName: 'resize', payload: 'a', background: true }) as {
+      handle: string;
+    };
+    client.submit({ functionName: 'resize', payload: 'b', background: true });
+    client.submit({ functionName: 'mail', payload: 'c', background: true, runAt: 5000 });
+    const pay = client.submit({ functionName: 'pay', payload: 'p', background: true }) as {
+      handle: string;
+    };
+    await server.pause('mail');
+    const worker = server.connect({ address: '10.0.0.7' });
+    worker.clientId = 'resizer-1';
+    worker.canDo('resize');
+    worker.canDo('pay');
+    expect(worker.grab()?.handle).toBe(resize.handle);
+    worker.workStatus(resize.handle, 2, 5);
+    expect(worker.grab()?.handle).toBe(pay.handle);
+    worker.workException(pay.handle, Buffer.from('card declined'));
+
+    const snap = takeSnapshot(server);
+    expect(snap.totals).toEqual({
+      functions: 3, // report's appears with its first tick
+      queued: 1,
+      delayed: 1,
+      running: 1,
+      workers: 2,
+      failed: 1,
+      schedules: 1,
+    });
+    expect(snap.functions.find((f) => f.name === 'mail')).toMatchObject({
+      paused: true,
+      delayed: 1,
+      queued: 0,
+    });
+    expect(snap.functions.find((f) => f.name === 'resize')).toMatchObject({
+      queued: 1,
+      running: 1,
+      workers: 1,
+    });
+    expect(snap.running).toEqual([
+      expect.objectContaining({ handle: resize.handle, numerator: 2, denominator: 5 }),
+    ]);
+    expect(snap.delayed).toEqual([expect.objectContaining({ functionName: 'mail', runAt: 5000 })]);
+    expect(snap.failed).toEqual([
+      expect.objectContaining({ handle: pay.handle, reason: 'EXCEPTION', error: 'card declined' }),
+    ]);
+    const resizer = snap.workers.find((w) => w.clientId === 'resizer-1');
+    expect(resizer?.address).toBe('10.0.0.7');
+    expect([...(resizer?.functions ?? [])].sort()).toEqual(['pay', 'resize']);
+    expect(snap.schedules).toEqual([
+      expect.objectContaining({ id: 'nightly', timing: 'every 60000 ms', nextTick: 60_000 }),
+    ]);
+    // Lists are capped; the totals still count everything.
+    expect(takeSnapshot(server, { workers: 1 }).workers).toHaveLength(1);
+    // Nothing left running, so the close does not wait on the virtual clock.
+    worker.workComplete(resize.handle, Buffer.alloc(0));
+  });
+
+  it('is served as JSON at /api/snapshot', async () => {
+    server = createJobServer();
+    server.connect().submit({ functionName: 'mail', payload: 'x', background: true });
+    const served = await serveDashboard(server, { processMetrics: false });
+    try {
+      const response = await fetch(`http://127.0.0.1:${served.address.port}/api/snapshot`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      const body = (await response.json()) as { totals: { queued: number } };
+      expect(body.totals.queued).toBe(1);
+    } finally {
+      await served.close();
+    }
+  });
+});
