@@ -13,10 +13,12 @@
 //    metrics registered (default options: process metrics, and wait/run timings the server
 //    measures) beside without,
 //    alternated. CORE_BENCH=dashboard runs only this.
+// 6. The page's snapshot (issue 16) with 1,000 functions and 10,000 running jobs: its JSON
+//    size and the median time to build and serialize it. CORE_BENCH=snapshot runs only this.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createJobServer } from '@geartrain/core';
-import { createMetrics } from '@geartrain/dashboard';
+import { createMetrics, takeSnapshot } from '@geartrain/dashboard';
 import fastq from 'fastq';
 import { median, report } from './lib.mjs';
 
@@ -188,11 +190,53 @@ async function dashboard(handler) {
   report('core-background-metrics-on', 'ratio_to_off', median(ratios), 'x');
 }
 
+/** The page's snapshot of a busy server: 1,000 functions, 10,000 jobs running, 10,000 queued. */
+async function snapshot() {
+  const server = createJobServer();
+  server.measureTimings();
+  const client = server.connect();
+  const FUNCTIONS = 1000;
+  for (let f = 0; f < FUNCTIONS; f++) {
+    for (let j = 0; j < 20; j++) {
+      client.submit({ functionName: `fn-${f}`, payload: PAYLOAD, background: true });
+    }
+  }
+  // 100 workers of 10 functions each, holding 100 jobs apiece, reporting progress.
+  for (let w = 0; w < 100; w++) {
+    const worker = server.connect({ address: `10.0.${w >> 8}.${w & 255}` });
+    for (let f = 0; f < 10; f++) worker.canDo(`fn-${w * 10 + f}`);
+    for (let j = 0; j < 100; j++) {
+      const job = worker.grab();
+      worker.workStatus(job, j, 100);
+    }
+  }
+  const build = () => JSON.stringify(takeSnapshot(server));
+  for (let i = 0; i < 20; i++) build(); // warm-up
+  const times = [];
+  let bytes = 0;
+  for (let i = 0; i < 51; i++) {
+    const start = process.hrtime.bigint();
+    bytes = Buffer.byteLength(build());
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  const running = server.functions().reduce((n, f) => n + f.running, 0);
+  if (running !== 10_000) throw new Error(`expected 10,000 running jobs, got ${running}`);
+  report('dashboard-snapshot-1000fn-10000running', 'bytes', bytes, 'B');
+  report('dashboard-snapshot-1000fn-10000running', 'build_ms_p50', median(times), 'ms');
+  report('dashboard-snapshot-1000fn-10000running', 'build_ms_max', Math.max(...times), 'ms');
+  await server.close({ timeout: 0 });
+}
+
 export async function run() {
   const syncHandler = (job) => job.payload;
   const asyncHandler = async (job) => job.payload;
   if (process.env.CORE_BENCH === 'dashboard') {
     await dashboard(syncHandler);
+    await snapshot();
+    return;
+  }
+  if (process.env.CORE_BENCH === 'snapshot') {
+    await snapshot();
     return;
   }
   if (process.env.CORE_BENCH === 'outcomes') {
@@ -232,4 +276,5 @@ export async function run() {
   await retention(syncHandler);
   memory('./outcomes-memory.mjs');
   await dashboard(syncHandler);
+  await snapshot();
 }
