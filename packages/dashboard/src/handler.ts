@@ -3,6 +3,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { JobServerMetrics, type MetricsOptions } from './metrics.js';
 import { takeSnapshot, type SnapshotLimits } from './snapshot.js';
+import {
+  MAX_ACTION_BYTES,
+  checkActionRequest,
+  parseAction,
+  performAction,
+  type ActionReply,
+} from './actions.js';
 
 export interface DashboardOptions extends MetricsOptions {
   /**
@@ -11,15 +18,86 @@ export interface DashboardOptions extends MetricsOptions {
    * …)`, Fastify's prefix) need none; the handler accepts both forms.
    */
   readonly prefix?: string;
+  /**
+   * Turns the page's actions on (cancel, retry, discard, pause, resume at `POST
+   * /api/actions`): each request must carry it as `Authorization: Bearer <token>`. Without
+   * one, actions are refused (`ACTIONS_OFF`).
+   */
+  readonly token?: string;
   /** How many rows of each list `/api/snapshot` carries (defaults in `SnapshotLimits`). */
   readonly snapshot?: SnapshotLimits;
 }
 
 /** What each path serves. */
-const ROUTES: ReadonlyMap<string, 'metrics' | 'snapshot'> = new Map([
+const ROUTES: ReadonlyMap<string, 'metrics' | 'snapshot' | 'actions'> = new Map([
   ['/metrics', 'metrics'],
   ['/api/snapshot', 'snapshot'],
+  ['/api/actions', 'actions'],
 ]);
+
+function reply(res: ServerResponse, { status, body }: ActionReply): void {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+  });
+  res.end(JSON.stringify(body));
+}
+
+/** `POST /api/actions`: checked before the body is read, the body capped, then done. */
+function act(
+  server: JobServer,
+  token: string | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  const refused = checkActionRequest(req.headers, token);
+  if (refused !== null) {
+    req.resume();
+    reply(res, refused);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    if (res.headersSent) return; // refused already: the rest is drained, not kept
+    size += chunk.length;
+    if (size > MAX_ACTION_BYTES) {
+      // Answered at once; the connection closes after it, so the sender stops.
+      res.setHeader('connection', 'close');
+      reply(res, {
+        status: 413,
+        body: {
+          ok: false,
+          code: 'BAD_REQUEST',
+          message: `an action is at most ${MAX_ACTION_BYTES} bytes`,
+        },
+      });
+      chunks.length = 0;
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (res.headersSent) return;
+    const action = parseAction(Buffer.concat(chunks).toString('utf8'));
+    if ('status' in action) {
+      reply(res, action);
+      return;
+    }
+    performAction(server, action).then(
+      (answer) => reply(res, answer),
+      (error: unknown) =>
+        reply(res, {
+          status: 500,
+          body: {
+            ok: false,
+            code: 'INTERNAL',
+            message: error instanceof Error ? error.message : String(error),
+          },
+        }),
+    );
+  });
+}
 
 /** A Node request handler, with the metrics it serves and a way to stop following the server. */
 export interface DashboardHandler {
@@ -49,6 +127,14 @@ export function createDashboardHandler(
     if (route === undefined) {
       if (next !== undefined) return next();
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
+    if (route === 'actions') {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST' }).end();
+        return;
+      }
+      act(server, options.token, req, res);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -25,3 +25,12 @@ export {
   type SnapshotLimits,
   type WorkerRow,
 } from './snapshot.js';
+export {
+  checkActionRequest,
+  parseAction,
+  performAction,
+  MAX_ACTION_BYTES,
+  type ActionError,
+  type ActionReply,
+  type DashboardAction,
+} from './actions.js';

@@ -28,8 +28,9 @@ Usage: geartrain serve [options]
       --job-policy 'FN attempts=N[,backoff=fixed|exponential][,delay=MS][,max=MS][,jitter=0..1]'
                               retries for the jobs of FN, whoever submits them (repeatable;
                               also the admin command "policy FN ...")
-      --http HOST:PORT        serve Prometheus metrics at http://HOST:PORT/metrics
-                              (@geartrain/dashboard; loopback unless told otherwise)
+      --http HOST:PORT        serve Prometheus metrics at http://HOST:PORT/metrics and the
+                              page's data at /api/snapshot (@geartrain/dashboard); actions
+                              (/api/actions) need GEARTRAIN_DASHBOARD_TOKEN in the environment
       --config FILE           a JSON file of jobPolicies, limits (rate, concurrency) and
                               schedules by name; see the README ("Configuration file")
 ${STORE_HELP}      --max-connections N     refuse connections beyond N
@@ -276,7 +277,9 @@ async function main(argv: string[]): Promise<void> {
     // Loaded only when asked for: prom-client is not needed otherwise.
     const { serveDashboard } = await import('@geartrain/dashboard');
     try {
-      dashboard = await serveDashboard(jobServer, { host: http.host, port: http.port });
+      // The token comes from the environment, not a flag: a flag shows in `ps`.
+      const token = process.env.GEARTRAIN_DASHBOARD_TOKEN;
+      dashboard = await serveDashboard(jobServer, { host: http.host, port: http.port, token });
     } catch (error) {
       fail(`cannot serve --http on ${values.http}: ${(error as Error).message}`);
     }
