@@ -198,6 +198,7 @@ function failedRow(outcome: JobOutcome): FailedRow {
     reason: outcome.reason,
     attempts: outcome.attempts,
     endedAt: outcome.endedAt,
-    error: last?.data == null ? null : last.data.toString('utf8', 0, ERROR_CHARS),
+    error:
+      last === undefined || last.data === null ? null : last.data.toString('utf8', 0, ERROR_CHARS),
   };
 }

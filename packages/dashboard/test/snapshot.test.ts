@@ -19,8 +19,8 @@ describe('the page snapshot', () => {
     const resize = client.submit({ functionName: 'resize', payload: 'a', background: true }) as {
       handle: string;
     };
-    client.submit({ functionName: 'resize', payload: 'b', background: true });
-    client.submit({ functionName: 'mail', payload: 'c', background: true, runAt: 5000 });
+    void client.submit({ functionName: 'resize', payload: 'b', background: true });
+    void client.submit({ functionName: 'mail', payload: 'c', background: true, runAt: 5000 });
     const pay = client.submit({ functionName: 'pay', payload: 'p', background: true }) as {
       handle: string;
     };
@@ -75,7 +75,7 @@ describe('the page snapshot', () => {
 
   it('is served as JSON at /api/snapshot', async () => {
     server = createJobServer();
-    server.connect().submit({ functionName: 'mail', payload: 'x', background: true });
+    void server.connect().submit({ functionName: 'mail', payload: 'x', background: true });
     const served = await serveDashboard(server, { processMetrics: false });
     try {
       const response = await fetch(`http://127.0.0.1:${served.address.port}/api/snapshot`);
