@@ -1,8 +1,9 @@
-import type { JobServer } from '@geartrain/core';
+import { InvalidArgumentError, type JobServer } from '@geartrain/core';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { JobServerMetrics, type MetricsOptions } from './metrics.js';
 import { takeSnapshot, type SnapshotLimits } from './snapshot.js';
+import { LiveFeed } from './live.js';
 import {
   MAX_ACTION_BYTES,
   checkActionRequest,
@@ -24,15 +25,18 @@ export interface DashboardOptions extends MetricsOptions {
    * one, actions are refused (`ACTIONS_OFF`).
    */
   readonly token?: string;
+  /** How often `/api/events` sends an update, ms. Default 1000. */
+  readonly interval?: number;
   /** How many rows of each list `/api/snapshot` carries (defaults in `SnapshotLimits`). */
   readonly snapshot?: SnapshotLimits;
 }
 
 /** What each path serves. */
-const ROUTES: ReadonlyMap<string, 'metrics' | 'snapshot' | 'actions'> = new Map([
+const ROUTES: ReadonlyMap<string, 'metrics' | 'snapshot' | 'actions' | 'events'> = new Map([
   ['/metrics', 'metrics'],
   ['/api/snapshot', 'snapshot'],
   ['/api/actions', 'actions'],
+  ['/api/events', 'events'],
 ]);
 
 function reply(res: ServerResponse, { status, body }: ActionReply): void {
@@ -116,7 +120,10 @@ export function createDashboardHandler(
   server: JobServer,
   options: DashboardOptions = {},
 ): DashboardHandler {
+  const interval = options.interval ?? 1000;
+  if (!(interval >= 50)) throw new InvalidArgumentError('interval must be at least 50 ms');
   const metrics = new JobServerMetrics(server, options);
+  const live = new LiveFeed(server, interval, options.snapshot);
   const prefix = (options.prefix ?? '').replace(/\/+$/, '');
   const handler = (req: IncomingMessage, res: ServerResponse, next?: (e?: unknown) => void) => {
     let path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -142,7 +149,11 @@ export function createDashboardHandler(
       return;
     }
     const body = req.method === 'HEAD' ? undefined : null;
-    if (route === 'snapshot') {
+    if (route === 'events' && body === null) {
+      live.add(res);
+      return;
+    }
+    if (route === 'snapshot' || route === 'events') {
       const text = JSON.stringify(takeSnapshot(server, options.snapshot));
       res.writeHead(200, {
         'content-type': 'application/json; charset=utf-8',
@@ -162,7 +173,13 @@ export function createDashboardHandler(
       },
     );
   };
-  return Object.assign(handler, { metrics, close: () => metrics.close() });
+  return Object.assign(handler, {
+    metrics,
+    close: () => {
+      live.close();
+      metrics.close();
+    },
+  });
 }
 
 export interface ServeDashboardOptions extends DashboardOptions {

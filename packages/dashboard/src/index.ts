@@ -34,3 +34,4 @@ export {
   type ActionReply,
   type DashboardAction,
 } from './actions.js';
+export { HISTORY, type LiveUpdate, type RatePoint } from './live.js';

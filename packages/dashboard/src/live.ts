@@ -1,0 +1,108 @@
+import type { JobServer } from '@geartrain/core';
+import type { ServerResponse } from 'node:http';
+import { takeSnapshot, type DashboardSnapshot, type SnapshotLimits } from './snapshot.js';
+
+/** One point of the throughput history: what happened during one interval. */
+export interface RatePoint {
+  /** The end of the interval (the server's clock, ms). */
+  readonly time: number;
+  readonly submitted: number;
+  readonly completed: number;
+  readonly failed: number;
+}
+
+/** What each server-sent event carries. */
+export interface LiveUpdate {
+  readonly snapshot: DashboardSnapshot;
+  /** The last `HISTORY` intervals, oldest first. */
+  readonly history: readonly RatePoint[];
+}
+
+/** Intervals of throughput history kept (two minutes at one a second). */
+export const HISTORY = 120;
+
+/**
+ * The page's live feed over server-sent events: while at least one page listens, one
+ * snapshot is taken per interval and written to every listener, so the cost is one
+ * snapshot a second whatever the number of pages or jobs, and nothing at all while nobody
+ * looks. The throughput history comes from the differences of the server's counts between
+ * two snapshots (no event per job).
+ */
+export class LiveFeed {
+  private readonly listeners = new Set<ServerResponse>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly history: RatePoint[] = [];
+  private last: { submitted: number; completed: number; failed: number } | null = null;
+
+  constructor(
+    private readonly server: JobServer,
+    private readonly interval: number,
+    private readonly limits: SnapshotLimits | undefined,
+  ) {}
+
+  /** Streams updates to `res` until it closes; the first one at once. */
+  add(res: ServerResponse): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      // Proxies such as nginx would otherwise buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    this.listeners.add(res);
+    res.on('close', () => {
+      this.listeners.delete(res);
+      if (this.listeners.size === 0) this.stop();
+    });
+    const update = this.update();
+    res.write(`retry: ${this.interval}\n${message(update)}`);
+    if (this.timer === null) {
+      this.timer = setInterval(() => this.tick(), this.interval);
+      this.timer.unref();
+    }
+  }
+
+  private tick(): void {
+    const text = message(this.update());
+    for (const res of this.listeners) res.write(text);
+  }
+
+  private update(): LiveUpdate {
+    const snapshot = takeSnapshot(this.server, this.limits);
+    const now = { submitted: 0, completed: 0, failed: 0 };
+    for (const f of this.server.functions()) {
+      now.submitted += f.counts.submitted;
+      now.completed += f.counts.completed;
+      now.failed += f.counts.failed;
+    }
+    const last = this.last;
+    if (last !== null) {
+      // A dropped function takes its counts with it: a difference is never below 0.
+      this.history.push({
+        time: snapshot.time,
+        submitted: Math.max(0, now.submitted - last.submitted),
+        completed: Math.max(0, now.completed - last.completed),
+        failed: Math.max(0, now.failed - last.failed),
+      });
+      if (this.history.length > HISTORY) this.history.shift();
+    }
+    this.last = now;
+    return { snapshot, history: this.history };
+  }
+
+  private stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Ends every stream (the handler closes). */
+  close(): void {
+    this.stop();
+    for (const res of this.listeners) res.end();
+    this.listeners.clear();
+  }
+}
+
+function message(update: LiveUpdate): string {
+  return `event: update\ndata: ${JSON.stringify(update)}\n\n`;
+}
