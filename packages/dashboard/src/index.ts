@@ -34,4 +34,4 @@ export {
   type ActionReply,
   type DashboardAction,
 } from './actions.js';
-export { HISTORY, type LiveUpdate, type RatePoint } from './live.js';
+export { HISTORY, type IntervalLatency, type LiveUpdate, type RatePoint } from './live.js';

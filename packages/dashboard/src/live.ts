@@ -1,4 +1,4 @@
-import type { JobServer } from '@geartrain/core';
+import type { JobServer, LatencyHistogram } from '@geartrain/core';
 import type { ServerResponse } from 'node:http';
 import { takeSnapshot, type DashboardSnapshot, type SnapshotLimits } from './snapshot.js';
 
@@ -9,6 +9,54 @@ export interface RatePoint {
   readonly submitted: number;
   readonly completed: number;
   readonly failed: number;
+  /** Wait and run times of the attempts that started / ended in the interval (all functions). */
+  readonly wait: IntervalLatency;
+  readonly run: IntervalLatency;
+}
+
+/** Latency over one interval, in seconds; null values when nothing was measured. */
+export interface IntervalLatency {
+  readonly count: number;
+  readonly mean: number | null;
+  /** The upper bound of the bucket holding the 95th percentile; null (JSON has no Infinity)
+   * when it is past the top bound, 300 s. */
+  readonly p95: number | null;
+}
+
+/** The server's histograms added over every function: the totals a history point differs. */
+interface Totals {
+  readonly counts: number[];
+  readonly sum: number;
+  readonly count: number;
+}
+
+function total(histograms: readonly LatencyHistogram[]): Totals {
+  const counts: number[] = [];
+  let sum = 0;
+  let count = 0;
+  for (const h of histograms) {
+    h.counts.forEach((c, i) => (counts[i] = (counts[i] ?? 0) + c));
+    sum += h.sum;
+    count += h.count;
+  }
+  return { counts, sum, count };
+}
+
+/** The latency of what was measured between two totals (same bounds everywhere). */
+function between(before: Totals, after: Totals, bounds: readonly number[]): IntervalLatency {
+  const count = after.count - before.count;
+  if (count <= 0) return { count: 0, mean: null, p95: null };
+  const rank = Math.ceil(count * 0.95);
+  let seen = 0;
+  let p95: number | null = null;
+  for (let i = 0; i < after.counts.length; i++) {
+    seen += (after.counts[i] ?? 0) - (before.counts[i] ?? 0);
+    if (seen >= rank) {
+      p95 = bounds[i] ?? null;
+      break;
+    }
+  }
+  return { count, mean: (after.sum - before.sum) / count, p95 };
 }
 
 /** What each server-sent event carries. */
@@ -32,7 +80,13 @@ export class LiveFeed {
   private readonly listeners = new Set<ServerResponse>();
   private timer: NodeJS.Timeout | null = null;
   private readonly history: RatePoint[] = [];
-  private last: { submitted: number; completed: number; failed: number } | null = null;
+  private last: {
+    submitted: number;
+    completed: number;
+    failed: number;
+    wait: Totals;
+    run: Totals;
+  } | null = null;
 
   constructor(
     private readonly server: JobServer,
@@ -75,6 +129,10 @@ export class LiveFeed {
       now.completed += f.counts.completed;
       now.failed += f.counts.failed;
     }
+    const timings = this.server.timings();
+    const bounds = timings[0]?.wait.bounds ?? [];
+    const wait = total(timings.map((t) => t.wait));
+    const run = total(timings.map((t) => t.run));
     const last = this.last;
     if (last !== null) {
       // A dropped function takes its counts with it: a difference is never below 0.
@@ -83,10 +141,12 @@ export class LiveFeed {
         submitted: Math.max(0, now.submitted - last.submitted),
         completed: Math.max(0, now.completed - last.completed),
         failed: Math.max(0, now.failed - last.failed),
+        wait: between(last.wait, wait, bounds),
+        run: between(last.run, run, bounds),
       });
       if (this.history.length > HISTORY) this.history.shift();
     }
-    this.last = now;
+    this.last = { ...now, wait, run };
     return { snapshot, history: this.history };
   }
 

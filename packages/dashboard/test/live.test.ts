@@ -72,6 +72,14 @@ describe('the live feed', () => {
         );
       }
       expect(seen).toEqual({ submitted: 5, completed: 3, failed: 1 });
+      // Five attempts started (their wait) and four ended (their run) in those intervals.
+      const measured = (key: 'wait' | 'run') => last.history.reduce((n, p) => n + p[key].count, 0);
+      expect(measured('wait')).toBe(5);
+      expect(measured('run')).toBe(4);
+      for (const p of last.history) {
+        if (p.run.count === 0) expect(p.run).toEqual({ count: 0, mean: null, p95: null });
+        else expect(p.run.mean).toBeGreaterThanOrEqual(0);
+      }
       expect(last.snapshot.running).toEqual([
         expect.objectContaining({ handle: running.handle, numerator: 1, denominator: 2 }),
       ]);
