@@ -37,6 +37,11 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's page runs in the browser.
+    files: ['packages/dashboard/page/**'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -3,10 +3,11 @@
 # Gearman clients (gearman/gearadmin, PHP's pecl extension, Perl's Gearman::Client), plus
 # libgearman-dev for the load generator of the TCP benchmark, and strace, which counts the
 # SQLite store's fsyncs, and prometheus for promtool, which checks the dashboard's /metrics
-# against the exposition format (the server it also carries is not started). Needs root
+# against the exposition format (the server it also carries is not started), and chromium,
+# the browser the dashboard page is tested in (driven by playwright-core). Needs root
 # (CI runs as root).
 set -euo pipefail
-packages=(gearman-job-server gearman-tools php-cli php-gearman libgearman-client-perl libgearman-dev strace prometheus)
+packages=(gearman-job-server gearman-tools php-cli php-gearman libgearman-client-perl libgearman-dev strace prometheus chromium)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   target: 'node20',
   clean: true,
+  // import.meta.url in the CommonJS build too: the handler finds the page's assets by it.
+  shims: true,
 });

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { JobServerMetrics, type MetricsOptions } from './metrics.js';
 import { takeSnapshot, type SnapshotLimits } from './snapshot.js';
 import { LiveFeed } from './live.js';
+import { page } from './page.js';
+import { searchJob } from './search.js';
 import {
   MAX_ACTION_BYTES,
   checkActionRequest,
@@ -32,20 +34,26 @@ export interface DashboardOptions extends MetricsOptions {
 }
 
 /** What each path serves. */
-const ROUTES: ReadonlyMap<string, 'metrics' | 'snapshot' | 'actions' | 'events'> = new Map([
-  ['/metrics', 'metrics'],
-  ['/api/snapshot', 'snapshot'],
-  ['/api/actions', 'actions'],
-  ['/api/events', 'events'],
-]);
+const ROUTES: ReadonlyMap<string, 'page' | 'metrics' | 'snapshot' | 'actions' | 'events' | 'job'> =
+  new Map([
+    ['/', 'page'],
+    ['/metrics', 'metrics'],
+    ['/api/job', 'job'],
+    ['/api/snapshot', 'snapshot'],
+    ['/api/actions', 'actions'],
+    ['/api/events', 'events'],
+  ]);
 
-function reply(res: ServerResponse, { status, body }: ActionReply): void {
+function json(res: ServerResponse, status: number, body: unknown, head = false): void {
+  const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
   });
-  res.end(JSON.stringify(body));
+  res.end(head ? undefined : text);
 }
+
+const reply = (res: ServerResponse, { status, body }: ActionReply) => json(res, status, body);
 
 /** `POST /api/actions`: checked before the body is read, the body capped, then done. */
 function act(
@@ -112,9 +120,11 @@ export interface DashboardHandler {
 
 /**
  * The dashboard as a Node `(req, res)` handler, mountable in `node:http`, Express or
- * Fastify: `GET /metrics` answers the Prometheus text format, `GET /api/snapshot` the
- * page's view of the server as JSON (see `takeSnapshot`). A request for anything else
- * is passed to `next` when there is one (Express), else answered 404.
+ * Fastify: `GET /` the live page, `GET /metrics` the Prometheus text format, `GET
+ * /api/snapshot` the page's view of the server as JSON (see `takeSnapshot`), `GET
+ * /api/events` that view once an interval, `GET /api/job?q=` a search by handle or unique
+ * id, `POST /api/actions` an action. A request for anything else is passed to `next` when
+ * there is one (Express), else answered 404.
  */
 export function createDashboardHandler(
   server: JobServer,
@@ -153,13 +163,32 @@ export function createDashboardHandler(
       live.add(res);
       return;
     }
+    const head = body === undefined;
     if (route === 'snapshot' || route === 'events') {
-      const text = JSON.stringify(takeSnapshot(server, options.snapshot));
-      res.writeHead(200, {
-        'content-type': 'application/json; charset=utf-8',
-        'cache-control': 'no-store',
-      });
-      res.end(body ?? text);
+      json(res, 200, takeSnapshot(server, options.snapshot), head);
+      return;
+    }
+    if (route === 'job') {
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get('q') ?? '';
+      if (query === '') {
+        json(
+          res,
+          400,
+          { ok: false, code: 'BAD_REQUEST', message: 'q names a handle or unique id' },
+          head,
+        );
+        return;
+      }
+      json(res, 200, searchJob(server, query), head);
+      return;
+    }
+    if (route === 'page') {
+      const served = page();
+      if (served.ok) res.writeHead(200, served.headers).end(head ? undefined : served.html);
+      else
+        res
+          .writeHead(503, { 'content-type': 'text/plain; charset=utf-8' })
+          .end(`${served.message}\n`);
       return;
     }
     metrics.metrics().then(

@@ -1,5 +1,5 @@
-// @geartrain/dashboard: Prometheus metrics of a job server, as a Node request handler or
-// on a port of their own (the live page is to come).
+// @geartrain/dashboard: Prometheus metrics and a live page for a job server, as a Node
+// request handler or on a port of their own.
 export {
   createDashboardHandler,
   serveDashboard,
@@ -35,3 +35,4 @@ export {
   type DashboardAction,
 } from './actions.js';
 export { HISTORY, type IntervalLatency, type LiveUpdate, type RatePoint } from './live.js';
+export { searchJob, type FoundJob, type FoundOutcome, type SearchResult } from './search.js';

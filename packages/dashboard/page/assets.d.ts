@@ -1,0 +1,2 @@
+// Style sheets are bundled by tsup (esbuild) beside the script; they export nothing.
+declare module '*.css';
