@@ -13,12 +13,18 @@
 //    metrics registered (default options: process metrics, and wait/run timings the server
 //    measures) beside without,
 //    alternated. CORE_BENCH=dashboard runs only this.
-// 6. The page's snapshot (issue 16) with 1,000 functions and 10,000 running jobs: its JSON
+// 6. The dashboard watched (issue 16): steady background load (submitting and draining at
+//    once, 2 s rounds) on a server whose page is open in another process (following
+//    /api/events) and whose /metrics that process scrapes every second, beside a server
+//    without the dashboard, alternated; the median of the pair-by-pair ratios.
+//    CORE_BENCH=dashboard runs 5, 6 and 7.
+// 7. The page's snapshot (issue 16) with 1,000 functions and 10,000 running jobs: its JSON
 //    size and the median time to build and serialize it. CORE_BENCH=snapshot runs only this.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createJobServer } from '@geartrain/core';
-import { createMetrics, takeSnapshot } from '@geartrain/dashboard';
+import { createMetrics, serveDashboard, takeSnapshot } from '@geartrain/dashboard';
 import fastq from 'fastq';
 import { median, report } from './lib.mjs';
 
@@ -190,6 +196,111 @@ async function dashboard(handler) {
   report('core-background-metrics-on', 'ratio_to_off', median(ratios), 'x');
 }
 
+/**
+ * Steady background load on one server: batches of 1,000 submitted while workers drain
+ * them (the queue held under 20,000), yielding to the event loop between batches as a
+ * service between requests does, so that timers and sockets get their turn. Each call runs
+ * one round of `ms` and returns its jobs/s, the drain of what is left included.
+ */
+function steadyLoad(server, handler) {
+  const state = { processed: 0, until: Infinity, wake: null };
+  server.worker().register(
+    'work',
+    (job) => {
+      if (++state.processed >= state.until) {
+        state.until = Infinity;
+        state.wake();
+      }
+      return handler(job);
+    },
+    { concurrency: CONCURRENCY },
+  );
+  const client = server.client();
+  const reach = (count) =>
+    state.processed >= count
+      ? undefined
+      : new Promise((resolve) => {
+          state.until = count;
+          state.wake = resolve;
+        });
+  return async (ms) => {
+    state.processed = 0;
+    let submitted = 0;
+    const start = performance.now();
+    while (performance.now() - start < ms) {
+      const batch = new Array(1000);
+      for (let i = 0; i < 1000; i++)
+        batch[i] = client.submit('work', PAYLOAD, { background: true });
+      await Promise.all(batch);
+      submitted += 1000;
+      if (submitted - state.processed > 20_000) await reach(submitted - 10_000);
+      await new Promise(setImmediate);
+    }
+    await reach(submitted);
+    return (submitted * 1000) / (performance.now() - start);
+  };
+}
+
+/** Throughput while the page is open and /metrics scraped every second, beside no dashboard. */
+async function watched(handler) {
+  const ROUND_MS = 2000;
+  const plainServer = createJobServer();
+  const plain = steadyLoad(plainServer, handler);
+  const watchedServer = createJobServer();
+  const served = await serveDashboard(watchedServer); // defaults: process metrics, timings, 1 s feed
+  const load = steadyLoad(watchedServer, handler);
+  const child = spawn(
+    process.execPath,
+    [
+      fileURLToPath(new URL('./dashboard-watcher.mjs', import.meta.url)),
+      `http://127.0.0.1:${served.address.port}`,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const tell = async (command) => {
+    child.stdin.write(`${command}\n`);
+    return (await lines.next()).value;
+  };
+  try {
+    await tell('watch');
+    await load(ROUND_MS / 2); // warm-up
+    await tell('rest');
+    await plain(ROUND_MS / 2);
+    const ratios = [];
+    const rates = { on: [], off: [] };
+    for (let i = 0; i < ROUNDS; i++) {
+      await tell('watch');
+      rates.on.push(await load(ROUND_MS));
+      await tell('rest');
+      rates.off.push(await plain(ROUND_MS));
+      ratios.push(rates.on.at(-1) / rates.off.at(-1));
+    }
+    // `exit` is answered with what the watcher saw.
+    const seen = JSON.parse(await tell('exit'));
+    // About one update and one scrape per second watched: less means it did not watch.
+    const watchedSeconds = (ROUNDS * ROUND_MS + ROUND_MS / 2) / 1000;
+    if (seen.events < watchedSeconds / 2 || seen.scrapes < watchedSeconds / 2) {
+      throw new Error(`the watcher saw too little: ${JSON.stringify(seen)} in ${watchedSeconds} s`);
+    }
+    report('core-background-dashboard-watched', 'jobs_per_s', median(rates.on), 'jobs/s');
+    report(
+      'core-background-dashboard-watched',
+      'unwatched_jobs_per_s',
+      median(rates.off),
+      'jobs/s',
+    );
+    report('core-background-dashboard-watched', 'updates_seen', seen.events, 'events');
+    report('core-background-dashboard-watched', 'scrapes', seen.scrapes, 'scrapes');
+    report('core-background-dashboard-watched', 'ratio_to_off', median(ratios), 'x');
+  } finally {
+    child.kill();
+    await served.close();
+    await watchedServer.close({ timeout: 0 });
+    await plainServer.close({ timeout: 0 });
+  }
+}
+
 /** The page's snapshot of a busy server: 1,000 functions, 10,000 jobs running, 10,000 queued. */
 async function snapshot() {
   const server = createJobServer();
@@ -232,6 +343,7 @@ export async function run() {
   const asyncHandler = async (job) => job.payload;
   if (process.env.CORE_BENCH === 'dashboard') {
     await dashboard(syncHandler);
+    await watched(syncHandler);
     await snapshot();
     return;
   }
@@ -276,5 +388,6 @@ export async function run() {
   await retention(syncHandler);
   memory('./outcomes-memory.mjs');
   await dashboard(syncHandler);
+  await watched(syncHandler);
   await snapshot();
 }

@@ -201,11 +201,16 @@ describe('the geartrain command', () => {
     expect(bad.stderr).toMatch(/--job-policy charge: unknown setting 'tries=3'/);
   });
 
-  it('serves Prometheus metrics with --http, on loopback, beside the Gearman port', async () => {
+  it('serves the dashboard and its metrics with --http, on loopback, beside the Gearman port', async () => {
     const port = await freePort();
     const served = await serve(['--store', 'memory', '--http', `127.0.0.1:${port}`]);
     try {
-      expect(served.line).toContain(`metrics on http://127.0.0.1:${port}/metrics`);
+      expect(served.line).toContain(
+        `dashboard on http://127.0.0.1:${port}/, metrics on http://127.0.0.1:${port}/metrics`,
+      );
+      const pageResponse = await fetch(`http://127.0.0.1:${port}/`);
+      expect(pageResponse.status).toBe(200);
+      expect(await pageResponse.text()).toContain('<title>geartrain</title>');
       const [host, gearmanPort] = served.address.split(':');
       const socket = createConnection({ host, port: Number(gearmanPort) });
       socket.write('create function mail\n');

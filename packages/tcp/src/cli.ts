@@ -28,9 +28,9 @@ Usage: geartrain serve [options]
       --job-policy 'FN attempts=N[,backoff=fixed|exponential][,delay=MS][,max=MS][,jitter=0..1]'
                               retries for the jobs of FN, whoever submits them (repeatable;
                               also the admin command "policy FN ...")
-      --http HOST:PORT        serve Prometheus metrics at http://HOST:PORT/metrics and the
-                              page's data at /api/snapshot (@geartrain/dashboard); actions
-                              (/api/actions) need GEARTRAIN_DASHBOARD_TOKEN in the environment
+      --http HOST:PORT        serve the live dashboard page at http://HOST:PORT/ and
+                              Prometheus metrics at /metrics (@geartrain/dashboard); its
+                              actions need GEARTRAIN_DASHBOARD_TOKEN in the environment
       --config FILE           a JSON file of jobPolicies, limits (rate, concurrency) and
                               schedules by name; see the README ("Configuration file")
 ${STORE_HELP}      --max-connections N     refuse connections beyond N
@@ -296,10 +296,11 @@ async function main(argv: string[]): Promise<void> {
     const { address, port: bound } = server.address!;
     const host = address.includes(':') ? `[${address}]` : address;
     const queued = jobServer.functions().reduce((sum, f) => sum + f.total, 0);
-    const metrics =
+    const web =
       dashboard === null
         ? ''
-        : `; metrics on http://${dashboard.address.address.includes(':') ? `[${dashboard.address.address}]` : dashboard.address.address}:${dashboard.address.port}/metrics`;
+        : `http://${dashboard.address.address.includes(':') ? `[${dashboard.address.address}]` : dashboard.address.address}:${dashboard.address.port}`;
+    const metrics = web === '' ? '' : `; dashboard on ${web}/, metrics on ${web}/metrics`;
     process.stdout.write(
       `geartrain ${VERSION} listening on ${host}:${bound}; jobs stored in ${opened.where}` +
         `${queued > 0 ? `, ${queued} replayed` : ''}${metrics}\n`,
