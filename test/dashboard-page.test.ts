@@ -80,7 +80,7 @@ describeWithTools([CHROMIUM], 'the dashboard page in Chromium', () => {
       'Running',
       'Delayed',
       'Failed',
-      'Workers',
+      'Workers and clients',
       'Schedules',
     ]);
     expect(problems).toEqual([]);

@@ -362,7 +362,7 @@ document.body.append(
     section('running', 'Running', running.element),
     section('delayed', 'Delayed', delayed.element),
     section('failed', 'Failed', failed.element),
-    section('workers', 'Workers', workers.element),
+    section('workers', 'Workers and clients', workers.element),
     section('schedules', 'Schedules', schedules.element),
   ),
 );
