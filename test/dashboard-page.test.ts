@@ -2,7 +2,10 @@
 // playwright-core. Jobs are submitted and worked in process, so each step the page must
 // show is caused by the test, and every wait is on the page's own state (no sleeps).
 import { createJobServer, type JobServer } from '@geartrain/core';
-import { serveDashboard, type ServedDashboard } from '@geartrain/dashboard';
+import { createDashboardHandler, serveDashboard, type ServedDashboard } from '@geartrain/dashboard';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,6 +207,32 @@ describeWithTools([CHROMIUM], 'the dashboard page in Chromium', () => {
     const background = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     expect(background).toBe('rgb(21, 23, 26)');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone-dark.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  it('works mounted under a path in the application’s own server, with or without the slash', async () => {
+    const handler = createDashboardHandler(server, { prefix: '/jobs', processMetrics: false });
+    const app = createServer((req, res) => {
+      if (req.url?.startsWith('/jobs')) handler(req, res);
+      else res.writeHead(200).end('the application');
+    });
+    app.listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    const mounted = await context.newPage();
+    mounted.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    try {
+      const { port } = app.address() as AddressInfo;
+      for (const path of ['/jobs', '/jobs/']) {
+        await mounted.goto(`http://127.0.0.1:${port}${path}`);
+        await mounted.locator('#live', { hasText: 'live' }).waitFor(WAIT);
+        await mounted.locator('#functions tr[data-key="resize"]').waitFor(WAIT);
+      }
+    } finally {
+      await mounted.close();
+      handler.close();
+      app.closeAllConnections();
+      await new Promise((resolve) => app.close(resolve));
+    }
     expect(problems).toEqual([]);
   });
 });
