@@ -18,7 +18,8 @@
 //    /api/events) and whose /metrics that process scrapes every second, beside a server
 //    without the dashboard, alternated; the median of the pair-by-pair ratios.
 //    CORE_BENCH=dashboard runs 5, 6 and 7.
-// 7. The page's snapshot (issue 16) with 1,000 functions and 10,000 running jobs: its JSON
+// 7. The page's snapshot (issue 16) with 1,000 functions, 10,000 running jobs and 100,000
+//    dead letters: its JSON
 //    size and the median time to build and serialize it. CORE_BENCH=snapshot runs only this.
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -301,16 +302,26 @@ async function watched(handler) {
   }
 }
 
-/** The page's snapshot of a busy server: 1,000 functions, 10,000 jobs running, 10,000 queued. */
+/**
+ * The page's snapshot of a busy server: 1,000 functions, 10,000 jobs running, 10,000
+ * queued, 100,000 dead letters kept.
+ */
 async function snapshot() {
   const server = createJobServer();
   server.measureTimings();
   const client = server.connect();
   const FUNCTIONS = 1000;
   for (let f = 0; f < FUNCTIONS; f++) {
-    for (let j = 0; j < 20; j++) {
+    for (let j = 0; j < 120; j++) {
       client.submit({ functionName: `fn-${f}`, payload: PAYLOAD, background: true });
     }
+  }
+  // 100,000 dead letters, 100 per function: the snapshot reads the newest 100 of them.
+  const failer = server.connect();
+  for (let f = 0; f < FUNCTIONS; f++) {
+    failer.canDo(`fn-${f}`);
+    for (let j = 0; j < 100; j++) failer.workFail(failer.grab());
+    failer.cantDo(`fn-${f}`);
   }
   // 100 workers of 10 functions each, holding 100 jobs apiece, reporting progress.
   for (let w = 0; w < 100; w++) {
@@ -332,6 +343,8 @@ async function snapshot() {
   }
   const running = server.functions().reduce((n, f) => n + f.running, 0);
   if (running !== 10_000) throw new Error(`expected 10,000 running jobs, got ${running}`);
+  const dead = server.outcomeCount({ state: 'failed' });
+  if (dead !== 100_000) throw new Error(`expected 100,000 dead letters, got ${dead}`);
   report('dashboard-snapshot-1000fn-10000running', 'bytes', bytes, 'B');
   report('dashboard-snapshot-1000fn-10000running', 'build_ms_p50', median(times), 'ms');
   report('dashboard-snapshot-1000fn-10000running', 'build_ms_max', Math.max(...times), 'ms');

@@ -67,6 +67,7 @@ export type {
   JobEvent,
   JobCounts,
   JobFilter,
+  OutcomeFilter,
   FunctionTimings,
   LatencyHistogram,
   JobInfo,

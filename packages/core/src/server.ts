@@ -17,6 +17,7 @@ import type {
   FunctionTimings,
   JobEvent,
   JobFilter,
+  OutcomeFilter,
   JobInfo,
   JobStatus,
   QueueLimits,
@@ -208,9 +209,20 @@ export class JobServer {
     return this.engine.outcome(handle)?.view();
   }
 
-  /** Kept outcomes, oldest end first: of one function or all, completed or failed or both. */
-  outcomes(options: { functionName?: string; state?: 'completed' | 'failed' } = {}): JobOutcome[] {
-    return this.engine.keptOutcomes(options.functionName, options.state).map((o) => o.view());
+  /**
+   * Kept outcomes, oldest end first: of one function or all, completed or failed or both;
+   * with `limit`, only the newest that many (read from the newest end, so the newest 100 of
+   * a million kept cost 100). Throws `INVALID_ARGUMENT` for a bad limit.
+   */
+  outcomes(options: OutcomeFilter = {}): JobOutcome[] {
+    return this.engine
+      .keptOutcomes(options.functionName, options.state, options.limit)
+      .map((o) => o.view());
+  }
+
+  /** How many outcomes are kept (of one function, of one state), without reading them. */
+  outcomeCount(options: Omit<OutcomeFilter, 'limit'> = {}): number {
+    return this.engine.keptOutcomeCount(options.functionName, options.state);
   }
 
   /**

@@ -254,6 +254,14 @@ export interface JobFilter {
   readonly limit?: number;
 }
 
+/** Which kept outcomes `server.outcomes` lists. */
+export interface OutcomeFilter {
+  readonly functionName?: string;
+  readonly state?: 'completed' | 'failed';
+  /** Only the newest this many (a non-negative integer). Default: all. */
+  readonly limit?: number;
+}
+
 /** One failed attempt of a job, as its kept outcome lists it. */
 export interface AttemptError {
   /** 1 for the first attempt. */

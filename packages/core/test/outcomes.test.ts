@@ -1,8 +1,52 @@
 import { describe, expect, it } from 'vitest';
-import { JobNotFoundError, MemoryJobStore, StoreError, type JobEvent } from '../src/index.js';
+import {
+  InvalidArgumentError,
+  JobNotFoundError,
+  MemoryJobStore,
+  StoreError,
+  type JobEvent,
+} from '../src/index.js';
 import { server, submit, workerConnection, virtualClock } from './helpers.js';
 
 describe('kept outcomes', () => {
+  it('lists only the newest `limit` across functions, counts without reading, and skips discarded ones', () => {
+    const clock = virtualClock();
+    const s = server({ scheduler: clock.scheduler });
+    const c = s.connect();
+    const w = s.connect();
+    for (const fn of ['a', 'b', 'c']) w.canDo(fn);
+    // Ends interleaved across the three functions' rings, one ms apart.
+    const ended: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const { handle } = submit(c, {
+        functionName: ['a', 'b', 'c'][i % 3]!,
+        payload: `${i}`,
+        background: true,
+      });
+      clock.advanceTo(i + 1);
+      w.grab();
+      w.workFail(handle);
+      ended.push(handle);
+    }
+    expect(s.discard(ended[10]!)).toBe(true); // a hole near the newest end of ring b
+    const all = s.outcomes({ state: 'failed' }).map((o) => o.handle);
+    expect(all).toEqual(ended.filter((_, i) => i !== 10));
+    for (const limit of [0, 1, 2, 5, 11, 50]) {
+      expect(s.outcomes({ state: 'failed', limit }).map((o) => o.handle)).toEqual(
+        limit === 0 ? [] : all.slice(-limit),
+      );
+    }
+    expect(s.outcomes({ functionName: 'a', limit: 2 }).map((o) => o.handle)).toEqual([
+      ended[6],
+      ended[9],
+    ]);
+    expect(s.outcomeCount()).toBe(11);
+    expect(s.outcomeCount({ state: 'failed', functionName: 'b' })).toBe(3);
+    expect(s.outcomeCount({ state: 'completed' })).toBe(0);
+    expect(() => s.outcomes({ limit: -1 })).toThrow(InvalidArgumentError);
+    expect(() => s.outcomes({ limit: 1.5 })).toThrow(InvalidArgumentError);
+  });
+
   it('keeps failed background jobs by default, with every attempt, and drops completed ones', () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });

@@ -125,7 +125,6 @@ export function takeSnapshot(server: JobServer, limits: SnapshotLimits = {}): Da
       failed: f.counts.failed,
     };
   });
-  const failedAll = server.outcomes({ state: 'failed' });
   const connections = server.connections();
   const schedules = server.schedules();
   return {
@@ -134,14 +133,14 @@ export function takeSnapshot(server: JobServer, limits: SnapshotLimits = {}): Da
       functions: functions.length,
       ...totals,
       workers: connections.length,
-      failed: failedAll.length,
+      failed: server.outcomeCount({ state: 'failed' }),
       schedules: schedules.length,
     },
     functions,
     running: server.jobs({ state: 'running', limit: limits.running ?? 100 }).map(runningRow),
     delayed: server.jobs({ state: 'delayed', limit: limits.delayed ?? 100 }).map(delayedRow),
-    failed: failedAll
-      .slice(-(limits.failed ?? 100))
+    failed: server
+      .outcomes({ state: 'failed', limit: limits.failed ?? 100 })
       .reverse()
       .map(failedRow),
     workers: connections.slice(0, limits.workers ?? 200).map((c) => ({

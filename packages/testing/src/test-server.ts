@@ -8,6 +8,7 @@ import {
   type JobInfo,
   type JobOutcome,
   type JobServer,
+  type OutcomeFilter,
   type JobServerOptions,
   type WorkerOptions,
 } from '@geartrain/core';
@@ -206,7 +207,7 @@ export class TestServer {
   }
 
   /** Kept outcomes of ended background jobs (`JobServer.outcomes`). */
-  outcomes(options?: { functionName?: string; state?: 'completed' | 'failed' }): JobOutcome[] {
+  outcomes(options?: OutcomeFilter): JobOutcome[] {
     return this.server.outcomes(options);
   }
 

@@ -936,8 +936,19 @@ export class Engine {
     return this.outcomes.get(handle, this.now());
   }
 
-  keptOutcomes(functionName?: string, state?: 'completed' | 'failed'): KeptOutcome[] {
-    return this.outcomes.list(this.now(), functionName, state);
+  keptOutcomes(
+    functionName?: string,
+    state?: 'completed' | 'failed',
+    limit = Infinity,
+  ): KeptOutcome[] {
+    if (limit !== Infinity && !(Number.isSafeInteger(limit) && limit >= 0)) {
+      throw new InvalidArgumentError('limit must be a non-negative integer');
+    }
+    return this.outcomes.list(this.now(), functionName, state, limit);
+  }
+
+  keptOutcomeCount(functionName?: string, state?: 'completed' | 'failed'): number {
+    return this.outcomes.count(this.now(), functionName, state);
   }
 
   setRetention(functionName: string, retention: Retention | null): void {

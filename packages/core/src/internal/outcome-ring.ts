@@ -112,6 +112,15 @@ export class OutcomeRing {
     );
   }
 
+  /** When the outcome at `position` ended (read without building it). */
+  endedAtOf(position: number): number {
+    return this.f64[(position % this.capacity) * F64 + 3]!;
+  }
+
+  seqOf(position: number): number {
+    return this.f64[(position % this.capacity) * F64]!;
+  }
+
   handleAt(position: number): string {
     return this.refs[(position % this.capacity) * REFS] as string;
   }

@@ -4,6 +4,7 @@ import type { KeptOutcome, OutcomeFields } from './kept-outcome.js';
 import type { Body } from './payload.js';
 import { OutcomeRing } from './outcome-ring.js';
 import { handleSeq } from './queries.js';
+import { smallest } from './smallest.js';
 
 /** The default: failed jobs kept (the newest 1,000, for 7 days), completed ones not. */
 export const DEFAULT_RETENTION: Required<Retention> = {
@@ -177,18 +178,70 @@ export class Outcomes {
     return ring.holds(position) ? ring.at(position) : undefined;
   }
 
-  /** Kept outcomes, oldest end first, of one function (or all) in one state (or both). */
-  list(now: number, functionName?: string, state?: 'completed' | 'failed'): KeptOutcome[] {
-    const found: KeptOutcome[] = [];
+  /** The rings of one function (or all) in one state (or both), trimmed to their limits. */
+  private *selected(
+    now: number,
+    functionName: string | undefined,
+    state: 'completed' | 'failed' | undefined,
+  ): Generator<OutcomeRing> {
     for (const kind of ['completed', 'failed'] as const) {
       if (state !== undefined && kind !== state) continue;
       for (const [name, ring] of this.rings[kind]) {
         if (functionName !== undefined && name !== functionName) continue;
         this.trim(ring, ring.limit.count ?? Infinity, ring.limit.age, now);
-        for (let p = ring.head; p < ring.tail; p++) if (ring.holds(p)) found.push(ring.at(p));
+        yield ring;
       }
     }
-    return found.sort((a, b) => a.endedAt - b.endedAt || a.seq - b.seq);
+  }
+
+  /**
+   * Kept outcomes, oldest end first, of one function (or all) in one state (or both); with
+   * a `limit`, only the newest that many. Each ring is in end order, so the newest are
+   * found from the rings' tails, reading only their end times: a page showing the newest
+   * hundred builds a hundred outcomes, not every one kept.
+   */
+  list(
+    now: number,
+    functionName?: string,
+    state?: 'completed' | 'failed',
+    limit = Infinity,
+  ): KeptOutcome[] {
+    const rings = this.selected(now, functionName, state);
+    if (limit === Infinity) {
+      const found: KeptOutcome[] = [];
+      for (const ring of rings) {
+        for (let p = ring.head; p < ring.tail; p++) if (ring.holds(p)) found.push(ring.at(p));
+      }
+      return found.sort((a, b) => a.endedAt - b.endedAt || a.seq - b.seq);
+    }
+    function* tails(): Generator<{
+      ring: OutcomeRing;
+      position: number;
+      endedAt: number;
+      seq: number;
+    }> {
+      for (const ring of rings) {
+        let taken = 0;
+        for (let p = ring.tail - 1; p >= ring.head && taken < limit; p--) {
+          if (!ring.holds(p)) continue;
+          taken++;
+          yield { ring, position: p, endedAt: ring.endedAtOf(p), seq: ring.seqOf(p) };
+        }
+      }
+    }
+    const newest = smallest(
+      tails(),
+      limit,
+      (a, b) => a.endedAt > b.endedAt || (a.endedAt === b.endedAt && a.seq > b.seq),
+    );
+    return newest.reverse().map((c) => c.ring.at(c.position));
+  }
+
+  /** How many outcomes are kept, of one function (or all) in one state (or both). */
+  count(now: number, functionName?: string, state?: 'completed' | 'failed'): number {
+    let count = 0;
+    for (const ring of this.selected(now, functionName, state)) count += ring.size;
+    return count;
   }
 
   remove(handle: string): KeptOutcome | undefined {
