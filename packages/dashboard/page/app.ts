@@ -44,7 +44,8 @@ async function perform(action: DashboardAction, done: string): Promise<void> {
   const result = await act(action);
   if (result.ok) {
     say(done);
-    render(await snapshot());
+    // Shown at once rather than at the next update; a failed read waits for that update.
+    await snapshot().then(render, () => undefined);
   } else {
     say(`Refused: ${result.code}: ${result.message}`, true);
   }

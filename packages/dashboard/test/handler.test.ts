@@ -65,6 +65,9 @@ describe('the dashboard handler', () => {
     const base = await listen(createServer(app));
     expect((await get(`${base}/jobs/metrics`)).text).toContain('geartrain_jobs_queued');
     expect((await get(`${base}/jobs/other`)).text).toBe('the app');
+    expect(JSON.parse((await get(`${base}/jobs/api/snapshot`)).text)).toMatchObject({
+      totals: { queued: 1 },
+    });
   });
 
   it('mounts in Fastify, on the raw request', async () => {
@@ -80,6 +83,8 @@ describe('the dashboard handler', () => {
     const metrics = await get(`http://127.0.0.1:${port}/jobs/metrics`);
     expect(metrics.status).toBe(200);
     expect(metrics.text).toContain('gearman_up 1');
+    const found = await get(`http://127.0.0.1:${port}/jobs/api/job?q=nothing`);
+    expect(JSON.parse(found.text)).toMatchObject({ query: 'nothing', job: null });
   });
 
   it('runs alone on a loopback port by default', async () => {
