@@ -4,7 +4,6 @@ import type { KeptOutcome, OutcomeFields } from './kept-outcome.js';
 import type { Body } from './payload.js';
 import { OutcomeRing } from './outcome-ring.js';
 import { handleSeq } from './queries.js';
-import { smallest } from './smallest.js';
 
 /** The default: failed jobs kept (the newest 1,000, for 7 days), completed ones not. */
 export const DEFAULT_RETENTION: Required<Retention> = {
@@ -214,27 +213,24 @@ export class Outcomes {
       }
       return found.sort((a, b) => a.endedAt - b.endedAt || a.seq - b.seq);
     }
-    function* tails(): Generator<{
-      ring: OutcomeRing;
-      position: number;
-      endedAt: number;
-      seq: number;
-    }> {
-      for (const ring of rings) {
-        let taken = 0;
-        for (let p = ring.tail - 1; p >= ring.head && taken < limit; p--) {
-          if (!ring.holds(p)) continue;
-          taken++;
-          yield { ring, position: p, endedAt: ring.endedAtOf(p), seq: ring.seqOf(p) };
-        }
+    // A merge from the rings' newest ends: a cursor per ring on its newest outcome not yet
+    // taken; each step takes the newest of the cursors (a scan of numbers, no allocation).
+    const from = [...rings].filter((ring) => ring.size > 0);
+    const cursors = from.map((ring) => previousHeld(ring, ring.tail));
+    const taken: KeptOutcome[] = [];
+    while (taken.length < limit) {
+      let best = -1;
+      for (let i = 0; i < from.length; i++) {
+        const p = cursors[i]!;
+        if (p < 0) continue;
+        if (best < 0 || newer(from[i]!, p, from[best]!, cursors[best]!)) best = i;
       }
+      if (best < 0) break;
+      const ring = from[best]!;
+      taken.push(ring.at(cursors[best]!));
+      cursors[best] = previousHeld(ring, cursors[best]!);
     }
-    const newest = smallest(
-      tails(),
-      limit,
-      (a, b) => a.endedAt > b.endedAt || (a.endedAt === b.endedAt && a.seq > b.seq),
-    );
-    return newest.reverse().map((c) => c.ring.at(c.position));
+    return taken.reverse();
   }
 
   /** How many outcomes are kept, of one function (or all) in one state (or both). */
@@ -277,6 +273,19 @@ export class Outcomes {
       ring.dropFront();
     }
   }
+}
+
+/** The position of the newest outcome `ring` holds before `position`, or -1. */
+function previousHeld(ring: OutcomeRing, position: number): number {
+  for (let p = position - 1; p >= ring.head; p--) if (ring.holds(p)) return p;
+  return -1;
+}
+
+/** Whether the outcome at `p` of `a` ended after the one at `q` of `b` (seq breaks ties). */
+function newer(a: OutcomeRing, p: number, b: OutcomeRing, q: number): boolean {
+  const ea = a.endedAtOf(p);
+  const eb = b.endedAtOf(q);
+  return ea > eb || (ea === eb && a.seqOf(p) > b.seqOf(q));
 }
 
 /** Whether an outcome that ended at `endedAt` is past the age its function keeps them for. */
