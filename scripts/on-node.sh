@@ -3,9 +3,11 @@
 # machine's own. Node 24 (the current LTS) is unpacked into .tools/node-24 from the npm
 # registry's node-linux-<arch> package, which is what the `node` package installs (its
 # preinstall script fetches it) and which carries Node's headers in include/node; nothing
-# is downloaded from anywhere else. The SQLite binding (better-sqlite3) is a native module
-# built for one ABI: it is built once per Node version, against that version's headers
-# (node-gyp's --nodedir), kept in .tools/addons, and put in place before the command runs.
+# is downloaded from anywhere else. The SQLite binding better-sqlite3 12 (what Node 20 loads)
+# is a native module built for one ABI: it is built once per Node version, against that
+# version's headers (node-gyp's --nodedir), kept in .tools/addons, and put in place before
+# the command runs. Node 22 and newer load better-sqlite3 13 instead (store-sqlite's
+# binding.ts), installed by an `npm ci` on that Node when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODE24_VERSION="24.21.0" # the newest 24.x of the registry's `node` package
@@ -58,9 +60,18 @@ keep_in_place() {
     cp "$addon" "$kept"
   fi
 }
+# On Node 22 and newer the store loads better-sqlite3 13 (a Node-API build, one for every
+# version), an optional dependency npm installs only where its engines allow: an install made
+# by Node 20 lacks it, so one is made by this Node (the builds made before are kept first).
+major="$("$bin/node" -p "process.versions.node.split('.')[0]")"
+if [ "$major" -ge 22 ] && [ -d node_modules/better-sqlite3 ] && [ ! -d node_modules/better-sqlite3-13 ]; then
+  keep_in_place "$system_node"
+  echo "on-node: npm ci on Node $("$bin/node" --version), which installs better-sqlite3 13" >&2
+  PATH="$bin:$PATH" npm_config_nodedir="$nodedir" npm ci --no-audit --no-fund >&2
+fi
 if [ -d node_modules/better-sqlite3 ]; then
   keep_in_place "$system_node"
-  [ -x .tools/node-24/bin/node ] && keep_in_place .tools/node-24/bin/node
+  if [ -x .tools/node-24/bin/node ]; then keep_in_place .tools/node-24/bin/node; fi
   kept="$(kept_for "$bin/node")"
   if [ ! -f "$kept" ]; then
     echo "on-node: building better-sqlite3 for Node $("$bin/node" --version)" >&2

@@ -106,7 +106,8 @@ describe('the examples users start from', () => {
     const out = await start('delayed-order');
     expect(out).toContain('A-1 is closed');
     expect(out).toContain('A-2 is paid');
-    const tests = await start('delayed-order', ['--test']);
+    // TAP named: node's default reporter differs by version (TAP on 20, spec on 24).
+    const tests = await start('delayed-order', ['--test', '--test-reporter=tap']);
     expect(tests).toMatch(/# pass 2\n# fail 0/);
   });
 
@@ -132,7 +133,7 @@ describe('the examples users start from', () => {
   });
 
   it('testing: unit tests of a handler and of application code with @geartrain/testing', async () => {
-    const out = await start('testing', ['--test']);
+    const out = await start('testing', ['--test', '--test-reporter=tap']);
     expect(out).toMatch(/# pass 4\n# fail 0/);
   });
 });

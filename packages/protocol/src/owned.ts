@@ -1,6 +1,7 @@
 /**
- * Below this size an allocation is not worth a copy to release: Node's pool slabs (8 KiB)
- * and small reads cost little to keep.
+ * Below this size an allocation is not worth a copy to release: small reads, and Node 20's
+ * pool slabs (8 KiB), cost little to keep. Node 24's slabs are 64 KiB: a small view of one
+ * is copied like a small view of a large read, since it may be what keeps the slab alive.
  */
 const SMALL_BACKING = 16 * 1024;
 

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { Database } from './binding.js';
 import { hostname } from 'node:os';
 import type { JobRecord } from '@geartrain/core';
 import { StoreOpenError } from './errors.js';
@@ -32,7 +32,7 @@ export async function importGearmandQueue(
   store: SqliteJobStore,
   options: ImportOptions = {},
 ): Promise<ImportResult> {
-  let db: Database.Database;
+  let db: Database;
   try {
     db = new Database(queueFile, { readonly: true, fileMustExist: true });
   } catch (error) {

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { Database } from './binding.js';
 import { sqliteCode, StoreOpenError } from './errors.js';
 import type { Durability, SqliteJobStoreOptions } from './options.js';
 
@@ -10,8 +10,8 @@ export function openDatabase(
   path: string,
   durability: Durability,
   options: SqliteJobStoreOptions,
-): Database.Database {
-  let db: Database.Database;
+): Database {
+  let db: Database;
   try {
     // A short busy timeout: a file held by another server is refused at once.
     db = new Database(path, { timeout: 100 });

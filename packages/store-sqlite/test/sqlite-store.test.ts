@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { Database } from '../src/binding.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -277,7 +277,7 @@ describe('the file', () => {
       ...MIGRATIONS,
       {
         to: SCHEMA_VERSION + 1,
-        up: (db: Database.Database, table: string) =>
+        up: (db: Database, table: string) =>
           db.exec(`CREATE INDEX "${table}_by_unique" ON "${table}" (function_name, unique_key)`),
       },
     ];
