@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   target: 'node20',
   clean: true,
+  // import.meta.url in the CommonJS build too: binding.ts loads better-sqlite3 by it.
+  shims: true,
 });
