@@ -176,6 +176,16 @@ const handleColumn = <R extends { handle: string }>(): Column<R> =>
 const fnColumn = <R extends { functionName: string }>(): Column<R> =>
   textColumn('function', (r) => r.functionName);
 
+const cancelColumn = <R extends { handle: string }>(): Column<R> =>
+  buttonColumn('', [
+    {
+      name: 'cancel',
+      label: () => 'Cancel',
+      onClick: (r) =>
+        void perform({ action: 'cancel', handle: r.handle }, `Cancelled ${r.handle}.`),
+    },
+  ]);
+
 const functions = new KeyedTable<FunctionRow>(
   'functions',
   [
@@ -238,14 +248,7 @@ const running = new KeyedTable<RunningRow>(
     textColumn('attempt', (r) => String(r.attempt), true),
     textColumn('running for', (r) => duration(now - r.startedAt), true),
     textColumn('worker', (r) => (r.worker === null ? 'in process' : `#${r.worker}`)),
-    buttonColumn('', [
-      {
-        name: 'cancel',
-        label: () => 'Cancel',
-        onClick: (r) =>
-          void perform({ action: 'cancel', handle: r.handle }, `Cancelled ${r.handle}.`),
-      },
-    ]),
+    cancelColumn(),
   ],
   (r) => r.handle,
 );
@@ -257,14 +260,7 @@ const delayed = new KeyedTable<DelayedRow>(
     fnColumn(),
     textColumn('runs', (d) => relative(d.runAt, now)),
     textColumn('attempt', (d) => String(d.attempt), true),
-    buttonColumn('', [
-      {
-        name: 'cancel',
-        label: () => 'Cancel',
-        onClick: (d) =>
-          void perform({ action: 'cancel', handle: d.handle }, `Cancelled ${d.handle}.`),
-      },
-    ]),
+    cancelColumn(),
   ],
   (d) => d.handle,
 );

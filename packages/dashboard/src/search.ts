@@ -1,7 +1,5 @@
 import type { JobInfo, JobOutcome, JobServer } from '@geartrain/core';
-
-/** Text shown of a result, a payload or an error (the outcome keeps more). */
-const TEXT_CHARS = 200;
+import { shownText } from './snapshot.js';
 
 /** A live job as the page's search shows it. */
 export interface FoundJob {
@@ -42,9 +40,6 @@ export interface SearchResult {
   readonly outcome: FoundOutcome | null;
 }
 
-const text = (data: Buffer | null): string | null =>
-  data === null ? null : data.toString('utf8', 0, TEXT_CHARS);
-
 function foundJob(job: JobInfo): FoundJob {
   return {
     handle: job.handle,
@@ -68,12 +63,12 @@ function foundOutcome(outcome: JobOutcome): FoundOutcome {
     unique: outcome.unique,
     state: outcome.state,
     reason: outcome.reason,
-    result: text(outcome.result),
+    result: shownText(outcome.result),
     attempts: outcome.attempts,
     errors: outcome.errors.map((e) => ({
       attempt: e.attempt,
       reason: e.reason,
-      error: text(e.data),
+      error: shownText(e.data),
     })),
     queuedAt: outcome.queuedAt,
     startedAt: outcome.startedAt,

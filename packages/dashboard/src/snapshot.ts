@@ -91,8 +91,13 @@ export interface DashboardSnapshot {
   readonly schedules: readonly ScheduleRow[];
 }
 
-/** Exception text shown per failed job (the outcome keeps more). */
-const ERROR_CHARS = 200;
+/** Text the page shows of a result or an exception (the outcome keeps more). */
+const SHOWN_CHARS = 200;
+
+/** Bytes as the page shows them: the first characters of their UTF-8 text, or null. */
+export function shownText(data: Buffer | null): string | null {
+  return data === null ? null : data.toString('utf8', 0, SHOWN_CHARS);
+}
 /** Functions listed per worker row (a worker may register thousands). */
 const FUNCTIONS_PER_WORKER = 20;
 
@@ -197,7 +202,6 @@ function failedRow(outcome: JobOutcome): FailedRow {
     reason: outcome.reason,
     attempts: outcome.attempts,
     endedAt: outcome.endedAt,
-    error:
-      last === undefined || last.data === null ? null : last.data.toString('utf8', 0, ERROR_CHARS),
+    error: last === undefined ? null : shownText(last.data),
   };
 }

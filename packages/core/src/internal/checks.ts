@@ -24,3 +24,10 @@ export function checkRunAt(runAt: number, background: boolean): void {
   }
   if (!Number.isFinite(runAt)) throw new InvalidArgumentError('runAt must be a finite time');
 }
+
+/** A listing's `limit`: a non-negative integer, or Infinity for all. */
+export function checkLimit(limit: number): void {
+  if (limit !== Infinity && !(Number.isSafeInteger(limit) && limit >= 0)) {
+    throw new InvalidArgumentError('limit must be a non-negative integer');
+  }
+}

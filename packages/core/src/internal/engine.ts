@@ -45,7 +45,7 @@ import {
 import { smallest } from './smallest.js';
 import { FunctionTable } from './function-table.js';
 import { StoreWrites } from './store-writes.js';
-import { checkName, checkRunAt, checkUnique } from './checks.js';
+import { checkLimit, checkName, checkRunAt, checkUnique } from './checks.js';
 import { WakeDeadlines } from './wake-deadlines.js';
 import { Waiters } from './waiters.js';
 import { isThenable } from './thenable.js';
@@ -941,9 +941,7 @@ export class Engine {
     state?: 'completed' | 'failed',
     limit = Infinity,
   ): KeptOutcome[] {
-    if (limit !== Infinity && !(Number.isSafeInteger(limit) && limit >= 0)) {
-      throw new InvalidArgumentError('limit must be a non-negative integer');
-    }
+    checkLimit(limit);
     return this.outcomes.list(this.now(), functionName, state, limit);
   }
 
@@ -1266,9 +1264,7 @@ export class Engine {
   jobInfo(filter: JobFilter = {}): JobInfo[] {
     const { state, functionName } = filter;
     const limit = filter.limit ?? Infinity;
-    if (limit !== Infinity && !(Number.isSafeInteger(limit) && limit >= 0)) {
-      throw new InvalidArgumentError('limit must be a non-negative integer');
-    }
+    checkLimit(limit);
     const fn = functionName === undefined ? undefined : this.functions.get(functionName);
     if (functionName !== undefined && fn === undefined) return [];
     const fns = fn === undefined ? [...this.functions.byName.values()] : [fn];
