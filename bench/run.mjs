@@ -10,6 +10,7 @@ const suites = {
   startup: () => import('./startup.mjs'),
   store: () => import('./store.mjs'),
   schedules: () => import('./schedules.mjs'),
+  burst: () => import('./burst.mjs'),
 };
 
 const names = process.argv.slice(2);

@@ -1,6 +1,6 @@
 // Servers and the libgearman load generator, shared by the tcp and client benchmarks.
 import { execFileSync, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,34 @@ export async function waitForPort(port) {
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`nothing listens on ${port}`);
+}
+
+/** A process's resident memory (VmRSS), in MiB. */
+export function rssMiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
+}
+
+/** The jobs a server holds in all, from its admin `status` (the same text for every server). */
+export function queuedJobs(port) {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => {
+      text += chunk;
+      if (!text.endsWith('.\n')) return;
+      socket.destroy();
+      let total = 0;
+      for (const line of text.split('\n')) {
+        const fields = line.split('\t');
+        if (fields.length === 4) total += Number(fields[1]);
+      }
+      resolve(total);
+    });
+    socket.once('error', reject);
+    socket.write('status\n');
+  });
 }
 
 /**

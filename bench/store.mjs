@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { createJobServer } from '@geartrain/core';
 import { SqliteJobStore } from '@geartrain/store-sqlite';
 import { median, report } from './lib.mjs';
-import { buildLoadgen, freePort, load, waitForPort } from './servers.mjs';
+import { buildLoadgen, freePort, load, rssMiB, waitForPort } from './servers.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const cli = join(here, '../packages/tcp/dist/cli.js');
@@ -51,11 +51,6 @@ const fileBytes = (path) =>
 function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
-}
-
-function rssMiB(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, report } from './lib.mjs';
-import { buildLoadgen, load as runLoad, parse, withServer } from './servers.mjs';
+import { buildLoadgen, load as runLoad, parse, rssMiB, withServer } from './servers.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const ROUNDS = Number(process.env.TCP_ROUNDS ?? 5);
@@ -25,11 +25,6 @@ const CONTENDERS = ['geartrain', 'gearmand-threads1', 'gearmand'];
 const PEERS = CONTENDERS.slice(1);
 const TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 let defaultWarmUp;
-
-function rssKiB(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
-}
 
 /** The process's CPU time so far (utime + stime), in µs. */
 function cpuUs(pid) {
@@ -133,10 +128,10 @@ export async function run() {
 
   const QUEUED = 100_000;
   const memory = await contest(async (port, pid) => {
-    const before = rssKiB(pid);
+    const before = rssMiB(pid);
     load(port, 'queue', QUEUED);
     await new Promise((r) => setTimeout(r, 200));
-    return { bytes_per_job: ((rssKiB(pid) - before) * 1024) / QUEUED };
+    return { bytes_per_job: ((rssMiB(pid) - before) * 2 ** 20) / QUEUED };
   }, null);
   emit('tcp-queued-rss', 'rss_bytes_per_job', memory, 'bytes_per_job', 'B');
 }

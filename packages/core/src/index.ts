@@ -8,6 +8,7 @@ export {
   type CloseOptions,
   type JobPolicy,
   type JobServerOptions,
+  type BurstPeak,
 } from './server.js';
 export { backoffDelay, type Backoff, type Retries, type RetryPolicy } from './retry.js';
 export {

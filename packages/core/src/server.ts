@@ -28,6 +28,7 @@ import type {
 import { InProcessWorker } from './in-process-worker.js';
 import { retriesOf, type Retries, type RetryPolicy } from './retry.js';
 import { DEFAULT_RETENTION } from './internal/outcomes.js';
+import { releaseHeap } from './internal/heap.js';
 
 export interface JobServerOptions {
   /** Every timer (delayed jobs, timeouts, deadlines) runs on it. Default `asyncScheduler`. */
@@ -79,6 +80,22 @@ export interface JobServerOptions {
   keep?: Retention;
   /** Bytes of a result or of an exception's data kept in an outcome. Default 4096. */
   outcomeDataLimit?: number;
+  /**
+   * What is done once a burst of jobs has drained (50,000 jobs or 32 MiB of payloads held at
+   * once, then down to an eighth of that for a second). By default (true) the server runs
+   * one full garbage collection, so that the memory of the burst goes back to the system
+   * instead of staying with an idle process (decision 28); it is logged at info. false does
+   * nothing; a function is called instead, with the burst's peak (an application that runs
+   * its own collections, or a test).
+   */
+  releaseMemory?: boolean | ((burst: BurstPeak) => void);
+}
+
+/** The most a burst of jobs held at once (see `releaseMemory`). */
+export interface BurstPeak {
+  readonly jobs: number;
+  /** Their payloads' bytes. */
+  readonly bytes: number;
 }
 
 /**
@@ -166,6 +183,7 @@ export class JobServer {
         failed: options.keep?.failed ?? DEFAULT_RETENTION.failed,
       },
       outcomeDataLimit: options.outcomeDataLimit ?? 4096,
+      onBurstDrained: this.burstDrained(options.releaseMemory ?? true),
       onStoreError: (error, handle, operation) =>
         this.logger?.error(
           { err: error, record: handle },
@@ -182,6 +200,18 @@ export class JobServer {
     }
     // Synchronous for a synchronous store: its jobs are queued before the constructor returns.
     this.ready = this.engine.replayStored();
+  }
+
+  /** What `releaseMemory` asks for, as the engine's callback. */
+  private burstDrained(
+    release: NonNullable<JobServerOptions['releaseMemory']>,
+  ): ((peak: BurstPeak) => void) | null {
+    if (release === false) return null;
+    if (release !== true) return release;
+    return (peak) => {
+      this.logger?.info({ burst: peak }, `a burst of ${peak.jobs} jobs drained`);
+      releaseHeap(this.scheduler, this.logger);
+    };
   }
 
   /**

@@ -19,6 +19,7 @@ import type {
 } from '../types.js';
 import { DelayedJobs } from './delayed-jobs.js';
 import { SeqIndex } from './job-index.js';
+import { BurstRelease, DEFAULT_BURST } from './burst-release.js';
 import { WorkerState, type FunctionEntry } from './job.js';
 import {
   Job,
@@ -84,6 +85,8 @@ export interface EngineOptions {
   readonly retention: Required<Retention>;
   /** Bytes of a result or an exception kept in an outcome. */
   readonly outcomeDataLimit: number;
+  /** Called once a burst of jobs has drained (see BurstRelease); null: never. */
+  readonly onBurstDrained: ((peak: { jobs: number; bytes: number }) => void) | null;
 }
 
 type WithoutTime<E> = E extends unknown ? Omit<E, 'time'> : never;
@@ -122,6 +125,8 @@ export class Engine {
   private readonly gates = new Map<string, Gate>();
   /** Recurring jobs; they submit as a client of their own. */
   readonly schedules: Schedules;
+  /** Notices the end of a burst of jobs, to give memory back; null when not asked for. */
+  private readonly bursts: BurstRelease | null;
 
   constructor(options: EngineOptions) {
     const events = this.events;
@@ -149,6 +154,10 @@ export class Engine {
     this.woken = new WakeDeadlines(options.scheduler, options.wakeTimeout, (late) =>
       this.unanswered(late),
     );
+    this.bursts =
+      options.onBurstDrained === null
+        ? null
+        : new BurstRelease(options.scheduler, DEFAULT_BURST, options.onBurstDrained);
     const submitter = new WorkerState(0, undefined);
     this.schedules = new Schedules({
       scheduler: options.scheduler,
@@ -209,6 +218,7 @@ export class Engine {
     this.closingFlag = true;
     this.woken.stop();
     this.schedules.stop();
+    this.bursts?.stop();
   }
 
   now(): number {
@@ -423,6 +433,7 @@ export class Engine {
   private register(job: Job): void {
     const fn = job.fn;
     this.jobs.set(job);
+    this.bursts?.added(job.body.length);
     fn.total++;
     if (job.unique === '-') fn.byPayload.set(payloadKey(job.body), job);
     else if (job.unique !== '') fn.byUnique.set(job.unique, job);
@@ -835,6 +846,7 @@ export class Engine {
     const fn = job.fn;
     for (let a = job.attachments; a !== null; a = a.nextOfJob) a.unlinkOwner();
     this.jobs.delete(job);
+    this.bursts?.removed(job.body.length);
     fn.total--;
     if (job.unique === '-') {
       const key = payloadKey(job.body);
@@ -1357,5 +1369,6 @@ export class Engine {
     this.delayed.stop();
     for (const gate of this.gates.values()) gate.stopTimer();
     this.schedules.stop();
+    this.bursts?.stop();
   }
 }
