@@ -129,6 +129,86 @@ describe('Decoder zero-copy reads', () => {
   });
 });
 
+describe('Decoder large bodies filled as they arrive', () => {
+  const big = Buffer.alloc(300 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7 + 3) & 0xff;
+  const large: Packet = { type: 'SUBMIT_JOB', functionName: 'f', unique: '', data: big };
+  const stream = Buffer.concat([encode(echo, 'REQ'), encode(large, 'REQ'), encode(submit, 'REQ')]);
+  const bodyBytes = stream.length - encode(echo, 'REQ').length - encode(submit, 'REQ').length - 12;
+
+  function chunked(size: number): Buffer[] {
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < stream.length; i += size)
+      chunks.push(Buffer.from(stream.subarray(i, i + size)));
+    return chunks;
+  }
+
+  it.each([7, 12, 4096, 65_536 + 3, 200_000, stream.length])(
+    'decodes the packets around it the same in chunks of %i bytes, copying the body once',
+    (size) => {
+      const { decoder, messages } = recorder();
+      for (const chunk of chunked(size)) decoder.push(chunk);
+      expect(messages).toEqual(decodeAll(stream));
+      expect(messages.map((m) => (m.kind === 'packet' ? m.packet.type : m.kind))).toEqual([
+        'ECHO_REQ',
+        'SUBMIT_JOB',
+        'SUBMIT_JOB',
+      ]);
+      expect(decoder.buffered).toBe(0);
+      // Once when it spans chunks (the last case has it whole in one chunk: a view); the
+      // small packets around it are copied too when they span chunks.
+      expect(decoder.copiedBytes).toBeLessThanOrEqual(stream.length - 12);
+      if (size < stream.length) expect(decoder.copiedBytes).toBeGreaterThanOrEqual(bodyBytes);
+    },
+  );
+
+  it('counts a body being filled as buffered, and drops it on clear()', () => {
+    const { decoder, messages } = recorder();
+    const chunks = chunked(65_536);
+    decoder.push(chunks[0]!);
+    decoder.push(chunks[1]!);
+    expect(messages).toHaveLength(1); // the ECHO_REQ
+    expect(decoder.buffered).toBe(2 * 65_536 - encode(echo, 'REQ').length - 12);
+    decoder.clear();
+    expect(decoder.buffered).toBe(0);
+    decoder.push(encode(submit, 'REQ'));
+    expect(messages.at(-1)).toEqual({ kind: 'packet', magic: 'REQ', packet: submit });
+  });
+
+  it('reports a large packet of an unknown type once it has all arrived, and goes on', () => {
+    const unknown = Buffer.from(encode(large, 'REQ'));
+    unknown.writeUInt32BE(999, 4);
+    const whole = Buffer.concat([unknown, encode(echo, 'REQ')]);
+    const { decoder, messages } = recorder();
+    for (let i = 0; i < whole.length; i += 50_000) decoder.push(whole.subarray(i, i + 50_000));
+    expect(errorCodes(messages)).toEqual(['UNKNOWN_TYPE']);
+    expect(messages.at(-1)).toEqual({ kind: 'packet', magic: 'REQ', packet: echo });
+  });
+
+  it('keeps what follows a filled body when the sink throws on it', () => {
+    const seen: string[] = [];
+    let fail = true;
+    const decoder = new Decoder({
+      packet: (packet) => {
+        seen.push(packet.type);
+        if (packet.type === 'SUBMIT_JOB' && fail) {
+          fail = false;
+          throw new Error('sink failed');
+        }
+      },
+      text: () => undefined,
+      error: () => undefined,
+    });
+    const tail = encode(large, 'REQ');
+    const whole = Buffer.concat([tail, encode(echo, 'REQ')]);
+    decoder.push(whole.subarray(0, 100_000));
+    expect(() => decoder.push(whole.subarray(100_000))).toThrow('sink failed');
+    expect(seen).toEqual(['SUBMIT_JOB']);
+    decoder.push(encode(echo, 'REQ'));
+    expect(seen).toEqual(['SUBMIT_JOB', 'ECHO_REQ', 'ECHO_REQ']);
+  });
+});
+
 describe('Decoder limits and errors', () => {
   it('rejects an oversized packet from its header alone, before any body arrives', () => {
     const { decoder, messages } = recorder({ maxPacketSize: 1024 });
