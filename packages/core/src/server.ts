@@ -210,7 +210,7 @@ export class JobServer {
     if (release !== true) return release;
     return (peak) => {
       this.logger?.info({ burst: peak }, `a burst of ${peak.jobs} jobs drained`);
-      releaseHeap(this.scheduler, this.logger);
+      releaseHeap(this.logger);
     };
   }
 

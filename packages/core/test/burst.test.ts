@@ -1,5 +1,4 @@
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { asyncScheduler } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import type { BurstPeak, JobServer } from '../src/index.js';
 import { releaseHeap } from '../src/internal/heap.js';
@@ -167,7 +166,7 @@ describe('the default release', () => {
     })();
     const info = vi.fn();
     const logged = new Promise<void>((resolve) => info.mockImplementation(() => resolve()));
-    releaseHeap(asyncScheduler, { info, warn: vi.fn(), error: vi.fn() });
+    releaseHeap({ info, warn: vi.fn(), error: vi.fn() });
     await logged;
     expect(info.mock.calls[0]![1]).toMatch(/^heap collected: \d+ → \d+ MiB used of/);
     expect(ref.deref()).toBeUndefined();

@@ -1,4 +1,3 @@
-import type { SchedulerLike } from 'rxjs';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { LoggerLike } from '../worker-types.js';
@@ -67,9 +66,11 @@ const SECOND_COLLECTION_AFTER = 6_000;
 /**
  * Gives the JavaScript heap's free memory back to the system (decision 28): a full
  * collection at once; and, where it left the young generation grown (Node 20), another
- * one some seconds later, which shrinks it. Each is logged at info.
+ * one some seconds later, which shrinks it. Each is logged at info. The wait is a Node
+ * timer that does not hold the process open (not the server's scheduler: it is about V8's
+ * clock, and a closed server must not keep an application alive for it).
  */
-export function releaseHeap(scheduler: SchedulerLike, logger: LoggerLike | undefined): void {
+export function releaseHeap(logger: LoggerLike | undefined): void {
   const collect = (then: () => void) => {
     const before = process.memoryUsage();
     collectHeap().then(
@@ -88,6 +89,6 @@ export function releaseHeap(scheduler: SchedulerLike, logger: LoggerLike | undef
   };
   collect(() => {
     if (youngGenerationBytes() <= GROWN_YOUNG) return;
-    scheduler.schedule(() => collect(() => undefined), SECOND_COLLECTION_AFTER);
+    setTimeout(() => collect(() => undefined), SECOND_COLLECTION_AFTER).unref();
   });
 }
