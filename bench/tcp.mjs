@@ -21,6 +21,10 @@ import { buildLoadgen, load as runLoad, parse, rssMiB, withServer } from './serv
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const ROUNDS = Number(process.env.TCP_ROUNDS ?? 5);
+// TCP_LOADS=large,memory runs only those loads (of background, sequential, concurrent,
+// large, memory); every one by default.
+const LOADS = process.env.TCP_LOADS?.split(',');
+const runs = (load) => LOADS === undefined || LOADS.includes(load);
 const CONTENDERS = ['geartrain', 'gearmand-threads1', 'gearmand'];
 const PEERS = CONTENDERS.slice(1);
 const TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
@@ -80,9 +84,19 @@ export async function run() {
   };
   const load = (port, ...args) => runLoad(loadgen, port, ...args);
 
-  // 50,000 background jobs submitted by one client in task sets of 1,000, then drained by 4
-  // worker connections: the drain rate, the submission rate and the rate of the whole
-  // cycle (submit + drain), whose CPU per job is measured.
+  if (runs('background')) await backgroundLoad(load);
+  if (runs('sequential')) await sequentialLoad(load);
+  if (runs('concurrent')) await concurrentLoad(load);
+  if (runs('large')) await largeLoad();
+  if (runs('memory')) await memoryLoad(load);
+}
+
+/**
+ * 50,000 background jobs submitted by one client in task sets of 1,000, then drained by 4
+ * worker connections: the drain rate, the submission rate and the rate of the whole cycle
+ * (submit + drain), whose CPU per job is measured.
+ */
+async function backgroundLoad(load) {
   const BACKGROUND = 50_000;
   const background = await contest(
     measured(BACKGROUND, (port) => load(port, 'background', BACKGROUND, 4)),
@@ -92,7 +106,9 @@ export async function run() {
   emit(bg, 'submit_jobs_per_s', background, 'submit_per_s', 'jobs/s');
   emit(bg, 'submit_and_drain_jobs_per_s', background, 'jobs_per_s', 'jobs/s');
   emit(bg, 'cpu_per_job', background, 'cpu_us_per_job', 'us');
+}
 
+async function sequentialLoad(load) {
   const SEQUENTIAL = 10_000;
   const sequential = await contest(
     measured(SEQUENTIAL, (port) => load(port, 'sequential', SEQUENTIAL)),
@@ -102,7 +118,9 @@ export async function run() {
   emit(seq, 'p50_latency', sequential, 'p50_us', 'us');
   emit(seq, 'p99_latency', sequential, 'p99_us', 'us');
   emit(seq, 'cpu_per_job', sequential, 'cpu_us_per_job', 'us');
+}
 
+async function concurrentLoad(load) {
   const CONCURRENT = 32_000;
   const concurrent = await contest(
     measured(CONCURRENT, (port) => load(port, 'concurrent', CONCURRENT, 16, 4)),
@@ -110,7 +128,9 @@ export async function run() {
   const conc = 'tcp-foreground-16-clients-4-workers';
   emit(conc, 'jobs_per_s', concurrent, 'jobs_per_s', 'jobs/s');
   emit(conc, 'cpu_per_job', concurrent, 'cpu_us_per_job', 'us');
+}
 
+async function largeLoad() {
   const LARGE = 200;
   const large = await contest(
     measured(LARGE, (port) =>
@@ -125,7 +145,9 @@ export async function run() {
   );
   emit('tcp-foreground-1mib', 'mb_per_s', large, 'mb_per_s', 'MB/s');
   emit('tcp-foreground-1mib', 'cpu_per_job', large, 'cpu_us_per_job', 'us');
+}
 
+async function memoryLoad(load) {
   const QUEUED = 100_000;
   const memory = await contest(async (port, pid) => {
     const before = rssMiB(pid);
