@@ -40,21 +40,6 @@ export interface DecoderOptions {
 export const DEFAULT_MAX_PACKET_SIZE = 64 * 1024 * 1024;
 export const DEFAULT_MAX_LINE_LENGTH = 8192;
 
-/**
- * A body at least this large that has not all arrived is copied into its own Buffer chunk
- * by chunk as it comes, not queued and joined at the end: each copy reads a chunk just
- * received (still in the cache) and lets it go at once.
- */
-const FILL_THRESHOLD = 256 * 1024;
-
-/** A large packet whose body is being filled as chunks arrive. */
-interface Filling {
-  readonly magicWord: number;
-  readonly type: number;
-  readonly body: Buffer;
-  filled: number;
-}
-
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 
@@ -64,9 +49,7 @@ const CARRIAGE_RETURN = 0x0d;
  *
  * Zero-copy: a packet whose bytes arrived in one chunk is parsed in place, and its `data`
  * is a `subarray` of that chunk (so it keeps the chunk alive while referenced; copy it with
- * `Buffer.from(data)` before storing it for long). A packet spanning chunks is copied once:
- * a large one (256 KiB and up) into its own Buffer chunk by chunk as they arrive, so no
- * chunk of it is held until the end.
+ * `Buffer.from(data)` before storing it for long). A packet spanning chunks is copied once.
  *
  * `push` never throws on any input: violations are reported to `sink.error` as
  * {@link ProtocolError}s. Exceptions thrown by the sink itself propagate out of `push`; the
@@ -74,7 +57,6 @@ const CARRIAGE_RETURN = 0x0d;
  */
 export class Decoder {
   private readonly queue = new ChunkQueue();
-  private filling: Filling | null = null;
   private readonly sink: DecoderSink;
   private readonly maxPacketSize: number;
   private readonly maxLineLength: number;
@@ -90,16 +72,13 @@ export class Decoder {
 
   /** Bytes received but not yet part of a whole message. */
   get buffered(): number {
-    return this.queue.length + (this.filling?.filled ?? 0);
+    return this.queue.length;
   }
 
   /** Bytes copied so far because a message spanned chunks. */
   get copiedBytes(): number {
-    return this.queue.copiedBytes + this.filledBytes;
+    return this.queue.copiedBytes;
   }
-
-  /** Bytes copied into large bodies as they arrived (see FILL_THRESHOLD). */
-  private filledBytes = 0;
 
   /** True once a non-resyncable error has been reported; later pushes are ignored. */
   get failed(): boolean {
@@ -108,26 +87,7 @@ export class Decoder {
 
   push(chunk: Buffer): void {
     if (this.dead || chunk.length === 0) return;
-    const filling = this.filling;
-    if (filling === null) {
-      this.queue.push(chunk);
-      this.drain();
-      return;
-    }
-    const take = Math.min(chunk.length, filling.body.length - filling.filled);
-    chunk.copy(filling.body, filling.filled, 0, take);
-    filling.filled += take;
-    this.filledBytes += take;
-    if (filling.filled < filling.body.length) return;
-    this.filling = null;
-    // What follows the body is queued first, so a sink that throws leaves it as it was.
-    if (take < chunk.length) this.queue.push(chunk.subarray(take));
-    this.deliver(filling.magicWord, filling.type, filling.body);
-    this.drain();
-  }
-
-  /** Delivers every whole message queued. */
-  private drain(): void {
+    this.queue.push(chunk);
     const queue = this.queue;
     while (!this.dead && queue.length > 0) {
       if (this.acceptText && queue.byteAt(0) !== 0) {
@@ -156,47 +116,28 @@ export class Decoder {
         );
         return;
       }
-      if (queue.length < HEADER_SIZE + size) {
-        if (size >= FILL_THRESHOLD) this.startFilling(magicWord, type, size);
-        return;
-      }
+      if (queue.length < HEADER_SIZE + size) return;
       queue.skip(HEADER_SIZE);
-      this.deliver(magicWord, type, size === 0 ? EMPTY : queue.consume(size));
+      const body = size === 0 ? EMPTY : queue.consume(size);
+      const spec = SPEC_BY_CODE[type];
+      if (spec === undefined) {
+        this.sink.error(
+          new ProtocolError('UNKNOWN_TYPE', `packet type ${type} is not a Gearman packet`, {
+            resyncable: true,
+            packetType: type,
+          }),
+        );
+        continue;
+      }
+      const packet = parseBody(spec, body);
+      if (packet instanceof ProtocolError) this.sink.error(packet);
+      else this.sink.packet(packet, magicWord === MAGIC_REQ ? 'REQ' : 'RES');
     }
-  }
-
-  /** Moves a large packet's received part into its own body; the rest goes there as it comes. */
-  private startFilling(magicWord: number, type: number, size: number): void {
-    const queue = this.queue;
-    queue.skip(HEADER_SIZE);
-    const body = Buffer.allocUnsafe(size);
-    const filled = queue.length;
-    queue.copyInto(body, filled);
-    this.filledBytes += filled;
-    this.filling = { magicWord, type, body, filled };
-  }
-
-  /** Parses a whole packet's body and hands the packet (or its error) to the sink. */
-  private deliver(magicWord: number, type: number, body: Buffer): void {
-    const spec = SPEC_BY_CODE[type];
-    if (spec === undefined) {
-      this.sink.error(
-        new ProtocolError('UNKNOWN_TYPE', `packet type ${type} is not a Gearman packet`, {
-          resyncable: true,
-          packetType: type,
-        }),
-      );
-      return;
-    }
-    const packet = parseBody(spec, body);
-    if (packet instanceof ProtocolError) this.sink.error(packet);
-    else this.sink.packet(packet, magicWord === MAGIC_REQ ? 'REQ' : 'RES');
   }
 
   /** Drops everything buffered (for a connection being torn down). */
   clear(): void {
     this.queue.clear();
-    this.filling = null;
   }
 
   /** Reads one text line; false when more bytes are needed or the stream failed. */
@@ -234,7 +175,6 @@ export class Decoder {
   private fail(error: ProtocolError): void {
     this.dead = true;
     this.queue.clear();
-    this.filling = null;
     this.sink.error(error);
   }
 }
