@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { StampClock } from '../src/internal/stamps.js';
+import { MemoryJobStore } from '../src/index.js';
 import { server, submit, workerConnection, virtualClock } from './helpers.js';
 
 /** Runs `count` background jobs of `fn` to completion, each with `result(i)`; returns handles. */
@@ -80,6 +81,40 @@ describe('kept outcomes in their ring', () => {
     expect(s.outcomes().map((o) => o.result!.toString())).toEqual(
       third.slice(2).map((_, i) => `c${i + 2}`),
     );
+  });
+
+  it('keep a handle made here as a number, and one replayed from another prefix as it was', async () => {
+    const store = new MemoryJobStore();
+    const before = server({ store, handlePrefix: 'H:before' });
+    const replayed = submit(before.connect(), {
+      functionName: 'f',
+      payload: 'a',
+      background: true,
+    });
+    await before.close();
+
+    const s = server({ store });
+    s.setJobPolicy('f', { keep: { completed: { count: 10 } } });
+    const w = workerConnection(s, 'f');
+    const own = submit(s.connect(), { functionName: 'f', payload: 'b', background: true });
+    expect(replayed.handle).toMatch(/^H:before:/);
+    expect(own.handle).toMatch(/^H:t:/);
+    for (const { handle } of [replayed, own]) {
+      expect(w.connection.grab()!.handle).toBe(handle);
+      w.connection.workComplete(handle, Buffer.from(handle));
+    }
+    for (const { handle } of [replayed, own]) {
+      expect(s.outcome(handle)).toMatchObject({ handle, state: 'completed' });
+      expect(s.outcome(handle)!.result!.toString()).toBe(handle);
+    }
+    expect(s.outcomes({ functionName: 'f' }).map((o) => o.handle)).toEqual([
+      replayed.handle,
+      own.handle,
+    ]);
+    // Same seq, other prefix: not the same job.
+    const seq = own.handle.slice(own.handle.lastIndexOf(':'));
+    expect(s.outcome(`H:other${seq}`)).toBeUndefined();
+    await s.close();
   });
 
   it('keep one outcome when the count is 1, over and over', () => {

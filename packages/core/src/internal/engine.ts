@@ -134,7 +134,7 @@ export class Engine {
     this.scheduler = options.scheduler;
     this.stamps = new StampClock(options.scheduler, options.realClock);
     this.retryPolicies = new Map(options.retries);
-    this.outcomes = new Outcomes(options.retention, (seq, handle) =>
+    this.outcomes = new Outcomes(options.retention, options.handlePrefix, (seq, handle) =>
       this.writes.forgetOutcome(seq, handle),
     );
     this.functions = new FunctionTable(
@@ -930,7 +930,7 @@ export class Engine {
     o.functionName = job.fn.name;
     o.unique = job.unique;
     o.state = state;
-    o.bits = KeptOutcome.bitsOf(job.priorityIndex, truncated, job.stored);
+    o.bits = KeptOutcome.bitsOf(job.priorityIndex, truncated, job.stored, job.madeHandle);
     o.reason = reason;
     o.attempts = job.retries + (job.run !== null ? 1 : 0);
     o.errors = job.failures ?? NO_ERRORS;

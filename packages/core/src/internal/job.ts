@@ -310,7 +310,10 @@ export class Job implements JobRecord {
    */
   readonly handle: string;
 
-  /** Priority index in bits 0-1, background in bit 2 (one slot instead of two). */
+  /**
+   * Priority index in bits 0-1, background in bit 2, and in bit 3 whether the handle was
+   * made here from the prefix and seq (one slot instead of three).
+   */
   private readonly bits: number;
   /** Only delayed, retried, map/reduce and per-job-policy jobs have one. */
   private extra: {
@@ -336,7 +339,7 @@ export class Job implements JobRecord {
     retry: Retries | null = null,
   ) {
     this.handle = handle ?? `${fn.handlePrefix}:${seq}`;
-    this.bits = priorityIndex | (background ? 4 : 0);
+    this.bits = priorityIndex | (background ? 4 : 0) | (handle === undefined ? 8 : 0);
     this.extra =
       runAt !== 0 || reducer !== '' || retry !== null
         ? { runAt, reducer, retry, failures: null }
@@ -348,6 +351,10 @@ export class Job implements JobRecord {
   }
   get background(): boolean {
     return (this.bits & 4) !== 0;
+  }
+  /** Whether the handle is `<prefix>:<seq>` of this run's prefix (not a replayed one). */
+  get madeHandle(): boolean {
+    return (this.bits & 8) !== 0;
   }
   /** When a delayed job becomes runnable (ms on the scheduler's clock), 0 for at once. */
   get runAt(): number {

@@ -6,6 +6,9 @@ import { fromBody, toBody, type Body } from './payload.js';
 
 export const NO_ERRORS: readonly AttemptError[] = [];
 
+/** The bit of `OutcomeFields.bits` that says the handle is `<prefix>:<seq>` (`bitsOf`). */
+export const MADE_HANDLE = 16;
+
 /**
  * What the kept outcomes copy of how a background job ended (see outcome-ring.ts), but its
  * result or payload, which is passed beside it: the engine's draft lives long, and a fresh
@@ -17,7 +20,7 @@ export interface OutcomeFields {
   readonly functionName: string;
   readonly unique: string;
   readonly state: 'completed' | 'failed';
-  /** priority (bits 0-1), truncated (bit 2), stored (bit 3): see `KeptOutcome.bitsOf`. */
+  /** priority (bits 0-1), truncated (bit 2), stored (bit 3), made handle (bit 4): `bitsOf`. */
   readonly bits: number;
   readonly reason: JobOutcome['reason'];
   readonly attempts: number;
@@ -81,7 +84,7 @@ export class KeptOutcome implements OutcomeFields {
     readonly functionName: string,
     readonly unique: string,
     readonly state: 'completed' | 'failed',
-    /** priority (bits 0-1), truncated (bit 2), stored (bit 3): see `bitsOf`. */
+    /** priority (bits 0-1), truncated (bit 2), stored (bit 3), made handle (bit 4): `bitsOf`. */
     readonly bits: number,
     readonly reason: JobOutcome['reason'],
     /** The result (completed) or the payload (failed, to run it again). */
@@ -95,9 +98,18 @@ export class KeptOutcome implements OutcomeFields {
     readonly retry: Retries | null,
   ) {}
 
-  /** `stored`: whether the job store keeps the outcome too (the job was stored). */
-  static bitsOf(priority: PriorityIndex, truncated: boolean, stored: boolean): number {
-    return priority | (truncated ? 4 : 0) | (stored ? 8 : 0);
+  /**
+   * `stored`: whether the job store keeps the outcome too (the job was stored).
+   * `madeHandle`: whether the handle is `<prefix>:<seq>` with this server's prefix, so that
+   * the outcomes need not keep the string (see outcome-ring.ts).
+   */
+  static bitsOf(
+    priority: PriorityIndex,
+    truncated: boolean,
+    stored: boolean,
+    madeHandle = false,
+  ): number {
+    return priority | (truncated ? 4 : 0) | (stored ? 8 : 0) | (madeHandle ? MADE_HANDLE : 0);
   }
 
   get priority(): Priority {

@@ -1,6 +1,6 @@
 import type { Retries } from '../retry.js';
 import type { AttemptError, JobOutcome, KeepLimit } from '../types.js';
-import { KeptOutcome, NO_ERRORS, type OutcomeFields } from './kept-outcome.js';
+import { KeptOutcome, MADE_HANDLE, NO_ERRORS, type OutcomeFields } from './kept-outcome.js';
 import { toBody, type Body } from './payload.js';
 
 /**
@@ -21,9 +21,11 @@ const IN_REFS = 255;
 const LIVE = 0x80;
 
 /**
- * Its references, interleaved the same way (one run of four per outcome): the handle, the
- * unique id, the body unless it is in the record, and what only failures and retried jobs
- * have (reason, errors, retry policy), else null.
+ * Its references, interleaved the same way (one run of four per outcome): the handle unless
+ * it is `<prefix>:<seq>` (MADE_HANDLE: made again when read), the unique id, the body unless
+ * it is in the record, and what only failures and retried jobs have (reason, errors, retry
+ * policy), else null. A kept handle string would be young when kept and live for thousands
+ * of jobs: copied by the scavenger, then promoted, on every job.
  */
 const REFS = 4;
 
@@ -66,6 +68,8 @@ export class OutcomeRing {
     readonly state: 'completed' | 'failed',
     /** What the function's retention keeps of this state (updated when it changes). */
     public limit: KeepLimit,
+    /** The server's handle prefix, for handles not kept as strings (MADE_HANDLE). */
+    private readonly handlePrefix: string,
   ) {}
 
   /**
@@ -93,7 +97,7 @@ export class OutcomeRing {
       this.bytes[at + LENGTH] = IN_REFS;
       this.refs[r + 2] = body === null || typeof body === 'string' ? body : toBody(body, true);
     }
-    this.refs[r] = o.handle;
+    this.refs[r] = (o.bits & MADE_HANDLE) !== 0 ? null : o.handle;
     this.refs[r + 1] = o.unique;
     this.refs[r + 3] =
       o.reason === null && o.errors.length === 0 && o.retry === null
@@ -122,7 +126,12 @@ export class OutcomeRing {
   }
 
   handleAt(position: number): string {
-    return this.refs[(position % this.capacity) * REFS] as string;
+    return this.handleOf(position % this.capacity);
+  }
+
+  private handleOf(slot: number): string {
+    const kept = this.refs[slot * REFS] as string | null;
+    return kept ?? `${this.handlePrefix}:${this.f64[slot * F64]!}`;
   }
 
   /** Whether the job store keeps the outcome at `position` too. */
@@ -140,7 +149,7 @@ export class OutcomeRing {
     const rare = this.refs[r + 3] as Rare | null;
     return new KeptOutcome(
       this.f64[f]!,
-      this.refs[r] as string,
+      this.handleOf(slot),
       this.functionName,
       this.refs[r + 1] as string,
       this.state,
@@ -166,7 +175,7 @@ export class OutcomeRing {
     return this.f64[this.headSlot * F64 + 3]!;
   }
   get frontHandle(): string {
-    return this.refs[this.headSlot * REFS] as string;
+    return this.handleOf(this.headSlot);
   }
   get frontStored(): boolean {
     return KeptOutcome.isStored(this.bytes[this.headSlot * RECORD + BITS]!);

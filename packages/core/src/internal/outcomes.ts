@@ -88,6 +88,8 @@ export class Outcomes {
 
   constructor(
     private readonly defaults: Required<Retention>,
+    /** The server's handle prefix: a handle made from it and the seq is not kept as a string. */
+    private readonly handlePrefix: string,
     /** A stored outcome stopped being kept (trimmed or removed): the store forgets it too. */
     private readonly dropped: (seq: number, handle: string) => void,
   ) {}
@@ -152,7 +154,12 @@ export class Outcomes {
     const rings = this.rings[state];
     let ring = rings.get(functionName);
     if (ring === undefined) {
-      ring = new OutcomeRing(functionName, state, this.limit(functionName, state));
+      ring = new OutcomeRing(
+        functionName,
+        state,
+        this.limit(functionName, state),
+        this.handlePrefix,
+      );
       rings.set(functionName, ring);
     }
     return ring;
@@ -265,11 +272,18 @@ export class Outcomes {
     if (stored) this.dropped(seq, handle);
   }
 
+  /** `forget` for the oldest outcome of `ring`, whose handle is made only when needed. */
+  private forgetFront(ring: OutcomeRing): void {
+    const seq = ring.frontSeq;
+    this.index.delete(seq);
+    if (ring.frontStored) this.dropped(seq, ring.frontHandle);
+  }
+
   /** Drops outcomes from the front while more than `count` or older than `age`. */
   private trim(ring: OutcomeRing, count: number, age: number | undefined, now: number): void {
     while (ring.size > 0) {
       if (ring.size <= count && !expired(ring.frontEndedAt, age, now)) break;
-      this.forget(ring.frontSeq, ring.frontHandle, ring.frontStored);
+      this.forgetFront(ring);
       ring.dropFront();
     }
   }
