@@ -294,10 +294,10 @@ export class Engine {
     );
     fn.counts.submitted++;
     // Times are taken only where they are measured or an outcome may be kept.
-    if (this.timingSince >= 0 || (background && this.keeps(fn) !== 0)) {
-      job.queuedAt = this.stamps.now();
-    }
-    this.register(job);
+    this.register(
+      job,
+      this.timingSince >= 0 || (background && this.keeps(fn) !== 0) ? this.stamps.now() : 0,
+    );
     if (attach !== undefined) this.attach(job, attach, owner);
     const handle = job.handle;
     if (this.events.observed)
@@ -393,8 +393,7 @@ export class Engine {
     );
     job.retries = record.attempts;
     // The record does not keep when it was submitted: its outcome says the restart.
-    job.queuedAt = this.stamps.now();
-    this.register(job);
+    this.register(job, this.stamps.now());
     job.stored = true;
     if (job.retries === 0) this.activate(job);
     return job;
@@ -430,9 +429,10 @@ export class Engine {
     return fn.byUnique.get(unique);
   }
 
-  private register(job: Job): void {
+  /** `queuedAt`: when it was submitted (ms on the scheduler's clock), or 0 if not measured. */
+  private register(job: Job, queuedAt: number): void {
     const fn = job.fn;
-    this.jobs.set(job);
+    this.jobs.set(job, queuedAt);
     this.bursts?.added(job.body.length);
     fn.total++;
     if (job.unique === '-') fn.byPayload.set(payloadKey(job.body), job);
@@ -602,12 +602,9 @@ export class Engine {
     // A job queued before timings were turned on has no time to wait from; nor has a later
     // attempt queued again at once (a lost worker, a retry without back-off): its wait
     // began at the last attempt's end, which is not kept (a field on every job would be).
-    if (
-      timing &&
-      job.queuedAt >= this.timingSince &&
-      (job.retries === 0 || job.runAt > job.queuedAt)
-    ) {
-      const from = job.runAt > job.queuedAt ? job.runAt : job.queuedAt;
+    const queuedAt = timing ? this.jobs.time(job.seq) : 0;
+    if (timing && queuedAt >= this.timingSince && (job.retries === 0 || job.runAt > queuedAt)) {
+      const from = job.runAt > queuedAt ? job.runAt : queuedAt;
       (job.fn.latencies ??= new FunctionLatencies()).wait.observe(startedAt - from);
     }
     job.run = run;
@@ -934,7 +931,7 @@ export class Engine {
     o.reason = reason;
     o.attempts = job.retries + (job.run !== null ? 1 : 0);
     o.errors = job.failures ?? NO_ERRORS;
-    o.queuedAt = job.queuedAt;
+    o.queuedAt = this.jobs.time(job.seq);
     o.startedAt = job.run?.startedAt ?? now;
     o.endedAt = now;
     o.retry = job.retry;
@@ -1007,8 +1004,7 @@ export class Engine {
       handle,
       outcome.retry,
     );
-    job.queuedAt = this.stamps.now();
-    this.register(job);
+    this.register(job, this.stamps.now());
     if (this.events.observed) this.emit({ type: 'resubmitted', handle });
     const result: SubmitOutcome = { handle, coalesced: false };
     if (this.writes.store !== null) {

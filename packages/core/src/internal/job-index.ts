@@ -91,13 +91,19 @@ export class SeqPages<P extends { count: number }> {
 
 interface Page<T> {
   readonly slots: (T | undefined)[];
+  readonly times: Float64Array;
   count: number;
 }
 
-/** Things with a sequence number (live jobs) by that number. */
+/**
+ * Things with a sequence number (live jobs) by that number, each with a time beside it (a
+ * job's submission). The time sits in the page rather than on the item: a double field of
+ * an object is a boxed number of its own, 16 bytes more per job than a slot of an array.
+ */
 export class SeqIndex<T extends { readonly seq: number }> {
   private readonly pages = new SeqPages<Page<T>>((size) => ({
     slots: new Array<T | undefined>(size).fill(undefined),
+    times: new Float64Array(size),
     count: 0,
   }));
   size = 0;
@@ -106,9 +112,15 @@ export class SeqIndex<T extends { readonly seq: number }> {
     return this.pages.of(seq)?.slots[slotOf(seq)];
   }
 
-  set(item: T): void {
+  /** The time kept beside the item under `seq` (0 when there is none). */
+  time(seq: number): number {
+    return this.pages.of(seq)?.times[slotOf(seq)] ?? 0;
+  }
+
+  set(item: T, time: number): void {
     const page = this.pages.for(item.seq);
     page.slots[slotOf(item.seq)] = item;
+    page.times[slotOf(item.seq)] = time;
     page.count++;
     this.size++;
   }

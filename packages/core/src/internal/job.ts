@@ -27,6 +27,12 @@ export function priorityIndex(priority: Priority | undefined): PriorityIndex {
   }
 }
 
+/** Where `Job`'s state and stored flag sit in its bits, and the unit of its retries. */
+const STATE_SHIFT = 4;
+const STATE_MASK = 7 << STATE_SHIFT;
+const STORED = 0x80;
+const RETRY_UNIT = 256;
+
 /** Life of a job inside the server. */
 export const JobState = {
   /** Accepted, waiting for the job store to confirm the write; not yet runnable. */
@@ -295,14 +301,10 @@ export class Attachment {
  * A persisted job is its own {@link JobRecord}.
  */
 export class Job implements JobRecord {
-  state: JobState = JobState.Queued;
-  retries = 0;
   /** Foreground submissions attached (newest first), or null. */
   attachments: Attachment | null = null;
   prev: Job | null = null;
   next: Job | null = null;
-  /** Whether the job store holds a record of this job (the job is its own record). */
-  stored = false;
   run: RunInfo | null = null;
   /**
    * `<prefix>:<seq>`, made once: clients, workers and the store all need it. A replayed job
@@ -311,10 +313,14 @@ export class Job implements JobRecord {
   readonly handle: string;
 
   /**
-   * Priority index in bits 0-1, background in bit 2, and in bit 3 whether the handle was
-   * made here from the prefix and seq (one slot instead of three).
+   * Six small fields in one slot (a slot is 8 bytes, and a million jobs may be queued):
+   * priority index in bits 0-1, background in bit 2, whether the handle was made here from
+   * the prefix and seq in bit 3, the state in bits 4-6, whether the store holds the job in
+   * bit 7, and the retries above, as a multiple of 256. Only `+`, `-` and reading with `&`
+   * (which keeps the low bits of any safe integer) touch it, so a count past 2^23 stays
+   * exact.
    */
-  private readonly bits: number;
+  private bits: number;
   /** Only delayed, retried, map/reduce and per-job-policy jobs have one. */
   private extra: {
     runAt: number;
@@ -323,8 +329,6 @@ export class Job implements JobRecord {
     /** The failed attempts so far (kept for the job's outcome). */
     failures: AttemptError[] | null;
   } | null;
-  /** When it was submitted (ms on the scheduler's clock), for its kept outcome. */
-  queuedAt = 0;
 
   constructor(
     readonly seq: number,
@@ -339,11 +343,36 @@ export class Job implements JobRecord {
     retry: Retries | null = null,
   ) {
     this.handle = handle ?? `${fn.handlePrefix}:${seq}`;
-    this.bits = priorityIndex | (background ? 4 : 0) | (handle === undefined ? 8 : 0);
+    this.bits =
+      priorityIndex |
+      (background ? 4 : 0) |
+      (handle === undefined ? 8 : 0) |
+      (JobState.Queued << STATE_SHIFT);
     this.extra =
       runAt !== 0 || reducer !== '' || retry !== null
         ? { runAt, reducer, retry, failures: null }
         : null;
+  }
+
+  get state(): JobState {
+    return ((this.bits & STATE_MASK) >> STATE_SHIFT) as JobState;
+  }
+  set state(state: JobState) {
+    this.bits = this.bits - (this.bits & STATE_MASK) + (state << STATE_SHIFT);
+  }
+  /** Times it was handed back after a lost worker or a failed attempt. */
+  get retries(): number {
+    return Math.floor(this.bits / RETRY_UNIT);
+  }
+  set retries(retries: number) {
+    this.bits = (this.bits & (RETRY_UNIT - 1)) + retries * RETRY_UNIT;
+  }
+  /** Whether the job store holds a record of this job (the job is its own record). */
+  get stored(): boolean {
+    return (this.bits & STORED) !== 0;
+  }
+  set stored(stored: boolean) {
+    this.bits = this.bits - (this.bits & STORED) + (stored ? STORED : 0);
   }
 
   get priorityIndex(): PriorityIndex {
