@@ -178,7 +178,9 @@ export class Connection {
   /** WORK_COMPLETE. */
   workComplete(job: string | Assignment, data?: PayloadInput): void {
     const held = this.heldJob(job);
-    this.engine.workComplete(held, toBuffer(data), typeof job === 'string' ? job : job.handle);
+    // An assignment's handle is made only if a client is told (in-process workers never
+    // needed the string).
+    this.engine.workComplete(held, toBuffer(data), typeof job === 'string' ? job : undefined);
   }
 
   /** WORK_FAIL. */

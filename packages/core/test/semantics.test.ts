@@ -24,6 +24,16 @@ describe('handles (reference §3.1)', () => {
     s.setMaxQueue('f', 0);
     expect(submit(c, { functionName: 'f', payload: 'd' }).handle).toBe('H:t:2');
   });
+
+  it('finds a job by its whole handle only, the prefix included', () => {
+    const s = server();
+    const { handle } = submit(s.connect(), { functionName: 'f', background: true });
+    expect(handle).toBe('H:t:1');
+    expect(s.status(handle)).toMatchObject({ known: true, running: false });
+    for (const other of ['H:u:1', 'H:t:01', 'H:t:x:1', 'H:1', ':1', 'H:tt:1', 'h:t:1', 'H:t:1 ']) {
+      expect(s.status(other), other).toMatchObject({ known: false });
+    }
+  });
 });
 
 describe('dispatch order (reference §3.3)', () => {

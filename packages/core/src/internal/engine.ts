@@ -750,7 +750,7 @@ export class Engine {
     this.broadcast(job, { type, data });
   }
 
-  workComplete(job: Job, data: Buffer, handle: string): void {
+  workComplete(job: Job, data: Buffer, handle?: string): void {
     if (job.background && (this.keeps(job.fn) & KEEP_COMPLETED) !== 0) {
       this.keepOutcome(job, 'completed', null, data);
     }
@@ -923,7 +923,9 @@ export class Engine {
     const now = this.stamps.read();
     const o = this.draft;
     o.seq = job.seq;
-    o.handle = job.handle;
+    // A handle the outcomes make again from the seq is not made here either, unless the
+    // store is to keep it (OutcomeFields.handle).
+    o.handle = job.madeHandle && !job.stored ? '' : job.handle;
     o.functionName = job.fn.name;
     o.unique = job.unique;
     o.state = state;
@@ -1220,7 +1222,12 @@ export class Engine {
     const seq = handleSeq(handle);
     if (seq === undefined) return undefined;
     const job = this.jobs.get(seq);
-    return job !== undefined && job.handle === handle ? job : undefined;
+    if (job === undefined) return undefined;
+    if (!job.madeHandle) return job.handle === handle ? job : undefined;
+    // The tail after the last ':' was read as the seq; what is left to compare is the part
+    // before it, against the prefix, without making the job's handle string.
+    const prefix = job.fn.handlePrefix;
+    return handle.lastIndexOf(':') === prefix.length && handle.startsWith(prefix) ? job : undefined;
   }
 
   status(handle: string): JobStatus {

@@ -27,6 +27,21 @@ export function priorityIndex(priority: Priority | undefined): PriorityIndex {
   }
 }
 
+/** What only some jobs have (see `Job.extra`). */
+interface Extra {
+  runAt: number;
+  readonly reducer: string;
+  readonly retry: Retries | null;
+  /** The failed attempts so far (kept for the job's outcome). */
+  failures: AttemptError[] | null;
+  /** A handle given that is not `<prefix>:<seq>` of this run, or null. */
+  readonly handle: string | null;
+}
+
+function newExtra(): Extra {
+  return { runAt: 0, reducer: '', retry: null, failures: null, handle: null };
+}
+
 /** Where `Job`'s state and stored flag sit in its bits, and the unit of its retries. */
 const STATE_SHIFT = 4;
 const STATE_MASK = 7 << STATE_SHIFT;
@@ -144,7 +159,8 @@ export class RunInfo {
   timer: Subscription | null = null;
   prevHeld: RunInfo | null = null;
   nextHeld: RunInfo | null = null;
-  readonly handle: string;
+  /** The job's handle, made when first asked for (an in-process worker may never ask). */
+  private handleText: string | null = null;
   readonly payload: Buffer;
   readonly attempt: number;
 
@@ -155,7 +171,6 @@ export class RunInfo {
     /** When the worker was handed the job (ms on the scheduler's clock). */
     readonly startedAt: number,
   ) {
-    this.handle = job.handle;
     this.payload = job.payload;
     this.attempt = job.retries + 1;
     const head = holder.heldHead;
@@ -165,6 +180,9 @@ export class RunInfo {
     holder.heldCount++;
   }
 
+  get handle(): string {
+    return (this.handleText ??= this.job.handle);
+  }
   get functionName(): string {
     return this.job.fn.name;
   }
@@ -306,11 +324,6 @@ export class Job implements JobRecord {
   prev: Job | null = null;
   next: Job | null = null;
   run: RunInfo | null = null;
-  /**
-   * `<prefix>:<seq>`, made once: clients, workers and the store all need it. A replayed job
-   * keeps the handle it was given, whatever the prefix of this run.
-   */
-  readonly handle: string;
 
   /**
    * Six small fields in one slot (a slot is 8 bytes, and a million jobs may be queued):
@@ -321,14 +334,11 @@ export class Job implements JobRecord {
    * exact.
    */
   private bits: number;
-  /** Only delayed, retried, map/reduce and per-job-policy jobs have one. */
-  private extra: {
-    runAt: number;
-    readonly reducer: string;
-    readonly retry: Retries | null;
-    /** The failed attempts so far (kept for the job's outcome). */
-    failures: AttemptError[] | null;
-  } | null;
+  /**
+   * Only delayed, retried, map/reduce and per-job-policy jobs have one, and a job replayed
+   * from a store written under another handle prefix.
+   */
+  private extra: Extra | null;
 
   constructor(
     readonly seq: number,
@@ -342,16 +352,28 @@ export class Job implements JobRecord {
     handle?: string,
     retry: Retries | null = null,
   ) {
-    this.handle = handle ?? `${fn.handlePrefix}:${seq}`;
+    // A handle given (replayed, run again by hand) is kept only when it is not the one this
+    // run would make.
+    const own = handle !== undefined && handle !== `${fn.handlePrefix}:${seq}` ? handle : null;
     this.bits =
       priorityIndex |
       (background ? 4 : 0) |
-      (handle === undefined ? 8 : 0) |
+      (own === null ? 8 : 0) |
       (JobState.Queued << STATE_SHIFT);
     this.extra =
-      runAt !== 0 || reducer !== '' || retry !== null
-        ? { runAt, reducer, retry, failures: null }
+      runAt !== 0 || reducer !== '' || retry !== null || own !== null
+        ? { runAt, reducer, retry, failures: null, handle: own }
         : null;
+  }
+
+  /**
+   * `<prefix>:<seq>`, made when asked for rather than kept: a string per queued job was a
+   * sixth of its memory, and a job's handle is wanted only a few times in its life (its
+   * submission's reply, its assignment, which keeps it once asked, and queries). A
+   * replayed job keeps the handle it was given, whatever the prefix of this run.
+   */
+  get handle(): string {
+    return (this.bits & 8) === 0 ? this.extra!.handle! : `${this.fn.handlePrefix}:${this.seq}`;
   }
 
   get state(): JobState {
@@ -381,7 +403,7 @@ export class Job implements JobRecord {
   get background(): boolean {
     return (this.bits & 4) !== 0;
   }
-  /** Whether the handle is `<prefix>:<seq>` of this run's prefix (not a replayed one). */
+  /** Whether the handle is `<prefix>:<seq>` of this run's prefix (not a replayed one's). */
   get madeHandle(): boolean {
     return (this.bits & 8) !== 0;
   }
@@ -391,8 +413,8 @@ export class Job implements JobRecord {
   }
   /** A retry waits until `time`. */
   set runAt(time: number) {
-    if (this.extra === null) this.extra = { runAt: time, reducer: '', retry: null, failures: null };
-    else this.extra.runAt = time;
+    if (this.extra === null) this.extra = newExtra();
+    this.extra.runAt = time;
   }
   /** The failed attempts so far, oldest first. */
   get failures(): readonly AttemptError[] | null {
@@ -400,8 +422,7 @@ export class Job implements JobRecord {
   }
   /** Notes a failed attempt. */
   failed(error: AttemptError): void {
-    if (this.extra === null) this.extra = { runAt: 0, reducer: '', retry: null, failures: null };
-    (this.extra.failures ??= []).push(error);
+    ((this.extra ??= newExtra()).failures ??= []).push(error);
   }
   /** The job's own retry policy (in-process submissions), or null for its function's. */
   get retry(): Retries | null {

@@ -16,6 +16,10 @@ export const MADE_HANDLE = 16;
  */
 export interface OutcomeFields {
   readonly seq: number;
+  /**
+   * In the engine's draft, '' when `bits` has MADE_HANDLE and the job was not stored: the
+   * outcomes make such a handle from the seq when it is read, and nothing else reads it.
+   */
   readonly handle: string;
   readonly functionName: string;
   readonly unique: string;
