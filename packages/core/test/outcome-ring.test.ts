@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { StampClock } from '../src/internal/stamps.js';
 import { MemoryJobStore } from '../src/index.js';
@@ -168,6 +168,39 @@ describe('the clock of outcome times', () => {
     const scheduler = countingScheduler();
     const stamps = new StampClock(scheduler, false);
     expect([stamps.now(), stamps.now(), stamps.read(), stamps.now()]).toEqual([1, 2, 3, 4]);
+  });
+
+  it('reads the clock once per run end when the run is timed and its outcome kept', async () => {
+    const s = server();
+    s.setJobPolicy('timed', { keep: { completed: { count: 100 } } });
+    s.measureTimings();
+    const client = s.client();
+    const jobs = 50;
+    await Promise.all(
+      Array.from({ length: jobs }, () => client.submit('timed', 'x', { background: true })),
+    );
+    let done!: () => void;
+    const drained = new Promise<void>((resolve) => (done = resolve));
+    let ran = 0;
+    const reads = vi.spyOn(Date, 'now');
+    s.worker().register('timed', (job) => {
+      if (++ran === jobs) queueMicrotask(done);
+      return job.payload;
+    });
+    await drained;
+    const count = reads.mock.calls.length;
+    reads.mockRestore();
+    // The end of each run is read fresh once, for its outcome and its run time alike (a
+    // read for each would be twice as many); a few more start the worker's stretches.
+    expect(count).toBeGreaterThanOrEqual(jobs);
+    expect(count).toBeLessThanOrEqual(jobs + 10);
+    const run = s.timings().find((t) => t.functionName === 'timed')!.run;
+    expect(run.count).toBe(jobs);
+    const kept = s.outcomes({ functionName: 'timed' });
+    expect(kept).toHaveLength(jobs);
+    const outcomeRuns = kept.reduce((sum, o) => sum + (o.endedAt - o.startedAt), 0);
+    expect(run.sum * 1000).toBeCloseTo(outcomeRuns, 6);
+    await s.close();
   });
 
   it('gives a synchronous handler its own run time on the real clock', async () => {

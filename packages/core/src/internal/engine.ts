@@ -751,11 +751,12 @@ export class Engine {
   }
 
   workComplete(job: Job, data: Buffer, handle?: string): void {
+    let endedAt = Number.NaN;
     if (job.background && (this.keeps(job.fn) & KEEP_COMPLETED) !== 0) {
-      this.keepOutcome(job, 'completed', null, data);
+      endedAt = this.keepOutcome(job, 'completed', null, data);
     }
     job.fn.counts.completed++;
-    this.finish(job);
+    this.finish(job, endedAt);
     this.broadcast(job, { type: 'complete', data }, handle);
     if (this.events.observed) this.emit({ type: 'completed', handle: job.handle });
   }
@@ -766,12 +767,13 @@ export class Engine {
 
   workException(job: Job, data: Buffer): void {
     if (this.retryLater(job, 'EXCEPTION', data)) return;
+    let endedAt = Number.NaN;
     if (job.background && (this.keeps(job.fn) & KEEP_FAILED) !== 0) {
       this.noteFailure(job, 'EXCEPTION', data);
-      this.keepOutcome(job, 'failed', 'EXCEPTION', job.body);
+      endedAt = this.keepOutcome(job, 'failed', 'EXCEPTION', job.body);
     }
     job.fn.counts.failed++;
-    this.finish(job);
+    this.finish(job, endedAt);
     this.broadcast(job, { type: 'exception', data });
     if (this.events.observed) {
       this.emit({ type: 'failed', handle: job.handle, reason: 'EXCEPTION' });
@@ -783,13 +785,14 @@ export class Engine {
     const holder = job.run?.holder;
     const handle = job.handle;
     // A background job that failed (not one cancelled, nor one the server stopped) is kept.
+    let endedAt = Number.NaN;
     if (failure !== undefined && job.background && (this.keeps(job.fn) & KEEP_FAILED) !== 0) {
       this.noteFailure(job, failure, null);
-      this.keepOutcome(job, 'failed', reason, job.body);
+      endedAt = this.keepOutcome(job, 'failed', reason, job.body);
     }
     if (reason === 'CANCELLED') job.fn.counts.cancelled++;
     else job.fn.counts.failed++;
-    this.finish(job);
+    this.finish(job, endedAt);
     if (revoke && holder !== undefined) holder.revoke(handle, reason);
     this.broadcast(job, { type: 'fail', reason });
     if (this.events.observed)
@@ -798,26 +801,32 @@ export class Engine {
       );
   }
 
-  /** Removes a finished job from every table (before its clients hear of it). */
-  private finish(job: Job): void {
+  /**
+   * Removes a finished job from every table (before its clients hear of it). `endedAt`: the
+   * end of its run when its outcome was just kept with it (NaN: not read yet).
+   */
+  private finish(job: Job, endedAt = Number.NaN): void {
     const state = job.state;
     if (state === JobState.Queued) job.fn.queues[job.priorityIndex].remove(job);
     if (state === JobState.Delayed) job.fn.delayed[job.priorityIndex]--;
-    if (state === JobState.Running) this.release(job);
+    if (state === JobState.Running) this.release(job, endedAt);
     job.state = JobState.Done;
     this.unregister(job);
     if (job.stored) this.writes.remove(job);
   }
 
-  /** Takes a running job back from its holder. */
-  private release(job: Job): void {
+  /**
+   * Takes a running job back from its holder. `endedAt`: when the run ended, if read already
+   * (its kept outcome's end, read in the same call), else NaN.
+   */
+  private release(job: Job, endedAt = Number.NaN): void {
     const run = job.run!;
-    // Every end of an attempt comes here, so run times are measured here only. Read fresh:
-    // the handler may have run since the stretch's reading (stamps.ts).
+    // Every end of an attempt comes here, so run times are measured here only. Read fresh
+    // (unless just read for the outcome): the handler may have run since the stretch's
+    // reading (stamps.ts).
     if (this.timingSince >= 0 && run.startedAt >= this.timingSince) {
-      (job.fn.latencies ??= new FunctionLatencies()).run.observe(
-        this.stamps.read() - run.startedAt,
-      );
+      const end = endedAt === endedAt ? endedAt : this.stamps.read();
+      (job.fn.latencies ??= new FunctionLatencies()).run.observe(end - run.startedAt);
     }
     run.timer?.unsubscribe();
     run.ability.active--;
@@ -907,12 +916,13 @@ export class Engine {
    * Keeps how a background job ended (before `finish`, while its run is known): a result
    * capped to `outcomeDataLimit`, or a failed job's whole payload (to run it again).
    */
+  /** Returns the end it stamped, so that the run's time is measured to the same reading. */
   private keepOutcome(
     job: Job,
     state: 'completed' | 'failed',
     reason: FailReason | null,
     data: Body,
-  ): void {
+  ): number {
     const limit = this.options.outcomeDataLimit;
     const truncated = state === 'completed' && data.length > limit;
     let body = truncated && typeof data !== 'string' ? data.subarray(0, limit) : data;
@@ -941,6 +951,7 @@ export class Engine {
     if (this.outcomes.add(o, body, now) && job.stored) {
       this.writes.keepOutcome(recordOf(o, body));
     }
+    return now;
   }
 
   outcome(handle: string): KeptOutcome | undefined {
