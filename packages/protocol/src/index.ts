@@ -26,6 +26,7 @@ export {
   decodeAll,
   DEFAULT_MAX_LINE_LENGTH,
   DEFAULT_MAX_PACKET_SIZE,
+  FillBudget,
   type DecodedMessage,
   type DecoderOptions,
   type DecoderSink,

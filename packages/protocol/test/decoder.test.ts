@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Decoder,
+  FillBudget,
   ProtocolError,
   decodeAll,
   encode,
@@ -143,11 +144,20 @@ describe('Decoder large bodies split across reads', () => {
     return chunks;
   }
 
-  it.each([7, 12, 4096, 65_536 + 3, 200_000, stream.length])(
-    'decodes the packets around it the same in chunks of %i bytes, copying the body once',
-    (size) => {
-      const { decoder, messages } = recorder();
+  const sizes = [7, 12, 4096, 65_536 + 3, 200_000, stream.length];
+  it.each(
+    sizes.flatMap((size) => [
+      { size, budget: 'none' },
+      { size, budget: 'room' },
+    ]),
+  )(
+    'decodes the packets around it the same in chunks of $size bytes, copying the body once (fill budget: $budget)',
+    ({ size, budget }) => {
+      const fillBudget = budget === 'room' ? new FillBudget(1 << 20) : undefined;
+      const { decoder, messages } = recorder({ fillBudget });
       for (const chunk of chunked(size)) decoder.push(chunk);
+      // Everything reserved while the body came is given back.
+      if (fillBudget !== undefined) expect(fillBudget.left).toBe(1 << 20);
       expect(messages).toEqual(decodeAll(stream));
       expect(messages.map((m) => (m.kind === 'packet' ? m.packet.type : m.kind))).toEqual([
         'ECHO_REQ',
@@ -162,11 +172,52 @@ describe('Decoder large bodies split across reads', () => {
     },
   );
 
+  it('reserves a large body’s missing bytes from its header on, and gives them back as they come', () => {
+    const budget = new FillBudget(1 << 20);
+    const { decoder, messages } = recorder({ fillBudget: budget });
+    const packet = encode(large, 'REQ');
+    const header = 12;
+    decoder.push(packet.subarray(0, header + 1000));
+    expect(budget.left).toBe((1 << 20) - (packet.length - header - 1000));
+    expect(decoder.buffered).toBe(1000);
+    decoder.push(packet.subarray(header + 1000, header + 100_000));
+    expect(budget.left).toBe((1 << 20) - (packet.length - header - 100_000));
+    expect(decoder.buffered).toBe(100_000);
+    decoder.push(packet.subarray(header + 100_000));
+    expect(budget.left).toBe(1 << 20);
+    expect(messages).toEqual(decodeAll(packet));
+  });
+
+  it('joins a large body at the end when the shared budget has no room, and when cleared gives back what was reserved', () => {
+    const budget = new FillBudget(400 * 1024);
+    const first = recorder({ fillBudget: budget });
+    const second = recorder({ fillBudget: budget });
+    const packet = encode(large, 'REQ');
+    // The first stalls after its header, holding 300 KiB of the budget: the second cannot.
+    const body = packet.length - 12;
+    first.decoder.push(packet.subarray(0, 12));
+    expect(budget.left).toBe(400 * 1024 - body);
+    second.decoder.push(packet.subarray(0, 50_000));
+    expect(budget.left).toBe(400 * 1024 - body);
+    second.decoder.push(packet.subarray(50_000));
+    expect(second.messages).toEqual(decodeAll(packet));
+    first.decoder.clear();
+    expect(budget.left).toBe(400 * 1024);
+    expect(first.decoder.buffered).toBe(0);
+    // A budget of nothing fills nothing.
+    const none = new FillBudget(0);
+    const third = recorder({ fillBudget: none });
+    for (let i = 0; i < packet.length; i += 65_536)
+      third.decoder.push(packet.subarray(i, i + 65_536));
+    expect(third.messages).toEqual(decodeAll(packet));
+    expect(() => new FillBudget(-1)).toThrow(RangeError);
+  });
+
   it('reports a large packet of an unknown type once it has all arrived, and goes on', () => {
     const unknown = Buffer.from(encode(large, 'REQ'));
     unknown.writeUInt32BE(999, 4);
     const whole = Buffer.concat([unknown, encode(echo, 'REQ')]);
-    const { decoder, messages } = recorder();
+    const { decoder, messages } = recorder({ fillBudget: new FillBudget(1 << 20) });
     for (let i = 0; i < whole.length; i += 50_000) decoder.push(whole.subarray(i, i + 50_000));
     expect(errorCodes(messages)).toEqual(['UNKNOWN_TYPE']);
     expect(messages.at(-1)).toEqual({ kind: 'packet', magic: 'REQ', packet: echo });
@@ -175,17 +226,20 @@ describe('Decoder large bodies split across reads', () => {
   it('keeps what follows a large body when the sink throws on it', () => {
     const seen: string[] = [];
     let fail = true;
-    const decoder = new Decoder({
-      packet: (packet) => {
-        seen.push(packet.type);
-        if (packet.type === 'SUBMIT_JOB' && fail) {
-          fail = false;
-          throw new Error('sink failed');
-        }
+    const decoder = new Decoder(
+      {
+        packet: (packet) => {
+          seen.push(packet.type);
+          if (packet.type === 'SUBMIT_JOB' && fail) {
+            fail = false;
+            throw new Error('sink failed');
+          }
+        },
+        text: () => undefined,
+        error: () => undefined,
       },
-      text: () => undefined,
-      error: () => undefined,
-    });
+      { fillBudget: new FillBudget(1 << 20) },
+    );
     const tail = encode(large, 'REQ');
     const whole = Buffer.concat([tail, encode(echo, 'REQ')]);
     decoder.push(whole.subarray(0, 100_000));

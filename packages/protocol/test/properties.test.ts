@@ -1,8 +1,11 @@
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_MAX_LINE_LENGTH,
   Decoder,
+  FillBudget,
+  decodeAll,
   PACKET_TYPES,
   PacketWriter,
   ProtocolError,
@@ -36,13 +39,16 @@ const anyPacket: fc.Arbitrary<Packet> = fc.oneof(...PACKET_TYPES.map(packetOf));
 const magic: fc.Arbitrary<Magic> = fc.constantFrom('REQ', 'RES');
 
 /** Feeds `bytes` split at the given cut points and returns what was decoded. */
-function decodeSplit(bytes: Buffer, cuts: number[]): DecodedMessage[] {
+function decodeSplit(bytes: Buffer, cuts: number[], fillBudget?: FillBudget): DecodedMessage[] {
   const out: DecodedMessage[] = [];
-  const decoder = new Decoder({
-    packet: (packet, m) => out.push({ kind: 'packet', magic: m, packet }),
-    text: (line) => out.push({ kind: 'text', line }),
-    error: (error) => out.push({ kind: 'error', error }),
-  });
+  const decoder = new Decoder(
+    {
+      packet: (packet, m) => out.push({ kind: 'packet', magic: m, packet }),
+      text: (line) => out.push({ kind: 'text', line }),
+      error: (error) => out.push({ kind: 'error', error }),
+    },
+    { fillBudget },
+  );
   const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
   let last = 0;
   for (const point of [...points, bytes.length]) {
@@ -91,6 +97,45 @@ describe('round trips (fast-check)', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+/** Decoded messages with every Buffer replaced by its SHA-1. */
+function digest(messages: DecodedMessage[]): string {
+  return JSON.stringify(messages, (_key, value: unknown) =>
+    value !== null && typeof value === 'object' && (value as { type?: string }).type === 'Buffer'
+      ? createHash('sha1')
+          .update(Buffer.from((value as { data: number[] }).data))
+          .digest('hex')
+      : value,
+  );
+}
+
+describe('large bodies filled as they come (FillBudget)', () => {
+  it('decode as when joined at the end, under random splits and budgets, and give the budget back', () => {
+    fc.assert(
+      fc.property(
+        fc.array(anyPacket, { maxLength: 3 }),
+        fc.integer({ min: 256 * 1024, max: 320 * 1024 }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.array(anyPacket, { maxLength: 3 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.integer({ min: 0, max: 640 * 1024 }),
+        (before, size, fill, after, cuts, room) => {
+          const large: Packet = {
+            type: 'WORK_COMPLETE',
+            handle: 'H:x:1',
+            data: Buffer.alloc(size, fill),
+          };
+          const bytes = Buffer.from(encodeMany([...before, large, ...after], 'REQ'));
+          const budget = new FillBudget(room);
+          // Compared by digest: deep equality of 300 KiB Buffers is slow.
+          expect(digest(decodeSplit(bytes, cuts, budget))).toEqual(digest(decodeAll(bytes)));
+          expect(budget.left).toBe(room);
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 });

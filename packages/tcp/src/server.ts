@@ -1,6 +1,6 @@
 import type { JobServer, LoggerLike } from '@geartrain/core';
 import { untilDeadline } from '@geartrain/core/transport';
-import { DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_PACKET_SIZE } from '@geartrain/protocol';
+import { DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_PACKET_SIZE, FillBudget } from '@geartrain/protocol';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -9,12 +9,20 @@ import { Session } from './session.js';
 
 export const DEFAULT_PORT = 4730;
 export const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_LARGE_BODY_BUDGET = 32 * 1024 * 1024;
 /** What the `version` admin command answers. */
 export const VERSION = '0.1.0';
 
 export interface GearmanServerOptions {
   /** Largest packet payload accepted, bytes. Default 64 MiB. */
   maxPacketSize?: number;
+  /**
+   * Bytes that large payloads (256 KiB and up) may be allocated ahead of their arrival, so
+   * that each read is copied into place as it comes rather than all joined at the end;
+   * shared by every connection, which bounds what peers that send headers and stall can
+   * make the server allocate. 0 turns it off. Default 32 MiB.
+   */
+  largeBodyBudget?: number;
   /** Longest admin line, bytes. Default 8192, as gearmand. */
   maxLineLength?: number;
   /** Connections accepted at once by `listen()`; more are refused. Default: no limit. */
@@ -64,6 +72,8 @@ const SILENT: LoggerLike = { info: () => undefined, warn: () => undefined, error
 export class GearmanServer {
   readonly options: ResolvedOptions;
   readonly log: LoggerLike;
+  /** Shared by the sessions' decoders (GearmanServerOptions.largeBodyBudget). */
+  readonly fillBudget: FillBudget;
   private readonly sessions = new Set<Session>();
   private netServer: Server | null = null;
   private readonly onShutdown: (() => void) | undefined;
@@ -87,6 +97,9 @@ export class GearmanServer {
     };
     this.log = options.logger ?? SILENT;
     this.onShutdown = options.onShutdown;
+    const budget = options.largeBodyBudget ?? DEFAULT_LARGE_BODY_BUDGET;
+    if (!(budget >= 0)) throw new RangeError('largeBodyBudget must be a number of bytes ≥ 0');
+    this.fillBudget = new FillBudget(budget);
   }
 
   /** Open Gearman connections. */

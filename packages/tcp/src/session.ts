@@ -59,7 +59,11 @@ export class Session implements JobListener {
         text: (line) => this.onText(line),
         error: (error) => this.onProtocolError(error),
       },
-      { maxPacketSize: server.options.maxPacketSize, maxLineLength: server.options.maxLineLength },
+      {
+        maxPacketSize: server.options.maxPacketSize,
+        maxLineLength: server.options.maxLineLength,
+        fillBudget: server.fillBudget,
+      },
     );
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     // A peer that half-closes after its last requests still gets their replies.

@@ -1,6 +1,7 @@
 import { TestScheduler } from 'rxjs/testing';
 import { createJobServer, MemoryJobStore, type JobRecord, type JobStore } from '@geartrain/core';
 import { describe, expect, it } from 'vitest';
+import { encodeRequest } from '@geartrain/protocol';
 import { GearmanServer } from '../src/index.js';
 import { Wire } from './wire.js';
 
@@ -425,6 +426,35 @@ describe('admin protocol on the same connection (reference §4)', () => {
 });
 
 describe('connection behaviour', () => {
+  it('shares one budget for large payloads among connections, and a closed one gives its part back', async () => {
+    const server = setup({ largeBodyBudget: 1 << 20 });
+    const data = Buffer.alloc(600 * 1024, 7);
+    const packet = encodeRequest({ type: 'SUBMIT_JOB_BG', functionName: 'f', unique: '', data });
+    // Sends the header and a little of the body, then stalls: its missing bytes are reserved.
+    const stalled = new Wire(server);
+    stalled.sendRaw(packet.subarray(0, 1000));
+    await Wire.settle();
+    expect(server.fillBudget.left).toBe((1 << 20) - (packet.length - 1000));
+    // The second does not fit in what is left: its payload is joined when whole, and is whole.
+    const other = new Wire(server);
+    other.sendRaw(packet.subarray(0, 300_000));
+    await Wire.settle();
+    other.sendRaw(packet.subarray(300_000));
+    await other.packetsAfter(1);
+    expect(other.packets[0]?.type).toBe('JOB_CREATED');
+    const worker = new Wire(server);
+    worker.send({ type: 'CAN_DO', functionName: 'f' }, { type: 'GRAB_JOB' });
+    const [assigned] = await worker.packetsAfter(1);
+    expect(assigned?.type === 'JOB_ASSIGN' && assigned.data.equals(data)).toBe(true);
+    // It hangs up mid-payload: the server closes its side and the reservation goes.
+    stalled.end.end();
+    await stalled.until(() => stalled.closed);
+    await Wire.settle();
+    expect(server.connections).toBe(2);
+    expect(server.fillBudget.left).toBe(1 << 20);
+    expect(() => setup({ largeBodyBudget: -1 })).toThrow(RangeError);
+  });
+
   it('keeps JOB_CREATED in submission order while an asynchronous store writes', async () => {
     const slow = gatedStore();
     slow.close();

@@ -92,18 +92,23 @@ export class ChunkQueue {
       return chunk.subarray(start, start + n);
     }
     const out = Buffer.allocUnsafe(n);
+    this.copyInto(out, n);
+    return out;
+  }
+
+  /** Copies the first `n` unread bytes into `target` (from its start) and drops them. */
+  copyInto(target: Buffer, n: number): void {
     let written = 0;
     while (written < n) {
       const current = this.chunks[this.head]!;
       const take = Math.min(n - written, current.length - this.offset);
-      current.copy(out, written, this.offset, this.offset + take);
+      current.copy(target, written, this.offset, this.offset + take);
       written += take;
       if (this.offset + take === current.length) this.advanceChunk();
       else this.offset += take;
     }
     this.length -= n;
     this.copiedBytes += n;
-    return out;
   }
 
   /** Releases every chunk. */
