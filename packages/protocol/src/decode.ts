@@ -43,6 +43,7 @@ export interface DecoderOptions {
 }
 
 export const DEFAULT_MAX_PACKET_SIZE = 64 * 1024 * 1024;
+export const DEFAULT_MAX_LINE_LENGTH = 8192;
 
 /**
  * Bytes that decoders may allocate for large bodies before those bytes have arrived.
@@ -88,7 +89,6 @@ interface Filling {
   readonly body: Buffer;
   filled: number;
 }
-export const DEFAULT_MAX_LINE_LENGTH = 8192;
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;

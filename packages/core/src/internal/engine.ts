@@ -915,8 +915,8 @@ export class Engine {
   /**
    * Keeps how a background job ended (before `finish`, while its run is known): a result
    * capped to `outcomeDataLimit`, or a failed job's whole payload (to run it again).
+   * Returns the end it stamped, so that the run's time is measured to the same reading.
    */
-  /** Returns the end it stamped, so that the run's time is measured to the same reading. */
   private keepOutcome(
     job: Job,
     state: 'completed' | 'failed',

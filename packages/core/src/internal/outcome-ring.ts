@@ -174,9 +174,6 @@ export class OutcomeRing {
   get frontEndedAt(): number {
     return this.f64[this.headSlot * F64 + 3]!;
   }
-  get frontHandle(): string {
-    return this.handleOf(this.headSlot);
-  }
   get frontStored(): boolean {
     return KeptOutcome.isStored(this.bytes[this.headSlot * RECORD + BITS]!);
   }

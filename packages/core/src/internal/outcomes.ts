@@ -263,27 +263,24 @@ export class Outcomes {
   private drop(seq: number): void {
     const ring = this.index.ring(seq)!;
     const position = this.index.position(seq);
-    this.forget(seq, ring.handleAt(position), ring.storedAt(position));
+    this.forget(ring, position, seq, ring.storedAt(position));
     ring.remove(position);
   }
 
-  private forget(seq: number, handle: string, stored: boolean): void {
+  /**
+   * Takes the outcome at `position` of `ring` (kept under `seq`) out of the index, and tells
+   * the store if it keeps it too: only then is its handle made (it may not be kept as a string).
+   */
+  private forget(ring: OutcomeRing, position: number, seq: number, stored: boolean): void {
     this.index.delete(seq);
-    if (stored) this.dropped(seq, handle);
-  }
-
-  /** `forget` for the oldest outcome of `ring`, whose handle is made only when needed. */
-  private forgetFront(ring: OutcomeRing): void {
-    const seq = ring.frontSeq;
-    this.index.delete(seq);
-    if (ring.frontStored) this.dropped(seq, ring.frontHandle);
+    if (stored) this.dropped(seq, ring.handleAt(position));
   }
 
   /** Drops outcomes from the front while more than `count` or older than `age`. */
   private trim(ring: OutcomeRing, count: number, age: number | undefined, now: number): void {
     while (ring.size > 0) {
       if (ring.size <= count && !expired(ring.frontEndedAt, age, now)) break;
-      this.forgetFront(ring);
+      this.forget(ring, ring.head, ring.frontSeq, ring.frontStored);
       ring.dropFront();
     }
   }
