@@ -115,6 +115,53 @@ describe('kept outcomes', () => {
     expect(s.outcomes()).toEqual([]);
   });
 
+  it('finds by handle what was kept and trimmed before the first look-up, and after it', () => {
+    // The index by handle is made at the first look-up (decision 22): outcomes kept,
+    // trimmed and discarded before it must be found, or not, as after it.
+    const s = server();
+    s.setJobPolicy('a', { keep: { completed: { count: 3 } } });
+    s.setJobPolicy('b', { keep: { completed: { count: 2 } } });
+    const w = s.connect();
+    w.canDo('a');
+    w.canDo('b');
+    const c = s.connect();
+    const run = (fn: string, i: number) => {
+      const { handle } = submit(c, { functionName: fn, payload: `${i}`, background: true });
+      w.grab();
+      w.workComplete(handle, Buffer.from(`${fn}${i}`));
+      return handle;
+    };
+    const a = Array.from({ length: 5 }, (_, i) => run('a', i));
+    const b = Array.from({ length: 4 }, (_, i) => run('b', i));
+    expect(s.discard(a[3]!)).toBe(true); // the first look-up by handle makes the index
+    expect(a.map((h) => s.outcome(h)?.result?.toString())).toEqual([
+      undefined,
+      undefined,
+      'a2',
+      undefined,
+      'a4',
+    ]);
+    expect(b.map((h) => s.outcome(h)?.result?.toString())).toEqual([
+      undefined,
+      undefined,
+      'b2',
+      'b3',
+    ]);
+    // Kept and trimmed once the index is there: it follows.
+    const later = Array.from({ length: 3 }, (_, i) => run('a', 5 + i));
+    expect([...a, ...later].map((h) => s.outcome(h)?.result?.toString())).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'a5',
+      'a6',
+      'a7',
+    ]);
+    expect(s.outcomeCount()).toBe(5);
+  });
+
   it('takes what to keep from the jobPolicies option as from setJobPolicy', () => {
     const s = server({ jobPolicies: { report: { keep: { completed: { count: 1 } } } } });
     expect(s.jobPolicy('report')).toEqual({ keep: { completed: { count: 1 } } });

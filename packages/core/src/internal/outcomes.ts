@@ -28,8 +28,6 @@ class OutcomeIndex {
     positions: new Float64Array(size),
     count: 0,
   }));
-  size = 0;
-
   ring(seq: number): OutcomeRing | undefined {
     return this.pages.of(seq)?.rings[slotOf(seq)];
   }
@@ -51,10 +49,8 @@ class OutcomeIndex {
     const page = this.pages.for(seq);
     const slot = slotOf(seq);
     const displaced = page.rings[slot];
-    if (displaced === undefined) {
-      page.count++;
-      this.size++;
-    } else this.displacedPosition = page.positions[slot]!;
+    if (displaced === undefined) page.count++;
+    else this.displacedPosition = page.positions[slot]!;
     page.rings[slot] = ring;
     page.positions[slot] = position;
     return displaced;
@@ -66,7 +62,6 @@ class OutcomeIndex {
     if (page === undefined || page.rings[slot] === undefined) return;
     page.rings[slot] = undefined;
     page.count--;
-    this.size--;
     this.pages.emptied(seq, page);
   }
 }
@@ -77,8 +72,15 @@ class OutcomeIndex {
  * outcomes are read — no timer.
  */
 export class Outcomes {
-  /** By seq (the tail of the handle): no hashing of handles on every job. */
-  private readonly index = new OutcomeIndex();
+  /**
+   * By seq (the tail of the handle), made at the first use by handle (null before): a look
+   * up by handle is an operator's or an API call's, while keeping the index costs every
+   * kept outcome two page stores, a third of what keeping one costs. Until it is made, no
+   * two outcomes share a seq: jobs get fresh seqs, a job run again by hand (its outcome's
+   * seq) is found by handle first, and an add with `trim` false (outcomes read back from a
+   * store, or one kept again) makes the index before it adds.
+   */
+  private index: OutcomeIndex | null = null;
   /** By state, then function name. */
   private readonly rings = {
     completed: new Map<string, OutcomeRing>(),
@@ -129,21 +131,23 @@ export class Outcomes {
     const ring = this.ring(outcome.functionName, outcome.state);
     const count = ring.limit.count ?? Infinity;
     const age = ring.limit.age;
+    let index = this.index;
     if (trim) {
       // A count or an age of 0 keeps nothing, not even for the moment of the add.
       if (count <= 0 || expired(outcome.endedAt, age, now)) {
         // Nor one kept under its seq before (kept again by hand, or read back).
-        if (this.index.ring(outcome.seq) !== undefined) this.drop(outcome.seq);
+        if (index?.ring(outcome.seq) !== undefined) this.drop(outcome.seq);
         return false;
       }
       // Room for this one first, so that a ring of count N never holds N + 1.
       this.trim(ring, count - 1, age, now);
-    }
-    const displaced = this.index.set(outcome.seq, ring, ring.push(outcome, body, count));
-    if (displaced !== undefined) {
+    } else index = this.indexed();
+    const position = ring.push(outcome, body, count);
+    const displaced = index?.set(outcome.seq, ring, position);
+    if (index !== null && displaced !== undefined) {
       // The outcome it replaces (the same job's) leaves its ring; the store is told first,
       // and keeps the new one when the engine writes it.
-      const position = this.index.displacedPosition;
+      const position = index.displacedPosition;
       if (displaced.storedAt(position)) this.dropped(outcome.seq, displaced.handleAt(position));
       displaced.remove(position);
     }
@@ -169,9 +173,10 @@ export class Outcomes {
   private find(handle: string): { ring: OutcomeRing; position: number } | undefined {
     const seq = handleSeq(handle);
     if (seq === undefined) return undefined;
-    const ring = this.index.ring(seq);
+    const index = this.indexed();
+    const ring = index.ring(seq);
     if (ring === undefined) return undefined;
-    const position = this.index.position(seq);
+    const position = index.position(seq);
     return ring.handleAt(position) === handle ? { ring, position } : undefined;
   }
 
@@ -255,14 +260,25 @@ export class Outcomes {
     return outcome;
   }
 
-  get size(): number {
-    return this.index.size;
+  /** The index by seq, made from the rings at its first use. */
+  private indexed(): OutcomeIndex {
+    if (this.index !== null) return this.index;
+    const index = new OutcomeIndex();
+    for (const state of ['completed', 'failed'] as const) {
+      for (const ring of this.rings[state].values()) {
+        for (let p = ring.head; p < ring.tail; p++) {
+          if (ring.holds(p)) index.set(ring.seqOf(p), ring, p);
+        }
+      }
+    }
+    return (this.index = index);
   }
 
   /** Drops the outcome kept under `seq` from its ring and the index (and the store). */
   private drop(seq: number): void {
-    const ring = this.index.ring(seq)!;
-    const position = this.index.position(seq);
+    const index = this.indexed();
+    const ring = index.ring(seq)!;
+    const position = index.position(seq);
     this.forget(ring, position, seq, ring.storedAt(position));
     ring.remove(position);
   }
@@ -272,7 +288,7 @@ export class Outcomes {
    * the store if it keeps it too: only then is its handle made (it may not be kept as a string).
    */
   private forget(ring: OutcomeRing, position: number, seq: number, stored: boolean): void {
-    this.index.delete(seq);
+    this.index?.delete(seq);
     if (stored) this.dropped(seq, ring.handleAt(position));
   }
 
