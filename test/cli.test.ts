@@ -16,8 +16,8 @@ afterAll(() => rmSync(state, { recursive: true, force: true }));
 const env = { ...process.env, XDG_STATE_HOME: state };
 
 /** Starts `geartrain serve` and resolves with the line it prints once listening. */
-async function serve(args: string[]) {
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], {
+async function serve(args: string[], nodeFlags: string[] = []) {
+  const child = spawn(process.execPath, [...nodeFlags, cli, 'serve', '--port', '0', ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -226,6 +226,32 @@ describe('the geartrain command', () => {
     const bad = await run(process.execPath, [cli, 'serve', '--port', '0', '--http', 'localhost']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--http needs HOST:PORT/);
+  });
+
+  it("keeps V8's young generation at its first size under a queue, unless node was told a size", async () => {
+    // Decision 30: 100,000 queued jobs grow it to 32 MiB on Node 20 (128 MiB on Node 24).
+    const youngGeneration = async (nodeFlags: string[]) => {
+      const port = await freePort();
+      const served = await serve(['--store', 'memory', '--http', `127.0.0.1:${port}`], nodeFlags);
+      try {
+        const client = createClient({ servers: [served.address] });
+        const tasks = Array.from({ length: 1000 }, (_, i) => ({
+          functionName: 'later',
+          payload: `job-${i}`,
+          background: true,
+        }));
+        for (let i = 0; i < 100; i++) await client.submitAll(tasks);
+        client.close();
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        expect(text).toContain('gearman_jobs{function="later"} 100000');
+        const size = /^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(text);
+        return Number(size![1]);
+      } finally {
+        await served.stop();
+      }
+    };
+    expect(await youngGeneration([])).toBeLessThanOrEqual(4 << 20);
+    expect(await youngGeneration(['--max-semi-space-size=16'])).toBeGreaterThan(8 << 20);
   });
 
   it('loads policies, limits and schedules from --config; a pause made by admin survives', async () => {

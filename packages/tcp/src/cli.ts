@@ -8,6 +8,7 @@ import { openStore, STORE_HELP, STORE_OPTIONS, storeChoice } from './cli-store.j
 import { IMPORT_HELP, importCommand } from './cli-import.js';
 import { parsePolicy } from './policy-text.js';
 import { applyConfig, readConfig, type ServeConfig } from './cli-config.js';
+import { keepYoungGenerationSmall } from './cli-heap.js';
 
 const HELP = `geartrain ${VERSION} — a Gearman job server in Node.js
 
@@ -178,6 +179,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
+  if (keepYoungGenerationSmall()) {
+    log.info({ semiSpaceGrowthFactor: 1 }, 'young generation kept at its first size');
+  }
   const listen = parseAddress(values.listen ?? DEFAULT_HOST);
   const port =
     integer(values.port, '--port') ??
