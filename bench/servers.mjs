@@ -99,9 +99,11 @@ export function baselineServer() {
   const cli = process.env.GEARTRAIN_BASELINE;
   if (cli === undefined || cli === '') return undefined;
   return (port) =>
-    spawn(process.execPath, [cli, 'serve', '--port', String(port), '--log-file', 'none'], {
-      stdio: 'ignore',
-    });
+    spawn(
+      process.execPath,
+      [cli, 'serve', '--port', String(port), '--log-file', 'none', '--store', 'memory'],
+      { stdio: 'ignore' },
+    );
 }
 
 /**
