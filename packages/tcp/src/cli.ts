@@ -180,7 +180,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   if (keepYoungGenerationSmall()) {
-    log.info({ semiSpaceGrowthFactor: 1 }, 'young generation kept at its first size');
+    log.debug?.({ semiSpaceGrowthFactor: 1 }, 'young generation kept at its first size');
   }
   const listen = parseAddress(values.listen ?? DEFAULT_HOST);
   const port =
