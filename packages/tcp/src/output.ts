@@ -30,7 +30,8 @@ type Item = Packet | string | PendingSlot;
  * matches them by order) and no WORK_* for a job can overtake its JOB_CREATED.
  */
 export class Output {
-  private items: Item[] = [];
+  private readonly items: Item[] = [];
+  private readonly chunks: Buffer[] = [];
   private scheduled = false;
   private closed = false;
   private readonly writer = new PacketWriter('RES');
@@ -63,39 +64,50 @@ export class Output {
   schedule(): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      this.flush();
-    });
+    queueMicrotask(this.flushTask);
   }
+
+  /** The end-of-turn flush, made once (not a closure per turn). */
+  private readonly flushTask = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
 
   /** Writes everything that can go now. */
   flush(): void {
-    if (this.closed || this.items.length === 0) return;
-    const chunks: Buffer[] = [];
+    const items = this.items;
+    if (this.closed || items.length === 0) return;
+    // Reused from turn to turn (emptied before the writes, which keep only the Buffers).
+    const chunks = this.chunks;
     let index = 0;
-    for (; index < this.items.length; index++) {
-      let item = this.items[index]!;
+    for (; index < items.length; index++) {
+      let item = items[index]!;
       if (item instanceof PendingSlot) {
         if (item.reply === null) break;
         item = item.reply;
       }
       if (typeof item === 'string') {
-        for (const chunk of this.writer.flush()) chunks.push(chunk);
+        this.writer.flushInto(chunks);
         chunks.push(Buffer.from(item, 'utf8'));
       } else {
         this.write(item);
       }
     }
-    for (const chunk of this.writer.flush()) chunks.push(chunk);
-    this.items = index === this.items.length ? [] : this.items.slice(index);
-    if (chunks.length === 0) return;
+    this.writer.flushInto(chunks);
+    if (index === items.length) items.length = 0;
+    else items.splice(0, index);
+    const count = chunks.length;
+    if (count === 0) return;
     const stream = this.stream;
     let ok = true;
-    if (chunks.length === 1) ok = stream.write(chunks[0]!);
-    else {
+    if (count === 1) {
+      const chunk = chunks[0]!;
+      chunks.length = 0;
+      ok = stream.write(chunk);
+    } else {
+      const batch = chunks.splice(0, count);
       stream.cork();
-      for (const chunk of chunks) ok = stream.write(chunk);
+      for (const chunk of batch) ok = stream.write(chunk);
       stream.uncork();
     }
     if (!ok) this.onBackpressure();
@@ -117,6 +129,6 @@ export class Output {
   /** Drops whatever is queued; nothing is written after this. */
   close(): void {
     this.closed = true;
-    this.items = [];
+    this.items.length = 0;
   }
 }
