@@ -202,12 +202,14 @@ describeWithTools([CHROMIUM], 'the dashboard page in Chromium', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.locator('#live', { hasText: 'live' }).waitFor(WAIT);
     // Expressions in the page's own terms (this file is compiled without the DOM's types).
-    // The chart follows the new width from a ResizeObserver, at the next frame after the
-    // layout: until then the page is as wide as before, so the check waits for that frame
-    // (bounded; a page that never fits fails here).
-    const fits = 'document.documentElement.scrollWidth <= window.innerWidth';
-    await page.waitForFunction(fits, undefined, WAIT);
-    expect(await page.evaluate(fits)).toBe(true);
+    // The chart follows the new width from a ResizeObserver, whose callbacks run in the next
+    // frame after the layout: the width is measured two animation frames later. (A string
+    // for waitForFunction would be an eval, which the page's CSP refuses.)
+    const fits = await page.evaluate(
+      'new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() =>' +
+        ' resolve(document.documentElement.scrollWidth <= window.innerWidth))))',
+    );
+    expect(fits).toBe(true);
     const background = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     expect(background).toBe('rgb(21, 23, 26)');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone-dark.png'), fullPage: true });
