@@ -137,8 +137,8 @@ export interface PacketWriterOptions {
  */
 export class PacketWriter {
   // Kept from batch to batch, with a count, so that a batch allocates nothing but its
-  // buffer: a server flushes one per connection per turn, and fresh arrays each time were
-  // a fifth of what a TCP job allocated.
+  // buffer: a server flushes one per connection per turn, and fresh arrays there and in the
+  // TCP server's output were a third of what a TCP job allocated (8.8 → 5.8 KB).
   private readonly packets: (Packet | null)[] = [];
   private readonly specs: PacketSpec[] = [];
   private readonly sizes: number[] = [];

@@ -4,7 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 const YOUNG_GENERATION_FLAGS = /--(?:(?:max|min)[-_])?semi[-_]space[-_](?:size|growth[-_]factor)/;
 
 /**
- * Keeps V8's young generation at the size it starts with (1 MiB semi-spaces) for the
+ * Keeps V8's young generation at the size it has when serving starts (1-2 MiB semi-spaces) for the
  * `geartrain serve` process, unless the user sized it (decision 30). Under a queue, every
  * job survives its first collections, so V8 grows the young generation to its maximum
  * (16 MiB semi-spaces on Node 20, 64 MiB on 24) and keeps it committed: 32 MiB of RSS or
