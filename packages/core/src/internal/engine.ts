@@ -34,15 +34,8 @@ import {
   type PriorityIndex,
 } from './job.js';
 import { payloadKey, sameBody, toBody, type Body } from './payload.js';
-import {
-  ABSENT,
-  functionRows,
-  handleSeq,
-  jobRow,
-  shown,
-  statusByUnique,
-  statusOf,
-} from './queries.js';
+import { handleSeq, madeUnder } from './handles.js';
+import { ABSENT, functionRows, jobRow, shown, statusByUnique, statusOf } from './queries.js';
 import { smallest } from './smallest.js';
 import { FunctionTable } from './function-table.js';
 import { StoreWrites } from './store-writes.js';
@@ -1235,10 +1228,8 @@ export class Engine {
     const job = this.jobs.get(seq);
     if (job === undefined) return undefined;
     if (!job.madeHandle) return job.handle === handle ? job : undefined;
-    // The tail after the last ':' was read as the seq; what is left to compare is the part
-    // before it, against the prefix, without making the job's handle string.
-    const prefix = job.fn.handlePrefix;
-    return handle.lastIndexOf(':') === prefix.length && handle.startsWith(prefix) ? job : undefined;
+    // Compared without making the job's handle string.
+    return madeUnder(handle, job.fn.handlePrefix) ? job : undefined;
   }
 
   status(handle: string): JobStatus {

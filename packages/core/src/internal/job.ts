@@ -5,6 +5,7 @@ import type { JobRecord } from '../store.js';
 import type { Retries } from '../retry.js';
 import type { AttemptError, FailReason, JobUpdate, Priority, QueueLimits } from '../types.js';
 import { fromBody, type Body } from './payload.js';
+import { makeHandle } from './handles.js';
 import type { WokenNode } from './wake-deadlines.js';
 import { Waiters } from './waiters.js';
 
@@ -354,7 +355,7 @@ export class Job implements JobRecord {
   ) {
     // A handle given (replayed, run again by hand) is kept only when it is not the one this
     // run would make.
-    const own = handle !== undefined && handle !== `${fn.handlePrefix}:${seq}` ? handle : null;
+    const own = handle !== undefined && handle !== makeHandle(fn.handlePrefix, seq) ? handle : null;
     this.bits =
       priorityIndex |
       (background ? 4 : 0) |
@@ -373,7 +374,7 @@ export class Job implements JobRecord {
    * replayed job keeps the handle it was given, whatever the prefix of this run.
    */
   get handle(): string {
-    return (this.bits & 8) === 0 ? this.extra!.handle! : `${this.fn.handlePrefix}:${this.seq}`;
+    return this.madeHandle ? makeHandle(this.fn.handlePrefix, this.seq) : this.extra!.handle!;
   }
 
   get state(): JobState {

@@ -1,6 +1,7 @@
 import type { Retries } from '../retry.js';
 import type { AttemptError, JobOutcome, KeepLimit } from '../types.js';
 import { KeptOutcome, MADE_HANDLE, NO_ERRORS, type OutcomeFields } from './kept-outcome.js';
+import { makeHandle } from './handles.js';
 import { toBody, type Body } from './payload.js';
 
 /**
@@ -131,7 +132,7 @@ export class OutcomeRing {
 
   private handleOf(slot: number): string {
     const kept = this.refs[slot * REFS] as string | null;
-    return kept ?? `${this.handlePrefix}:${this.f64[slot * F64]!}`;
+    return kept ?? makeHandle(this.handlePrefix, this.f64[slot * F64]!);
   }
 
   /** Whether the job store keeps the outcome at `position` too. */

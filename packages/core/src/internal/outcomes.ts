@@ -3,7 +3,7 @@ import { SeqPages, slotOf } from './job-index.js';
 import type { KeptOutcome, OutcomeFields } from './kept-outcome.js';
 import type { Body } from './payload.js';
 import { OutcomeRing } from './outcome-ring.js';
-import { handleSeq } from './queries.js';
+import { handleSeq } from './handles.js';
 
 /** The default: failed jobs kept (the newest 1,000, for 7 days), completed ones not. */
 export const DEFAULT_RETENTION: Required<Retention> = {

@@ -7,25 +7,6 @@ import { JobState, RunInfo, type FunctionEntry, type Job, type WorkerState } fro
 
 export const ABSENT: JobStatus = { known: false, running: false, numerator: 0, denominator: 0 };
 
-/**
- * The sequence number a handle ends with (`…:<n>`: no sign, no leading zero, at most 15
- * digits), or undefined. Any prefix is accepted, since a replayed job keeps the handle an
- * earlier run gave it; the caller checks that the job with that number has this handle.
- */
-export function handleSeq(handle: string): number | undefined {
-  const start = handle.lastIndexOf(':') + 1;
-  const length = handle.length - start;
-  if (length < 1 || length > 15 || (length > 1 && handle.charCodeAt(start) === 0x30))
-    return undefined;
-  let seq = 0;
-  for (let i = start; i < handle.length; i++) {
-    const digit = handle.charCodeAt(i) - 0x30;
-    if (digit < 0 || digit > 9) return undefined;
-    seq = seq * 10 + digit;
-  }
-  return seq;
-}
-
 export function statusOf(job: Job): JobStatus {
   const run = job.run;
   if (run === null) return { known: true, running: false, numerator: 0, denominator: 0 };
