@@ -59,7 +59,9 @@ export const DEFAULT_MAX_LINE_LENGTH = 8192;
  */
 export class FillBudget {
   constructor(private available: number) {
-    if (!(available >= 0)) throw new RangeError('a fill budget is a number of bytes ≥ 0');
+    if (!(available >= 0)) {
+      throw new RangeError(`a fill budget is a number of bytes ≥ 0, not ${available}`);
+    }
   }
 
   /** Bytes not reserved now. */

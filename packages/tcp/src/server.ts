@@ -97,9 +97,8 @@ export class GearmanServer {
     };
     this.log = options.logger ?? SILENT;
     this.onShutdown = options.onShutdown;
-    const budget = options.largeBodyBudget ?? DEFAULT_LARGE_BODY_BUDGET;
-    if (!(budget >= 0)) throw new RangeError('largeBodyBudget must be a number of bytes ≥ 0');
-    this.fillBudget = new FillBudget(budget);
+    // FillBudget refuses a negative or NaN size (RangeError).
+    this.fillBudget = new FillBudget(options.largeBodyBudget ?? DEFAULT_LARGE_BODY_BUDGET);
   }
 
   /** Open Gearman connections. */
