@@ -95,6 +95,27 @@ describeOnBothServers([], 'the TCP client and worker', (server) => {
     );
   });
 
+  it('refuse names and handles the wire cannot carry with INVALID_ARGUMENT, and still work', async () => {
+    const servers = [address(server())];
+    const c = client(servers);
+    const bad = (value: unknown) => value as string;
+    for (const name of [bad(42), bad(undefined), 'a\0b']) {
+      await expect(c.submit(name, 'x', { background: true })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+    }
+    await expect(c.submit('f', 'x', { unique: 'u\0v' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    // Not read as "no server reachable", which is what a bad handle used to come back as.
+    for (const handle of [bad(42), bad({ handle: 'H:x:1' }), 'H:\0:1']) {
+      await expect(c.status(handle)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    await expect(c.statusByUnique(bad(7))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const job = await c.submit('f', 'x', { background: true });
+    expect(await c.status(job.handle)).toMatchObject({ known: true, running: false });
+  });
+
   it('hand out high, then normal, then low priority jobs', async () => {
     const servers = [address(server())];
     const c = client(servers);

@@ -8,6 +8,7 @@ import {
   type UniqueJobStatus,
 } from '@geartrain/core';
 import {
+  checkName,
   ClientBase,
   deliver,
   toBuffer,
@@ -333,6 +334,9 @@ function toUpdate(packet: Packet): JobUpdate | undefined {
 export function submitPacket(request: SubmitRequest): Packet {
   const functionName = request.functionName;
   const unique = request.unique ?? '';
+  // The core's rule for names (a string, no NUL byte), as the in-process server applies it.
+  checkName(functionName, 'function name');
+  checkName(unique, 'unique id');
   const data = toBuffer(request.payload);
   if (functionName === '') throw new InvalidArgumentError('a function name cannot be empty');
   if (request.retry !== undefined) {
@@ -361,9 +365,6 @@ export function submitPacket(request: SubmitRequest): Packet {
           ? 'SUBMIT_JOB_LOW'
           : 'SUBMIT_JOB';
     packet = { type, functionName, unique, data };
-  }
-  if (functionName.includes('\0') || unique.includes('\0')) {
-    throw new InvalidArgumentError('a function name or unique id cannot contain a NUL byte');
   }
   return packet;
 }

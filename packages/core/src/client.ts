@@ -8,6 +8,7 @@ import {
   SubmissionAbortedError,
 } from './errors.js';
 import type { JobListener } from './internal/job.js';
+import { checkName } from './internal/checks.js';
 import type {
   JobOutcome,
   JobStatus,
@@ -547,6 +548,9 @@ export class ClientBase implements JobClient {
 
   status(handle: string): Promise<JobStatus> {
     try {
+      // Checked here for every transport: over TCP a bad handle would otherwise be lost in
+      // the per-server answers and read as "no server reachable".
+      checkName(handle, 'job handle');
       return Promise.resolve(this.connection.status(handle));
     } catch (error) {
       return rejected(error);
@@ -555,6 +559,7 @@ export class ClientBase implements JobClient {
 
   statusByUnique(unique: string, functionName?: string): Promise<UniqueJobStatus> {
     try {
+      checkName(unique, 'unique id');
       return Promise.resolve(this.connection.statusByUnique(unique, functionName));
     } catch (error) {
       return rejected(error);

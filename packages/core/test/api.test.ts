@@ -151,6 +151,29 @@ describe('in-process client and worker', () => {
     await s.close({ timeout: 0 });
   });
 
+  it('refuses a handle that is not a string with INVALID_ARGUMENT, in every look-up', async () => {
+    const s = server();
+    const client = s.client();
+    const lookUps: Record<string, (handle: string) => unknown> = {
+      status: (h) => s.status(h),
+      cancel: (h) => s.cancel(h),
+      job: (h) => s.job(h),
+      outcome: (h) => s.outcome(h),
+      discard: (h) => s.discard(h),
+      clientOutcome: (h) => client.outcome(h),
+    };
+    for (const bad of [42, undefined, { handle: 'H:x:1' }]) {
+      for (const [name, lookUp] of Object.entries(lookUps)) {
+        expect(() => lookUp(bad as unknown as string), name).toThrow(InvalidArgumentError);
+      }
+      await expect(s.retry(bad as unknown as string)).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(client.status(bad as unknown as string)).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
+    }
+    await s.close({ timeout: 0 });
+  });
+
   it('runs up to `concurrency` jobs of a function at once', async () => {
     const s = server();
     let active = 0;

@@ -1,5 +1,6 @@
 // A job handle is `<prefix>:<seq>`: the server's prefix (`H:<host>` by default) and the
 // job's sequence number. Made, read and matched here only.
+import { InvalidArgumentError } from '../errors.js';
 
 /** The handle of job `seq` under `prefix`. */
 export function makeHandle(prefix: string, seq: number): string {
@@ -10,8 +11,12 @@ export function makeHandle(prefix: string, seq: number): string {
  * The sequence number a handle ends with (`…:<n>`: no sign, no leading zero, at most 15
  * digits), or undefined. Any prefix is accepted, since a replayed job keeps the handle an
  * earlier run gave it; the caller checks that the job with that number has this handle.
+ * Every look-up by handle (jobs and kept outcomes, from the API and the wire) starts here,
+ * so a handle that is not a string at all, which only a JavaScript caller can pass, is
+ * refused here. @throws InvalidArgumentError
  */
 export function handleSeq(handle: string): number | undefined {
+  if (typeof handle !== 'string') throw new InvalidArgumentError('a job handle must be a string');
   const start = handle.lastIndexOf(':') + 1;
   const length = handle.length - start;
   if (length < 1 || length > 15 || (length > 1 && handle.charCodeAt(start) === 0x30))
