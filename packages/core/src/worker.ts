@@ -7,6 +7,7 @@ import {
   WorkFail,
 } from './errors.js';
 import { toBuffer } from './internal/payload.js';
+import { checkName } from './internal/checks.js';
 import { applyPolicies } from './policies.js';
 import type {
   JobContext,
@@ -185,6 +186,10 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
   /** Registers a handler for a function (CAN_DO, or CAN_DO_TIMEOUT with `timeout`). */
   register(functionName: string, handler: JobHandler, options: RegisterOptions = {}): this {
     if (this.state === 'stopping' || this.state === 'stopped') throw new ConnectionClosedError();
+    // Refused now, not when the registration reaches the server or the first job arrives.
+    checkName(functionName, 'function name');
+    if (typeof handler !== 'function')
+      throw new InvalidArgumentError('a handler must be a function');
     const concurrency = options.concurrency ?? 1;
     const timeout = options.timeout ?? 0;
     if (!(concurrency >= 1) || !(timeout >= 0)) {

@@ -174,6 +174,19 @@ describe('in-process client and worker', () => {
     await s.close({ timeout: 0 });
   });
 
+  it('refuses a registration without a string name or a handler function, at once', async () => {
+    const s = server();
+    const worker = s.worker();
+    const bad = (value: unknown) => value as never;
+    expect(() => worker.register(bad(42), () => 'x')).toThrow(InvalidArgumentError);
+    expect(() => worker.register('a\0b', () => 'x')).toThrow(InvalidArgumentError);
+    expect(() => worker.register('f', bad('not a function'))).toThrow(InvalidArgumentError);
+    // Nothing half-registered: the worker goes on, and a good registration works.
+    worker.register('f', (job) => job.text().toUpperCase());
+    expect((await s.client().run('f', 'ok')).toString()).toBe('OK');
+    await s.close({ timeout: 0 });
+  });
+
   it('runs up to `concurrency` jobs of a function at once', async () => {
     const s = server();
     let active = 0;
