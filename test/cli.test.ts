@@ -308,5 +308,14 @@ describe('the geartrain command', () => {
     writeFileSync(config, '{"colours": {}}');
     const unknown = await run(process.execPath, [cli, 'serve', '--port', '0', '--config', config]);
     expect(unknown.stderr).toMatch(/unknown section 'colours'/);
+    // A policy's retention is checked as the API checks it, and named by its path.
+    const policy = { jobPolicies: { charge: { attempts: 3, keep: { failed: { count: 'all' } } } } };
+    writeFileSync(config, JSON.stringify(policy));
+    const args = [cli, 'serve', '--port', '0', '--store', 'memory', '--config', config];
+    const badKeep = await run(process.execPath, args);
+    expect(badKeep.code).toBe(2);
+    expect(badKeep.stderr).toMatch(
+      /jobPolicies\.charge\.keep\.failed\.count must be a whole number/,
+    );
   });
 });

@@ -442,6 +442,13 @@ export class ClientBase implements JobClient {
     }
     const background = requestedBackground ?? delayed;
     const signal = options.signal;
+    // By its shape, not instanceof: a signal from another realm (a vm context) is one too.
+    if (
+      signal !== undefined &&
+      (typeof signal?.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')
+    ) {
+      throw new InvalidArgumentError('signal must be an AbortSignal');
+    }
     if (signal?.aborted) throw new SubmissionAbortedError(signal.reason);
     const unique = options.unique ?? '';
     const request = {

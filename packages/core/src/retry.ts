@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
+import { checkFields } from './internal/checks.js';
 
 /**
  * How long a job waits before its next attempt.
@@ -43,6 +44,9 @@ export function retriesOf(policy: RetryPolicy): Retries {
     throw new InvalidArgumentError('attempts must be a whole number ≥ 1');
   }
   const given = policy.backoff;
+  if (given !== undefined && typeof given !== 'number') {
+    checkFields(given, 'backoff', ['type', 'delay', 'max', 'jitter']);
+  }
   const backoff: Backoff =
     given === undefined
       ? NO_WAIT

@@ -4,6 +4,7 @@ import { InProcessClient, type ClientOptions } from './client.js';
 import { Connection, type ConnectionOptions, type ConnectionSink } from './connection.js';
 import { InvalidArgumentError, JobNotFoundError } from './errors.js';
 import { Engine } from './internal/engine.js';
+import { checkFields, checkRetention } from './internal/checks.js';
 import type { LoggerLike, WorkerOptions } from './worker-types.js';
 import type { JobStore } from './store.js';
 import { untilDeadline } from './internal/deadline.js';
@@ -117,8 +118,14 @@ export interface CloseOptions {
 /** See {@link JobServerOptions.wakeTimeout}. */
 export const DEFAULT_WAKE_TIMEOUT = 100;
 
-/** The retry part of a function's policy, checked; null when it sets none (one attempt). */
-function retriesOfPolicy(policy: JobPolicy): Retries | null {
+/**
+ * The retry part of a function's policy, checked with the rest of it; null when it sets
+ * none (one attempt). `what` names it in errors: a path into a config file, say.
+ * @throws InvalidArgumentError
+ */
+function retriesOfPolicy(policy: JobPolicy, what: string): Retries | null {
+  checkFields(policy, what, ['attempts', 'backoff', 'keep']);
+  if (policy.keep !== undefined) checkRetention(policy.keep, `${what}.keep`);
   if (policy.attempts === undefined && policy.backoff === undefined) return null;
   return retriesOf({ attempts: 1, ...policy });
 }
@@ -153,6 +160,7 @@ export class JobServer {
     this.logger = options.logger;
     const maxRetries = options.maxRetries ?? Infinity;
     if (!(maxRetries >= 0)) throw new InvalidArgumentError('maxRetries must be ≥ 0');
+    if (options.keep !== undefined) checkRetention(options.keep, 'keep');
     const workerWakeup = options.workerWakeup ?? 1;
     if (!Number.isSafeInteger(workerWakeup) || workerWakeup < 0) {
       throw new InvalidArgumentError('workerWakeup must be a whole number ≥ 0');
@@ -173,7 +181,7 @@ export class JobServer {
       store,
       retries: new Map(
         Object.entries(options.jobPolicies ?? {}).flatMap(([name, policy]) => {
-          const retries = retriesOfPolicy(policy);
+          const retries = retriesOfPolicy(policy, `jobPolicies.${name}`);
           return retries === null ? [] : [[name, retries] as const];
         }),
       ),
@@ -222,7 +230,8 @@ export class JobServer {
    * @throws InvalidArgumentError for a bad policy or function name
    */
   setJobPolicy(functionName: string, policy: JobPolicy | null): void {
-    this.engine.setRetryPolicy(functionName, policy === null ? null : retriesOfPolicy(policy));
+    const retries = policy === null ? null : retriesOfPolicy(policy, 'policy');
+    this.engine.setRetryPolicy(functionName, retries);
     this.engine.setRetention(functionName, policy?.keep ?? null);
   }
 

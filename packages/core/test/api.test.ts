@@ -130,6 +130,11 @@ describe('in-process client and worker', () => {
     await expect(
       client.submit('later', 'x', { signal: AbortSignal.abort() }),
     ).rejects.toBeInstanceOf(SubmissionAbortedError);
+    for (const signal of [null, 42, {}, { aborted: false }]) {
+      await expect(
+        client.run('later', 'x', { signal: signal as unknown as AbortSignal }),
+      ).rejects.toBeInstanceOf(InvalidArgumentError);
+    }
     await s.close();
   });
 

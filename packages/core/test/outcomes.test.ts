@@ -172,6 +172,36 @@ describe('kept outcomes', () => {
     expect(s.outcome(handle)).toMatchObject({ state: 'completed' });
   });
 
+  it('refuses a retention that is not counts and ages, wherever it is given', () => {
+    const bad = (value: unknown) => value as never;
+    const refused = [
+      42,
+      { complete: { count: 10 } },
+      { completed: 10 },
+      { completed: { count: -1 } },
+      { completed: { count: 1.5 } },
+      { completed: { count: '10' } },
+      { failed: { age: -5 } },
+      { failed: { age: Number.NaN } },
+      { failed: { count: 10, days: 7 } },
+    ];
+    const s = server();
+    for (const keep of refused) {
+      expect(() => s.setJobPolicy('f', { attempts: 3, keep: bad(keep) })).toThrow(
+        InvalidArgumentError,
+      );
+      expect(() => server({ keep: bad(keep) })).toThrow(InvalidArgumentError);
+      expect(() => server({ jobPolicies: { f: { keep: bad(keep) } } })).toThrow(
+        InvalidArgumentError,
+      );
+    }
+    // Nothing of a refused policy was applied, its attempts included.
+    expect(s.jobPolicy('f')).toBeNull();
+    const keep = { completed: { count: Infinity, age: 60_000 }, failed: { count: 0 } };
+    s.setJobPolicy('f', { keep });
+    expect(s.jobPolicy('f')).toEqual({ keep });
+  });
+
   it('does not keep cancelled jobs, nor foreground ones', () => {
     const s = server();
     const w = workerConnection(s, 'f');

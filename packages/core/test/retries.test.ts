@@ -31,6 +31,16 @@ describe('back-off schedules', () => {
     expect(() =>
       s.setJobPolicy('f', { attempts: 2, backoff: { type: 'fixed', delay: 1, jitter: 2 } }),
     ).toThrow(InvalidArgumentError);
+    const bad = (value: unknown) => value as never;
+    // A setting it does not know is refused, not ignored (a typo would retry nothing).
+    expect(() => s.setJobPolicy('f', bad({ attempt: 3 }))).toThrow(/no setting 'attempt'/);
+    expect(() => s.setJobPolicy('f', bad(undefined))).toThrow(InvalidArgumentError);
+    for (const backoff of [null, 'fast', { type: 'fixed', delay: 1, cap: 9 }]) {
+      expect(() => s.setJobPolicy('f', { attempts: 2, backoff: bad(backoff) })).toThrow(
+        InvalidArgumentError,
+      );
+    }
+    expect(s.jobPolicy('f')).toBeNull();
     s.setJobPolicy('f', { attempts: 3, backoff: 100 });
     expect(s.jobPolicy('f')).toEqual({ attempts: 3, backoff: { type: 'fixed', delay: 100 } });
     s.setJobPolicy('f', null);

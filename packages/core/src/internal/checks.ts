@@ -1,4 +1,5 @@
 import { InvalidArgumentError, UniqueTooLargeError } from '../errors.js';
+import type { Retention } from '../types.js';
 
 // The checks of what a submission or registration names, before the engine touches it.
 
@@ -29,5 +30,39 @@ export function checkRunAt(runAt: number, background: boolean): void {
 export function checkLimit(limit: number): void {
   if (limit !== Infinity && !(Number.isSafeInteger(limit) && limit >= 0)) {
     throw new InvalidArgumentError('limit must be a non-negative integer');
+  }
+}
+
+/**
+ * An options object given by an application: an object whose keys are all `known`. A key
+ * it does not know is refused rather than ignored: `{ complete: … }` for `completed` would
+ * otherwise keep nothing without a word.
+ */
+export function checkFields(value: unknown, what: string, known: readonly string[]): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${what} must be an object`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw new InvalidArgumentError(`${what} has no setting '${key}' (${known.join(', ')})`);
+    }
+  }
+}
+
+/** What a function keeps of its ended jobs: per state, a count (whole, ≥ 0) and an age (ms ≥ 0). */
+export function checkRetention(retention: Retention, what: string): void {
+  checkFields(retention, what, ['completed', 'failed']);
+  for (const state of ['completed', 'failed'] as const) {
+    const limit = retention[state];
+    if (limit === undefined) continue;
+    checkFields(limit, `${what}.${state}`, ['count', 'age']);
+    const { count, age } = limit;
+    if (count !== undefined && count !== Infinity && !(Number.isSafeInteger(count) && count >= 0)) {
+      throw new InvalidArgumentError(`${what}.${state}.count must be a whole number ≥ 0`);
+    }
+    // NaN fails both comparisons; Infinity is no age limit, as leaving it out is.
+    if (age !== undefined && !(typeof age === 'number' && age >= 0)) {
+      throw new InvalidArgumentError(`${what}.${state}.age must be a number of ms ≥ 0`);
+    }
   }
 }
