@@ -1,7 +1,8 @@
 import { InvalidArgumentError, UniqueTooLargeError } from '../errors.js';
 import type { Retention } from '../types.js';
 
-// The checks of what a submission or registration names, before the engine touches it.
+// The checks of what an application hands the API (names, times, limits, policies), before
+// the engine touches it: each refusal is an InvalidArgumentError that says what is wrong.
 
 /** Rejects names that cannot travel over Gearman (a NUL byte would break the framing). */
 export function checkName(value: string, what: string): void {
