@@ -179,12 +179,12 @@ describe('the geartrain command', () => {
     }
   });
 
-  it('takes retry policies with --job-policy, shown by the policy admin command', async () => {
+  it('takes policies with --job-policy, shown by the policy admin command', async () => {
     const served = await serve([
       '--store',
       'memory',
       '--job-policy',
-      'charge attempts=3,backoff=exponential,delay=1000,max=60000',
+      'charge attempts=3,backoff=exponential,delay=1000,max=60000,keep-completed=50',
     ]);
     try {
       const [host, port] = served.address.split(':');
@@ -192,7 +192,9 @@ describe('the geartrain command', () => {
       socket.write('policy charge\n');
       const [reply] = (await once(socket, 'data')) as [Buffer];
       socket.destroy();
-      expect(reply.toString()).toBe('OK attempts=3,backoff=exponential,delay=1000,max=60000\n');
+      expect(reply.toString()).toBe(
+        'OK attempts=3,backoff=exponential,delay=1000,max=60000,keep-completed=50\n',
+      );
     } finally {
       await served.stop();
     }

@@ -76,6 +76,23 @@ describeWithTools(['php'], 'retries with a per-function policy, from PHP', () =>
     expect(await admin(server.port, 'policy flaky tries=2')).toMatch(
       /^ERR INVALID_ARGUMENTS unknown\+setting/,
     );
+    // What is kept is part of the policy: set with the retries, shown with them, and a
+    // setting replaces the whole policy (the back-off above is gone).
+    expect(
+      await admin(server.port, 'policy flaky attempts=2,keep-completed=100,keep-failed-age=60000'),
+    ).toBe('OK\r\n');
+    expect(await admin(server.port, 'policy flaky')).toBe(
+      'OK attempts=2,backoff=fixed,delay=0,keep-completed=100,keep-failed=all,keep-failed-age=60000\n',
+    );
+    expect(server.jobServer!.jobPolicy('flaky')).toMatchObject({
+      attempts: 2,
+      keep: { completed: { count: 100 }, failed: { count: Infinity, age: 60000 } },
+    });
+    expect(await admin(server.port, 'policy flaky keep-failed=lots')).toMatch(
+      /^ERR INVALID_ARGUMENTS keep-failed\+is\+a\+count/,
+    );
+    expect(await admin(server.port, 'policy flaky keep-failed=5')).toBe('OK\r\n');
+    expect(server.jobServer!.jobPolicy('flaky')).toEqual({ keep: { failed: { count: 5 } } });
     expect(await admin(server.port, 'policy flaky none')).toBe('OK\r\n');
     expect(server.jobServer!.jobPolicy('flaky')).toBeNull();
   });

@@ -26,8 +26,9 @@ export type AdminCommand =
   | { readonly name: 'verbose' }
   | { readonly name: 'shutdown'; readonly graceful: boolean }
   /**
-   * geartrain's own: `policy FN` shows a function's retry policy, `policy FN none` removes
-   * it, `policy FN attempts=3,backoff=exponential,delay=1000,max=60000,jitter=0.2` sets it.
+   * geartrain's own: `policy FN` shows a function's policy (retries and retention),
+   * `policy FN none` removes it, `policy FN attempts=3,backoff=exponential,delay=1000,
+   * keep-failed=1000` sets it.
    */
   | { readonly name: 'policy'; readonly functionName: string; readonly settings: readonly string[] }
   /** geartrain's own: kept outcomes (`show failed [FN]`, `show finished [FN]`). */

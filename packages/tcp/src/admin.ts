@@ -265,7 +265,10 @@ function formatOutcomes(outcomes: readonly JobOutcome[], state: 'failed' | 'comp
   return `${text}.\n`;
 }
 
-/** `policy FN [settings]`: shows, sets or (with `none`) removes a function's retry policy. */
+/**
+ * `policy FN [settings]`: shows, sets or (with `none`) removes a function's policy, what it
+ * retries and what it keeps (policy-text.ts); setting replaces the whole policy.
+ */
 function policy(session: Session, functionName: string, settings: readonly string[]): string {
   const jobs = session.server.jobServer;
   if (settings.length === 0) return formatOkValue(formatPolicy(jobs.jobPolicy(functionName)));

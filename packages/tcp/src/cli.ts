@@ -26,9 +26,12 @@ Usage: geartrain serve [options]
       --wake-timeout MS       a woken worker that has not asked for work after MS ms
                               while jobs wait makes every sleeper wake (default 100)
       --job-handle-prefix P   handles are P:<n> (default H:<hostname>)
-      --job-policy 'FN attempts=N[,backoff=fixed|exponential][,delay=MS][,max=MS][,jitter=0..1]'
-                              retries for the jobs of FN, whoever submits them (repeatable;
-                              also the admin command "policy FN ...")
+      --job-policy 'FN attempts=N[,backoff=fixed|exponential][,delay=MS][,max=MS][,jitter=0..1]
+                   [,keep-completed=N|all][,keep-completed-age=MS][,keep-failed=N|all]
+                   [,keep-failed-age=MS]'
+                              retries for the jobs of FN, whoever submits them, and what is
+                              kept of them once ended (repeatable; also the admin command
+                              "policy FN ...")
       --http HOST:PORT        serve the live dashboard page at http://HOST:PORT/ and
                               Prometheus metrics at /metrics (@geartrain/dashboard); its
                               actions need GEARTRAIN_DASHBOARD_TOKEN in the environment
@@ -209,7 +212,7 @@ async function main(argv: string[]): Promise<void> {
     const [functionName, ...settings] = text.trim().split(/\s+/);
     const policy = parsePolicy(settings);
     if (functionName === undefined || functionName === '' || policy === null) {
-      fail(`--job-policy needs 'FUNCTION attempts=N …', not '${text}'`);
+      fail(`--job-policy needs 'FUNCTION SETTINGS' (attempts=N, keep-failed=N, …), not '${text}'`);
     }
     if (typeof policy === 'string') fail(`--job-policy ${functionName}: ${policy}`);
     jobPolicies[functionName] = policy;
