@@ -28,7 +28,10 @@ export function parsePolicy(tokens: readonly string[]): JobPolicy | null | strin
     if (!RETRY_KEYS.includes(key) && !KEEP_KEYS.includes(key)) {
       return `unknown setting '${setting}' (${USAGE})`;
     }
-    values.set(key, setting.slice(at + 1));
+    const value = setting.slice(at + 1);
+    // Number('') is 0: `keep-completed=` would keep nothing rather than be refused.
+    if (value === '') return `${key}= needs a value`;
+    values.set(key, value);
   }
   if (values.size === 0) return `a policy needs settings (${USAGE})`;
   const number = (key: string): number | undefined => {

@@ -23,6 +23,7 @@ describe('the text form of a job policy', () => {
 
   it('says what is wrong with a setting, by its name in the text', () => {
     expect(parsePolicy(['tries=3'])).toMatch(/^unknown setting 'tries=3'/);
+    expect(parsePolicy(['attempts=2,keep-completed='])).toBe('keep-completed= needs a value');
     expect(parsePolicy([])).toMatch(/^a policy needs settings/);
     expect(parsePolicy(['delay=100'])).toMatch(/^attempts=N is needed/);
     expect(parsePolicy(['attempts=2,backoff=linear'])).toMatch(/^backoff is fixed or exponential/);
