@@ -7,12 +7,13 @@
 // 3. Heap and RSS per queued background job with 1,000,000 queued 16-byte jobs (in a child
 //    process started with --expose-gc, so the figures are after full collections).
 // 4. Kept outcomes: background throughput with retention on (successes kept for the last
-//    10,000) beside off, alternated, and the heap per kept outcome with a 16-byte result
-//    (outcomes-memory.mjs). CORE_BENCH=outcomes runs only these.
+//    10,000) beside off, alternated, what that adds to each job in ns, and the heap per
+//    kept outcome with a 16-byte result (outcomes-memory.mjs). CORE_BENCH=outcomes runs
+//    only these.
 // 5. The dashboard's metrics (issue 16): background throughput with @geartrain/dashboard's
 //    metrics registered (default options: process metrics, and wait/run timings the server
-//    measures) beside without,
-//    alternated. CORE_BENCH=dashboard runs only this.
+//    measures) beside without, alternated, and what that adds to each job in ns.
+//    CORE_BENCH=dashboard runs only this.
 // 6. The dashboard watched (issue 16): steady background load (submitting and draining at
 //    once, 2 s rounds) on a server whose page is open in another process (following
 //    /api/events) and whose /metrics that process scrapes every second, beside a server
@@ -177,6 +178,14 @@ async function retention(handler) {
   report('core-background-retention-off', 'jobs_per_s', median(rounds.off), 'jobs/s');
   const ratios = rounds.on.map((rate, i) => rate / rounds.off[i]);
   report('core-background-retention-on', 'ratio_to_off', median(ratios), 'x');
+  // What keeping adds to each job, in time: steadier between days than the ratio, which
+  // moves with the speed of everything else (decision 22).
+  report('core-background-retention-on', 'added_ns_per_job', median(addedNs(rounds)), 'ns');
+}
+
+/** Per round, the time a job took on the `on` side minus the `off` side, in ns. */
+function addedNs(rounds) {
+  return rounds.on.map((rate, i) => 1e9 / rate - 1e9 / rounds.off[i]);
 }
 
 /** Background throughput with the dashboard's metrics registered, beside without, alternated. */
@@ -195,6 +204,7 @@ async function dashboard(handler) {
   report('core-background-metrics-on', 'jobs_per_s', median(rounds.on), 'jobs/s');
   const ratios = rounds.on.map((rate, i) => rate / rounds.off[i]);
   report('core-background-metrics-on', 'ratio_to_off', median(ratios), 'x');
+  report('core-background-metrics-on', 'added_ns_per_job', median(addedNs(rounds)), 'ns');
 }
 
 /**
