@@ -112,6 +112,8 @@ describeOnBothServers([], 'the TCP client and worker', (server) => {
       await expect(c.status(handle)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
     await expect(c.statusByUnique(bad(7))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(() => createClient(null as never)).toThrow(/options must be an object/);
+    expect(() => createWorker(null as never)).toThrow(/options must be an object/);
     const job = await c.submit('f', 'x', { background: true });
     expect(await c.status(job.handle)).toMatchObject({ known: true, running: false });
   });

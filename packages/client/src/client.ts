@@ -9,6 +9,7 @@ import {
 } from '@geartrain/core';
 import {
   checkName,
+  checkOptions,
   ClientBase,
   deliver,
   toBuffer,
@@ -406,6 +407,7 @@ export class GearmanClient extends ClientBase {
 
 /** Creates a client of one or more Gearman servers (geartrain or gearmand). */
 export function createClient(options: GearmanClientOptions = {}): GearmanClient {
+  checkOptions(options);
   const cluster = new ClientCluster(options);
   const scheduler = options.scheduler ?? asyncScheduler;
   return new GearmanClient(cluster, () => scheduler.now(), options);

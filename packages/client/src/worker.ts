@@ -4,7 +4,12 @@ import {
   type RegisterOptions,
   type WorkerOptions,
 } from '@geartrain/core';
-import { WorkerBase, type WorkAssignment, type WorkReport } from '@geartrain/core/transport';
+import {
+  checkOptions,
+  WorkerBase,
+  type WorkAssignment,
+  type WorkReport,
+} from '@geartrain/core/transport';
 import { owned, type Packet, type PacketOf } from '@geartrain/protocol';
 import { asyncScheduler } from 'rxjs';
 import { ServerConnection } from './connection.js';
@@ -239,5 +244,6 @@ export class GearmanWorker extends WorkerBase<NetAssignment> {
 
 /** Creates a worker of one or more Gearman servers (geartrain or gearmand). */
 export function createWorker(options: GearmanWorkerOptions = {}): GearmanWorker {
+  checkOptions(options);
   return new GearmanWorker(options);
 }

@@ -8,7 +8,7 @@ import {
   SubmissionAbortedError,
 } from './errors.js';
 import type { JobListener } from './internal/job.js';
-import { checkName } from './internal/checks.js';
+import { checkArray, checkName, checkOptions } from './internal/checks.js';
 import type {
   JobOutcome,
   JobStatus,
@@ -93,6 +93,12 @@ export interface Task extends Omit<SubmitOptions, 'signal'> {
 export interface ClientOptions {
   /** Receive a handler's exception message (`JobExceptionError`); otherwise a plain failure. Default true. */
   exceptions?: boolean;
+}
+
+/** One task of a set: an object (its options), not left out. */
+function checkTask(task: Task): void {
+  if (task === undefined) throw new InvalidArgumentError('a task must be an object');
+  checkOptions(task, 'a task');
 }
 
 const PENDING = 0;
@@ -408,7 +414,7 @@ export class ClientBase implements JobClient {
     options: SubmitOptions = {},
   ): Promise<SubmittedJob> {
     try {
-      const sent = this.send(functionName, payload, options, options.background);
+      const sent = this.send(functionName, payload, options, undefined);
       return isPromise(sent) ? sent : Promise.resolve(sent);
     } catch (error) {
       return rejected(error);
@@ -433,8 +439,10 @@ export class ClientBase implements JobClient {
     functionName: string,
     payload: PayloadInput | undefined,
     options: SubmitOptions,
-    requestedBackground: boolean | undefined,
+    forcedBackground: boolean | undefined,
   ): SentJob | Promise<SentJob> {
+    checkOptions(options);
+    const requestedBackground = forcedBackground ?? options.background;
     const runAt = resolveRunAt(options, this.now);
     const delayed = options.runAt !== undefined || options.delay !== undefined;
     if (delayed && requestedBackground === false) {
@@ -499,13 +507,14 @@ export class ClientBase implements JobClient {
    * job is accepted; rejects with the first refusal (jobs accepted before it stay accepted).
    */
   submitAll(tasks: readonly Task[]): Promise<SubmittedJob[]> {
-    const jobs: (SentJob | Promise<SentJob>)[] = new Array<SentJob | Promise<SentJob>>(
-      tasks.length,
-    );
+    let jobs: (SentJob | Promise<SentJob>)[];
     let waiting = false;
     try {
+      checkArray(tasks, 'tasks');
+      jobs = new Array<SentJob | Promise<SentJob>>(tasks.length);
       for (let i = 0; i < tasks.length; i++) {
         const task = tasks[i]!;
+        checkTask(task);
         const sent = this.send(task.functionName, task.payload, task, task.background);
         if (isPromise(sent)) waiting = true;
         jobs[i] = sent;
@@ -523,6 +532,11 @@ export class ClientBase implements JobClient {
    * with the first failure (as `Promise.all`). One promise for the whole set.
    */
   runAll(tasks: readonly Task[]): Promise<Buffer[]> {
+    try {
+      checkArray(tasks, 'tasks');
+    } catch (error) {
+      return rejected(error);
+    }
     return new Promise<Buffer[]>((resolve, reject) => {
       const set = new TaskSet(tasks.length, resolve, reject);
       if (tasks.length === 0) {
@@ -532,6 +546,7 @@ export class ClientBase implements JobClient {
       try {
         for (let i = 0; i < tasks.length; i++) {
           const task = tasks[i]!;
+          checkTask(task);
           if (task.runAt !== undefined || task.delay !== undefined || task.background === true) {
             throw new InvalidArgumentError('runAll runs foreground jobs only');
           }

@@ -4,7 +4,7 @@ import { InProcessClient, type ClientOptions } from './client.js';
 import { Connection, type ConnectionOptions, type ConnectionSink } from './connection.js';
 import { InvalidArgumentError, JobNotFoundError } from './errors.js';
 import { Engine } from './internal/engine.js';
-import { checkFields, checkRetention } from './internal/checks.js';
+import { checkFields, checkOptions, checkRetention } from './internal/checks.js';
 import type { LoggerLike, WorkerOptions } from './worker-types.js';
 import type { JobStore } from './store.js';
 import { untilDeadline } from './internal/deadline.js';
@@ -115,6 +115,20 @@ export interface CloseOptions {
   timeout?: number;
 }
 
+/** What every job store has (store.ts); the rest of its methods are optional. */
+const STORE_METHODS = ['add', 'update', 'remove', 'list', 'highestSeq'] as const;
+
+function checkStore(store: JobStore): void {
+  const missing = STORE_METHODS.filter(
+    (name) => typeof (store as Partial<JobStore> | null)?.[name] !== 'function',
+  );
+  if (missing.length > 0) {
+    throw new InvalidArgumentError(
+      `store must be a JobStore (or null); it lacks ${missing.join(', ')}`,
+    );
+  }
+}
+
 /** See {@link JobServerOptions.wakeTimeout}. */
 export const DEFAULT_WAKE_TIMEOUT = 100;
 
@@ -133,6 +147,7 @@ function retriesOfPolicy(policy: JobPolicy, what: string): Retries | null {
 function limitsOf(value: number | Partial<QueueLimits> | undefined): QueueLimits {
   if (value === undefined) return { high: 0, normal: 0, low: 0 };
   if (typeof value === 'number') return { high: value, normal: value, low: value };
+  checkOptions(value, 'queue limits (a number, or one per priority)');
   return { high: value.high ?? 0, normal: value.normal ?? 0, low: value.low ?? 0 };
 }
 
@@ -155,6 +170,7 @@ export class JobServer {
   private readonly logger: LoggerLike | undefined;
 
   constructor(options: JobServerOptions = {}) {
+    checkOptions(options);
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.exceptions = options.exceptions ?? false;
     this.logger = options.logger;
@@ -168,6 +184,7 @@ export class JobServer {
     const wakeTimeout = options.wakeTimeout ?? DEFAULT_WAKE_TIMEOUT;
     if (!(wakeTimeout > 0)) throw new InvalidArgumentError('wakeTimeout must be > 0 ms');
     const store = options.store ?? null;
+    if (store !== null) checkStore(store);
     this.engine = new Engine({
       workerWakeup,
       wakeTimeout,
@@ -254,6 +271,7 @@ export class JobServer {
    * a million kept cost 100). Throws `INVALID_ARGUMENT` for a bad limit.
    */
   outcomes(options: OutcomeFilter = {}): JobOutcome[] {
+    checkOptions(options);
     return this.engine
       .keptOutcomes(options.functionName, options.state, options.limit)
       .map((o) => o.view());
@@ -261,6 +279,7 @@ export class JobServer {
 
   /** How many outcomes are kept (of one function, of one state), without reading them. */
   outcomeCount(options: Omit<OutcomeFilter, 'limit'> = {}): number {
+    checkOptions(options);
     return this.engine.keptOutcomeCount(options.functionName, options.state);
   }
 
@@ -366,6 +385,7 @@ export class JobServer {
 
   /** Opens a connection: the contract the TCP adapter and the thread pool use. */
   connect(options: ConnectionOptions = {}): Connection {
+    checkOptions(options);
     const connection = new Connection(this.engine, ++this.connectionSeq, options, (c) =>
       this.connectionsById.delete(c.id),
     );
@@ -375,11 +395,13 @@ export class JobServer {
 
   /** An in-process client. */
   client(options?: ClientOptions): InProcessClient {
+    checkOptions(options);
     return new InProcessClient(this.connect(), () => this.scheduler.now(), options);
   }
 
   /** An in-process worker; it starts on the next microtask unless `autorun: false`. */
   worker(options?: WorkerOptions): InProcessWorker {
+    checkOptions(options);
     const worker = new InProcessWorker(
       (sink: ConnectionSink) => this.connect({ sink }),
       this.scheduler,
@@ -455,6 +477,7 @@ export class JobServer {
    * beside a long queue. Throws `INVALID_ARGUMENT` for a bad limit or state.
    */
   jobs(filter?: JobFilter): JobInfo[] {
+    checkOptions(filter, 'filter');
     return this.engine.jobInfo(filter);
   }
 
@@ -474,6 +497,7 @@ export class JobServer {
    * not finished stay in the store for the next start. Idempotent.
    */
   close(options: CloseOptions = {}): Promise<void> {
+    checkOptions(options);
     this.closePromise ??= this.shutdown(options.timeout ?? 30_000);
     return this.closePromise;
   }

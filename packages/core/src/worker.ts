@@ -7,7 +7,7 @@ import {
   WorkFail,
 } from './errors.js';
 import { toBuffer } from './internal/payload.js';
-import { checkName } from './internal/checks.js';
+import { checkName, checkOptions } from './internal/checks.js';
 import { applyPolicies } from './policies.js';
 import type {
   JobContext,
@@ -188,6 +188,7 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
     if (this.state === 'stopping' || this.state === 'stopped') throw new ConnectionClosedError();
     // Refused now, not when the registration reaches the server or the first job arrives.
     checkName(functionName, 'function name');
+    checkOptions(options);
     if (typeof handler !== 'function')
       throw new InvalidArgumentError('a handler must be a function');
     const concurrency = options.concurrency ?? 1;
@@ -238,6 +239,7 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
    * signals abort and they go back to the server for another worker.
    */
   stop(options: StopOptions = {}): Promise<void> {
+    checkOptions(options);
     if (this.state === 'new') this.state = 'running';
     if (this.state === 'running') {
       this.state = 'stopping';

@@ -1,6 +1,7 @@
 import { lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
+  createJobServer,
   InvalidArgumentError,
   JobExceptionError,
   JobFailedError,
@@ -175,6 +176,40 @@ describe('in-process client and worker', () => {
       await expect(client.status(bad as unknown as string)).rejects.toBeInstanceOf(
         InvalidArgumentError,
       );
+    }
+    await s.close({ timeout: 0 });
+  });
+
+  it('refuses options that are not objects and task sets that are not arrays, and never hangs', async () => {
+    const s = server();
+    const client = s.client();
+    const bad = (value: unknown) => value as never;
+    for (const call of [
+      () => s.outcomes(bad(null)),
+      () => s.outcomeCount(bad(null)),
+      () => s.jobs(bad(null)),
+      () => s.connect(bad(null)),
+      () => s.client(bad(null)),
+      () => s.worker(bad(42)),
+      () => s.setMaxQueue('f', bad(null)),
+      () => s.worker().register('f', () => 'x', bad(null)),
+      () => server({ store: bad({ list: () => [] }) }),
+      () => createJobServer(bad(null)),
+    ]) {
+      expect(call).toThrow(InvalidArgumentError);
+    }
+    expect(() => server({ store: bad({}) })).toThrow(/lacks add, update, remove, list/);
+    // Each of these used to throw a TypeError, or (runAll of a non-array) never settle.
+    for (const pending of [
+      client.submit('f', 'x', bad(null)),
+      client.run('f', 'x', bad('fast')),
+      client.runAll(bad(42)),
+      client.runAll(bad({})),
+      client.runAll(bad([undefined])),
+      client.submitAll(bad({ length: 1 })),
+      client.submitAll(bad([null])),
+    ]) {
+      await expect(pending).rejects.toBeInstanceOf(InvalidArgumentError);
     }
     await s.close({ timeout: 0 });
   });

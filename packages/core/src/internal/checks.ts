@@ -34,6 +34,21 @@ export function checkLimit(limit: number): void {
   }
 }
 
+/** A list argument (a task set): anything else has no length to wait for. */
+export function checkArray(value: unknown, what: string): void {
+  if (!Array.isArray(value)) throw new InvalidArgumentError(`${what} must be an array`);
+}
+
+/**
+ * An options argument: an object, or undefined for the defaults. `null` passes a default
+ * parameter by, so it would otherwise end as a TypeError deep inside.
+ */
+export function checkOptions(value: unknown, what = 'options'): void {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw new InvalidArgumentError(`${what} must be an object`);
+  }
+}
+
 /**
  * An options object given by an application: an object whose keys are all `known`. A key
  * it does not know is refused rather than ignored: `{ complete: … }` for `completed` would
