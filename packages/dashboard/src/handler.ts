@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type JobServer } from '@geartrain/core';
+import { checkJobServer, checkOptions } from '@geartrain/core/transport';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { JobServerMetrics, type MetricsOptions } from './metrics.js';
@@ -130,6 +131,8 @@ export function createDashboardHandler(
   server: JobServer,
   options: DashboardOptions = {},
 ): DashboardHandler {
+  checkJobServer(server);
+  checkOptions(options);
   const interval = options.interval ?? 1000;
   if (!(interval >= 50)) throw new InvalidArgumentError('interval must be at least 50 ms');
   const metrics = new JobServerMetrics(server, options);

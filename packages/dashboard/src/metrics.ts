@@ -6,6 +6,7 @@ import type {
   LatencyHistogram,
   Priority,
 } from '@geartrain/core';
+import { checkJobServer, checkOptions } from '@geartrain/core/transport';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ServerHistogram } from './server-histogram.js';
 
@@ -50,6 +51,8 @@ export class JobServerMetrics {
     private readonly server: JobServer,
     options: MetricsOptions = {},
   ) {
+    checkJobServer(server);
+    checkOptions(options);
     const registry = (this.registry = options.registry ?? new Registry());
     this.maxFunctions = options.maxFunctions ?? 100;
     const registers = [registry];

@@ -1,4 +1,5 @@
 import type { JobInfo, JobOutcome, JobServer } from '@geartrain/core';
+import { checkJobServer, checkOptions } from '@geartrain/core/transport';
 
 /** How many rows of each list a snapshot carries; the totals say how many there are. */
 export interface SnapshotLimits {
@@ -107,6 +108,8 @@ const FUNCTIONS_PER_WORKER = 20;
  * thousand running jobs (the benchmark measures it).
  */
 export function takeSnapshot(server: JobServer, limits: SnapshotLimits = {}): DashboardSnapshot {
+  checkJobServer(server);
+  checkOptions(limits, 'limits');
   const paused = new Set(
     server
       .controls()

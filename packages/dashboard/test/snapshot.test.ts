@@ -1,7 +1,7 @@
-import { createJobServer, type JobServer } from '@geartrain/core';
+import { createJobServer, InvalidArgumentError, type JobServer } from '@geartrain/core';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serveDashboard, takeSnapshot } from '../src/index.js';
+import { createMetrics, serveDashboard, takeSnapshot } from '../src/index.js';
 
 let server: JobServer | undefined;
 afterEach(async () => {
@@ -10,6 +10,20 @@ afterEach(async () => {
 });
 
 describe('the page snapshot', () => {
+  it('refuses what is not a job server, and options that are not an object', async () => {
+    const jobs = createJobServer();
+    for (const call of [
+      () => takeSnapshot(42 as never),
+      () => takeSnapshot(jobs, null as never),
+      () => createMetrics(undefined as never),
+      () => createMetrics(jobs, null as never),
+    ]) {
+      expect(call).toThrow(InvalidArgumentError);
+    }
+    await expect(serveDashboard(jobs, null as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await jobs.close({ timeout: 0 });
+  });
+
   it('shows functions, running jobs with progress, delayed and failed jobs, workers, schedules', async () => {
     const scheduler = new TestScheduler(() => undefined);
     server = createJobServer({ scheduler });

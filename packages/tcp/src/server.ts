@@ -1,5 +1,5 @@
 import type { JobServer, LoggerLike } from '@geartrain/core';
-import { untilDeadline } from '@geartrain/core/transport';
+import { checkJobServer, checkOptions, untilDeadline } from '@geartrain/core/transport';
 import { DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_PACKET_SIZE, FillBudget } from '@geartrain/protocol';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -83,6 +83,8 @@ export class GearmanServer {
     readonly jobServer: JobServer,
     options: GearmanServerOptions = {},
   ) {
+    checkJobServer(jobServer);
+    checkOptions(options);
     this.scheduler = jobServer.scheduler;
     this.options = {
       maxPacketSize: options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE,
@@ -210,6 +212,8 @@ export async function serve(
   jobServer: JobServer,
   options: GearmanServerOptions & ListenOptions = {},
 ): Promise<GearmanServer> {
+  // Checked before `listen` reads them too.
+  checkOptions(options);
   const server = new GearmanServer(jobServer, options);
   await server.listen(options);
   return server;

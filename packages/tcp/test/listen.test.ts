@@ -1,4 +1,4 @@
-import { createJobServer } from '@geartrain/core';
+import { createJobServer, InvalidArgumentError } from '@geartrain/core';
 import { VirtualTimeScheduler } from 'rxjs';
 import { Decoder, encodeRequest, type Packet } from '@geartrain/protocol';
 import { once } from 'node:events';
@@ -55,6 +55,14 @@ async function echo(host: string, port: number): Promise<Packet[]> {
 }
 
 describe('listen', () => {
+  it('refuses what is not a job server, and options that are not an object', async () => {
+    const jobs = createJobServer({ store: null });
+    expect(() => new GearmanServer(42 as never)).toThrow(InvalidArgumentError);
+    expect(() => new GearmanServer(jobs, null as never)).toThrow(/options must be an object/);
+    await expect(serve(jobs, null as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await jobs.close({ timeout: 0 });
+  });
+
   it('parses addresses: host, host:port, [v6]:port, [v6], bare v6', () => {
     expect(parseAddress('127.0.0.1')).toEqual({ host: '127.0.0.1', port: undefined });
     expect(parseAddress('localhost:4730')).toEqual({ host: 'localhost', port: 4730 });

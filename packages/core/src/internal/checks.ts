@@ -34,6 +34,17 @@ export function checkLimit(limit: number): void {
   }
 }
 
+/**
+ * The job server an adapter (TCP, the dashboard) is given. By its shape, not instanceof:
+ * an application may load two copies of the package.
+ */
+export function checkJobServer(value: unknown): void {
+  const server = value as { connect?: unknown; functions?: unknown } | null | undefined;
+  if (typeof server?.connect !== 'function' || typeof server.functions !== 'function') {
+    throw new InvalidArgumentError('a JobServer is needed (createJobServer())');
+  }
+}
+
 /** A list argument (a task set): anything else has no length to wait for. */
 export function checkArray(value: unknown, what: string): void {
   if (!Array.isArray(value)) throw new InvalidArgumentError(`${what} must be an array`);
