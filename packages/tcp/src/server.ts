@@ -212,8 +212,6 @@ export async function serve(
   jobServer: JobServer,
   options: GearmanServerOptions & ListenOptions = {},
 ): Promise<GearmanServer> {
-  // Checked before `listen` reads them too.
-  checkOptions(options);
   const server = new GearmanServer(jobServer, options);
   await server.listen(options);
   return server;
