@@ -22,6 +22,7 @@ export default defineConfig({
       project('testing', 'packages/testing'),
       project('store-sqlite', 'packages/store-sqlite'),
       project('dashboard', 'packages/dashboard'),
+      project('cli', 'packages/cli'),
       project('e2e', 'test', ['**/*.test.ts']),
     ],
     testTimeout: 20_000,

@@ -66,7 +66,7 @@ export const servers = {
     spawn(
       process.execPath,
       [
-        join(here, '../packages/tcp/dist/cli.js'),
+        join(here, '../packages/cli/bin/geartrain.js'),
         'serve',
         '--port',
         String(port),
@@ -92,7 +92,8 @@ export const servers = {
 
 /**
  * An earlier build of geartrain to measure beside this one: GEARTRAIN_BASELINE names its
- * `packages/tcp/dist/cli.js` (a checkout of the older commit, built). Benchmarks that
+ * command (a checkout of the older commit, built): `packages/cli/bin/geartrain.js`, or
+ * `packages/tcp/dist/cli.js` in builds from before the command had a package of its own. Benchmarks that
  * compare builds add it as the contender `geartrain-baseline`.
  */
 export function baselineServer() {

@@ -1,7 +1,7 @@
 // npm run bench -- startup
 // How long after spawn a server answers ECHO_REQ: `geartrain serve` (with its log off, as
 // test harnesses run it, and with the default log to stderr), gearmand, and, when
-// GEARTRAIN_BASELINE names an older build's cli.js, that build. Starts alternate between
+// GEARTRAIN_BASELINE names an older build's command, that build. Starts alternate between
 // the contenders; each figure is the median of STARTS. `node-empty` is the floor: the
 // time from spawn to the exit of `node -e 0`.
 import { spawn } from 'node:child_process';
@@ -65,7 +65,7 @@ process.once('exit', () => rmSync(storeDir, { recursive: true, force: true }));
 const storeFile = () => join(storeDir, `${++stores}.sqlite`);
 
 export async function run() {
-  const cli = join(here, '../packages/tcp/dist/cli.js');
+  const cli = join(here, '../packages/cli/bin/geartrain.js');
   const node = process.execPath;
   const serve =
     (path, ...extra) =>

@@ -33,7 +33,7 @@ import { median, report } from './lib.mjs';
 import { buildLoadgen, freePort, load, rssMiB, waitForPort } from './servers.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const cli = join(here, '../packages/tcp/dist/cli.js');
+const cli = join(here, '../packages/cli/bin/geartrain.js');
 const JOBS = 200_000;
 const BATCH = 1000;
 const ROUNDS = 5;

@@ -3,7 +3,7 @@
 // loadgen/counting-workers.mjs (raw sockets, libgearman's loop; they count what they
 // receive), the clients are the libgearman load generator's. Contenders: geartrain,
 // gearmand with its defaults (--worker-wakeup=0: every sleeper per job), and, when
-// GEARTRAIN_BASELINE names an older build's cli.js, that build (`geartrain-baseline`).
+// GEARTRAIN_BASELINE names an older build's command, that build (`geartrain-baseline`).
 // Rounds alternate the contenders; each figure is the median of the scenario's rounds, and
 // with a baseline the median of the round-by-round ratios is reported beside it.
 import { spawn } from 'node:child_process';

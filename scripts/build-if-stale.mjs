@@ -7,8 +7,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// In build order: each is built after what it imports.
-const PACKAGES = ['protocol', 'core', 'store-sqlite', 'tcp'];
+// In build order, each with the packages whose sources its build reads: the command
+// (packages/cli) bundles protocol, core and tcp from their sources; the store and the
+// dashboard (loaded with --http) are imported from their builds, and import protocol's
+// and core's.
+const PACKAGES = [
+  { name: 'protocol', reads: [] },
+  { name: 'core', reads: [] },
+  { name: 'store-sqlite', reads: [] },
+  { name: 'dashboard', reads: [], configs: ['tsup.config.ts', 'tsup.page.config.ts'] },
+  { name: 'cli', reads: ['protocol', 'core', 'tcp'] },
+];
 
 /** The newest modification time under `path` (a file or a folder), 0 if it is missing. */
 function newest(path) {
@@ -27,18 +36,27 @@ function oldestOutput(dist) {
   return times.length === 0 ? 0 : Math.min(...times);
 }
 
-let rebuiltBefore = false;
-for (const name of PACKAGES) {
+/** When the sources a package's build reads last changed. */
+function inputs(name) {
   const dir = join(root, 'packages', name);
-  const inputs = Math.max(
-    newest(join(dir, 'src')),
-    newest(join(dir, 'package.json')),
-    newest(join(dir, 'tsup.config.ts')),
+  // The dashboard's page has a folder and a tsup config of its own.
+  const configs = readdirSync(dir).filter((entry) => /^tsup\..*ts$/.test(entry));
+  return Math.max(
+    ...['src', 'page', 'package.json', ...configs].map((entry) => newest(join(dir, entry))),
   );
-  // A package is rebuilt when its sources are newer than its build, or when one it bundles
+}
+
+let rebuiltBefore = false;
+for (const { name, reads, configs = ['tsup.config.ts'] } of PACKAGES) {
+  const dir = join(root, 'packages', name);
+  const changed = Math.max(inputs(name), ...reads.map(inputs));
+  // A package is rebuilt when its sources are newer than its build, or when one it imports
   // was rebuilt just now.
-  if (!rebuiltBefore && oldestOutput(join(dir, 'dist')) > inputs) continue;
-  const result = spawnSync('npx', ['tsup', '--silent'], { cwd: dir, stdio: 'inherit' });
-  if (result.status !== 0) process.exit(result.status ?? 1);
+  if (!rebuiltBefore && oldestOutput(join(dir, 'dist')) > changed) continue;
+  for (const config of configs) {
+    const args = ['tsup', '--silent', '--config', config];
+    const result = spawnSync('npx', args, { cwd: dir, stdio: 'inherit' });
+    if (result.status !== 0) process.exit(result.status ?? 1);
+  }
   rebuiltBefore = true;
 }

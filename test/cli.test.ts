@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createClient } from '@geartrain/client';
 import { freePort, run } from './support/interop.js';
 
-const cli = fileURLToPath(new URL('../packages/tcp/dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../packages/cli/bin/geartrain.js', import.meta.url));
 const state = mkdtempSync(join(tmpdir(), 'geartrain-cli-'));
 afterAll(() => rmSync(state, { recursive: true, force: true }));
 /** The command's environment: its default store goes under a folder of this test. */

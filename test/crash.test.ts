@@ -25,7 +25,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const cli = fileURLToPath(new URL('../packages/tcp/dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../packages/cli/bin/geartrain.js', import.meta.url));
 const embedded = fileURLToPath(new URL('./fixtures/embedded-server.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'geartrain-crash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

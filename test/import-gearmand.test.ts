@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { describeWithTools, run, startGearmand } from './support/interop.js';
 
-const cli = fileURLToPath(new URL('../packages/tcp/dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../packages/cli/bin/geartrain.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'geartrain-import-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -10,4 +10,5 @@ export {
 } from './server.js';
 export { Session, forwarded } from './session.js';
 export { isLoopback } from './admin.js';
+export { formatPolicy, parsePolicy } from './policy-text.js';
 export { parseAddress } from '@geartrain/protocol';

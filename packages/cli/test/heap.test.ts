@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keepYoungGenerationSmall } from '../src/cli-heap.js';
+import { keepYoungGenerationSmall } from '../src/heap.js';
 
 // The case that sets the flag runs in test/cli.test.ts, in a `geartrain serve` process:
 // setting it here would change this test process's heap.

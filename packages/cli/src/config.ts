@@ -2,7 +2,7 @@ import type { FunctionLimits, JobPolicy, JobServer, ScheduleOptions } from '@gea
 import { readFileSync } from 'node:fs';
 
 /**
- * `geartrain serve --config FILE`: a JSON file with what a server of this deployment runs
+ * `geartrain serve --config FILE` (the root README's "Configuration file"): a JSON file with what a server of this deployment runs
  * with, by function and by schedule id:
  *
  * ```json
@@ -47,7 +47,9 @@ export function readConfig(path: string): ServeConfig {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`config ${path}: ${(error as Error).message}`, { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new Error(`config ${path}: ${why}`, { cause: error });
   }
   try {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

@@ -1,0 +1,299 @@
+import {
+  createJobServer,
+  type JobServer,
+  type JobServerOptions,
+  type JobStore,
+  type LoggerLike,
+} from '@geartrain/core';
+import { GearmanServer, VERSION } from '@geartrain/tcp';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import type { ServeSettings } from './args.js';
+import { applyConfig, readConfig, type ServeConfig } from './config.js';
+import { StartFailure, UsageRefusal } from './failures.js';
+import { keepYoungGenerationSmall } from './heap.js';
+import { openLog } from './log.js';
+import { checkBindable, checkPidFile, hostPort } from './preflight.js';
+import { openStore, resolveStore, type StoreFile } from './store.js';
+
+interface Dashboard {
+  close(): Promise<void>;
+  readonly address: { readonly address: string; readonly port: number };
+}
+
+/** What a line of the command's own output says goes to stdout, unless -v FATAL. */
+type Say = (line: string) => void;
+
+const NO_CONFIG: ServeConfig = { jobPolicies: {}, limits: {}, schedules: {} };
+
+/**
+ * `geartrain serve`: checks what is left to check (the config file, the addresses, the pid
+ * file), opens the store, listens, and stops on SIGTERM or SIGINT. Every failure is thrown
+ * as a {@link UsageRefusal} or a {@link StartFailure}, with nothing left open or written.
+ */
+export async function runServe(settings: ServeSettings): Promise<void> {
+  const say: Say =
+    settings.logging.level === 'fatal' ? () => undefined : (line) => void stdout(line);
+  const config = settings.configFile === undefined ? NO_CONFIG : loadConfig(settings.configFile);
+  const options = jobServerOptions(settings, config);
+  await checkJobServerOptions(options, config, settings.configFile);
+
+  const log = await openLog(settings.logging);
+  if (keepYoungGenerationSmall()) {
+    log.debug?.({ semiSpaceGrowthFactor: 1 }, 'young generation kept at its first size');
+  }
+  if (settings.threads !== undefined) {
+    log.info(
+      { threads: settings.threads },
+      '--threads is ignored: connections are served on one event loop',
+    );
+  }
+  // Before the store: a start that fails here leaves no store file behind.
+  await checkBindable('listen', settings.host, settings.port);
+  if (settings.http !== undefined) {
+    await checkBindable('serve --http', settings.http.host, settings.http.port);
+  }
+  if (settings.pidFile !== undefined) checkPidFile(settings.pidFile);
+
+  const { store, where } = await open(settings, log);
+  let jobServer: JobServer | undefined;
+  let dashboard: Dashboard | null = null;
+  const pidFile = settings.pidFile;
+  let pidWritten = false;
+  const removePidFile = () => {
+    if (pidFile === undefined || !pidWritten) return;
+    try {
+      unlinkSync(pidFile);
+    } catch {
+      // already gone
+    }
+  };
+  let server: GearmanServer;
+  try {
+    jobServer = createJobServer({ ...options, store, logger: log });
+    await jobServer.ready;
+    await applyConfig(jobServer, config);
+    const running = jobServer;
+    server = new GearmanServer(jobServer, {
+      maxConnections: settings.maxConnections,
+      idleTimeout: settings.idleTimeout,
+      keepAlive: settings.keepAlive,
+      allowRemoteShutdown: settings.allowRemoteShutdown,
+      // LEAD: add once GearmanServerOptions has it (issue 29, item 9; the admin helper's branch):
+      // allowRemoteAdmin: settings.allowRemoteAdmin,
+      shutdownTimeout: settings.shutdownTimeout,
+      verbose: settings.logging.verbose,
+      logger: log,
+      onShutdown: () => {
+        removePidFile();
+        stopped(log, say);
+        process.exit(0);
+      },
+    });
+    if (settings.http !== undefined) {
+      dashboard = await serveDashboard(running, settings);
+    }
+    // The pid file exists before "listening" is logged, so whoever waits for that line finds it.
+    if (pidFile !== undefined) {
+      try {
+        writeFileSync(pidFile, `${process.pid}\n`);
+        pidWritten = true;
+      } catch (error) {
+        throw new StartFailure(
+          `cannot write the pid file ${pidFile}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    }
+    try {
+      await server.listen({ host: settings.host, port: settings.port });
+    } catch (error) {
+      throw new StartFailure(
+        `cannot listen on ${hostPort(settings.host, settings.port)}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  } catch (error) {
+    removePidFile();
+    await dashboard?.close();
+    // Closing the job server closes the store (its lock is released), or the store alone.
+    if (jobServer !== undefined) await jobServer.close({ timeout: 0 });
+    else await store?.close?.();
+    if (error instanceof StartFailure || error instanceof UsageRefusal) throw error;
+    throw new StartFailure((error as Error).message, { cause: error });
+  }
+
+  const { address, port } = server.address!;
+  const queued = jobServer.functions().reduce((sum, f) => sum + f.total, 0);
+  const web =
+    dashboard === null
+      ? ''
+      : `http://${hostPort(dashboard.address.address, dashboard.address.port)}`;
+  say(
+    `geartrain ${VERSION} listening on ${hostPort(address, port)}; jobs stored in ${where}` +
+      `${queued > 0 ? `, ${queued} replayed` : ''}` +
+      `${web === '' ? '' : `; dashboard on ${web}/, metrics on ${web}/metrics`}`,
+  );
+  stopOnSignals(jobServer, server, dashboard, settings.shutdownTimeout, log, say, removePidFile);
+}
+
+function stdout(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function loadConfig(path: string): ServeConfig {
+  try {
+    return readConfig(path);
+  } catch (error) {
+    throw new UsageRefusal((error as Error).message);
+  }
+}
+
+/** The job server's options, from the flags and the config file (the store comes later). */
+function jobServerOptions(settings: ServeSettings, config: ServeConfig): JobServerOptions {
+  return {
+    // --job-policy flags come after the file's policies: a flag wins over the file.
+    jobPolicies: { ...config.jobPolicies, ...settings.jobPolicies },
+    // gearmand's --job-retries counts attempts (0 = unlimited); maxRetries counts retries.
+    maxRetries: settings.jobRetries > 0 ? settings.jobRetries - 1 : Infinity,
+    exceptions: settings.exceptions,
+    handlePrefix: settings.handlePrefix,
+    workerWakeup: settings.workerWakeup,
+    wakeTimeout: settings.wakeTimeout,
+  };
+}
+
+/**
+ * Gives the options, the config file's limits and its schedules to a job server in memory
+ * first, which checks them as the real one will: a value it refuses is a usage error found
+ * before the store is opened, with the checks kept in one place (the job server's).
+ */
+async function checkJobServerOptions(
+  options: JobServerOptions,
+  config: ServeConfig,
+  configFile: string | undefined,
+): Promise<void> {
+  const inFile = configFile === undefined ? '' : `config ${configFile}: `;
+  const hasConfig = Object.keys(config.limits).length + Object.keys(config.schedules).length > 0;
+  if (!hasConfig && Object.keys(options.jobPolicies ?? {}).length === 0) return;
+  let dry: JobServer;
+  try {
+    dry = createJobServer({ ...options, releaseMemory: false });
+  } catch (error) {
+    throw new UsageRefusal(`${inFile}${(error as Error).message}`);
+  }
+  try {
+    // applyConfig names the section and entry of a value it refuses.
+    await applyConfig(dry, config);
+  } catch (error) {
+    throw new UsageRefusal(`${inFile}${(error as Error).message.replace(/^config /, '')}`);
+  } finally {
+    await dry.close({ timeout: 0 });
+  }
+}
+
+/** Opens the chosen store; a store that cannot be opened is never replaced by an empty one. */
+async function open(
+  settings: ServeSettings,
+  log: LoggerLike,
+): Promise<{ store: JobStore | null; where: string }> {
+  if (settings.store.kind === 'memory') {
+    return { store: null, where: 'memory (jobs are lost at exit)' };
+  }
+  const file: StoreFile = resolveStore(settings.store);
+  if (file.legacy?.state === 'elsewhere') {
+    // Said once: the next start finds this port's own file.
+    log.warn({ legacy: file.legacy.path, store: file.path }, 'store of an earlier release found');
+    // On stderr: stdout's first line is the one that says where the server listens.
+    process.stderr.write(
+      `geartrain: ${file.legacy.path} holds the jobs of an earlier geartrain, which kept one ` +
+        `store for all ports; the server of port 4730 goes on using it (or start this one ` +
+        `with --store ${file.legacy.path}). This one keeps its jobs in ${file.path}.\n`,
+    );
+  }
+  try {
+    const store = await openStore(file, log);
+    return { store, where: `${file.path} (${file.durability})` };
+  } catch (error) {
+    throw new StartFailure((error as Error).message, { cause: error });
+  }
+}
+
+async function serveDashboard(jobServer: JobServer, settings: ServeSettings): Promise<Dashboard> {
+  const { host, port } = settings.http!;
+  // Loaded only when asked for: prom-client is not needed otherwise.
+  const { serveDashboard } = await import('@geartrain/dashboard');
+  try {
+    return await serveDashboard(jobServer, { host, port, token: settings.dashboardToken });
+  } catch (error) {
+    throw new StartFailure(
+      `cannot serve --http on ${hostPort(host, port)}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+function stopped(log: LoggerLike, say: Say): void {
+  log.info({}, 'stopped');
+  say('geartrain stopped');
+}
+
+function runningJobs(jobServer: JobServer): number {
+  return jobServer.functions().reduce((sum, f) => sum + f.running, 0);
+}
+
+/**
+ * SIGTERM and SIGINT stop gracefully: no new jobs, running ones get `timeout` ms, then
+ * connections close. The command says how many jobs it waits for, then that it stopped,
+ * where it said it was listening. A second signal stops at once (exit 128 + its number,
+ * as a shell reports a process a signal ended): running background jobs stay in the store
+ * and run again at the next start, as after a crash.
+ */
+function stopOnSignals(
+  jobServer: JobServer,
+  server: GearmanServer,
+  dashboard: Dashboard | null,
+  timeout: number,
+  log: LoggerLike,
+  say: Say,
+  removePidFile: () => void,
+): void {
+  let stopping = false;
+  const stop = (signal: 'SIGTERM' | 'SIGINT') => {
+    const running = runningJobs(jobServer);
+    if (stopping) {
+      log.warn({ signal, running }, 'stopping at once');
+      say(
+        `geartrain stopped at once on a second ${signal}` +
+          (running > 0 ? `: ${jobsText(running)} did not finish` : ''),
+      );
+      removePidFile();
+      process.exit(128 + constants.signals[signal]);
+    }
+    stopping = true;
+    log.info({ signal, running, timeout }, 'stopping');
+    say(
+      running === 0
+        ? `geartrain stopping on ${signal}: no job running`
+        : `geartrain stopping on ${signal}: waiting up to ${timeout} ms for ` +
+            `${jobsText(running)} to finish (${signal} again stops at once)`,
+    );
+    void (async () => {
+      await jobServer.close({ timeout });
+      await server.close();
+      await dashboard?.close();
+      removePidFile();
+      stopped(log, say);
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGPIPE', () => undefined);
+  // A closed stdout (`geartrain serve | head -1`) must not stop the server.
+  process.stdout.on('error', () => undefined);
+}
+
+function jobsText(n: number): string {
+  return `${n} running job${n === 1 ? '' : 's'}`;
+}
