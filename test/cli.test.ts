@@ -4,44 +4,20 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient } from '@geartrain/client';
+import { geartrain, serveCommand } from './support/command.js';
 import { freePort, run } from './support/interop.js';
 
-const cli = fileURLToPath(new URL('../packages/cli/bin/geartrain.js', import.meta.url));
 const state = mkdtempSync(join(tmpdir(), 'geartrain-cli-'));
 afterAll(() => rmSync(state, { recursive: true, force: true }));
 /** The command's environment: its default store goes under a folder of this test. */
 const env = { ...process.env, XDG_STATE_HOME: state };
+const cli = geartrain;
 
-/** Starts `geartrain serve` and resolves with the line it prints once listening. */
-async function serve(args: string[], nodeFlags: string[] = []) {
-  const child = spawn(process.execPath, [...nodeFlags, cli, 'serve', '--port', '0', ...args], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const line = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0]!);
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${err}`)));
-  });
-  const address = /listening on (\S+);/.exec(line)![1]!;
-  return {
-    line,
-    address,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill(signal);
-      await exited;
-    },
-  };
+/** Starts `geartrain serve --port 0 ARGS`: each test names its store. */
+function serve(args: string[], nodeFlags: string[] = []) {
+  return serveCommand(['--port', '0', ...args], { env, nodeFlags });
 }
 
 describe('the geartrain command', () => {
@@ -67,9 +43,19 @@ describe('the geartrain command', () => {
         `geartrain: ${message}\nTry 'geartrain --help'.\n`,
       ]);
     }
-    const unknown = await run(process.execPath, [cli, 'serve', '--bogus']);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("Unknown option '--bogus'");
+    // parseArgs' own texts spoke of positional arguments, with an unbalanced quote.
+    for (const [args, message] of [
+      [['--bogus'], "unknown option '--bogus'"],
+      [['--prot', '4730'], "unknown option '--prot' (did you mean '--port'?)"],
+      [['--port', '-1'], "--port needs a whole number from 0 to 65535, not '-1'"],
+      [['--port'], '--port needs a value'],
+    ] as const) {
+      const refused = await run(process.execPath, [cli, 'serve', ...args]);
+      expect([refused.code, refused.stderr]).toEqual([
+        2,
+        `geartrain: ${message}\nTry 'geartrain --help'.\n`,
+      ]);
+    }
   });
 
   it('serves, logs JSON, writes its pid file, and stops gracefully on SIGTERM', async () => {
@@ -118,37 +104,10 @@ describe('the geartrain command', () => {
         '--threads is ignored: connections are served on one event loop',
         'listening',
         'stopping',
+        'stopped',
       ]);
     } finally {
       child.kill('SIGKILL');
-    }
-  });
-
-  it('keeps jobs in its default store file, says so, and gives them back after a restart', async () => {
-    const file = join(state, 'geartrain', 'jobs.sqlite');
-    const first = await serve(['--log-file', 'none']);
-    expect(first.line).toMatch(
-      new RegExp(
-        `^geartrain 0\\.1\\.0 listening on 127\\.0\\.0\\.1:\\d+; jobs stored in ${file} \\(process-crash\\)$`,
-      ),
-    );
-    const client = createClient({ servers: [first.address] });
-    const job = await client.submit('later', 'payload', { background: true, unique: 'kept' });
-    client.close();
-    // A second server on the same file is refused while the first runs.
-    const second = await run(process.execPath, [cli, 'serve', '--port', '0'], { env });
-    expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(/is in use by another geartrain server/);
-    await first.stop('SIGKILL');
-
-    const again = await serve(['--log-file', 'none']);
-    try {
-      expect(again.line).toMatch(/, 1 replayed$/);
-      const c = createClient({ servers: [again.address] });
-      expect((await c.status(job.handle)).known).toBe(true);
-      c.close();
-    } finally {
-      await again.stop();
     }
   });
 
@@ -306,7 +265,9 @@ describe('the geartrain command', () => {
     writeFileSync(config, JSON.stringify({ schedules: { x: { every: 0, functionName: 'f' } } }));
     const bad = await run(process.execPath, [cli, 'serve', '--port', '0', '--config', config]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/config schedules\.x: every must be a whole number/);
+    expect(bad.stderr).toMatch(
+      /^geartrain: config \S+geartrain\.json: schedules\.x: every must be a whole number/,
+    );
     writeFileSync(config, '{"colours": {}}');
     const unknown = await run(process.execPath, [cli, 'serve', '--port', '0', '--config', config]);
     expect(unknown.stderr).toMatch(/unknown section 'colours'/);

@@ -1,6 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { background, describeOnBothServers, run } from './support/interop.js';
+import { serveCommand, type ServedCommand } from './support/command.js';
+import {
+  background,
+  describeOnBothServers,
+  describeWithTools,
+  freePort,
+  run,
+} from './support/interop.js';
 
 const dir = fileURLToPath(new URL('./interop/', import.meta.url));
 
@@ -60,6 +70,43 @@ describeOnBothServers(['perl'], 'Perl client and worker', (server) => {
       );
     } finally {
       await worker.stop();
+    }
+  });
+});
+
+describeWithTools(['perl'], 'Perl client and worker against several geartrain servers', () => {
+  it('serves a client and a worker of three `geartrain serve`, each on its own default store', async () => {
+    // Gearman's own t/02-client.t, t/03-worker.t and t/05-taskset.t start two or three
+    // servers with their defaults. Before: the second refused to start, the default store
+    // (one file for every server of a user) being in use by the first.
+    const state = mkdtempSync(join(tmpdir(), 'geartrain-perl-servers-'));
+    const env = { ...process.env, XDG_STATE_HOME: state };
+    const servers: ServedCommand[] = [];
+    try {
+      for (const prefix of ['S1', 'S2', 'S3']) {
+        const port = String(await freePort());
+        const args = ['--port', port, '--job-handle-prefix', prefix, '--log-file', 'none'];
+        servers.push(await serveCommand(args, { env }));
+      }
+      const ports = servers.map((s) => s.port).join(',');
+      const jobs = 30;
+      // It stays for the status the client asks at the end: stopped by the test.
+      const worker = background('perl', ['worker.pl', ports, '1000'], dir);
+      try {
+        const result = await run('perl', ['several-servers.pl', ports, String(jobs)], {
+          cwd: dir,
+          timeout: 30_000,
+        });
+        expect(result.stderr).toBe('');
+        expect(result.stdout.toString()).toBe(
+          `${jobs} of ${jobs} results right\nserved by S1 S2 S3\nthe worker on 3 of 3 servers\n`,
+        );
+      } finally {
+        await worker.stop();
+      }
+    } finally {
+      for (const server of servers) await server.stop();
+      rmSync(state, { recursive: true, force: true });
     }
   });
 });

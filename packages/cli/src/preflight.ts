@@ -53,6 +53,13 @@ function reason(error: unknown): string {
   }
 }
 
+/** Why a file or folder cannot be written, from the error code of `access(W_OK)`. */
+export function unwritable(code: string | undefined): string {
+  return code === 'EROFS'
+    ? 'is on a read-only file system (EROFS)'
+    : `cannot be written (${code ?? 'unknown error'})`;
+}
+
 /**
  * Checks that the pid file can be written, without writing it yet: a server that fails to
  * start must not replace the pid file of one that runs.
@@ -70,7 +77,7 @@ export function checkPidFile(path: string): void {
   } catch (error) {
     if (error instanceof StartFailure) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') fail(code ?? String(error));
+    if (code !== 'ENOENT') fail(`it ${unwritable(code)}`);
   }
   const folder = dirname(path);
   try {
@@ -79,6 +86,7 @@ export function checkPidFile(path: string): void {
   } catch (error) {
     if (error instanceof StartFailure) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    fail(code === 'ENOENT' ? `the folder ${folder} does not exist` : `${folder}: ${code}`);
+    if (code === 'ENOENT') fail(`the folder ${folder} does not exist`);
+    fail(`the folder ${folder} ${unwritable(code)}`);
   }
 }

@@ -5,6 +5,7 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { OptionValues } from './options.js';
+import { unwritable } from './preflight.js';
 
 /**
  * What the options ask for: memory, a file named by the options, or the default file of
@@ -160,8 +161,7 @@ export function diagnosePath(path: string): string | undefined {
     accessSync(folder, constants.W_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EROFS' ? 'is on a read-only file system' : 'cannot be written';
-    return `the folder ${folder} ${why} (${code}): the store and its write-ahead log go there`;
+    return `the folder ${folder} ${unwritable(code)}: the store and its write-ahead log go there`;
   }
   return undefined;
 }
