@@ -169,6 +169,28 @@ describeWithTools([CHROMIUM], 'the dashboard page in Chromium', () => {
     await page.locator('#found', { hasText: 'runs in 59 min' }).waitFor(WAIT);
   });
 
+  it('shows the class and message of an error a handler threw, and its stack when the job is found', async () => {
+    class CardDeclined extends Error {}
+    const worker = server.worker();
+    worker.register('charge', () => {
+      throw new CardDeclined('card declined: 4242');
+    });
+    const { handle } = await server
+      .client()
+      .submit('charge', 'order 18', { background: true, unique: 'order-18' });
+    await row('failed', handle).getByText('CardDeclined: card declined: 4242').waitFor(WAIT);
+    await page.locator('#search').fill('order-18');
+    await page.keyboard.press('Enter');
+    const found = page.locator('#found li', {
+      hasText: 'EXCEPTION: CardDeclined: card declined: 4242',
+    });
+    await found.waitFor(WAIT);
+    await found.getByText('stack').click();
+    await found.locator('pre', { hasText: /^Error: card declined: 4242\n\s+at / }).waitFor(WAIT);
+    await worker.stop();
+    expect(problems).toEqual([]);
+  });
+
   it('stops assignments when a function is paused from the page, by keyboard', async () => {
     const client = server.connect();
     const worker = server.connect();

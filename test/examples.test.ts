@@ -62,7 +62,8 @@ describe('the examples users start from', () => {
     expect(out).toMatch(/retrying (\S+): attempt 1 EXCEPTION, next in 20 ms\norder-1: completed/);
     expect(out).toMatch(/attempt 2 EXCEPTION, next in 40 ms\norder-2: failed/);
     expect(out).toMatch(/dead letter (\S+): 3 attempts, EXCEPTION/);
-    expect(out).toContain('  attempt 3: provider declined order-2 (attempt 3)');
+    expect(out).toContain('  attempt 3: ProviderDeclined: provider declined order-2 (attempt 3)');
+    expect(out).toMatch(/\n {2}at .*retries\/index\.mjs:\d+:\d+\)?\n/);
     expect(out).toContain('(same handle: true)');
     expect(out.trim().endsWith('order-2: completed')).toBe(true);
   });

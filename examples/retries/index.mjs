@@ -16,6 +16,8 @@ server.events$.subscribe((event) => {
   }
 });
 
+class ProviderDeclined extends Error {}
+
 let providerUp = true;
 const failuresLeft = new Map([['order-1', 1]]); // order-1 fails once, then goes through
 server.worker().register('charge', (job) => {
@@ -23,7 +25,7 @@ server.worker().register('charge', (job) => {
   const left = failuresLeft.get(order) ?? 0;
   if (!providerUp || left > 0) {
     failuresLeft.set(order, left - 1);
-    throw new Error(`provider declined ${order} (attempt ${job.attempt})`);
+    throw new ProviderDeclined(`provider declined ${order} (attempt ${job.attempt})`);
   }
   return `charged ${order} on attempt ${job.attempt}`;
 });
@@ -52,7 +54,11 @@ const second = await client.submit('charge', 'order-2', { background: true, uniq
 console.log(`order-2: ${await ended(second.handle)}`);
 const dead = server.outcome(second.handle);
 console.log(`dead letter ${dead.handle}: ${dead.attempts} attempts, ${dead.reason}`);
-for (const error of dead.errors) console.log(`  attempt ${error.attempt}: ${error.data}`);
+// Each attempt's error: its message, and the class and stack of what the handler threw.
+for (const error of dead.errors) {
+  console.log(`  attempt ${error.attempt}: ${error.name}: ${error.message}`);
+}
+console.log(`  ${dead.errors[0].stack.split('\n')[1].trim()}`); // where it was thrown
 
 // 3. The provider is back: the dead letter runs again, under the same handle.
 providerUp = true;

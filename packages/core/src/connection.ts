@@ -183,14 +183,17 @@ export class Connection {
     this.engine.workComplete(held, toBuffer(data), typeof job === 'string' ? job : undefined);
   }
 
-  /** WORK_FAIL. */
-  workFail(job: string | Assignment): void {
-    this.engine.workFail(this.heldJob(job));
+  /**
+   * WORK_FAIL. `thrown`: the error an in-process handler threw (a `WorkFail`), kept with the
+   * job's outcome (its message, class name and stack); a transport has none to give.
+   */
+  workFail(job: string | Assignment, thrown?: unknown): void {
+    this.engine.workFail(this.heldJob(job), thrown);
   }
 
-  /** WORK_EXCEPTION. */
-  workException(job: string | Assignment, data?: PayloadInput): void {
-    this.engine.workException(this.heldJob(job), toBuffer(data));
+  /** WORK_EXCEPTION. `thrown`: as for `workFail`, the error the handler threw. */
+  workException(job: string | Assignment, data?: PayloadInput, thrown?: unknown): void {
+    this.engine.workException(this.heldJob(job), toBuffer(data), thrown);
   }
 
   /** Whether this connection has room for another job of some function it can do. */

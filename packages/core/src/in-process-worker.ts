@@ -80,9 +80,9 @@ export class InProcessWorker extends WorkerBase<Assignment> {
       case 'complete':
         return c.workComplete(assignment, report.data);
       case 'fail':
-        return c.workFail(assignment);
+        return c.workFail(assignment, report.error);
       case 'exception':
-        return c.workException(assignment, report.data);
+        return c.workException(assignment, report.data, report.error);
       case 'status':
         return c.workStatus(assignment, report.numerator, report.denominator);
       case 'data':

@@ -267,8 +267,23 @@ export interface AttemptError {
   /** 1 for the first attempt. */
   readonly attempt: number;
   readonly reason: AttemptFailure;
-  /** The WORK_EXCEPTION data (capped at the outcome data limit), else null. */
+  /**
+   * What the attempt failed with, as text: the message of the error a handler threw (a
+   * `WorkFail`'s too), or the WORK_EXCEPTION data of a worker elsewhere read as UTF-8; capped
+   * at the outcome data limit. Null when the attempt ended with nothing said (a WORK_FAIL
+   * over the wire, a timeout, a lost worker).
+   */
+  readonly message: string | null;
+  /** The WORK_EXCEPTION data as the worker sent it (capped at the outcome data limit), else null. */
   readonly data: Buffer | null;
+  /**
+   * The class name of the Error a handler threw (`TypeError`, `WorkFail`, your own), when
+   * the handler ran in this process or in a `@geartrain/threads` pool; else null (a worker
+   * over the wire sends only the text).
+   */
+  readonly name: string | null;
+  /** That error's stack (capped at the outcome data limit), likewise; else null. */
+  readonly stack: string | null;
   /** When it failed (ms on the scheduler's clock). */
   readonly time: number;
 }

@@ -139,8 +139,9 @@ export type WorkReport =
   | { readonly type: 'data'; readonly data: Buffer }
   | { readonly type: 'warning'; readonly data: Buffer }
   | { readonly type: 'complete'; readonly data: Buffer }
-  | { readonly type: 'fail' }
-  | { readonly type: 'exception'; readonly data: Buffer };
+  /** `error`: what the handler threw, for the job's kept outcome (in process only). */
+  | { readonly type: 'fail'; readonly error?: unknown }
+  | { readonly type: 'exception'; readonly data: Buffer; readonly error?: unknown };
 
 /** A job handed to a worker, whatever the transport. */
 export interface WorkAssignment {

@@ -401,11 +401,11 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
       if (!ok) {
         if (value instanceof WorkFail) {
           outcome = 'fail';
-          this.report(job.assignment, FAIL_REPORT);
+          this.report(job.assignment, { type: 'fail', error: value });
         } else {
           outcome = 'exception';
           const message = value instanceof Error ? value.message : String(value);
-          this.report(job.assignment, { type: 'exception', data: toBuffer(message) });
+          this.report(job.assignment, { type: 'exception', data: toBuffer(message), error: value });
         }
         if (this.eventsSubject.observed) {
           this.emit({ type: 'failure', time: this.now(), job: job.info(), error: value });

@@ -4,6 +4,7 @@ import {
   JobNotFoundError,
   MemoryJobStore,
   StoreError,
+  WorkFail,
   type JobEvent,
 } from '../src/index.js';
 import { server, submit, workerConnection, virtualClock } from './helpers.js';
@@ -264,6 +265,104 @@ describe('dead letters', () => {
     }
     expect(s.discardFailed('a')).toBe(2);
     expect(s.outcomes().map((o) => o.functionName)).toEqual(['b']);
+  });
+});
+
+describe("an attempt's error", () => {
+  it('is a string message, with the bytes, and the class name and stack of what a handler threw', async () => {
+    class CardDeclined extends Error {}
+    const s = server();
+    s.setJobPolicy('pay', { attempts: 4 });
+    const thrown: unknown[] = [
+      new CardDeclined('card declined: ünïcode'),
+      new TypeError('not a card'),
+      new WorkFail('card expired'),
+      'a bare string',
+    ];
+    s.worker().register('pay', (job) => {
+      throw thrown[job.attempt - 1];
+    });
+    const { handle } = await s.client().submit('pay', 'p', { background: true });
+    for (let i = 0; i < 20 && s.outcome(handle) === undefined; i++) await Promise.resolve();
+    const errors = s.outcome(handle)!.errors;
+    expect(errors.map((e) => [e.reason, e.message, e.name, e.data?.toString() ?? null])).toEqual([
+      ['EXCEPTION', 'card declined: ünïcode', 'CardDeclined', 'card declined: ünïcode'],
+      ['EXCEPTION', 'not a card', 'TypeError', 'not a card'],
+      // WORK_FAIL carries no bytes; the WorkFail's message is kept all the same.
+      ['WORK_FAIL', 'card expired', 'WorkFail', null],
+      ['EXCEPTION', 'a bare string', null, 'a bare string'],
+    ]);
+    expect(errors[0]!.stack).toBe((thrown[0] as Error).stack);
+    expect(errors[2]!.stack).toMatch(/^WorkFail: card expired\n\s+at /);
+    expect(errors[3]!.stack).toBeNull();
+  });
+
+  it('over a connection is the WORK_EXCEPTION text, capped at the outcome data limit; a bare WORK_FAIL has none', () => {
+    const s = server({ outcomeDataLimit: 8, scheduler: virtualClock().scheduler });
+    s.setJobPolicy('f', { attempts: 2 });
+    const w = workerConnection(s, 'f');
+    const { handle } = submit(s.connect(), { functionName: 'f', payload: '', background: true });
+    w.connection.grab();
+    w.connection.workException(handle, Buffer.from('0123456789'));
+    w.connection.grab();
+    w.connection.workFail(handle);
+    expect(s.outcome(handle)!.errors).toEqual([
+      {
+        attempt: 1,
+        reason: 'EXCEPTION',
+        message: '01234567',
+        data: Buffer.from('01234567'),
+        name: null,
+        stack: null,
+        time: 0,
+      },
+      {
+        attempt: 2,
+        reason: 'WORK_FAIL',
+        message: null,
+        data: null,
+        name: null,
+        stack: null,
+        time: 0,
+      },
+    ]);
+  });
+
+  it('read back from a store that kept only its bytes (written before messages) has their text', async () => {
+    const store = new MemoryJobStore();
+    store.keepOutcome({
+      seq: 7,
+      handle: 'H:t:7',
+      functionName: 'pay',
+      unique: '',
+      priority: 'normal',
+      state: 'failed',
+      reason: 'EXCEPTION',
+      data: Buffer.from('p'),
+      truncated: false,
+      attempts: 1,
+      // As a store of the previous release gives it back: no message, name or stack.
+      errors: [
+        { attempt: 1, reason: 'EXCEPTION', data: Buffer.from('declined'), time: 5 },
+      ] as never,
+      queuedAt: 0,
+      startedAt: 1,
+      endedAt: 5,
+      retry: null,
+    });
+    const s = server({ store, scheduler: virtualClock().scheduler });
+    await s.ready;
+    expect(s.outcome('H:t:7')!.errors).toEqual([
+      {
+        attempt: 1,
+        reason: 'EXCEPTION',
+        message: 'declined',
+        data: Buffer.from('declined'),
+        name: null,
+        stack: null,
+        time: 5,
+      },
+    ]);
   });
 });
 

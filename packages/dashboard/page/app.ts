@@ -131,14 +131,13 @@ function describe(result: SearchResult): Node[] {
     );
     if (o.result !== null) lines.push(h('pre', {}, o.result));
     const errors = h('ol', { class: 'errors' });
-    for (const e of o.errors)
-      errors.append(
-        h(
-          'li',
-          { value: String(e.attempt) },
-          `${e.reason}${e.error === null ? '' : `: ${e.error}`}`,
-        ),
-      );
+    for (const e of o.errors) {
+      const said = e.error === null ? '' : `: ${e.name === null ? '' : `${e.name}: `}${e.error}`;
+      const item = h('li', { value: String(e.attempt) }, `${e.reason}${said}`);
+      if (e.stack !== null)
+        item.append(h('details', {}, h('summary', {}, 'stack'), h('pre', {}, e.stack)));
+      errors.append(item);
+    }
     if (o.errors.length > 0) lines.push(errors);
   }
   return lines;
@@ -272,7 +271,13 @@ const failed = new KeyedTable<FailedRow>(
     fnColumn(),
     textColumn('attempts', (f) => String(f.attempts), true),
     textColumn('ended', (f) => relative(f.endedAt, now)),
-    textColumn('error', (f) => f.error ?? f.reason ?? ''),
+    textColumn('error', (f) =>
+      f.error === null
+        ? (f.reason ?? '')
+        : f.errorName === null
+          ? f.error
+          : `${f.errorName}: ${f.error}`,
+    ),
     buttonColumn('', [
       {
         name: 'retry',

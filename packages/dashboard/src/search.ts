@@ -1,5 +1,5 @@
 import type { JobInfo, JobOutcome, JobServer } from '@geartrain/core';
-import { shownText } from './snapshot.js';
+import { shownMessage, shownText } from './snapshot.js';
 
 /** A live job as the page's search shows it. */
 export interface FoundJob {
@@ -25,7 +25,17 @@ export interface FoundOutcome {
   readonly reason: string | null;
   readonly result: string | null;
   readonly attempts: number;
-  readonly errors: readonly { attempt: number; reason: string; error: string | null }[];
+  /**
+   * Each failed attempt: its error message (capped), and the class name and stack of the
+   * error its handler threw (in process or in a thread), else null.
+   */
+  readonly errors: readonly {
+    attempt: number;
+    reason: string;
+    error: string | null;
+    name: string | null;
+    stack: string | null;
+  }[];
   readonly queuedAt: number;
   readonly startedAt: number;
   readonly endedAt: number;
@@ -68,7 +78,9 @@ function foundOutcome(outcome: JobOutcome): FoundOutcome {
     errors: outcome.errors.map((e) => ({
       attempt: e.attempt,
       reason: e.reason,
-      error: shownText(e.data),
+      error: shownMessage(e.message),
+      name: e.name,
+      stack: e.stack,
     })),
     queuedAt: outcome.queuedAt,
     startedAt: outcome.startedAt,

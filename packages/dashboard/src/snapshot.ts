@@ -52,8 +52,10 @@ export interface FailedRow {
   readonly reason: string | null;
   readonly attempts: number;
   readonly endedAt: number;
-  /** The last attempt's exception text (capped), or null. */
+  /** The last attempt's error message (capped), or null. */
   readonly error: string | null;
+  /** The class name of the error its handler threw (in process or in a thread), or null. */
+  readonly errorName: string | null;
 }
 
 export interface WorkerRow {
@@ -98,6 +100,11 @@ const SHOWN_CHARS = 200;
 /** Bytes as the page shows them: the first characters of their UTF-8 text, or null. */
 export function shownText(data: Buffer | null): string | null {
   return data === null ? null : data.toString('utf8', 0, SHOWN_CHARS);
+}
+
+/** A message as the page shows it: its first characters, or null. */
+export function shownMessage(message: string | null): string | null {
+  return message === null ? null : message.slice(0, SHOWN_CHARS);
 }
 /** Functions listed per worker row (a worker may register thousands). */
 const FUNCTIONS_PER_WORKER = 20;
@@ -205,6 +212,7 @@ function failedRow(outcome: JobOutcome): FailedRow {
     reason: outcome.reason,
     attempts: outcome.attempts,
     endedAt: outcome.endedAt,
-    error: last === undefined ? null : shownText(last.data),
+    error: last === undefined ? null : shownMessage(last.message),
+    errorName: last?.name ?? null,
   };
 }

@@ -36,6 +36,11 @@ describe('searching a job', () => {
     expect(ended.outcome).toMatchObject({ handle, state: 'failed', attempts: 1 });
     // Error text is capped for the page; the outcome keeps the whole.
     expect(ended.outcome!.errors[0]!.error).toHaveLength(200);
+    expect(ended.outcome!.errors[0]).toMatchObject({
+      reason: 'EXCEPTION',
+      name: null,
+      stack: null,
+    });
     expect(searchJob(server, handle).outcome?.handle).toBe(handle);
 
     expect(searchJob(server, 'nothing')).toEqual({

@@ -73,7 +73,13 @@ describe('the page snapshot', () => {
     ]);
     expect(snap.delayed).toEqual([expect.objectContaining({ functionName: 'mail', runAt: 5000 })]);
     expect(snap.failed).toEqual([
-      expect.objectContaining({ handle: pay.handle, reason: 'EXCEPTION', error: 'card declined' }),
+      expect.objectContaining({
+        handle: pay.handle,
+        reason: 'EXCEPTION',
+        error: 'card declined',
+        // Sent over a connection: the text only, no class name.
+        errorName: null,
+      }),
     ]);
     const resizer = snap.workers.find((w) => w.clientId === 'resizer-1');
     expect(resizer?.address).toBe('10.0.0.7');

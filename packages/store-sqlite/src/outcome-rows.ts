@@ -25,12 +25,18 @@ type Row = [
   string,
 ];
 
-/** An attempt's error as JSON: its data as base64. */
+/**
+ * An attempt's error as JSON: its data as base64. `message`, `name` and `stack` came later
+ * (rows written before have none): such a row's message is its data's text, as it was.
+ */
 interface StoredError {
   attempt: number;
   reason: AttemptError['reason'];
   data: string | null;
   time: number;
+  message?: string | null;
+  name?: string | null;
+  stack?: string | null;
 }
 
 /** The kept outcomes' table (schema 3): written in the job writes' transaction, read at start. */
@@ -59,6 +65,9 @@ export class OutcomeRows {
         reason: e.reason,
         data: e.data === null ? null : e.data.toString('base64'),
         time: e.time,
+        message: e.message,
+        name: e.name,
+        stack: e.stack,
       }));
       this.insert.run([
         o.seq,
@@ -95,12 +104,7 @@ export class OutcomeRows {
         data,
         truncated: truncated === 1,
         attempts,
-        errors: (JSON.parse(errors) as StoredError[]).map((e) => ({
-          attempt: e.attempt,
-          reason: e.reason,
-          data: e.data === null ? null : Buffer.from(e.data, 'base64'),
-          time: e.time,
-        })),
+        errors: (JSON.parse(errors) as StoredError[]).map(storedError),
         queuedAt,
         startedAt,
         endedAt,
@@ -108,4 +112,17 @@ export class OutcomeRows {
       };
     }
   }
+}
+
+function storedError(e: StoredError): AttemptError {
+  const data = e.data === null ? null : Buffer.from(e.data, 'base64');
+  return {
+    attempt: e.attempt,
+    reason: e.reason,
+    message: e.message !== undefined ? e.message : data === null ? null : data.toString('utf8'),
+    data,
+    name: e.name ?? null,
+    stack: e.stack ?? null,
+    time: e.time,
+  };
 }

@@ -267,6 +267,63 @@ describe('the file', () => {
     expect(store.highestSeq()).toBe(7);
   });
 
+  it("reads kept outcomes written before attempts' errors had a message, a class name and a stack", () => {
+    const path = fresh();
+    openStore(path).close();
+    // An outcome row as the release before wrote it: each error's data in base64, nothing else.
+    const db = new Database(path);
+    const errors = JSON.stringify([
+      {
+        attempt: 1,
+        reason: 'EXCEPTION',
+        data: Buffer.from('declined').toString('base64'),
+        time: 5,
+      },
+      { attempt: 2, reason: 'WORKER_LOST', data: null, time: 9 },
+    ]);
+    db.prepare(
+      `INSERT INTO geartrain_outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run([
+      3,
+      'H:old:3',
+      'pay',
+      '',
+      1,
+      'failed',
+      'RETRIES_EXHAUSTED',
+      Buffer.from('p'),
+      0,
+      2,
+      errors,
+      0,
+      1,
+      9,
+      '',
+    ]);
+    db.close();
+    const [outcome] = [...openStore(path).listOutcomes()];
+    expect(outcome!.errors).toEqual([
+      {
+        attempt: 1,
+        reason: 'EXCEPTION',
+        message: 'declined',
+        data: Buffer.from('declined'),
+        name: null,
+        stack: null,
+        time: 5,
+      },
+      {
+        attempt: 2,
+        reason: 'WORKER_LOST',
+        message: null,
+        data: null,
+        name: null,
+        stack: null,
+        time: 9,
+      },
+    ]);
+  });
+
   it('opens a file of an older schema and brings it up to date, jobs kept', async () => {
     const path = fresh();
     const old = SqliteJobStore.open(path, { migrations: MIGRATIONS });

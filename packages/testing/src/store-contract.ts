@@ -467,9 +467,13 @@ export function describeJobStoreContract(
         });
         const paid = await client.submit('pay', 'ok', { background: true });
         const gone = await client.submit('pay', 'gone', { background: true });
+        class CardDeclined extends Error {}
+        const stacks: string[] = [];
         first.worker().register('pay', (job) => {
-          if (job.text() !== 'ok') throw new Error(`declined ${job.attempt}`);
-          return 'receipt';
+          if (job.text() === 'ok') return 'receipt';
+          const error = new CardDeclined(`declined ${job.attempt}: ünïcode`);
+          if (job.text() !== 'gone') stacks.push(error.stack!);
+          throw error;
         });
         await until(() => first.outcomes().length === 3, 'all three ended');
         assert.equal(first.discard(gone.handle), true);
@@ -483,12 +487,17 @@ export function describeJobStoreContract(
         assert.equal(failed.state, 'failed');
         assert.equal(failed.reason, 'EXCEPTION');
         assert.equal(failed.attempts, 2);
+        // Each attempt's error: its message, its bytes, the class thrown and its stack.
         assert.deepEqual(
-          failed.errors.map((e) => [e.attempt, e.reason, e.data?.toString()]),
+          failed.errors.map((e) => [e.attempt, e.reason, e.message, e.data?.toString(), e.name]),
           [
-            [1, 'EXCEPTION', 'declined 1'],
-            [2, 'EXCEPTION', 'declined 2'],
+            [1, 'EXCEPTION', 'declined 1: ünïcode', 'declined 1: ünïcode', 'CardDeclined'],
+            [2, 'EXCEPTION', 'declined 2: ünïcode', 'declined 2: ünïcode', 'CardDeclined'],
           ],
+        );
+        assert.deepEqual(
+          failed.errors.map((e) => e.stack),
+          stacks,
         );
         assert.ok(failed.payload.equals(Buffer.from([1, 0, 2])));
         assert.equal(second.outcome(paid.handle)?.result?.toString(), 'receipt');

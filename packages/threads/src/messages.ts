@@ -28,11 +28,20 @@ export type ToThread =
   | { readonly type: 'run'; readonly jobs: readonly JobMessage[] }
   | { readonly type: 'abort'; readonly id: number; readonly reason: string };
 
-/** A job's outcome. `data` is a moved ArrayBuffer or a string (UTF-8 on the wire). */
+/**
+ * A job's outcome. `data` is a moved ArrayBuffer or a string (UTF-8 on the wire). A failure
+ * carries the message of what the handler threw and, when it was an Error, its class name
+ * and stack, which the pool gives the error it rejects with (kept in the job's outcome).
+ */
 export type Outcome =
   | { readonly id: number; readonly kind: 'complete'; readonly data: ArrayBuffer | string | null }
-  | { readonly id: number; readonly kind: 'fail'; readonly message: string }
-  | { readonly id: number; readonly kind: 'exception'; readonly message: string };
+  | {
+      readonly id: number;
+      readonly kind: 'fail' | 'exception';
+      readonly message: string;
+      readonly name?: string;
+      readonly stack?: string;
+    };
 
 /** A report a handler sends while it runs. */
 export type Update =

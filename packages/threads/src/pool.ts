@@ -220,9 +220,12 @@ export class ThreadPool {
         pending.resolve(outcome.data === null ? undefined : toBuffer(outcome.data));
       } else {
         this.counters.failures++;
-        pending.reject(
-          outcome.kind === 'fail' ? new WorkFail(outcome.message) : new Error(outcome.message),
-        );
+        const error =
+          outcome.kind === 'fail' ? new WorkFail(outcome.message) : new Error(outcome.message);
+        // The thread's class name and stack, for the job's kept outcome.
+        if (outcome.name !== undefined) error.name = outcome.name;
+        if (outcome.stack !== undefined) error.stack = outcome.stack;
+        pending.reject(error);
       }
     }
     if (message.outcomes.length > 0) {

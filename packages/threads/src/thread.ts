@@ -116,21 +116,35 @@ class ThreadJob {
       const result = value === undefined || value === null ? null : wire(value);
       outcomes.push({ id, kind: 'complete', data: result });
     } else {
-      const error = value as { message?: unknown } | null;
-      const message =
-        error !== null && typeof error === 'object' && typeof error.message === 'string'
-          ? error.message
-          : String(value);
+      const error = value as { message?: unknown; stack?: unknown } | null;
+      const isObject = error !== null && typeof error === 'object';
+      const message = isObject && typeof error.message === 'string' ? error.message : String(value);
       // WorkFail from whichever copy of @geartrain/core the handler imported (its brand:
       // decision 19); the thread does not load core itself.
-      outcomes.push({
-        id,
-        kind: isBrandedError(value, 'WorkFail') ? 'fail' : 'exception',
-        message,
-      });
+      const kind = isBrandedError(value, 'WorkFail') ? 'fail' : 'exception';
+      if (isObject && typeof error.stack === 'string') {
+        outcomes.push({ id, kind, message, name: className(error), stack: error.stack });
+      } else outcomes.push({ id, kind, message });
     }
     scheduleFlush();
   }
+}
+
+/**
+ * The class of a thrown Error, as core's kept outcomes name it (core's
+ * `internal/attempt-error.ts`): the name it gives itself, or, for a subclass that left the
+ * inherited `Error`, its constructor's.
+ */
+function className(error: object): string {
+  const own = (error as { name?: unknown }).name;
+  const name = typeof own === 'string' ? own : 'Error';
+  const constructorName = (error.constructor as { name?: unknown } | undefined)?.name;
+  return name === 'Error' &&
+    error instanceof Error &&
+    typeof constructorName === 'string' &&
+    constructorName !== ''
+    ? constructorName
+    : name;
 }
 
 function run(message: JobMessage): void {

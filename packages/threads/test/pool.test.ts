@@ -5,7 +5,7 @@ import {
   type JobServer,
   type JobUpdate,
 } from '@geartrain/core';
-import { filter, firstValueFrom, lastValueFrom, timeout, toArray } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, take, timeout, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   attachThreadPool,
@@ -127,6 +127,31 @@ describe('the thread pool', () => {
     expect(exception).toBeInstanceOf(JobExceptionError);
     expect((exception as JobExceptionError).data.toString()).toBe('bad input');
     expect(pool!.stats.failures).toBe(2);
+  });
+
+  it("keeps the class name and stack of what a handler threw in a thread in the job's outcome", async () => {
+    start({ threads: 1, functions: { fails: fn('fails'), declined: fn('throwsDeclined') } });
+    const client = server.client();
+    const failed = await client.submit('fails', '', { background: true });
+    const declined = await client.submit('declined', '', { background: true });
+    const outcomes = server.events$.pipe(
+      filter((e) => e.type === 'failed'),
+      take(2),
+      timeout(5000),
+      toArray(),
+    );
+    await lastValueFrom(outcomes);
+    const [fail] = server.outcome(failed.handle)!.errors;
+    expect(fail).toMatchObject({ reason: 'WORK_FAIL', message: 'not today', name: 'WorkFail' });
+    expect(fail!.stack).toMatch(/^WorkFail: not today\n.*handlers\.mjs/s);
+    const [exception] = server.outcome(declined.handle)!.errors;
+    expect(exception).toMatchObject({
+      reason: 'EXCEPTION',
+      message: 'card declined',
+      name: 'CardDeclined',
+    });
+    // The stack is the thread's, where the handler threw, not the pool's.
+    expect(exception!.stack).toMatch(/^Error: card declined\n\s+at throwsDeclined .*handlers\.mjs/);
   });
 
   it('replaces a thread that crashes mid-job, and the job is retried on the new thread', async () => {

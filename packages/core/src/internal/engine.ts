@@ -45,6 +45,7 @@ import { Waiters } from './waiters.js';
 import { isThenable } from './thenable.js';
 import { backoffDelay, retriesOf, type Retries } from '../retry.js';
 import { KeptOutcome, NO_ERRORS, OutcomeDraft, recordOf } from './kept-outcome.js';
+import { attemptError } from './attempt-error.js';
 import { KEEP_COMPLETED, KEEP_FAILED, Outcomes } from './outcomes.js';
 import { StampClock } from './stamps.js';
 import { Gate, checkLimits, controlOf } from './gate.js';
@@ -754,15 +755,19 @@ export class Engine {
     if (this.events.observed) this.emit({ type: 'completed', handle: job.handle });
   }
 
-  workFail(job: Job): void {
-    if (!this.retryLater(job, 'WORK_FAIL')) this.endJob(job, 'WORK_FAIL', false, 'WORK_FAIL');
+  /** `thrown`: the error an in-process handler threw (a WorkFail), for its kept outcome. */
+  workFail(job: Job, thrown?: unknown): void {
+    if (!this.retryLater(job, 'WORK_FAIL', null, thrown)) {
+      this.endJob(job, 'WORK_FAIL', false, 'WORK_FAIL', thrown);
+    }
   }
 
-  workException(job: Job, data: Buffer): void {
-    if (this.retryLater(job, 'EXCEPTION', data)) return;
+  /** `thrown`: the error an in-process handler threw, for its kept outcome. */
+  workException(job: Job, data: Buffer, thrown?: unknown): void {
+    if (this.retryLater(job, 'EXCEPTION', data, thrown)) return;
     let endedAt = Number.NaN;
     if (job.background && (this.keeps(job.fn) & KEEP_FAILED) !== 0) {
-      this.noteFailure(job, 'EXCEPTION', data);
+      this.noteFailure(job, 'EXCEPTION', data, thrown);
       endedAt = this.keepOutcome(job, 'failed', 'EXCEPTION', job.body);
     }
     job.fn.counts.failed++;
@@ -774,13 +779,19 @@ export class Engine {
   }
 
   /** Ends a job with a failure its clients are told about; the holder, if any, is told too. */
-  private endJob(job: Job, reason: FailReason, revoke: boolean, failure?: AttemptFailure): void {
+  private endJob(
+    job: Job,
+    reason: FailReason,
+    revoke: boolean,
+    failure?: AttemptFailure,
+    thrown?: unknown,
+  ): void {
     const holder = job.run?.holder;
     const handle = job.handle;
     // A background job that failed (not one cancelled, nor one the server stopped) is kept.
     let endedAt = Number.NaN;
     if (failure !== undefined && job.background && (this.keeps(job.fn) & KEEP_FAILED) !== 0) {
-      this.noteFailure(job, failure, null);
+      this.noteFailure(job, failure, null, thrown);
       endedAt = this.keepOutcome(job, 'failed', reason, job.body);
     }
     if (reason === 'CANCELLED') job.fn.counts.cancelled++;
@@ -899,10 +910,14 @@ export class Engine {
   // Kept outcomes and dead letters (decision 21)
 
   /** Notes the running attempt's failure on the job, for its outcome. */
-  private noteFailure(job: Job, reason: AttemptFailure, data: Buffer | null): void {
+  private noteFailure(
+    job: Job,
+    reason: AttemptFailure,
+    data: Buffer | null,
+    thrown: unknown = undefined,
+  ): void {
     const limit = this.options.outcomeDataLimit;
-    const kept = data === null ? null : Buffer.from(data.subarray(0, limit));
-    job.failed({ attempt: job.retries + 1, reason, data: kept, time: this.now() });
+    job.failed(attemptError(job.retries + 1, reason, data, thrown, this.now(), limit));
   }
 
   /**
@@ -1079,12 +1094,17 @@ export class Engine {
    * unique id and clients, who hear nothing of the failed attempt; the holder of a timed-out
    * attempt has it revoked. Returns false when the failure is the job's end.
    */
-  private retryLater(job: Job, reason: AttemptFailure, data: Buffer | null = null): boolean {
+  private retryLater(
+    job: Job,
+    reason: AttemptFailure,
+    data: Buffer | null = null,
+    thrown: unknown = undefined,
+  ): boolean {
     const policy = this.retryPolicyOf(job);
     const failed = job.retries + 1;
     // While the server closes too: the job waits (stored) for its next attempt after a start.
     if (policy === null || failed >= policy.attempts) return false;
-    if (job.background) this.noteFailure(job, reason, data);
+    if (job.background) this.noteFailure(job, reason, data, thrown);
     const holder = job.run!.holder;
     const handle = job.handle;
     this.release(job);

@@ -3,6 +3,7 @@ import type { OutcomeRecord } from '../store.js';
 import type { AttemptError, JobOutcome, Priority } from '../types.js';
 import { PRIORITY_NAMES, priorityIndex, type PriorityIndex } from './job.js';
 import { fromBody, toBody, type Body } from './payload.js';
+import { storedAttemptError } from './attempt-error.js';
 
 export const NO_ERRORS: readonly AttemptError[] = [];
 
@@ -147,7 +148,7 @@ export class KeptOutcome implements OutcomeFields {
       r.reason,
       toBody(r.data, true),
       r.attempts,
-      r.errors.length === 0 ? NO_ERRORS : r.errors,
+      r.errors.length === 0 ? NO_ERRORS : r.errors.map(storedAttemptError),
       r.queuedAt,
       r.startedAt,
       r.endedAt,
