@@ -149,7 +149,26 @@ describeWithTools(['gearmand'], 'differential: gearmand and geartrain side by si
       return p.raw;
     });
     expect(result.gearmand).toBe('OK\r\n');
-    expect(result.geartrain).toBe('ERR there are still connected workers or executing clients\r\n');
+    expect(result.geartrain).toBe(
+      'ERR there are still 1 queued job (cancel them first, or let workers run them)\r\n',
+    );
+  });
+
+  it('an admin line of six words: gearmand closes without a reply, geartrain answers ERR and goes on', async () => {
+    const result = await both(async (server) => {
+      const p = peer(server);
+      // A cron expression's spaces, not URL-encoded: the easy way to send six words.
+      p.line('schedule add nightly report cron=0 0 3 * * *\r\n');
+      await p.wait(() => p.closed || p.raw.includes('\r\n'));
+      p.line('getpid\r\n');
+      await p.wait(() => p.closed || p.raw.includes('OK '), 500);
+      return { closed: p.closed, raw: p.raw };
+    });
+    expect(result.gearmand).toEqual({ closed: true, raw: '' });
+    expect(result.geartrain.closed).toBe(false);
+    expect(result.geartrain.raw).toMatch(
+      /^ERR TOO_MANY_ARGUMENTS an\+admin\+line\+takes\+at\+most\+5\+words:\+URL-encode\+the\+spaces\+inside\+a\+value\r\nOK \d+\n$/,
+    );
   });
 
   it('create function with a bare \\n: gearmand loses the last character (fixed)', async () => {

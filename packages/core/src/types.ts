@@ -243,6 +243,13 @@ export interface JobInfo {
   readonly startedAt: number;
   /** The id of the connection that runs it (`ConnectionInfo.id`), or null. */
   readonly worker: number | null;
+  /** The payload's size in bytes. */
+  readonly payloadSize: number;
+  /**
+   * The attempts of a background job that failed so far and were retried under its retry
+   * policy, oldest first (what its kept outcome will list); empty for a foreground job.
+   */
+  readonly errors: readonly AttemptError[];
 }
 
 /** Which live jobs `JobServer.jobs` lists. */

@@ -301,9 +301,14 @@ describe("an attempt's error", () => {
     const s = server({ outcomeDataLimit: 8, scheduler: virtualClock().scheduler });
     s.setJobPolicy('f', { attempts: 2 });
     const w = workerConnection(s, 'f');
-    const { handle } = submit(s.connect(), { functionName: 'f', payload: '', background: true });
+    const { handle } = submit(s.connect(), { functionName: 'f', payload: 'abc', background: true });
     w.connection.grab();
     w.connection.workException(handle, Buffer.from('0123456789'));
+    // Waiting for its second attempt, the live job shows the first one's error.
+    expect(s.job(handle)).toMatchObject({
+      payloadSize: 3,
+      errors: [{ attempt: 1, reason: 'EXCEPTION', message: '01234567' }],
+    });
     w.connection.grab();
     w.connection.workFail(handle);
     expect(s.outcome(handle)!.errors).toEqual([

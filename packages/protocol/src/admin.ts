@@ -37,6 +37,10 @@ export type AdminCommand =
       readonly state: 'failed' | 'completed';
       readonly functionName?: string;
     }
+  /** geartrain's own: `show job H`, one job, live or kept, with its attempts' errors. */
+  | { readonly name: 'show job'; readonly handle: string }
+  /** geartrain's own: `help` lists the commands, one line each. */
+  | { readonly name: 'help' }
   /** geartrain's own: `retry job H` runs a failed job again under its handle. */
   | { readonly name: 'retry job'; readonly handle: string }
   /** geartrain's own: `discard job H` forgets a kept outcome, `discard failed FN` all failed ones. */
@@ -74,7 +78,10 @@ export type AdminCommand =
   | { readonly name: 'unknown show arguments' }
   /** `cancel` with three or more tokens that are not `cancel job HANDLE`: `ERR UNKNOWN_ERROR`. */
   | { readonly name: 'malformed cancel' }
-  /** Six or more tokens: gearmand closes the connection without a reply. */
+  /**
+   * Six or more tokens: gearmand closes the connection without a reply (geartrain answers
+   * an ERR instead; `@geartrain/tcp`).
+   */
   | { readonly name: 'too many tokens' };
 
 /** The most tokens gearmand accepts on one admin line. */
@@ -143,6 +150,7 @@ export function parseAdminLine(line: string): AdminCommand {
       if (argc === 2 && same(tokens[1], 'jobs')) return { name: 'show jobs' };
       if (argc === 2 && same(tokens[1], 'functions')) return { name: 'show functions' };
       if (argc === 2 && same(tokens[1], 'schedules')) return { name: 'show schedules' };
+      if (argc === 3 && same(tokens[1], 'job')) return { name: 'show job', handle: tokens[2]! };
       if (argc <= 3 && (same(tokens[1], 'failed') || same(tokens[1], 'finished'))) {
         const state = same(tokens[1], 'failed') ? 'failed' : 'completed';
         return argc === 3
@@ -182,6 +190,8 @@ export function parseAdminLine(line: string): AdminCommand {
       return { name: 'version' };
     // geartrain's own commands; any other form of them is an unknown command, as gearmand
     // answers it, so that no reply gearmand gives changes.
+    case 'help':
+      return { name: 'help' };
     case 'retry':
       if (argc === 3 && same(tokens[1], 'job')) return { name: 'retry job', handle: tokens[2]! };
       break;

@@ -69,7 +69,7 @@ describe('rejections, byte for byte as gearmand answered them', () => {
     );
   });
 
-  it('six tokens close the connection without a reply', () => {
+  it('six tokens are refused (gearmand closes the connection without a reply)', () => {
     const command = parseAdminLine('a b c d e f');
     expect(command).toEqual({ name: 'too many tokens' });
     expect(formatRejection(command)).toBeUndefined();
@@ -94,6 +94,10 @@ describe('parseAdminLine', () => {
     ['verbose', { name: 'verbose' }],
     ['shutdown', { name: 'shutdown', graceful: false }],
     ['shutdown GRACEFUL', { name: 'shutdown', graceful: true }],
+    // geartrain's own.
+    ['show job H:vm:7', { name: 'show job', handle: 'H:vm:7' }],
+    ['help', { name: 'help' }],
+    ['HELP me', { name: 'help' }],
     [
       'maxqueue fn',
       { name: 'maxqueue', functionName: 'fn', limits: { high: 0, normal: 0, low: 0 } },

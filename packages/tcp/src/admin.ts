@@ -4,6 +4,7 @@ import {
   InvalidArgumentError,
   JobNotFoundError,
   UniqueTooLargeError,
+  type AttemptError,
   type JobOutcome,
 } from '@geartrain/core';
 import {
@@ -17,6 +18,7 @@ import {
   formatShowUniqueJobs,
   formatStatus,
   formatWorkers,
+  MAX_ADMIN_TOKENS,
   parseAdminLine,
 } from '@geartrain/protocol';
 import { formatPolicy, parsePolicy } from './policy-text.js';
@@ -134,6 +136,12 @@ export function executeAdmin(session: Session, line: string): void {
     case 'policy':
       reply(policy(session, command.functionName, command.settings));
       return;
+    case 'show job':
+      reply(showJob(session, command.handle));
+      return;
+    case 'help':
+      reply(listing(HELP));
+      return;
     case 'show outcomes':
       reply(
         formatOutcomes(
@@ -168,10 +176,14 @@ export function executeAdmin(session: Session, line: string): void {
       reply(formatOkValue(String(jobs.discardFailed(command.functionName))));
       return;
     case 'pause':
-      answerLater(session, jobs.pause(command.functionName));
+      if (!knownFunction(session, command.functionName))
+        reply(noSuchFunction(command.functionName));
+      else answerLater(session, jobs.pause(command.functionName));
       return;
     case 'resume':
-      answerLater(session, jobs.resume(command.functionName));
+      if (!knownFunction(session, command.functionName))
+        reply(noSuchFunction(command.functionName));
+      else answerLater(session, jobs.resume(command.functionName));
       return;
     case 'limit': {
       if (command.settings.length === 0) {
@@ -181,6 +193,10 @@ export function executeAdmin(session: Session, line: string): void {
       const limits = parseLimits(command.settings);
       if (typeof limits === 'string') {
         reply(formatErr(`INVALID_ARGUMENTS ${plus(limits)}`));
+        return;
+      }
+      if (!knownFunction(session, command.functionName)) {
+        reply(noSuchFunction(command.functionName));
         return;
       }
       answerLater(session, jobs.setFunctionLimits(command.functionName, limits));
@@ -211,8 +227,13 @@ export function executeAdmin(session: Session, line: string): void {
       return;
     }
     case 'too many tokens':
-      // gearmand closes the connection without a reply.
-      session.closeAfterFlush();
+      // gearmand closes the connection without a reply, which leaves an operator guessing
+      // (a cron expression's spaces make it easy to hit): an ERR, and the connection goes on.
+      reply(
+        formatErr(
+          `TOO_MANY_ARGUMENTS an+admin+line+takes+at+most+${MAX_ADMIN_TOKENS}+words:+URL-encode+the+spaces+inside+a+value`,
+        ),
+      );
       return;
     default:
       reply(formatRejection(command)!);
@@ -252,18 +273,127 @@ function answerLater(session: Session, change: Promise<unknown>): void {
 
 /**
  * `show failed` / `show finished`: one line per kept outcome, oldest end first, then `.`:
- * handle, attempts, the reason (failed) and the end as an ISO time, tab-separated.
+ * handle, function, attempts, the reason (failed), the end as an ISO time, and (failed) the
+ * last attempt's error message as column text (or `-`), tab-separated.
  */
 function formatOutcomes(outcomes: readonly JobOutcome[], state: 'failed' | 'completed'): string {
   let text = '';
   for (const o of outcomes) {
     const fields = [o.handle, o.functionName, String(o.attempts)];
     if (state === 'failed') fields.push(o.reason ?? '');
-    fields.push(new Date(o.endedAt).toISOString());
+    fields.push(isoTime(o.endedAt));
+    if (state === 'failed') fields.push(columnText(o.errors.at(-1)?.message ?? null));
     text += `${fields.join('\t')}\n`;
   }
   return `${text}.\n`;
 }
+
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Free text (an error message) as one column of a listing: encoded as gearmand's ERR texts
+ * are, a space as `+`, and what would break the listing or the encoding (`%`, `+`, tabs,
+ * line ends, other control and space characters) as %XX, so that any form decoder reads
+ * it back; `-` when there is none (and a text that is just `-` is `%2D`).
+ */
+export function columnText(text: string | null): string {
+  if (text === null) return '-';
+  if (text === '-') return '%2D';
+  return text.replace(/[%+\s\p{Cc}]/gu, (c) => (c === ' ' ? '+' : encodeURIComponent(c)));
+}
+
+/**
+ * `show job H`: one job, live (queued, delayed, running) or kept (completed, failed), as
+ * `key⇥value` lines then `.`: state, function, priority, attempts made, the payload's size
+ * in bytes (a completed job keeps its result, not its payload: `result` instead), then one
+ * `error` line per failed attempt: attempt, reason, ISO time, class name or `-`, message as
+ * column text.
+ */
+function showJob(session: Session, handle: string): string {
+  const jobs = session.server.jobServer;
+  const live = jobs.job(handle);
+  const lines: string[] = [];
+  let errors: readonly AttemptError[];
+  if (live !== undefined) {
+    // `attempt` is the one running, or the next one.
+    const made = live.state === 'running' ? live.attempt : live.attempt - 1;
+    lines.push(`state\t${live.state}`, `function\t${live.functionName}`);
+    lines.push(`priority\t${live.priority}`, `attempts\t${made}`);
+    lines.push(`payload\t${live.payloadSize}`);
+    errors = live.errors;
+  } else {
+    const kept = jobs.outcome(handle);
+    if (kept === undefined)
+      return formatErr('NO_SUCH_JOB no+live+job+or+kept+outcome+has+that+handle');
+    lines.push(`state\t${kept.state}`, `function\t${kept.functionName}`);
+    lines.push(`priority\t${kept.priority}`, `attempts\t${kept.attempts}`);
+    if (kept.state === 'failed') lines.push(`payload\t${kept.payload.length}`);
+    else lines.push(`result\t${kept.result?.length ?? 0}${kept.truncated ? '\ttruncated' : ''}`);
+    errors = kept.errors;
+  }
+  for (const e of errors) {
+    lines.push(
+      ['error', e.attempt, e.reason, isoTime(e.time), e.name ?? '-', columnText(e.message)].join(
+        '\t',
+      ),
+    );
+  }
+  return listing(lines);
+}
+
+/**
+ * Whether a function is known: it has an entry (workers, jobs, `create function`) or is
+ * paused or limited already. `pause`, `resume` and `limit` refuse others, so that a typo
+ * does not silently pause a function that never runs (gearmand's way to make one is
+ * `create function`).
+ */
+function knownFunction(session: Session, name: string): boolean {
+  const jobs = session.server.jobServer;
+  return (
+    jobs.functions().some((f) => f.functionName === name) ||
+    jobs.controls().some((c) => c.functionName === name)
+  );
+}
+
+function noSuchFunction(name: string): string {
+  return formatErr(
+    `NO_SUCH_FUNCTION no+function+is+named+${plus(name)}:+create+function+${plus(name)}+first`,
+  );
+}
+
+/** `help`: one line per command, syntax then what it does, tab-separated. */
+const HELP: readonly string[] = [
+  'status\tfunctions: jobs queued or running, running, workers',
+  'prioritystatus\tfunctions: queued jobs by priority (high, normal, low), workers',
+  'workers\tconnections: number, address, client id : functions',
+  'show jobs\tlive jobs: handle, retries, ignored, persisted',
+  'show unique jobs\tthe unique ids of live jobs',
+  'cancel job H\tremoves a live job; its clients are told it failed',
+  'create function FN\tmakes a function known',
+  'drop function FN\tforgets a function that has no workers and no jobs',
+  'maxqueue FN [MAX | HIGH NORMAL [LOW]]\tqueue limits (0: none)',
+  'getpid\tthe process id',
+  'version\tthe server version',
+  'verbose\tthe log level',
+  'shutdown [graceful]\tstops the server (graceful: running jobs finish)',
+  'help\tthis list',
+  'show job H\tone job, live or kept: state, function, priority, attempts, payload size, errors',
+  'show failed [FN]\tdead letters: handle, function, attempts, reason, end, last error',
+  'show finished [FN]\tkept completed jobs: handle, function, attempts, end',
+  'retry job H\truns a dead letter again under its handle',
+  'discard job H\tforgets a kept outcome',
+  'discard failed FN\tforgets the dead letters of a function',
+  'policy FN [none | SETTINGS]\tshows, removes or sets what is retried and kept (attempts=3,keep-failed=100)',
+  'pause FN\tstops handing out the jobs of a function',
+  'resume FN\thands them out again',
+  'limit FN [none | rate=MAX/MS,concurrency=N]\tshows, removes or sets start limits',
+  'show functions\tpaused and limited functions',
+  'schedule add ID FN SPEC\tdefines a schedule; SPEC URL-encoded (every=60000&priority=low)',
+  'schedule remove ID\tremoves a schedule',
+  'show schedules\tschedules: id, function, timing, zone, next and last tick',
+];
 
 /**
  * `policy FN [settings]`: shows, sets or (with `none`) removes a function's policy, what it
@@ -285,7 +415,8 @@ function policy(session: Session, functionName: string, settings: readonly strin
 
 /**
  * `drop function` matches the name case-insensitively, as gearmand; it is refused while the
- * function has workers or any live job (gearmand left queued jobs dangling).
+ * function has workers or any live job (gearmand left queued jobs dangling). Workers or
+ * running jobs get gearmand's reason; queued (or delayed) jobs alone get their own.
  */
 function dropFunction(session: Session, name: string): string {
   const jobs = session.server.jobServer;
@@ -298,7 +429,12 @@ function dropFunction(session: Session, name: string): string {
     jobs.dropFunction(match.functionName);
     return formatOk();
   } catch (error) {
-    if (error instanceof FunctionBusyError) return formatErr(ADMIN_ERRORS.functionBusy);
+    if (error instanceof FunctionBusyError) {
+      if (match.workers > 0 || match.running > 0) return formatErr(ADMIN_ERRORS.functionBusy);
+      return formatErr(
+        `there are still ${match.total} queued job${match.total === 1 ? '' : 's'} (cancel them first, or let workers run them)`,
+      );
+    }
     if (error instanceof FunctionNotFoundError) return formatErr(ADMIN_ERRORS.functionNotFound);
     throw error;
   }

@@ -1,50 +1,10 @@
 import { TestScheduler } from 'rxjs/testing';
-import { createJobServer, MemoryJobStore, type JobRecord, type JobStore } from '@geartrain/core';
+import { createJobServer } from '@geartrain/core';
 import { describe, expect, it } from 'vitest';
 import { encodeRequest } from '@geartrain/protocol';
 import { GearmanServer } from '../src/index.js';
+import { advancer, b, gatedStore, hex, setup } from './helpers.js';
 import { Wire } from './wire.js';
-
-const b = (text: string) => Buffer.from(text, 'latin1');
-const hex = (h: string) => Buffer.from(h.replace(/\s+/g, ''), 'hex');
-
-/** Moves a TestScheduler used as a plain virtual clock to `to`, running every timer due. */
-function advancer(scheduler: TestScheduler) {
-  return (to: number) => {
-    scheduler.maxFrames = to;
-    scheduler.flush();
-    scheduler.frame = to;
-  };
-}
-
-function setup(options: ConstructorParameters<typeof GearmanServer>[1] = {}, jobOptions = {}) {
-  const jobs = createJobServer({ handlePrefix: 'H:t', ...jobOptions });
-  return new GearmanServer(jobs, options);
-}
-
-/** A memory store whose adds wait while it is closed (an asynchronous store, writing). */
-function gatedStore() {
-  let release = () => {};
-  let gate: Promise<void> = Promise.resolve();
-  const records = new MemoryJobStore();
-  const store: JobStore = {
-    add: async (record: JobRecord) => {
-      await gate;
-      records.add(record);
-    },
-    update: (record) => records.update(record),
-    remove: (record) => records.remove(record),
-    list: () => [],
-    highestSeq: () => 0,
-  };
-  return {
-    store,
-    close: () => {
-      gate = new Promise<void>((resolve) => (release = resolve));
-    },
-    open: () => release(),
-  };
-}
 
 describe('jobs over the wire (reference §2, §3)', () => {
   it('runs a foreground job: JOB_CREATED, NOOP, assignment, forwarded updates', async () => {
@@ -331,100 +291,6 @@ describe('errors on the wire (reference §3.13)', () => {
   });
 });
 
-describe('admin protocol on the same connection (reference §4)', () => {
-  it('answers in request order when binary and text are mixed', async () => {
-    const server = setup({ version: '9.9' });
-    const c = new Wire(server);
-    c.send({ type: 'ECHO_REQ', data: b('a') });
-    c.sendRaw('version\n');
-    c.send({ type: 'ECHO_REQ', data: b('b') });
-    await c.text('OK 9.9\n');
-    await c.packetsAfter(2);
-    const echo = (payload: string) =>
-      Buffer.concat([hex('00524553 00000011'), hex('00000001'), b(payload)]);
-    expect(c.raw).toEqual(Buffer.concat([echo('a'), b('OK 9.9\n'), echo('b')]));
-  });
-
-  it('lists status, priorities, workers, jobs and unique ids byte for byte', async () => {
-    const server = setup();
-    const c = new Wire(server);
-    c.send(
-      { type: 'SUBMIT_JOB_BG', functionName: 'prio', unique: 'u1', data: b('') },
-      { type: 'SUBMIT_JOB_HIGH_BG', functionName: 'prio', unique: '', data: b('') },
-      { type: 'SUBMIT_JOB_LOW_BG', functionName: 'prio', unique: '', data: b('') },
-    );
-    await c.packetsAfter(3);
-    const w = new Wire(server, '10.0.0.7');
-    w.send(
-      { type: 'SET_CLIENT_ID', clientId: 'my-worker' },
-      { type: 'CAN_DO', functionName: 'prio' },
-      { type: 'CAN_DO', functionName: 'other' },
-    );
-    await Wire.settle();
-    const admin = new Wire(server);
-    admin.sendRaw('status\r\nprioritystatus\r\nshow jobs\r\nshow unique jobs\r\nworkers\r\n');
-    const text = await admin.text('my-worker');
-    await admin.until(() => admin.raw.toString().split('.\n').length === 6);
-    const ids = server.jobServer.connections().map((x) => x.id);
-    expect(admin.raw.toString()).toBe(
-      'prio\t3\t0\t1\nother\t0\t0\t1\n.\n' +
-        'prio\t1\t1\t1\t1\nother\t0\t0\t0\t1\n.\n' +
-        'H:t:1\t0\t0\t1\nH:t:2\t0\t0\t1\nH:t:3\t0\t0\t1\n.\n' +
-        'u1\n\n\n.\n' +
-        `${ids[0]} 127.0.0.1 - :\n${ids[1]} 10.0.0.7 my-worker : other prio\n${ids[2]} 127.0.0.1 - :\n.\n`,
-    );
-    expect(text).toContain('my-worker');
-  });
-
-  it('creates, drops (case-insensitively), limits and cancels', async () => {
-    const server = setup();
-    const a = new Wire(server);
-    a.sendRaw('create function newfn\n');
-    await a.text('OK\r\n');
-    a.sendRaw('drop function NEWFN\r\ndrop function nope\r\nmaxqueue newfn 1\r\n');
-    await a.text('ERR function not found\r\nOK\r\n');
-    expect(a.raw.toString()).toBe('OK\r\nOK\r\nERR function not found\r\nOK\r\n');
-    a.raw = Buffer.alloc(0);
-    a.send({ type: 'SUBMIT_JOB_BG', functionName: 'busy', unique: '', data: b('') });
-    await a.packetsAfter(1);
-    a.raw = Buffer.alloc(0);
-    a.sendRaw(
-      'drop function busy\r\ncancel job H:t:1\r\ncancel job H:t:1\r\ndrop function busy\r\n',
-    );
-    await a.text('ERR UNKNOWN_JOB\r\nOK\r\n');
-    expect(a.raw.toString()).toBe(
-      'ERR there are still connected workers or executing clients\r\nOK\r\nERR UNKNOWN_JOB\r\nOK\r\n',
-    );
-  });
-
-  it('answers getpid, verbose, rejections, and closes on six tokens', async () => {
-    const server = setup({ verbose: 'INFO' });
-    const a = new Wire(server);
-    a.sendRaw('getpid\nverbose\nbogus\nshow\n');
-    await a.text('commandshow\r\n');
-    expect(a.raw.toString()).toBe(
-      `OK ${process.pid}\nOK INFO\nERR UNKNOWN_COMMAND Unknown+server+commandbogus\r\nERR UNKNOWN_COMMAND Unknown+server+commandshow\r\n`,
-    );
-    a.sendRaw('a b c d e f\n');
-    await a.until(() => a.closed);
-  });
-
-  it('accepts shutdown from loopback only, unless configured', async () => {
-    let shutdowns = 0;
-    const server = setup({ onShutdown: () => shutdowns++ });
-    const remote = new Wire(server, '192.0.2.1');
-    remote.sendRaw('shutdown\n');
-    expect(await remote.text('\r\n')).toBe(
-      'ERR PERMISSION_DENIED shutdown+is+only+accepted+from+loopback\r\n',
-    );
-    const local = new Wire(server, '127.0.0.1');
-    local.sendRaw('shutdown graceful\n');
-    expect(await local.text('\r\n')).toBe('OK\r\n');
-    await local.until(() => shutdowns === 1);
-    expect(server.jobServer.closed).toBe(true);
-  });
-});
-
 describe('connection behaviour', () => {
   it('shares one budget for large payloads among connections, and a closed one gives its part back', async () => {
     const server = setup({ largeBodyBudget: 1 << 20 });
@@ -473,84 +339,6 @@ describe('connection behaviour', () => {
       { type: 'JOB_CREATED', handle: 'H:t:2' },
       { type: 'ECHO_RES', data: b('after') },
     ]);
-  });
-
-  it('answers retry job in its place while the store writes, and refuses an unknown handle', async () => {
-    const slow = gatedStore();
-    const server = setup({}, { store: slow.store });
-    const c = new Wire(server);
-    c.send({ type: 'SUBMIT_JOB_BG', functionName: 'f', unique: 'dead', data: b('p') });
-    expect(await c.packetsAfter(1)).toEqual([{ type: 'JOB_CREATED', handle: 'H:t:1' }]);
-    const w = new Wire(server);
-    w.send({ type: 'CAN_DO', functionName: 'f' }, { type: 'GRAB_JOB' });
-    await w.packetsAfter(1);
-    // The echo comes back after the failure was handled.
-    w.send({ type: 'WORK_FAIL', handle: 'H:t:1' }, { type: 'ECHO_REQ', data: b('done') });
-    await w.until(() => w.packets.some((p) => p.type === 'ECHO_RES'));
-    expect(server.jobServer.outcome('H:t:1')).toMatchObject({ state: 'failed' });
-    slow.close();
-    const admin = new Wire(server);
-    admin.sendRaw('retry job H:t:1\r\nretry job H:t:9\r\nversion\r\n');
-    await Wire.settle();
-    // Nothing overtakes the answer that waits for the store.
-    expect(admin.raw.toString()).toBe('');
-    slow.open();
-    await admin.until(() => admin.raw.toString().split('\n').length === 4);
-    expect(admin.raw.toString()).toMatch(
-      /^OK\r\nERR NO_SUCH_JOB no\+failed\+job\+is\+kept\+under\+that\+handle\r\nOK \S+\n$/,
-    );
-  });
-
-  it('pauses, limits and schedules through admin commands; existing replies unchanged', async () => {
-    const server = setup();
-    const admin = new Wire(server);
-    const lines = async (text: string, count: number) => {
-      const start = admin.raw.length;
-      admin.sendRaw(text);
-      await admin.until(() => admin.raw.subarray(start).toString().split('\n').length > count);
-      return admin.raw.subarray(start).toString();
-    };
-    expect(await lines('pause mail\r\n', 1)).toBe('OK\r\n');
-    expect(await lines('limit pay rate=10/1s,concurrency=3\r\n', 1)).toBe('OK\r\n');
-    expect(await lines('limit pay\r\n', 1)).toBe('OK rate=10/1000,concurrency=3\n');
-    expect(await lines('limit pay rate=ten\r\n', 1)).toMatch(/^ERR INVALID_ARGUMENTS rate\+is/);
-    expect(await lines('show functions\r\n', 3)).toBe(
-      'mail\tpaused\tnone\npay\tactive\trate=10/1000,concurrency=3\n.\n',
-    );
-    expect(server.jobServer.paused('mail')).toBe(true);
-    expect(await lines('resume mail\r\n', 1)).toBe('OK\r\n');
-    expect(await lines('show functions\r\n', 2)).toBe(
-      'pay\tactive\trate=10/1000,concurrency=3\n.\n',
-    );
-    // gearmand's own listings are as they were: a paused or limited function shows in
-    // `status` only as gearmand would show it.
-    expect(await lines('status\r\n', 1)).toBe('.\n');
-
-    expect(
-      await lines(
-        'schedule add sweep cleanup cron=0+*%2F5+*+*+*+*&tz=Europe/Berlin&priority=low\r\n',
-        1,
-      ),
-    ).toBe('OK\r\n');
-    expect(server.jobServer.schedules()[0]).toMatchObject({
-      id: 'sweep',
-      cron: '0 */5 * * * *',
-      timezone: 'Europe/Berlin',
-      priority: 'low',
-    });
-    expect(await lines('schedule add bad f cron=nonsense\r\n', 1)).toMatch(
-      /^ERR INVALID_ARGUMENTS invalid\+cron\+expression/,
-    );
-    expect(await lines('schedule add bad f every=1000&colour=blue\r\n', 1)).toMatch(
-      /^ERR INVALID_ARGUMENTS unknown\+setting\+'colour'/,
-    );
-    expect(await lines('show schedules\r\n', 2)).toMatch(
-      /^sweep\tcleanup\tcron=0 \*\/5 \* \* \* \*\tEurope\/Berlin\tnext=\S+Z\tlast=-\n\.\n$/,
-    );
-    expect(await lines('schedule remove sweep\r\nschedule remove sweep\r\n', 2)).toBe(
-      'OK\r\nERR NO_SUCH_SCHEDULE no+schedule+has+that+id\r\n',
-    );
-    expect(await lines('show schedules\r\n', 1)).toBe('.\n');
   });
 
   it('writes a turn’s replies together: 200 pipelined requests, few writes', async () => {

@@ -1,6 +1,7 @@
 import type { FunctionStatus, JobInfo, JobStatus, UniqueJobStatus } from '../types.js';
 import type { Assignment } from '../transport-types.js';
 import { JobState, RunInfo, type FunctionEntry, type Job, type WorkerState } from './job.js';
+import { NO_ERRORS } from './kept-outcome.js';
 
 // The engine's read-only answers (GET_STATUS, GET_STATUS_UNIQUE and the admin commands),
 // computed from its tables without changing them.
@@ -83,6 +84,9 @@ export function jobRow(job: Job): JobInfo {
     denominator: run?.denominator ?? 0,
     startedAt: run?.startedAt ?? 0,
     worker: run?.holder.id ?? null,
+    // A small body is a latin1 string: one char per byte.
+    payloadSize: job.body.length,
+    errors: job.failures === null ? NO_ERRORS : [...job.failures],
   };
 }
 
