@@ -20,6 +20,7 @@ import {
   formatWorkers,
   MAX_ADMIN_TOKENS,
   parseAdminLine,
+  type AdminCommand,
 } from '@geartrain/protocol';
 import { formatPolicy, parsePolicy } from './policy-text.js';
 import {
@@ -50,6 +51,14 @@ export function executeAdmin(session: Session, line: string): void {
   const server = session.server;
   const jobs = server.jobServer;
   const reply = (text: string) => session.output.sendText(text);
+  if (changes(command) && !server.options.allowRemoteAdmin && !isLoopback(session.address)) {
+    reply(
+      formatErr(
+        `PERMISSION_DENIED ${plus(command.name)}+is+only+accepted+from+loopback;+allowRemoteAdmin:+true+(geartrain+serve+--allow-remote-admin)+accepts+it+from+other+hosts`,
+      ),
+    );
+    return;
+  }
   switch (command.name) {
     case 'status':
       reply(
@@ -237,6 +246,29 @@ export function executeAdmin(session: Session, line: string): void {
       return;
     default:
       reply(formatRejection(command)!);
+  }
+}
+
+/**
+ * Whether a command is one of geartrain's own that changes the server: those answer only
+ * loopback peers unless `allowRemoteAdmin`. gearmand's own (`cancel job`, `create` and `drop
+ * function`, `maxqueue`) answer anyone, as gearmand's do; `shutdown` has its own option.
+ */
+function changes(command: AdminCommand): boolean {
+  switch (command.name) {
+    case 'retry job':
+    case 'discard job':
+    case 'discard failed':
+    case 'pause':
+    case 'resume':
+    case 'schedule add':
+    case 'schedule remove':
+      return true;
+    case 'policy':
+    case 'limit':
+      return command.settings.length > 0;
+    default:
+      return false;
   }
 }
 

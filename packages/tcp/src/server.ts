@@ -37,6 +37,14 @@ export interface GearmanServerOptions {
   verbose?: string;
   /** Accept the `shutdown` admin command from other hosts than loopback. Default false. */
   allowRemoteShutdown?: boolean;
+  /**
+   * Accept geartrain's own admin commands that change the server (`retry job`, `discard`,
+   * `policy FN …`, `pause`, `resume`, `limit FN …`, `schedule add/remove`) from other hosts
+   * than loopback. Default false: the port has no authentication, and the dashboard asks a
+   * token for the same actions. gearmand's own commands (`cancel job`, `create`/`drop
+   * function`, `maxqueue`) are accepted from anyone, as gearmand accepts them.
+   */
+  allowRemoteAdmin?: boolean;
   /** How long `shutdown graceful` lets running jobs finish, ms. Default 30 s. */
   shutdownTimeout?: number;
   /** Called once an admin `shutdown` has closed everything (the command exits there). */
@@ -60,6 +68,7 @@ interface ResolvedOptions {
   readonly version: string;
   readonly verbose: string;
   readonly allowRemoteShutdown: boolean;
+  readonly allowRemoteAdmin: boolean;
   readonly shutdownTimeout: number;
 }
 
@@ -95,6 +104,7 @@ export class GearmanServer {
       version: options.version ?? VERSION,
       verbose: options.verbose ?? 'ERROR',
       allowRemoteShutdown: options.allowRemoteShutdown ?? false,
+      allowRemoteAdmin: options.allowRemoteAdmin ?? false,
       shutdownTimeout: options.shutdownTimeout ?? 30_000,
     };
     this.log = options.logger ?? SILENT;

@@ -332,3 +332,68 @@ describe('geartrain’s admin additions', () => {
     expect(await ask(admin, 'pause mail\r\n', '\r\n')).toBe('OK\r\n');
   });
 });
+
+describe('who may change the server over the admin port', () => {
+  const ask = async (admin: Wire, text: string, end: string) => {
+    const start = admin.raw.length;
+    admin.sendRaw(text);
+    await admin.until(() => admin.raw.subarray(start).toString().endsWith(end));
+    return admin.raw.subarray(start).toString();
+  };
+  const denied = (command: string) =>
+    `ERR PERMISSION_DENIED ${command}+is+only+accepted+from+loopback;+allowRemoteAdmin:+true+(geartrain+serve+--allow-remote-admin)+accepts+it+from+other+hosts\r\n`;
+  /** Every change of geartrain's own, each valid, with what it is refused as. */
+  const changes: [string, string][] = [
+    ['retry job H:t:1', 'retry+job'],
+    ['discard job H:t:1', 'discard+job'],
+    ['discard failed f', 'discard+failed'],
+    ['policy f attempts=2', 'policy'],
+    ['pause f', 'pause'],
+    ['resume f', 'resume'],
+    ['limit f concurrency=1', 'limit'],
+    ['schedule add s f every=60000', 'schedule+add'],
+    ['schedule remove s', 'schedule+remove'],
+  ];
+
+  it('refuses geartrain’s own changes from another host, with how to allow them', async () => {
+    const server = setup();
+    server.jobServer.createFunction('f');
+    const remote = new Wire(server, '192.0.2.1');
+    for (const [line, name] of changes) {
+      expect(await ask(remote, `${line}\r\n`, '\r\n'), line).toBe(denied(name));
+    }
+    expect(server.jobServer.paused('f')).toBe(false);
+    expect(server.jobServer.jobPolicy('f')).toBeNull();
+    // Reading is for anyone: policies, limits, listings, one job, help.
+    expect(await ask(remote, 'policy f\r\n', '\n')).toBe('OK none\n');
+    expect(await ask(remote, 'limit f\r\n', '\n')).toBe('OK none\n');
+    expect(await ask(remote, 'show failed\r\nshow functions\r\n', '.\n.\n')).toBe('.\n.\n');
+    expect(await ask(remote, 'help\r\n', '.\n')).toMatch(/^status\t/);
+    // gearmand's own commands are as gearmand has them: anyone's.
+    remote.send({ type: 'SUBMIT_JOB_BG', functionName: 'f', unique: '', data: b('') });
+    await remote.packetsAfter(1);
+    expect(await ask(remote, 'cancel job H:t:1\r\nmaxqueue f 5\r\n', 'OK\r\nOK\r\n')).toBe(
+      'OK\r\nOK\r\n',
+    );
+    // From loopback, each is accepted.
+    const local = new Wire(server, '::1');
+    expect(await ask(local, 'pause f\r\n', '\r\n')).toBe('OK\r\n');
+  });
+
+  it('accepts them from anywhere with allowRemoteAdmin', async () => {
+    const server = setup({ allowRemoteAdmin: true });
+    server.jobServer.createFunction('f');
+    const remote = new Wire(server, '192.0.2.1');
+    for (const [line] of changes) {
+      expect(await ask(remote, `${line}\r\n`, '\n'), line).not.toMatch(/PERMISSION_DENIED/);
+    }
+    expect(server.jobServer.jobPolicy('f')).toMatchObject({ attempts: 2 });
+    expect(server.jobServer.controls()).toEqual([
+      { functionName: 'f', paused: false, rate: null, concurrency: 1 },
+    ]);
+    // shutdown keeps its own option.
+    expect(await ask(remote, 'shutdown\r\n', '\r\n')).toBe(
+      'ERR PERMISSION_DENIED shutdown+is+only+accepted+from+loopback\r\n',
+    );
+  });
+});
