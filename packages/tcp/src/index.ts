@@ -9,6 +9,6 @@ export {
   type ListenOptions,
 } from './server.js';
 export { Session, forwarded } from './session.js';
-export { isLoopback } from './admin.js';
+export { isLoopback } from './loopback.js';
 export { formatPolicy, parsePolicy } from './policy-text.js';
 export { parseAddress } from '@geartrain/protocol';

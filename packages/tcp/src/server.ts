@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SchedulerLike } from 'rxjs';
+import type { SessionHost, SessionSettings } from './context.js';
 import { Session } from './session.js';
 
 export const DEFAULT_PORT = 4730;
@@ -59,16 +60,10 @@ export interface ListenOptions {
   port?: number;
 }
 
-interface ResolvedOptions {
-  readonly maxPacketSize: number;
-  readonly maxLineLength: number;
+/** Every option with its default; what sessions read of them is SessionSettings. */
+interface ResolvedOptions extends SessionSettings {
   readonly maxConnections: number;
-  readonly idleTimeout: number;
   readonly keepAlive: boolean | number;
-  readonly version: string;
-  readonly verbose: string;
-  readonly allowRemoteShutdown: boolean;
-  readonly allowRemoteAdmin: boolean;
   readonly shutdownTimeout: number;
 }
 
@@ -78,7 +73,7 @@ const SILENT: LoggerLike = { info: () => undefined, warn: () => undefined, error
  * Gearman over TCP for a job server: serves connections given as any duplex stream
  * (`handle`), or accepted on a port (`listen`).
  */
-export class GearmanServer {
+export class GearmanServer implements SessionHost {
   readonly options: ResolvedOptions;
   readonly log: LoggerLike;
   /** Shared by the sessions' decoders (GearmanServerOptions.largeBodyBudget). */

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type JobUpdate } from '@geartrain/core';
+import { InvalidArgumentError, type JobServer, type JobUpdate } from '@geartrain/core';
 import { type Connection, type JobListener, type SubmitRequest } from '@geartrain/core/transport';
 import {
   Decoder,
@@ -12,16 +12,17 @@ import {
 } from '@geartrain/protocol';
 import type { Duplex } from 'node:stream';
 import type { Subscription } from 'rxjs';
-import { executeAdmin } from './admin.js';
+import { executeAdmin } from './admin/index.js';
+import type { AdminContext, AdminSettings, PacketContext, SessionHost } from './context.js';
 import { HANDLERS } from './handlers/index.js';
 import { Output } from './output.js';
-import type { GearmanServer } from './server.js';
 
 /**
  * One Gearman connection: bytes in, packets through the dispatch table into the job server,
- * replies out in order. Binary packets and admin lines may be mixed (reference §1.3).
+ * replies out in order. Binary packets and admin lines may be mixed (reference §1.3). The
+ * packet handlers and the admin commands see it through their contexts (context.ts).
  */
-export class Session implements JobListener {
+export class Session implements JobListener, PacketContext, AdminContext {
   readonly connection: Connection;
   readonly output: Output;
   readonly address: string;
@@ -34,7 +35,7 @@ export class Session implements JobListener {
   private idleCheck: Subscription | null = null;
 
   constructor(
-    readonly server: GearmanServer,
+    readonly server: SessionHost,
     readonly stream: Duplex,
     address: string,
   ) {
@@ -100,7 +101,7 @@ export class Session implements JobListener {
       return;
     }
     try {
-      (HANDLERS[packet.type] as (session: Session, packet: Packet) => void)(this, packet);
+      (HANDLERS[packet.type] as (context: PacketContext, packet: Packet) => void)(this, packet);
     } catch (error) {
       // An argument the job server refuses (a NUL byte in a CAN_DO name, …): a typed ERROR,
       // and the connection goes on. Anything else is a bug: onData drops the connection.
@@ -121,7 +122,27 @@ export class Session implements JobListener {
     if (!error.resyncable) this.closeAfterFlush();
   }
 
-  // ------------------------------------------------------------------ helpers for handlers
+  // ------------------------------------------------------------------ contexts
+
+  /** PacketContext: a server closing gracefully hands out no more jobs. */
+  get draining(): boolean {
+    return this.server.draining;
+  }
+
+  /** AdminContext. */
+  get jobs(): JobServer {
+    return this.server.jobServer;
+  }
+
+  /** AdminContext. */
+  get settings(): AdminSettings {
+    return this.server.options;
+  }
+
+  /** AdminContext: the `shutdown` command. */
+  shutdown(graceful: boolean): void {
+    void this.server.shutdown(graceful);
+  }
 
   sendError(name: WireErrorName): void {
     this.output.send(errorPacket(name));

@@ -291,18 +291,37 @@ describe('geartrain’s admin additions', () => {
     expect(syntax.slice(0, 3)).toEqual(['status', 'prioritystatus', 'workers']);
     expect(syntax).toContain('show job H');
     expect(syntax).toContain('help');
-    // Each one, its placeholders filled and its optional parts left out, is understood.
-    for (const form of syntax) {
-      const line = form
+    // Each one, its placeholders filled, its optional parts left out and the first of its
+    // alternatives taken, is understood; from another host, exactly those that say so are
+    // loopback only.
+    const remote = new Wire(server, '192.0.2.1');
+    for (const line of lines) {
+      const [form, what] = line.split('\t') as [string, string];
+      if (form.startsWith('shutdown')) continue; // it would stop the server
+      const command = form
         .replace(/ \[.*\]$/, '')
+        .replace(/([^ |]+)\|\S+/, '$1')
         .replace(/\bH\b/, 'H:t:1')
         .replace(/\bFN\b/, 'f')
         .replace(/\bID\b/, 'x')
         .replace(/\bSPEC\b/, 'every=1000');
-      if (line.startsWith('shutdown')) continue; // it would stop the server
-      const reply = await ask(admin, `${line}\r\n`, '\n');
-      expect(reply, line).not.toMatch(/^ERR (UNKNOWN_COMMAND|UNKNOWN_SHOW_ARGUMENTS|INVALID)/);
+      const reply = await ask(admin, `${command}\r\n`, '\n');
+      expect(reply, command).not.toMatch(/^ERR (UNKNOWN_COMMAND|UNKNOWN_SHOW_ARGUMENTS|INVALID)/);
+      const denied = (await ask(remote, `${command}\r\n`, '\n')).startsWith(
+        'ERR PERMISSION_DENIED',
+      );
+      expect(denied, command).toBe(what.endsWith('(loopback only)'));
     }
+  });
+
+  it('answers a name the job server refuses with ERR, and the connection goes on', async () => {
+    const server = setup();
+    const admin = new Wire(server);
+    // It used to throw out of the command and drop the connection without a word.
+    expect(await ask(admin, 'create function a\0b\r\nversion\r\n', 'OK 0.1.0\n')).toBe(
+      'ERR INVALID_ARGUMENTS function+name+must+not+contain+a+NUL+byte\r\nOK 0.1.0\n',
+    );
+    expect(admin.closed).toBe(false);
   });
 
   it('pauses, resumes and limits only a function that exists (or is paused or limited)', async () => {
@@ -330,6 +349,17 @@ describe('geartrain’s admin additions', () => {
     c.send({ type: 'SUBMIT_JOB_BG', functionName: 'mail', unique: '', data: b('') });
     await c.packetsAfter(1);
     expect(await ask(admin, 'pause mail\r\n', '\r\n')).toBe('OK\r\n');
+    // So does one with a schedule (before its first tick) or a policy.
+    expect(
+      await ask(
+        admin,
+        'schedule add nightly report every=3600000\r\npolicy charge attempts=3\r\n',
+        'OK\r\nOK\r\n',
+      ),
+    ).toBe('OK\r\nOK\r\n');
+    expect(await ask(admin, 'pause report\r\npause charge\r\n', 'OK\r\nOK\r\n')).toBe(
+      'OK\r\nOK\r\n',
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Session } from '../session.js';
+import type { PacketContext } from '../context.js';
 
 /**
  * GRAB_JOB, GRAB_JOB_UNIQ, GRAB_JOB_ALL (reference §2, §3.3): the next job for this
@@ -6,18 +6,18 @@ import type { Session } from '../session.js';
  * reducer, JOB_ASSIGN_UNIQ otherwise, as gearmand does.
  */
 export function grab(kind: 'plain' | 'uniq' | 'all') {
-  return (session: Session): void => {
+  return (context: PacketContext): void => {
     // A server closing gracefully lets held jobs finish but hands out no more.
-    const job = session.server.draining ? undefined : session.connection.grab();
+    const job = context.draining ? undefined : context.connection.grab();
     if (job === undefined) {
-      session.output.send({ type: 'NO_JOB' });
+      context.output.send({ type: 'NO_JOB' });
       return;
     }
     const { handle, functionName, unique, payload: data } = job;
     if (kind === 'plain') {
-      session.output.send({ type: 'JOB_ASSIGN', handle, functionName, data });
+      context.output.send({ type: 'JOB_ASSIGN', handle, functionName, data });
     } else if (kind === 'all' && job.reducer !== '') {
-      session.output.send({
+      context.output.send({
         type: 'JOB_ASSIGN_ALL',
         handle,
         functionName,
@@ -26,12 +26,12 @@ export function grab(kind: 'plain' | 'uniq' | 'all') {
         data,
       });
     } else {
-      session.output.send({ type: 'JOB_ASSIGN_UNIQ', handle, functionName, unique, data });
+      context.output.send({ type: 'JOB_ASSIGN_UNIQ', handle, functionName, unique, data });
     }
   };
 }
 
 /** PRE_SLEEP (reference §3.4): NOOP at once if work waits, else when it arrives. */
-export function preSleep(session: Session): void {
-  session.connection.preSleep();
+export function preSleep(context: PacketContext): void {
+  context.connection.preSleep();
 }

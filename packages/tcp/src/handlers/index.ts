@@ -1,5 +1,5 @@
 import type { PacketName, PacketOf } from '@geartrain/protocol';
-import type { Session } from '../session.js';
+import type { PacketContext } from '../context.js';
 import { canDo, canDoTimeout, cantDo, resetAbilities } from './abilities.js';
 import { grab, preSleep } from './grab.js';
 import { echo, notExpected, option, setClientId } from './misc.js';
@@ -7,7 +7,9 @@ import { getStatus, getStatusUnique } from './status.js';
 import { submit, submitEpoch, submitReduce } from './submit.js';
 import { workComplete, workData, workException, workFail, workStatus } from './work.js';
 
-type Handlers = { readonly [N in PacketName]: (session: Session, packet: PacketOf<N>) => void };
+type Handlers = {
+  readonly [N in PacketName]: (context: PacketContext, packet: PacketOf<N>) => void;
+};
 
 /** The dispatch table: one handler per packet type (reference §2). */
 export const HANDLERS: Handlers = {

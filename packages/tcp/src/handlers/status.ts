@@ -1,5 +1,5 @@
 import type { PacketOf } from '@geartrain/protocol';
-import type { Session } from '../session.js';
+import type { PacketContext } from '../context.js';
 
 const flag = (value: boolean): string => (value ? '1' : '0');
 
@@ -14,10 +14,10 @@ function cString(text: string): string {
 }
 
 /** GET_STATUS (reference §3.8): unknown and finished jobs answer 0,0,0,0. */
-export function getStatus(session: Session, packet: PacketOf<'GET_STATUS'>): void {
+export function getStatus(context: PacketContext, packet: PacketOf<'GET_STATUS'>): void {
   const handle = cString(packet.handle);
-  const status = session.connection.status(handle);
-  session.output.send({
+  const status = context.connection.status(handle);
+  context.output.send({
     type: 'STATUS_RES',
     handle,
     known: flag(status.known),
@@ -31,10 +31,13 @@ export function getStatus(session: Session, packet: PacketOf<'GET_STATUS'>): voi
  * GET_STATUS_UNIQUE (reference §3.8): by unique id across functions, with the number of
  * attached foreground submissions.
  */
-export function getStatusUnique(session: Session, packet: PacketOf<'GET_STATUS_UNIQUE'>): void {
+export function getStatusUnique(
+  context: PacketContext,
+  packet: PacketOf<'GET_STATUS_UNIQUE'>,
+): void {
   const unique = cString(packet.unique);
-  const status = session.connection.statusByUnique(unique);
-  session.output.send({
+  const status = context.connection.statusByUnique(unique);
+  context.output.send({
     type: 'STATUS_RES_UNIQUE',
     unique,
     known: flag(status.known),

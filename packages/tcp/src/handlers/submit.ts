@@ -1,6 +1,6 @@
 import type { Priority } from '@geartrain/core';
 import type { PacketOf } from '@geartrain/protocol';
-import type { Session } from '../session.js';
+import type { PacketContext } from '../context.js';
 import { cInteger } from './c-integer.js';
 
 type SubmitPacket = PacketOf<
@@ -17,8 +17,8 @@ type SubmitPacket = PacketOf<
  * priority, foreground (the connection receives its updates) or background.
  */
 export function submit(priority: Priority, background: boolean) {
-  return (session: Session, packet: SubmitPacket): void => {
-    session.submit({
+  return (context: PacketContext, packet: SubmitPacket): void => {
+    context.submit({
       functionName: packet.functionName,
       unique: packet.unique,
       payload: packet.data,
@@ -33,10 +33,10 @@ export function submit(priority: Priority, background: boolean) {
  * (seconds since 1970). 0, negative, past or garbage times run at once. Unlike gearmand
  * 1.1.20, a timer wakes sleeping workers when the time comes.
  */
-export function submitEpoch(session: Session, packet: PacketOf<'SUBMIT_JOB_EPOCH'>): void {
+export function submitEpoch(context: PacketContext, packet: PacketOf<'SUBMIT_JOB_EPOCH'>): void {
   const seconds = Number(cInteger(packet.epoch));
   const runAt = Number.isSafeInteger(seconds * 1000) && seconds > 0 ? seconds * 1000 : 0;
-  session.submit({
+  context.submit({
     functionName: packet.functionName,
     unique: packet.unique,
     payload: packet.data,
@@ -51,10 +51,10 @@ export function submitEpoch(session: Session, packet: PacketOf<'SUBMIT_JOB_EPOCH
  */
 export function submitReduce(background: boolean) {
   return (
-    session: Session,
+    context: PacketContext,
     packet: PacketOf<'SUBMIT_REDUCE_JOB' | 'SUBMIT_REDUCE_JOB_BACKGROUND'>,
   ): void => {
-    session.submit({
+    context.submit({
       functionName: packet.functionName,
       unique: packet.unique,
       payload: packet.data,

@@ -1,15 +1,15 @@
 import { JobNotFoundError } from '@geartrain/core';
 import { owned, type PacketOf, type WireErrorName } from '@geartrain/protocol';
-import type { Session } from '../session.js';
+import type { PacketContext } from '../context.js';
 import { cInteger } from './c-integer.js';
 
 /** Runs a work report; one the connection may not make is answered with gearmand's ERROR. */
-function report(session: Session, notFound: WireErrorName, act: () => void): void {
+function report(context: PacketContext, notFound: WireErrorName, act: () => void): void {
   try {
     act();
   } catch (error) {
     if (!(error instanceof JobNotFoundError)) throw error;
-    session.sendError(notFound);
+    context.sendError(notFound);
   }
 }
 
@@ -21,9 +21,9 @@ function uint32(text: string): number {
 // Reference §2 (packets 12, 13, 14, 25, 28, 29) and §3.13: only the connection holding the
 // job may report on it; anyone else gets JOB_NOT_FOUND with the text gearmand uses.
 
-export function workStatus(session: Session, packet: PacketOf<'WORK_STATUS'>): void {
-  report(session, 'workResultJobNotFound', () =>
-    session.connection.workStatus(
+export function workStatus(context: PacketContext, packet: PacketOf<'WORK_STATUS'>): void {
+  report(context, 'workResultJobNotFound', () =>
+    context.connection.workStatus(
       packet.handle,
       uint32(packet.numerator),
       uint32(packet.denominator),
@@ -31,26 +31,29 @@ export function workStatus(session: Session, packet: PacketOf<'WORK_STATUS'>): v
   );
 }
 
-export function workComplete(session: Session, packet: PacketOf<'WORK_COMPLETE'>): void {
-  report(session, 'workResultJobNotFound', () =>
-    session.connection.workComplete(packet.handle, owned(packet.data)),
+export function workComplete(context: PacketContext, packet: PacketOf<'WORK_COMPLETE'>): void {
+  report(context, 'workResultJobNotFound', () =>
+    context.connection.workComplete(packet.handle, owned(packet.data)),
   );
 }
 
-export function workFail(session: Session, packet: PacketOf<'WORK_FAIL'>): void {
-  report(session, 'workResultJobNotFound', () => session.connection.workFail(packet.handle));
+export function workFail(context: PacketContext, packet: PacketOf<'WORK_FAIL'>): void {
+  report(context, 'workResultJobNotFound', () => context.connection.workFail(packet.handle));
 }
 
-export function workException(session: Session, packet: PacketOf<'WORK_EXCEPTION'>): void {
-  report(session, 'workExceptionJobNotFound', () =>
-    session.connection.workException(packet.handle, owned(packet.data)),
+export function workException(context: PacketContext, packet: PacketOf<'WORK_EXCEPTION'>): void {
+  report(context, 'workExceptionJobNotFound', () =>
+    context.connection.workException(packet.handle, owned(packet.data)),
   );
 }
 
-export function workData(session: Session, packet: PacketOf<'WORK_DATA' | 'WORK_WARNING'>): void {
-  report(session, 'workDataJobNotFound', () => {
+export function workData(
+  context: PacketContext,
+  packet: PacketOf<'WORK_DATA' | 'WORK_WARNING'>,
+): void {
+  report(context, 'workDataJobNotFound', () => {
     const data = owned(packet.data);
-    if (packet.type === 'WORK_DATA') session.connection.workData(packet.handle, data);
-    else session.connection.workWarning(packet.handle, data);
+    if (packet.type === 'WORK_DATA') context.connection.workData(packet.handle, data);
+    else context.connection.workWarning(packet.handle, data);
   });
 }
