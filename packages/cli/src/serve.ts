@@ -79,8 +79,7 @@ export async function runServe(settings: ServeSettings): Promise<void> {
       idleTimeout: settings.idleTimeout,
       keepAlive: settings.keepAlive,
       allowRemoteShutdown: settings.allowRemoteShutdown,
-      // LEAD: add once GearmanServerOptions has it (issue 29, item 9; the admin helper's branch):
-      // allowRemoteAdmin: settings.allowRemoteAdmin,
+      allowRemoteAdmin: settings.allowRemoteAdmin,
       shutdownTimeout: settings.shutdownTimeout,
       verbose: settings.logging.verbose,
       logger: log,
