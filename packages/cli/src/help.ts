@@ -44,7 +44,8 @@ Usage: geartrain serve [options]
       --allow-remote-shutdown accept the shutdown admin command from other hosts
       --allow-remote-admin    accept geartrain's admin commands that change jobs and
                               settings (discard, retry, schedule, policy, limit, pause,
-                              resume, cancel job) from other hosts
+                              resume) from other hosts; gearmand's own (cancel job, ...)
+                              are anyone's, as in gearmand
       --shutdown-timeout MS   how long running jobs may finish on SIGTERM/SIGINT and on
                               "shutdown graceful" (default 30000)
   -v, --verbose LEVEL         FATAL ALERT CRITICAL ERROR WARNING NOTICE INFO DEBUG
