@@ -1,5 +1,7 @@
 // Runs the benchmarks named on the command line (all of them without a name).
 // Usage: npm run bench [-- protocol core ...]
+import { ensureBenchDependencies } from './install.mjs';
+
 const suites = {
   protocol: () => import('./protocol.mjs'),
   core: () => import('./core.mjs'),
@@ -21,6 +23,7 @@ if (unknown.length > 0) {
   );
   process.exit(2);
 }
+ensureBenchDependencies();
 for (const name of names.length > 0 ? names : Object.keys(suites)) {
   const suite = await suites[name]();
   await suite.run();
