@@ -15,7 +15,7 @@ const PACKAGES = [
   { name: 'protocol', reads: [] },
   { name: 'core', reads: [] },
   { name: 'store-sqlite', reads: [] },
-  { name: 'dashboard', reads: [], configs: ['tsup.config.ts', 'tsup.page.config.ts'] },
+  { name: 'dashboard', reads: [] },
   { name: 'cli', reads: ['protocol', 'core', 'tcp'] },
 ];
 
@@ -47,16 +47,18 @@ function inputs(name) {
 }
 
 let rebuiltBefore = false;
-for (const { name, reads, configs = ['tsup.config.ts'] } of PACKAGES) {
+for (const { name, reads } of PACKAGES) {
   const dir = join(root, 'packages', name);
   const changed = Math.max(inputs(name), ...reads.map(inputs));
   // A package is rebuilt when its sources are newer than its build, or when one it imports
   // was rebuilt just now.
   if (!rebuiltBefore && oldestOutput(join(dir, 'dist')) > changed) continue;
-  for (const config of configs) {
-    const args = ['tsup', '--silent', '--config', config];
-    const result = spawnSync('npx', args, { cwd: dir, stdio: 'inherit' });
-    if (result.status !== 0) process.exit(result.status ?? 1);
-  }
+  // The package's own build script: its tsup configs, and what follows them (core's and
+  // client's name their declaration chunks, scripts/name-type-chunks.mjs).
+  const result = spawnSync('npm', ['run', '-s', 'build', '-w', dir], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (result.status !== 0) process.exit(result.status ?? 1);
   rebuiltBefore = true;
 }

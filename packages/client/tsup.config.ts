@@ -10,4 +10,10 @@ export default defineConfig({
   sourcemap: true,
   target: 'node20',
   clean: true,
+  esbuildOptions(options) {
+    // The shared chunk by a name, not esbuild's chunk-HASH: with two entries there is at most
+    // one (a second would fail the build on the name, not pass unseen). The declarations'
+    // shared chunk is named by scripts/name-type-chunks.mjs, after tsup (package.json build).
+    options.chunkNames = 'shared';
+  },
 });
