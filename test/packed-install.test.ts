@@ -191,7 +191,7 @@ describe('the packages packed and installed outside the repository', () => {
   afterAll(async () => {
     await tripwire?.close();
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
-  });
+  }, MINUTE);
 
   it(
     'has the network closed: a registry request fails, and the tripwire records it',
