@@ -305,8 +305,9 @@ describe('a fresh clone, with the network closed', () => {
     it.each(npmStarts)(
       '$text ($where)',
       async (printedCommand) => {
+        const before = tripwire.requests.length;
         await check(printedCommand);
-        expect(tripwire.requests).toEqual([]);
+        expect(tripwire.requests.slice(before)).toEqual([]);
       },
       6 * MINUTE,
     );
@@ -314,8 +315,9 @@ describe('a fresh clone, with the network closed', () => {
     it.each(geartrains)(
       '$text ($where)',
       async (printedCommand) => {
+        const before = tripwire.requests.length;
         await check(printedCommand);
-        expect(tripwire.requests).toEqual([]);
+        expect(tripwire.requests.slice(before)).toEqual([]);
       },
       2 * MINUTE,
     );
@@ -336,12 +338,12 @@ describe('a fresh clone, with the network closed', () => {
           return;
         }
         const before = tripwire.requests.length;
-      const cwd = join(clone, 'examples', example);
+        const cwd = join(clone, 'examples', example);
         const scripts = scriptsOf(example);
         for (const script of ['start', 'test'].filter((name) => name in scripts)) {
           await mustRun('npm', [script], { cwd, env, timeout: 2 * MINUTE });
         }
-        expect(tripwire.requests).toEqual([]);
+        expect(tripwire.requests.slice(before)).toEqual([]);
       },
       4 * MINUTE,
     );
