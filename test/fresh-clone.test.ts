@@ -54,8 +54,12 @@ function readmes(): string[] {
   return found;
 }
 
+/**
+ * `geartrain …` (after environment assignments, or npx), `node FLAGS
+ * node_modules/.bin/geartrain …` and `npm start …`.
+ */
 const COMMAND =
-  /(?:^|\s)((?:[A-Z_]+=\S+\s+)*(?:npx\s+)?geartrain(?![\w.\/-])(?:\s[^`#()&|;]*)?|npm start(?:\s[^`#()&|;]*)?)/g;
+  /(?:^|\s)((?:[A-Z_]+=\S+\s+)*(?:npx\s+|node(?:\s+--\S+)*\s+node_modules\/\.bin\/)?geartrain(?![\w.\/-])(?:\s[^`#()&|;]*)?|npm start(?:\s[^`#()&|;]*)?)/g;
 
 /** The geartrain and npm start commands a README prints, in its order. */
 function commandsIn(text: string): string[] {
@@ -225,8 +229,7 @@ describe('a fresh clone, with the network closed', () => {
       let command = text.replace(/\[([^\]]*)\]/g, '$1'); // optional parts: given
       const extraEnv: NodeJS.ProcessEnv = {};
       const ports: { gearman?: number; http?: number } = {};
-      const isServer =
-        /(^|\s)(npx\s+)?geartrain serve\b/.test(command) || /^npm start\b/.test(command);
+      const isServer = /(^|[\s/])geartrain serve\b/.test(command) || /^npm start\b/.test(command);
       const isHelp = /\s(--help|-h|--version)\b/.test(command);
       // A subcommand named without its arguments: its help is what runs.
       if (/^(npx )?geartrain [a-z][a-z-]*$/.test(command) && !/ serve$/.test(command)) {
