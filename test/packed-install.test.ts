@@ -151,15 +151,10 @@ describe('the packages packed and installed outside the repository', () => {
     const packages = workspacePackages();
     const tarballs = join(work, 'tarballs');
     mkdirSync(tarballs);
+    // The root README's command: `npm pack --workspace packages --pack-destination DIR`.
     const out = await mustRun(
       'npm',
-      [
-        'pack',
-        '--json',
-        '--pack-destination',
-        tarballs,
-        ...packages.flatMap(({ dir }) => ['-w', dir]),
-      ],
+      ['pack', '--workspace', 'packages', '--pack-destination', tarballs, '--json'],
       { cwd: repoRoot, env, timeout: 2 * MINUTE },
     );
     const report = JSON.parse(out.slice(out.indexOf('['))) as {
