@@ -65,7 +65,9 @@ const COMMAND =
 function commandsIn(text: string): string[] {
   const found: string[] = [];
   const take = (fragment: string) => {
-    for (const match of fragment.matchAll(COMMAND)) {
+    // A synopsis's alternatives (`[--store PATH | --port PORT]`): the first one.
+    const synopsis = fragment.replace(/\[([^\]|]*)\|[^\]]*\]/g, '[$1]');
+    for (const match of synopsis.matchAll(COMMAND)) {
       const command = match[1]!.replace(/\s+/g, ' ').trim();
       // "the `geartrain` command" names the program; it is not a command to run.
       if (command !== 'geartrain' && command !== 'npx geartrain') found.push(command);
