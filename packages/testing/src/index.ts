@@ -21,4 +21,10 @@ export {
   type StoreContractOptions,
   type SuiteApi,
 } from './store-contract.js';
+export {
+  describeQueueBehaviour,
+  type MakePeer,
+  type MakeServer,
+  type QueueBehaviourOptions,
+} from './queue-behaviour.js';
 export { Loopback, createLoopback, type Received, type StreamServer } from './loopback.js';

@@ -21,12 +21,11 @@ export interface StoreContractOptions {
   api?: SuiteApi;
 }
 
-function globalApi(): SuiteApi {
+/** The runner's globals; `suite` names the caller in the error when there are none. */
+export function globalApi(suite: string): SuiteApi {
   const g = globalThis as unknown as Partial<SuiteApi>;
   if (typeof g.describe !== 'function' || typeof g.it !== 'function') {
-    throw new Error(
-      'describeJobStoreContract: pass { api: { describe, it } } (no global describe/it)',
-    );
+    throw new Error(`${suite}: pass { api: { describe, it } } (no global describe/it)`);
   }
   return g as SuiteApi;
 }
@@ -117,7 +116,7 @@ export function describeJobStoreContract(
   factory: () => JobStore | Promise<JobStore>,
   options: StoreContractOptions = {},
 ): void {
-  const { describe, it } = options.api ?? globalApi();
+  const { describe, it } = options.api ?? globalApi('describeJobStoreContract');
   const reopen = options.reopen ?? ((store: JobStore) => store);
 
   /** Runs `body` on a new store; its `restart()` reopens the storage (see `reopen`). */
