@@ -1,7 +1,7 @@
 // The queue behaviour suite on the local queue: in memory, as createJobServer() makes it,
 // and with the core's MemoryJobStore, whose jobs a server opened again on it runs.
 import { createJobServer, MemoryJobStore, type JobServer } from '@geartrain/core';
-import { describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeQueueBehaviour } from '../src/index.js';
 
 describeQueueBehaviour('local queue in memory', (options) => createJobServer(options), {
@@ -23,6 +23,17 @@ describeQueueBehaviour(
   {
     api: { describe, it },
     durable: true,
+    // A server opened again on the store that the closed one wrote to.
     reopen: (closed, options) => serverOn(stores.get(closed)!, options),
   },
 );
+
+// Every case closes what it opened: no timer of a server, worker or wait is left running.
+const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+let timersBefore = 0;
+beforeAll(() => {
+  timersBefore = timers();
+});
+afterAll(() => {
+  expect(timers(), 'timers left running after the cases').toBeLessThanOrEqual(timersBefore);
+});

@@ -200,6 +200,10 @@ export class Node {
         }),
       options,
     );
+    // Jobs still held when the case ends are let go first, so that no close waits for them.
+    this.kase.onEnd(() => {
+      for (const held of jobs) if (!held.done) held.complete();
+    });
     return { worker, jobs };
   }
 
@@ -287,9 +291,13 @@ export class Case {
 
   /**
    * Waits until `done()` holds, re-checked whenever something happens in the case; fails
-   * after the deadline saying what it waited for.
+   * after the deadline saying what it waited for (`what`, or what `what()` says then).
    */
-  until(done: () => boolean, what: string, ms = this.setup.deadline): Promise<void> {
+  until(
+    done: () => boolean,
+    what: string | (() => string),
+    ms = this.setup.deadline,
+  ): Promise<void> {
     if (done()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const end = () => {
@@ -304,7 +312,7 @@ export class Case {
             ok = done();
           } catch (error) {
             end();
-            reject(error);
+            reject(error instanceof Error ? error : new Error(String(error)));
             return;
           }
           if (ok) {
@@ -315,8 +323,9 @@ export class Case {
       };
       const timer = setTimeout(() => {
         end();
+        const said = typeof what === 'string' ? what : what();
         reject(
-          new assert.AssertionError({ message: `timed out after ${ms} ms waiting for ${what}` }),
+          new assert.AssertionError({ message: `timed out after ${ms} ms waiting for ${said}` }),
         );
       }, ms);
       this.waits.add(wait);

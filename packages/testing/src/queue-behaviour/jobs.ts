@@ -96,7 +96,10 @@ export function jobCases(define: Define): void {
       }
     }
     const { jobs } = node.recording('prio', undefined, { concurrency: 1 });
-    await c.until(() => jobs.length === 9, 'the 9 jobs to run');
+    await c.until(
+      () => jobs.length === 9,
+      () => `the 9 jobs to run (ran: ${jobs.map(({ job }) => job.text()).join(', ')})`,
+    );
     assert.deepEqual(
       jobs.map(({ job }) => job.text()),
       ['high', 'normal', 'low'].flatMap((p) => [1, 2, 3].map((i) => `${p}-${i}`)),

@@ -92,7 +92,11 @@ export function durableCases(define: Define): void {
         'the reopened server knows a job by its handle',
       );
       const { jobs } = again.recording('kept-at-close');
-      await again.event('completed', delayed.handle);
+      await c.until(
+        () => jobs.length === 3,
+        () =>
+          `the 3 jobs kept at close to run (ran: ${jobs.map(({ job }) => job.text()).join(', ')})`,
+      );
       assert.deepEqual(
         jobs.map(({ job }) => [job.handle, job.text()]),
         [
