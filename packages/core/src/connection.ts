@@ -1,5 +1,5 @@
 import { ConnectionClosedError, InvalidArgumentError, JobNotFoundError } from './errors.js';
-import type { Engine } from './internal/engine.js';
+import type { ServerParts } from './internal/parts.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from './transport-types.js';
 import { WorkerState, type ConnectionSink, type Job, type JobListener } from './internal/job.js';
 import { toBuffer } from './internal/payload.js';
@@ -36,20 +36,20 @@ export class Connection {
   /** SET_CLIENT_ID; `-` until set. */
   clientId = '-';
 
-  private readonly engine: Engine;
-  /** The engine's record of this connection: only the engine changes it. */
+  private readonly parts: ServerParts;
+  /** The dispatcher's record of this connection: only the dispatcher changes it. */
   private readonly state: WorkerState;
   private readonly onClose: (connection: Connection) => void;
   private closedFlag = false;
 
   /** @internal Connections are opened with `server.connect()`. */
   constructor(
-    engine: Engine,
+    parts: ServerParts,
     id: number,
     options: ConnectionOptions,
     onClose: (connection: Connection) => void,
   ) {
-    this.engine = engine;
+    this.parts = parts;
     this.id = id;
     this.address = options.address ?? 'in-process';
     this.state = new WorkerState(id, options.sink);
@@ -99,28 +99,28 @@ export class Connection {
    */
   submit(request: SubmitRequest, listener?: JobListener): SubmitOutcome | Promise<SubmitOutcome> {
     this.assertOpen();
-    return this.engine.submit(this.state, request, listener);
+    return this.parts.queue.submit(this.state, request, listener);
   }
 
   /** Stops delivering a job's updates to `listener` (an abandoned submission). */
   detach(handle: string, listener: JobListener): void {
-    const job = this.engine.jobByHandle(handle);
-    if (job !== undefined) this.engine.detach(job, this.state, listener);
+    const job = this.parts.queue.byHandle(handle);
+    if (job !== undefined) this.parts.dispatcher.detach(job, this.state, listener);
   }
 
   /** GET_STATUS. */
   status(handle: string): JobStatus {
-    return this.engine.status(handle);
+    return this.parts.views.status(handle);
   }
 
   /** How a background job ended, while its outcome is kept (geartrain's own; no packet). */
   outcome(handle: string): JobOutcome | undefined {
-    return this.engine.outcome(handle)?.view();
+    return this.parts.queue.kept.get(handle)?.view();
   }
 
   /** GET_STATUS_UNIQUE; give the function name for an exact answer. */
   statusByUnique(unique: string, functionName?: string): UniqueJobStatus {
-    return this.engine.statusByUnique(unique, functionName);
+    return this.parts.views.statusByUnique(unique, functionName);
   }
 
   // ------------------------------------------------------------------ worker side
@@ -133,28 +133,28 @@ export class Connection {
     if (!(timeout >= 0) || !(capacity >= 1)) {
       throw new InvalidArgumentError('timeout must be ≥ 0 and capacity ≥ 1');
     }
-    this.engine.canDo(this.state, functionName, timeout, capacity);
+    this.parts.dispatcher.canDo(this.state, functionName, timeout, capacity);
   }
 
   /** CANT_DO: jobs of that function held by this connection go back to the queue. */
   cantDo(functionName: string): void {
-    this.engine.cantDo(this.state, functionName);
+    this.parts.dispatcher.cantDo(this.state, functionName);
   }
 
   /** RESET_ABILITIES. */
   resetAbilities(): void {
-    this.engine.resetAbilities(this.state);
+    this.parts.dispatcher.resetAbilities(this.state);
   }
 
   /** GRAB_JOB*: the next job for this connection, or undefined (NO_JOB). */
   grab(): Assignment | undefined {
     if (this.closedFlag) return undefined;
-    return this.engine.grab(this.state);
+    return this.parts.dispatcher.grab(this.state);
   }
 
   /** PRE_SLEEP: the sink's `wake` is called when work arrives (at once if there is some). */
   preSleep(): void {
-    if (!this.closedFlag) this.engine.preSleep(this.state);
+    if (!this.closedFlag) this.parts.dispatcher.preSleep(this.state);
   }
 
   // The work* methods name the job by its handle (as on the wire) or by the Assignment that
@@ -162,17 +162,17 @@ export class Connection {
 
   /** WORK_STATUS. */
   workStatus(job: string | Assignment, numerator: number, denominator: number): void {
-    this.engine.workStatus(this.heldJob(job), numerator, denominator);
+    this.parts.dispatcher.workStatus(this.heldJob(job), numerator, denominator);
   }
 
   /** WORK_DATA. */
   workData(job: string | Assignment, data: PayloadInput): void {
-    this.engine.workData(this.heldJob(job), 'data', toBuffer(data));
+    this.parts.dispatcher.workData(this.heldJob(job), 'data', toBuffer(data));
   }
 
   /** WORK_WARNING. */
   workWarning(job: string | Assignment, data: PayloadInput): void {
-    this.engine.workData(this.heldJob(job), 'warning', toBuffer(data));
+    this.parts.dispatcher.workData(this.heldJob(job), 'warning', toBuffer(data));
   }
 
   /** WORK_COMPLETE. */
@@ -180,7 +180,11 @@ export class Connection {
     const held = this.heldJob(job);
     // An assignment's handle is made only if a client is told (in-process workers never
     // needed the string).
-    this.engine.workComplete(held, toBuffer(data), typeof job === 'string' ? job : undefined);
+    this.parts.dispatcher.workComplete(
+      held,
+      toBuffer(data),
+      typeof job === 'string' ? job : undefined,
+    );
   }
 
   /**
@@ -188,12 +192,12 @@ export class Connection {
    * job's outcome (its message, class name and stack); a transport has none to give.
    */
   workFail(job: string | Assignment, thrown?: unknown): void {
-    this.engine.workFail(this.heldJob(job), thrown);
+    this.parts.dispatcher.workFail(this.heldJob(job), thrown);
   }
 
   /** WORK_EXCEPTION. `thrown`: as for `workFail`, the error the handler threw. */
   workException(job: string | Assignment, data?: PayloadInput, thrown?: unknown): void {
-    this.engine.workException(this.heldJob(job), toBuffer(data), thrown);
+    this.parts.dispatcher.workException(this.heldJob(job), toBuffer(data), thrown);
   }
 
   /** Whether this connection has room for another job of some function it can do. */
@@ -214,13 +218,13 @@ export class Connection {
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
-    this.engine.disconnect(this.state);
+    this.parts.dispatcher.disconnect(this.state);
     this.onClose(this);
   }
 
   private lookup(job: string | Assignment): Job | undefined {
     return typeof job === 'string'
-      ? this.engine.held(this.state, job)
+      ? this.parts.dispatcher.held(this.state, job)
       : heldByAssignment(this.state, job);
   }
 

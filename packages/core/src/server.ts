@@ -3,7 +3,7 @@ import { asyncScheduler, type Observable, type SchedulerLike } from 'rxjs';
 import { InProcessClient, type ClientOptions } from './client.js';
 import { Connection, type ConnectionOptions, type ConnectionSink } from './connection.js';
 import { InvalidArgumentError, JobNotFoundError } from './errors.js';
-import { Engine } from './internal/engine.js';
+import { ServerParts } from './internal/parts.js';
 import { checkFields, checkOptions, checkRetention } from './internal/checks.js';
 import type { LoggerLike, WorkerOptions } from './worker-types.js';
 import type { JobStore } from './store.js';
@@ -162,7 +162,7 @@ export class JobServer {
   /** Whether adapter connections receive exceptions without asking (gearmand `--exceptions`). */
   readonly exceptions: boolean;
 
-  private readonly engine: Engine;
+  private readonly parts: ServerParts;
   private readonly connectionsById = new Map<number, Connection>();
   private readonly workersSet = new Set<InProcessWorker>();
   private connectionSeq = 0;
@@ -185,7 +185,7 @@ export class JobServer {
     if (!(wakeTimeout > 0)) throw new InvalidArgumentError('wakeTimeout must be > 0 ms');
     const store = options.store ?? null;
     if (store !== null) checkStore(store);
-    this.engine = new Engine({
+    this.parts = new ServerParts({
       workerWakeup,
       wakeTimeout,
       scheduler: this.scheduler,
@@ -221,10 +221,10 @@ export class JobServer {
         ),
     });
     for (const [name, policy] of Object.entries(options.jobPolicies ?? {})) {
-      if (policy.keep !== undefined) this.engine.setRetention(name, policy.keep);
+      if (policy.keep !== undefined) this.parts.queue.kept.setRetention(name, policy.keep);
     }
     // Synchronous for a synchronous store: its jobs are queued before the constructor returns.
-    this.ready = this.engine.replayStored();
+    this.ready = this.parts.queue.replay();
   }
 
   /** What `releaseMemory` asks for, as the engine's callback. */
@@ -248,21 +248,22 @@ export class JobServer {
    */
   setJobPolicy(functionName: string, policy: JobPolicy | null): void {
     const retries = policy === null ? null : retriesOfPolicy(policy, 'policy');
-    this.engine.setRetryPolicy(functionName, retries);
-    this.engine.setRetention(functionName, policy?.keep ?? null);
+    const queue = this.parts.queue;
+    queue.setRetryPolicy(functionName, retries);
+    queue.kept.setRetention(functionName, policy?.keep ?? null, queue.functions.get(functionName));
   }
 
   /** A function's policy, or null (none: one attempt, the server's retention). */
   jobPolicy(functionName: string): JobPolicy | null {
-    const retry = this.engine.retryPolicy(functionName);
-    const keep = this.engine.retention(functionName);
+    const retry = this.parts.queue.retryPolicy(functionName);
+    const keep = this.parts.queue.kept.retention(functionName);
     if (retry === null && keep === null) return null;
     return { ...(retry ?? {}), ...(keep === null ? {} : { keep }) };
   }
 
   /** How a background job ended, while it is kept (see `JobPolicy.keep`); else undefined. */
   outcome(handle: string): JobOutcome | undefined {
-    return this.engine.outcome(handle)?.view();
+    return this.parts.queue.kept.get(handle)?.view();
   }
 
   /**
@@ -272,15 +273,15 @@ export class JobServer {
    */
   outcomes(options: OutcomeFilter = {}): JobOutcome[] {
     checkOptions(options);
-    return this.engine
-      .keptOutcomes(options.functionName, options.state, options.limit)
+    return this.parts.queue.kept
+      .list(options.functionName, options.state, options.limit)
       .map((o) => o.view());
   }
 
   /** How many outcomes are kept (of one function, of one state), without reading them. */
   outcomeCount(options: Omit<OutcomeFilter, 'limit'> = {}): number {
     checkOptions(options);
-    return this.engine.keptOutcomeCount(options.functionName, options.state);
+    return this.parts.queue.kept.count(options.functionName, options.state);
   }
 
   /**
@@ -290,7 +291,7 @@ export class JobServer {
    * @throws JobNotFoundError when no failed outcome is kept under it.
    */
   async retry(handle: string): Promise<string> {
-    const outcome = this.engine.resubmit(handle);
+    const outcome = this.parts.queue.resubmit(handle);
     if (outcome === undefined) {
       throw new JobNotFoundError(handle, `no failed job is kept under ${handle}`);
     }
@@ -299,12 +300,12 @@ export class JobServer {
 
   /** Discards a kept outcome; returns whether there was one. */
   discard(handle: string): boolean {
-    return this.engine.discardOutcome(handle);
+    return this.parts.queue.kept.discard(handle);
   }
 
   /** Discards every failed outcome of a function; returns how many. */
   discardFailed(functionName: string): number {
-    return this.engine.discardFailed(functionName);
+    return this.parts.queue.kept.discardFailed(functionName);
   }
 
   /**
@@ -317,18 +318,18 @@ export class JobServer {
    */
   async schedule(id: string, options: ScheduleOptions): Promise<ScheduleInfo> {
     await this.ready;
-    return this.engine.schedules.define(id, options);
+    return this.parts.queue.schedules.define(id, options);
   }
 
   /** Removes a schedule (its jobs already submitted stay); resolves with whether it existed. */
   async unschedule(id: string): Promise<boolean> {
     await this.ready;
-    return this.engine.schedules.remove(id);
+    return this.parts.queue.schedules.remove(id);
   }
 
   /** The schedules, by id, with their last and next ticks. */
   schedules(): ScheduleInfo[] {
-    return this.engine.schedules.list();
+    return this.parts.queue.schedules.list();
   }
 
   /**
@@ -338,17 +339,17 @@ export class JobServer {
    * store has it (a StoreError when it could not keep it).
    */
   async pause(functionName: string): Promise<void> {
-    await this.engine.setPaused(functionName, true);
+    await this.parts.queue.setPaused(functionName, true);
   }
 
   /** Resumes a paused function: its sleeping workers are woken for its queued jobs. */
   async resume(functionName: string): Promise<void> {
-    await this.engine.setPaused(functionName, false);
+    await this.parts.queue.setPaused(functionName, false);
   }
 
   /** Whether a function is paused. */
   paused(functionName: string): boolean {
-    return this.engine.control(functionName).paused;
+    return this.parts.queue.gates.control(functionName).paused;
   }
 
   /**
@@ -360,33 +361,33 @@ export class JobServer {
    * @throws InvalidArgumentError for a bad limit or function name
    */
   async setFunctionLimits(functionName: string, limits: FunctionLimits | null): Promise<void> {
-    await this.engine.setLimits(functionName, limits);
+    await this.parts.queue.setLimits(functionName, limits);
   }
 
   /** A function's limits (nulls when it has none). */
   functionLimits(functionName: string): Required<FunctionLimits> {
-    const { rate, concurrency } = this.engine.control(functionName);
+    const { rate, concurrency } = this.parts.queue.gates.control(functionName);
     return { rate, concurrency };
   }
 
   /** The functions that are paused or limited (admin `show functions`), by name. */
   controls(): FunctionControl[] {
-    return this.engine.controls();
+    return this.parts.queue.gates.list();
   }
 
   /** Every job transition. Events are only built while someone subscribes. */
   get events$(): Observable<JobEvent> {
-    return this.engine.events.asObservable();
+    return this.parts.ctx.events.asObservable();
   }
 
   get closed(): boolean {
-    return this.engine.closing;
+    return this.parts.closing;
   }
 
   /** Opens a connection: the contract the TCP adapter and the thread pool use. */
   connect(options: ConnectionOptions = {}): Connection {
     checkOptions(options);
-    const connection = new Connection(this.engine, ++this.connectionSeq, options, (c) =>
+    const connection = new Connection(this.parts, ++this.connectionSeq, options, (c) =>
       this.connectionsById.delete(c.id),
     );
     this.connectionsById.set(connection.id, connection);
@@ -413,21 +414,21 @@ export class JobServer {
   }
 
   status(handle: string): JobStatus {
-    return this.engine.status(handle);
+    return this.parts.views.status(handle);
   }
 
   statusByUnique(unique: string, functionName?: string): UniqueJobStatus {
-    return this.engine.statusByUnique(unique, functionName);
+    return this.parts.views.statusByUnique(unique, functionName);
   }
 
   /** Cancels a queued, delayed or running job; false when there is no such job. */
   cancel(handle: string): boolean {
-    return this.engine.cancel(handle);
+    return this.parts.queue.cancel(handle);
   }
 
   /** Creates an empty function entry (admin `create function`). */
   createFunction(functionName: string): void {
-    this.engine.functions.create(functionName);
+    this.parts.queue.functions.create(functionName);
   }
 
   /**
@@ -435,17 +436,17 @@ export class JobServer {
    * @throws FunctionNotFoundError, FunctionBusyError (workers registered or jobs live)
    */
   dropFunction(functionName: string): void {
-    this.engine.functions.drop(functionName);
+    this.parts.queue.functions.drop(functionName);
   }
 
   /** Sets a function's queue limits (admin `maxqueue`); false when the function does not exist. */
   setMaxQueue(functionName: string, limits: number | Partial<QueueLimits>): boolean {
-    return this.engine.functions.setLimits(functionName, limitsOf(limits));
+    return this.parts.queue.functions.setLimits(functionName, limitsOf(limits));
   }
 
   /** Statistics per function (admin `status`, `prioritystatus`). */
   functions(): FunctionStatus[] {
-    return this.engine.functionStatus();
+    return this.parts.views.functionStatus();
   }
 
   /**
@@ -453,12 +454,12 @@ export class JobServer {
    * since it reads the clock at each start and end; `@geartrain/dashboard` turns it on.
    */
   measureTimings(): void {
-    this.engine.measureTimings();
+    this.parts.measureTimings();
   }
 
   /** Wait and run time histograms per function, since `measureTimings` (none before). */
   timings(): FunctionTimings[] {
-    return this.engine.timings();
+    return this.parts.views.timings();
   }
 
   /** Open connections with their registrations (admin `workers`). */
@@ -478,17 +479,17 @@ export class JobServer {
    */
   jobs(filter?: JobFilter): JobInfo[] {
     checkOptions(filter, 'filter');
-    return this.engine.jobInfo(filter);
+    return this.parts.views.jobs(filter);
   }
 
   /** A live job by its handle, or undefined (ended, or never known). */
   job(handle: string): JobInfo | undefined {
-    return this.engine.jobInfoOf(handle);
+    return this.parts.views.job(handle);
   }
 
   /** Unique ids of live jobs, `''` for those without (admin `show unique jobs`). */
   uniqueJobs(): string[] {
-    return this.engine.jobInfo().map((job) => job.unique);
+    return this.parts.views.jobs().map((job) => job.unique);
   }
 
   /**
@@ -503,21 +504,21 @@ export class JobServer {
   }
 
   private async shutdown(timeout: number): Promise<void> {
-    const engine = this.engine;
-    engine.beginClose();
-    engine.failWaitingForeground();
+    const { queue, dispatcher } = this.parts;
+    this.parts.beginClose();
+    queue.failWaitingForeground();
     const workersStopped = Promise.all(
       [...this.workersSet].map((w) => w.stop({ timeout, reason: 'serverClosed' })),
     );
-    if (engine.runningJobs().length > 0) {
-      await untilDeadline(engine.whenNoneRunning(), this.scheduler, timeout, () =>
-        engine.abortRunning(),
+    if (dispatcher.running > 0) {
+      await untilDeadline(dispatcher.whenNoneRunning(), this.scheduler, timeout, () =>
+        queue.abortRunning(),
       );
     }
     await workersStopped;
     for (const connection of [...this.connectionsById.values()]) connection.close();
-    engine.stopTimers();
-    await engine.store?.close?.();
+    this.parts.stopTimers();
+    await queue.store?.close?.();
   }
 }
 

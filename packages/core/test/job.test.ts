@@ -4,8 +4,8 @@ import { FunctionEntry, Job, JobState } from '../src/internal/job.js';
 describe('a job’s packed fields', () => {
   it('keep state, stored and retries apart, with a retry count past 32 bits exact', () => {
     const fn = new FunctionEntry('f', 'H:t');
-    const job = new Job(7, fn, '', 'x', 2, true, 0, '');
-    expect([job.state, job.stored, job.retries]).toEqual([JobState.Queued, false, 0]);
+    const job = new Job({ seq: 7, fn, unique: '', body: 'x', priority: 2, background: true });
+    expect([job.state, job.stored, job.retries]).toEqual([JobState.Pending, false, 0]);
     expect([job.priorityIndex, job.background, job.madeHandle]).toEqual([2, true, true]);
 
     job.stored = true;
@@ -21,7 +21,15 @@ describe('a job’s packed fields', () => {
     expect([job.state, job.stored, job.retries]).toEqual([JobState.Delayed, true, 2 ** 40 + 4]);
     expect([job.priorityIndex, job.background, job.handle]).toEqual([2, true, 'H:t:7']);
 
-    const replayed = new Job(8, fn, 'u', 'x', 0, false, 0, '', 'H:old:8');
+    const replayed = new Job({
+      seq: 8,
+      fn,
+      unique: 'u',
+      body: 'x',
+      priority: 0,
+      background: false,
+      handle: 'H:old:8',
+    });
     expect([replayed.handle, replayed.madeHandle, replayed.background]).toEqual([
       'H:old:8',
       false,

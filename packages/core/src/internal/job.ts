@@ -314,6 +314,22 @@ export class Attachment {
   }
 }
 
+/** What a job is made of (`new Job`). */
+export interface JobInit {
+  readonly seq: number;
+  readonly fn: FunctionEntry;
+  readonly unique: string;
+  readonly body: Body;
+  readonly priority: PriorityIndex;
+  readonly background: boolean;
+  /** When it becomes runnable (ms on the scheduler's clock); 0 or absent: at once. */
+  readonly runAt?: number;
+  readonly reducer?: string;
+  /** The handle it had (replayed, run again by hand); absent: `<prefix>:<seq>`. */
+  readonly handle?: string | undefined;
+  readonly retry?: Retries | null;
+}
+
 /**
  * One job. Its fields are kept few (a million may be queued): progress and timers live in
  * `run` only while a worker holds the job, and small payloads are strings (see payload.ts).
@@ -341,26 +357,29 @@ export class Job implements JobRecord {
    */
   private extra: Extra | null;
 
-  constructor(
-    readonly seq: number,
-    readonly fn: FunctionEntry,
-    readonly unique: string,
-    readonly body: Body,
-    priorityIndex: PriorityIndex,
-    background: boolean,
-    runAt: number,
-    reducer: string,
-    handle?: string,
-    retry: Retries | null = null,
-  ) {
+  readonly seq: number;
+  readonly fn: FunctionEntry;
+  readonly unique: string;
+  readonly body: Body;
+
+  /** A new job is pending: it is runnable once the queue places it (see `LiveJobs`). */
+  constructor(init: JobInit) {
+    const { seq, fn, handle } = init;
+    this.seq = seq;
+    this.fn = fn;
+    this.unique = init.unique;
+    this.body = init.body;
+    const runAt = init.runAt ?? 0;
+    const reducer = init.reducer ?? '';
+    const retry = init.retry ?? null;
     // A handle given (replayed, run again by hand) is kept only when it is not the one this
     // run would make.
     const own = handle !== undefined && handle !== makeHandle(fn.handlePrefix, seq) ? handle : null;
     this.bits =
-      priorityIndex |
-      (background ? 4 : 0) |
+      init.priority |
+      (init.background ? 4 : 0) |
       (own === null ? 8 : 0) |
-      (JobState.Queued << STATE_SHIFT);
+      (JobState.Pending << STATE_SHIFT);
     this.extra =
       runAt !== 0 || reducer !== '' || retry !== null || own !== null
         ? { runAt, reducer, retry, failures: null, handle: own }
@@ -453,7 +472,7 @@ export class Job implements JobRecord {
 }
 
 /** An intrusive FIFO of jobs (through `job.prev`/`job.next`): O(1) at both ends and removal. */
-export class JobQueue {
+export class JobList {
   head: Job | null = null;
   tail: Job | null = null;
   length = 0;
@@ -513,10 +532,10 @@ export class FunctionCounts {
 
 export class FunctionEntry {
   readonly counts = new FunctionCounts();
-  readonly queues: readonly [JobQueue, JobQueue, JobQueue] = [
-    new JobQueue(),
-    new JobQueue(),
-    new JobQueue(),
+  readonly queues: readonly [JobList, JobList, JobList] = [
+    new JobList(),
+    new JobList(),
+    new JobList(),
   ];
   /** Live jobs: queued, delayed, pending and running. */
   total = 0;

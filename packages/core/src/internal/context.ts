@@ -1,0 +1,46 @@
+import { Subject, type SchedulerLike } from 'rxjs';
+import type { JobEvent } from '../types.js';
+import { StampClock } from './stamps.js';
+
+type WithoutTime<E> = E extends unknown ? Omit<E, 'time'> : never;
+
+/**
+ * What the dispatcher and the queue of one server share: the clock, the event stream, the
+ * stamps of one synchronous stretch, whether the server is closing, and whether wait and
+ * run times are measured. One object, so that neither part reaches into the other for them.
+ */
+export class ServerContext {
+  readonly events = new Subject<JobEvent>();
+  readonly stamps: StampClock;
+  /** No new submissions or assignments once set. */
+  closing = false;
+  /** When timings were turned on (`measureTimings`), or -1: not measured. */
+  timingSince = -1;
+
+  constructor(
+    readonly scheduler: SchedulerLike,
+    /** Whether the scheduler is the real clock (not a virtual one a test advances). */
+    realClock: boolean,
+  ) {
+    this.stamps = new StampClock(scheduler, realClock);
+  }
+
+  now(): number {
+    return this.scheduler.now();
+  }
+
+  /** Whether anyone listens: callers check it first, so no event is built for nobody. */
+  get observed(): boolean {
+    return this.events.observed;
+  }
+
+  /**
+   * Publishes an event stamped with the time. Callers check `observed` first, so no event
+   * object is built while nobody listens (the hot path stays allocation-free).
+   */
+  emit(event: WithoutTime<JobEvent>): void {
+    this.events.next({ ...event, time: this.now() });
+    // Subscribers are application code: the time moved on while they ran.
+    this.stamps.invalidate();
+  }
+}
