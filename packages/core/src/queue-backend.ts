@@ -1,0 +1,149 @@
+import type { RetryPolicy } from './retry.js';
+import type { JobPolicy } from './server.js';
+import type {
+  FailReason,
+  FunctionControl,
+  FunctionLimits,
+  FunctionStatus,
+  JobFilter,
+  JobInfo,
+  JobOutcome,
+  JobStatus,
+  OutcomeFilter,
+  Priority,
+  ScheduleInfo,
+  ScheduleOptions,
+  UniqueJobStatus,
+} from './types.js';
+
+// The shared queue's backend (decision 32): where the jobs of many nodes wait, reached
+// through batched, asynchronous calls. `@geartrain/postgres` implements it on PostgreSQL,
+// and `@geartrain/testing` in memory, a turn away, for tests. A job server given one
+// (`createJobServer({ queue })`) keeps its dispatcher, its workers and its foreground jobs
+// in this process and its background jobs in the backend.
+
+/** One incarnation of a node: a random id, new at every start (never the hostname). */
+export interface NodeIdentity {
+  readonly id: string;
+  /** Shown to operators (the admin `nodes` command, the dashboard). */
+  readonly name: string;
+}
+
+/** A background submission of one turn, in the order it was made. */
+export interface SharedSubmission {
+  readonly functionName: string;
+  readonly payload: Buffer;
+  /** '' never coalesces; '-' is not accepted by a shared queue (it coalesces by payload). */
+  readonly unique: string;
+  readonly priority: Priority;
+  /** Runnable no earlier than this many ms after the backend accepts it (0: at once). */
+  readonly delay: number;
+  readonly reducer: string;
+  /** The job's own retry policy, or null for its function's. */
+  readonly retry: RetryPolicy | null;
+}
+
+/** A submission's answer: accepted (or coalesced onto a live job), or refused. */
+export type SubmitAnswer =
+  | { readonly handle: string; readonly coalesced: boolean }
+  | { readonly error: Error };
+
+/** A job the backend handed to this node for one of its idle workers. */
+export interface ClaimedJob {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly payload: Buffer;
+  readonly priority: Priority;
+  readonly reducer: string;
+  /** This claim's attempt (1 for the first): every later report names it. */
+  readonly attempt: number;
+}
+
+/** How an attempt of a claimed job ended, as this node's worker reported it. */
+export type AttemptEnd =
+  | { readonly kind: 'complete'; readonly data: Buffer }
+  | { readonly kind: 'fail' }
+  | { readonly kind: 'exception'; readonly data: Buffer }
+  | { readonly kind: 'timeout' }
+  /** The worker went away: the attempt counts, the job runs again (or fails past its limit). */
+  | { readonly kind: 'lost' }
+  /** Claimed, never started (this node closes): given back, the attempt not counted. */
+  | { readonly kind: 'unclaimed' };
+
+/** A report for one attempt, fenced by handle, attempt and the node that claimed it. */
+export interface AttemptReport {
+  readonly handle: string;
+  readonly attempt: number;
+  readonly end: AttemptEnd;
+}
+
+export interface ProgressReport {
+  readonly handle: string;
+  readonly attempt: number;
+  readonly numerator: number;
+  readonly denominator: number;
+}
+
+/** What the backend tells the node of its own accord. */
+export interface BackendSignals {
+  /**
+   * Jobs may be claimable (another node submitted, a delay came due, a function resumed):
+   * for these functions, or for any when null.
+   */
+  waiting(functionNames: readonly string[] | null): void;
+  /** A job this node claimed was taken back (cancelled, or recovered after its lease). */
+  revoked(handle: string, attempt: number, reason: FailReason): void;
+}
+
+/** A shared queue's backend: one per node (its connection to the shared queue). */
+export interface QueueBackend {
+  /** Connects and registers this node; rejects with a typed error (`QUEUE_ERROR`). */
+  open(node: NodeIdentity, signals: BackendSignals): Promise<void>;
+  /** Stops this node's claims; what it still holds is given back. */
+  close(): Promise<void>;
+
+  /** One turn's background submissions: an answer each, in order. */
+  submit(batch: readonly SharedSubmission[]): Promise<readonly SubmitAnswer[]>;
+  /**
+   * Claims for this node at most `count` runnable jobs of each function (priority first,
+   * then order of submission), marking them running under this node and a new attempt.
+   */
+  claim(demand: ReadonlyMap<string, number>): Promise<readonly ClaimedJob[]>;
+  /**
+   * Ends attempts. Each answer says whether it was taken: false when the attempt is no
+   * longer this node's (taken back, ended): a stale report changes nothing.
+   */
+  report(batch: readonly AttemptReport[]): Promise<readonly boolean[]>;
+  /** Progress of running attempts (fenced like reports). */
+  progress(batch: readonly ProgressReport[]): Promise<void>;
+
+  // Views of the whole queue.
+  status(handle: string): Promise<JobStatus>;
+  statusByUnique(unique: string, functionName?: string): Promise<UniqueJobStatus>;
+  functions(): Promise<FunctionStatus[]>;
+  jobs(filter: JobFilter): Promise<JobInfo[]>;
+  job(handle: string): Promise<JobInfo | undefined>;
+  outcome(handle: string): Promise<JobOutcome | undefined>;
+  outcomes(filter: OutcomeFilter): Promise<JobOutcome[]>;
+  outcomeCount(filter: Omit<OutcomeFilter, 'limit'>): Promise<number>;
+
+  // Jobs by hand.
+  cancel(handle: string): Promise<boolean>;
+  /** Runs a dead letter again; undefined when none is kept under the handle. */
+  retry(handle: string): Promise<SubmitAnswer | undefined>;
+  discard(handle: string): Promise<boolean>;
+  discardFailed(functionName: string): Promise<number>;
+
+  // Each function's settings, for the whole queue.
+  setJobPolicy(functionName: string, policy: JobPolicy | null): Promise<void>;
+  jobPolicy(functionName: string): Promise<JobPolicy | null>;
+  setPaused(functionName: string, paused: boolean): Promise<void>;
+  setLimits(functionName: string, limits: FunctionLimits | null): Promise<void>;
+  controls(): Promise<FunctionControl[]>;
+
+  // Schedules, ticked once for the whole queue.
+  schedule(id: string, options: ScheduleOptions): Promise<ScheduleInfo>;
+  unschedule(id: string): Promise<boolean>;
+  schedules(): Promise<ScheduleInfo[]>;
+}
