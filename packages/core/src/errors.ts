@@ -31,6 +31,16 @@ export class StoreError extends GeartrainError<'STORE_FAILED'> {
   }
 }
 
+/**
+ * The shared queue could not be reached, or failed to take a submission (wire
+ * `QUEUE_ERROR`). The submission was not accepted; nothing acknowledged is lost.
+ */
+export class QueueUnavailableError extends GeartrainError<'QUEUE_UNAVAILABLE'> {
+  constructor(message: string, cause: unknown) {
+    super('QUEUE_UNAVAILABLE', message, { cause });
+  }
+}
+
 /** The server is closing or closed and accepts no new work. */
 export class ServerClosedError extends GeartrainError<'SERVER_CLOSED'> {
   constructor() {

@@ -45,8 +45,7 @@ export interface SharedSubmission {
 
 /** A submission's answer: accepted (or coalesced onto a live job), or refused. */
 export type SubmitAnswer =
-  | { readonly handle: string; readonly coalesced: boolean }
-  | { readonly error: Error };
+  { readonly handle: string; readonly coalesced: boolean } | { readonly error: Error };
 
 /** A job the backend handed to this node for one of its idle workers. */
 export interface ClaimedJob {

@@ -19,3 +19,14 @@ export { deliver } from './internal/job.js';
 export { toBuffer } from './internal/payload.js';
 export { checkJobServer, checkName, checkOptions } from './internal/checks.js';
 export { untilDeadline } from './internal/deadline.js';
+export type {
+  AttemptEnd,
+  AttemptReport,
+  BackendSignals,
+  ClaimedJob,
+  NodeIdentity,
+  ProgressReport,
+  QueueBackend,
+  SharedSubmission,
+  SubmitAnswer,
+} from './queue-backend.js';

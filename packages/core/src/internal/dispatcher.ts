@@ -129,6 +129,7 @@ export class Dispatcher implements QueueHost {
     if (worker.sleeping) {
       fn.sleepers.add(ability);
       this.wakes.ensure(fn);
+      if (worker.sleeping) this.queue.idle(worker);
     }
   }
 
@@ -236,6 +237,7 @@ export class Dispatcher implements QueueHost {
     const run = job.run!;
     run.numerator = numerator;
     run.denominator = denominator;
+    this.queue.progress(job);
     this.broadcast(job, { type: 'status', numerator, denominator });
     if (this.ctx.observed) {
       this.ctx.emit({ type: 'progress', handle: job.handle, numerator, denominator });

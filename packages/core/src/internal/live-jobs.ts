@@ -6,6 +6,14 @@ import { SeqIndex } from './job-index.js';
 import { JobState, type FunctionEntry, type Job } from './job.js';
 import { payloadKey, sameBody } from './payload.js';
 
+/** Runnable: in its function's queue (shared with the jobs a shared queue claimed). */
+export function enqueue(job: Job, front = false): void {
+  job.state = JobState.Queued;
+  const queue = job.fn.queues[job.priorityIndex];
+  if (front) queue.pushFront(job);
+  else queue.pushBack(job);
+}
+
 /**
  * The local queue's tables of live jobs: every job by seq (with the time it was queued),
  * each function's three priority queues and its unique ids, and the delayed jobs' heap.
@@ -102,10 +110,7 @@ export class LiveJobs {
 
   /** Runnable: at the back of its queue, or at the front (a job that ran before goes first). */
   enqueue(job: Job, front = false): void {
-    job.state = JobState.Queued;
-    const queue = job.fn.queues[job.priorityIndex];
-    if (front) queue.pushFront(job);
-    else queue.pushBack(job);
+    enqueue(job, front);
   }
 
   /** Waits until `job.runAt`. */

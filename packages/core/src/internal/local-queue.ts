@@ -270,6 +270,10 @@ export class LocalQueue implements JobQueue {
   // ---------------------------------------------------------------------------------
   // Handing out
 
+  idle(): void {
+    // Every job of this queue is in it: there is nothing to claim.
+  }
+
   startable(fn: FunctionEntry): number {
     const queued = fn.queued;
     if (fn.gate === null || queued === 0) return queued;
@@ -308,6 +312,10 @@ export class LocalQueue implements JobQueue {
 
   // ---------------------------------------------------------------------------------
   // How attempts end (see Endings)
+
+  progress(): void {
+    // Read from the job's run when asked for: nothing to write.
+  }
 
   complete(job: Job, data: Buffer, handle?: string): void {
     this.endings.complete(job, data, handle);

@@ -41,6 +41,11 @@ export interface JobQueue {
   /** The last client of a foreground job left: a job that has not started is dropped. */
   abandoned(job: Job): void;
 
+  /**
+   * A worker sleeps with room for jobs of its functions: a queue that claims jobs for this
+   * node's workers (a shared one) claims some for it. The local queue has nothing to do.
+   */
+  idle(worker: WorkerState): void;
   /** How many jobs of `fn` may start now (as many workers are worth waking). */
   startable(fn: FunctionEntry): number;
   /** The next job of `fn` at `priority` that may start now, marked as running; or null. */
@@ -55,6 +60,8 @@ export interface JobQueue {
 
   // How a running attempt ended. Each names the job its worker holds now: the dispatcher
   // refuses a report for a job the worker no longer holds before it gets here.
+  /** The running job's progress changed (its run holds the numbers). */
+  progress(job: Job): void;
   complete(job: Job, data: Buffer, handle?: string): void;
   /** `thrown`: what an in-process handler threw, kept with the job's outcome. */
   fail(job: Job, thrown?: unknown): void;

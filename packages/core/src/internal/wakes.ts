@@ -41,6 +41,7 @@ export class Wakes {
     for (const ability of worker.order) {
       if (ability.active < ability.capacity) ability.fn.sleepers.add(ability);
     }
+    this.queue.idle(worker);
   }
 
   /** The worker is awake (it asked for work): it leaves every sleepers' list. */

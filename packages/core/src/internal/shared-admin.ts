@@ -1,0 +1,160 @@
+import { QueueUnavailableError } from '../errors.js';
+import type { QueueBackend } from '../queue-backend.js';
+import type { JobPolicy } from '../server.js';
+import type { SubmitOutcome } from '../transport-types.js';
+import type {
+  FunctionControl,
+  FunctionLimits,
+  FunctionStatus,
+  JobFilter,
+  JobInfo,
+  OutcomeFilter,
+  QueueLimits,
+  ScheduleOptions,
+} from '../types.js';
+import type { LocalViews } from './local-views.js';
+import type { QueueAdmin } from './queue-admin.js';
+import type { SharedQueue } from './shared-queue.js';
+
+/**
+ * A shared queue's side of the job server's API: the whole queue's answers come from the
+ * backend; the foreground jobs this node keeps, and its workers, from this node.
+ */
+export class SharedAdmin implements QueueAdmin {
+  private readonly backend: QueueBackend;
+
+  constructor(
+    private readonly queue: SharedQueue,
+    /** The views of the foreground jobs kept on this node. */
+    private readonly local: LocalViews,
+    backend: QueueBackend,
+  ) {
+    this.backend = backend;
+  }
+
+  open(): Promise<void> {
+    return this.queue.open().catch((error: unknown) => {
+      throw new QueueUnavailableError('the shared queue could not be opened', error);
+    });
+  }
+
+  /** Whether this node keeps the job under `handle` (a foreground job). */
+  private here(handle: string): boolean {
+    return this.queue.local.byHandle(handle) !== undefined;
+  }
+
+  status(handle: string) {
+    return this.here(handle) ? this.local.status(handle) : this.backend.status(handle);
+  }
+
+  async statusByUnique(unique: string, functionName?: string) {
+    const local = this.local.statusByUnique(unique, functionName);
+    return local.known ? local : this.backend.statusByUnique(unique, functionName);
+  }
+
+  /** The whole queue's counts, with this node's foreground jobs and its workers. */
+  async functions(): Promise<FunctionStatus[]> {
+    const rows = new Map<string, FunctionStatus>();
+    for (const row of await this.backend.functions()) rows.set(row.functionName, row);
+    for (const here of this.local.functionStatus()) {
+      const row = rows.get(here.functionName);
+      if (row === undefined) {
+        rows.set(here.functionName, here);
+        continue;
+      }
+      rows.set(here.functionName, {
+        ...row,
+        total: row.total + here.total,
+        running: row.running,
+        workers: here.workers,
+        queued: {
+          high: row.queued.high + here.queued.high,
+          normal: row.queued.normal + here.queued.normal,
+          low: row.queued.low + here.queued.low,
+        },
+      });
+    }
+    return [...rows.values()];
+  }
+
+  async jobs(filter: JobFilter): Promise<JobInfo[]> {
+    const shared = await this.backend.jobs(filter);
+    const limit = filter.limit ?? Infinity;
+    // The claimed jobs this node shows as its own are the backend's: only foreground ones.
+    const here = this.local.jobs(filter).filter((job) => !job.background);
+    return [...here, ...shared].slice(0, limit);
+  }
+
+  job(handle: string) {
+    return this.here(handle) ? this.local.job(handle) : this.backend.job(handle);
+  }
+
+  outcome(handle: string) {
+    return this.backend.outcome(handle);
+  }
+  outcomes(filter: OutcomeFilter) {
+    return this.backend.outcomes(filter);
+  }
+  outcomeCount(filter: Omit<OutcomeFilter, 'limit'>) {
+    return this.backend.outcomeCount(filter);
+  }
+  cancel(handle: string) {
+    return this.here(handle) ? this.queue.local.cancel(handle) : this.backend.cancel(handle);
+  }
+  async retry(handle: string): Promise<SubmitOutcome | undefined> {
+    const answer = await this.backend.retry(handle);
+    if (answer === undefined) return undefined;
+    if ('error' in answer) throw answer.error;
+    return answer;
+  }
+  discard(handle: string) {
+    return this.backend.discard(handle);
+  }
+  discardFailed(functionName: string) {
+    return this.backend.discardFailed(functionName);
+  }
+
+  setJobPolicy(functionName: string, policy: JobPolicy | null) {
+    return this.backend.setJobPolicy(functionName, policy);
+  }
+  jobPolicy(functionName: string) {
+    return this.backend.jobPolicy(functionName);
+  }
+  setPaused(functionName: string, paused: boolean) {
+    return this.backend.setPaused(functionName, paused);
+  }
+  setLimits(functionName: string, limits: FunctionLimits | null) {
+    return this.backend.setLimits(functionName, limits);
+  }
+  async control(functionName: string): Promise<FunctionControl> {
+    const found = (await this.backend.controls()).find((c) => c.functionName === functionName);
+    return found ?? { functionName, paused: false, rate: null, concurrency: null };
+  }
+  controls() {
+    return this.backend.controls();
+  }
+
+  schedule(id: string, options: ScheduleOptions) {
+    return this.backend.schedule(id, options);
+  }
+  unschedule(id: string) {
+    return this.backend.unschedule(id);
+  }
+  schedules() {
+    return this.backend.schedules();
+  }
+
+  createFunction(functionName: string): void {
+    this.queue.local.functions.create(functionName);
+  }
+  dropFunction(functionName: string): void {
+    this.queue.local.functions.drop(functionName);
+  }
+  setMaxQueue(functionName: string, limits: QueueLimits): boolean {
+    return this.queue.local.functions.setLimits(functionName, limits);
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+}

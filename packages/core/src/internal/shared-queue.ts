@@ -1,0 +1,564 @@
+import type { Subscription } from 'rxjs';
+import { QueueUnavailableError, ServerClosedError, InvalidArgumentError } from '../errors.js';
+import type {
+  AttemptEnd,
+  AttemptReport,
+  BackendSignals,
+  ClaimedJob,
+  NodeIdentity,
+  ProgressReport,
+  QueueBackend,
+  SharedSubmission,
+} from '../queue-backend.js';
+import type { FailReason, QueueLimits } from '../types.js';
+import type { SubmitOutcome, SubmitRequest } from '../transport-types.js';
+import { retriesOf } from '../retry.js';
+import { checkName, checkRunAt, checkUnique } from './checks.js';
+import type { ServerContext } from './context.js';
+import {
+  Job,
+  JobState,
+  PRIORITY_NAMES,
+  priorityIndex,
+  type FunctionEntry,
+  type JobListener,
+  type PriorityIndex,
+  type WorkerState,
+} from './job.js';
+import { enqueue } from './live-jobs.js';
+import { LocalQueue } from './local-queue.js';
+import { fromBody, toBody } from './payload.js';
+import type { JobQueue, QueueHost } from './queue.js';
+
+export interface SharedQueueOptions {
+  readonly backend: QueueBackend;
+  readonly node: NodeIdentity;
+  /** Handles of the foreground jobs this node keeps are `<prefix>:<n>`. */
+  readonly handlePrefix: string;
+  readonly maxUniqueLength: number;
+  readonly maxQueue: QueueLimits;
+  /** Jobs claimed at most for one registration that takes any number at once. */
+  readonly claimBatch: number;
+  /** Backstop: how often a node with idle workers asks for jobs without being told (ms). */
+  readonly pollInterval: number;
+  /** How often the progress of running jobs is written, at most (ms). */
+  readonly progressInterval: number;
+  /** A report the backend refused as stale (the attempt was no longer this node's). */
+  readonly onStale: (report: AttemptReport) => void;
+  /** The backend failed; what failed is tried again. */
+  readonly onError: (error: unknown, operation: string) => void;
+}
+
+/** A background submission waiting for its turn's batch to be answered. */
+interface PendingSubmission {
+  readonly submission: SharedSubmission;
+  readonly resolve: (outcome: SubmitOutcome) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * The shared queue (decision 32): background jobs wait in a backend that several nodes
+ * share (PostgreSQL; an in-memory double in tests), foreground jobs stay on this node (a
+ * local queue in memory, as with each gearmand). It answers the dispatcher synchronously:
+ * what the dispatcher takes is at hand, claimed in batches for this node's workers; a
+ * turn's submissions and attempts' ends go to the backend together, each end fenced by the
+ * attempt it belongs to.
+ */
+export class SharedQueue implements JobQueue {
+  readonly local: LocalQueue;
+  /** Background jobs claimed for this node, queued here or running, by handle. */
+  private readonly claimed = new Map<string, Job>();
+  private readonly backend: QueueBackend;
+  private host!: QueueHost;
+  private submissions: PendingSubmission[] = [];
+  private reports: AttemptReport[] = [];
+  /** Running claimed jobs whose progress changed since it was last written. */
+  private readonly progressed = new Set<Job>();
+  private progressTimer: Subscription | null = null;
+  /** Functions to claim for at the end of this turn. */
+  private readonly wanted = new Set<FunctionEntry>();
+  /** Jobs asked for and not answered yet, by function. */
+  private readonly asked = new Map<FunctionEntry, number>();
+  private flushQueued = false;
+  /** Backend calls not answered yet: `close` waits for them. */
+  private readonly pending = new Set<Promise<unknown>>();
+  private poll: Subscription | null = null;
+  private opened = false;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly options: SharedQueueOptions,
+  ) {
+    this.backend = options.backend;
+    this.local = new LocalQueue(ctx, {
+      handlePrefix: options.handlePrefix,
+      maxRetries: Infinity,
+      maxUniqueLength: options.maxUniqueLength,
+      maxQueue: options.maxQueue,
+      store: null,
+      onStoreError: () => undefined,
+      onTickError: () => undefined,
+      retries: new Map(),
+      random: Math.random,
+      retention: { completed: { count: 0 }, failed: { count: 0 } },
+      outcomeDataLimit: 0,
+      onBurstDrained: null,
+    });
+  }
+
+  get functions() {
+    return this.local.functions;
+  }
+
+  attach(host: QueueHost): void {
+    this.host = host;
+    this.local.attach(host);
+  }
+
+  /** Connects to the backend and starts the backstop poll. */
+  async open(): Promise<void> {
+    const signals: BackendSignals = {
+      waiting: (names) => this.signalled(names),
+      revoked: (handle, attempt, reason) => this.revoked(handle, attempt, reason),
+    };
+    await this.backend.open(this.options.node, signals);
+    this.opened = true;
+    const interval = this.options.pollInterval;
+    const tick = (): void => {
+      this.backstop();
+      this.poll = this.ctx.scheduler.schedule(tick, interval);
+    };
+    this.poll = this.ctx.scheduler.schedule(tick, interval);
+    // What was asked before the backend was open goes now.
+    this.queueFlush();
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Submitting
+
+  submit(
+    owner: WorkerState,
+    request: SubmitRequest,
+    listener: JobListener | undefined,
+  ): SubmitOutcome | Promise<SubmitOutcome> {
+    if (this.ctx.closing) throw new ServerClosedError();
+    // Foreground jobs stay on this node, as with each gearmand (decision 32).
+    if (request.background !== true) return this.local.submit(owner, request, listener);
+    const name = request.functionName;
+    checkName(name, 'function name');
+    const unique = request.unique ?? '';
+    if (unique === '-') {
+      throw new InvalidArgumentError(
+        "a shared queue does not coalesce by payload (unique id '-'): give the job a unique id",
+      );
+    }
+    if (unique.length > 0) checkUnique(unique, this.options.maxUniqueLength);
+    const runAt = request.runAt ?? 0;
+    checkRunAt(runAt, true);
+    const priority = PRIORITY_NAMES[priorityIndex(request.priority)]!;
+    const submission: SharedSubmission = {
+      functionName: name,
+      payload: fromBody(toBody(request.payload, true)),
+      unique,
+      priority,
+      delay: runAt === 0 ? 0 : Math.max(0, runAt - this.ctx.now()),
+      reducer: request.reducer ?? '',
+      retry: request.retry === undefined ? null : retriesOf(request.retry),
+    };
+    return new Promise<SubmitOutcome>((resolve, reject) => {
+      this.submissions.push({ submission, resolve, reject });
+      this.queueFlush();
+    });
+  }
+
+  abandoned(job: Job): void {
+    this.local.abandoned(job);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Handing out
+
+  idle(worker: WorkerState): void {
+    for (const ability of worker.order) {
+      if (ability.active < ability.capacity) this.wanted.add(ability.fn);
+    }
+    if (this.wanted.size > 0) this.queueFlush();
+  }
+
+  startable(fn: FunctionEntry): number {
+    return this.local.startable(fn);
+  }
+
+  take(fn: FunctionEntry, priority: PriorityIndex): Job | null {
+    const job = this.local.take(fn, priority);
+    if (job !== null && this.claimed.get(job.handle) === job) {
+      // One fewer at hand: claim more for the workers that will be free soon.
+      this.wanted.add(fn);
+      this.queueFlush();
+    }
+    return job;
+  }
+
+  stampsStart(job: Job): boolean {
+    return this.claimed.get(job.handle) !== job && this.local.stampsStart(job);
+  }
+
+  queuedAt(job: Job): number {
+    return this.local.queuedAt(job);
+  }
+
+  byHandle(handle: string): Job | undefined {
+    return this.claimed.get(handle) ?? this.local.byHandle(handle);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // How attempts end
+
+  progress(job: Job): void {
+    if (this.claimed.get(job.handle) !== job) return;
+    this.progressed.add(job);
+    this.progressTimer ??= this.ctx.scheduler.schedule(
+      () => this.writeProgress(),
+      this.options.progressInterval,
+    );
+  }
+
+  complete(job: Job, data: Buffer, handle?: string): void {
+    if (this.claimed.get(job.handle) !== job) {
+      this.local.complete(job, data, handle);
+      return;
+    }
+    // Copied: the result may be a view of a socket's read, and it is written later.
+    this.end(job, { kind: 'complete', data: Buffer.from(data) });
+    if (this.ctx.observed) this.ctx.emit({ type: 'completed', handle: job.handle });
+  }
+
+  fail(job: Job, thrown?: unknown): void {
+    if (this.claimed.get(job.handle) !== job) {
+      this.local.fail(job, thrown);
+      return;
+    }
+    this.end(job, { kind: 'fail' });
+  }
+
+  exception(job: Job, data: Buffer, thrown?: unknown): void {
+    if (this.claimed.get(job.handle) !== job) {
+      this.local.exception(job, data, thrown);
+      return;
+    }
+    this.end(job, { kind: 'exception', data: Buffer.from(data) });
+  }
+
+  timedOut(job: Job): void {
+    if (this.claimed.get(job.handle) !== job) {
+      this.local.timedOut(job);
+      return;
+    }
+    const holder = job.run!.holder;
+    this.end(job, { kind: 'timeout' });
+    this.host.revoke(holder, job.handle, 'TIMEOUT');
+  }
+
+  lost(job: Job): void {
+    if (this.claimed.get(job.handle) !== job) {
+      this.local.lost(job);
+      return;
+    }
+    this.end(job, { kind: 'lost' });
+  }
+
+  /** A claimed job's attempt ended here: its worker is free, the backend is told. */
+  private end(job: Job, end: AttemptEnd): void {
+    if (job.state === JobState.Running) this.host.release(job, Number.NaN);
+    else job.fn.queues[job.priorityIndex].remove(job);
+    job.state = JobState.Done;
+    this.claimed.delete(job.handle);
+    this.progressed.delete(job);
+    this.reports.push({ handle: job.handle, attempt: job.retries + 1, end });
+    this.wanted.add(job.fn);
+    this.queueFlush();
+  }
+
+  // ---------------------------------------------------------------------------------
+  // The backend's answers and signals
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  /** Sends what this turn gathered: submissions, reports, then claims. */
+  private flush(): void {
+    this.flushQueued = false;
+    if (!this.opened) {
+      // Not connected yet: the turn's work waits for `open` (its submissions are kept).
+      return;
+    }
+    if (this.submissions.length > 0) {
+      const batch = this.submissions;
+      this.submissions = [];
+      this.sendSubmissions(batch);
+    }
+    if (this.reports.length > 0) {
+      const batch = this.reports;
+      this.reports = [];
+      this.sendReports(batch);
+    }
+    if (this.wanted.size > 0) this.claim();
+  }
+
+  private sendSubmissions(batch: PendingSubmission[]): void {
+    this.track(this.backend.submit(batch.map((p) => p.submission))).then(
+      (answers) => {
+        for (let i = 0; i < batch.length; i++) {
+          const answer = answers[i];
+          const pending = batch[i]!;
+          if (answer === undefined) {
+            pending.reject(new QueueUnavailableError('the shared queue gave no answer', null));
+          } else if ('error' in answer) pending.reject(answer.error);
+          else {
+            if (this.ctx.observed) {
+              const s = pending.submission;
+              this.ctx.emit(
+                answer.coalesced
+                  ? {
+                      type: 'coalesced',
+                      handle: answer.handle,
+                      functionName: s.functionName,
+                      unique: s.unique,
+                      background: true,
+                    }
+                  : {
+                      type: 'submitted',
+                      handle: answer.handle,
+                      functionName: s.functionName,
+                      unique: s.unique,
+                      priority: s.priority,
+                      background: true,
+                    },
+              );
+            }
+            pending.resolve({ handle: answer.handle, coalesced: answer.coalesced });
+          }
+        }
+      },
+      (error: unknown) => {
+        // Never acknowledged: each submission is refused, none is lost silently.
+        const refused = new QueueUnavailableError('the shared queue refused the submission', error);
+        for (const pending of batch) pending.reject(refused);
+      },
+    );
+  }
+
+  private sendReports(batch: AttemptReport[]): void {
+    this.track(this.backend.report(batch)).then(
+      (taken) => {
+        for (let i = 0; i < batch.length; i++) {
+          if (taken[i] === false) this.options.onStale(batch[i]!);
+        }
+      },
+      (error: unknown) => {
+        // Not written: tried again with the next turn's, until the backend takes them
+        // (or, past its lease, has given the jobs to another node, which refuses them then).
+        this.options.onError(error, 'report');
+        this.reports.unshift(...batch);
+        this.retryLater();
+      },
+    );
+  }
+
+  private writeProgress(): void {
+    this.progressTimer = null;
+    if (this.progressed.size === 0) return;
+    const batch: ProgressReport[] = [];
+    for (const job of this.progressed) {
+      const run = job.run;
+      if (run === null) continue;
+      batch.push({
+        handle: job.handle,
+        attempt: run.attempt,
+        numerator: run.numerator,
+        denominator: run.denominator,
+      });
+    }
+    this.progressed.clear();
+    this.track(this.backend.progress(batch)).catch((error: unknown) =>
+      this.options.onError(error, 'progress'),
+    );
+  }
+
+  /** Claims, for each wanted function, what its workers here can take soon. */
+  private claim(): void {
+    const demand = new Map<string, number>();
+    const fns: FunctionEntry[] = [];
+    for (const fn of this.wanted) {
+      const want = this.room(fn) - fn.queued - (this.asked.get(fn) ?? 0);
+      if (want <= 0) continue;
+      demand.set(fn.name, want);
+      fns.push(fn);
+      this.asked.set(fn, (this.asked.get(fn) ?? 0) + want);
+    }
+    this.wanted.clear();
+    if (demand.size === 0 || this.ctx.closing) return;
+    this.track(this.backend.claim(demand)).then(
+      (jobs) => {
+        for (const fn of fns) this.asked.set(fn, (this.asked.get(fn) ?? 0) - demand.get(fn.name)!);
+        this.claimedJobs(jobs);
+      },
+      (error: unknown) => {
+        for (const fn of fns) this.asked.delete(fn);
+        this.options.onError(error, 'claim');
+      },
+    );
+  }
+
+  /** How many jobs of `fn` this node's workers can run at once (each registration capped). */
+  private room(fn: FunctionEntry): number {
+    let room = 0;
+    const cap = this.options.claimBatch;
+    for (const worker of fn.workers) {
+      const ability = worker.abilities.get(fn.name);
+      if (ability !== undefined) room += Math.min(ability.capacity, cap);
+    }
+    return room - fn.running;
+  }
+
+  private claimedJobs(jobs: readonly ClaimedJob[]): void {
+    const woken = new Set<FunctionEntry>();
+    for (const claimed of jobs) {
+      const fn = this.local.functions.entry(claimed.functionName);
+      const job = new Job({
+        // Numbered with the local jobs, so that no two jobs here share a seq.
+        seq: ++this.local.live.seq,
+        fn,
+        unique: claimed.unique,
+        body: toBody(claimed.payload, true),
+        priority: priorityIndex(claimed.priority),
+        background: true,
+        reducer: claimed.reducer,
+        handle: claimed.handle,
+      });
+      job.retries = claimed.attempt - 1;
+      if (this.ctx.closing) {
+        // Claimed as this node closes: given back at once, the attempt not counted.
+        this.reports.push({
+          handle: claimed.handle,
+          attempt: claimed.attempt,
+          end: { kind: 'unclaimed' },
+        });
+        this.queueFlush();
+        continue;
+      }
+      this.claimed.set(claimed.handle, job);
+      enqueue(job);
+      woken.add(fn);
+    }
+    for (const fn of woken) this.host.waiting(fn);
+  }
+
+  /** Another node submitted, or jobs came due: claim for the functions with idle workers. */
+  private signalled(names: readonly string[] | null): void {
+    if (this.ctx.closing) return;
+    const functions = this.local.functions;
+    if (names === null) {
+      for (const fn of functions.byName.values())
+        if (fn.sleepers.head !== null) this.wanted.add(fn);
+    } else {
+      for (const name of names) {
+        const fn = functions.get(name);
+        if (fn !== undefined && fn.sleepers.head !== null) this.wanted.add(fn);
+      }
+    }
+    if (this.wanted.size > 0) this.queueFlush();
+  }
+
+  /** The backstop poll: functions with idle workers ask even when nobody said there is work. */
+  private backstop(): void {
+    this.signalled(null);
+  }
+
+  private retryTimer: Subscription | null = null;
+
+  private retryLater(): void {
+    this.retryTimer ??= this.ctx.scheduler.schedule(() => {
+      this.retryTimer = null;
+      this.queueFlush();
+    }, this.options.pollInterval);
+  }
+
+  /** The backend took a job of this node's back (cancelled, or its lease ran out). */
+  private revoked(handle: string, attempt: number, reason: FailReason): void {
+    const job = this.claimed.get(handle);
+    if (job === undefined || job.retries + 1 !== attempt) return;
+    this.claimed.delete(handle);
+    this.progressed.delete(job);
+    if (job.state === JobState.Running) {
+      const holder = job.run!.holder;
+      this.host.release(job, Number.NaN);
+      this.host.revoke(holder, handle, reason);
+    } else {
+      job.fn.queues[job.priorityIndex].remove(job);
+    }
+    job.state = JobState.Done;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Shutdown
+
+  beginClose(): void {
+    this.poll?.unsubscribe();
+    this.poll = null;
+    // Claimed jobs no worker started go back at once, their attempts not counted.
+    for (const job of [...this.claimed.values()]) {
+      if (job.state === JobState.Queued) this.end(job, { kind: 'unclaimed' });
+    }
+    this.local.beginClose();
+  }
+
+  runningJobs(): Job[] {
+    return [
+      ...this.local.runningJobs(),
+      ...[...this.claimed.values()].filter((job) => job.state === JobState.Running),
+    ];
+  }
+
+  failWaitingForeground(): void {
+    this.local.failWaitingForeground();
+  }
+
+  /** At the end of a shutdown's deadline: running jobs are given back, not counted. */
+  abortRunning(): void {
+    for (const job of [...this.claimed.values()]) {
+      if (job.state !== JobState.Running) continue;
+      const holder = job.run!.holder;
+      this.end(job, { kind: 'unclaimed' });
+      this.host.revoke(holder, job.handle, 'SHUTDOWN');
+    }
+    this.local.abortRunning();
+  }
+
+  /** A backend call, remembered until it settles. */
+  private track<T>(call: Promise<T>): Promise<T> {
+    this.pending.add(call);
+    const forget = () => this.pending.delete(call);
+    call.then(forget, forget);
+    return call;
+  }
+
+  /** Writes what is left and leaves the backend. */
+  async close(): Promise<void> {
+    this.progressTimer?.unsubscribe();
+    this.retryTimer?.unsubscribe();
+    this.writeProgress();
+    this.flush();
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.backend.close();
+  }
+
+  stopTimers(): void {
+    this.poll?.unsubscribe();
+    this.progressTimer?.unsubscribe();
+    this.local.stopTimers();
+  }
+}

@@ -1,0 +1,345 @@
+import {
+  createJobServer,
+  type FunctionLimits,
+  type JobFilter,
+  type JobPolicy,
+  type JobServer,
+  type OutcomeFilter,
+  type ScheduleOptions,
+} from '@geartrain/core';
+import type {
+  AttemptReport,
+  BackendSignals,
+  ClaimedJob,
+  Connection,
+  NodeIdentity,
+  ProgressReport,
+  QueueBackend,
+  SharedSubmission,
+  SubmitAnswer,
+} from '@geartrain/core/transport';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+
+export interface QueueDoubleOptions {
+  /** The clock of the queue's own timers (delays, back-offs, schedules). Default: real time. */
+  scheduler?: SchedulerLike;
+  /** Handles of the queue's jobs are `<prefix>:<n>`. Default `H:shared`. */
+  handlePrefix?: string;
+}
+
+/**
+ * A shared queue in memory, for tests (decision 32): what a PostgreSQL queue is to several
+ * nodes, with every answer a turn away and every call a batch, as a database's are. Each
+ * `node()` is one node's backend; give it to a job server as `createJobServer({ queue })`.
+ *
+ * Inside, the queue is a job server of its own (its local queue holds the cluster's
+ * background jobs, runs the schedules, keeps the outcomes, applies the limits), and a node's
+ * claim is a worker connection of that server per job: a report ends the attempt on it; a
+ * node that closes (or is `kill`ed) loses its claims as a worker's jobs are lost.
+ */
+export class QueueDouble {
+  /** The queue's own job server: inspect it in tests (its jobs are the cluster's). */
+  readonly server: JobServer;
+  private readonly scheduler: SchedulerLike;
+  private readonly nodes = new Set<DoubleNode>();
+
+  constructor(options: QueueDoubleOptions = {}) {
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.server = createJobServer({
+      scheduler: this.scheduler,
+      handlePrefix: options.handlePrefix ?? 'H:shared',
+      releaseMemory: false,
+    });
+  }
+
+  /** One node's backend on this queue. */
+  node(): QueueBackend {
+    const node = new DoubleNode(this.server, this.scheduler, () => this.nodes.delete(node));
+    this.nodes.add(node);
+    return node;
+  }
+
+  /** A node dies (kill -9): its claims are lost at once, as its connections' would be. */
+  kill(backend: QueueBackend): void {
+    if (backend instanceof DoubleNode) backend.kill();
+  }
+
+  async close(): Promise<void> {
+    for (const node of [...this.nodes]) node.kill();
+    await this.server.close({ timeout: 0 });
+  }
+}
+
+/** Makes a shared queue in memory (see {@link QueueDouble}). */
+export function createQueueDouble(options?: QueueDoubleOptions): QueueDouble {
+  return new QueueDouble(options);
+}
+
+/** One claim: the connection that holds the job for its node. */
+interface Claim {
+  readonly connection: Connection;
+  readonly attempt: number;
+}
+
+class DoubleNode implements QueueBackend {
+  private signals: BackendSignals | null = null;
+  private identity: NodeIdentity | null = null;
+  private readonly claims = new Map<string, Claim>();
+  /** One sleeping connection per function asked for: it wakes when that function has jobs. */
+  private readonly listeners = new Map<string, Connection>();
+  private closed = false;
+
+  constructor(
+    private readonly queue: JobServer,
+    private readonly scheduler: SchedulerLike,
+    private readonly onClose: () => void,
+  ) {}
+
+  /** Answers a turn later, as a round trip to a database would. */
+  private later<T>(answer: () => T | Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.scheduler.schedule(() => {
+        if (this.closed) {
+          reject(new Error('the node left the shared queue'));
+          return;
+        }
+        try {
+          Promise.resolve(answer()).then(resolve, reject);
+        } catch (error) {
+          reject(error);
+        }
+      }, 0);
+    });
+  }
+
+  open(node: NodeIdentity, signals: BackendSignals): Promise<void> {
+    this.identity = node;
+    this.signals = signals;
+    return this.later(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.later(() => undefined).catch(() => undefined);
+    this.kill();
+  }
+
+  kill(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const claim of this.claims.values()) claim.connection.close();
+    this.claims.clear();
+    for (const listener of this.listeners.values()) listener.close();
+    this.listeners.clear();
+    this.onClose();
+  }
+
+  submit(batch: readonly SharedSubmission[]): Promise<readonly SubmitAnswer[]> {
+    return this.later(async () => {
+      const connection = this.queue.connect({ address: this.identity?.name ?? 'node' });
+      const answers: SubmitAnswer[] = [];
+      for (const s of batch) {
+        try {
+          const outcome = await connection.submit({
+            functionName: s.functionName,
+            payload: s.payload,
+            unique: s.unique,
+            priority: s.priority,
+            background: true,
+            runAt: s.delay > 0 ? this.scheduler.now() + s.delay : 0,
+            reducer: s.reducer,
+            ...(s.retry === null ? {} : { retry: s.retry }),
+          });
+          answers.push({ handle: outcome.handle, coalesced: outcome.coalesced });
+        } catch (error) {
+          answers.push({ error: error as Error });
+        }
+      }
+      connection.close();
+      return answers;
+    });
+  }
+
+  claim(demand: ReadonlyMap<string, number>): Promise<readonly ClaimedJob[]> {
+    return this.later(async () => {
+      const claimed: ClaimedJob[] = [];
+      for (const [functionName, count] of demand) {
+        let got = 0;
+        while (got < count) {
+          const connection = this.claimConnection(functionName);
+          const assignment = connection.grab();
+          if (assignment === undefined) {
+            connection.close();
+            break;
+          }
+          const info = await Promise.resolve(this.queue.job(assignment.handle));
+          this.claims.set(assignment.handle, { connection, attempt: assignment.attempt });
+          claimed.push({
+            handle: assignment.handle,
+            functionName,
+            unique: assignment.unique,
+            payload: Buffer.from(assignment.payload),
+            priority: info?.priority ?? 'normal',
+            reducer: assignment.reducer,
+            attempt: assignment.attempt,
+          });
+          got++;
+        }
+        // Fewer than asked for: the node hears when the function has jobs again.
+        if (got < count) this.listen(functionName);
+      }
+      return claimed;
+    });
+  }
+
+  /** A connection that holds one claimed job, and tells its node if the job is taken back. */
+  private claimConnection(functionName: string): Connection {
+    const connection: Connection = this.queue.connect({
+      address: this.identity?.name ?? 'node',
+      sink: {
+        wake: () => undefined,
+        revoked: (handle, reason) => {
+          const claim = this.claims.get(handle);
+          if (claim?.connection !== connection) return;
+          this.claims.delete(handle);
+          connection.close();
+          const signals = this.signals;
+          void this.later(() => signals?.revoked(handle, claim.attempt, reason)).catch(
+            () => undefined,
+          );
+        },
+      },
+    });
+    connection.canDo(functionName, { capacity: 1 });
+    return connection;
+  }
+
+  /** Arms the function's listener: its wake is the node's notification. */
+  private listen(functionName: string): void {
+    let listener = this.listeners.get(functionName);
+    if (listener === undefined) {
+      listener = this.queue.connect({
+        address: this.identity?.name ?? 'node',
+        sink: {
+          wake: () => {
+            const signals = this.signals;
+            void this.later(() => signals?.waiting([functionName])).catch(() => undefined);
+          },
+        },
+      });
+      listener.canDo(functionName, { capacity: 1 });
+      this.listeners.set(functionName, listener);
+    }
+    listener.preSleep();
+  }
+
+  report(batch: readonly AttemptReport[]): Promise<readonly boolean[]> {
+    return this.later(() =>
+      batch.map((report) => {
+        const claim = this.claims.get(report.handle);
+        if (claim === undefined || claim.attempt !== report.attempt) return false;
+        const { connection } = claim;
+        if (!connection.holds(report.handle)) return false;
+        this.claims.delete(report.handle);
+        const end = report.end;
+        switch (end.kind) {
+          case 'complete':
+            connection.workComplete(report.handle, end.data);
+            break;
+          case 'fail':
+          case 'timeout':
+            connection.workFail(report.handle);
+            break;
+          case 'exception':
+            connection.workException(report.handle, end.data);
+            break;
+          case 'lost':
+          case 'unclaimed':
+            // The worker went away: the job waits for its next attempt (or fails past it).
+            break;
+        }
+        connection.close();
+        return true;
+      }),
+    );
+  }
+
+  progress(batch: readonly ProgressReport[]): Promise<void> {
+    return this.later(() => {
+      for (const p of batch) {
+        const claim = this.claims.get(p.handle);
+        if (claim === undefined || claim.attempt !== p.attempt) continue;
+        claim.connection.workStatus(p.handle, p.numerator, p.denominator);
+      }
+    });
+  }
+
+  status(handle: string) {
+    return this.later(() => this.queue.status(handle));
+  }
+  statusByUnique(unique: string, functionName?: string) {
+    return this.later(() => this.queue.statusByUnique(unique, functionName));
+  }
+  functions() {
+    return this.later(() => this.queue.functions());
+  }
+  jobs(filter: JobFilter) {
+    return this.later(() => this.queue.jobs(filter));
+  }
+  job(handle: string) {
+    return this.later(() => this.queue.job(handle));
+  }
+  outcome(handle: string) {
+    return this.later(() => this.queue.outcome(handle));
+  }
+  outcomes(filter: OutcomeFilter) {
+    return this.later(() => this.queue.outcomes(filter));
+  }
+  outcomeCount(filter: Omit<OutcomeFilter, 'limit'>) {
+    return this.later(() => this.queue.outcomeCount(filter));
+  }
+  cancel(handle: string) {
+    return this.later(() => this.queue.cancel(handle));
+  }
+  retry(handle: string): Promise<SubmitAnswer | undefined> {
+    return this.later(async () => {
+      try {
+        return { handle: await this.queue.retry(handle), coalesced: false };
+      } catch (error) {
+        if ((error as { code?: string }).code === 'JOB_NOT_FOUND') return undefined;
+        throw error;
+      }
+    });
+  }
+  discard(handle: string) {
+    return this.later(() => this.queue.discard(handle));
+  }
+  discardFailed(functionName: string) {
+    return this.later(() => this.queue.discardFailed(functionName));
+  }
+  setJobPolicy(functionName: string, policy: JobPolicy | null) {
+    return this.later(() => this.queue.setJobPolicy(functionName, policy));
+  }
+  jobPolicy(functionName: string) {
+    return this.later(() => this.queue.jobPolicy(functionName));
+  }
+  setPaused(functionName: string, paused: boolean) {
+    return this.later(() =>
+      paused ? this.queue.pause(functionName) : this.queue.resume(functionName),
+    );
+  }
+  setLimits(functionName: string, limits: FunctionLimits | null) {
+    return this.later(() => this.queue.setFunctionLimits(functionName, limits));
+  }
+  controls() {
+    return this.later(() => this.queue.controls());
+  }
+  schedule(id: string, options: ScheduleOptions) {
+    return this.later(() => this.queue.schedule(id, options));
+  }
+  unschedule(id: string) {
+    return this.later(() => this.queue.unschedule(id));
+  }
+  schedules() {
+    return this.later(() => this.queue.schedules());
+  }
+}
