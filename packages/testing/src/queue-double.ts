@@ -106,7 +106,7 @@ class DoubleNode implements QueueBackend {
         try {
           Promise.resolve(answer()).then(resolve, reject);
         } catch (error) {
-          reject(error);
+          reject(error instanceof Error ? error : new Error(String(error)));
         }
       }, 0);
     });
