@@ -606,7 +606,7 @@ export class InProcessClient extends ClientBase {
   }
 
   /** How a background job ended, while it is kept (`JobServer.outcome`); else undefined. */
-  outcome(handle: string): JobOutcome | undefined {
+  async outcome(handle: string): Promise<JobOutcome | undefined> {
     return this.own.outcome(handle);
   }
 }

@@ -108,19 +108,25 @@ export class Connection {
     if (job !== undefined) this.parts.dispatcher.detach(job, this.state, listener);
   }
 
+  // The answers below are values from the local queue and Promises from a shared one (it
+  // asks its backend): a transport replies when the answer is there, in order.
+
   /** GET_STATUS. */
-  status(handle: string): JobStatus {
-    return this.parts.views.status(handle);
+  status(handle: string): JobStatus | Promise<JobStatus> {
+    return this.parts.admin.status(handle);
   }
 
   /** How a background job ended, while its outcome is kept (geartrain's own; no packet). */
-  outcome(handle: string): JobOutcome | undefined {
-    return this.parts.queue.kept.get(handle)?.view();
+  outcome(handle: string): JobOutcome | undefined | Promise<JobOutcome | undefined> {
+    return this.parts.admin.outcome(handle);
   }
 
   /** GET_STATUS_UNIQUE; give the function name for an exact answer. */
-  statusByUnique(unique: string, functionName?: string): UniqueJobStatus {
-    return this.parts.views.statusByUnique(unique, functionName);
+  statusByUnique(
+    unique: string,
+    functionName?: string,
+  ): UniqueJobStatus | Promise<UniqueJobStatus> {
+    return this.parts.admin.statusByUnique(unique, functionName);
   }
 
   // ------------------------------------------------------------------ worker side

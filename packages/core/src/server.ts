@@ -2,9 +2,19 @@ import { hostname } from 'node:os';
 import { asyncScheduler, type Observable, type SchedulerLike } from 'rxjs';
 import { InProcessClient, type ClientOptions } from './client.js';
 import { Connection, type ConnectionOptions, type ConnectionSink } from './connection.js';
-import { InvalidArgumentError, JobNotFoundError } from './errors.js';
+import { InvalidArgumentError, JobNotFoundError, ServerClosedError } from './errors.js';
 import { ServerParts } from './internal/parts.js';
-import { checkFields, checkOptions, checkRetention } from './internal/checks.js';
+import {
+  checkFields,
+  checkHandle,
+  checkLimit,
+  checkName,
+  checkOptions,
+  checkRetention,
+} from './internal/checks.js';
+import { checkLimits } from './internal/gate.js';
+import type { QueueBackend } from './queue-backend.js';
+import { randomUUID } from 'node:crypto';
 import type { LoggerLike, WorkerOptions } from './worker-types.js';
 import type { JobStore } from './store.js';
 import { untilDeadline } from './internal/deadline.js';
@@ -45,6 +55,14 @@ export interface JobServerOptions {
   maxQueue?: number | Partial<QueueLimits>;
   /** Longest unique id accepted, in bytes. Default 64, as gearmand. */
   maxUniqueLength?: number;
+  /**
+   * A shared queue's backend (`@geartrain/postgres`; `@geartrain/testing`'s double): this
+   * server becomes one node of a cluster whose background jobs wait in it, run by the
+   * workers of any node (decision 32). Foreground jobs stay on this node. Not with `store`.
+   */
+  queue?: QueueBackend | null;
+  /** How this node shows in a shared queue's listings. Default `<hostname>:<pid>`. */
+  nodeName?: string;
   /**
    * Where background jobs are persisted. By default they live only in the server's memory
    * (no copy is kept anywhere else). Pass a {@link MemoryJobStore} shared between server
@@ -185,6 +203,10 @@ export class JobServer {
     if (!(wakeTimeout > 0)) throw new InvalidArgumentError('wakeTimeout must be > 0 ms');
     const store = options.store ?? null;
     if (store !== null) checkStore(store);
+    const backend = options.queue ?? null;
+    if (backend !== null && store !== null) {
+      throw new InvalidArgumentError('give a store or a shared queue, not both');
+    }
     this.parts = new ServerParts({
       workerWakeup,
       wakeTimeout,
@@ -219,12 +241,41 @@ export class JobServer {
           { err: error, schedule: scheduleId, tick },
           `schedule ${scheduleId} could not submit its tick of ${new Date(tick).toISOString()}`,
         ),
+      shared:
+        backend === null
+          ? null
+          : {
+              backend,
+              node: {
+                id: randomUUID(),
+                name: options.nodeName ?? `${hostname()}:${process.pid}`,
+              },
+              claimBatch: 32,
+              pollInterval: 1000,
+              progressInterval: 250,
+              onStale: (report) =>
+                this.logger?.warn?.(
+                  { record: report.handle, attempt: report.attempt },
+                  'a report for an attempt this node no longer holds was refused',
+                ),
+              onError: (error, operation) =>
+                this.logger?.error({ err: error }, `shared queue failed to ${operation}`),
+            },
     });
-    for (const [name, policy] of Object.entries(options.jobPolicies ?? {})) {
-      if (policy.keep !== undefined) this.parts.queue.kept.setRetention(name, policy.keep);
+    const policies = Object.entries(options.jobPolicies ?? {});
+    if (backend === null) {
+      for (const [name, policy] of policies) {
+        if (policy.keep !== undefined) this.parts.local.kept.setRetention(name, policy.keep);
+      }
+      // Synchronous for a synchronous store: its jobs are queued before the constructor returns.
+      this.ready = this.parts.admin.open();
+    } else {
+      // The policies given are the cluster's: written once the backend is open.
+      this.ready = this.parts.admin.open().then(async () => {
+        for (const [name, policy] of policies) await this.parts.admin.setJobPolicy(name, policy);
+      });
+      this.ready.catch(() => undefined);
     }
-    // Synchronous for a synchronous store: its jobs are queued before the constructor returns.
-    this.ready = this.parts.queue.replay();
   }
 
   /** What `releaseMemory` asks for, as the engine's callback. */
@@ -246,24 +297,20 @@ export class JobServer {
    * waits for its back-off under the same handle, and fails for good after `attempts`.
    * @throws InvalidArgumentError for a bad policy or function name
    */
-  setJobPolicy(functionName: string, policy: JobPolicy | null): void {
-    const retries = policy === null ? null : retriesOfPolicy(policy, 'policy');
-    const queue = this.parts.queue;
-    queue.setRetryPolicy(functionName, retries);
-    queue.kept.setRetention(functionName, policy?.keep ?? null, queue.functions.get(functionName));
+  async setJobPolicy(functionName: string, policy: JobPolicy | null): Promise<void> {
+    checkName(functionName, 'function name');
+    if (policy !== null) retriesOfPolicy(policy, 'policy');
+    await this.parts.admin.setJobPolicy(functionName, policy);
   }
 
   /** A function's policy, or null (none: one attempt, the server's retention). */
-  jobPolicy(functionName: string): JobPolicy | null {
-    const retry = this.parts.queue.retryPolicy(functionName);
-    const keep = this.parts.queue.kept.retention(functionName);
-    if (retry === null && keep === null) return null;
-    return { ...(retry ?? {}), ...(keep === null ? {} : { keep }) };
+  async jobPolicy(functionName: string): Promise<JobPolicy | null> {
+    return this.parts.admin.jobPolicy(functionName);
   }
 
   /** How a background job ended, while it is kept (see `JobPolicy.keep`); else undefined. */
-  outcome(handle: string): JobOutcome | undefined {
-    return this.parts.queue.kept.get(handle)?.view();
+  async outcome(handle: string): Promise<JobOutcome | undefined> {
+    return this.parts.admin.outcome(handle);
   }
 
   /**
@@ -271,17 +318,16 @@ export class JobServer {
    * with `limit`, only the newest that many (read from the newest end, so the newest 100 of
    * a million kept cost 100). Throws `INVALID_ARGUMENT` for a bad limit.
    */
-  outcomes(options: OutcomeFilter = {}): JobOutcome[] {
+  async outcomes(options: OutcomeFilter = {}): Promise<JobOutcome[]> {
     checkOptions(options);
-    return this.parts.queue.kept
-      .list(options.functionName, options.state, options.limit)
-      .map((o) => o.view());
+    if (options.limit !== undefined) checkLimit(options.limit);
+    return this.parts.admin.outcomes(options);
   }
 
   /** How many outcomes are kept (of one function, of one state), without reading them. */
-  outcomeCount(options: Omit<OutcomeFilter, 'limit'> = {}): number {
+  async outcomeCount(options: Omit<OutcomeFilter, 'limit'> = {}): Promise<number> {
     checkOptions(options);
-    return this.parts.queue.kept.count(options.functionName, options.state);
+    return this.parts.admin.outcomeCount(options);
   }
 
   /**
@@ -291,21 +337,22 @@ export class JobServer {
    * @throws JobNotFoundError when no failed outcome is kept under it.
    */
   async retry(handle: string): Promise<string> {
-    const outcome = this.parts.queue.resubmit(handle);
+    if (this.parts.closing) throw new ServerClosedError();
+    const outcome = await this.parts.admin.retry(handle);
     if (outcome === undefined) {
       throw new JobNotFoundError(handle, `no failed job is kept under ${handle}`);
     }
-    return (await outcome).handle;
+    return outcome.handle;
   }
 
-  /** Discards a kept outcome; returns whether there was one. */
-  discard(handle: string): boolean {
-    return this.parts.queue.kept.discard(handle);
+  /** Discards a kept outcome; resolves with whether there was one. */
+  async discard(handle: string): Promise<boolean> {
+    return this.parts.admin.discard(handle);
   }
 
-  /** Discards every failed outcome of a function; returns how many. */
-  discardFailed(functionName: string): number {
-    return this.parts.queue.kept.discardFailed(functionName);
+  /** Discards every failed outcome of a function; resolves with how many. */
+  async discardFailed(functionName: string): Promise<number> {
+    return this.parts.admin.discardFailed(functionName);
   }
 
   /**
@@ -318,18 +365,18 @@ export class JobServer {
    */
   async schedule(id: string, options: ScheduleOptions): Promise<ScheduleInfo> {
     await this.ready;
-    return this.parts.queue.schedules.define(id, options);
+    return this.parts.admin.schedule(id, options);
   }
 
   /** Removes a schedule (its jobs already submitted stay); resolves with whether it existed. */
   async unschedule(id: string): Promise<boolean> {
     await this.ready;
-    return this.parts.queue.schedules.remove(id);
+    return this.parts.admin.unschedule(id);
   }
 
   /** The schedules, by id, with their last and next ticks. */
-  schedules(): ScheduleInfo[] {
-    return this.parts.queue.schedules.list();
+  async schedules(): Promise<ScheduleInfo[]> {
+    return this.parts.admin.schedules();
   }
 
   /**
@@ -339,17 +386,19 @@ export class JobServer {
    * store has it (a StoreError when it could not keep it).
    */
   async pause(functionName: string): Promise<void> {
-    await this.parts.queue.setPaused(functionName, true);
+    checkName(functionName, 'function name');
+    await this.parts.admin.setPaused(functionName, true);
   }
 
   /** Resumes a paused function: its sleeping workers are woken for its queued jobs. */
   async resume(functionName: string): Promise<void> {
-    await this.parts.queue.setPaused(functionName, false);
+    checkName(functionName, 'function name');
+    await this.parts.admin.setPaused(functionName, false);
   }
 
   /** Whether a function is paused. */
-  paused(functionName: string): boolean {
-    return this.parts.queue.gates.control(functionName).paused;
+  async paused(functionName: string): Promise<boolean> {
+    return (await this.parts.admin.control(functionName)).paused;
   }
 
   /**
@@ -361,18 +410,20 @@ export class JobServer {
    * @throws InvalidArgumentError for a bad limit or function name
    */
   async setFunctionLimits(functionName: string, limits: FunctionLimits | null): Promise<void> {
-    await this.parts.queue.setLimits(functionName, limits);
+    checkName(functionName, 'function name');
+    const checked = limits === null ? null : checkLimits(limits);
+    await this.parts.admin.setLimits(functionName, checked);
   }
 
   /** A function's limits (nulls when it has none). */
-  functionLimits(functionName: string): Required<FunctionLimits> {
-    const { rate, concurrency } = this.parts.queue.gates.control(functionName);
+  async functionLimits(functionName: string): Promise<Required<FunctionLimits>> {
+    const { rate, concurrency } = await this.parts.admin.control(functionName);
     return { rate, concurrency };
   }
 
   /** The functions that are paused or limited (admin `show functions`), by name. */
-  controls(): FunctionControl[] {
-    return this.parts.queue.gates.list();
+  async controls(): Promise<FunctionControl[]> {
+    return this.parts.admin.controls();
   }
 
   /** Every job transition. Events are only built while someone subscribes. */
@@ -413,40 +464,44 @@ export class JobServer {
     return worker;
   }
 
-  status(handle: string): JobStatus {
-    return this.parts.views.status(handle);
+  /** GET_STATUS: whether the job is known, running, and its progress. */
+  async status(handle: string): Promise<JobStatus> {
+    checkHandle(handle);
+    return this.parts.admin.status(handle);
   }
 
-  statusByUnique(unique: string, functionName?: string): UniqueJobStatus {
-    return this.parts.views.statusByUnique(unique, functionName);
+  /** GET_STATUS_UNIQUE; give the function name for an exact answer. */
+  async statusByUnique(unique: string, functionName?: string): Promise<UniqueJobStatus> {
+    return this.parts.admin.statusByUnique(unique, functionName);
   }
 
-  /** Cancels a queued, delayed or running job; false when there is no such job. */
-  cancel(handle: string): boolean {
-    return this.parts.queue.cancel(handle);
+  /** Cancels a queued, delayed or running job; resolves false when there is no such job. */
+  async cancel(handle: string): Promise<boolean> {
+    checkHandle(handle);
+    return this.parts.admin.cancel(handle);
   }
 
   /** Creates an empty function entry (admin `create function`). */
-  createFunction(functionName: string): void {
-    this.parts.queue.functions.create(functionName);
+  async createFunction(functionName: string): Promise<void> {
+    await this.parts.admin.createFunction(functionName);
   }
 
   /**
    * Removes a function (admin `drop function`).
    * @throws FunctionNotFoundError, FunctionBusyError (workers registered or jobs live)
    */
-  dropFunction(functionName: string): void {
-    this.parts.queue.functions.drop(functionName);
+  async dropFunction(functionName: string): Promise<void> {
+    await this.parts.admin.dropFunction(functionName);
   }
 
   /** Sets a function's queue limits (admin `maxqueue`); false when the function does not exist. */
-  setMaxQueue(functionName: string, limits: number | Partial<QueueLimits>): boolean {
-    return this.parts.queue.functions.setLimits(functionName, limitsOf(limits));
+  async setMaxQueue(functionName: string, limits: number | Partial<QueueLimits>): Promise<boolean> {
+    return this.parts.admin.setMaxQueue(functionName, limitsOf(limits));
   }
 
   /** Statistics per function (admin `status`, `prioritystatus`). */
-  functions(): FunctionStatus[] {
-    return this.parts.views.functionStatus();
+  async functions(): Promise<FunctionStatus[]> {
+    return this.parts.admin.functions();
   }
 
   /**
@@ -459,7 +514,11 @@ export class JobServer {
 
   /** Wait and run time histograms per function, since `measureTimings` (none before). */
   timings(): FunctionTimings[] {
-    return this.parts.views.timings();
+    const rows: FunctionTimings[] = [];
+    for (const fn of this.parts.functions.byName.values()) {
+      if (fn.latencies !== null) rows.push(fn.latencies.snapshot(fn.name));
+    }
+    return rows;
   }
 
   /** Open connections with their registrations (admin `workers`). */
@@ -477,19 +536,21 @@ export class JobServer {
    * `jobs({ state: 'running', limit: 100 })` visits only running jobs, so it stays cheap
    * beside a long queue. Throws `INVALID_ARGUMENT` for a bad limit or state.
    */
-  jobs(filter?: JobFilter): JobInfo[] {
+  async jobs(filter: JobFilter = {}): Promise<JobInfo[]> {
     checkOptions(filter, 'filter');
-    return this.parts.views.jobs(filter);
+    if (filter.limit !== undefined) checkLimit(filter.limit);
+    return this.parts.admin.jobs(filter);
   }
 
   /** A live job by its handle, or undefined (ended, or never known). */
-  job(handle: string): JobInfo | undefined {
-    return this.parts.views.job(handle);
+  async job(handle: string): Promise<JobInfo | undefined> {
+    checkHandle(handle);
+    return this.parts.admin.job(handle);
   }
 
   /** Unique ids of live jobs, `''` for those without (admin `show unique jobs`). */
-  uniqueJobs(): string[] {
-    return this.parts.views.jobs().map((job) => job.unique);
+  async uniqueJobs(): Promise<string[]> {
+    return (await this.parts.admin.jobs({})).map((job) => job.unique);
   }
 
   /**
@@ -518,7 +579,7 @@ export class JobServer {
     await workersStopped;
     for (const connection of [...this.connectionsById.values()]) connection.close();
     this.parts.stopTimers();
-    await queue.store?.close?.();
+    await this.parts.admin.close();
   }
 }
 

@@ -10,6 +10,11 @@ export function checkName(value: string, what: string): void {
   if (value.includes('\0')) throw new InvalidArgumentError(`${what} must not contain a NUL byte`);
 }
 
+/** A job handle: a string (what it names is the queue's to say). */
+export function checkHandle(handle: unknown): void {
+  if (typeof handle !== 'string') throw new InvalidArgumentError('a job handle must be a string');
+}
+
 /** A non-empty unique id: a name, and at most `maxBytes` bytes of UTF-8. */
 export function checkUnique(unique: string, maxBytes: number): void {
   checkName(unique, 'unique id');

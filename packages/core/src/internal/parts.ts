@@ -1,30 +1,62 @@
 import type { SchedulerLike } from 'rxjs';
+import type { NodeIdentity, QueueBackend } from '../queue-backend.js';
 import { ServerContext } from './context.js';
 import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
+import { LocalAdmin } from './local-admin.js';
 import { LocalQueue, type LocalQueueOptions } from './local-queue.js';
 import { LocalViews } from './local-views.js';
+import type { JobQueue } from './queue.js';
+import type { QueueAdmin } from './queue-admin.js';
+import { SharedAdmin } from './shared-admin.js';
+import { SharedQueue, type SharedQueueOptions } from './shared-queue.js';
+import type { FunctionTable } from './function-table.js';
 
 export interface PartsOptions extends LocalQueueOptions, DispatcherOptions {
   readonly scheduler: SchedulerLike;
   /** Whether the scheduler is the real clock (not a virtual one a test advances). */
   readonly realClock: boolean;
+  /** A shared queue's backend and this node's identity on it; null: the local queue. */
+  readonly shared:
+    | ({
+        readonly backend: QueueBackend;
+        readonly node: NodeIdentity;
+      } & Pick<
+        SharedQueueOptions,
+        'claimBatch' | 'pollInterval' | 'progressInterval' | 'onStale' | 'onError'
+      >)
+    | null;
 }
 
 /**
  * One job server's parts (decision 32): the context they share, the queue where jobs wait
- * and end, the dispatcher that hands them to this node's workers, and the queue's views.
+ * and end (local, or shared with other nodes), the dispatcher that hands them to this
+ * node's workers, and the queue's side of the server's API.
  */
 export class ServerParts {
   readonly ctx: ServerContext;
-  readonly queue: LocalQueue;
+  readonly queue: JobQueue;
+  readonly functions: FunctionTable;
   readonly dispatcher: Dispatcher;
-  readonly views: LocalViews;
+  readonly admin: QueueAdmin;
+  /** The local queue's, or the shared queue's local part (its foreground jobs). */
+  readonly local: LocalQueue;
 
   constructor(options: PartsOptions) {
     this.ctx = new ServerContext(options.scheduler, options.realClock);
-    this.queue = new LocalQueue(this.ctx, options);
-    this.dispatcher = new Dispatcher(this.ctx, this.queue, this.queue.functions, options);
-    this.views = new LocalViews(this.queue);
+    const shared = options.shared;
+    if (shared === null) {
+      const queue = new LocalQueue(this.ctx, options);
+      this.queue = queue;
+      this.local = queue;
+      this.admin = new LocalAdmin(queue, new LocalViews(queue));
+    } else {
+      const queue = new SharedQueue(this.ctx, { ...options, ...shared });
+      this.queue = queue;
+      this.local = queue.local;
+      this.admin = new SharedAdmin(queue, new LocalViews(queue.local), shared.backend);
+    }
+    this.functions = this.local.functions;
+    this.dispatcher = new Dispatcher(this.ctx, this.queue, this.functions, options);
   }
 
   get closing(): boolean {

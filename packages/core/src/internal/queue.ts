@@ -69,6 +69,15 @@ export interface JobQueue {
   /** The job's worker went away (disconnect, CANT_DO) or its timeout ran out. */
   lost(job: Job): void;
   timedOut(job: Job): void;
+
+  // Shutdown (JobServer.close), in this order.
+  /** No new submissions from now on. */
+  beginClose(): void;
+  /** Fails the foreground jobs no worker started (`SHUTDOWN`). */
+  failWaitingForeground(): void;
+  /** At the end of the deadline: running jobs are taken back from their workers. */
+  abortRunning(): void;
+  stopTimers(): void;
 }
 
 export type { Assignment };
