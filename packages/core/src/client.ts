@@ -8,7 +8,8 @@ import {
   SubmissionAbortedError,
 } from './errors.js';
 import type { JobListener } from './internal/job.js';
-import { checkArray, checkName, checkOptions } from './internal/checks.js';
+import { checkArray, checkName, checkOptions, checkPriority } from './internal/checks.js';
+import { SUBMIT_KEYS, TASK_KEYS } from './internal/option-keys.js';
 import type {
   JobOutcome,
   JobStatus,
@@ -98,7 +99,7 @@ export interface ClientOptions {
 /** One task of a set: an object (its options), not left out. */
 function checkTask(task: Task): void {
   if (task === undefined) throw new InvalidArgumentError('a task must be an object');
-  checkOptions(task, 'a task');
+  checkOptions(task, 'a task', TASK_KEYS);
 }
 
 const PENDING = 0;
@@ -362,6 +363,13 @@ class BackgroundJob implements SubmittedJob {
   }
 }
 
+/** A submission's own retry policy, or undefined: the function's policy applies. */
+function retryOf(options: SubmitOptions): SubmitRequest['retry'] {
+  return options.attempts === undefined && options.backoff === undefined
+    ? undefined
+    : { attempts: options.attempts ?? 1, backoff: options.backoff };
+}
+
 /** Converts `runAt`/`delay` into ms on the server's clock, or 0 for "now". */
 export function resolveRunAt(options: SubmitOptions, now: () => number): number {
   if (options.runAt !== undefined && options.delay !== undefined) {
@@ -414,6 +422,7 @@ export class ClientBase implements JobClient {
     options: SubmitOptions = {},
   ): Promise<SubmittedJob> {
     try {
+      checkOptions(options, 'submit options', SUBMIT_KEYS);
       const sent = this.send(functionName, payload, options, undefined);
       return isPromise(sent) ? sent : Promise.resolve(sent);
     } catch (error) {
@@ -423,6 +432,7 @@ export class ClientBase implements JobClient {
 
   run(functionName: string, payload?: PayloadInput, options: SubmitOptions = {}): Promise<Buffer> {
     try {
+      checkOptions(options, 'submit options', SUBMIT_KEYS);
       const sent = this.send(functionName, payload, options, false);
       // Accepted at once (the usual case): the result is the only promise made.
       return isPromise(sent) ? sent.then((job) => job.result) : sent.result;
@@ -432,8 +442,9 @@ export class ClientBase implements JobClient {
   }
 
   /**
-   * Submits; throws synchronously on a refusal. Returns the job when it was accepted at
-   * once, or a Promise while an asynchronous store writes it.
+   * Submits `options` (checked by the caller: submit options, or a task); throws
+   * synchronously on a refusal. Returns the job when it was accepted at once, or a Promise
+   * while an asynchronous store writes it.
    */
   private send(
     functionName: string,
@@ -441,7 +452,8 @@ export class ClientBase implements JobClient {
     options: SubmitOptions,
     forcedBackground: boolean | undefined,
   ): SentJob | Promise<SentJob> {
-    checkOptions(options);
+    // Here for every transport: the TCP client would send an unknown one at normal priority.
+    checkPriority(options.priority);
     const requestedBackground = forcedBackground ?? options.background;
     const runAt = resolveRunAt(options, this.now);
     const delayed = options.runAt !== undefined || options.delay !== undefined;
@@ -466,10 +478,7 @@ export class ClientBase implements JobClient {
       priority: options.priority,
       background,
       runAt,
-      retry:
-        options.attempts === undefined && options.backoff === undefined
-          ? undefined
-          : { attempts: options.attempts ?? 1, backoff: options.backoff },
+      retry: retryOf(options),
     };
     if (background) {
       const job = new BackgroundJob(functionName, unique);
@@ -550,6 +559,7 @@ export class ClientBase implements JobClient {
           if (task.runAt !== undefined || task.delay !== undefined || task.background === true) {
             throw new InvalidArgumentError('runAll runs foreground jobs only');
           }
+          checkPriority(task.priority);
           const listener = new TaskListener(set, i, this.exceptions);
           const outcome = this.connection.submit(
             {
@@ -557,6 +567,7 @@ export class ClientBase implements JobClient {
               payload: task.payload,
               unique: task.unique ?? '',
               priority: task.priority,
+              retry: retryOf(task),
             },
             listener,
           );

@@ -4,7 +4,17 @@ import { InProcessClient, type ClientOptions } from './client.js';
 import { Connection, type ConnectionOptions, type ConnectionSink } from './connection.js';
 import { InvalidArgumentError, JobNotFoundError } from './errors.js';
 import { Engine } from './internal/engine.js';
-import { checkFields, checkOptions, checkRetention } from './internal/checks.js';
+import { checkFields, checkOptions, checkRetention, refusal } from './internal/checks.js';
+import {
+  CLIENT_KEYS,
+  CLOSE_KEYS,
+  CONNECTION_KEYS,
+  JOB_FILTER_KEYS,
+  OUTCOME_FILTER_KEYS,
+  QUEUE_KEYS,
+  SERVER_KEYS,
+  WORKER_KEYS,
+} from './internal/option-keys.js';
 import type { LoggerLike, WorkerOptions } from './worker-types.js';
 import type { JobStore } from './store.js';
 import { untilDeadline } from './internal/deadline.js';
@@ -147,7 +157,7 @@ function retriesOfPolicy(policy: JobPolicy, what: string): Retries | null {
 function limitsOf(value: number | Partial<QueueLimits> | undefined): QueueLimits {
   if (value === undefined) return { high: 0, normal: 0, low: 0 };
   if (typeof value === 'number') return { high: value, normal: value, low: value };
-  checkOptions(value, 'queue limits (a number, or one per priority)');
+  checkOptions(value, 'queue limits (a number, or one per priority)', QUEUE_KEYS);
   return { high: value.high ?? 0, normal: value.normal ?? 0, low: value.low ?? 0 };
 }
 
@@ -170,7 +180,7 @@ export class JobServer {
   private readonly logger: LoggerLike | undefined;
 
   constructor(options: JobServerOptions = {}) {
-    checkOptions(options);
+    checkOptions(options, 'server options', SERVER_KEYS);
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.exceptions = options.exceptions ?? false;
     this.logger = options.logger;
@@ -271,7 +281,7 @@ export class JobServer {
    * a million kept cost 100). Throws `INVALID_ARGUMENT` for a bad limit.
    */
   outcomes(options: OutcomeFilter = {}): JobOutcome[] {
-    checkOptions(options);
+    checkOptions(options, 'outcomes options', OUTCOME_FILTER_KEYS);
     return this.engine
       .keptOutcomes(options.functionName, options.state, options.limit)
       .map((o) => o.view());
@@ -279,7 +289,7 @@ export class JobServer {
 
   /** How many outcomes are kept (of one function, of one state), without reading them. */
   outcomeCount(options: Omit<OutcomeFilter, 'limit'> = {}): number {
-    checkOptions(options);
+    checkOptions(options, 'outcomeCount options', OUTCOME_FILTER_KEYS);
     return this.engine.keptOutcomeCount(options.functionName, options.state);
   }
 
@@ -385,7 +395,7 @@ export class JobServer {
 
   /** Opens a connection: the contract the TCP adapter and the thread pool use. */
   connect(options: ConnectionOptions = {}): Connection {
-    checkOptions(options);
+    checkOptions(options, 'connection options', CONNECTION_KEYS);
     const connection = new Connection(this.engine, ++this.connectionSeq, options, (c) =>
       this.connectionsById.delete(c.id),
     );
@@ -395,13 +405,13 @@ export class JobServer {
 
   /** An in-process client. */
   client(options?: ClientOptions): InProcessClient {
-    checkOptions(options);
+    checkOptions(options, 'client options', CLIENT_KEYS);
     return new InProcessClient(this.connect(), () => this.scheduler.now(), options);
   }
 
   /** An in-process worker; it starts on the next microtask unless `autorun: false`. */
   worker(options?: WorkerOptions): InProcessWorker {
-    checkOptions(options);
+    checkOptions(options, 'worker options', WORKER_KEYS);
     const worker = new InProcessWorker(
       (sink: ConnectionSink) => this.connect({ sink }),
       this.scheduler,
@@ -477,7 +487,7 @@ export class JobServer {
    * beside a long queue. Throws `INVALID_ARGUMENT` for a bad limit or state.
    */
   jobs(filter?: JobFilter): JobInfo[] {
-    checkOptions(filter, 'filter');
+    checkOptions(filter, 'jobs filter', JOB_FILTER_KEYS);
     return this.engine.jobInfo(filter);
   }
 
@@ -497,7 +507,8 @@ export class JobServer {
    * not finished stay in the store for the next start. Idempotent.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    checkOptions(options);
+    const refused = refusal(() => checkOptions(options, 'close options', CLOSE_KEYS));
+    if (refused !== null) return refused;
     this.closePromise ??= this.shutdown(options.timeout ?? 30_000);
     return this.closePromise;
   }
@@ -507,7 +518,7 @@ export class JobServer {
     engine.beginClose();
     engine.failWaitingForeground();
     const workersStopped = Promise.all(
-      [...this.workersSet].map((w) => w.stop({ timeout, reason: 'serverClosed' })),
+      [...this.workersSet].map((w) => w.close({ timeout, reason: 'serverClosed' })),
     );
     if (engine.runningJobs().length > 0) {
       await untilDeadline(engine.whenNoneRunning(), this.scheduler, timeout, () =>

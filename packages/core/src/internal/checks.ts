@@ -51,17 +51,48 @@ export function checkArray(value: unknown, what: string): void {
 }
 
 /**
- * An options argument: an object, or undefined for the defaults. `null` passes a default
- * parameter by, so it would otherwise end as a TypeError deep inside.
+ * For a method that returns a Promise (decision 31: it rejects rather than throws): the
+ * rejection when `check` refuses its arguments, else null.
  */
-export function checkOptions(value: unknown, what = 'options'): void {
-  if (value !== undefined && (typeof value !== 'object' || value === null)) {
-    throw new InvalidArgumentError(`${what} must be an object`);
+export function refusal(check: () => void): Promise<never> | null {
+  try {
+    check();
+    return null;
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
 
 /**
- * An options object given by an application: an object whose keys are all `known`. A key
+ * The keys an options type has, listed once. The mapped type makes the compiler hold the
+ * list to the type: a key missing from it, or one the type lacks, does not compile.
+ */
+export type KnownKeys = ReadonlySet<string>;
+
+export function knownKeys<T>(keys: { readonly [K in keyof Required<T>]: true }): KnownKeys {
+  return new Set(Object.keys(keys));
+}
+
+/**
+ * An options argument: an object, or undefined for the defaults. `null` passes a default
+ * parameter by, so it would otherwise end as a TypeError deep inside. With `known`, a key
+ * that is not one of them is refused rather than ignored (decision 31): `{ delai: 5 }`
+ * would otherwise run the job at once without a word. `for…in` rather than `Object.keys`:
+ * no array is made, and this runs on every submit.
+ */
+export function checkOptions(value: unknown, what = 'options', known?: KnownKeys): void {
+  if (value === undefined) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${what} must be an object`);
+  }
+  if (known === undefined) return;
+  for (const key in value) {
+    if (!known.has(key)) throw new InvalidArgumentError(unknownKey(key, what, known, 'option'));
+  }
+}
+
+/**
+ * A policy-like object given by an application: an object whose keys are all `known`. A key
  * it does not know is refused rather than ignored: `{ complete: … }` for `completed` would
  * otherwise keep nothing without a word.
  */
@@ -71,9 +102,85 @@ export function checkFields(value: unknown, what: string, known: readonly string
   }
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) {
-      throw new InvalidArgumentError(`${what} has no setting '${key}' (${known.join(', ')})`);
+      throw new InvalidArgumentError(unknownKey(key, what, known, 'setting'));
     }
   }
+}
+
+/** `unknown option 'delai' in submit options (did you mean 'delay'?)`, else the known ones. */
+function unknownKey(key: string, what: string, known: Iterable<string>, kind: string): string {
+  const names = [...known];
+  const near = closest(key, names);
+  const hint = near === undefined ? `known: ${names.join(', ')}` : `did you mean '${near}'?`;
+  return `unknown ${kind} '${key}' in ${what} (${hint})`;
+}
+
+/**
+ * The known name nearest to a mistyped one, if it is near enough to be what was meant: the
+ * same but for case, or within an edit distance of one per four characters (at least 1).
+ */
+function closest(key: string, names: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(key.length / 4)) + 1;
+  for (const name of names) {
+    if (name.toLowerCase() === lower) return name;
+    const distance = editDistance(lower, name.toLowerCase());
+    if (distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/**
+ * Levenshtein distance with adjacent transpositions (optimal string alignment): `delai`
+ * and `dealy` are both one edit from `delay`. Names are short and this runs only on a
+ * refusal, so the plain O(n·m) table is enough.
+ */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        row.push(j);
+        continue;
+      }
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, row[j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      }
+      row.push(d);
+    }
+    rows.push(row);
+  }
+  return rows[a.length]![b.length]!;
+}
+
+/** A job's priority: one of the three names, as given (no case folding, no trimming). */
+export function checkPriority(priority: unknown): void {
+  if (
+    priority !== undefined &&
+    priority !== 'normal' &&
+    priority !== 'high' &&
+    priority !== 'low'
+  ) {
+    throw new InvalidArgumentError(
+      `priority must be 'high', 'normal' or 'low', not ${valueText(priority)}`,
+    );
+  }
+}
+
+/** A value as an error message shows it: strings quoted, the rest as JSON would. */
+export function valueText(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) {
+    return String(value);
+  }
+  return typeof value;
 }
 
 /** What a function keeps of its ended jobs: per state, a count (whole, ≥ 0) and an age (ms ≥ 0). */

@@ -253,6 +253,7 @@ export class Engine {
     const reducer = request.reducer ?? '';
     const retry = request.retry === undefined ? null : retriesOf(request.retry);
     const body = toBody(request.payload, background);
+    const priority = priorityIndex(request.priority);
     fn ??= this.functions.entry(name);
     const attach = background ? undefined : listener;
 
@@ -269,7 +270,6 @@ export class Engine {
       return pending === undefined ? outcome : pending.then(() => outcome);
     }
 
-    const priority = priorityIndex(request.priority);
     const limit =
       priority === 0 ? fn.limits.high : priority === 1 ? fn.limits.normal : fn.limits.low;
     if (limit > 0 && fn.total >= limit) throw new QueueFullError(name);
