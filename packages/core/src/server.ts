@@ -40,9 +40,16 @@ import { InProcessWorker } from './in-process-worker.js';
 import { retriesOf, type Retries, type RetryPolicy } from './retry.js';
 import { DEFAULT_RETENTION } from './internal/outcomes.js';
 import { releaseHeap } from './internal/heap.js';
+import { ServerTimers } from './internal/timers.js';
 
 export interface JobServerOptions {
-  /** Every timer (delayed jobs, timeouts, deadlines) runs on it. Default `asyncScheduler`. */
+  /**
+   * Every timer (delayed jobs, back-offs, timeouts, schedules, rate limits, wake-ups) runs
+   * on it. Default: the real clock, with timers that do not keep the process alive unless
+   * someone in the process waits for what they bring (a foreground result, a `close()`).
+   * Pass rxjs's `asyncScheduler` for timers that always keep it alive, or a `TestScheduler`
+   * for virtual time.
+   */
   scheduler?: SchedulerLike;
   /** Handles are `<prefix>:<n>`. Default `H:<hostname>`, as gearmand. */
   handlePrefix?: string;
@@ -177,11 +184,13 @@ export class JobServer {
   private readonly workersSet = new Set<InProcessWorker>();
   private connectionSeq = 0;
   private closePromise: Promise<void> | null = null;
+  /** While `close()` is under way. */
+  private closing = false;
   private readonly logger: LoggerLike | undefined;
 
   constructor(options: JobServerOptions = {}) {
     checkOptions(options, 'server options', SERVER_KEYS);
-    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.scheduler = options.scheduler ?? new ServerTimers(() => this.waiting());
     this.exceptions = options.exceptions ?? false;
     this.logger = options.logger;
     const maxRetries = options.maxRetries ?? Infinity;
@@ -200,7 +209,7 @@ export class JobServer {
       wakeTimeout,
       scheduler: this.scheduler,
       // A virtual clock jumps inside one synchronous flush, so its readings are not shared.
-      realClock: this.scheduler === asyncScheduler,
+      realClock: this.scheduler === asyncScheduler || this.scheduler instanceof ServerTimers,
       handlePrefix: options.handlePrefix ?? `H:${hostname()}`,
       maxRetries,
       maxUniqueLength: options.maxUniqueLength ?? 64,
@@ -509,8 +518,25 @@ export class JobServer {
   close(options: CloseOptions = {}): Promise<void> {
     const refused = refusal(() => checkOptions(options, 'close options', CLOSE_KEYS));
     if (refused !== null) return refused;
-    this.closePromise ??= this.shutdown(options.timeout ?? 30_000);
+    if (this.closePromise === null) {
+      this.closing = true;
+      this.closePromise = this.shutdown(options.timeout ?? 30_000).finally(
+        () => (this.closing = false),
+      );
+    }
     return this.closePromise;
+  }
+
+  /**
+   * Whether someone in this process waits for what the server's timers bring: a foreground
+   * job's outcome, or the end of a `close()` (see ServerTimers).
+   */
+  private waiting(): boolean {
+    if (this.closing) return true;
+    for (const connection of this.connectionsById.values()) {
+      if (connection.waiting > 0) return true;
+    }
+    return false;
   }
 
   private async shutdown(timeout: number): Promise<void> {
