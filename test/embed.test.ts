@@ -152,6 +152,38 @@ console.log('closed');
     expect(run.stdout).toBe('first: TIMEOUT\nsecond: SHUTDOWN\nclosed\n');
     expect(run.code).toBe(0);
   });
+
+  it('runs a schedule until it is removed, and waits out a back-off an events$ subscriber watches', async () => {
+    const run = await runFile(
+      'listens.mjs',
+      `import { createJobServer } from '@geartrain/core';
+const server = createJobServer();
+let beats = 0;
+server.worker().register('beat', () => {
+  if (++beats === 3) void server.unschedule('beat').then(() => console.log('unscheduled after', beats));
+});
+await server.schedule('beat', { every: 100, functionName: 'beat' });
+let calls = 0;
+server.worker().register('flaky', () => {
+  if (++calls === 1) throw new Error('not yet');
+});
+const job = await server.client().submit('flaky', '', { background: true, attempts: 2, backoff: 800 });
+const watching = server.events$.subscribe((event) => {
+  if (event.type === 'completed' && event.handle === job.handle) {
+    console.log('background job completed on attempt', calls);
+    watching.unsubscribe();
+  }
+});
+console.log('end of script');
+`,
+      15_000,
+    );
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe(
+      'end of script\nunscheduled after 3\nbackground job completed on attempt 2\n',
+    );
+    expect(run.code).toBe(0);
+  });
 });
 
 describe('the core README’s SIGTERM handler', () => {

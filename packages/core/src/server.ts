@@ -528,11 +528,13 @@ export class JobServer {
   }
 
   /**
-   * Whether someone in this process waits for what the server's timers bring: a foreground
-   * job's outcome, or the end of a `close()` (see ServerTimers).
+   * Whether someone in this process waits for what the server's timers bring (see
+   * ServerTimers): the end of a `close()`, a subscriber to `events$`, a schedule (it runs
+   * until removed, as `setInterval` does), or a foreground job's outcome.
    */
   private waiting(): boolean {
-    if (this.closing) return true;
+    const engine = this.engine;
+    if (this.closing || engine.events.observed || engine.schedules.size > 0) return true;
     for (const connection of this.connectionsById.values()) {
       if (connection.waiting > 0) return true;
     }

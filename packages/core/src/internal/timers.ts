@@ -6,10 +6,10 @@ import { asyncScheduler, Subscription, type SchedulerAction, type SchedulerLike 
  * their handles private), hence this small scheduler; tests still inject a TestScheduler.
  *
  * The rule it implements: a job server never keeps the process alive by itself. A delayed
- * job, a back-off, a schedule or a rate limit does not, just as a queued job without a
- * worker does not: an in-memory job is gone at exit anyway, and a durable one waits in its
- * store for the next start. Except while someone in this process waits for an outcome that
- * a timer will bring (`waiting()`: a foreground job's result, a `close()` in progress):
+ * job, a back-off or a rate limit does not, just as a queued job without a worker does
+ * not: an in-memory job is gone at exit anyway, and a durable one waits in its store for
+ * the next start. Except while someone in this process waits on the server (`waiting()`: a
+ * foreground job's result, an `events$` subscriber, a schedule, a `close()` in progress):
  * when the event loop has nothing else left, the earliest timer is held until it fires, so
  * that `await client.run(…)` of a job in its back-off, or held back by a rate limit, gets
  * its result instead of the process ending under it.
