@@ -421,9 +421,12 @@ export class JobServer {
   /** An in-process worker; it starts on the next microtask unless `autorun: false`. */
   worker(options?: WorkerOptions): InProcessWorker {
     checkOptions(options, 'worker options', WORKER_KEYS);
+    // A worker's own timers (its jobs' timeouts, `maxRunTime`) bound work the application
+    // runs, so they keep the process alive as that work does; the server's do not.
+    const scheduler = this.scheduler instanceof ServerTimers ? asyncScheduler : this.scheduler;
     const worker = new InProcessWorker(
       (sink: ConnectionSink) => this.connect({ sink }),
-      this.scheduler,
+      scheduler,
       options,
     );
     this.workersSet.add(worker);

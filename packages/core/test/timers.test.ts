@@ -86,4 +86,16 @@ describe('ServerTimers', () => {
     expect(s.job(job.handle)!.runAt - Date.now()).toBeGreaterThan(590_000);
     await s.close({ timeout: 0 });
   });
+
+  it('leaves a worker’s own timers (maxRunTime, its jobs’ timeouts) keeping the process, as its work does', async () => {
+    const s = server();
+    const before = refTimers();
+    const worker = s.worker({ maxRunTime: 600_000 });
+    worker.register('f', () => 'x');
+    await firstValueFrom(timer(1, s.scheduler)); // it starts on a microtask
+    expect(refTimers()).toBe(before + 1);
+    await worker.close();
+    expect(refTimers()).toBe(before);
+    await s.close({ timeout: 0 });
+  });
 });
