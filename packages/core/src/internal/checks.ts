@@ -65,12 +65,14 @@ export function refusal(check: () => void): Promise<never> | null {
 
 /**
  * The keys an options type has, listed once. The mapped type makes the compiler hold the
- * list to the type: a key missing from it, or one the type lacks, does not compile.
+ * list to the type: a key missing from it, or one the type lacks, does not compile. Kept as
+ * an object without a prototype: a property look-up is cheaper than `Set.has` on the hot
+ * path, and `toString` is no key of it.
  */
-export type KnownKeys = ReadonlySet<string>;
+export type KnownKeys = Readonly<Record<string, true>>;
 
 export function knownKeys<T>(keys: { readonly [K in keyof Required<T>]: true }): KnownKeys {
-  return new Set(Object.keys(keys));
+  return Object.assign(Object.create(null) as Record<string, true>, keys);
 }
 
 /**
@@ -87,7 +89,9 @@ export function checkOptions(value: unknown, what = 'options', known?: KnownKeys
   }
   if (known === undefined) return;
   for (const key in value) {
-    if (!known.has(key)) throw new InvalidArgumentError(unknownKey(key, what, known, 'option'));
+    if (known[key] !== true) {
+      throw new InvalidArgumentError(unknownKey(key, what, Object.keys(known), 'option'));
+    }
   }
 }
 
@@ -108,8 +112,7 @@ export function checkFields(value: unknown, what: string, known: readonly string
 }
 
 /** `unknown option 'delai' in submit options (did you mean 'delay'?)`, else the known ones. */
-function unknownKey(key: string, what: string, known: Iterable<string>, kind: string): string {
-  const names = [...known];
+function unknownKey(key: string, what: string, names: readonly string[], kind: string): string {
   const near = closest(key, names);
   const hint = near === undefined ? `known: ${names.join(', ')}` : `did you mean '${near}'?`;
   return `unknown ${kind} '${key}' in ${what} (${hint})`;
