@@ -1,3 +1,4 @@
+import { closestMatch } from 'leven';
 import { InvalidArgumentError, UniqueTooLargeError } from '../errors.js';
 import type { Retention } from '../types.js';
 
@@ -119,48 +120,15 @@ function unknownKey(key: string, what: string, names: readonly string[], kind: s
 }
 
 /**
- * The known name nearest to a mistyped one, if it is near enough to be what was meant: the
- * same but for case, or within an edit distance of one per four characters (at least 1).
+ * The known name nearest to a mistyped one, if near enough to be what was meant: the same
+ * but for case, else within leven's edit distance as the command's options use it
+ * (`packages/cli`: at least 2, a third of the length for long names).
  */
 function closest(key: string, names: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Math.max(1, Math.floor(key.length / 4)) + 1;
-  for (const name of names) {
-    if (name.toLowerCase() === lower) return name;
-    const distance = editDistance(lower, name.toLowerCase());
-    if (distance < bestDistance) {
-      best = name;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-/**
- * Levenshtein distance with adjacent transpositions (optimal string alignment): `delai`
- * and `dealy` are both one edit from `delay`. Names are short and this runs only on a
- * refusal, so the plain O(n·m) table is enough.
- */
-function editDistance(a: string, b: string): number {
-  const rows: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      if (i === 0) {
-        row.push(j);
-        continue;
-      }
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(rows[i - 1]![j]! + 1, row[j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d = Math.min(d, rows[i - 2]![j - 2]! + 1);
-      }
-      row.push(d);
-    }
-    rows.push(row);
-  }
-  return rows[a.length]![b.length]!;
+  const sameButCase = names.find((name) => name.toLowerCase() === lower);
+  if (sameButCase !== undefined) return sameButCase;
+  return closestMatch(key, names, { maxDistance: Math.max(2, Math.floor(key.length / 3)) });
 }
 
 /** A job's priority: one of the three names, as given (no case folding, no trimming). */
