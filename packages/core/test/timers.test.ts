@@ -1,5 +1,5 @@
 import { asyncScheduler, firstValueFrom, take, timer, toArray } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ServerTimers } from '../src/internal/timers.js';
 import { server } from './helpers.js';
 
@@ -7,8 +7,28 @@ import { server } from './helpers.js';
 // alive. (That a process ends, or is held while someone waits, is shown with real processes
 // in test/embed.test.ts.)
 
-/** Timers that keep the event loop alive now (Node lists only ref'd ones). */
-const refTimers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+const LONG = 600_000;
+
+/**
+ * The Node timers set from now on for about LONG ms (the tests' own delays, so no other
+ * timer of the process counts), and whether each keeps the event loop alive (`hasRef`) now.
+ */
+function watchLongTimers(): () => boolean[] {
+  const handles: NodeJS.Timeout[] = [];
+  for (const name of ['setTimeout', 'setInterval'] as const) {
+    const real = globalThis[name];
+    vi.spyOn(globalThis, name).mockImplementation((...args: Parameters<typeof setTimeout>) => {
+      const handle = (real as typeof setTimeout)(...args);
+      if (typeof args[1] === 'number' && args[1] > LONG - 10_000) handles.push(handle);
+      return handle;
+    });
+  }
+  return () => handles.map((handle) => handle.hasRef());
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe('ServerTimers', () => {
   it('runs work with its state after its delay, and again when the work reschedules itself', async () => {
@@ -60,42 +80,40 @@ describe('ServerTimers', () => {
   });
 
   it('sets timers that do not keep the process alive, where asyncScheduler’s do', () => {
-    const before = refTimers();
-    const unref = new ServerTimers(() => false).schedule(() => undefined, 600_000);
-    expect(refTimers()).toBe(before);
-    const kept = asyncScheduler.schedule(() => undefined, 600_000);
-    expect(refTimers()).toBe(before + 1);
+    const refs = watchLongTimers();
+    const unref = new ServerTimers(() => false).schedule(() => undefined, LONG);
+    const kept = asyncScheduler.schedule(() => undefined, LONG);
+    expect(refs()).toEqual([false, true]);
     unref.unsubscribe();
     kept.unsubscribe();
-    expect(refTimers()).toBe(before);
   });
 
   it('is the server’s default: a delayed job and a back-off set no timer that keeps the process', async () => {
     const s = server();
-    const before = refTimers();
+    const refs = watchLongTimers();
     const client = s.client();
-    const job = await client.submit('later', 'x', { delay: 600_000 });
+    const job = await client.submit('later', 'x', { delay: LONG });
     s.worker().register('flaky', () => {
       throw new Error('again');
     });
-    await client.submit('flaky', 'y', { background: true, attempts: 2, backoff: 600_000 });
+    // Due before the delayed job: the one timer of delayed jobs is set again, for it.
+    await client.submit('flaky', 'y', { background: true, attempts: 2, backoff: LONG - 5000 });
     await firstValueFrom(timer(20, s.scheduler));
     expect(s.jobs().map((j) => j.state)).toEqual(['delayed', 'delayed']);
-    expect(refTimers()).toBe(before);
+    expect(refs()).toEqual([false, false]);
     // The timers are real: the delayed job is due at its time on the real clock.
-    expect(s.job(job.handle)!.runAt - Date.now()).toBeGreaterThan(590_000);
+    expect(s.job(job.handle)!.runAt - Date.now()).toBeGreaterThan(LONG - 10_000);
     await s.close({ timeout: 0 });
   });
 
   it('leaves a worker’s own timers (maxRunTime, its jobs’ timeouts) keeping the process, as its work does', async () => {
     const s = server();
-    const before = refTimers();
-    const worker = s.worker({ maxRunTime: 600_000 });
+    const refs = watchLongTimers();
+    const worker = s.worker({ maxRunTime: LONG });
     worker.register('f', () => 'x');
     await firstValueFrom(timer(1, s.scheduler)); // it starts on a microtask
-    expect(refTimers()).toBe(before + 1);
+    expect(refs()).toEqual([true]);
     await worker.close();
-    expect(refTimers()).toBe(before);
     await s.close({ timeout: 0 });
   });
 });
