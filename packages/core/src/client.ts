@@ -8,7 +8,14 @@ import {
   SubmissionAbortedError,
 } from './errors.js';
 import type { JobListener } from './internal/job.js';
-import { checkArray, checkName, checkOptions, checkPriority } from './internal/checks.js';
+import {
+  checkArray,
+  checkName,
+  checkOptions,
+  checkPriority,
+  refuseKey,
+  type KnownKeys,
+} from './internal/checks.js';
 import { SUBMIT_KEYS, TASK_KEYS } from './internal/option-keys.js';
 import type {
   JobOutcome,
@@ -96,10 +103,19 @@ export interface ClientOptions {
   exceptions?: boolean;
 }
 
+/**
+ * Submit options or a task: an object whose keys are all `known`. Its own loop rather than
+ * `checkOptions`'s, as it runs on every submit (see `refuseKey`).
+ */
+function checkSubmitOptions(options: object, what: string, known: KnownKeys): void {
+  checkOptions(options, what);
+  for (const key in options) if (known[key] !== true) refuseKey(key, what, known);
+}
+
 /** One task of a set: an object (its options), not left out. */
 function checkTask(task: Task): void {
   if (task === undefined) throw new InvalidArgumentError('a task must be an object');
-  checkOptions(task, 'a task', TASK_KEYS);
+  checkSubmitOptions(task, 'a task', TASK_KEYS);
 }
 
 const PENDING = 0;
@@ -422,7 +438,7 @@ export class ClientBase implements JobClient {
     options: SubmitOptions = {},
   ): Promise<SubmittedJob> {
     try {
-      checkOptions(options, 'submit options', SUBMIT_KEYS);
+      checkSubmitOptions(options, 'submit options', SUBMIT_KEYS);
       const sent = this.send(functionName, payload, options, undefined);
       return isPromise(sent) ? sent : Promise.resolve(sent);
     } catch (error) {
@@ -432,7 +448,7 @@ export class ClientBase implements JobClient {
 
   run(functionName: string, payload?: PayloadInput, options: SubmitOptions = {}): Promise<Buffer> {
     try {
-      checkOptions(options, 'submit options', SUBMIT_KEYS);
+      checkSubmitOptions(options, 'submit options', SUBMIT_KEYS);
       const sent = this.send(functionName, payload, options, false);
       // Accepted at once (the usual case): the result is the only promise made.
       return isPromise(sent) ? sent.then((job) => job.result) : sent.result;
