@@ -34,6 +34,6 @@ for (let poll = 0; poll < 500; poll++) {
 console.log('done');
 
 client.close();
-await worker.stop();
+await worker.close();
 await jobs.close();
 await tcp.close();

@@ -30,7 +30,7 @@ for (;;) {
 console.log('  done');
 
 // 3. Unique ids: the same background job submitted twice while queued is one job.
-await worker.stop();
+await worker.close();
 const first = await client.submit('reverse', 'once', { unique: 'report-42', background: true });
 const second = await client.submit('reverse', 'once', { unique: 'report-42', background: true });
 console.log('same handle for the same unique id:', first.handle === second.handle);

@@ -23,7 +23,7 @@ const result = await client.run('reverse', 'Hello World!');
 console.log(`client: ${result.toString()}`);
 
 client.close();
-await worker.stop();
+await worker.close();
 await jobs.close();
 await tcp.close();
 console.log('done');

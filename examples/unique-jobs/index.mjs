@@ -37,6 +37,6 @@ await new Promise((r) => setTimeout(r, 50));
 console.log('the job ran', runs, 'time(s)');
 
 client.close();
-await worker.stop();
+await worker.close();
 await jobs.close();
 await tcp.close();

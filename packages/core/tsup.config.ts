@@ -16,4 +16,7 @@ export default defineConfig({
     // shared chunk is named by scripts/name-type-chunks.mjs, after tsup (package.json build).
     options.chunkNames = 'shared';
   },
+  // leven (ESM only, a few lines) is bundled: the did-you-mean of refused options costs
+  // applications no dependency, and the CommonJS build needs no require() of ESM.
+  noExternal: ['leven'],
 });

@@ -23,6 +23,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ServerConnection, type ConnectionOptions } from './connection.js';
 import { ClientClosedError, NoServerError, ServerError, ServerLostError } from './errors.js';
 import { HashRing, parseServers, type ServerSpec } from './servers.js';
+import { CLIENT_KEYS } from './option-keys.js';
 
 export interface NetworkOptions extends ConnectionOptions {
   /** The servers: `host:port` strings (or one comma-separated string). Default 127.0.0.1:4730. */
@@ -407,7 +408,7 @@ export class GearmanClient extends ClientBase {
 
 /** Creates a client of one or more Gearman servers (geartrain or gearmand). */
 export function createClient(options: GearmanClientOptions = {}): GearmanClient {
-  checkOptions(options);
+  checkOptions(options, 'client options', CLIENT_KEYS);
   const cluster = new ClientCluster(options);
   const scheduler = options.scheduler ?? asyncScheduler;
   return new GearmanClient(cluster, () => scheduler.now(), options);

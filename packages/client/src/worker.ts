@@ -15,6 +15,7 @@ import { asyncScheduler } from 'rxjs';
 import { ServerConnection } from './connection.js';
 import type { NetworkOptions } from './client.js';
 import { parseServers } from './servers.js';
+import { WORKER_KEYS } from './option-keys.js';
 
 export interface GearmanWorkerOptions extends NetworkOptions, WorkerOptions {}
 
@@ -38,7 +39,7 @@ class WorkerLink {
 
 /**
  * A Gearman worker over TCP with the in-process worker's API (`register`, job context,
- * lifecycle events, policies, graceful `stop`). It connects to every server of its list and
+ * lifecycle events, policies, graceful `close`). It connects to every server of its list and
  * takes work from each (GRAB_JOB_UNIQ, PRE_SLEEP/NOOP), and after a server comes back it
  * registers its functions and client id again.
  */
@@ -244,6 +245,6 @@ export class GearmanWorker extends WorkerBase<NetAssignment> {
 
 /** Creates a worker of one or more Gearman servers (geartrain or gearmand). */
 export function createWorker(options: GearmanWorkerOptions = {}): GearmanWorker {
-  checkOptions(options);
+  checkOptions(options, 'worker options', WORKER_KEYS);
   return new GearmanWorker(options);
 }

@@ -8,7 +8,16 @@ import {
   SubmissionAbortedError,
 } from './errors.js';
 import type { JobListener } from './internal/job.js';
-import { checkArray, checkName, checkOptions } from './internal/checks.js';
+import { TaskListener, TaskSet } from './internal/task-set.js';
+import {
+  checkArray,
+  checkName,
+  checkOptions,
+  checkPriority,
+  refuseKey,
+  type KnownKeys,
+} from './internal/checks.js';
+import { SUBMIT_KEYS, TASK_KEYS } from './internal/option-keys.js';
 import type {
   JobOutcome,
   JobStatus,
@@ -95,10 +104,19 @@ export interface ClientOptions {
   exceptions?: boolean;
 }
 
+/**
+ * Submit options or a task: an object whose keys are all `known`. Its own loop rather than
+ * `checkOptions`'s, as it runs on every submit (see `refuseKey`).
+ */
+function checkSubmitOptions(options: object, what: string, known: KnownKeys): void {
+  checkOptions(options, what);
+  for (const key in options) if (known[key] !== true) refuseKey(key, what, known);
+}
+
 /** One task of a set: an object (its options), not left out. */
 function checkTask(task: Task): void {
   if (task === undefined) throw new InvalidArgumentError('a task must be an object');
-  checkOptions(task, 'a task');
+  checkSubmitOptions(task, 'a task', TASK_KEYS);
 }
 
 const PENDING = 0;
@@ -264,55 +282,6 @@ class ClientJob implements SubmittedJob, JobListener {
   }
 }
 
-/** The results of a `runAll` task set, gathered into one promise. */
-class TaskSet {
-  readonly results: Buffer[];
-  private remaining: number;
-  private done = false;
-
-  constructor(
-    count: number,
-    private readonly resolve: (results: Buffer[]) => void,
-    private readonly reject: (error: Error) => void,
-  ) {
-    this.results = new Array<Buffer>(count);
-    this.remaining = count;
-  }
-
-  complete(index: number, data: Buffer): void {
-    this.results[index] = data;
-    if (--this.remaining === 0 && !this.done) {
-      this.done = true;
-      this.resolve(this.results);
-    }
-  }
-
-  fail(error: unknown): void {
-    if (this.done) return;
-    this.done = true;
-    this.reject(error instanceof Error ? error : new Error(String(error)));
-  }
-}
-
-/** One job of a task set: a listener that reports to its set. */
-class TaskListener implements JobListener {
-  constructor(
-    private readonly set: TaskSet,
-    private readonly index: number,
-    readonly exceptions: boolean,
-  ) {}
-
-  update(handle: string, update: JobUpdate): void {
-    if (update.type === 'complete') this.set.complete(this.index, update.data);
-    else if (update.type === 'fail') this.set.fail(new JobFailedError(handle, update.reason));
-    else if (update.type === 'exception') this.set.fail(new JobExceptionError(handle, update.data));
-  }
-
-  lost(_handle: string, error: Error): void {
-    this.set.fail(error);
-  }
-}
-
 type SentJob = ClientJob | BackgroundJob;
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
@@ -360,6 +329,13 @@ class BackgroundJob implements SubmittedJob {
     this.handle = handle;
     this.coalesced = coalesced;
   }
+}
+
+/** A submission's own retry policy, or undefined: the function's policy applies. */
+function retryOf(options: SubmitOptions): SubmitRequest['retry'] {
+  return options.attempts === undefined && options.backoff === undefined
+    ? undefined
+    : { attempts: options.attempts ?? 1, backoff: options.backoff };
 }
 
 /** Converts `runAt`/`delay` into ms on the server's clock, or 0 for "now". */
@@ -414,6 +390,7 @@ export class ClientBase implements JobClient {
     options: SubmitOptions = {},
   ): Promise<SubmittedJob> {
     try {
+      checkSubmitOptions(options, 'submit options', SUBMIT_KEYS);
       const sent = this.send(functionName, payload, options, undefined);
       return isPromise(sent) ? sent : Promise.resolve(sent);
     } catch (error) {
@@ -423,6 +400,7 @@ export class ClientBase implements JobClient {
 
   run(functionName: string, payload?: PayloadInput, options: SubmitOptions = {}): Promise<Buffer> {
     try {
+      checkSubmitOptions(options, 'submit options', SUBMIT_KEYS);
       const sent = this.send(functionName, payload, options, false);
       // Accepted at once (the usual case): the result is the only promise made.
       return isPromise(sent) ? sent.then((job) => job.result) : sent.result;
@@ -432,8 +410,9 @@ export class ClientBase implements JobClient {
   }
 
   /**
-   * Submits; throws synchronously on a refusal. Returns the job when it was accepted at
-   * once, or a Promise while an asynchronous store writes it.
+   * Submits `options` (checked by the caller: submit options, or a task); throws
+   * synchronously on a refusal. Returns the job when it was accepted at once, or a Promise
+   * while an asynchronous store writes it.
    */
   private send(
     functionName: string,
@@ -441,7 +420,8 @@ export class ClientBase implements JobClient {
     options: SubmitOptions,
     forcedBackground: boolean | undefined,
   ): SentJob | Promise<SentJob> {
-    checkOptions(options);
+    // Here for every transport: the TCP client would send an unknown one at normal priority.
+    checkPriority(options.priority);
     const requestedBackground = forcedBackground ?? options.background;
     const runAt = resolveRunAt(options, this.now);
     const delayed = options.runAt !== undefined || options.delay !== undefined;
@@ -466,10 +446,7 @@ export class ClientBase implements JobClient {
       priority: options.priority,
       background,
       runAt,
-      retry:
-        options.attempts === undefined && options.backoff === undefined
-          ? undefined
-          : { attempts: options.attempts ?? 1, backoff: options.backoff },
+      retry: retryOf(options),
     };
     if (background) {
       const job = new BackgroundJob(functionName, unique);
@@ -550,6 +527,7 @@ export class ClientBase implements JobClient {
           if (task.runAt !== undefined || task.delay !== undefined || task.background === true) {
             throw new InvalidArgumentError('runAll runs foreground jobs only');
           }
+          checkPriority(task.priority);
           const listener = new TaskListener(set, i, this.exceptions);
           const outcome = this.connection.submit(
             {
@@ -557,6 +535,7 @@ export class ClientBase implements JobClient {
               payload: task.payload,
               unique: task.unique ?? '',
               priority: task.priority,
+              retry: retryOf(task),
             },
             listener,
           );

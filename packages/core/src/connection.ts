@@ -4,6 +4,8 @@ import type { Assignment, SubmitOutcome, SubmitRequest } from './transport-types
 import { WorkerState, type ConnectionSink, type Job, type JobListener } from './internal/job.js';
 import { toBuffer } from './internal/payload.js';
 import { heldByAssignment } from './internal/queries.js';
+import { checkOptions } from './internal/checks.js';
+import { CAN_DO_KEYS } from './internal/option-keys.js';
 import type { JobOutcome, JobStatus, PayloadInput, UniqueJobStatus } from './types.js';
 
 export interface ConnectionOptions {
@@ -134,6 +136,7 @@ export class Connection {
   /** CAN_DO / CAN_DO_TIMEOUT. Registering again updates the options. */
   canDo(functionName: string, options: CanDoOptions = {}): void {
     this.assertOpen();
+    checkOptions(options, 'canDo options', CAN_DO_KEYS);
     const timeout = options.timeout ?? 0;
     const capacity = options.capacity ?? Infinity;
     if (!(timeout >= 0) || !(capacity >= 1)) {

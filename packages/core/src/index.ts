@@ -26,6 +26,7 @@ export type {
   LoggerLike,
   RegisterOptions,
   StopOptions,
+  WorkerCloseOptions,
   WorkerEvent,
   WorkerJobInfo,
   WorkerLike,

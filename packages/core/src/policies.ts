@@ -7,22 +7,22 @@ import type {
   WorkerPolicy,
 } from './worker-types.js';
 
-/** Stops the worker once it has finished `count` jobs. */
+/** Closes the worker once it has finished `count` jobs. */
 export function maxJobs(count: number): WorkerPolicy {
   return (worker) =>
     worker.events$
       .pipe(filter((e) => e.type === 'afterExecute' && e.jobsDone >= count))
-      .subscribe(() => void worker.stop({ reason: 'maxJobs' }));
+      .subscribe(() => void worker.close({ reason: 'maxJobs' }));
 }
 
-/** Stops the worker `ms` after its run started (running jobs finish first). */
+/** Closes the worker `ms` after its run started (running jobs finish first). */
 export function maxRunTime(ms: number): WorkerPolicy {
   return (worker) => {
     const subscription = new Subscription();
     subscription.add(
       worker.events$.pipe(filter((e) => e.type === 'beforeRun')).subscribe(() => {
         subscription.add(
-          worker.scheduler.schedule(() => void worker.stop({ reason: 'maxRunTime' }), ms),
+          worker.scheduler.schedule(() => void worker.close({ reason: 'maxRunTime' }), ms),
         );
       }),
     );
@@ -31,7 +31,7 @@ export function maxRunTime(ms: number): WorkerPolicy {
 }
 
 /**
- * Stops the worker when `measure()` (default: the process's resident set size) exceeds
+ * Closes the worker when `measure()` (default: the process's resident set size) exceeds
  * `bytes`, checked after each job and whenever the worker finds no work.
  */
 export function memoryLimit(
@@ -41,7 +41,7 @@ export function memoryLimit(
   return (worker) =>
     worker.events$
       .pipe(filter((e) => (e.type === 'afterExecute' || e.type === 'idle') && measure() > bytes))
-      .subscribe(() => void worker.stop({ reason: 'memoryLimit' }));
+      .subscribe(() => void worker.close({ reason: 'memoryLimit' }));
 }
 
 function describe(

@@ -11,7 +11,18 @@ import {
   checkName,
   checkOptions,
   checkRetention,
+  refusal,
 } from './internal/checks.js';
+import {
+  CLIENT_KEYS,
+  CLOSE_KEYS,
+  CONNECTION_KEYS,
+  JOB_FILTER_KEYS,
+  OUTCOME_FILTER_KEYS,
+  QUEUE_KEYS,
+  SERVER_KEYS,
+  WORKER_KEYS,
+} from './internal/option-keys.js';
 import { checkLimits } from './internal/gate.js';
 import type { QueueBackend } from './queue-backend.js';
 import { randomUUID } from 'node:crypto';
@@ -40,9 +51,16 @@ import { InProcessWorker } from './in-process-worker.js';
 import { retriesOf, type Retries, type RetryPolicy } from './retry.js';
 import { DEFAULT_RETENTION } from './internal/outcomes.js';
 import { releaseHeap } from './internal/heap.js';
+import { ServerTimers } from './internal/timers.js';
 
 export interface JobServerOptions {
-  /** Every timer (delayed jobs, timeouts, deadlines) runs on it. Default `asyncScheduler`. */
+  /**
+   * Every timer (delayed jobs, back-offs, timeouts, schedules, rate limits, wake-ups) runs
+   * on it. Default: the real clock, with timers that do not keep the process alive unless
+   * someone in the process waits for what they bring (a foreground result, a `close()`).
+   * Pass rxjs's `asyncScheduler` for timers that always keep it alive, or a `TestScheduler`
+   * for virtual time.
+   */
   scheduler?: SchedulerLike;
   /** Handles are `<prefix>:<n>`. Default `H:<hostname>`, as gearmand. */
   handlePrefix?: string;
@@ -165,7 +183,7 @@ function retriesOfPolicy(policy: JobPolicy, what: string): Retries | null {
 function limitsOf(value: number | Partial<QueueLimits> | undefined): QueueLimits {
   if (value === undefined) return { high: 0, normal: 0, low: 0 };
   if (typeof value === 'number') return { high: value, normal: value, low: value };
-  checkOptions(value, 'queue limits (a number, or one per priority)');
+  checkOptions(value, 'queue limits (a number, or one per priority)', QUEUE_KEYS);
   return { high: value.high ?? 0, normal: value.normal ?? 0, low: value.low ?? 0 };
 }
 
@@ -185,11 +203,13 @@ export class JobServer {
   private readonly workersSet = new Set<InProcessWorker>();
   private connectionSeq = 0;
   private closePromise: Promise<void> | null = null;
+  /** While `close()` is under way. */
+  private closing = false;
   private readonly logger: LoggerLike | undefined;
 
   constructor(options: JobServerOptions = {}) {
-    checkOptions(options);
-    this.scheduler = options.scheduler ?? asyncScheduler;
+    checkOptions(options, 'server options', SERVER_KEYS);
+    this.scheduler = options.scheduler ?? new ServerTimers(() => this.waiting());
     this.exceptions = options.exceptions ?? false;
     this.logger = options.logger;
     const maxRetries = options.maxRetries ?? Infinity;
@@ -212,7 +232,7 @@ export class JobServer {
       wakeTimeout,
       scheduler: this.scheduler,
       // A virtual clock jumps inside one synchronous flush, so its readings are not shared.
-      realClock: this.scheduler === asyncScheduler,
+      realClock: this.scheduler === asyncScheduler || this.scheduler instanceof ServerTimers,
       handlePrefix: options.handlePrefix ?? `H:${hostname()}`,
       maxRetries,
       maxUniqueLength: options.maxUniqueLength ?? 64,
@@ -319,14 +339,14 @@ export class JobServer {
    * a million kept cost 100). Throws `INVALID_ARGUMENT` for a bad limit.
    */
   async outcomes(options: OutcomeFilter = {}): Promise<JobOutcome[]> {
-    checkOptions(options);
+    checkOptions(options, 'outcomes options', OUTCOME_FILTER_KEYS);
     if (options.limit !== undefined) checkLimit(options.limit);
     return this.parts.admin.outcomes(options);
   }
 
   /** How many outcomes are kept (of one function, of one state), without reading them. */
   async outcomeCount(options: Omit<OutcomeFilter, 'limit'> = {}): Promise<number> {
-    checkOptions(options);
+    checkOptions(options, 'outcomeCount options', OUTCOME_FILTER_KEYS);
     return this.parts.admin.outcomeCount(options);
   }
 
@@ -437,7 +457,7 @@ export class JobServer {
 
   /** Opens a connection: the contract the TCP adapter and the thread pool use. */
   connect(options: ConnectionOptions = {}): Connection {
-    checkOptions(options);
+    checkOptions(options, 'connection options', CONNECTION_KEYS);
     const connection = new Connection(this.parts, ++this.connectionSeq, options, (c) =>
       this.connectionsById.delete(c.id),
     );
@@ -447,16 +467,19 @@ export class JobServer {
 
   /** An in-process client. */
   client(options?: ClientOptions): InProcessClient {
-    checkOptions(options);
+    checkOptions(options, 'client options', CLIENT_KEYS);
     return new InProcessClient(this.connect(), () => this.scheduler.now(), options);
   }
 
   /** An in-process worker; it starts on the next microtask unless `autorun: false`. */
   worker(options?: WorkerOptions): InProcessWorker {
-    checkOptions(options);
+    checkOptions(options, 'worker options', WORKER_KEYS);
+    // A worker's own timers (its jobs' timeouts, `maxRunTime`) bound work the application
+    // runs, so they keep the process alive as that work does; the server's do not.
+    const scheduler = this.scheduler instanceof ServerTimers ? asyncScheduler : this.scheduler;
     const worker = new InProcessWorker(
       (sink: ConnectionSink) => this.connect({ sink }),
-      this.scheduler,
+      scheduler,
       options,
     );
     this.workersSet.add(worker);
@@ -537,7 +560,7 @@ export class JobServer {
    * beside a long queue. Throws `INVALID_ARGUMENT` for a bad limit or state.
    */
   async jobs(filter: JobFilter = {}): Promise<JobInfo[]> {
-    checkOptions(filter, 'filter');
+    checkOptions(filter, 'jobs filter', JOB_FILTER_KEYS);
     if (filter.limit !== undefined) checkLimit(filter.limit);
     return this.parts.admin.jobs(filter);
   }
@@ -559,9 +582,29 @@ export class JobServer {
    * not finished stay in the store for the next start. Idempotent.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    checkOptions(options);
-    this.closePromise ??= this.shutdown(options.timeout ?? 30_000);
+    const refused = refusal(() => checkOptions(options, 'close options', CLOSE_KEYS));
+    if (refused !== null) return refused;
+    if (this.closePromise === null) {
+      this.closing = true;
+      this.closePromise = this.shutdown(options.timeout ?? 30_000).finally(
+        () => (this.closing = false),
+      );
+    }
     return this.closePromise;
+  }
+
+  /**
+   * Whether someone in this process waits for what the server's timers bring (see
+   * ServerTimers): the end of a `close()`, a subscriber to `events$`, a schedule (it runs
+   * until removed, as `setInterval` does), or a foreground job's outcome.
+   */
+  private waiting(): boolean {
+    const { ctx, local } = this.parts;
+    if (this.closing || ctx.observed || local.schedules.size > 0) return true;
+    for (const connection of this.connectionsById.values()) {
+      if (connection.waiting > 0) return true;
+    }
+    return false;
   }
 
   private async shutdown(timeout: number): Promise<void> {
@@ -569,7 +612,7 @@ export class JobServer {
     this.parts.beginClose();
     queue.failWaitingForeground();
     const workersStopped = Promise.all(
-      [...this.workersSet].map((w) => w.stop({ timeout, reason: 'serverClosed' })),
+      [...this.workersSet].map((w) => w.close({ timeout, reason: 'serverClosed' })),
     );
     if (dispatcher.running > 0) {
       await untilDeadline(dispatcher.whenNoneRunning(), this.scheduler, timeout, () =>

@@ -17,7 +17,14 @@ export type { WorkAssignment, WorkReport } from './worker-types.js';
 export { applyPolicies } from './policies.js';
 export { deliver } from './internal/job.js';
 export { toBuffer } from './internal/payload.js';
-export { checkJobServer, checkName, checkOptions } from './internal/checks.js';
+export {
+  checkJobServer,
+  checkName,
+  checkOptions,
+  knownKeys,
+  refusal,
+  type KnownKeys,
+} from './internal/checks.js';
 export { untilDeadline } from './internal/deadline.js';
 export type {
   AttemptEnd,

@@ -113,7 +113,8 @@ export interface WorkerOptions {
   policies?: readonly WorkerPolicy[];
 }
 
-export interface StopOptions {
+/** How a worker closes (`worker.close`). */
+export interface WorkerCloseOptions {
   /**
    * Running jobs get this many ms to finish; then their signals abort and they go back to
    * the server. 0: at once. Default 30000.
@@ -123,11 +124,16 @@ export interface StopOptions {
   reason?: string;
 }
 
-/** What policies and the TCP worker share: a worker that emits events and can be stopped. */
+/** @deprecated The old name of {@link WorkerCloseOptions}. */
+export type StopOptions = WorkerCloseOptions;
+
+/** What policies and the TCP worker share: a worker that emits events and can be closed. */
 export interface WorkerLike {
   readonly events$: Observable<WorkerEvent>;
   readonly scheduler: SchedulerLike;
-  stop(options?: StopOptions): Promise<void>;
+  close(options?: WorkerCloseOptions): Promise<void>;
+  /** @deprecated The old name of `close`. */
+  stop(options?: WorkerCloseOptions): Promise<void>;
 }
 
 /**

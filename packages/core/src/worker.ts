@@ -7,14 +7,15 @@ import {
   WorkFail,
 } from './errors.js';
 import { toBuffer } from './internal/payload.js';
-import { checkName, checkOptions } from './internal/checks.js';
+import { checkName, checkOptions, refusal } from './internal/checks.js';
+import { REGISTER_KEYS, WORKER_CLOSE_KEYS } from './internal/option-keys.js';
 import { applyPolicies } from './policies.js';
 import type {
   JobContext,
   JobHandler,
   RegisterOptions,
-  StopOptions,
   WorkAssignment,
+  WorkerCloseOptions,
   WorkerEvent,
   WorkerJobInfo,
   WorkerLike,
@@ -188,7 +189,7 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
     if (this.state === 'stopping' || this.state === 'stopped') throw new ConnectionClosedError();
     // Refused now, not when the registration reaches the server or the first job arrives.
     checkName(functionName, 'function name');
-    checkOptions(options);
+    checkOptions(options, 'register options', REGISTER_KEYS);
     if (typeof handler !== 'function')
       throw new InvalidArgumentError('a handler must be a function');
     const concurrency = options.concurrency ?? 1;
@@ -235,11 +236,13 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
   }
 
   /**
-   * Stops gracefully: no new jobs; running ones get `timeout` ms to finish, then their
-   * signals abort and they go back to the server for another worker.
+   * Closes gracefully: no new jobs; running ones get `timeout` ms to finish, then their
+   * signals abort and they go back to the server for another worker. Resolves once the
+   * worker has stopped (`done`). Idempotent.
    */
-  stop(options: StopOptions = {}): Promise<void> {
-    checkOptions(options);
+  close(options: WorkerCloseOptions = {}): Promise<void> {
+    const refused = refusal(() => checkOptions(options, 'close options', WORKER_CLOSE_KEYS));
+    if (refused !== null) return refused;
     if (this.state === 'new') this.state = 'running';
     if (this.state === 'running') {
       this.state = 'stopping';
@@ -256,6 +259,11 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
       else this.stopDeadline = this.scheduler.schedule(abandon, timeout);
     }
     return this.done;
+  }
+
+  /** @deprecated The old name of {@link close} (every object of the API ends with `close`). */
+  stop(options?: WorkerCloseOptions): Promise<void> {
+    return this.close(options);
   }
 
   // ------------------------------------------------------------------ for transports

@@ -33,7 +33,9 @@ describe('back-off schedules', () => {
     ).toThrow(InvalidArgumentError);
     const bad = (value: unknown) => value as never;
     // A setting it does not know is refused, not ignored (a typo would retry nothing).
-    expect(() => s.setJobPolicy('f', bad({ attempt: 3 }))).toThrow(/no setting 'attempt'/);
+    expect(() => s.setJobPolicy('f', bad({ attempt: 3 }))).toThrow(
+      /unknown setting 'attempt' in policy \(did you mean 'attempts'\?\)/,
+    );
     expect(() => s.setJobPolicy('f', bad(undefined))).toThrow(InvalidArgumentError);
     for (const backoff of [null, 'fast', { type: 'fixed', delay: 1, cap: 9 }]) {
       expect(() => s.setJobPolicy('f', { attempts: 2, backoff: bad(backoff) })).toThrow(

@@ -8,9 +8,11 @@ import {
   type UniqueJobStatus,
 } from '@geartrain/core';
 import {
+  checkOptions,
   ClientBase,
   deliver,
   encodeResult,
+  knownKeys,
   toBuffer,
   type JobListener,
   type SubmitOutcome,
@@ -154,6 +156,13 @@ class FakeTarget implements SubmitTarget {
   }
 }
 
+export interface FakeClientOptions extends ClientOptions {
+  /** The clock `delay` is counted on, in ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+const FAKE_CLIENT_KEYS = knownKeys<FakeClientOptions>({ exceptions: true, now: true });
+
 /**
  * A client for testing application code that submits jobs: the in-process client's API
  * (`submit`, `run`, `submitAll`, `runAll`, `status`, …), with every submission recorded and
@@ -163,7 +172,8 @@ class FakeTarget implements SubmitTarget {
 export class FakeClient extends ClientBase {
   private readonly target: FakeTarget;
 
-  constructor(options: ClientOptions & { now?: () => number } = {}) {
+  constructor(options: FakeClientOptions = {}) {
+    checkOptions(options, 'fake client options', FAKE_CLIENT_KEYS);
     const target = new FakeTarget();
     super(target, options.now ?? (() => Date.now()), options);
     this.target = target;
@@ -225,6 +235,6 @@ export class FakeClient extends ClientBase {
 }
 
 /** Creates a fake client (see {@link FakeClient}). */
-export function createFakeClient(options: ClientOptions & { now?: () => number } = {}): FakeClient {
+export function createFakeClient(options: FakeClientOptions = {}): FakeClient {
   return new FakeClient(options);
 }

@@ -15,7 +15,13 @@ export {
   type Report,
   type RunJobOptions,
 } from './run-job.js';
-export { FakeClient, createFakeClient, type FakeOutcome, type Submission } from './fake-client.js';
+export {
+  FakeClient,
+  createFakeClient,
+  type FakeClientOptions,
+  type FakeOutcome,
+  type Submission,
+} from './fake-client.js';
 export {
   describeJobStoreContract,
   type StoreContractOptions,

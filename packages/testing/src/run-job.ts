@@ -1,5 +1,5 @@
 import { WorkFail, type JobContext, type JobHandler, type PayloadInput } from '@geartrain/core';
-import { encodeResult, toBuffer } from '@geartrain/core/transport';
+import { checkOptions, encodeResult, knownKeys, toBuffer } from '@geartrain/core/transport';
 
 /** What a handler reported while it ran, in order. */
 export type Report =
@@ -35,6 +35,14 @@ export interface RunJobOptions {
   signal?: AbortSignal;
 }
 
+const RUN_JOB_KEYS = knownKeys<RunJobOptions>({
+  functionName: true,
+  handle: true,
+  unique: true,
+  attempt: true,
+  signal: true,
+});
+
 /** A handler's run: await it (or `done`) for the outcome; `abort()` triggers its signal. */
 export interface JobRun extends PromiseLike<JobOutcome> {
   readonly done: Promise<JobOutcome>;
@@ -53,6 +61,7 @@ export function runJob(
   payload?: PayloadInput,
   options: RunJobOptions = {},
 ): JobRun {
+  checkOptions(options, 'runJob options', RUN_JOB_KEYS);
   const reports: Report[] = [];
   const controller = new AbortController();
   const external = options.signal;

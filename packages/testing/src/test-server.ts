@@ -12,6 +12,7 @@ import {
   type JobServerOptions,
   type WorkerOptions,
 } from '@geartrain/core';
+import { checkOptions, knownKeys } from '@geartrain/core/transport';
 import type { Subscription } from 'rxjs';
 import { VirtualClock } from './clock.js';
 
@@ -66,6 +67,25 @@ export interface TestServerOptions extends Omit<JobServerOptions, 'scheduler'> {
   readonly startAt?: number;
 }
 
+// The server's own options less `scheduler` (the virtual clock is the point), plus startAt.
+const TEST_SERVER_KEYS = knownKeys<TestServerOptions>({
+  startAt: true,
+  handlePrefix: true,
+  maxRetries: true,
+  maxQueue: true,
+  maxUniqueLength: true,
+  store: true,
+  workerWakeup: true,
+  wakeTimeout: true,
+  exceptions: true,
+  logger: true,
+  jobPolicies: true,
+  random: true,
+  keep: true,
+  outcomeDataLimit: true,
+  releaseMemory: true,
+});
+
 /**
  * An in-process job server on a virtual clock, for tests of job code: time moves only with
  * `advanceBy`, and `runUntilIdle` runs everything that can run.
@@ -81,6 +101,7 @@ export class TestServer {
   private readonly subscription: Subscription;
 
   constructor(options: TestServerOptions = {}) {
+    checkOptions(options, 'test server options', TEST_SERVER_KEYS);
     const { startAt, ...serverOptions } = options;
     // No timer exists yet: moving the clock runs nothing.
     if (startAt !== undefined) this.clock.scheduler.frame = startAt;

@@ -1,4 +1,4 @@
-import type { JobHandler, JobServer, RegisterOptions, StopOptions } from '@geartrain/core';
+import type { JobHandler, JobServer, RegisterOptions, WorkerCloseOptions } from '@geartrain/core';
 import type { SchedulerLike } from 'rxjs';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { HandlerSpec } from './messages.js';
@@ -43,10 +43,19 @@ export interface ThreadPoolOptions {
   readonly threadEntry?: string | URL;
 }
 
-/** What the pool needs of a worker: `register` and `stop` (InProcessWorker, GearmanWorker). */
+/**
+ * What the pool needs of a worker: `register` and `close` (InProcessWorker, GearmanWorker).
+ * A worker that has only the old name, `stop`, is still closed with it.
+ */
 export interface PoolWorker {
   register(functionName: string, handler: JobHandler, options?: RegisterOptions): unknown;
-  stop(options?: StopOptions): Promise<void>;
+  close(options?: WorkerCloseOptions): Promise<void>;
+}
+
+/** How the pool closes (`pool.close`). */
+export interface PoolCloseOptions {
+  /** Running jobs get this many ms to finish before they are aborted. Default 30 s. */
+  readonly timeout?: number;
 }
 
 /** Where the pool takes its jobs: a job server (in-process workers), or a worker factory. */

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, WorkFail } from '@geartrain/core';
+import { InvalidArgumentError, WorkFail, type WorkerCloseOptions } from '@geartrain/core';
+import { checkOptions, refusal } from '@geartrain/core/transport';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,9 @@ import {
   type Subscription,
 } from 'rxjs';
 import type { FromThread, HandlerSpec, ThreadData } from './messages.js';
+import { FUNCTION_KEYS, POOL_CLOSE_KEYS, POOL_KEYS } from './option-keys.js';
 import type {
+  PoolCloseOptions,
   PoolTarget,
   PoolWorker,
   ThreadEvent,
@@ -19,6 +22,12 @@ import type {
   ThreadPoolStats,
 } from './pool-types.js';
 import { Slot } from './slot.js';
+
+/** Closes a worker; one written before `close` was its name has only `stop`. */
+function closeWorker(worker: PoolWorker, options: WorkerCloseOptions): Promise<void> {
+  const legacy = worker as unknown as { stop(options: WorkerCloseOptions): Promise<void> };
+  return typeof worker.close === 'function' ? worker.close(options) : legacy.stop(options);
+}
 
 function defaultThreadEntry(): string {
   const sibling = fileURLToPath(new URL('./thread.js', import.meta.url));
@@ -68,6 +77,8 @@ export class ThreadPool {
     target: PoolTarget,
     private readonly options: ThreadPoolOptions,
   ) {
+    if (options === undefined) throw new InvalidArgumentError('pool options must be an object');
+    checkOptions(options, 'pool options', POOL_KEYS);
     this.createWorker =
       typeof target === 'function' ? target : () => target.worker({ autorun: true });
     this.scheduler = options.scheduler ?? asyncScheduler;
@@ -86,7 +97,9 @@ export class ThreadPool {
     }
     this.specs = {};
     this.timeouts = {};
-    for (const [name, fn] of Object.entries(options.functions)) {
+    checkOptions(options.functions, 'pool functions');
+    for (const [name, fn] of Object.entries(options.functions ?? {})) {
+      if (typeof fn !== 'string') checkOptions(fn, `functions.${name}`, FUNCTION_KEYS);
       const spec = typeof fn === 'string' ? { module: fn } : fn;
       this.specs[name] = { module: spec.module, export: spec.export ?? 'default' };
       this.timeouts[name] =
@@ -123,7 +136,9 @@ export class ThreadPool {
    * Stops taking jobs; running ones get `timeout` ms to finish (default 30 s), then their
    * signals abort, they go back to the server, and the threads are terminated.
    */
-  close(options: { timeout?: number } = {}): Promise<void> {
+  close(options: PoolCloseOptions = {}): Promise<void> {
+    const refused = refusal(() => checkOptions(options, 'close options', POOL_CLOSE_KEYS));
+    if (refused !== null) return refused;
     this.closing ??= (async () => {
       for (const timer of this.restartTimers) timer.unsubscribe();
       this.restartTimers.clear();
@@ -274,14 +289,14 @@ export class ThreadPool {
     if (this.closing === null) this.start(undefined);
   }
 
-  /** Stops a slot's worker (jobs finish up to `timeout`), then ends its thread. */
+  /** Closes a slot's worker (jobs finish up to `timeout`), then ends its thread. */
   private async retire(slot: Slot, timeout: number | undefined): Promise<void> {
     slot.ageTimer?.unsubscribe();
     if (slot.state === 'dead') return;
     slot.state = 'retiring';
     const worker = slot.worker;
-    if (worker !== null) await worker.stop(timeout === undefined ? {} : { timeout });
-    // The thread may have exited while its worker stopped.
+    if (worker !== null) await closeWorker(worker, timeout === undefined ? {} : { timeout });
+    // The thread may have exited while its worker closed.
     if ((slot.state as Slot['state']) === 'dead') return;
     await slot.thread.terminate(); // fulfilled once 'exit' was emitted
   }
@@ -295,8 +310,8 @@ export class ThreadPool {
     // Only now, with the thread gone, do its jobs go back to the server: at once, and they
     // are never run twice at the same time.
     const worker = slot.worker;
-    const stopped = worker === null ? Promise.resolve() : worker.stop({ timeout: 0 });
-    void stopped.then(() => slot.dropPending(new Error(`thread ${slot.id} exited`)));
+    const closed = worker === null ? Promise.resolve() : closeWorker(worker, { timeout: 0 });
+    void closed.then(() => slot.dropPending(new Error(`thread ${slot.id} exited`)));
     if (expected) {
       this.emit({ type: 'exited', time: this.now(), thread: slot.id, code });
       return;

@@ -263,3 +263,57 @@ describe('the thread pool', () => {
     expect(server.status(stuck.handle)).toMatchObject({ known: true, running: false });
   });
 });
+
+describe('the pool’s options and the workers it closes', () => {
+  const bad = (value: unknown) => value as never;
+
+  it('refuses keys it does not know, in its options, a function and close, with INVALID_ARGUMENT', async () => {
+    const s = createJobServer();
+    const refusals = [
+      () => attachThreadPool(s, bad({ function: { echo: esm } })),
+      () => attachThreadPool(s, bad({ functions: { echo: esm }, thread: 1 })),
+      () => attachThreadPool(s, bad({ functions: { echo: { module: esm, exprot: 'x' } } })),
+      () => attachThreadPool(s, bad(undefined)),
+    ];
+    const messages = refusals.map((call) => {
+      try {
+        call();
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+        return (error as Error).message;
+      }
+      throw new Error('accepted');
+    });
+    expect(messages.slice(0, 3)).toEqual([
+      "unknown option 'function' in pool options (did you mean 'functions'?)",
+      "unknown option 'thread' in pool options (did you mean 'threads'?)",
+      "unknown option 'exprot' in functions.echo (did you mean 'export'?)",
+    ]);
+    start({ threads: 1, functions: { echo: esm } });
+    await expect(pool!.close(bad({ timout: 0 }))).rejects.toThrow(/did you mean 'timeout'\?/);
+    await s.close({ timeout: 0 });
+  });
+
+  it('closes a worker that has only the old name, stop', async () => {
+    server = createJobServer();
+    const stopped: number[] = [];
+    pool = attachThreadPool(
+      () => {
+        const worker = server.worker();
+        // A worker written against the old PoolWorker: `register` and `stop`, no `close`.
+        return bad({
+          register: worker.register.bind(worker),
+          stop: (options?: { timeout?: number }) => {
+            stopped.push(options?.timeout ?? -1);
+            return worker.close(options);
+          },
+        });
+      },
+      { threads: 1, functions: { echo: esm } },
+    );
+    expect((await server.client().run('echo', 'hi')).toString()).toBe('hi');
+    await pool.close({ timeout: 5 });
+    // Closed with the pool's timeout, then at once when its thread has exited (as ever).
+    expect(stopped).toEqual([5, 0]);
+  });
+});

@@ -1,5 +1,7 @@
 import type { Subscription } from 'rxjs';
 import { InvalidArgumentError } from '../errors.js';
+import { checkOptions } from './checks.js';
+import { LIMITS_KEYS, RATE_KEYS } from './option-keys.js';
 import type { FunctionControl, FunctionLimits, RateLimit } from '../types.js';
 
 /**
@@ -124,8 +126,10 @@ export function controlOf(gate: Gate): FunctionControl {
 const MAX_RATE = 1_000_000;
 
 export function checkLimits(limits: FunctionLimits): FunctionLimits {
+  checkOptions(limits, 'function limits', LIMITS_KEYS);
   const rate = limits.rate ?? null;
   if (rate !== null) {
+    checkOptions(rate, 'rate', RATE_KEYS);
     if (!Number.isSafeInteger(rate.max) || rate.max < 1 || rate.max > MAX_RATE) {
       throw new InvalidArgumentError(`rate.max must be a whole number from 1 to ${MAX_RATE}`);
     }

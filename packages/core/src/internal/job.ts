@@ -8,6 +8,7 @@ import { fromBody, type Body } from './payload.js';
 import { makeHandle } from './handles.js';
 import type { WokenNode } from './wake-deadlines.js';
 import { Waiters } from './waiters.js';
+import { checkPriority } from './checks.js';
 
 /** Priorities as queue indexes: 0 high, 1 normal, 2 low. */
 export const HIGH = 0;
@@ -16,6 +17,11 @@ export const LOW = 2;
 export type PriorityIndex = 0 | 1 | 2;
 export const PRIORITY_NAMES: readonly Priority[] = ['high', 'normal', 'low'];
 
+/**
+ * A priority's queue index. Anything else is refused: without a default case a JavaScript
+ * caller's `'urgent'` fell through to `undefined`, which queued as HIGH.
+ * @throws InvalidArgumentError
+ */
 export function priorityIndex(priority: Priority | undefined): PriorityIndex {
   switch (priority) {
     case undefined:
@@ -25,6 +31,9 @@ export function priorityIndex(priority: Priority | undefined): PriorityIndex {
       return HIGH;
     case 'low':
       return LOW;
+    default:
+      checkPriority(priority);
+      return NORMAL; // not reached: checkPriority threw
   }
 }
 

@@ -181,6 +181,8 @@ export class LocalQueue implements JobQueue {
     const reducer = request.reducer ?? '';
     const retry = request.retry === undefined ? null : retriesOf(request.retry);
     const body = toBody(request.payload, background);
+    // Checked before coalescing: a bad priority is refused even where it would not be used.
+    const priority = priorityIndex(request.priority);
     fn ??= this.functions.entry(name);
     const attach = background || owner === null ? undefined : listener;
 
@@ -198,7 +200,6 @@ export class LocalQueue implements JobQueue {
       return pending === undefined ? outcome : pending.then(() => outcome);
     }
 
-    const priority = priorityIndex(request.priority);
     const limit =
       priority === 0 ? fn.limits.high : priority === 1 ? fn.limits.normal : fn.limits.low;
     if (limit > 0 && fn.total >= limit) throw new QueueFullError(name);

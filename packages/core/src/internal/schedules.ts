@@ -3,7 +3,8 @@ import { InvalidArgumentError, UniqueTooLargeError } from '../errors.js';
 import type { ScheduleRecord } from '../store.js';
 import type { SubmitOutcome, SubmitRequest } from '../transport-types.js';
 import type { CatchUp, JobEvent, Priority, ScheduleInfo, ScheduleOptions } from '../types.js';
-import { checkName } from './checks.js';
+import { checkName, checkOptions } from './checks.js';
+import { SCHEDULE_KEYS } from './option-keys.js';
 import { checkTiming, latestTicks, nextTick, type Timing } from './schedule-timing.js';
 import { isThenable } from './thenable.js';
 import { timerDelay } from './timer-delay.js';
@@ -224,9 +225,8 @@ export class Schedules {
   private entryOf(id: string, options: ScheduleOptions): Entry {
     checkName(id, 'schedule id');
     if (id === '') throw new InvalidArgumentError('a schedule needs an id');
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidArgumentError('schedule options must be an object');
-    }
+    if (options === undefined) throw new InvalidArgumentError('schedule options must be an object');
+    checkOptions(options, 'schedule options', SCHEDULE_KEYS);
     checkName(options.functionName, 'function name');
     if (options.functionName === '') throw new InvalidArgumentError('a schedule needs a function');
     const priority = options.priority ?? 'normal';
