@@ -1,7 +1,9 @@
 import type { RetryPolicy } from './retry.js';
 import type { JobPolicy } from './server.js';
 import type {
+  AttemptFailure,
   FailReason,
+  JobEvent,
   FunctionControl,
   FunctionLimits,
   FunctionStatus,
@@ -59,16 +61,40 @@ export interface ClaimedJob {
   readonly attempt: number;
 }
 
+/** What an in-process handler threw, for a dead letter's errors (a thread's too). */
+export interface ThrownError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string;
+}
+
 /** How an attempt of a claimed job ended, as this node's worker reported it. */
 export type AttemptEnd =
   | { readonly kind: 'complete'; readonly data: Buffer }
-  | { readonly kind: 'fail' }
-  | { readonly kind: 'exception'; readonly data: Buffer }
+  | { readonly kind: 'fail'; readonly thrown: ThrownError | null }
+  | { readonly kind: 'exception'; readonly data: Buffer; readonly thrown: ThrownError | null }
   | { readonly kind: 'timeout' }
   /** The worker went away: the attempt counts, the job runs again (or fails past its limit). */
   | { readonly kind: 'lost' }
   /** Claimed, never started (this node closes): given back, the attempt not counted. */
   | { readonly kind: 'unclaimed' };
+
+/**
+ * What became of a reported attempt: `stale` when the attempt was no longer this node's (it
+ * changed nothing); else the job's state after it, as the node's events say it.
+ */
+export type ReportOutcome =
+  | { readonly state: 'stale' }
+  | { readonly state: 'completed' }
+  | { readonly state: 'failed'; readonly reason: FailReason }
+  | {
+      readonly state: 'retrying';
+      readonly attempt: number;
+      readonly reason: AttemptFailure;
+      readonly delay: number;
+    }
+  /** Back in the queue for its next attempt (a lost worker), or given back unstarted. */
+  | { readonly state: 'queued'; readonly attempt: number };
 
 /** A report for one attempt, fenced by handle, attempt and the node that claimed it. */
 export interface AttemptReport {
@@ -93,6 +119,8 @@ export interface BackendSignals {
   waiting(functionNames: readonly string[] | null): void;
   /** A job this node claimed was taken back (cancelled, or recovered after its lease). */
   revoked(handle: string, attempt: number, reason: FailReason): void;
+  /** An event of the queue that this node reports (a schedule's tick it submitted). */
+  event(event: JobEvent): void;
 }
 
 /** A shared queue's backend: one per node (its connection to the shared queue). */
@@ -110,10 +138,10 @@ export interface QueueBackend {
    */
   claim(demand: ReadonlyMap<string, number>): Promise<readonly ClaimedJob[]>;
   /**
-   * Ends attempts. Each answer says whether it was taken: false when the attempt is no
-   * longer this node's (taken back, ended): a stale report changes nothing.
+   * Ends attempts: an outcome each, in order. A report for an attempt that is no longer this
+   * node's (taken back, ended) is `stale` and changes nothing.
    */
-  report(batch: readonly AttemptReport[]): Promise<readonly boolean[]>;
+  report(batch: readonly AttemptReport[]): Promise<readonly ReportOutcome[]>;
   /** Progress of running attempts (fenced like reports). */
   progress(batch: readonly ProgressReport[]): Promise<void>;
 

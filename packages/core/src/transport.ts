@@ -34,6 +34,8 @@ export type {
   NodeIdentity,
   ProgressReport,
   QueueBackend,
+  ReportOutcome,
   SharedSubmission,
   SubmitAnswer,
+  ThrownError,
 } from './queue-backend.js';

@@ -34,3 +34,4 @@ export {
   type QueueBehaviourOptions,
 } from './queue-behaviour.js';
 export { Loopback, createLoopback, type Received, type StreamServer } from './loopback.js';
+export { QueueDouble, createQueueDouble, type QueueDoubleOptions } from './queue-double.js';

@@ -1,6 +1,7 @@
 import {
   createJobServer,
   type FunctionLimits,
+  type JobEvent,
   type JobFilter,
   type JobPolicy,
   type JobServer,
@@ -15,10 +16,12 @@ import type {
   NodeIdentity,
   ProgressReport,
   QueueBackend,
+  ReportOutcome,
   SharedSubmission,
   SubmitAnswer,
+  ThrownError,
 } from '@geartrain/core/transport';
-import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
 
 export interface QueueDoubleOptions {
   /** The clock of the queue's own timers (delays, back-offs, schedules). Default: real time. */
@@ -42,21 +45,38 @@ export class QueueDouble {
   readonly server: JobServer;
   private readonly scheduler: SchedulerLike;
   private readonly nodes = new Set<DoubleNode>();
+  /** Which node defined each schedule: its ticks are that node's to report. */
+  private readonly owners = new Map<string, DoubleNode>();
+  private ticks: Subscription | null = null;
 
   constructor(options: QueueDoubleOptions = {}) {
-    this.scheduler = options.scheduler ?? asyncScheduler;
     this.server = createJobServer({
-      scheduler: this.scheduler,
+      ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
       handlePrefix: options.handlePrefix ?? 'H:shared',
       releaseMemory: false,
     });
+    this.scheduler = this.server.scheduler;
   }
 
   /** One node's backend on this queue. */
   node(): QueueBackend {
-    const node = new DoubleNode(this.server, this.scheduler, () => this.nodes.delete(node));
+    const node = new DoubleNode(this.server, this.scheduler, {
+      closed: () => {
+        this.nodes.delete(node);
+        for (const [id, owner] of this.owners) if (owner === node) this.owners.delete(id);
+      },
+      owns: (id) => this.own(id, node),
+    });
     this.nodes.add(node);
     return node;
+  }
+
+  /** A node defined a schedule: the queue's ticks of it go to that node's events. */
+  private own(id: string, node: DoubleNode): void {
+    this.owners.set(id, node);
+    this.ticks ??= this.server.events$.subscribe((event) => {
+      if (event.type === 'scheduled') this.owners.get(event.scheduleId)?.forward(event);
+    });
   }
 
   /** A node dies (kill -9): its claims are lost at once, as its connections' would be. */
@@ -66,6 +86,7 @@ export class QueueDouble {
 
   async close(): Promise<void> {
     for (const node of [...this.nodes]) node.kill();
+    this.ticks?.unsubscribe();
     await this.server.close({ timeout: 0 });
   }
 }
@@ -73,6 +94,15 @@ export class QueueDouble {
 /** Makes a shared queue in memory (see {@link QueueDouble}). */
 export function createQueueDouble(options?: QueueDoubleOptions): QueueDouble {
   return new QueueDouble(options);
+}
+
+/** An Error again, from what a node sent of one its handler threw. */
+function thrownOf(thrown: ThrownError | null): Error | undefined {
+  if (thrown === null) return undefined;
+  const error = new Error(thrown.message);
+  error.name = thrown.name;
+  error.stack = thrown.stack;
+  return error;
 }
 
 /** One claim: the connection that holds the job for its node. */
@@ -92,7 +122,7 @@ class DoubleNode implements QueueBackend {
   constructor(
     private readonly queue: JobServer,
     private readonly scheduler: SchedulerLike,
-    private readonly onClose: () => void,
+    private readonly double: { closed(): void; owns(scheduleId: string): void },
   ) {}
 
   /** Answers a turn later, as a round trip to a database would. */
@@ -130,7 +160,7 @@ class DoubleNode implements QueueBackend {
     this.claims.clear();
     for (const listener of this.listeners.values()) listener.close();
     this.listeners.clear();
-    this.onClose();
+    this.double.closed();
   }
 
   submit(batch: readonly SharedSubmission[]): Promise<readonly SubmitAnswer[]> {
@@ -232,35 +262,57 @@ class DoubleNode implements QueueBackend {
     listener.preSleep();
   }
 
-  report(batch: readonly AttemptReport[]): Promise<readonly boolean[]> {
-    return this.later(() =>
-      batch.map((report) => {
-        const claim = this.claims.get(report.handle);
-        if (claim === undefined || claim.attempt !== report.attempt) return false;
-        const { connection } = claim;
-        if (!connection.holds(report.handle)) return false;
-        this.claims.delete(report.handle);
-        const end = report.end;
-        switch (end.kind) {
-          case 'complete':
-            connection.workComplete(report.handle, end.data);
-            break;
-          case 'fail':
-          case 'timeout':
-            connection.workFail(report.handle);
-            break;
-          case 'exception':
-            connection.workException(report.handle, end.data);
-            break;
-          case 'lost':
-          case 'unclaimed':
-            // The worker went away: the job waits for its next attempt (or fails past it).
-            break;
-        }
-        connection.close();
-        return true;
-      }),
-    );
+  report(batch: readonly AttemptReport[]): Promise<readonly ReportOutcome[]> {
+    return this.later(() => batch.map((report) => this.end(report)));
+  }
+
+  /** Ends one attempt on the connection that holds it; says what became of the job. */
+  private end(report: AttemptReport): ReportOutcome {
+    const claim = this.claims.get(report.handle);
+    if (claim === undefined || claim.attempt !== report.attempt) return { state: 'stale' };
+    const { connection } = claim;
+    if (!connection.holds(report.handle)) return { state: 'stale' };
+    this.claims.delete(report.handle);
+    // What the queue's server does with the job now, as its own events say it.
+    let outcome: ReportOutcome = { state: 'queued', attempt: report.attempt + 1 };
+    const watch = this.queue.events$.subscribe((event) => {
+      if (!('handle' in event) || event.handle !== report.handle) return;
+      if (event.type === 'completed') outcome = { state: 'completed' };
+      else if (event.type === 'failed') outcome = { state: 'failed', reason: event.reason };
+      else if (event.type === 'retrying') {
+        outcome = {
+          state: 'retrying',
+          attempt: event.attempt,
+          reason: event.reason,
+          delay: event.delay,
+        };
+      } else if (event.type === 'retried') outcome = { state: 'queued', attempt: event.attempt };
+    });
+    try {
+      const end = report.end;
+      switch (end.kind) {
+        case 'complete':
+          connection.workComplete(report.handle, end.data);
+          break;
+        case 'fail':
+          connection.workFail(report.handle, thrownOf(end.thrown));
+          break;
+        case 'timeout':
+          connection.workFail(report.handle);
+          break;
+        case 'exception':
+          connection.workException(report.handle, end.data, thrownOf(end.thrown));
+          break;
+        case 'lost':
+        case 'unclaimed':
+          // The worker went away: the job waits for its next attempt (or fails past it).
+          break;
+      }
+      connection.close();
+    } finally {
+      watch.unsubscribe();
+    }
+    return outcome;
   }
 
   progress(batch: readonly ProgressReport[]): Promise<void> {
@@ -334,7 +386,17 @@ class DoubleNode implements QueueBackend {
     return this.later(() => this.queue.controls());
   }
   schedule(id: string, options: ScheduleOptions) {
-    return this.later(() => this.queue.schedule(id, options));
+    return this.later(() => {
+      // Its ticks are this node's to report, as the node whose insert of a tick won would.
+      this.double.owns(id);
+      return this.queue.schedule(id, options);
+    });
+  }
+
+  /** Tells this node of an event of the queue it is to report. */
+  forward(event: JobEvent): void {
+    const signals = this.signals;
+    if (signals !== null && !this.closed) signals.event(event);
   }
   unschedule(id: string) {
     return this.later(() => this.queue.unschedule(id));

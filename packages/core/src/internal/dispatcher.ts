@@ -237,11 +237,9 @@ export class Dispatcher implements QueueHost {
     const run = job.run!;
     run.numerator = numerator;
     run.denominator = denominator;
-    this.queue.progress(job);
     this.broadcast(job, { type: 'status', numerator, denominator });
-    if (this.ctx.observed) {
-      this.ctx.emit({ type: 'progress', handle: job.handle, numerator, denominator });
-    }
+    // The queue reports it (a shared queue, once it has written it).
+    this.queue.progress(job);
   }
 
   workData(job: Job, type: 'data' | 'warning', data: Buffer): void {

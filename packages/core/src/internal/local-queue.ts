@@ -314,8 +314,17 @@ export class LocalQueue implements JobQueue {
   // ---------------------------------------------------------------------------------
   // How attempts end (see Endings)
 
-  progress(): void {
-    // Read from the job's run when asked for: nothing to write.
+  /** Read from the job's run when asked for: there is nothing to write. */
+  progress(job: Job): void {
+    const run = job.run!;
+    if (this.ctx.observed) {
+      this.ctx.emit({
+        type: 'progress',
+        handle: job.handle,
+        numerator: run.numerator,
+        denominator: run.denominator,
+      });
+    }
   }
 
   complete(job: Job, data: Buffer, handle?: string): void {

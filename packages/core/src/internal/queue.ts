@@ -60,7 +60,7 @@ export interface JobQueue {
 
   // How a running attempt ended. Each names the job its worker holds now: the dispatcher
   // refuses a report for a job the worker no longer holds before it gets here.
-  /** The running job's progress changed (its run holds the numbers). */
+  /** The running job's progress changed (its run holds the numbers); the queue reports it. */
   progress(job: Job): void;
   complete(job: Job, data: Buffer, handle?: string): void;
   /** `thrown`: what an in-process handler threw, kept with the job's outcome. */

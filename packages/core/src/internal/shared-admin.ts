@@ -12,6 +12,8 @@ import type {
   QueueLimits,
   ScheduleOptions,
 } from '../types.js';
+import type { ServerContext } from './context.js';
+import { LocalAdmin } from './local-admin.js';
 import type { LocalViews } from './local-views.js';
 import type { QueueAdmin } from './queue-admin.js';
 import type { SharedQueue } from './shared-queue.js';
@@ -22,14 +24,18 @@ import type { SharedQueue } from './shared-queue.js';
  */
 export class SharedAdmin implements QueueAdmin {
   private readonly backend: QueueBackend;
+  /** The foreground jobs' side: their policies are this node's. */
+  private readonly localAdmin: LocalAdmin;
 
   constructor(
+    private readonly ctx: ServerContext,
     private readonly queue: SharedQueue,
     /** The views of the foreground jobs kept on this node. */
     private readonly local: LocalViews,
     backend: QueueBackend,
   ) {
     this.backend = backend;
+    this.localAdmin = new LocalAdmin(queue.local, local);
   }
 
   open(): Promise<void> {
@@ -98,30 +104,42 @@ export class SharedAdmin implements QueueAdmin {
   outcomeCount(filter: Omit<OutcomeFilter, 'limit'>) {
     return this.backend.outcomeCount(filter);
   }
-  cancel(handle: string) {
-    return this.here(handle) ? this.queue.local.cancel(handle) : this.backend.cancel(handle);
+  // What this node changed in the shared queue it reports once the backend has it, as the
+  // local queue reports its own changes.
+
+  async cancel(handle: string): Promise<boolean> {
+    if (this.here(handle)) return this.queue.local.cancel(handle);
+    const cancelled = await this.backend.cancel(handle);
+    if (cancelled && this.ctx.observed) this.ctx.emit({ type: 'cancelled', handle });
+    return cancelled;
   }
   async retry(handle: string): Promise<SubmitOutcome | undefined> {
     const answer = await this.backend.retry(handle);
     if (answer === undefined) return undefined;
     if ('error' in answer) throw answer.error;
+    if (!answer.coalesced && this.ctx.observed) this.ctx.emit({ type: 'resubmitted', handle });
     return answer;
   }
-  discard(handle: string) {
-    return this.backend.discard(handle);
+  async discard(handle: string): Promise<boolean> {
+    const discarded = await this.backend.discard(handle);
+    if (discarded && this.ctx.observed) this.ctx.emit({ type: 'discarded', handle });
+    return discarded;
   }
   discardFailed(functionName: string) {
     return this.backend.discardFailed(functionName);
   }
 
-  setJobPolicy(functionName: string, policy: JobPolicy | null) {
-    return this.backend.setJobPolicy(functionName, policy);
+  /** The cluster's policy, and this node's for the foreground jobs it keeps (decision 32). */
+  async setJobPolicy(functionName: string, policy: JobPolicy | null): Promise<void> {
+    await this.backend.setJobPolicy(functionName, policy);
+    this.localAdmin.setJobPolicy(functionName, policy);
   }
   jobPolicy(functionName: string) {
     return this.backend.jobPolicy(functionName);
   }
-  setPaused(functionName: string, paused: boolean) {
-    return this.backend.setPaused(functionName, paused);
+  async setPaused(functionName: string, paused: boolean): Promise<void> {
+    await this.backend.setPaused(functionName, paused);
+    if (this.ctx.observed) this.ctx.emit({ type: paused ? 'paused' : 'resumed', functionName });
   }
   setLimits(functionName: string, limits: FunctionLimits | null) {
     return this.backend.setLimits(functionName, limits);

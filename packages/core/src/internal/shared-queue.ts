@@ -8,11 +8,13 @@ import type {
   NodeIdentity,
   ProgressReport,
   QueueBackend,
+  ReportOutcome,
   SharedSubmission,
 } from '../queue-backend.js';
 import type { FailReason, QueueLimits } from '../types.js';
 import type { SubmitOutcome, SubmitRequest } from '../transport-types.js';
 import { retriesOf } from '../retry.js';
+import { described } from './attempt-error.js';
 import { checkName, checkRunAt, checkUnique } from './checks.js';
 import type { ServerContext } from './context.js';
 import {
@@ -120,6 +122,11 @@ export class SharedQueue implements JobQueue {
     const signals: BackendSignals = {
       waiting: (names) => this.signalled(names),
       revoked: (handle, attempt, reason) => this.revoked(handle, attempt, reason),
+      event: (event) => {
+        if (!this.ctx.observed) return;
+        const { time: _time, ...rest } = event;
+        this.ctx.emit(rest);
+      },
     };
     await this.backend.open(this.options.node, signals);
     this.opened = true;
@@ -214,11 +221,31 @@ export class SharedQueue implements JobQueue {
   // ---------------------------------------------------------------------------------
   // How attempts end
 
+  /**
+   * Progress is written at once when no write is waiting, then at most once an interval
+   * (the newest numbers of each job), and reported once written, so that a status asked on
+   * any node after the event shows it.
+   */
   progress(job: Job): void {
-    if (this.claimed.get(job.handle) !== job) return;
+    if (this.claimed.get(job.handle) !== job) {
+      this.local.progress(job);
+      return;
+    }
     this.progressed.add(job);
-    this.progressTimer ??= this.ctx.scheduler.schedule(
-      () => this.writeProgress(),
+    if (this.progressTimer !== null) return;
+    this.writeProgress();
+    this.progressTimer = this.ctx.scheduler.schedule(
+      () => this.progressWindowEnded(),
+      this.options.progressInterval,
+    );
+  }
+
+  private progressWindowEnded(): void {
+    this.progressTimer = null;
+    if (this.progressed.size === 0) return;
+    this.writeProgress();
+    this.progressTimer = this.ctx.scheduler.schedule(
+      () => this.progressWindowEnded(),
       this.options.progressInterval,
     );
   }
@@ -230,7 +257,6 @@ export class SharedQueue implements JobQueue {
     }
     // Copied: the result may be a view of a socket's read, and it is written later.
     this.end(job, { kind: 'complete', data: Buffer.from(data) });
-    if (this.ctx.observed) this.ctx.emit({ type: 'completed', handle: job.handle });
   }
 
   fail(job: Job, thrown?: unknown): void {
@@ -238,7 +264,7 @@ export class SharedQueue implements JobQueue {
       this.local.fail(job, thrown);
       return;
     }
-    this.end(job, { kind: 'fail' });
+    this.end(job, { kind: 'fail', thrown: described(thrown) });
   }
 
   exception(job: Job, data: Buffer, thrown?: unknown): void {
@@ -246,7 +272,7 @@ export class SharedQueue implements JobQueue {
       this.local.exception(job, data, thrown);
       return;
     }
-    this.end(job, { kind: 'exception', data: Buffer.from(data) });
+    this.end(job, { kind: 'exception', data: Buffer.from(data), thrown: described(thrown) });
   }
 
   timedOut(job: Job): void {
@@ -339,6 +365,14 @@ export class SharedQueue implements JobQueue {
                     },
               );
             }
+            const s = pending.submission;
+            if (!answer.coalesced && s.delay > 0 && this.ctx.observed) {
+              this.ctx.emit({
+                type: 'delayed',
+                handle: answer.handle,
+                runAt: this.ctx.now() + s.delay,
+              });
+            }
             pending.resolve({ handle: answer.handle, coalesced: answer.coalesced });
           }
         }
@@ -353,10 +387,8 @@ export class SharedQueue implements JobQueue {
 
   private sendReports(batch: AttemptReport[]): void {
     this.track(this.backend.report(batch)).then(
-      (taken) => {
-        for (let i = 0; i < batch.length; i++) {
-          if (taken[i] === false) this.options.onStale(batch[i]!);
-        }
+      (outcomes) => {
+        for (let i = 0; i < batch.length; i++) this.reported(batch[i]!, outcomes[i]);
       },
       (error: unknown) => {
         // Not written: tried again with the next turn's, until the backend takes them
@@ -368,8 +400,40 @@ export class SharedQueue implements JobQueue {
     );
   }
 
+  /** The backend's answer to a report: a stale one is counted, the others reported. */
+  private reported(report: AttemptReport, outcome: ReportOutcome | undefined): void {
+    if (outcome === undefined || outcome.state === 'stale') {
+      this.options.onStale(report);
+      return;
+    }
+    const ctx = this.ctx;
+    if (!ctx.observed) return;
+    const handle = report.handle;
+    switch (outcome.state) {
+      case 'completed':
+        ctx.emit({ type: 'completed', handle });
+        return;
+      case 'failed':
+        ctx.emit({ type: 'failed', handle, reason: outcome.reason });
+        return;
+      case 'retrying':
+        ctx.emit({
+          type: 'retrying',
+          handle,
+          attempt: outcome.attempt,
+          reason: outcome.reason,
+          delay: outcome.delay,
+        });
+        return;
+      case 'queued':
+        if (report.end.kind === 'lost') {
+          ctx.emit({ type: 'retried', handle, attempt: outcome.attempt });
+        }
+        return;
+    }
+  }
+
   private writeProgress(): void {
-    this.progressTimer = null;
     if (this.progressed.size === 0) return;
     const batch: ProgressReport[] = [];
     for (const job of this.progressed) {
@@ -383,8 +447,19 @@ export class SharedQueue implements JobQueue {
       });
     }
     this.progressed.clear();
-    this.track(this.backend.progress(batch)).catch((error: unknown) =>
-      this.options.onError(error, 'progress'),
+    this.track(this.backend.progress(batch)).then(
+      () => {
+        if (!this.ctx.observed) return;
+        for (const p of batch) {
+          this.ctx.emit({
+            type: 'progress',
+            handle: p.handle,
+            numerator: p.numerator,
+            denominator: p.denominator,
+          });
+        }
+      },
+      (error: unknown) => this.options.onError(error, 'progress'),
     );
   }
 
