@@ -18,7 +18,7 @@ import type {
   UniqueJobStatus,
 } from './types.js';
 
-// The shared queue's backend (decision 32): where the jobs of many nodes wait, reached
+// The shared queue's backend (decision 33): where the jobs of many nodes wait, reached
 // through batched, asynchronous calls. `@geartrain/postgres` implements it on PostgreSQL,
 // and `@geartrain/testing` in memory, a turn away, for tests. A job server given one
 // (`createJobServer({ queue })`) keeps its dispatcher, its workers and its foreground jobs

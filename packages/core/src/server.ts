@@ -76,7 +76,7 @@ export interface JobServerOptions {
   /**
    * A shared queue's backend (`@geartrain/postgres`; `@geartrain/testing`'s double): this
    * server becomes one node of a cluster whose background jobs wait in it, run by the
-   * workers of any node (decision 32). Foreground jobs stay on this node. Not with `store`.
+   * workers of any node (decision 33). Foreground jobs stay on this node. Not with `store`.
    */
   queue?: QueueBackend | null;
   /** How this node shows in a shared queue's listings. Default `<hostname>:<pid>`. */

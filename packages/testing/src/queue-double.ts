@@ -31,7 +31,7 @@ export interface QueueDoubleOptions {
 }
 
 /**
- * A shared queue in memory, for tests (decision 32): what a PostgreSQL queue is to several
+ * A shared queue in memory, for tests (decision 33): what a PostgreSQL queue is to several
  * nodes, with every answer a turn away and every call a batch, as a database's are. Each
  * `node()` is one node's backend; give it to a job server as `createJobServer({ queue })`.
  *

@@ -1,5 +1,5 @@
 // The queue behaviour suite on a shared queue: nodes on the in-memory double of a shared
-// queue's backend, whose every answer comes a turn later (decision 32).
+// queue's backend, whose every answer comes a turn later (decision 33).
 import { createJobServer, type JobServer, type JobServerOptions } from '@geartrain/core';
 import { describe, it } from 'vitest';
 import { createQueueDouble, describeQueueBehaviour, type QueueDouble } from '../src/index.js';

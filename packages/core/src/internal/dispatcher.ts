@@ -27,7 +27,7 @@ export interface DispatcherOptions {
 }
 
 /**
- * This node's side of the job server (decision 32): the connections' workers and what they
+ * This node's side of the job server (decision 33): the connections' workers and what they
  * can do, sleep and wake-ups, handing jobs to workers, and the clients waiting on jobs. It
  * takes jobs from the queue and tells it how each attempt ended; the queue tells it, as
  * its host, when jobs are waiting and when a job ended.

@@ -28,7 +28,7 @@ export interface PartsOptions extends LocalQueueOptions, DispatcherOptions {
 }
 
 /**
- * One job server's parts (decision 32): the context they share, the queue where jobs wait
+ * One job server's parts (decision 33): the context they share, the queue where jobs wait
  * and end (local, or shared with other nodes), the dispatcher that hands them to this
  * node's workers, and the queue's side of the server's API.
  */

@@ -19,7 +19,7 @@ import type {
 export type Answer<T> = T | Promise<T>;
 
 /**
- * What the job server asks of its queue besides the dispatcher's traffic (decision 32):
+ * What the job server asks of its queue besides the dispatcher's traffic (decision 33):
  * the views, jobs by hand, each function's settings and the schedules. The local queue
  * answers at once; a shared queue answers after a round trip. The job server's methods
  * return Promises either way, so that an application sees one API.

@@ -2,7 +2,7 @@ import type { FailReason, JobUpdate } from '../types.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from '../transport-types.js';
 import type { FunctionEntry, Job, JobListener, PriorityIndex, WorkerState } from './job.js';
 
-// The seam between this node's dispatcher and the queue (decision 32). The dispatcher owns
+// The seam between this node's dispatcher and the queue (decision 33). The dispatcher owns
 // connections, workers, sleep and wake-ups, assignments and the clients waiting on jobs;
 // the queue owns where jobs wait and how they end. Every call across it is synchronous:
 // the local queue answers at once and allocates nothing for it, and a queue that must ask

@@ -129,7 +129,7 @@ export class SharedAdmin implements QueueAdmin {
     return this.backend.discardFailed(functionName);
   }
 
-  /** The cluster's policy, and this node's for the foreground jobs it keeps (decision 32). */
+  /** The cluster's policy, and this node's for the foreground jobs it keeps (decision 33). */
   async setJobPolicy(functionName: string, policy: JobPolicy | null): Promise<void> {
     await this.backend.setJobPolicy(functionName, policy);
     this.localAdmin.setJobPolicy(functionName, policy);

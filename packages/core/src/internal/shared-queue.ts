@@ -59,7 +59,7 @@ interface PendingSubmission {
 }
 
 /**
- * The shared queue (decision 32): background jobs wait in a backend that several nodes
+ * The shared queue (decision 33): background jobs wait in a backend that several nodes
  * share (PostgreSQL; an in-memory double in tests), foreground jobs stay on this node (a
  * local queue in memory, as with each gearmand). It answers the dispatcher synchronously:
  * what the dispatcher takes is at hand, claimed in batches for this node's workers; a
@@ -149,7 +149,7 @@ export class SharedQueue implements JobQueue {
     listener: JobListener | undefined,
   ): SubmitOutcome | Promise<SubmitOutcome> {
     if (this.ctx.closing) throw new ServerClosedError();
-    // Foreground jobs stay on this node, as with each gearmand (decision 32).
+    // Foreground jobs stay on this node, as with each gearmand (decision 33).
     if (request.background !== true) return this.local.submit(owner, request, listener);
     const name = request.functionName;
     checkName(name, 'function name');
