@@ -14,6 +14,11 @@ export function enqueue(job: Job, front = false): void {
   else queue.pushBack(job);
 }
 
+/** Ended, outside every table (a shared queue's claimed job, whose table is its own). */
+export function finish(job: Job): void {
+  job.state = JobState.Done;
+}
+
 /**
  * The local queue's tables of live jobs: every job by seq (with the time it was queued),
  * each function's three priority queues and its unique ids, and the delayed jobs' heap.

@@ -1,14 +1,12 @@
 import type { Subscription } from 'rxjs';
-import { QueueUnavailableError, ServerClosedError, InvalidArgumentError } from '../errors.js';
+import { ServerClosedError, InvalidArgumentError } from '../errors.js';
 import type {
   AttemptEnd,
   AttemptReport,
   BackendSignals,
   ClaimedJob,
   NodeIdentity,
-  ProgressReport,
   QueueBackend,
-  ReportOutcome,
   SharedSubmission,
 } from '../queue-backend.js';
 import type { FailReason, QueueLimits } from '../types.js';
@@ -27,7 +25,8 @@ import {
   type PriorityIndex,
   type WorkerState,
 } from './job.js';
-import { enqueue } from './live-jobs.js';
+import { enqueue, finish } from './live-jobs.js';
+import { SharedWrites } from './shared-writes.js';
 import { LocalQueue } from './local-queue.js';
 import { fromBody, toBody } from './payload.js';
 import type { JobQueue, QueueHost } from './queue.js';
@@ -51,13 +50,6 @@ export interface SharedQueueOptions {
   readonly onError: (error: unknown, operation: string) => void;
 }
 
-/** A background submission waiting for its turn's batch to be answered. */
-interface PendingSubmission {
-  readonly submission: SharedSubmission;
-  readonly resolve: (outcome: SubmitOutcome) => void;
-  readonly reject: (error: Error) => void;
-}
-
 /**
  * The shared queue (decision 33): background jobs wait in a backend that several nodes
  * share (PostgreSQL; an in-memory double in tests), foreground jobs stay on this node (a
@@ -72,26 +64,31 @@ export class SharedQueue implements JobQueue {
   private readonly claimed = new Map<string, Job>();
   private readonly backend: QueueBackend;
   private host!: QueueHost;
-  private submissions: PendingSubmission[] = [];
-  private reports: AttemptReport[] = [];
-  /** Running claimed jobs whose progress changed since it was last written. */
-  private readonly progressed = new Set<Job>();
-  private progressTimer: Subscription | null = null;
+  private readonly writes: SharedWrites;
   /** Functions to claim for at the end of this turn. */
   private readonly wanted = new Set<FunctionEntry>();
   /** Jobs asked for and not answered yet, by function. */
   private readonly asked = new Map<FunctionEntry, number>();
-  private flushQueued = false;
-  /** Backend calls not answered yet: `close` waits for them. */
-  private readonly pending = new Set<Promise<unknown>>();
   private poll: Subscription | null = null;
-  private opened = false;
 
   constructor(
     private readonly ctx: ServerContext,
     private readonly options: SharedQueueOptions,
   ) {
     this.backend = options.backend;
+    this.writes = new SharedWrites(
+      ctx,
+      options.backend,
+      {
+        progressInterval: options.progressInterval,
+        retryInterval: options.pollInterval,
+        onStale: options.onStale,
+        onError: options.onError,
+      },
+      () => {
+        if (this.wanted.size > 0) this.claim();
+      },
+    );
     this.local = new LocalQueue(ctx, {
       handlePrefix: options.handlePrefix,
       maxRetries: Infinity,
@@ -129,7 +126,7 @@ export class SharedQueue implements JobQueue {
       },
     };
     await this.backend.open(this.options.node, signals);
-    this.opened = true;
+    this.writes.opened = true;
     const interval = this.options.pollInterval;
     const tick = (): void => {
       this.backstop();
@@ -137,7 +134,7 @@ export class SharedQueue implements JobQueue {
     };
     this.poll = this.ctx.scheduler.schedule(tick, interval);
     // What was asked before the backend was open goes now.
-    this.queueFlush();
+    this.writes.queueFlush();
   }
 
   // ---------------------------------------------------------------------------------
@@ -172,10 +169,7 @@ export class SharedQueue implements JobQueue {
       reducer: request.reducer ?? '',
       retry: request.retry === undefined ? null : retriesOf(request.retry),
     };
-    return new Promise<SubmitOutcome>((resolve, reject) => {
-      this.submissions.push({ submission, resolve, reject });
-      this.queueFlush();
-    });
+    return this.writes.submit(submission);
   }
 
   abandoned(job: Job): void {
@@ -189,7 +183,7 @@ export class SharedQueue implements JobQueue {
     for (const ability of worker.order) {
       if (ability.active < ability.capacity) this.wanted.add(ability.fn);
     }
-    if (this.wanted.size > 0) this.queueFlush();
+    if (this.wanted.size > 0) this.writes.queueFlush();
   }
 
   startable(fn: FunctionEntry): number {
@@ -201,7 +195,7 @@ export class SharedQueue implements JobQueue {
     if (job !== null && this.claimed.get(job.handle) === job) {
       // One fewer at hand: claim more for the workers that will be free soon.
       this.wanted.add(fn);
-      this.queueFlush();
+      this.writes.queueFlush();
     }
     return job;
   }
@@ -221,33 +215,10 @@ export class SharedQueue implements JobQueue {
   // ---------------------------------------------------------------------------------
   // How attempts end
 
-  /**
-   * Progress is written at once when no write is waiting, then at most once an interval
-   * (the newest numbers of each job), and reported once written, so that a status asked on
-   * any node after the event shows it.
-   */
+  /** A claimed job's progress is written to the backend (see SharedWrites.progress). */
   progress(job: Job): void {
-    if (this.claimed.get(job.handle) !== job) {
-      this.local.progress(job);
-      return;
-    }
-    this.progressed.add(job);
-    if (this.progressTimer !== null) return;
-    this.writeProgress();
-    this.progressTimer = this.ctx.scheduler.schedule(
-      () => this.progressWindowEnded(),
-      this.options.progressInterval,
-    );
-  }
-
-  private progressWindowEnded(): void {
-    this.progressTimer = null;
-    if (this.progressed.size === 0) return;
-    this.writeProgress();
-    this.progressTimer = this.ctx.scheduler.schedule(
-      () => this.progressWindowEnded(),
-      this.options.progressInterval,
-    );
+    if (this.claimed.get(job.handle) !== job) this.local.progress(job);
+    else this.writes.progress(job);
   }
 
   complete(job: Job, data: Buffer, handle?: string): void {
@@ -297,171 +268,15 @@ export class SharedQueue implements JobQueue {
   private end(job: Job, end: AttemptEnd): void {
     if (job.state === JobState.Running) this.host.release(job, Number.NaN);
     else job.fn.queues[job.priorityIndex].remove(job);
-    job.state = JobState.Done;
+    finish(job);
     this.claimed.delete(job.handle);
-    this.progressed.delete(job);
-    this.reports.push({ handle: job.handle, attempt: job.retries + 1, end });
+    this.writes.forget(job);
+    this.writes.report({ handle: job.handle, attempt: job.retries + 1, end });
     this.wanted.add(job.fn);
-    this.queueFlush();
   }
 
   // ---------------------------------------------------------------------------------
   // The backend's answers and signals
-
-  private queueFlush(): void {
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    queueMicrotask(() => this.flush());
-  }
-
-  /** Sends what this turn gathered: submissions, reports, then claims. */
-  private flush(): void {
-    this.flushQueued = false;
-    if (!this.opened) {
-      // Not connected yet: the turn's work waits for `open` (its submissions are kept).
-      return;
-    }
-    if (this.submissions.length > 0) {
-      const batch = this.submissions;
-      this.submissions = [];
-      this.sendSubmissions(batch);
-    }
-    if (this.reports.length > 0) {
-      const batch = this.reports;
-      this.reports = [];
-      this.sendReports(batch);
-    }
-    if (this.wanted.size > 0) this.claim();
-  }
-
-  private sendSubmissions(batch: PendingSubmission[]): void {
-    this.track(this.backend.submit(batch.map((p) => p.submission))).then(
-      (answers) => {
-        for (let i = 0; i < batch.length; i++) {
-          const answer = answers[i];
-          const pending = batch[i]!;
-          if (answer === undefined) {
-            pending.reject(new QueueUnavailableError('the shared queue gave no answer', null));
-          } else if ('error' in answer) pending.reject(answer.error);
-          else {
-            if (this.ctx.observed) {
-              const s = pending.submission;
-              this.ctx.emit(
-                answer.coalesced
-                  ? {
-                      type: 'coalesced',
-                      handle: answer.handle,
-                      functionName: s.functionName,
-                      unique: s.unique,
-                      background: true,
-                    }
-                  : {
-                      type: 'submitted',
-                      handle: answer.handle,
-                      functionName: s.functionName,
-                      unique: s.unique,
-                      priority: s.priority,
-                      background: true,
-                    },
-              );
-            }
-            const s = pending.submission;
-            if (!answer.coalesced && s.delay > 0 && this.ctx.observed) {
-              this.ctx.emit({
-                type: 'delayed',
-                handle: answer.handle,
-                runAt: this.ctx.now() + s.delay,
-              });
-            }
-            pending.resolve({ handle: answer.handle, coalesced: answer.coalesced });
-          }
-        }
-      },
-      (error: unknown) => {
-        // Never acknowledged: each submission is refused, none is lost silently.
-        const refused = new QueueUnavailableError('the shared queue refused the submission', error);
-        for (const pending of batch) pending.reject(refused);
-      },
-    );
-  }
-
-  private sendReports(batch: AttemptReport[]): void {
-    this.track(this.backend.report(batch)).then(
-      (outcomes) => {
-        for (let i = 0; i < batch.length; i++) this.reported(batch[i]!, outcomes[i]);
-      },
-      (error: unknown) => {
-        // Not written: tried again with the next turn's, until the backend takes them
-        // (or, past its lease, has given the jobs to another node, which refuses them then).
-        this.options.onError(error, 'report');
-        this.reports.unshift(...batch);
-        this.retryLater();
-      },
-    );
-  }
-
-  /** The backend's answer to a report: a stale one is counted, the others reported. */
-  private reported(report: AttemptReport, outcome: ReportOutcome | undefined): void {
-    if (outcome === undefined || outcome.state === 'stale') {
-      this.options.onStale(report);
-      return;
-    }
-    const ctx = this.ctx;
-    if (!ctx.observed) return;
-    const handle = report.handle;
-    switch (outcome.state) {
-      case 'completed':
-        ctx.emit({ type: 'completed', handle });
-        return;
-      case 'failed':
-        ctx.emit({ type: 'failed', handle, reason: outcome.reason });
-        return;
-      case 'retrying':
-        ctx.emit({
-          type: 'retrying',
-          handle,
-          attempt: outcome.attempt,
-          reason: outcome.reason,
-          delay: outcome.delay,
-        });
-        return;
-      case 'queued':
-        if (report.end.kind === 'lost') {
-          ctx.emit({ type: 'retried', handle, attempt: outcome.attempt });
-        }
-        return;
-    }
-  }
-
-  private writeProgress(): void {
-    if (this.progressed.size === 0) return;
-    const batch: ProgressReport[] = [];
-    for (const job of this.progressed) {
-      const run = job.run;
-      if (run === null) continue;
-      batch.push({
-        handle: job.handle,
-        attempt: run.attempt,
-        numerator: run.numerator,
-        denominator: run.denominator,
-      });
-    }
-    this.progressed.clear();
-    this.track(this.backend.progress(batch)).then(
-      () => {
-        if (!this.ctx.observed) return;
-        for (const p of batch) {
-          this.ctx.emit({
-            type: 'progress',
-            handle: p.handle,
-            numerator: p.numerator,
-            denominator: p.denominator,
-          });
-        }
-      },
-      (error: unknown) => this.options.onError(error, 'progress'),
-    );
-  }
 
   /** Claims, for each wanted function, what its workers here can take soon. */
   private claim(): void {
@@ -476,7 +291,7 @@ export class SharedQueue implements JobQueue {
     }
     this.wanted.clear();
     if (demand.size === 0 || this.ctx.closing) return;
-    this.track(this.backend.claim(demand)).then(
+    this.writes.track(this.backend.claim(demand)).then(
       (jobs) => {
         for (const fn of fns) this.asked.set(fn, (this.asked.get(fn) ?? 0) - demand.get(fn.name)!);
         this.claimedJobs(jobs);
@@ -517,12 +332,11 @@ export class SharedQueue implements JobQueue {
       job.retries = claimed.attempt - 1;
       if (this.ctx.closing) {
         // Claimed as this node closes: given back at once, the attempt not counted.
-        this.reports.push({
+        this.writes.report({
           handle: claimed.handle,
           attempt: claimed.attempt,
           end: { kind: 'unclaimed' },
         });
-        this.queueFlush();
         continue;
       }
       this.claimed.set(claimed.handle, job);
@@ -545,7 +359,7 @@ export class SharedQueue implements JobQueue {
         if (fn !== undefined && fn.sleepers.head !== null) this.wanted.add(fn);
       }
     }
-    if (this.wanted.size > 0) this.queueFlush();
+    if (this.wanted.size > 0) this.writes.queueFlush();
   }
 
   /** The backstop poll: functions with idle workers ask even when nobody said there is work. */
@@ -553,21 +367,12 @@ export class SharedQueue implements JobQueue {
     this.signalled(null);
   }
 
-  private retryTimer: Subscription | null = null;
-
-  private retryLater(): void {
-    this.retryTimer ??= this.ctx.scheduler.schedule(() => {
-      this.retryTimer = null;
-      this.queueFlush();
-    }, this.options.pollInterval);
-  }
-
   /** The backend took a job of this node's back (cancelled, or its lease ran out). */
   private revoked(handle: string, attempt: number, reason: FailReason): void {
     const job = this.claimed.get(handle);
     if (job === undefined || job.retries + 1 !== attempt) return;
     this.claimed.delete(handle);
-    this.progressed.delete(job);
+    this.writes.forget(job);
     if (job.state === JobState.Running) {
       const holder = job.run!.holder;
       this.host.release(job, Number.NaN);
@@ -575,7 +380,7 @@ export class SharedQueue implements JobQueue {
     } else {
       job.fn.queues[job.priorityIndex].remove(job);
     }
-    job.state = JobState.Done;
+    finish(job);
   }
 
   // ---------------------------------------------------------------------------------
@@ -613,27 +418,15 @@ export class SharedQueue implements JobQueue {
     this.local.abortRunning();
   }
 
-  /** A backend call, remembered until it settles. */
-  private track<T>(call: Promise<T>): Promise<T> {
-    this.pending.add(call);
-    const forget = () => this.pending.delete(call);
-    call.then(forget, forget);
-    return call;
-  }
-
   /** Writes what is left and leaves the backend. */
   async close(): Promise<void> {
-    this.progressTimer?.unsubscribe();
-    this.retryTimer?.unsubscribe();
-    this.writeProgress();
-    this.flush();
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.writes.close();
     await this.backend.close();
   }
 
   stopTimers(): void {
     this.poll?.unsubscribe();
-    this.progressTimer?.unsubscribe();
+    this.writes.stopTimers();
     this.local.stopTimers();
   }
 }

@@ -1,0 +1,279 @@
+import type { Subscription } from 'rxjs';
+import { QueueUnavailableError } from '../errors.js';
+import type {
+  AttemptReport,
+  ProgressReport,
+  QueueBackend,
+  ReportOutcome,
+  SharedSubmission,
+} from '../queue-backend.js';
+import type { SubmitOutcome } from '../transport-types.js';
+import type { ServerContext } from './context.js';
+import type { Job } from './job.js';
+
+export interface SharedWritesOptions {
+  /** How often the progress of running jobs is written, at most (ms). */
+  readonly progressInterval: number;
+  /** How long a failed write waits before it is tried again (ms). */
+  readonly retryInterval: number;
+  /** A report the backend refused as stale (the attempt was no longer this node's). */
+  readonly onStale: (report: AttemptReport) => void;
+  /** The backend failed; what failed is tried again. */
+  readonly onError: (error: unknown, operation: string) => void;
+}
+
+/** A background submission waiting for its turn's batch to be answered. */
+interface PendingSubmission {
+  readonly submission: SharedSubmission;
+  readonly resolve: (outcome: SubmitOutcome) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * What one node writes to a shared queue's backend, gathered per turn (decision 33): the
+ * turn's submissions in one call, the ends of its attempts in another, the progress of its
+ * running jobs at most once an interval. What the backend did is reported as events once it
+ * answered, so that a query made after an event, on any node, sees the change.
+ */
+export class SharedWrites {
+  private submissions: PendingSubmission[] = [];
+  private reports: AttemptReport[] = [];
+  /** Running claimed jobs whose progress changed since it was last written. */
+  private readonly progressed = new Set<Job>();
+  private progressTimer: Subscription | null = null;
+  private retryTimer: Subscription | null = null;
+  private flushQueued = false;
+  /** Backend calls not answered yet: `close` waits for them. */
+  private readonly pending = new Set<Promise<unknown>>();
+  /** Until the backend is open, what is gathered waits. */
+  opened = false;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly backend: QueueBackend,
+    private readonly options: SharedWritesOptions,
+    /** Called at the end of each flush: the queue claims what its workers want. */
+    private readonly afterFlush: () => void,
+  ) {}
+
+  /** A background submission, acknowledged once the backend has it. */
+  submit(submission: SharedSubmission): Promise<SubmitOutcome> {
+    return new Promise<SubmitOutcome>((resolve, reject) => {
+      this.submissions.push({ submission, resolve, reject });
+      this.queueFlush();
+    });
+  }
+
+  /** An attempt's end, written with the turn's others. */
+  report(report: AttemptReport): void {
+    this.reports.push(report);
+    this.queueFlush();
+  }
+
+  /**
+   * Progress is written at once when no write is waiting, then at most once an interval
+   * (the newest numbers of each job), and reported once written.
+   */
+  progress(job: Job): void {
+    this.progressed.add(job);
+    if (this.progressTimer !== null) return;
+    this.writeProgress();
+    this.progressTimer = this.ctx.scheduler.schedule(
+      () => this.progressWindowEnded(),
+      this.options.progressInterval,
+    );
+  }
+
+  /** The job ended: its progress is not written any more. */
+  forget(job: Job): void {
+    this.progressed.delete(job);
+  }
+
+  /** Asks for a flush at the end of this turn (one per turn, however many ask). */
+  queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  /** Sends what this turn gathered: submissions, then reports, then the queue's claims. */
+  flush(): void {
+    this.flushQueued = false;
+    // Not connected yet: the turn's work waits for the open (its submissions are kept).
+    if (!this.opened) return;
+    if (this.submissions.length > 0) {
+      const batch = this.submissions;
+      this.submissions = [];
+      this.sendSubmissions(batch);
+    }
+    if (this.reports.length > 0) {
+      const batch = this.reports;
+      this.reports = [];
+      this.sendReports(batch);
+    }
+    this.afterFlush();
+  }
+
+  /** A backend call, remembered until it settles. */
+  track<T>(call: Promise<T>): Promise<T> {
+    this.pending.add(call);
+    const forget = () => this.pending.delete(call);
+    call.then(forget, forget);
+    return call;
+  }
+
+  /** Writes what is left and waits for every call in flight. */
+  async close(): Promise<void> {
+    this.progressTimer?.unsubscribe();
+    this.progressTimer = null;
+    this.retryTimer?.unsubscribe();
+    this.retryTimer = null;
+    this.writeProgress();
+    this.flush();
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  stopTimers(): void {
+    this.progressTimer?.unsubscribe();
+    this.retryTimer?.unsubscribe();
+  }
+
+  private sendSubmissions(batch: PendingSubmission[]): void {
+    this.track(this.backend.submit(batch.map((p) => p.submission))).then(
+      (answers) => {
+        for (let i = 0; i < batch.length; i++) {
+          const answer = answers[i];
+          const pending = batch[i]!;
+          if (answer === undefined) {
+            pending.reject(new QueueUnavailableError('the shared queue gave no answer', null));
+          } else if ('error' in answer) pending.reject(answer.error);
+          else {
+            if (this.ctx.observed) this.accepted(pending.submission, answer);
+            pending.resolve({ handle: answer.handle, coalesced: answer.coalesced });
+          }
+        }
+      },
+      (error: unknown) => {
+        // Never acknowledged: each submission is refused, none is lost silently.
+        const refused = new QueueUnavailableError('the shared queue refused the submission', error);
+        for (const pending of batch) pending.reject(refused);
+      },
+    );
+  }
+
+  /** Reports an accepted submission as the local queue does its own. */
+  private accepted(s: SharedSubmission, answer: { handle: string; coalesced: boolean }): void {
+    const { handle, coalesced } = answer;
+    const { functionName, unique } = s;
+    if (coalesced) {
+      this.ctx.emit({ type: 'coalesced', handle, functionName, unique, background: true });
+      return;
+    }
+    this.ctx.emit({
+      type: 'submitted',
+      handle,
+      functionName,
+      unique,
+      priority: s.priority,
+      background: true,
+    });
+    if (s.delay > 0) {
+      this.ctx.emit({ type: 'delayed', handle, runAt: this.ctx.now() + s.delay });
+    }
+  }
+
+  private sendReports(batch: AttemptReport[]): void {
+    this.track(this.backend.report(batch)).then(
+      (outcomes) => {
+        for (let i = 0; i < batch.length; i++) this.reported(batch[i]!, outcomes[i]);
+      },
+      (error: unknown) => {
+        // Not written: tried again with the next turn's, until the backend takes them
+        // (or, past its lease, has given the jobs to another node, which refuses them then).
+        this.options.onError(error, 'report');
+        this.reports.unshift(...batch);
+        this.retryLater();
+      },
+    );
+  }
+
+  /** The backend's answer to a report: a stale one is counted, the others reported. */
+  private reported(report: AttemptReport, outcome: ReportOutcome | undefined): void {
+    if (outcome === undefined || outcome.state === 'stale') {
+      this.options.onStale(report);
+      return;
+    }
+    const ctx = this.ctx;
+    if (!ctx.observed) return;
+    const handle = report.handle;
+    switch (outcome.state) {
+      case 'completed':
+        ctx.emit({ type: 'completed', handle });
+        return;
+      case 'failed':
+        ctx.emit({ type: 'failed', handle, reason: outcome.reason });
+        return;
+      case 'retrying':
+        ctx.emit({
+          type: 'retrying',
+          handle,
+          attempt: outcome.attempt,
+          reason: outcome.reason,
+          delay: outcome.delay,
+        });
+        return;
+      case 'queued':
+        if (report.end.kind === 'lost') {
+          ctx.emit({ type: 'retried', handle, attempt: outcome.attempt });
+        }
+        return;
+    }
+  }
+
+  private progressWindowEnded(): void {
+    this.progressTimer = null;
+    if (this.progressed.size === 0) return;
+    this.writeProgress();
+    this.progressTimer = this.ctx.scheduler.schedule(
+      () => this.progressWindowEnded(),
+      this.options.progressInterval,
+    );
+  }
+
+  private writeProgress(): void {
+    if (this.progressed.size === 0) return;
+    const batch: ProgressReport[] = [];
+    for (const job of this.progressed) {
+      const run = job.run;
+      if (run === null) continue;
+      batch.push({
+        handle: job.handle,
+        attempt: run.attempt,
+        numerator: run.numerator,
+        denominator: run.denominator,
+      });
+    }
+    this.progressed.clear();
+    this.track(this.backend.progress(batch)).then(
+      () => {
+        if (!this.ctx.observed) return;
+        for (const p of batch) {
+          this.ctx.emit({
+            type: 'progress',
+            handle: p.handle,
+            numerator: p.numerator,
+            denominator: p.denominator,
+          });
+        }
+      },
+      (error: unknown) => this.options.onError(error, 'progress'),
+    );
+  }
+
+  private retryLater(): void {
+    this.retryTimer ??= this.ctx.scheduler.schedule(() => {
+      this.retryTimer = null;
+      this.queueFlush();
+    }, this.options.retryInterval);
+  }
+}
