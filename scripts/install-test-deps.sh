@@ -4,10 +4,12 @@
 # libgearman-dev for the load generator of the TCP benchmark, and strace, which counts the
 # SQLite store's fsyncs, and prometheus for promtool, which checks the dashboard's /metrics
 # against the exposition format (the server it also carries is not started), and chromium,
-# the browser the dashboard page is tested in (driven by playwright-core). Needs root
-# (CI runs as root).
+# the browser the dashboard page is tested in (driven by playwright-core), and postgresql (15),
+# the server the shared queue's tests start in temporary folders (test/support/postgres: its
+# programs are in /usr/lib/postgresql/15/bin, off the PATH; contrib's modules are part of
+# postgresql-15 since 10, so postgresql-contrib adds nothing). Needs root (CI runs as root).
 set -euo pipefail
-packages=(gearman-job-server gearman-tools php-cli php-gearman libgearman-client-perl libgearman-dev strace prometheus chromium)
+packages=(gearman-job-server gearman-tools php-cli php-gearman libgearman-client-perl libgearman-dev strace prometheus chromium postgresql)
 
 missing=()
 for p in "${packages[@]}"; do
