@@ -21,6 +21,7 @@ export default defineConfig({
       project('threads', 'packages/threads'),
       project('testing', 'packages/testing'),
       project('store-sqlite', 'packages/store-sqlite'),
+      project('postgres', 'packages/postgres'),
       project('dashboard', 'packages/dashboard'),
       project('cli', 'packages/cli'),
       project('e2e', 'test', ['**/*.test.ts']),

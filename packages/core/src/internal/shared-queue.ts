@@ -407,12 +407,16 @@ export class SharedQueue implements JobQueue {
     this.local.failWaitingForeground();
   }
 
-  /** At the end of a shutdown's deadline: running jobs are given back, not counted. */
+  /**
+   * At the end of a shutdown's deadline: running jobs are given back as a lost worker's
+   * (the attempt started, and counts, as the suite's "node closed mid-job" case says);
+   * `unclaimed` is for claims no worker started.
+   */
   abortRunning(): void {
     for (const job of [...this.claimed.values()]) {
       if (job.state !== JobState.Running) continue;
       const holder = job.run!.holder;
-      this.end(job, { kind: 'unclaimed' });
+      this.end(job, { kind: 'lost' });
       this.host.revoke(holder, job.handle, 'SHUTDOWN');
     }
     this.local.abortRunning();

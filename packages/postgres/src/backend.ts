@@ -1,0 +1,681 @@
+import type {
+  FunctionLimits,
+  JobEvent,
+  JobFilter,
+  JobPolicy,
+  OutcomeFilter,
+  ScheduleOptions,
+} from '@geartrain/core';
+import type {
+  AttemptEnd,
+  AttemptReport,
+  BackendSignals,
+  ClaimedJob,
+  NodeIdentity,
+  ProgressReport,
+  QueueBackend,
+  ReportOutcome,
+  SharedSubmission,
+  SubmitAnswer,
+} from '@geartrain/core/transport';
+import { Admin } from './admin.js';
+import { Claims, type ClaimRow } from './claims.js';
+import { clientConfig, Connections } from './connections.js';
+import { QueueClosedError } from './errors.js';
+import { fateOf, type Fate, type FateOptions, type Held } from './fates.js';
+import { Notifier, type Notice } from './notifier.js';
+import { settingsOf, type PostgresQueueOptions, type Settings } from './options.js';
+import { handleOf, keepsOf, priorityNumber, priorityOf, retriesOf } from './rows.js';
+import { migrate } from './schema.js';
+import { ScheduleRunner, type ScheduleRow } from './schedule-runner.js';
+import { Session, type Beat, type Orphan } from './session.js';
+import { keysOf, statementsOf, type Statements } from './statements.js';
+import { emptyCounts, Views, type Counts } from './views.js';
+import { Wakes } from './wakes.js';
+
+/** What the queue counted since it opened (tests, metrics). */
+export interface QueueStats {
+  /** Reports that matched nothing: the attempt was no longer this node's. */
+  stale: number;
+  /** Reports tried again after a failure whose first try had committed (not stale). */
+  repeated: number;
+  /** Running jobs of dead nodes this node put back (or failed past their attempts). */
+  recovered: number;
+  /** Times this node found itself reaped (it gave up what it held). */
+  reapedHere: number;
+}
+
+/** One attempt's row in the report statement's arrays. */
+interface Row {
+  readonly held: Held;
+  readonly handle: string;
+  /** The node the fence names: this one, or a dead one whose job is recovered. */
+  readonly node: string;
+  readonly fate: Fate;
+}
+
+/** How often the outcome retention runs at most, and at least (ms). */
+const RETENTION_EVERY = 10_000;
+const RETENTION_ANYWAY = 60_000;
+
+/**
+ * The shared queue's backend on PostgreSQL (issue 31): one per node. The README says what
+ * each part does and costs.
+ */
+export class PostgresQueue implements QueueBackend {
+  readonly settings: Settings;
+  readonly stats: QueueStats = { stale: 0, repeated: 0, recovered: 0, reapedHere: 0 };
+  private readonly st: Statements;
+  private readonly keys: { lockSpace: number; channel: string };
+  private db: Connections | null = null;
+  private session: Session | null = null;
+  private notifier: Notifier | null = null;
+  private readonly runner: ScheduleRunner;
+  private readonly views: Views;
+  private readonly admin: Admin;
+  private readonly wakes: Wakes;
+  private readonly claims: Claims;
+  private node: NodeIdentity | null = null;
+  private signals: BackendSignals | null = null;
+  private cluster = '';
+  private opened = false;
+  private closed = false;
+  /** Jobs this node claimed and has not reported, by handle. */
+  private readonly held = new Map<string, Held>();
+  /** Reports whose statement failed, by `handle:attempt`: their fate, when tried again. */
+  private readonly inDoubt = new Map<string, Fate>();
+  private readonly counts = new Map<string, Counts>();
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private keptSince = false;
+  private lastRetention = 0;
+
+  constructor(options: PostgresQueueOptions = {}) {
+    this.settings = settingsOf(options);
+    this.st = statementsOf(this.settings.schema);
+    this.keys = keysOf(this.settings.schema);
+    const db = () => this.connections();
+    this.views = new Views(db, this.st, () => this.cluster, this.counts);
+    this.wakes = new Wakes((names) => this.signals?.waiting(names));
+    this.claims = new Claims(this.st, db, this.keys.lockSpace);
+    this.runner = new ScheduleRunner(
+      (row, tick) => this.tick(row, tick),
+      (error) => this.log(error, 'submit a schedule tick'),
+    );
+    this.admin = new Admin({
+      st: this.st,
+      db,
+      cluster: () => this.cluster,
+      nodeId: () => this.node?.id ?? '',
+      runner: this.runner,
+      revokedHere: (handle, attempt) => this.revoked(handle, attempt, 'CANCELLED'),
+      revokeThere: (to, handle, attempt) =>
+        this.notifier?.revoke({ to, handle, attempt, reason: 'CANCELLED' }),
+      woken: (names) => this.woken(names),
+      cancelled: (name) => this.countsOf(name).cancelled++,
+      schedulesChanged: () => this.notifier?.schedulesChanged(),
+    });
+  }
+
+  /** The cluster's handle prefix (`H:<cluster>:<id>`), once open. */
+  get clusterId(): string {
+    return this.cluster;
+  }
+
+  /** NOTIFY this node sent since it opened. */
+  get notifications(): number {
+    return this.notifier?.sent ?? 0;
+  }
+
+  /** The backend PID of this node's own session (the holder of its liveness lock). */
+  sessionPid(): Promise<number | undefined> {
+    return this.session?.pid() ?? Promise.resolve(undefined);
+  }
+
+  /** Runs a heartbeat (and reaper pass) now, rather than at its time: for tests. */
+  heartbeatNow(): Promise<void> {
+    return this.session?.beat() ?? Promise.resolve();
+  }
+
+  private connections(): Connections {
+    if (this.db === null || this.closed) throw new QueueClosedError();
+    return this.db;
+  }
+
+  private log(error: unknown, what: string): void {
+    if (this.closed) return;
+    this.settings.logger?.error({ err: error }, `postgres queue failed to ${what}`);
+  }
+
+  private countsOf(name: string): Counts {
+    let counts = this.counts.get(name);
+    if (counts === undefined) this.counts.set(name, (counts = emptyCounts()));
+    return counts;
+  }
+
+  private event(event: JobEvent): void {
+    if (!this.closed) this.signals?.event(event);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Opening and closing
+
+  async open(node: NodeIdentity, signals: BackendSignals): Promise<void> {
+    if (this.opened || this.closed) throw new QueueClosedError();
+    this.node = node;
+    this.signals = signals;
+    const settings = this.settings;
+    this.cluster = (await migrate(clientConfig(settings, 'migrate'), settings.schema)).cluster;
+    const db = new Connections(clientConfig(settings, 'queue'), settings.pool, (error) =>
+      this.log(error, 'keep a connection'),
+    );
+    this.db = db;
+    this.notifier = new Notifier(
+      node.id,
+      1000 / settings.notifyRate,
+      (payload) => db.query(this.st.notify, [this.keys.channel, payload]),
+      (error) => this.log(error, 'notify the other nodes'),
+    );
+    const session = new Session({
+      config: clientConfig(settings, 'session'),
+      channel: this.keys.channel,
+      heartbeat: settings.heartbeat,
+      register: { statement: this.st.register, values: [node.id, node.name, this.keys.lockSpace] },
+      beat: {
+        statement: this.st.heartbeat,
+        values: [node.id, settings.lease, this.keys.lockSpace],
+      },
+      leave: { statement: this.st.leave, values: [node.id] },
+      registered: (existed, dbNow, localNow) => this.registered(existed, dbNow, localNow),
+      beaten: (beat, localNow) => this.beaten(beat, localNow),
+      notified: (payload) => this.notified(payload),
+      failed: (error) => this.log(error, 'keep its own session'),
+    });
+    this.session = session;
+    try {
+      await session.start();
+      await this.reloadSchedules();
+    } catch (error) {
+      this.closed = true;
+      await session.stop();
+      await db.close();
+      throw error;
+    }
+    this.opened = true;
+    this.armRetention(RETENTION_EVERY);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.runner.stop();
+    if (this.retentionTimer !== null) clearTimeout(this.retentionTimer);
+    this.wakes.stop();
+    await this.notifier?.close();
+    this.closed = true;
+    await this.session?.stop();
+    await this.db?.close();
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Submitting
+
+  async submit(batch: readonly SharedSubmission[]): Promise<readonly SubmitAnswer[]> {
+    const db = this.connections();
+    // Submissions of one (function, unique id) in a batch: the later ones coalesce onto the
+    // first, which alone is sent.
+    const first = new Map<string, number>();
+    const sent: SharedSubmission[] = [];
+    const slots: number[] = [];
+    for (const s of batch) {
+      const key = s.unique === '' ? null : `${s.functionName}\0${s.unique}`;
+      const known = key === null ? undefined : first.get(key);
+      if (known !== undefined) {
+        slots.push(-1 - known);
+        continue;
+      }
+      if (key !== null) first.set(key, sent.length);
+      slots.push(sent.length);
+      sent.push(s);
+    }
+    const rows = await db.query<{ ord: number; id: string; coalesced: boolean }>(this.st.submit, [
+      sent.map((s) => s.functionName),
+      sent.map((s) => s.payload),
+      sent.map((s) => (s.unique === '' ? null : s.unique)),
+      sent.map((s) => priorityNumber(s.priority)),
+      sent.map((s) => s.delay),
+      sent.map((s) => s.reducer),
+      sent.map((s) => (s.retry === null ? null : JSON.stringify(s.retry))),
+    ]);
+    const answers = new Array<{ handle: string; coalesced: boolean } | undefined>(sent.length);
+    for (const row of rows) {
+      answers[row.ord - 1] = { handle: handleOf(this.cluster, row.id), coalesced: row.coalesced };
+    }
+    const ready = new Set<string>();
+    sent.forEach((s, i) => {
+      const answer = answers[i];
+      if (answer === undefined) return;
+      const counts = this.countsOf(s.functionName);
+      if (answer.coalesced) {
+        counts.coalesced++;
+      } else {
+        counts.submitted++;
+        if (s.delay > 0) this.due(s.functionName, s.delay);
+        else ready.add(s.functionName);
+      }
+    });
+    this.woken([...ready]);
+    return slots.map((slot, i): SubmitAnswer => {
+      const answer = answers[slot >= 0 ? slot : -1 - slot];
+      if (answer === undefined) return { error: new Error('the queue gave no answer') };
+      if (slot >= 0) return answer;
+      this.countsOf(batch[i]!.functionName).coalesced++;
+      return { handle: answer.handle, coalesced: true };
+    });
+  }
+
+  /** Jobs of these functions may be claimed now: this node and the others are told. */
+  private woken(names: readonly string[]): void {
+    if (names.length === 0 || this.closed) return;
+    this.signals?.waiting(names);
+    this.notifier?.jobs(names);
+  }
+
+  /** A job of `name` is due in `delay` ms: this node and the others set a timer. */
+  private due(name: string, delay: number): void {
+    this.wakes.at(name, delay);
+    this.notifier?.due(name, delay);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Claiming, reporting, progress
+
+  async claim(demand: ReadonlyMap<string, number>): Promise<readonly ClaimedJob[]> {
+    const { jobs, waits } = await this.claims.claim(demand, this.connectedNode().id);
+    for (const [name, wait] of waits) this.wakes.at(name, wait);
+    return jobs.map((row) => this.claimedOf(row));
+  }
+
+  private connectedNode(): NodeIdentity {
+    if (this.node === null || this.closed) throw new QueueClosedError();
+    return this.node;
+  }
+
+  private heldOf(row: {
+    id: string;
+    fn: string;
+    attempts: number;
+    retry: unknown;
+    policy: unknown;
+    limited: boolean;
+  }): Held {
+    const keeps = keepsOf(row.policy, this.settings.keep);
+    return {
+      id: row.id,
+      functionName: row.fn,
+      attempt: row.attempts,
+      retries: retriesOf(row.retry) ?? retriesOf(row.policy),
+      keepsCompleted: keeps.completed,
+      keepsFailed: keeps.failed,
+      limited: row.limited,
+    };
+  }
+
+  private claimedOf(row: ClaimRow): ClaimedJob {
+    const handle = handleOf(this.cluster, row.id);
+    this.held.set(handle, this.heldOf(row));
+    return {
+      handle,
+      functionName: row.fn,
+      unique: row.unique_key ?? '',
+      payload: row.payload,
+      priority: priorityOf(row.priority),
+      reducer: row.reducer,
+      attempt: row.attempts,
+    };
+  }
+
+  private fateOptions(): FateOptions {
+    return {
+      maxRetries: this.settings.maxRetries,
+      outcomeDataLimit: this.settings.outcomeDataLimit,
+      random: Math.random,
+      now: () => Date.now(),
+    };
+  }
+
+  async report(batch: readonly AttemptReport[]): Promise<readonly ReportOutcome[]> {
+    const node = this.connectedNode().id;
+    const options = this.fateOptions();
+    const rows = batch.map((report): Row | null => {
+      const held = this.held.get(report.handle);
+      if (held === undefined || held.attempt !== report.attempt) return null;
+      // A report tried again keeps the fate of its first try (its back-off, its error).
+      const fate =
+        this.inDoubt.get(`${report.handle}:${report.attempt}`) ?? fateOf(held, report.end, options);
+      return { held, handle: report.handle, node, fate };
+    });
+    const sent = rows.filter((row): row is Row => row !== null);
+    let matched: Set<string>;
+    try {
+      matched = await this.apply(sent);
+    } catch (error) {
+      // Committed or not, nobody can say: a repeat that finds its write done is not stale.
+      for (const row of sent) this.inDoubt.set(`${row.handle}:${row.held.attempt}`, row.fate);
+      throw error;
+    }
+    return rows.map((row): ReportOutcome => {
+      if (row === null) {
+        this.stats.stale++;
+        return { state: 'stale' };
+      }
+      const doubtful = this.inDoubt.delete(`${row.handle}:${row.held.attempt}`);
+      this.held.delete(row.handle);
+      if (matched.has(row.held.id)) {
+        this.ended([row]);
+        return row.fate.outcome;
+      }
+      if (doubtful) {
+        // The fence finds the write of the first try, which committed: not a stale report.
+        this.stats.repeated++;
+        return row.fate.outcome;
+      }
+      this.stats.stale++;
+      return { state: 'stale' };
+    });
+  }
+
+  /** Runs the report statement; resolves with the job ids whose fenced write matched. */
+  private async apply(rows: readonly Row[]): Promise<Set<string>> {
+    if (rows.length === 0) return new Set();
+    const result = await this.connections().query<{ id: string }>(this.st.report, [
+      rows.map((r) => r.held.id),
+      rows.map((r) => r.held.attempt),
+      rows.map((r) => r.fate.act),
+      rows.map((r) => r.fate.delay),
+      rows.map((r) => (r.fate.error === null ? null : JSON.stringify(r.fate.error))),
+      rows.map((r) => r.fate.reason),
+      rows.map((r) => r.fate.result),
+      rows.map((r) => r.fate.truncated),
+      rows.map((r) => r.fate.keep),
+      rows.map((r) => r.node),
+    ]);
+    if (rows.some((r) => r.fate.keep)) this.keptSince = true;
+    return new Set(result.map((r) => r.id));
+  }
+
+  /** Matched ends: counted; what they requeue or free is woken, here and elsewhere. */
+  private ended(rows: readonly Row[]): void {
+    const ready = new Set<string>();
+    for (const { held, fate } of rows) {
+      const counts = this.countsOf(held.functionName);
+      const state = fate.outcome.state;
+      if (state === 'completed') counts.completed++;
+      else if (state === 'failed') counts.failed++;
+      else if (state === 'retrying') counts.retried++;
+      else if (state === 'queued' && fate.act === 'q') counts.requeued++;
+      if (fate.requeued && fate.delay > 0) this.due(held.functionName, fate.delay);
+      else if (fate.requeued || held.limited) ready.add(held.functionName);
+    }
+    this.woken([...ready]);
+  }
+
+  async progress(batch: readonly ProgressReport[]): Promise<void> {
+    const node = this.connectedNode().id;
+    const known = batch.flatMap((p) => {
+      const held = this.held.get(p.handle);
+      return held === undefined || held.attempt !== p.attempt ? [] : [{ held, p }];
+    });
+    if (known.length === 0) return;
+    await this.connections().query(this.st.progress, [
+      known.map(({ held }) => held.id),
+      known.map(({ held }) => held.attempt),
+      known.map(({ p }) => Math.trunc(p.numerator)),
+      known.map(({ p }) => Math.trunc(p.denominator)),
+      node,
+    ]);
+  }
+
+  /** A job this node held was taken back: the node drops it, and reports nothing. */
+  private revoked(handle: string, attempt: number, reason: 'CANCELLED' | 'TIMEOUT'): void {
+    const held = this.held.get(handle);
+    if (held === undefined || held.attempt !== attempt) return;
+    this.held.delete(handle);
+    this.signals?.revoked(handle, attempt, reason);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Liveness and notifications
+
+  private registered(existed: boolean, dbNow: number, localNow: number): void {
+    this.runner.setClock(dbNow, localNow);
+    if (existed || !this.opened) return;
+    // Reaped while away (a pause past the lease, a session lost for more than a heartbeat):
+    // the others took its jobs back. What it still holds is given up; a fenced release of
+    // each (as a lost worker's) frees any claimed after the reaping, and is stale otherwise.
+    this.stats.reapedHere++;
+    const options = this.fateOptions();
+    const node = this.node!.id;
+    const rows: Row[] = [];
+    for (const [handle, held] of [...this.held]) {
+      rows.push({ held, handle, node, fate: fateOf(held, { kind: 'lost' }, options) });
+      this.revoked(handle, held.attempt, 'TIMEOUT');
+    }
+    this.apply(rows).then(
+      (matched) => this.ended(rows.filter((row) => matched.has(row.held.id))),
+      (error: unknown) => this.log(error, 'give back the jobs of a reaped node'),
+    );
+  }
+
+  private beaten(beat: Beat, localNow: number): void {
+    this.runner.setClock(beat.now_ms, localNow);
+    if (beat.orphans !== null && beat.orphans.length > 0) this.recover(beat.orphans);
+  }
+
+  /** The running jobs of dead nodes go back (an attempt counted), fenced by their node. */
+  private recover(orphans: readonly Orphan[]): void {
+    const options = this.fateOptions();
+    const end: AttemptEnd = { kind: 'lost' };
+    const rows: Row[] = orphans.map((orphan) => {
+      const held = this.heldOf({ ...orphan });
+      return {
+        held,
+        handle: handleOf(this.cluster, orphan.id),
+        node: orphan.node,
+        fate: fateOf(held, end, options),
+      };
+    });
+    this.apply(rows).then(
+      (matched) => {
+        const done = rows.filter((row) => matched.has(row.held.id));
+        this.stats.recovered += done.length;
+        this.ended(done);
+        for (const { handle, held, fate } of done) this.recoveredEvent(handle, held, fate);
+      },
+      (error: unknown) => this.log(error, 'give back the jobs of a dead node'),
+    );
+  }
+
+  /** What this node reports of a dead node's job it put back, as a lost worker's. */
+  private recoveredEvent(handle: string, held: Held, fate: Fate): void {
+    const time = Date.now();
+    const outcome = fate.outcome;
+    if (outcome.state === 'queued') {
+      this.event({ type: 'retried', time, handle, attempt: outcome.attempt });
+    } else if (outcome.state === 'retrying') {
+      const { reason, delay } = outcome;
+      this.event({ type: 'retrying', time, handle, attempt: held.attempt, reason, delay });
+    } else if (outcome.state === 'failed') {
+      this.event({ type: 'failed', time, handle, reason: outcome.reason });
+    }
+  }
+
+  private notified(payload: string): void {
+    let notice: Notice;
+    try {
+      notice = JSON.parse(payload) as Notice;
+    } catch {
+      return;
+    }
+    const me = this.node?.id;
+    for (const r of notice.r ?? []) {
+      if (r.to === me) this.revoked(r.handle, r.attempt, 'CANCELLED');
+    }
+    if (notice.n === me) return;
+    if (notice.f !== undefined) this.signals?.waiting(notice.f);
+    for (const [name, delay] of Object.entries(notice.d ?? {})) this.wakes.at(name, delay);
+    if (notice.s === 1) void this.reloadSchedules().catch((e) => this.log(e, 'read schedules'));
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Schedules and retention
+
+  private async reloadSchedules(): Promise<void> {
+    const rows = await this.connections().query<ScheduleRow & { now_ms: number }>(
+      this.st.schedules,
+    );
+    this.runner.load(rows);
+  }
+
+  /** Submits a tick; the node whose compare-and-set wins reports it. */
+  private async tick(row: ScheduleRow, tick: number): Promise<void> {
+    const [won] = await this.connections().query<{ id: string; coalesced: boolean; fn: string }>(
+      this.st.tick,
+      [row.id, tick, row.since],
+    );
+    if (won === undefined) return;
+    const handle = handleOf(this.cluster, won.id);
+    const time = Date.now();
+    if (!won.coalesced) {
+      this.countsOf(won.fn).submitted++;
+      this.woken([won.fn]);
+      this.event({
+        type: 'submitted',
+        time,
+        handle,
+        functionName: won.fn,
+        unique: `${row.unique_key}:${tick}`,
+        priority: priorityOf(row.priority),
+        background: true,
+      });
+    }
+    this.event({
+      type: 'scheduled',
+      time,
+      scheduleId: row.id,
+      tick,
+      handle,
+      coalesced: won.coalesced,
+    });
+  }
+
+  private armRetention(delay: number): void {
+    if (this.closed) return;
+    this.retentionTimer = setTimeout(() => void this.retain(), delay);
+    this.retentionTimer.unref();
+  }
+
+  /**
+   * Outcome retention, in bounded batches, by one node at a time: when this node kept an
+   * outcome since the last pass (or a minute went by, for the ages), until a batch is short.
+   */
+  private async retain(): Promise<void> {
+    const now = Date.now();
+    if (!this.keptSince && now - this.lastRetention < RETENTION_ANYWAY) {
+      this.armRetention(RETENTION_EVERY);
+      return;
+    }
+    this.keptSince = false;
+    this.lastRetention = now;
+    const keep = this.settings.keep;
+    let full = false;
+    try {
+      const [row] = await this.connections().query<{ got: boolean; deleted: number }>(
+        this.st.retention,
+        [
+          `geartrain:retention:${this.settings.schema}`,
+          keep.completed.count ?? null,
+          keep.completed.age ?? null,
+          keep.failed.count ?? null,
+          keep.failed.age ?? null,
+        ],
+      );
+      full = row !== undefined && row.deleted >= 1000;
+      if (full) this.keptSince = true;
+    } catch (error) {
+      this.log(error, 'prune kept outcomes');
+    }
+    this.armRetention(full ? 50 : RETENTION_EVERY);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Views, operations by hand, settings, schedules
+
+  status(handle: string) {
+    return this.views.status(handle);
+  }
+  statusByUnique(unique: string, functionName?: string) {
+    return this.views.statusByUnique(unique, functionName);
+  }
+  functions() {
+    return this.views.functions();
+  }
+  jobs(filter: JobFilter) {
+    return this.views.jobs(filter);
+  }
+  job(handle: string) {
+    return this.views.job(handle);
+  }
+  outcome(handle: string) {
+    return this.views.outcome(handle);
+  }
+  outcomes(filter: OutcomeFilter) {
+    return this.views.outcomes(filter);
+  }
+  outcomeCount(filter: Omit<OutcomeFilter, 'limit'>) {
+    return this.views.outcomeCount(filter);
+  }
+  cancel(handle: string) {
+    return this.admin.cancel(handle);
+  }
+  retry(handle: string) {
+    return this.admin.retry(handle);
+  }
+  discard(handle: string) {
+    return this.admin.discard(handle);
+  }
+  discardFailed(functionName: string) {
+    return this.admin.discardFailed(functionName);
+  }
+  setJobPolicy(functionName: string, policy: JobPolicy | null) {
+    return this.admin.setJobPolicy(functionName, policy);
+  }
+  jobPolicy(functionName: string) {
+    return this.admin.jobPolicy(functionName);
+  }
+  setPaused(functionName: string, paused: boolean) {
+    return this.admin.setPaused(functionName, paused);
+  }
+  setLimits(functionName: string, limits: FunctionLimits | null) {
+    return this.admin.setLimits(functionName, limits);
+  }
+  controls() {
+    return this.admin.controls();
+  }
+  schedule(id: string, options: ScheduleOptions) {
+    return this.admin.schedule(id, options);
+  }
+  unschedule(id: string) {
+    return this.admin.unschedule(id);
+  }
+  schedules() {
+    return this.admin.schedules();
+  }
+}
+
+/**
+ * The shared queue on PostgreSQL, for `createJobServer({ queue: postgresQueue(...) })`:
+ * one per node (its connections to the database).
+ * @throws InvalidArgumentError for bad options (the database is reached at the server's open)
+ */
+export function postgresQueue(options?: PostgresQueueOptions): PostgresQueue {
+  return new PostgresQueue(options);
+}
