@@ -54,6 +54,8 @@ interface Row {
   readonly fate: Fate;
 }
 
+/** Functions the heartbeat looks at for missed jobs, at most. */
+const LISTENING_LIMIT = 256;
 /** How often the outcome retention runs at most, and at least (ms). */
 const RETENTION_EVERY = 10_000;
 const RETENTION_ANYWAY = 60_000;
@@ -85,6 +87,8 @@ export class PostgresQueue implements QueueBackend {
   /** Reports whose statement failed, by `handle:attempt`: their fate, when tried again. */
   private readonly inDoubt = new Map<string, Fate>();
   private readonly counts = new Map<string, Counts>();
+  /** Functions whose last claim found too few jobs: the heartbeat looks for theirs. */
+  private readonly listening = new Set<string>();
   private retentionTimer: NodeJS.Timeout | null = null;
   private keptSince = false;
   private lastRetention = 0;
@@ -182,7 +186,7 @@ export class PostgresQueue implements QueueBackend {
       register: { statement: this.st.register, values: [node.id, node.name, this.keys.lockSpace] },
       beat: {
         statement: this.st.heartbeat,
-        values: [node.id, settings.lease, this.keys.lockSpace],
+        values: () => [node.id, settings.lease, this.keys.lockSpace, [...this.listening]],
       },
       leave: { statement: this.st.leave, values: [node.id] },
       registered: (existed, dbNow, localNow) => this.registered(existed, dbNow, localNow),
@@ -289,8 +293,13 @@ export class PostgresQueue implements QueueBackend {
   // Claiming, reporting, progress
 
   async claim(demand: ReadonlyMap<string, number>): Promise<readonly ClaimedJob[]> {
-    const { jobs, waits } = await this.claims.claim(demand, this.connectedNode().id);
+    const { jobs, waits, short } = await this.claims.claim(demand, this.connectedNode().id);
     for (const [name, wait] of waits) this.wakes.at(name, wait);
+    // Functions that found too few jobs are looked at by the heartbeat (the backstop).
+    for (const name of demand.keys()) this.listening.delete(name);
+    if (this.listening.size + short.length <= LISTENING_LIMIT) {
+      for (const name of short) this.listening.add(name);
+    }
     return jobs.map((row) => this.claimedOf(row));
   }
 
@@ -447,7 +456,10 @@ export class PostgresQueue implements QueueBackend {
 
   private registered(existed: boolean, dbNow: number, localNow: number): void {
     this.runner.setClock(dbNow, localNow);
-    if (existed || !this.opened) return;
+    if (!this.opened) return;
+    // Notifications may have been missed while the session was down: look at everything.
+    this.signals?.waiting(null);
+    if (existed) return;
     // Reaped while away (a pause past the lease, a session lost for more than a heartbeat):
     // the others took its jobs back. What it still holds is given up; a fenced release of
     // each (as a lost worker's) frees any claimed after the reaping, and is stale otherwise.
@@ -468,6 +480,7 @@ export class PostgresQueue implements QueueBackend {
   private beaten(beat: Beat, localNow: number): void {
     this.runner.setClock(beat.now_ms, localNow);
     if (beat.orphans !== null && beat.orphans.length > 0) this.recover(beat.orphans);
+    if (beat.ready.length > 0) this.signals?.waiting(beat.ready);
   }
 
   /** The running jobs of dead nodes go back (an attempt counted), fenced by their node. */

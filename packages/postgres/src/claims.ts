@@ -30,6 +30,8 @@ export interface ClaimAnswer {
   readonly jobs: ClaimRow[];
   /** Function → ms until a job of it may be claimed (a delayed job, a rate window). */
   readonly waits: Map<string, number>;
+  /** Functions that got fewer jobs than asked (and are neither paused nor limited). */
+  readonly short: string[];
 }
 
 /**
@@ -65,6 +67,11 @@ export class Claims {
       this.read(limitedRows!, jobs, waits, []);
       this.rateWaits(limitedRows!, jobs, demand, waits);
     }
+    const got = new Map<string, number>();
+    for (const job of jobs) got.set(job.fn, (got.get(job.fn) ?? 0) + 1);
+    const short = rows
+      .filter((row) => row.kind === 'f' && (got.get(row.fn) ?? 0) < (demand.get(row.fn) ?? 0))
+      .map((row) => row.fn);
     // In the order they would have been handed out: priority, then due time, then id.
     jobs.sort(
       (a, b) =>
@@ -73,7 +80,7 @@ export class Claims {
         a.id.length - b.id.length ||
         (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
     );
-    return { jobs, waits };
+    return { jobs, waits, short };
   }
 
   private read(rows: ClaimRow[], jobs: ClaimRow[], waits: Map<string, number>, limited: string[]) {

@@ -9,6 +9,8 @@ export interface Beat {
   readonly reaped: number;
   /** The running jobs of nodes that are gone, to be put back. */
   readonly orphans: Orphan[] | null;
+  /** Of the functions asked about, those with runnable jobs. */
+  readonly ready: string[];
 }
 
 export interface Orphan {
@@ -26,7 +28,7 @@ export interface SessionOptions {
   readonly channel: string;
   readonly heartbeat: number;
   readonly register: { statement: Statement; values: readonly unknown[] };
-  readonly beat: { statement: Statement; values: readonly unknown[] };
+  readonly beat: { statement: Statement; values: () => readonly unknown[] };
   readonly leave: { statement: Statement; values: readonly unknown[] };
   /** Registered (`existed`: the row was still there, this node was not reaped). */
   readonly registered: (existed: boolean, dbNow: number, localNow: number) => void;
@@ -142,7 +144,7 @@ export class Session {
         await client.query<Beat>({
           name: o.beat.statement.name,
           text: o.beat.statement.text,
-          values: o.beat.values as unknown[],
+          values: o.beat.values() as unknown[],
         })
       ).rows;
       const beat = rows[0]!;

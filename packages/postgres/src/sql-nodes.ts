@@ -38,7 +38,9 @@ export function registerStatement(s: string): Statement {
  * process, a lost network) are deleted; the running jobs of nodes that are gone are
  * returned, for the caller to put back through the fenced report (their attempt counted).
  * Two reapers deleting the same node: one waits for the other's row lock and then finds it
- * gone, so only one returns its jobs.
+ * gone, so only one returns its jobs. It is also the node's backstop: of the functions
+ * whose last claim found too few jobs (`$4`), those that have runnable jobs now (a
+ * notification lost while the session was down) are returned, three index probes each.
  */
 export function heartbeatStatement(s: string): Statement {
   return {
@@ -62,7 +64,17 @@ export function heartbeatStatement(s: string): Statement {
       )
       SELECT (SELECT count(*) FROM me)::int AS alive, ${NOW_MS} AS now_ms,
              (SELECT count(*) FROM dead)::int AS reaped,
-             (SELECT json_agg(o) FROM orphans o) AS orphans`,
+             (SELECT json_agg(o) FROM orphans o) AS orphans,
+             ARRAY(SELECT l.fn FROM unnest($4::text[]) AS l(fn)
+                   WHERE NOT EXISTS (SELECT 1 FROM ${s}.functions f WHERE f.name = l.fn
+                                     AND (f.paused OR f.concurrency IS NOT NULL
+                                          OR f.rate_max IS NOT NULL))
+                     AND EXISTS (SELECT 1 FROM (VALUES (0::smallint), (1::smallint), (2::smallint))
+                                   AS p(pr)
+                                 WHERE EXISTS (SELECT 1 FROM ${s}.jobs j
+                                               WHERE j.function_name = l.fn AND j.node IS NULL
+                                                 AND j.priority = p.pr AND j.run_at <= now())))
+               AS ready`,
   };
 }
 

@@ -1,6 +1,15 @@
 // What the package's tests share: a PostgreSQL of their own (the repository's harness, by
 // relative path), a fresh schema per queue, nodes on it, and bounded waits.
-import { createJobServer, type JobServer, type JobServerOptions } from '@geartrain/core';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import {
+  createJobServer,
+  type JobEvent,
+  type JobServer,
+  type JobServerOptions,
+} from '@geartrain/core';
+import type { SharedSubmission } from '@geartrain/core/transport';
 import pg from 'pg';
 import type { PostgresServer } from '../../../test/support/postgres/index.js';
 import { postgresQueue, type PostgresQueue, type PostgresQueueOptions } from '../src/index.js';
@@ -68,4 +77,121 @@ export async function client(db: PostgresServer, applicationName = 'geartrain-te
   c.on('error', () => undefined);
   await c.connect();
   return c;
+}
+
+/**
+ * A TCP proxy in front of the database, for one node: `kill()` closes every connection and
+ * refuses new ones (the node's process is gone, as after a kill -9: the server sees its
+ * sessions end); `freeze()` keeps the connections open but passes nothing (a SIGSTOP, or a
+ * network that drops everything); `thaw()` lets the bytes through again.
+ */
+export interface Proxy {
+  readonly connectionString: string;
+  kill(): void;
+  freeze(): void;
+  thaw(): void;
+  close(): Promise<void>;
+}
+
+export async function proxyTo(db: PostgresServer): Promise<Proxy> {
+  const sockets = new Set<Socket>();
+  let killed = false;
+  let frozen = false;
+  const paused: Socket[] = [];
+  const server = createServer((inbound) => {
+    if (killed) {
+      inbound.destroy();
+      return;
+    }
+    const outbound = connect(db.port, db.host);
+    for (const [from, to] of [
+      [inbound, outbound],
+      [outbound, inbound],
+    ] as const) {
+      sockets.add(from);
+      from.on('data', (chunk: Buffer) => {
+        if (frozen) {
+          from.pause();
+          paused.push(from);
+          // Held back until thawed, in order.
+          from.unshift(chunk);
+          return;
+        }
+        to.write(chunk);
+      });
+      from.on('error', () => to.destroy());
+      from.on('close', () => {
+        sockets.delete(from);
+        to.destroy();
+      });
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    connectionString: `postgres://${db.user}@127.0.0.1:${port}/${db.database}`,
+    kill() {
+      killed = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    freeze() {
+      frozen = true;
+    },
+    thaw() {
+      frozen = false;
+      for (const socket of paused.splice(0)) socket.resume();
+    },
+    async close() {
+      killed = true;
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** What a backend opened by {@link openBackend} told its node. */
+export interface Heard {
+  waiting: (readonly string[] | null)[];
+  revoked: { handle: string; attempt: number; reason: string }[];
+  events: JobEvent[];
+}
+
+/** A backend opened as a node would open it, with signals that record what it hears. */
+export async function openBackend(
+  connectionString: string,
+  schema: string,
+  options: PostgresQueueOptions = {},
+  name = 'test-node',
+): Promise<{ queue: PostgresQueue; heard: Heard; id: string }> {
+  const queue = postgresQueue({ connectionString, schema, ...options });
+  const heard: Heard = { waiting: [], revoked: [], events: [] };
+  const id = randomUUID();
+  await queue.open(
+    { id, name },
+    {
+      waiting: (names) => heard.waiting.push(names),
+      revoked: (handle, attempt, reason) => heard.revoked.push({ handle, attempt, reason }),
+      event: (event) => heard.events.push(event),
+    },
+  );
+  return { queue, heard, id };
+}
+
+/** A background submission as a node sends it. */
+export function submission(
+  functionName: string,
+  payload: string,
+  more: Partial<SharedSubmission> = {},
+): SharedSubmission {
+  return {
+    functionName,
+    payload: Buffer.from(payload),
+    unique: '',
+    priority: 'normal',
+    delay: 0,
+    reducer: '',
+    retry: null,
+    ...more,
+  };
 }
