@@ -183,6 +183,7 @@ export class PostgresQueue implements QueueBackend {
       config: clientConfig(settings, 'session'),
       channel: this.keys.channel,
       heartbeat: settings.heartbeat,
+      lease: settings.lease,
       register: { statement: this.st.register, values: [node.id, node.name, this.keys.lockSpace] },
       beat: {
         statement: this.st.heartbeat,

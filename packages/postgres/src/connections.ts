@@ -25,6 +25,25 @@ export function clientConfig(settings: Settings, role: string): pg.ClientConfig 
   };
 }
 
+/**
+ * Ends a client, at most waiting `ms`: a client whose server went away without a word (a
+ * network cut) would wait for an answer to its goodbye forever.
+ */
+export async function endWithin(client: pg.Client, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([client.end().catch(() => undefined), late]);
+  clearTimeout(timer);
+  client.removeAllListeners('end');
+  client.on('error', () => undefined);
+  // Whatever is left of it goes: a frozen socket is not waited for.
+  (
+    client as unknown as { connection?: { stream?: { destroy(): void } } }
+  ).connection?.stream?.destroy();
+}
+
 interface Slot {
   client: pg.Client | null;
   connecting: Promise<pg.Client> | null;
@@ -178,7 +197,7 @@ export class Connections {
     for (const slot of this.slots) {
       const client = slot.client;
       slot.client = null;
-      if (client !== null) ending.push(client.end().catch(() => undefined));
+      if (client !== null) ending.push(endWithin(client, 2000));
     }
     await Promise.all(ending);
   }

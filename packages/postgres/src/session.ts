@@ -1,5 +1,28 @@
 import pg from 'pg';
-import type { Statement } from './connections.js';
+import { endWithin, type Statement } from './connections.js';
+
+/** A query that gives up after `ms` (the connection may be cut without a word). */
+async function queryWithin<R extends pg.QueryResultRow>(
+  client: pg.Client,
+  ms: number,
+  query: pg.QueryConfig,
+): Promise<R[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NoAnswer(ms)), ms);
+  });
+  try {
+    return (await Promise.race([client.query<R>(query), late])).rows;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+class NoAnswer extends Error {
+  constructor(ms: number) {
+    super(`the database did not answer the heartbeat within ${ms} ms`);
+  }
+}
 
 /** What a heartbeat found. */
 export interface Beat {
@@ -27,6 +50,8 @@ export interface SessionOptions {
   readonly config: pg.ClientConfig;
   readonly channel: string;
   readonly heartbeat: number;
+  /** How long a heartbeat may go unanswered before the session is made again (ms). */
+  readonly lease: number;
   readonly register: { statement: Statement; values: readonly unknown[] };
   readonly beat: { statement: Statement; values: () => readonly unknown[] };
   readonly leave: { statement: Statement; values: readonly unknown[] };
@@ -140,13 +165,13 @@ export class Session {
     this.beating = true;
     const o = this.options;
     try {
-      const rows = (
-        await client.query<Beat>({
-          name: o.beat.statement.name,
-          text: o.beat.statement.text,
-          values: o.beat.values() as unknown[],
-        })
-      ).rows;
+      // No answer within the lease: the others reap this node anyway; the session is made
+      // again rather than waited for (a network that dropped it without a word).
+      const rows = await queryWithin<Beat>(client, o.lease, {
+        name: o.beat.statement.name,
+        text: o.beat.statement.text,
+        values: o.beat.values() as unknown[],
+      });
       const beat = rows[0]!;
       if (beat.alive === 0 && !this.stopped) {
         // Reaped (a pause longer than the lease): registered again as a new incarnation of
@@ -164,8 +189,15 @@ export class Session {
       }
       o.beaten(beat, Date.now());
     } catch (error) {
-      // A failed heartbeat on a live connection (a statement timeout): tried again next time.
-      if (this.client === client) o.failed(error);
+      if (this.client === client) {
+        o.failed(error);
+        if (error instanceof NoAnswer) {
+          (
+            client as unknown as { connection: { stream: { destroy(): void } } }
+          ).connection.stream.destroy();
+        }
+      }
+      // Otherwise (a statement timeout on a live connection): tried again next time.
     } finally {
       this.beating = false;
       if (this.client === client) this.schedule(o.heartbeat);
@@ -182,7 +214,7 @@ export class Session {
     if (client === null) return;
     const o = this.options;
     try {
-      await client.query({
+      await queryWithin(client, 2000, {
         name: o.leave.statement.name,
         text: o.leave.statement.text,
         values: o.leave.values as unknown[],
@@ -191,7 +223,7 @@ export class Session {
       // The others' reapers find the node gone without it.
     }
     client.removeAllListeners('notification');
-    await client.end().catch(() => undefined);
+    await endWithin(client, 2000);
   }
 
   /** For tests: the backend PID of this session (its lock holder). */

@@ -7,6 +7,7 @@ import {
   describeWithPostgres,
   freshSchema,
   openBackend,
+  proxyTo,
   startPostgres,
   submission,
   until,
@@ -210,6 +211,40 @@ describeWithPostgres('@geartrain/postgres claims and reports', () => {
       ]);
     } finally {
       await queue.close();
+    }
+  });
+
+  it('answers a report tried again after its commit went unanswered as done, not stale', async () => {
+    const schema = freshSchema('doubt');
+    const proxy = await proxyTo(db);
+    const a = await openBackend(proxy.connectionString, schema);
+    try {
+      const [s] = await a.queue.submit([submission('f', 'x')]);
+      const handle = (s as { handle: string }).handle;
+      await a.queue.claim(new Map([['f', 1]]));
+      const report = {
+        handle,
+        attempt: 1,
+        end: { kind: 'complete' as const, data: Buffer.from('ok') },
+      };
+      // The report reaches the database and commits; its answer never comes back.
+      proxy.holdAnswers();
+      const first = a.queue.report([report]);
+      await until(
+        async () => (await db.psql(`select count(*) from ${schema}.jobs`)) === '0',
+        'the report to commit',
+      );
+      proxy.kill();
+      await expect(first).rejects.toThrow();
+      proxy.revive();
+      // The node tries again: the fence finds nothing, and the backend knows why.
+      expect(await a.queue.report([report])).toEqual([{ state: 'completed' }]);
+      expect(a.queue.stats).toMatchObject({ repeated: 1, stale: 0 });
+      // A later report of that attempt is stale, as any.
+      expect(await a.queue.report([report])).toEqual([{ state: 'stale' }]);
+    } finally {
+      await a.queue.close();
+      await proxy.close();
     }
   });
 });

@@ -57,13 +57,16 @@ export function backendOf(server: JobServer): { queue: PostgresQueue; schema: st
 /** Polls `test` until it holds; fails after `timeout` ms, saying `what`. */
 export async function until(
   test: () => boolean | Promise<boolean>,
-  what: string,
+  what: string | (() => string),
   timeout = 10_000,
 ): Promise<void> {
   const deadline = Date.now() + timeout;
   for (;;) {
     if (await test()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const said = typeof what === 'string' ? what : what();
+      throw new Error(`timed out after ${timeout} ms waiting for ${said}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -83,20 +86,25 @@ export async function client(db: PostgresServer, applicationName = 'geartrain-te
  * A TCP proxy in front of the database, for one node: `kill()` closes every connection and
  * refuses new ones (the node's process is gone, as after a kill -9: the server sees its
  * sessions end); `freeze()` keeps the connections open but passes nothing (a SIGSTOP, or a
- * network that drops everything); `thaw()` lets the bytes through again.
+ * network that drops everything); `holdAnswers()` passes what the node sends but not what
+ * the server answers; `thaw()` lets everything through again; `revive()` takes connections
+ * again after a kill.
  */
 export interface Proxy {
   readonly connectionString: string;
   kill(): void;
   freeze(): void;
+  holdAnswers(): void;
   thaw(): void;
+  revive(): void;
   close(): Promise<void>;
 }
 
 export async function proxyTo(db: PostgresServer): Promise<Proxy> {
   const sockets = new Set<Socket>();
   let killed = false;
-  let frozen = false;
+  /** Which directions are held: to the server, to the node. */
+  const held = { up: false, down: false };
   const paused: Socket[] = [];
   const server = createServer((inbound) => {
     if (killed) {
@@ -104,17 +112,17 @@ export async function proxyTo(db: PostgresServer): Promise<Proxy> {
       return;
     }
     const outbound = connect(db.port, db.host);
-    for (const [from, to] of [
-      [inbound, outbound],
-      [outbound, inbound],
+    for (const [from, to, direction] of [
+      [inbound, outbound, 'up'],
+      [outbound, inbound, 'down'],
     ] as const) {
       sockets.add(from);
       from.on('data', (chunk: Buffer) => {
-        if (frozen) {
-          from.pause();
-          paused.push(from);
+        if (held[direction]) {
           // Held back until thawed, in order.
+          from.pause();
           from.unshift(chunk);
+          paused.push(from);
           return;
         }
         to.write(chunk);
@@ -136,11 +144,18 @@ export async function proxyTo(db: PostgresServer): Promise<Proxy> {
       for (const socket of sockets) socket.destroy();
     },
     freeze() {
-      frozen = true;
+      held.up = held.down = true;
+    },
+    holdAnswers() {
+      held.down = true;
     },
     thaw() {
-      frozen = false;
+      held.up = held.down = false;
       for (const socket of paused.splice(0)) socket.resume();
+    },
+    revive() {
+      killed = false;
+      held.up = held.down = false;
     },
     async close() {
       killed = true;
