@@ -1,4 +1,3 @@
-import type { Backoff } from './retry.js';
 import { EMPTY, Observable, type Subscriber } from 'rxjs';
 import type { Connection, SubmitOutcome, SubmitRequest } from './connection.js';
 import {
@@ -18,35 +17,10 @@ import {
   type KnownKeys,
 } from './internal/checks.js';
 import { SUBMIT_KEYS, TASK_KEYS } from './internal/option-keys.js';
-import type {
-  JobOutcome,
-  JobStatus,
-  JobUpdate,
-  PayloadInput,
-  Priority,
-  UniqueJobStatus,
-} from './types.js';
+import type { JobOutcome, JobStatus, JobUpdate, PayloadInput, UniqueJobStatus } from './types.js';
 
-export interface SubmitOptions {
-  priority?: Priority;
-  /** Jobs with the same function and unique id while one is queued or running are one job. */
-  unique?: string;
-  /** Fire and forget: no result, no updates; poll `status(handle)`. */
-  background?: boolean;
-  /** Run no earlier than this time (a Date, or ms on the server's clock). Implies background. */
-  runAt?: Date | number;
-  /** Run no earlier than this many ms from now. Implies background. */
-  delay?: number;
-  /** Abandons the submission: `result` rejects, the job itself goes on if others want it. */
-  signal?: AbortSignal;
-  /**
-   * Attempts in all (the first included) before the job fails for good; in process only.
-   * Default: the function's policy (`server.setJobPolicy`), else 1.
-   */
-  attempts?: number;
-  /** The wait before each retry: a fixed delay in ms, or a `Backoff`. With `attempts`. */
-  backoff?: Backoff | number;
-}
+export type { ClientOptions, SubmitOptions, Task } from './client-types.js';
+import type { ClientOptions, SubmitOptions, Task } from './client-types.js';
 
 /** A submitted job, as a client sees it. */
 export interface SubmittedJob {
@@ -91,17 +65,6 @@ export interface JobClient {
   status(handle: string): Promise<JobStatus>;
   statusByUnique(unique: string, functionName?: string): Promise<UniqueJobStatus>;
   close(): void;
-}
-
-/** One job of a task set (`submitAll`, `runAll`). */
-export interface Task extends Omit<SubmitOptions, 'signal'> {
-  functionName: string;
-  payload?: PayloadInput;
-}
-
-export interface ClientOptions {
-  /** Receive a handler's exception message (`JobExceptionError`); otherwise a plain failure. Default true. */
-  exceptions?: boolean;
 }
 
 /**

@@ -4,6 +4,9 @@ import type { Subscription } from 'rxjs';
 import type { JobRecord } from '../store.js';
 import type { Retries } from '../retry.js';
 import type { AttemptError, FailReason, JobUpdate, Priority, QueueLimits } from '../types.js';
+import type { ConnectionSink, JobListener } from '../transport-types.js';
+
+export type { ConnectionSink, JobListener } from '../transport-types.js';
 import { fromBody, type Body } from './payload.js';
 import { makeHandle } from './handles.js';
 import type { WokenNode } from './wake-deadlines.js';
@@ -69,18 +72,6 @@ export const JobState = {
 } as const;
 export type JobState = (typeof JobState)[keyof typeof JobState];
 
-/** Receives the updates of one foreground submission. The connection contract's side. */
-export interface JobListener {
-  /** Whether this submission receives exceptions (else a `fail` with reason `EXCEPTION`). */
-  readonly exceptions: boolean;
-  update(handle: string, update: JobUpdate): void;
-  /**
-   * The job's outcome can no longer arrive (the TCP client lost the server holding it):
-   * the submission ends with `error`. The in-process server never calls it.
-   */
-  lost?(handle: string, error: Error): void;
-}
-
 /**
  * Hands an update to a listener, as every transport must: an exception becomes a plain
  * failure (reason `EXCEPTION`) for a listener that did not ask for exceptions (§3.7).
@@ -89,20 +80,6 @@ export function deliver(listener: JobListener, handle: string, update: JobUpdate
   if (update.type === 'exception' && !listener.exceptions) {
     listener.update(handle, { type: 'fail', reason: 'EXCEPTION' });
   } else listener.update(handle, update);
-}
-
-/** What the server tells a connection on its own initiative. */
-export interface ConnectionSink {
-  /**
-   * Work may be available for this sleeping worker (Gearman NOOP). Must not grab
-   * synchronously: schedule the grab (the server is in the middle of an operation).
-   */
-  wake(): void;
-  /**
-   * The server took back a job this connection holds: it timed out, was cancelled, or the
-   * server is shutting down. A result sent for it later is refused with JOB_NOT_FOUND.
-   */
-  revoked?(handle: string, reason: FailReason): void;
 }
 
 /**

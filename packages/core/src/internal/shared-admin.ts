@@ -1,6 +1,6 @@
 import { QueueUnavailableError } from '../errors.js';
 import type { QueueBackend } from '../queue-backend.js';
-import type { JobPolicy } from '../server.js';
+import type { JobPolicy } from '../retry.js';
 import type { SubmitOutcome } from '../transport-types.js';
 import type {
   FunctionControl,
