@@ -236,7 +236,7 @@ function answer(context: AdminContext, line: string): AdminReply {
 /**
  * The admin commands of one connection, run one after another as gearmand runs them: a
  * command waits until the one before it has its answer, so that it sees what that one did
- * (`drop function F` then `cancel job H` on one line each, sent together), and its reply
+ * (`cancel job H` then `show jobs`, sent together, does not list H), and its reply
  * keeps its place among the connection's replies (a reserved slot) meanwhile, each reply
  * one write. A command with no earlier one waiting that answers at once (`version`,
  * `getpid`, a refusal) is sent at once.
@@ -254,14 +254,17 @@ export class AdminCommands {
       if (typeof reply === 'string') output.sendText(reply);
       else this.answerLater(output.reserve(), reply);
     } else {
-      const slot = output.reserve();
       this.answerLater(
-        slot,
+        output.reserve(),
         this.waiting.then(() => answer(this.context, line)),
       );
     }
   }
 
+  /**
+   * Fills `slot` with the reply once it comes. A rejection is an ERR (`errorReply`): the job
+   * server refused an argument, or its queue could not do it (a store, a backend).
+   */
   private answerLater(slot: Slot, reply: Promise<string>): void {
     const answered = reply.then(
       (text) => slot.fill(text),
