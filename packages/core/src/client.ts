@@ -73,7 +73,33 @@ export interface JobClient {
  */
 function checkSubmitOptions(options: object, what: string, known: KnownKeys): void {
   checkOptions(options, what);
-  for (const key in options) if (known[key] !== true) refuseKey(key, what, known);
+  const task = known === TASK_KEYS;
+  for (const key in options) if (!submitKey(key, task)) refuseKey(key, what, known);
+}
+
+/**
+ * `SUBMIT_KEYS` (or `TASK_KEYS`) as a switch: V8 compiles it to a few string compares,
+ * where a look-up in the key list was a slow property access per key, about 280
+ * instructions a task-set job (decision 33). A test holds the two to the same keys.
+ */
+export function submitKey(key: string, task: boolean): boolean {
+  switch (key) {
+    case 'priority':
+    case 'unique':
+    case 'background':
+    case 'runAt':
+    case 'delay':
+    case 'attempts':
+    case 'backoff':
+      return true;
+    case 'signal':
+      return !task;
+    case 'functionName':
+    case 'payload':
+      return task;
+    default:
+      return false;
+  }
 }
 
 /** One task of a set: an object (its options), not left out. */

@@ -175,14 +175,7 @@ export class Connection {
 
   /** WORK_COMPLETE. */
   workComplete(job: string | Assignment, data?: PayloadInput): void {
-    const held = this.heldJob(job);
-    // An assignment's handle is made only if a client is told (in-process workers never
-    // needed the string).
-    this.parts.dispatcher.workComplete(
-      held,
-      toBuffer(data),
-      typeof job === 'string' ? job : undefined,
-    );
+    this.parts.dispatcher.workComplete(this.heldJob(job), toBuffer(data));
   }
 
   /**

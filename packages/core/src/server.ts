@@ -376,7 +376,7 @@ export class JobServer {
    */
   private waiting(): boolean {
     const { ctx, local } = this.parts;
-    if (this.closing || ctx.observed || local.schedules.size > 0) return true;
+    if (this.closing || ctx.events.observed || local.schedules.size > 0) return true;
     for (const connection of this.connectionsById.values()) {
       if (connection.waiting > 0) return true;
     }
