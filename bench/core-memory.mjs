@@ -22,7 +22,7 @@ for (let sent = 0; sent < COUNT; sent += 10_000) {
 }
 settle();
 const after = process.memoryUsage();
-if (server.functions()[0].total !== COUNT) throw new Error('jobs missing');
+if ((await server.functions())[0].total !== COUNT) throw new Error('jobs missing');
 report('core-queued-memory', 'heap_bytes_per_job', (after.heapUsed - before.heapUsed) / COUNT, 'B');
 report('core-queued-memory', 'rss_bytes_per_job', (after.rss - before.rss) / COUNT, 'B');
 report(

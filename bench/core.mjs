@@ -342,18 +342,18 @@ async function snapshot() {
       worker.workStatus(job, j, 100);
     }
   }
-  const build = () => JSON.stringify(takeSnapshot(server));
-  for (let i = 0; i < 20; i++) build(); // warm-up
+  const build = async () => JSON.stringify(await takeSnapshot(server));
+  for (let i = 0; i < 20; i++) await build(); // warm-up
   const times = [];
   let bytes = 0;
   for (let i = 0; i < 51; i++) {
     const start = process.hrtime.bigint();
-    bytes = Buffer.byteLength(build());
+    bytes = Buffer.byteLength(await build());
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
-  const running = server.functions().reduce((n, f) => n + f.running, 0);
+  const running = (await server.functions()).reduce((n, f) => n + f.running, 0);
   if (running !== 10_000) throw new Error(`expected 10,000 running jobs, got ${running}`);
-  const dead = server.outcomeCount({ state: 'failed' });
+  const dead = await server.outcomeCount({ state: 'failed' });
   if (dead !== 100_000) throw new Error(`expected 100,000 dead letters, got ${dead}`);
   report('dashboard-snapshot-1000fn-10000running', 'bytes', bytes, 'B');
   report('dashboard-snapshot-1000fn-10000running', 'build_ms_p50', median(times), 'ms');

@@ -31,5 +31,5 @@ for (let i = 0; i < COUNT; i++) {
   connection.workComplete(handle, RESULT);
 }
 const after = heap();
-if (server.outcomes({ state: 'completed' }).length !== COUNT) throw new Error('outcomes lost');
+if ((await server.outcomeCount({ state: 'completed' })) !== COUNT) throw new Error('outcomes lost');
 report('core-kept-outcome', 'memory_per_outcome', (after - before) / COUNT, 'B');

@@ -35,7 +35,7 @@ for (let i = 0; i < COUNT; i++) {
 }
 const after = heap();
 const timersAfter = timers();
-if (server.schedules().length !== COUNT) throw new Error('schedules lost');
+if ((await server.schedules()).length !== COUNT) throw new Error('schedules lost');
 report('schedules-10000', 'heap', (after - before) / 2 ** 20, 'MiB');
 report('schedules-10000', 'bytes_per_schedule', (after - before) / COUNT, 'B');
 report('schedules-10000', 'timers', timersAfter - timersBefore, 'timers');

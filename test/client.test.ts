@@ -485,8 +485,8 @@ describe('the TCP client without a usable server', () => {
   it('maps a full queue to QueueFullError', async () => {
     const s = await startServer('geartrain');
     try {
-      s.jobServer!.createFunction('limited');
-      s.jobServer!.setMaxQueue('limited', 1);
+      await s.jobServer!.createFunction('limited');
+      await s.jobServer!.setMaxQueue('limited', 1);
       const c = client([address(s)]);
       await c.submit('limited', '', { background: true });
       await expect(c.submit('limited', '', { background: true })).rejects.toBeInstanceOf(

@@ -133,15 +133,15 @@ describeWithTools([CHROMIUM], 'the dashboard page in Chromium', () => {
 
     await failed.getByRole('button', { name: 'Retry' }).click();
     await page.locator('#message', { hasText: 'UNAUTHORIZED' }).waitFor(WAIT);
-    expect(server.job(job.handle)).toBeUndefined();
-    expect(server.outcome(job.handle)?.state).toBe('failed');
+    expect(await server.job(job.handle)).toBeUndefined();
+    expect((await server.outcome(job.handle))?.state).toBe('failed');
 
     await page.locator('#token').fill(TOKEN);
     await page.getByRole('button', { name: 'Use token' }).click();
     await page.locator('#token-state', { hasText: 'token set' }).waitFor(WAIT);
     await failed.getByRole('button', { name: 'Retry' }).click();
     await page.locator('#message', { hasText: `Queued ${job.handle} again.` }).waitFor(WAIT);
-    expect(server.job(job.handle)?.state).toBe('queued');
+    expect((await server.job(job.handle))?.state).toBe('queued');
     await failed.waitFor({ state: 'detached', ...WAIT });
 
     const again = worker.grab()!;
@@ -161,7 +161,7 @@ describeWithTools([CHROMIUM], 'the dashboard page in Chromium', () => {
       background: true,
       runAt: server.scheduler.now() + 3_600_000,
     });
-    await row('delayed', server.jobs({ state: 'delayed' })[0]!.handle).waitFor(WAIT);
+    await row('delayed', (await server.jobs({ state: 'delayed' }))[0]!.handle).waitFor(WAIT);
     await page.locator('#search').focus();
     await page.keyboard.type('report-q3');
     await page.keyboard.press('Enter');
@@ -199,7 +199,7 @@ describeWithTools([CHROMIUM], 'the dashboard page in Chromium', () => {
     await pause.focus();
     await page.keyboard.press('Enter');
     await page.locator('#message', { hasText: 'Paused resize.' }).waitFor(WAIT);
-    expect(server.controls().find((c) => c.functionName === 'resize')?.paused).toBe(true);
+    expect((await server.controls()).find((c) => c.functionName === 'resize')?.paused).toBe(true);
 
     const submitted = await client.submit({
       functionName: 'resize',

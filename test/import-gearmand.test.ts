@@ -60,7 +60,7 @@ describeWithTools(['gearmand'], 'geartrain import-gearmand', () => {
 
     const server = createJobServer({ store: SqliteJobStore.open(store) });
     try {
-      const jobs = server.jobs();
+      const jobs = await server.jobs();
       expect(jobs.map((j) => [j.functionName, j.priority, j.state])).toEqual([
         ['resize', 'normal', 'queued'],
         ['resize', 'normal', 'queued'],
@@ -83,7 +83,7 @@ describeWithTools(['gearmand'], 'geartrain import-gearmand', () => {
         'resize:610062',
         `resize:${Buffer.from('plain').toString('hex')}`,
       ]);
-      const later = server.jobs().find((j) => j.functionName === 'close-order')!;
+      const later = (await server.jobs()).find((j) => j.functionName === 'close-order')!;
       expect(later.state).toBe('delayed');
       expect(later.runAt).toBe(inAnHour * 1000);
     } finally {

@@ -9,7 +9,7 @@ import { describeWithTools, run } from './support/interop.js';
 describeWithTools(['promtool'], 'the metrics by promtool', () => {
   it('pass `promtool check metrics`, with values that are the server’s', async () => {
     const server = createJobServer();
-    server.setJobPolicy('pay', { attempts: 2 });
+    await server.setJobPolicy('pay', { attempts: 2 });
     const served = await serveDashboard(server);
     try {
       const client = server.connect();
@@ -60,7 +60,7 @@ describeWithTools(['promtool'], 'the metrics by promtool', () => {
             .find((l) => l.startsWith(`${series} `))
             ?.slice(series.length + 1),
         );
-      const pay = server.functions().find((f) => f.functionName === 'pay')!;
+      const pay = (await server.functions()).find((f) => f.functionName === 'pay')!;
       expect(line('gearman_jobs{function="pay"}')).toBe(pay.total);
       expect(line('geartrain_jobs_running{function="pay"}')).toBe(pay.running);
       expect(line('geartrain_jobs_queued{function="mail",priority="high"}')).toBe(1);

@@ -10,7 +10,7 @@ test('an unpaid order is closed 20 minutes after it was placed, not before', asy
   const book = createOrderBook();
   t.worker().register('close-unpaid-order', closeUnpaidOrder(book));
   await placeOrder(t.client(), book, 'A-1');
-  assert.equal(t.queued().length, 1);
+  assert.equal((await t.queued()).length, 1);
   await t.advanceBy(CLOSE_AFTER - 1);
   assert.equal(book.get('A-1').state, 'unpaid');
   await t.advanceBy(1);
@@ -28,7 +28,7 @@ test('a paid order stays paid; placing it twice schedules one closing', async ()
   t.worker().register('close-unpaid-order', closeUnpaidOrder(book));
   await placeOrder(t.client(), book, 'B-1');
   await placeOrder(t.client(), book, 'B-1');
-  assert.equal(t.queued().length, 1);
+  assert.equal((await t.queued()).length, 1);
   await t.advanceBy(5 * 60_000);
   book.pay('B-1');
   await t.runUntilIdle();

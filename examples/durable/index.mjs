@@ -32,7 +32,7 @@ if (role === 'accept') {
 } else if (role === 'resume') {
   // Second life: the same file. The jobs are back before the constructor returns.
   const server = createJobServer({ store: SqliteJobStore.open(file) });
-  for (const job of server.jobs()) {
+  for (const job of await server.jobs()) {
     console.log(`replayed ${job.handle} ${job.functionName} ${job.state}`);
   }
   const ran = [];

@@ -4,7 +4,7 @@
 import { createJobServer } from '@geartrain/core';
 
 const server = createJobServer();
-server.setJobPolicy('charge', {
+await server.setJobPolicy('charge', {
   attempts: 3,
   backoff: { type: 'exponential', delay: 20, max: 200 },
 });
@@ -44,15 +44,16 @@ const ended = (handle) =>
 // 1. A charge that fails once, then succeeds on its second attempt.
 const first = await client.submit('charge', 'order-1', { background: true, unique: 'order-1' });
 console.log(`order-1: ${await ended(first.handle)}`);
+const kept = await server.outcome(first.handle);
 console.log(
-  `  kept: ${server.outcome(first.handle) === undefined ? 'nothing (successes are not kept by default)' : 'its outcome'}`,
+  `  kept: ${kept === undefined ? 'nothing (successes are not kept by default)' : 'its outcome'}`,
 );
 
 // 2. The provider is down: every attempt of order-2 fails; it becomes a dead letter.
 providerUp = false;
 const second = await client.submit('charge', 'order-2', { background: true, unique: 'order-2' });
 console.log(`order-2: ${await ended(second.handle)}`);
-const dead = server.outcome(second.handle);
+const dead = await server.outcome(second.handle);
 console.log(`dead letter ${dead.handle}: ${dead.attempts} attempts, ${dead.reason}`);
 // Each attempt's error: its message, and the class and stack of what the handler threw.
 for (const error of dead.errors) {

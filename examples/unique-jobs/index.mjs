@@ -23,7 +23,7 @@ console.log('first handle ', first.handle);
 console.log('second handle', second.handle);
 console.log('same job:', first.handle === second.handle);
 const status = await client.statusByUnique('report-2026-03');
-console.log('queued jobs of rebuild-report:', jobs.functions()[0].queued.normal);
+console.log('queued jobs of rebuild-report:', (await jobs.functions())[0].queued.normal);
 console.log('known by unique id:', status.known);
 
 let runs = 0;

@@ -123,7 +123,7 @@ export async function runServe(settings: ServeSettings): Promise<void> {
   }
 
   const { address, port } = server.address!;
-  const queued = jobServer.functions().reduce((sum, f) => sum + f.total, 0);
+  const queued = (await jobServer.functions()).reduce((sum, f) => sum + f.total, 0);
   const web =
     dashboard === null
       ? ''
@@ -237,8 +237,13 @@ function stopped(log: LoggerLike, say: Say): void {
   say('geartrain stopped');
 }
 
-function runningJobs(jobServer: JobServer): number {
-  return jobServer.functions().reduce((sum, f) => sum + f.running, 0);
+/** How many jobs run now, or null when the job server cannot say (it is closing). */
+async function runningJobs(jobServer: JobServer): Promise<number | null> {
+  try {
+    return (await jobServer.functions()).reduce((sum, f) => sum + f.running, 0);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -258,18 +263,20 @@ function stopOnSignals(
   removePidFile: () => void,
 ): void {
   let stopping = false;
-  const stop = (signal: 'SIGTERM' | 'SIGINT') => {
-    const running = runningJobs(jobServer);
-    if (stopping) {
+  const stop = async (signal: 'SIGTERM' | 'SIGINT') => {
+    // Decided before the count is asked for: a second signal stops at once, whenever.
+    const again = stopping;
+    stopping = true;
+    const running = await runningJobs(jobServer);
+    if (again) {
       log.warn({ signal, running }, 'stopping at once');
       say(
         `geartrain stopped at once on a second ${signal}` +
-          (running > 0 ? `: ${jobsText(running)} did not finish` : ''),
+          (running !== 0 ? `: ${jobsText(running)} did not finish` : ''),
       );
       removePidFile();
       process.exit(128 + constants.signals[signal]);
     }
-    stopping = true;
     log.info({ signal, running, timeout }, 'stopping');
     say(
       running === 0
@@ -277,22 +284,20 @@ function stopOnSignals(
         : `geartrain stopping on ${signal}: waiting up to ${timeout} ms for ` +
             `${jobsText(running)} to finish (${signal} again stops at once)`,
     );
-    void (async () => {
-      await jobServer.close({ timeout });
-      await server.close();
-      await dashboard?.close();
-      removePidFile();
-      stopped(log, say);
-      process.exit(0);
-    })();
+    await jobServer.close({ timeout });
+    await server.close();
+    await dashboard?.close();
+    removePidFile();
+    stopped(log, say);
+    process.exit(0);
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGPIPE', () => undefined);
   // A closed stdout (`geartrain serve | head -1`) must not stop the server.
   process.stdout.on('error', () => undefined);
 }
 
-function jobsText(n: number): string {
-  return `${n} running job${n === 1 ? '' : 's'}`;
+function jobsText(n: number | null): string {
+  return n === null ? 'the running jobs' : `${n} running job${n === 1 ? '' : 's'}`;
 }

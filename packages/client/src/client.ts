@@ -20,24 +20,13 @@ import {
 } from '@geartrain/core/transport';
 import { errorCodeOf, owned, type Packet, type PacketOf } from '@geartrain/protocol';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { ServerConnection, type ConnectionOptions } from './connection.js';
+import { ServerConnection } from './connection.js';
 import { ClientClosedError, NoServerError, ServerError, ServerLostError } from './errors.js';
-import { HashRing, parseServers, type ServerSpec } from './servers.js';
+import { HashRing, parseServers } from './servers.js';
 import { CLIENT_KEYS } from './option-keys.js';
+import type { GearmanClientOptions } from './options.js';
 
-export interface NetworkOptions extends ConnectionOptions {
-  /** The servers: `host:port` strings (or one comma-separated string). Default 127.0.0.1:4730. */
-  servers?: readonly ServerSpec[] | string;
-  /** Timers (timeouts, back-off, health checks); default rxjs `asyncScheduler`. */
-  scheduler?: SchedulerLike;
-  /**
-   * The servers' longest unique id in bytes, named by the `UniqueTooLargeError` a refused
-   * submission fails with (the wire does not say it). Default 64, gearmand's and geartrain's.
-   */
-  maxUniqueLength?: number;
-}
-
-export interface GearmanClientOptions extends NetworkOptions, ClientOptions {}
+export type { GearmanClientOptions, NetworkOptions } from './options.js';
 
 /** The listeners of one handle on one connection (a connection may submit a unique twice). */
 interface HandleEntry {

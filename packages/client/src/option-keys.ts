@@ -1,6 +1,5 @@
 import { knownKeys } from '@geartrain/core/transport';
-import type { GearmanClientOptions } from './client.js';
-import type { GearmanWorkerOptions } from './worker.js';
+import type { GearmanClientOptions, GearmanWorkerOptions } from './options.js';
 
 // The keys createClient and createWorker accept (decision 31: a key not listed is refused).
 // `knownKeys` holds each list to its type, so the two cannot drift apart.

@@ -1,9 +1,4 @@
-import {
-  ConnectionClosedError,
-  JobNotFoundError,
-  type RegisterOptions,
-  type WorkerOptions,
-} from '@geartrain/core';
+import { ConnectionClosedError, JobNotFoundError, type RegisterOptions } from '@geartrain/core';
 import {
   checkOptions,
   WorkerBase,
@@ -13,11 +8,11 @@ import {
 import { owned, type Packet, type PacketOf } from '@geartrain/protocol';
 import { asyncScheduler } from 'rxjs';
 import { ServerConnection } from './connection.js';
-import type { NetworkOptions } from './client.js';
 import { parseServers } from './servers.js';
 import { WORKER_KEYS } from './option-keys.js';
 
-export interface GearmanWorkerOptions extends NetworkOptions, WorkerOptions {}
+export type { GearmanWorkerOptions } from './options.js';
+import type { GearmanWorkerOptions } from './options.js';
 
 /** A job taken from one server over one connection. */
 interface NetAssignment extends WorkAssignment {

@@ -1,26 +1,15 @@
 import { ConnectionClosedError, InvalidArgumentError, JobNotFoundError } from './errors.js';
 import type { ServerParts } from './internal/parts.js';
 import type { Assignment, SubmitOutcome, SubmitRequest } from './transport-types.js';
-import { WorkerState, type ConnectionSink, type Job, type JobListener } from './internal/job.js';
+import { WorkerState, type Job, type JobListener } from './internal/job.js';
 import { toBuffer } from './internal/payload.js';
 import { heldByAssignment } from './internal/queries.js';
 import { checkOptions } from './internal/checks.js';
 import { CAN_DO_KEYS } from './internal/option-keys.js';
 import type { JobOutcome, JobStatus, PayloadInput, UniqueJobStatus } from './types.js';
 
-export interface ConnectionOptions {
-  /** Shown by the `workers` admin command (gearmand shows the peer's IP address). */
-  address?: string;
-  sink?: ConnectionSink;
-}
-
-export interface CanDoOptions {
-  /** A job of this function assigned to this connection fails after this many ms (0: never). */
-  timeout?: number;
-  /** How many jobs of this function the connection takes at once (default: no limit). */
-  capacity?: number;
-}
-
+export type { CanDoOptions, ConnectionOptions } from './transport-types.js';
+import type { CanDoOptions, ConnectionOptions } from './transport-types.js';
 export type { Assignment, SubmitOutcome, SubmitRequest } from './transport-types.js';
 export type { ConnectionSink, JobListener } from './internal/job.js';
 
@@ -186,14 +175,7 @@ export class Connection {
 
   /** WORK_COMPLETE. */
   workComplete(job: string | Assignment, data?: PayloadInput): void {
-    const held = this.heldJob(job);
-    // An assignment's handle is made only if a client is told (in-process workers never
-    // needed the string).
-    this.parts.dispatcher.workComplete(
-      held,
-      toBuffer(data),
-      typeof job === 'string' ? job : undefined,
-    );
+    this.parts.dispatcher.workComplete(this.heldJob(job), toBuffer(data));
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { RetryPolicy } from './retry.js';
-import type { JobPolicy } from './server.js';
+import type { JobPolicy } from './retry.js';
 import type {
   AttemptFailure,
   FailReason,

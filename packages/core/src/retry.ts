@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from './errors.js';
 import { checkFields } from './internal/checks.js';
+import type { Retention } from './types.js';
 
 /**
  * How long a job waits before its next attempt.
@@ -77,4 +78,15 @@ export function backoffDelay(backoff: Backoff, failed: number, random: () => num
   const capped = backoff.max === undefined ? base : Math.min(base, backoff.max);
   const jitter = backoff.jitter ?? 0;
   return Math.round(jitter === 0 ? capped : capped * (1 - jitter * random()));
+}
+
+/**
+ * What the server does with the jobs of one function (`setJobPolicy`): how often they are
+ * tried (`attempts`, `backoff`) and what is kept of them once they ended (`keep`).
+ */
+export interface JobPolicy {
+  /** Attempts in all, the first included. Default 1. */
+  readonly attempts?: number;
+  readonly backoff?: RetryPolicy['backoff'];
+  readonly keep?: Retention;
 }

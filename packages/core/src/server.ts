@@ -3,14 +3,9 @@ import { InProcessClient, type ClientOptions } from './client.js';
 import { Connection, type ConnectionOptions, type ConnectionSink } from './connection.js';
 import { JobNotFoundError, ServerClosedError } from './errors.js';
 import { ServerParts } from './internal/parts.js';
-import {
-  partsOptions,
-  retriesOfPolicy,
-  limitsOf,
-  type CloseOptions,
-  type JobPolicy,
-  type JobServerOptions,
-} from './server-options.js';
+import { partsOptions, retriesOfPolicy, limitsOf } from './server-options.js';
+import type { CloseOptions, JobServerOptions } from './server-types.js';
+import type { JobPolicy } from './retry.js';
 import { checkHandle, checkLimit, checkName, checkOptions, refusal } from './internal/checks.js';
 import {
   CLIENT_KEYS,
@@ -44,7 +39,8 @@ import type {
 import { InProcessWorker } from './in-process-worker.js';
 import { ServerTimers } from './internal/timers.js';
 
-export type { BurstPeak, CloseOptions, JobPolicy, JobServerOptions } from './server-options.js';
+export type { BurstPeak, CloseOptions, JobServerOptions } from './server-types.js';
+export type { JobPolicy } from './retry.js';
 export { DEFAULT_WAKE_TIMEOUT } from './server-options.js';
 
 /**
@@ -380,7 +376,7 @@ export class JobServer {
    */
   private waiting(): boolean {
     const { ctx, local } = this.parts;
-    if (this.closing || ctx.observed || local.schedules.size > 0) return true;
+    if (this.closing || ctx.events.observed || local.schedules.size > 0) return true;
     for (const connection of this.connectionsById.values()) {
       if (connection.waiting > 0) return true;
     }

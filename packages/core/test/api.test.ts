@@ -153,14 +153,14 @@ describe('in-process client and worker', () => {
     );
     const delayed = await client.submit('f', 'x', { delay: 60_000 });
     expect(delayed.background).toBe(true);
-    expect(s.jobs()[0]).toMatchObject({ state: 'delayed' });
+    expect((await s.jobs())[0]).toMatchObject({ state: 'delayed' });
     await s.close({ timeout: 0 });
   });
 
   it('refuses a handle that is not a string with INVALID_ARGUMENT, in every look-up', async () => {
     const s = server();
     const client = s.client();
-    const lookUps: Record<string, (handle: string) => unknown> = {
+    const lookUps: Record<string, (handle: string) => Promise<unknown>> = {
       status: (h) => s.status(h),
       cancel: (h) => s.cancel(h),
       job: (h) => s.job(h),
@@ -170,7 +170,7 @@ describe('in-process client and worker', () => {
     };
     for (const bad of [42, undefined, { handle: 'H:x:1' }]) {
       for (const [name, lookUp] of Object.entries(lookUps)) {
-        expect(() => lookUp(bad as unknown as string), name).toThrow(InvalidArgumentError);
+        await expect(lookUp(bad as unknown as string), name).rejects.toThrow(InvalidArgumentError);
       }
       await expect(s.retry(bad as unknown as string)).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(client.status(bad as unknown as string)).rejects.toBeInstanceOf(
@@ -185,18 +185,22 @@ describe('in-process client and worker', () => {
     const client = s.client();
     const bad = (value: unknown) => value as never;
     for (const call of [
-      () => s.outcomes(bad(null)),
-      () => s.outcomeCount(bad(null)),
-      () => s.jobs(bad(null)),
       () => s.connect(bad(null)),
       () => s.client(bad(null)),
       () => s.worker(bad(42)),
-      () => s.setMaxQueue('f', bad(null)),
       () => s.worker().register('f', () => 'x', bad(null)),
       () => server({ store: bad({ list: () => [] }) }),
       () => createJobServer(bad(null)),
     ]) {
       expect(call).toThrow(InvalidArgumentError);
+    }
+    for (const call of [
+      () => s.outcomes(bad(null)),
+      () => s.outcomeCount(bad(null)),
+      () => s.jobs(bad(null)),
+      () => s.setMaxQueue('f', bad(null)),
+    ]) {
+      await expect(call()).rejects.toThrow(InvalidArgumentError);
     }
     expect(() => server({ store: bad({}) })).toThrow(/lacks add, update, remove, list/);
     // Each of these used to throw a TypeError, or (runAll of a non-array) never settle.
@@ -344,7 +348,7 @@ describe('server.events$', () => {
     await client.submit('f', 'a', { unique: 'u' });
     await client.submit('f', 'later', { delay: 1000 });
     const c = await client.submit('f', 'c', { background: true });
-    s.cancel(c.handle);
+    await s.cancel(c.handle);
     s.worker().register('f', (job) => {
       job.status(1, 1);
       return 'ok';
@@ -415,14 +419,14 @@ describe('task sets', () => {
     ]);
     expect(jobs.map((j) => j.coalesced)).toEqual([false, true, false]);
     expect(jobs[0]!.handle).toBe(jobs[1]!.handle);
-    expect(s.functions()[0]).toMatchObject({ total: 2, queued: { high: 1, normal: 1 } });
+    expect((await s.functions())[0]).toMatchObject({ total: 2, queued: { high: 1, normal: 1 } });
     await expect(
       client.submitAll([
         { functionName: 'mail', background: true },
         { functionName: 'mail', background: true },
       ]),
     ).rejects.toMatchObject({ code: 'QUEUE_FULL' });
-    expect(s.functions()[0]?.total).toBe(3);
+    expect((await s.functions())[0]?.total).toBe(3);
     await s.close({ timeout: 0 });
   });
 });

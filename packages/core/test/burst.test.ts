@@ -41,12 +41,12 @@ function work(worker: Connection, count: number): number {
   return done;
 }
 
-function held(s: JobServer): number {
-  return s.functions().reduce((sum, f) => sum + f.total, 0);
+async function held(s: JobServer): Promise<number> {
+  return (await s.functions()).reduce((sum, f) => sum + f.total, 0);
 }
 
 describe('memory after a burst', () => {
-  it('is released once, a settle period after the jobs held fell to an eighth of the peak', () => {
+  it('is released once, a settle period after the jobs held fell to an eighth of the peak', async () => {
     const { clock, released, s, client, worker } = setUp();
     queue(client, 50_000);
     // Down to one eighth (6,250 left): the settle period starts now.
@@ -56,7 +56,7 @@ describe('memory after a burst', () => {
     // The rest drains within the period, quietly enough (at most 1,000 changes per period
     // count as quiet; this is the drain's tail, 6,250 changes): looked at again later.
     work(worker, 6_250);
-    expect(held(s)).toBe(0);
+    expect(await held(s)).toBe(0);
     clock.advanceTo(1_000);
     expect(released).toEqual([]);
     clock.advanceTo(2_000);
@@ -100,7 +100,7 @@ describe('memory after a burst', () => {
     expect(released.map((r) => r.peak)).toEqual([{ jobs: 32, bytes: 32 << 20 }]);
   });
 
-  it('waits while a new burst comes in before the first one settled, then measures both as one', () => {
+  it('waits while a new burst comes in before the first one settled, then measures both as one', async () => {
     const { clock, released, s, client, worker } = setUp();
     queue(client, 50_000);
     work(worker, 50_000);
@@ -110,7 +110,7 @@ describe('memory after a burst', () => {
     clock.advanceTo(5_000);
     expect(released).toEqual([]);
     work(worker, 60_000);
-    expect(held(s)).toBe(0);
+    expect(await held(s)).toBe(0);
     clock.advanceTo(6_000);
     expect(released).toEqual([]); // the drain of 60,000 is not a quiet period
     clock.advanceTo(7_000);

@@ -18,7 +18,7 @@ describe('pausing a function', () => {
     expect(grab(w.connection)?.handle).toBe(running.handle);
 
     await s.pause('mail');
-    expect(s.paused('mail')).toBe(true);
+    expect(await s.paused('mail')).toBe(true);
     const queued = submit(c, background('mail', 'queued'));
     const delayed = submit(c, background('mail', 'delayed', { runAt: 5000 }));
     submit(c, background('other', 'free'));
@@ -27,11 +27,11 @@ describe('pausing a function', () => {
     expect(grab(w.connection)).toBeUndefined();
     // The running job finishes as ever.
     w.connection.workComplete(running.handle, Buffer.from('ok'));
-    expect(s.status(running.handle).known).toBe(false);
+    expect((await s.status(running.handle)).known).toBe(false);
     // The delayed one becomes due, and waits with the queued one.
     clock.advanceTo(6000);
     expect(grab(w.connection)).toBeUndefined();
-    expect(s.functions().find((f) => f.functionName === 'mail')?.queued.normal).toBe(2);
+    expect((await s.functions()).find((f) => f.functionName === 'mail')?.queued.normal).toBe(2);
 
     // A worker that sleeps is not woken while paused, and woken by the resume.
     w.connection.preSleep();
@@ -49,7 +49,7 @@ describe('pausing a function', () => {
       { type: 'paused', functionName: 'mail', time: 0 },
       { type: 'resumed', functionName: 'mail', time: 6000 },
     ]);
-    expect(s.controls()).toEqual([]);
+    expect(await s.controls()).toEqual([]);
   });
 
   it('a PRE_SLEEP with only paused work sleeps instead of being woken at once', async () => {
@@ -69,7 +69,7 @@ describe('pausing a function', () => {
     submit(first.connect(), background('f', 'x'));
     await first.close();
     const second = server({ store });
-    expect(second.paused('f')).toBe(true);
+    expect(await second.paused('f')).toBe(true);
     const w = workerConnection(second, 'f');
     expect(grab(w.connection)).toBeUndefined();
     await second.resume('f');
@@ -77,7 +77,7 @@ describe('pausing a function', () => {
     expect(job.payload).toBe('x');
     w.connection.workComplete(job.handle, Buffer.alloc(0));
     await second.close();
-    expect(server({ store }).paused('f')).toBe(false);
+    expect(await server({ store }).paused('f')).toBe(false);
   });
 });
 
@@ -174,7 +174,7 @@ describe('rate limits', () => {
     await expect(s.setFunctionLimits('f', { concurrency: 1.5 })).rejects.toThrow(
       InvalidArgumentError,
     );
-    expect(s.controls()).toEqual([]);
+    expect(await s.controls()).toEqual([]);
   });
 });
 
@@ -182,7 +182,7 @@ describe('concurrency limits', () => {
   it('runs at most M at once across workers; an ending job lets the next start', async () => {
     const s = server();
     await s.setFunctionLimits('render', { concurrency: 2 });
-    expect(s.functionLimits('render')).toEqual({ rate: null, concurrency: 2 });
+    expect(await s.functionLimits('render')).toEqual({ rate: null, concurrency: 2 });
     const ws = [0, 1, 2].map(() => workerConnection(s, 'render'));
     const c = s.connect();
     for (let i = 1; i <= 4; i++) submit(c, background('render', `r${i}`));
@@ -198,7 +198,7 @@ describe('concurrency limits', () => {
     ws[1]!.connection.workFail(second.handle);
     expect(grab(ws[0]!.connection)?.payload).toBe('r4');
     await s.setFunctionLimits('render', null);
-    expect(s.controls()).toEqual([]);
+    expect(await s.controls()).toEqual([]);
   });
 
   it('limits and pauses outlive a dropped function, and a restart', async () => {
@@ -206,13 +206,13 @@ describe('concurrency limits', () => {
     const s = server({ store });
     await s.setFunctionLimits('f', { rate: { max: 5, duration: 60_000 }, concurrency: 3 });
     await s.pause('g');
-    s.createFunction('f');
-    s.dropFunction('f');
-    expect(s.controls()).toEqual([
+    await s.createFunction('f');
+    await s.dropFunction('f');
+    expect(await s.controls()).toEqual([
       { functionName: 'f', paused: false, rate: { max: 5, duration: 60_000 }, concurrency: 3 },
       { functionName: 'g', paused: true, rate: null, concurrency: null },
     ]);
     await s.close();
-    expect(server({ store }).controls()).toEqual(s.controls());
+    expect(await server({ store }).controls()).toEqual(await s.controls());
   });
 });

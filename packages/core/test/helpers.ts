@@ -54,6 +54,15 @@ export function submit(
   return outcome;
 }
 
+/**
+ * A connection's answer (`status`, `statusByUnique`, `outcome`), required at once: the local
+ * queue answers synchronously; only a shared queue's answer is a Promise.
+ */
+export function sync<T>(answer: T | Promise<T>): T {
+  if (answer instanceof Promise) throw new Error('expected a synchronous answer');
+  return answer;
+}
+
 /** Grabs and returns the handle and payload text, or undefined. */
 export function grab(connection: Connection): { handle: string; payload: string } | undefined {
   const a = connection.grab();

@@ -272,15 +272,15 @@ class ClientLeaves implements fc.Command<Model, Real> {
   }
 }
 
-class Cancel implements fc.Command<Model, Real> {
+class Cancel implements fc.AsyncCommand<Model, Real> {
   constructor(readonly pick: number) {}
   check(model: Model): boolean {
     return model.jobs.size > 0;
   }
-  run(model: Model, real: Real): void {
+  async run(model: Model, real: Real): Promise<void> {
     const jobs = [...model.jobs.values()];
     const job = jobs[this.pick % jobs.length]!;
-    expect(real.s.cancel(job.handle)).toBe(true);
+    expect(await real.s.cancel(job.handle)).toBe(true);
     if (job.holder !== null) {
       const held = real.held[job.holder]!;
       held.splice(held.indexOf(job.handle), 1);
@@ -321,7 +321,7 @@ class Hang implements fc.Command<Model, Real> {
 }
 
 /** Pauses or resumes a function; jobs running at the pause go on. */
-class PauseOrResume implements fc.Command<Model, Real> {
+class PauseOrResume implements fc.AsyncCommand<Model, Real> {
   constructor(
     readonly fn: string,
     readonly pause: boolean,
@@ -329,10 +329,13 @@ class PauseOrResume implements fc.Command<Model, Real> {
   check(model: Model): boolean {
     return model.paused.has(this.fn) !== this.pause;
   }
-  run(model: Model, real: Real): void {
-    // In force at once (the Promise only says the store has it; there is none here).
-    void (this.pause ? real.s.pause(this.fn) : real.s.resume(this.fn));
-    expect(real.s.paused(this.fn)).toBe(this.pause);
+  async run(model: Model, real: Real): Promise<void> {
+    // In force at once (the Promise only says the store has it; there is none here): read
+    // before the change's Promise is awaited.
+    const changed = this.pause ? real.s.pause(this.fn) : real.s.resume(this.fn);
+    const paused = real.s.paused(this.fn);
+    await changed;
+    expect(await paused).toBe(this.pause);
     if (this.pause) {
       model.paused.add(this.fn);
       return;
@@ -366,8 +369,8 @@ class Advance implements fc.Command<Model, Real> {
 }
 
 /** The invariants, checked after every command. */
-function checkInvariants(model: Model, real: Real): void {
-  const live = real.s.jobs();
+async function checkInvariants(model: Model, real: Real): Promise<void> {
+  const live = await real.s.jobs();
   // No accepted job lost, none invented: the server's live jobs are the model's.
   expect(live.map((j) => j.handle).sort()).toEqual([...model.jobs.keys()].sort());
   for (const info of live) {
@@ -375,14 +378,14 @@ function checkInvariants(model: Model, real: Real): void {
     // Status consistent with the model; a running job has exactly one holder.
     expect(info.state).toBe(job.state);
     expect(info.retries).toBe(job.retries);
-    expect(real.s.status(info.handle)).toMatchObject({
+    expect(await real.s.status(info.handle)).toMatchObject({
       known: true,
       running: job.state === 'running',
     });
     const holders = real.held.filter((h) => h.includes(info.handle)).length;
     expect(holders).toBe(job.state === 'running' ? 1 : 0);
     if (job.unique !== '') {
-      expect(real.s.statusByUnique(job.unique, job.fn)).toMatchObject({
+      expect(await real.s.statusByUnique(job.unique, job.fn)).toMatchObject({
         handle: job.handle,
         clientCount: job.attached.length,
       });
@@ -440,57 +443,78 @@ const command = fc.oneof(
   },
 );
 
+type Step =
+  | Submit
+  | Grab
+  | Finish
+  | WorkerDies
+  | ClientLeaves
+  | Cancel
+  | Sleep
+  | Hang
+  | PauseOrResume
+  | Advance;
+
+/** A command followed by what follows every one: woken workers answer, the invariants hold. */
+function checked(c: Step): fc.AsyncCommand<Model, Real> {
+  return {
+    check: (m) => c.check(m),
+    run: async (m, r) => {
+      await c.run(m, r);
+      answerWakes(m, r);
+      await checkInvariants(m, r);
+    },
+    toString: () => c.toString(),
+  };
+}
+
 describe('model-based: random operation sequences keep every invariant', () => {
-  it('holds for 400 random runs of up to 80 operations', () => {
-    fc.assert(
-      fc.property(fc.commands([command], { maxCommands: 80, size: 'large' }), (commands) => {
-        const clock = new VirtualTimeScheduler();
-        const s = server({ maxRetries: MAX_RETRIES, scheduler: clock, wakeTimeout: WAKE_TIMEOUT });
-        const real: Real = {
-          s,
-          clients: [s.connect(), s.connect()],
-          workers: [],
-          finals: [],
-          held: [],
-          clock,
-          asleep: [],
-          woken: [],
-        };
-        for (let slot = 0; slot < WORKER_FUNCTIONS.length; slot++) newWorker(real, slot);
-        const model: Model = {
-          jobs: new Map(),
-          expectedFinals: [],
-          submissionClient: [],
-          responsive: WORKER_FUNCTIONS.map(() => true),
-          paused: new Set(),
-        };
-        fc.modelRun(
-          () => ({ model, real }),
-          [...commands].map((c) => ({
-            check: (m: Readonly<Model>) => c.check(m),
-            run: (m: Model, r: Real) => {
-              c.run(m, r);
-              answerWakes(m, r);
-              checkInvariants(m, r);
-            },
-            toString: () => c.toString(),
-          })),
-        );
-        // Queues drain while workers exist: resume, and work everything that is left.
-        for (const fn of [...model.paused]) {
-          new PauseOrResume(fn, false).run(model, real);
-          answerWakes(model, real);
-        }
-        for (let round = 0; round < 500 && model.jobs.size > 0; round++) {
-          for (let slot = 0; slot < real.workers.length; slot++) {
-            const grab = new Grab(slot);
-            grab.run(model, real);
-            while (real.held[slot]!.length > 0) new Finish(slot, 'complete').run(model, real);
+  it('holds for 400 random runs of up to 80 operations', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.commands([command.map(checked)], { maxCommands: 80, size: 'large' }),
+        async (commands) => {
+          const clock = new VirtualTimeScheduler();
+          const s = server({
+            maxRetries: MAX_RETRIES,
+            scheduler: clock,
+            wakeTimeout: WAKE_TIMEOUT,
+          });
+          const real: Real = {
+            s,
+            clients: [s.connect(), s.connect()],
+            workers: [],
+            finals: [],
+            held: [],
+            clock,
+            asleep: [],
+            woken: [],
+          };
+          for (let slot = 0; slot < WORKER_FUNCTIONS.length; slot++) newWorker(real, slot);
+          const model: Model = {
+            jobs: new Map(),
+            expectedFinals: [],
+            submissionClient: [],
+            responsive: WORKER_FUNCTIONS.map(() => true),
+            paused: new Set(),
+          };
+          await fc.asyncModelRun(() => ({ model, real }), commands);
+          // Queues drain while workers exist: resume, and work everything that is left.
+          for (const fn of [...model.paused]) {
+            await new PauseOrResume(fn, false).run(model, real);
+            answerWakes(model, real);
           }
-        }
-        expect(model.jobs.size).toBe(0);
-        checkInvariants(model, real);
-      }),
+          for (let round = 0; round < 500 && model.jobs.size > 0; round++) {
+            for (let slot = 0; slot < real.workers.length; slot++) {
+              const grab = new Grab(slot);
+              grab.run(model, real);
+              while (real.held[slot]!.length > 0) new Finish(slot, 'complete').run(model, real);
+            }
+          }
+          expect(model.jobs.size).toBe(0);
+          await checkInvariants(model, real);
+        },
+      ),
       { numRuns: 400 },
     );
   });

@@ -21,9 +21,9 @@ async function refusal(call: () => unknown): Promise<InvalidArgumentError> {
 }
 
 /** Nothing was queued, and no function entry was made for what was refused. */
-function untouched(s: JobServer): void {
-  expect(s.jobs()).toEqual([]);
-  expect(s.functions()).toEqual([]);
+async function untouched(s: JobServer): Promise<void> {
+  expect(await s.jobs()).toEqual([]);
+  expect(await s.functions()).toEqual([]);
 }
 
 describe('priorities', () => {
@@ -45,7 +45,7 @@ describe('priorities', () => {
         const error = await refusal(call);
         expect(error.message, name).toMatch(/^priority must be 'high', 'normal' or 'low', not /);
       }
-      untouched(s);
+      await untouched(s);
     }
     expect(
       (await refusal(() => client.submit('f', 'x', { priority: bad('urgent') }))).message,
@@ -60,7 +60,7 @@ describe('priorities', () => {
       await client.submit('f', String(priority), { priority, background: true });
     }
     // Next first: the queue order says where each went.
-    expect(s.jobs({ state: 'queued' }).map((j) => [j.priority, j.functionName])).toEqual([
+    expect((await s.jobs({ state: 'queued' })).map((j) => [j.priority, j.functionName])).toEqual([
       ['high', 'f'],
       ['normal', 'f'],
       ['normal', 'f'],
@@ -87,7 +87,7 @@ describe('unknown options', () => {
     expect(
       (await refusal(() => client.submit('f', 'x', bad({ backgruond: true })))).message,
     ).toMatch(/did you mean 'background'\?/);
-    untouched(s);
+    await untouched(s);
     await s.close({ timeout: 0 });
   });
 
@@ -105,7 +105,7 @@ describe('unknown options', () => {
     expect(
       (await refusal(() => client.submitAll([bad({ functionName: 'f', signal: 1 })]))).message,
     ).toMatch(/unknown option 'signal' in a task/);
-    untouched(s);
+    await untouched(s);
     await s.close({ timeout: 0 });
   });
 
@@ -141,8 +141,8 @@ describe('unknown options', () => {
     }
     // None of the refusals closed anything or left anything behind.
     expect(s.closed).toBe(false);
-    expect(s.schedules()).toEqual([]);
-    expect(s.controls()).toEqual([]);
+    expect(await s.schedules()).toEqual([]);
+    expect(await s.controls()).toEqual([]);
     worker.register('f', (job) => job.text());
     worker.start();
     expect((await s.client().run('f', 'still works')).toString()).toBe('still works');
@@ -178,7 +178,7 @@ describe('unknown options', () => {
       attempts: 2,
       backoff: { type: 'fixed', delay: 1, max: 1, jitter: 0 },
     });
-    expect(s.job(job.handle)).toMatchObject({ state: 'delayed', priority: 'low' });
+    expect(await s.job(job.handle)).toMatchObject({ state: 'delayed', priority: 'low' });
     await s.close({ timeout: 0 });
   });
 });

@@ -26,59 +26,59 @@ function complete(
 }
 
 describe('kept outcomes in their ring', () => {
-  it('keep results of every size byte for byte: in the record, as strings, as Buffers, capped', () => {
+  it('keep results of every size byte for byte: in the record, as strings, as Buffers, capped', async () => {
     const s = server({ outcomeDataLimit: 5000 });
-    s.setJobPolicy('sizes', { keep: { completed: { count: 100 } } });
+    await s.setJobPolicy('sizes', { keep: { completed: { count: 100 } } });
     const sizes = [0, 1, 24, 25, 64, 65, 4999, 5000, 5001, 70_000];
     const bytes = (n: number) =>
       Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + n) & 255));
     const handles = complete(s, 'sizes', sizes.length, (i) => bytes(sizes[i]!));
-    handles.forEach((handle, i) => {
+    for (const [i, handle] of handles.entries()) {
       const size = sizes[i]!;
-      const outcome = s.outcome(handle)!;
+      const outcome = (await s.outcome(handle))!;
       expect(outcome.truncated).toBe(size > 5000);
       expect(outcome.result!.equals(bytes(size).subarray(0, 5000))).toBe(true);
-    });
+    }
   });
 
-  it('copy a result the worker may reuse afterwards', () => {
+  it('copy a result the worker may reuse afterwards', async () => {
     const s = server();
-    s.setJobPolicy('reuse', { keep: { completed: { count: 10 } } });
+    await s.setJobPolicy('reuse', { keep: { completed: { count: 10 } } });
     const shared = Buffer.from('first');
     const [handle] = complete(s, 'reuse', 1, () => shared);
     shared.write('XXXXX');
-    expect(s.outcome(handle!)!.result!.toString()).toBe('first');
+    expect((await s.outcome(handle!))!.result!.toString()).toBe('first');
   });
 
-  it('keep exactly the newest N through growth and wrap-around, by handle and in order', () => {
+  it('keep exactly the newest N through growth and wrap-around, by handle and in order', async () => {
     const s = server();
-    s.setJobPolicy('many', { keep: { completed: { count: 100 } } });
+    await s.setJobPolicy('many', { keep: { completed: { count: 100 } } });
     const handles = complete(s, 'many', 1000, (i) => Buffer.from(`r${i}`));
-    const kept = s.outcomes({ functionName: 'many' });
+    const kept = await s.outcomes({ functionName: 'many' });
     expect(kept.map((o) => o.handle)).toEqual(handles.slice(900));
     expect(kept.map((o) => o.result!.toString())).toEqual(
       handles.slice(900).map((_, i) => `r${900 + i}`),
     );
-    expect(s.outcome(handles[899]!)).toBeUndefined();
-    expect(s.outcome(handles[900]!)!.result!.toString()).toBe('r900');
+    expect(await s.outcome(handles[899]!)).toBeUndefined();
+    expect((await s.outcome(handles[900]!))!.result!.toString()).toBe('r900');
   });
 
-  it('leave holes where outcomes are discarded; the count is of outcomes, not of slots', () => {
+  it('leave holes where outcomes are discarded; the count is of outcomes, not of slots', async () => {
     const s = server();
-    s.setJobPolicy('holes', { keep: { completed: { count: 5 } } });
+    await s.setJobPolicy('holes', { keep: { completed: { count: 5 } } });
     const first = complete(s, 'holes', 5, (i) => Buffer.from(`a${i}`));
     // A hole at the front, one in the middle and one at the back.
-    for (const i of [0, 2, 4]) expect(s.discard(first[i]!)).toBe(true);
-    expect(s.discard(first[2]!)).toBe(false);
-    expect(s.outcomes().map((o) => o.handle)).toEqual([first[1], first[3]]);
+    for (const i of [0, 2, 4]) expect(await s.discard(first[i]!)).toBe(true);
+    expect(await s.discard(first[2]!)).toBe(false);
+    expect((await s.outcomes()).map((o) => o.handle)).toEqual([first[1], first[3]]);
     const second = complete(s, 'holes', 4, (i) => Buffer.from(`b${i}`));
     // Five outcomes again: the oldest one left (first[1]) made room for the fourth.
-    expect(s.outcomes().map((o) => o.handle)).toEqual([first[3], ...second]);
-    for (const handle of [first[3]!, ...second]) expect(s.discard(handle)).toBe(true);
-    expect(s.outcomes()).toEqual([]);
+    expect((await s.outcomes()).map((o) => o.handle)).toEqual([first[3], ...second]);
+    for (const handle of [first[3]!, ...second]) expect(await s.discard(handle)).toBe(true);
+    expect(await s.outcomes()).toEqual([]);
     // An emptied ring takes new outcomes as before.
     const third = complete(s, 'holes', 7, (i) => Buffer.from(`c${i}`));
-    expect(s.outcomes().map((o) => o.result!.toString())).toEqual(
+    expect((await s.outcomes()).map((o) => o.result!.toString())).toEqual(
       third.slice(2).map((_, i) => `c${i + 2}`),
     );
   });
@@ -94,7 +94,7 @@ describe('kept outcomes in their ring', () => {
     await before.close();
 
     const s = server({ store });
-    s.setJobPolicy('f', { keep: { completed: { count: 10 } } });
+    await s.setJobPolicy('f', { keep: { completed: { count: 10 } } });
     const w = workerConnection(s, 'f');
     const own = submit(s.connect(), { functionName: 'f', payload: 'b', background: true });
     expect(replayed.handle).toMatch(/^H:before:/);
@@ -104,41 +104,40 @@ describe('kept outcomes in their ring', () => {
       w.connection.workComplete(handle, Buffer.from(handle));
     }
     for (const { handle } of [replayed, own]) {
-      expect(s.outcome(handle)).toMatchObject({ handle, state: 'completed' });
-      expect(s.outcome(handle)!.result!.toString()).toBe(handle);
+      expect(await s.outcome(handle)).toMatchObject({ handle, state: 'completed' });
+      expect((await s.outcome(handle))!.result!.toString()).toBe(handle);
     }
-    expect(s.outcomes({ functionName: 'f' }).map((o) => o.handle)).toEqual([
+    expect((await s.outcomes({ functionName: 'f' })).map((o) => o.handle)).toEqual([
       replayed.handle,
       own.handle,
     ]);
     // Same seq, other prefix: not the same job.
     const seq = own.handle.slice(own.handle.lastIndexOf(':'));
-    expect(s.outcome(`H:other${seq}`)).toBeUndefined();
+    expect(await s.outcome(`H:other${seq}`)).toBeUndefined();
     await s.close();
   });
 
-  it('keep one outcome when the count is 1, over and over', () => {
+  it('keep one outcome when the count is 1, over and over', async () => {
     const s = server();
-    s.setJobPolicy('one', { keep: { completed: { count: 1 } } });
+    await s.setJobPolicy('one', { keep: { completed: { count: 1 } } });
     const handles = complete(s, 'one', 200, (i) => Buffer.from(`r${i}`));
-    expect(s.outcomes().map((o) => o.handle)).toEqual([handles[199]]);
+    expect((await s.outcomes()).map((o) => o.handle)).toEqual([handles[199]]);
   });
 
-  it('trim by age from the front when read, and keep those that are younger', () => {
+  it('trim by age from the front when read, and keep those that are younger', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
-    s.setJobPolicy('aged', { keep: { completed: { age: 100 } } });
+    await s.setJobPolicy('aged', { keep: { completed: { age: 100 } } });
     const early = complete(s, 'aged', 3, () => Buffer.from('e'));
     clock.advanceTo(50);
     const late = complete(s, 'aged', 2, () => Buffer.from('l'));
     clock.advanceTo(100);
-    expect(s.outcome(early[0]!)).toBeUndefined();
-    expect(s.outcomes().map((o) => o.handle)).toEqual(late);
+    expect(await s.outcome(early[0]!)).toBeUndefined();
+    expect((await s.outcomes()).map((o) => o.handle)).toEqual(late);
     clock.advanceTo(150);
-    expect(s.outcomes()).toEqual([]);
-    expect(
-      complete(s, 'aged', 1, () => Buffer.from('n')).map((h) => s.outcome(h)?.endedAt),
-    ).toEqual([150]);
+    expect(await s.outcomes()).toEqual([]);
+    const fresh = complete(s, 'aged', 1, () => Buffer.from('n'));
+    expect(await Promise.all(fresh.map(async (h) => (await s.outcome(h))?.endedAt))).toEqual([150]);
   });
 });
 
@@ -172,7 +171,7 @@ describe('the clock of outcome times', () => {
 
   it('reads the clock once per run end when the run is timed and its outcome kept', async () => {
     const s = server();
-    s.setJobPolicy('timed', { keep: { completed: { count: 100 } } });
+    await s.setJobPolicy('timed', { keep: { completed: { count: 100 } } });
     s.measureTimings();
     const client = s.client();
     const jobs = 50;
@@ -196,7 +195,7 @@ describe('the clock of outcome times', () => {
     expect(count).toBeLessThanOrEqual(jobs + 10);
     const run = s.timings().find((t) => t.functionName === 'timed')!.run;
     expect(run.count).toBe(jobs);
-    const kept = s.outcomes({ functionName: 'timed' });
+    const kept = await s.outcomes({ functionName: 'timed' });
     expect(kept).toHaveLength(jobs);
     const outcomeRuns = kept.reduce((sum, o) => sum + (o.endedAt - o.startedAt), 0);
     expect(run.sum * 1000).toBeCloseTo(outcomeRuns, 6);
@@ -205,7 +204,7 @@ describe('the clock of outcome times', () => {
 
   it('gives a synchronous handler its own run time on the real clock', async () => {
     const s = server();
-    s.setJobPolicy('busy', { keep: { completed: { count: 10 } } });
+    await s.setJobPolicy('busy', { keep: { completed: { count: 10 } } });
     const ran: number[] = [];
     let bothRan!: () => void;
     // No subscriber to events$: an event would drop the shared reading by itself.
@@ -224,7 +223,7 @@ describe('the clock of outcome times', () => {
       [1, 2].map(async () => (await client.submit('busy', 'x', { background: true })).handle),
     );
     await ended;
-    const outcomes = handles.map((h) => s.outcome(h)!);
+    const outcomes = (await Promise.all(handles.map((h) => s.outcome(h)))).map((o) => o!);
     for (const o of outcomes) {
       expect(o.endedAt - o.startedAt).toBeGreaterThanOrEqual(20);
       expect(o.startedAt).toBeGreaterThanOrEqual(o.queuedAt);

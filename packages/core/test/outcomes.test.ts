@@ -10,7 +10,7 @@ import {
 import { server, submit, workerConnection, virtualClock } from './helpers.js';
 
 describe('kept outcomes', () => {
-  it('lists only the newest `limit` across functions, counts without reading, and skips discarded ones', () => {
+  it('lists only the newest `limit` across functions, counts without reading, and skips discarded ones', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
     const c = s.connect();
@@ -29,29 +29,29 @@ describe('kept outcomes', () => {
       w.workFail(handle);
       ended.push(handle);
     }
-    expect(s.discard(ended[10]!)).toBe(true); // a hole near the newest end of ring b
-    const all = s.outcomes({ state: 'failed' }).map((o) => o.handle);
+    expect(await s.discard(ended[10]!)).toBe(true); // a hole near the newest end of ring b
+    const all = (await s.outcomes({ state: 'failed' })).map((o) => o.handle);
     expect(all).toEqual(ended.filter((_, i) => i !== 10));
     for (const limit of [0, 1, 2, 5, 11, 50]) {
-      expect(s.outcomes({ state: 'failed', limit }).map((o) => o.handle)).toEqual(
+      expect((await s.outcomes({ state: 'failed', limit })).map((o) => o.handle)).toEqual(
         limit === 0 ? [] : all.slice(-limit),
       );
     }
-    expect(s.outcomes({ functionName: 'a', limit: 2 }).map((o) => o.handle)).toEqual([
+    expect((await s.outcomes({ functionName: 'a', limit: 2 })).map((o) => o.handle)).toEqual([
       ended[6],
       ended[9],
     ]);
-    expect(s.outcomeCount()).toBe(11);
-    expect(s.outcomeCount({ state: 'failed', functionName: 'b' })).toBe(3);
-    expect(s.outcomeCount({ state: 'completed' })).toBe(0);
-    expect(() => s.outcomes({ limit: -1 })).toThrow(InvalidArgumentError);
-    expect(() => s.outcomes({ limit: 1.5 })).toThrow(InvalidArgumentError);
+    expect(await s.outcomeCount()).toBe(11);
+    expect(await s.outcomeCount({ state: 'failed', functionName: 'b' })).toBe(3);
+    expect(await s.outcomeCount({ state: 'completed' })).toBe(0);
+    await expect(s.outcomes({ limit: -1 })).rejects.toThrow(InvalidArgumentError);
+    await expect(s.outcomes({ limit: 1.5 })).rejects.toThrow(InvalidArgumentError);
   });
 
-  it('keeps failed background jobs by default, with every attempt, and drops completed ones', () => {
+  it('keeps failed background jobs by default, with every attempt, and drops completed ones', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
-    s.setJobPolicy('pay', { attempts: 2, backoff: 100 });
+    await s.setJobPolicy('pay', { attempts: 2, backoff: 100 });
     const w = workerConnection(s, 'pay');
     const c = s.connect();
     const failing = submit(c, {
@@ -69,9 +69,9 @@ describe('kept outcomes', () => {
     clock.advanceTo(110);
     w.connection.grab();
     w.connection.workFail(failing.handle);
-    expect(s.status(failing.handle).known).toBe(false);
-    expect(s.outcome(fine.handle)).toBeUndefined();
-    const outcome = s.outcome(failing.handle)!;
+    expect((await s.status(failing.handle)).known).toBe(false);
+    expect(await s.outcome(fine.handle)).toBeUndefined();
+    const outcome = (await s.outcome(failing.handle))!;
     expect(outcome).toMatchObject({
       handle: failing.handle,
       functionName: 'pay',
@@ -90,14 +90,14 @@ describe('kept outcomes', () => {
       [1, 'EXCEPTION', 'declined', 10],
       [2, 'WORK_FAIL', null, 110],
     ]);
-    expect(s.outcomes({ state: 'failed' }).map((o) => o.handle)).toEqual([failing.handle]);
-    expect(s.client().outcome(failing.handle)).toEqual(outcome);
+    expect((await s.outcomes({ state: 'failed' })).map((o) => o.handle)).toEqual([failing.handle]);
+    expect(await s.client().outcome(failing.handle)).toEqual(outcome);
   });
 
-  it('keeps completed jobs when a function asks, up to a count and an age, with capped results', () => {
+  it('keeps completed jobs when a function asks, up to a count and an age, with capped results', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler, outcomeDataLimit: 4 });
-    s.setJobPolicy('report', { keep: { completed: { count: 2, age: 1000 } } });
+    await s.setJobPolicy('report', { keep: { completed: { count: 2, age: 1000 } } });
     const w = workerConnection(s, 'report');
     const c = s.connect();
     const handles: string[] = [];
@@ -108,20 +108,22 @@ describe('kept outcomes', () => {
       w.connection.workComplete(handle, Buffer.from(`result-${i}`));
     }
     // The newest two are kept; results are capped at 4 bytes.
-    expect(s.outcomes({ functionName: 'report' }).map((o) => o.handle)).toEqual(handles.slice(1));
-    expect(s.outcome(handles[2]!)).toMatchObject({ state: 'completed', truncated: true });
-    expect(s.outcome(handles[2]!)!.result!.toString()).toBe('resu');
+    expect((await s.outcomes({ functionName: 'report' })).map((o) => o.handle)).toEqual(
+      handles.slice(1),
+    );
+    expect(await s.outcome(handles[2]!)).toMatchObject({ state: 'completed', truncated: true });
+    expect((await s.outcome(handles[2]!))!.result!.toString()).toBe('resu');
     clock.advanceTo(1000);
-    expect(s.outcome(handles[2]!)).toBeUndefined();
-    expect(s.outcomes()).toEqual([]);
+    expect(await s.outcome(handles[2]!)).toBeUndefined();
+    expect(await s.outcomes()).toEqual([]);
   });
 
-  it('finds by handle what was kept and trimmed before the first look-up, and after it', () => {
+  it('finds by handle what was kept and trimmed before the first look-up, and after it', async () => {
     // The index by handle is made at the first look-up (decision 22): outcomes kept,
     // trimmed and discarded before it must be found, or not, as after it.
     const s = server();
-    s.setJobPolicy('a', { keep: { completed: { count: 3 } } });
-    s.setJobPolicy('b', { keep: { completed: { count: 2 } } });
+    await s.setJobPolicy('a', { keep: { completed: { count: 3 } } });
+    await s.setJobPolicy('b', { keep: { completed: { count: 2 } } });
     const w = s.connect();
     w.canDo('a');
     w.canDo('b');
@@ -134,23 +136,14 @@ describe('kept outcomes', () => {
     };
     const a = Array.from({ length: 5 }, (_, i) => run('a', i));
     const b = Array.from({ length: 4 }, (_, i) => run('b', i));
-    expect(s.discard(a[3]!)).toBe(true); // the first look-up by handle makes the index
-    expect(a.map((h) => s.outcome(h)?.result?.toString())).toEqual([
-      undefined,
-      undefined,
-      'a2',
-      undefined,
-      'a4',
-    ]);
-    expect(b.map((h) => s.outcome(h)?.result?.toString())).toEqual([
-      undefined,
-      undefined,
-      'b2',
-      'b3',
-    ]);
+    const results = (handles: string[]) =>
+      Promise.all(handles.map(async (h) => (await s.outcome(h))?.result?.toString()));
+    expect(await s.discard(a[3]!)).toBe(true); // the first look-up by handle makes the index
+    expect(await results(a)).toEqual([undefined, undefined, 'a2', undefined, 'a4']);
+    expect(await results(b)).toEqual([undefined, undefined, 'b2', 'b3']);
     // Kept and trimmed once the index is there: it follows.
     const later = Array.from({ length: 3 }, (_, i) => run('a', 5 + i));
-    expect([...a, ...later].map((h) => s.outcome(h)?.result?.toString())).toEqual([
+    expect(await results([...a, ...later])).toEqual([
       undefined,
       undefined,
       undefined,
@@ -160,20 +153,20 @@ describe('kept outcomes', () => {
       'a6',
       'a7',
     ]);
-    expect(s.outcomeCount()).toBe(5);
+    expect(await s.outcomeCount()).toBe(5);
   });
 
-  it('takes what to keep from the jobPolicies option as from setJobPolicy', () => {
+  it('takes what to keep from the jobPolicies option as from setJobPolicy', async () => {
     const s = server({ jobPolicies: { report: { keep: { completed: { count: 1 } } } } });
-    expect(s.jobPolicy('report')).toEqual({ keep: { completed: { count: 1 } } });
+    expect(await s.jobPolicy('report')).toEqual({ keep: { completed: { count: 1 } } });
     const w = workerConnection(s, 'report');
     const { handle } = submit(s.connect(), { functionName: 'report', background: true });
     w.connection.grab();
     w.connection.workComplete(handle, Buffer.from('done'));
-    expect(s.outcome(handle)).toMatchObject({ state: 'completed' });
+    expect(await s.outcome(handle)).toMatchObject({ state: 'completed' });
   });
 
-  it('refuses a retention that is not counts and ages, wherever it is given', () => {
+  it('refuses a retention that is not counts and ages, wherever it is given', async () => {
     const bad = (value: unknown) => value as never;
     const refused = [
       42,
@@ -188,7 +181,7 @@ describe('kept outcomes', () => {
     ];
     const s = server();
     for (const keep of refused) {
-      expect(() => s.setJobPolicy('f', { attempts: 3, keep: bad(keep) })).toThrow(
+      await expect(s.setJobPolicy('f', { attempts: 3, keep: bad(keep) })).rejects.toThrow(
         InvalidArgumentError,
       );
       expect(() => server({ keep: bad(keep) })).toThrow(InvalidArgumentError);
@@ -197,29 +190,29 @@ describe('kept outcomes', () => {
       );
     }
     // Nothing of a refused policy was applied, its attempts included.
-    expect(s.jobPolicy('f')).toBeNull();
+    expect(await s.jobPolicy('f')).toBeNull();
     const keep = { completed: { count: Infinity, age: 60_000 }, failed: { count: 0 } };
-    s.setJobPolicy('f', { keep });
-    expect(s.jobPolicy('f')).toEqual({ keep });
+    await s.setJobPolicy('f', { keep });
+    expect(await s.jobPolicy('f')).toEqual({ keep });
   });
 
-  it('does not keep cancelled jobs, nor foreground ones', () => {
+  it('does not keep cancelled jobs, nor foreground ones', async () => {
     const s = server();
     const w = workerConnection(s, 'f');
     const c = s.connect();
     const cancelled = submit(c, { functionName: 'f', background: true });
-    s.cancel(cancelled.handle);
+    await s.cancel(cancelled.handle);
     const fg = submit(c, { functionName: 'f' }, { exceptions: false, update: () => undefined });
     w.connection.grab();
     w.connection.workFail(fg.handle);
-    expect(s.outcomes()).toEqual([]);
+    expect(await s.outcomes()).toEqual([]);
   });
 });
 
 describe('dead letters', () => {
   it('runs a failed job again under the same handle with a fresh attempt count, or discards it', async () => {
     const s = server();
-    s.setJobPolicy('pay', { attempts: 2 });
+    await s.setJobPolicy('pay', { attempts: 2 });
     const events: JobEvent[] = [];
     s.events$.subscribe((e) => events.push(e));
     const w = workerConnection(s, 'pay');
@@ -233,10 +226,10 @@ describe('dead letters', () => {
       w.connection.grab();
       w.connection.workFail(handle);
     }
-    expect(s.outcome(handle)?.attempts).toBe(2);
+    expect((await s.outcome(handle))?.attempts).toBe(2);
     expect(await s.retry(handle)).toBe(handle);
-    expect(s.outcome(handle)).toBeUndefined();
-    expect(s.status(handle).known).toBe(true);
+    expect(await s.outcome(handle)).toBeUndefined();
+    expect((await s.status(handle)).known).toBe(true);
     const again = w.connection.grab()!;
     expect([again.handle, again.attempt, again.unique, again.payload.toString()]).toEqual([
       handle,
@@ -248,13 +241,13 @@ describe('dead letters', () => {
     w.connection.grab();
     w.connection.workFail(handle);
     expect(events.filter((e) => e.type === 'resubmitted')).toMatchObject([{ handle }]);
-    expect(s.discard(handle)).toBe(true);
-    expect(s.discard(handle)).toBe(false);
+    expect(await s.discard(handle)).toBe(true);
+    expect(await s.discard(handle)).toBe(false);
     expect(events.at(-1)).toMatchObject({ type: 'discarded', handle });
     await expect(s.retry(handle)).rejects.toBeInstanceOf(JobNotFoundError);
   });
 
-  it('discards every failed job of a function', () => {
+  it('discards every failed job of a function', async () => {
     const s = server();
     const w = workerConnection(s, 'a', 'b');
     const c = s.connect();
@@ -263,8 +256,8 @@ describe('dead letters', () => {
       w.connection.grab();
       w.connection.workFail(handle);
     }
-    expect(s.discardFailed('a')).toBe(2);
-    expect(s.outcomes().map((o) => o.functionName)).toEqual(['b']);
+    expect(await s.discardFailed('a')).toBe(2);
+    expect((await s.outcomes()).map((o) => o.functionName)).toEqual(['b']);
   });
 });
 
@@ -272,7 +265,7 @@ describe("an attempt's error", () => {
   it('is a string message, with the bytes, and the class name and stack of what a handler threw', async () => {
     class CardDeclined extends Error {}
     const s = server();
-    s.setJobPolicy('pay', { attempts: 4 });
+    await s.setJobPolicy('pay', { attempts: 4 });
     const thrown: unknown[] = [
       new CardDeclined('card declined: ünïcode'),
       new TypeError('not a card'),
@@ -283,8 +276,10 @@ describe("an attempt's error", () => {
       throw thrown[job.attempt - 1];
     });
     const { handle } = await s.client().submit('pay', 'p', { background: true });
-    for (let i = 0; i < 20 && s.outcome(handle) === undefined; i++) await Promise.resolve();
-    const errors = s.outcome(handle)!.errors;
+    for (let i = 0; i < 20 && (await s.outcome(handle)) === undefined; i++) {
+      await Promise.resolve();
+    }
+    const errors = (await s.outcome(handle))!.errors;
     expect(errors.map((e) => [e.reason, e.message, e.name, e.data?.toString() ?? null])).toEqual([
       ['EXCEPTION', 'card declined: ünïcode', 'CardDeclined', 'card declined: ünïcode'],
       ['EXCEPTION', 'not a card', 'TypeError', 'not a card'],
@@ -297,21 +292,21 @@ describe("an attempt's error", () => {
     expect(errors[3]!.stack).toBeNull();
   });
 
-  it('over a connection is the WORK_EXCEPTION text, capped at the outcome data limit; a bare WORK_FAIL has none', () => {
+  it('over a connection is the WORK_EXCEPTION text, capped at the outcome data limit; a bare WORK_FAIL has none', async () => {
     const s = server({ outcomeDataLimit: 8, scheduler: virtualClock().scheduler });
-    s.setJobPolicy('f', { attempts: 2 });
+    await s.setJobPolicy('f', { attempts: 2 });
     const w = workerConnection(s, 'f');
     const { handle } = submit(s.connect(), { functionName: 'f', payload: 'abc', background: true });
     w.connection.grab();
     w.connection.workException(handle, Buffer.from('0123456789'));
     // Waiting for its second attempt, the live job shows the first one's error.
-    expect(s.job(handle)).toMatchObject({
+    expect(await s.job(handle)).toMatchObject({
       payloadSize: 3,
       errors: [{ attempt: 1, reason: 'EXCEPTION', message: '01234567' }],
     });
     w.connection.grab();
     w.connection.workFail(handle);
-    expect(s.outcome(handle)!.errors).toEqual([
+    expect((await s.outcome(handle))!.errors).toEqual([
       {
         attempt: 1,
         reason: 'EXCEPTION',
@@ -357,7 +352,7 @@ describe("an attempt's error", () => {
     });
     const s = server({ store, scheduler: virtualClock().scheduler });
     await s.ready;
-    expect(s.outcome('H:t:7')!.errors).toEqual([
+    expect((await s.outcome('H:t:7'))!.errors).toEqual([
       {
         attempt: 1,
         reason: 'EXCEPTION',
@@ -376,7 +371,7 @@ describe('kept outcomes through the store', () => {
     const store = new MemoryJobStore();
     const policies = { pay: { attempts: 1, keep: { failed: { count: 2 } } } };
     const first = server({ store, jobPolicies: policies });
-    first.setJobPolicy('pay', policies.pay);
+    await first.setJobPolicy('pay', policies.pay);
     const w = workerConnection(first, 'pay');
     const c = first.connect();
     const handles: string[] = [];
@@ -386,15 +381,18 @@ describe('kept outcomes through the store', () => {
       w.connection.grab();
       w.connection.workFail(handle);
     }
-    expect(first.discard(handles[3]!)).toBe(true);
+    expect(await first.discard(handles[3]!)).toBe(true);
     // Kept: the newest two of four, less the one discarded.
     expect(store.listOutcomes().map((o) => o.handle)).toEqual([handles[2]]);
     expect(store.list()).toEqual([]);
 
     const second = server({ store });
-    second.setJobPolicy('pay', policies.pay);
-    expect(second.outcome(handles[2]!)).toMatchObject({ state: 'failed', reason: 'WORK_FAIL' });
-    expect(second.outcome(handles[2]!)!.payload.toString()).toBe('c');
+    await second.setJobPolicy('pay', policies.pay);
+    expect(await second.outcome(handles[2]!)).toMatchObject({
+      state: 'failed',
+      reason: 'WORK_FAIL',
+    });
+    expect((await second.outcome(handles[2]!))!.payload.toString()).toBe('c');
     expect(await second.retry(handles[2]!)).toBe(handles[2]);
     expect(store.listOutcomes()).toEqual([]);
     expect(store.list().map((r) => r.id)).toEqual([handles[2]]);
@@ -424,9 +422,9 @@ describe('a dead letter run by hand while the store refuses', () => {
     w.connection.workFail(handle);
     refuse = true;
     await expect(s.retry(handle)).rejects.toBeInstanceOf(StoreError);
-    expect(s.outcome(handle)).toMatchObject({ state: 'failed' });
+    expect(await s.outcome(handle)).toMatchObject({ state: 'failed' });
     refuse = false;
     expect(await s.retry(handle)).toBe(handle);
-    expect(s.status(handle).known).toBe(true);
+    expect((await s.status(handle)).known).toBe(true);
   });
 });

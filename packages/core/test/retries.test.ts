@@ -24,37 +24,39 @@ describe('back-off schedules', () => {
     }
   });
 
-  it('refuses a policy that makes no sense', () => {
+  it('refuses a policy that makes no sense', async () => {
     const s = server();
-    expect(() => s.setJobPolicy('f', { attempts: 0 })).toThrow(InvalidArgumentError);
-    expect(() => s.setJobPolicy('f', { attempts: 2, backoff: -1 })).toThrow(InvalidArgumentError);
-    expect(() =>
+    await expect(s.setJobPolicy('f', { attempts: 0 })).rejects.toThrow(InvalidArgumentError);
+    await expect(s.setJobPolicy('f', { attempts: 2, backoff: -1 })).rejects.toThrow(
+      InvalidArgumentError,
+    );
+    await expect(
       s.setJobPolicy('f', { attempts: 2, backoff: { type: 'fixed', delay: 1, jitter: 2 } }),
-    ).toThrow(InvalidArgumentError);
+    ).rejects.toThrow(InvalidArgumentError);
     const bad = (value: unknown) => value as never;
     // A setting it does not know is refused, not ignored (a typo would retry nothing).
-    expect(() => s.setJobPolicy('f', bad({ attempt: 3 }))).toThrow(
+    await expect(s.setJobPolicy('f', bad({ attempt: 3 }))).rejects.toThrow(
       /unknown setting 'attempt' in policy \(did you mean 'attempts'\?\)/,
     );
-    expect(() => s.setJobPolicy('f', bad(undefined))).toThrow(InvalidArgumentError);
+    await expect(s.setJobPolicy('f', bad(undefined))).rejects.toThrow(InvalidArgumentError);
     for (const backoff of [null, 'fast', { type: 'fixed', delay: 1, cap: 9 }]) {
-      expect(() => s.setJobPolicy('f', { attempts: 2, backoff: bad(backoff) })).toThrow(
+      await expect(s.setJobPolicy('f', { attempts: 2, backoff: bad(backoff) })).rejects.toThrow(
         InvalidArgumentError,
       );
     }
-    expect(s.jobPolicy('f')).toBeNull();
-    s.setJobPolicy('f', { attempts: 3, backoff: 100 });
-    expect(s.jobPolicy('f')).toEqual({ attempts: 3, backoff: { type: 'fixed', delay: 100 } });
-    s.setJobPolicy('f', null);
-    expect(s.jobPolicy('f')).toBeNull();
+    expect(await s.jobPolicy('f')).toBeNull();
+    await s.setJobPolicy('f', { attempts: 3, backoff: 100 });
+    expect(await s.jobPolicy('f')).toEqual({ attempts: 3, backoff: { type: 'fixed', delay: 100 } });
+    await s.setJobPolicy('f', null);
+    expect(await s.jobPolicy('f')).toBeNull();
   });
 });
 
 describe('retries on virtual time', () => {
-  it('a failed attempt waits for its back-off under the same handle, known and not running', () => {
+  it('a failed attempt waits for its back-off under the same handle, known and not running', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
-    s.setJobPolicy('charge', {
+    await s.setJobPolicy('charge', {
       attempts: 3,
       backoff: { type: 'exponential', delay: 1000 },
     });
@@ -70,7 +72,7 @@ describe('retries on virtual time', () => {
     const first = w.connection.grab()!;
     expect(first.attempt).toBe(1);
     w.connection.workFail(handle);
-    expect(s.status(handle)).toMatchObject({ known: true, running: false });
+    expect(await s.status(handle)).toMatchObject({ known: true, running: false });
     expect(events.filter((e) => e.type === 'retrying')).toMatchObject([
       { handle, attempt: 1, reason: 'WORK_FAIL', delay: 1000 },
     ]);
@@ -89,14 +91,14 @@ describe('retries on virtual time', () => {
     expect(third.attempt).toBe(3);
     w.connection.workFail(handle);
     // The third attempt was the last: the job fails for good.
-    expect(s.status(handle).known).toBe(false);
+    expect((await s.status(handle)).known).toBe(false);
     expect(events.at(-1)).toMatchObject({ type: 'failed', handle, reason: 'WORK_FAIL' });
   });
 
-  it('a foreground client sees only the final outcome', () => {
+  it('a foreground client sees only the final outcome', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
-    s.setJobPolicy('f', { attempts: 2, backoff: 10 });
+    await s.setJobPolicy('f', { attempts: 2, backoff: 10 });
     const w = workerConnection(s, 'f');
     const listener = recorder(true);
     const { handle } = submit(s.connect(), { functionName: 'f', payload: 'x' }, listener);
@@ -109,10 +111,10 @@ describe('retries on virtual time', () => {
     expect(listener.types()).toEqual(['complete']);
   });
 
-  it('counts a timeout and a lost worker as attempts; a timed-out holder has its job revoked', () => {
+  it('counts a timeout and a lost worker as attempts; a timed-out holder has its job revoked', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
-    s.setJobPolicy('slow', { attempts: 3 });
+    await s.setJobPolicy('slow', { attempts: 3 });
     const a = workerConnection(s);
     a.connection.canDo('slow', { timeout: 50 });
     const { handle } = submit(s.connect(), { functionName: 'slow', background: true });
@@ -126,13 +128,13 @@ describe('retries on virtual time', () => {
     const c = workerConnection(s, 'slow');
     expect(c.connection.grab()!.attempt).toBe(3);
     c.connection.close();
-    expect(s.status(handle).known).toBe(false);
+    expect((await s.status(handle)).known).toBe(false);
   });
 
-  it("a job's own policy comes before its function's", () => {
+  it("a job's own policy comes before its function's", async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
-    s.setJobPolicy('f', { attempts: 5 });
+    await s.setJobPolicy('f', { attempts: 5 });
     const w = workerConnection(s, 'f');
     const { handle } = submit(s.connect(), {
       functionName: 'f',
@@ -141,10 +143,10 @@ describe('retries on virtual time', () => {
     });
     w.connection.grab();
     w.connection.workFail(handle);
-    expect(s.status(handle).known).toBe(false);
+    expect((await s.status(handle)).known).toBe(false);
   });
 
-  it('keeps the attempts and the time of the next one in the store, for a restart', () => {
+  it('keeps the attempts and the time of the next one in the store, for a restart', async () => {
     const clock = virtualClock();
     const store = new MemoryJobStore();
     const first = server({
@@ -163,7 +165,7 @@ describe('retries on virtual time', () => {
       store,
       jobPolicies: { f: { attempts: 3, backoff: 60_000 } },
     });
-    expect(second.jobs()).toMatchObject([{ handle, state: 'delayed' }]);
+    expect(await second.jobs()).toMatchObject([{ handle, state: 'delayed' }]);
     const v = workerConnection(second, 'f');
     expect(v.connection.grab()).toBeUndefined();
     clock.advanceTo(60_000);
@@ -182,6 +184,6 @@ describe('retries while the server closes', () => {
     w.connection.close();
     await closed;
     expect(store.list().map((r) => r.id)).toEqual([handle]);
-    expect(s.outcomes()).toEqual([]);
+    expect(await s.outcomes()).toEqual([]);
   });
 });

@@ -63,20 +63,20 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 
 describe('retries and outcomes, model-based', () => {
-  it('loses no job, never runs one twice at once, keeps attempts within the limit', () => {
+  it('loses no job, never runs one twice at once, keeps attempts within the limit', async () => {
     let deadLetters = 0;
-    fc.assert(
-      fc.property(
+    await fc.assert(
+      fc.asyncProperty(
         fc.array(step, { minLength: 40, maxLength: 100 }),
         fc.constantFrom('fixed' as const, 'exponential' as const),
-        (steps, type) => {
+        async (steps, type) => {
           const clock = new VirtualTimeScheduler();
           const s = server({
             scheduler: clock,
             keep: { completed: { count: 1e6 }, failed: { count: 1e6 } },
             random: () => 0.5,
           });
-          s.setJobPolicy('f', {
+          await s.setJobPolicy('f', {
             attempts: ATTEMPTS,
             backoff: { type, delay: 50, max: 200, jitter: 0.5 },
           });
@@ -139,21 +139,21 @@ describe('retries and outcomes, model-based', () => {
                 clock.maxFrames = Infinity;
                 break;
               case 'retry': {
-                const failed = s.outcomes({ state: 'failed' });
+                const failed = await s.outcomes({ state: 'failed' });
                 if (failed.length === 0) break;
                 const handle = failed[st.pick % failed.length]!.handle;
-                void s.retry(handle);
+                await s.retry(handle);
                 // Queued again under its handle, or, when a live job holds its unique id now,
                 // kept as it was (that job is this work).
-                const again = s.status(handle).known;
-                expect(again !== (s.outcome(handle) !== undefined)).toBe(true);
+                const again = (await s.status(handle)).known;
+                expect(again !== ((await s.outcome(handle)) !== undefined)).toBe(true);
                 break;
               }
               case 'discard': {
-                const kept = s.outcomes();
+                const kept = await s.outcomes();
                 if (kept.length === 0) break;
                 const handle = kept[st.pick % kept.length]!.handle;
-                expect(s.discard(handle)).toBe(true);
+                expect(await s.discard(handle)).toBe(true);
                 discarded.add(handle);
                 break;
               }
@@ -169,8 +169,8 @@ describe('retries and outcomes, model-based', () => {
             }
             for (const handle of submitted) {
               if (discarded.has(handle)) continue;
-              const live = s.status(handle).known;
-              const outcome = s.outcome(handle);
+              const live = (await s.status(handle)).known;
+              const outcome = await s.outcome(handle);
               expect(live || outcome !== undefined, `${handle} lost`).toBe(true);
               if (live || outcome === undefined) continue;
               expect(outcome.attempts).toBeLessThanOrEqual(ATTEMPTS);

@@ -37,14 +37,14 @@ describe('interval schedules', () => {
     );
     // Each submitted at its tick, exactly.
     expect(seen.every((e) => e.time === e.tick && !e.coalesced)).toBe(true);
-    const jobs = s.jobs();
+    const jobs = await s.jobs();
     expect(jobs).toHaveLength(12);
     expect(jobs[0]).toMatchObject({
       functionName: 'cleanup',
       unique: `cleanup:${5 * MINUTE}`,
       background: true,
     });
-    expect(s.schedules()[0]).toMatchObject({
+    expect((await s.schedules())[0]).toMatchObject({
       id: 'cleanup',
       lastTick: HOUR,
       nextTick: HOUR + 5 * MINUTE,
@@ -65,7 +65,7 @@ describe('interval schedules', () => {
       ['a', false],
       ['b', true],
     ]);
-    expect(s.jobs()).toHaveLength(1);
+    expect(await s.jobs()).toHaveLength(1);
   });
 
   it('unschedule stops the ticks; the jobs submitted stay', async () => {
@@ -78,8 +78,8 @@ describe('interval schedules', () => {
     // No timer is left behind for it (none would keep a process alive).
     expect(clock.scheduler.actions.filter((a) => !a.closed)).toEqual([]);
     clock.advanceTo(10_000);
-    expect(s.jobs()).toHaveLength(2);
-    expect(s.schedules()).toEqual([]);
+    expect(await s.jobs()).toHaveLength(2);
+    expect(await s.schedules()).toEqual([]);
   });
 });
 
@@ -164,7 +164,7 @@ describe('cron schedules', () => {
     await expect(
       s.schedule('x', { every: 10, functionName: 'f', unique: 'u'.repeat(60) }),
     ).rejects.toThrow(UniqueTooLargeError);
-    expect(s.schedules()).toEqual([]);
+    expect(await s.schedules()).toEqual([]);
   });
 });
 
@@ -189,13 +189,10 @@ describe('schedules across restarts', () => {
     await second.s.ready;
     // The store's jobs and the missed ticks' are in place when the server is made.
     const tickOf = (unique: string) => Number(unique.split(':')[1]) / MINUTE;
-    const missed = second.s
-      .jobs()
-      .map((j) => tickOf(j.unique))
-      .filter((t) => t > 3);
+    const missed = (await second.s.jobs()).map((j) => tickOf(j.unique)).filter((t) => t > 3);
     second.clock.advanceTo(11 * MINUTE);
     const after = [...missed, ...ticks(second.events).map((e) => e.tick / MINUTE)];
-    const uniques = second.s.jobs().map((j) => j.unique);
+    const uniques = (await second.s.jobs()).map((j) => j.unique);
     expect(new Set(uniques).size).toBe(uniques.length);
     return { missed, after, jobs: uniques.length };
   }
@@ -224,10 +221,13 @@ describe('schedules across restarts', () => {
     const second = serverAt(store, MINUTE);
     await second.s.ready;
     expect(ticks(second.events)).toEqual([]);
-    expect(second.s.jobs().map((j) => j.unique)).toEqual([`s:${MINUTE}`]);
+    expect((await second.s.jobs()).map((j) => j.unique)).toEqual([`s:${MINUTE}`]);
     second.clock.advanceTo(2 * MINUTE);
-    expect(second.s.jobs().map((j) => j.unique)).toEqual([`s:${MINUTE}`, `s:${2 * MINUTE}`]);
-    expect(second.s.schedules()[0]).toMatchObject({ lastTick: 2 * MINUTE, since: 0 });
+    expect((await second.s.jobs()).map((j) => j.unique)).toEqual([
+      `s:${MINUTE}`,
+      `s:${2 * MINUTE}`,
+    ]);
+    expect((await second.s.schedules())[0]).toMatchObject({ lastTick: 2 * MINUTE, since: 0 });
   });
 
   it('redefining a schedule with the same timing keeps its last tick (a config loaded again)', async () => {
@@ -260,14 +260,14 @@ describe('ticks that cannot be submitted', () => {
     expect(events.filter((e) => e.type === 'schedule-failed')).toMatchObject([
       { scheduleId: 's', tick: MINUTE },
     ]);
-    expect(s.schedules()[0]).toMatchObject({ lastTick: null, nextTick: MINUTE + 1000 });
+    expect((await s.schedules())[0]).toMatchObject({ lastTick: null, nextTick: MINUTE + 1000 });
     // Room again: the retry submits the tick that failed.
     const w = workerConnection(s, 'f');
     const blocker = grab(w.connection)!;
     w.connection.workComplete(blocker.handle, Buffer.alloc(0));
     clock.advanceTo(MINUTE + 1000);
     expect(ticks(events).map((e) => [e.tick, e.time])).toEqual([[MINUTE, MINUTE + 1000]]);
-    expect(s.schedules()[0]).toMatchObject({ lastTick: MINUTE, nextTick: 2 * MINUTE });
+    expect((await s.schedules())[0]).toMatchObject({ lastTick: MINUTE, nextTick: 2 * MINUTE });
   });
 });
 
@@ -282,7 +282,7 @@ describe('many schedules', () => {
     }
     expect(pending() - before).toBe(1);
     clock.advanceTo(MINUTE + 10);
-    expect(s.jobs()).toHaveLength(11);
+    expect(await s.jobs()).toHaveLength(11);
     expect(pending() - before).toBe(1);
     await settled();
   });

@@ -8,10 +8,10 @@ import {
   QueueFullError,
   UniqueTooLargeError,
 } from '../src/index.js';
-import { grab, recorder, server, submit, workerConnection } from './helpers.js';
+import { grab, recorder, server, submit, sync, workerConnection } from './helpers.js';
 
 describe('handles (reference §3.1)', () => {
-  it('counts from 1 and only new jobs consume numbers', () => {
+  it('counts from 1 and only new jobs consume numbers', async () => {
     const s = server();
     const c = s.connect();
     expect(submit(c, { functionName: 'f', payload: 'a', unique: 'u' }).handle).toBe('H:t:1');
@@ -19,19 +19,19 @@ describe('handles (reference §3.1)', () => {
       handle: 'H:t:1',
       coalesced: true,
     });
-    s.setMaxQueue('f', 1);
+    await s.setMaxQueue('f', 1);
     expect(() => submit(c, { functionName: 'f', payload: 'c' })).toThrow(QueueFullError);
-    s.setMaxQueue('f', 0);
+    await s.setMaxQueue('f', 0);
     expect(submit(c, { functionName: 'f', payload: 'd' }).handle).toBe('H:t:2');
   });
 
-  it('finds a job by its whole handle only, the prefix included', () => {
+  it('finds a job by its whole handle only, the prefix included', async () => {
     const s = server();
     const { handle } = submit(s.connect(), { functionName: 'f', background: true });
     expect(handle).toBe('H:t:1');
-    expect(s.status(handle)).toMatchObject({ known: true, running: false });
+    expect(await s.status(handle)).toMatchObject({ known: true, running: false });
     for (const other of ['H:u:1', 'H:t:01', 'H:t:x:1', 'H:1', ':1', 'H:tt:1', 'h:t:1', 'H:t:1 ']) {
-      expect(s.status(other), other).toMatchObject({ known: false });
+      expect(await s.status(other), other).toMatchObject({ known: false });
     }
   });
 });
@@ -83,7 +83,7 @@ describe('dispatch order (reference §3.3)', () => {
 });
 
 describe('coalescing by unique id (reference §3.2)', () => {
-  it('delivers every later update to every attached foreground submission', () => {
+  it('delivers every later update to every attached foreground submission', async () => {
     const s = server();
     const a = recorder();
     const b = recorder();
@@ -105,7 +105,7 @@ describe('coalescing by unique id (reference §3.2)', () => {
     w.connection.workComplete(job.handle, 'done');
     expect(a.types()).toEqual(['data', 'complete']);
     expect(b.types()).toEqual(['complete']);
-    expect(s.status(first.handle).known).toBe(false);
+    expect((await s.status(first.handle)).known).toBe(false);
   });
 
   it('delivers twice to a connection that submitted the same unique twice', () => {
@@ -134,7 +134,7 @@ describe('coalescing by unique id (reference §3.2)', () => {
     expect(submit(c, { functionName: 'g', unique: 'u' }).coalesced).toBe(false);
   });
 
-  it('coalesces the "-" unique by payload, small and large', () => {
+  it('coalesces the "-" unique by payload, small and large', async () => {
     const s = server();
     const c = s.connect();
     const big = Buffer.alloc(1000, 7);
@@ -147,33 +147,43 @@ describe('coalescing by unique id (reference §3.2)', () => {
     expect(submit(c, { functionName: 'f', unique: '-', payload: Buffer.from(big) }).handle).toBe(
       l.handle,
     );
-    expect(s.statusByUnique('-').known).toBe(false);
+    expect((await s.statusByUnique('-')).known).toBe(false);
   });
 });
 
 describe('status (reference §3.8)', () => {
-  it('reports unknown, queued, running with progress, then unknown again', () => {
+  it('reports unknown, queued, running with progress, then unknown again', async () => {
     const s = server();
     const c = s.connect();
-    expect(s.status('H:t:99')).toEqual({
+    expect(await s.status('H:t:99')).toEqual({
       known: false,
       running: false,
       numerator: 0,
       denominator: 0,
     });
-    expect(s.status('garbage')).toEqual({
+    expect(await s.status('garbage')).toEqual({
       known: false,
       running: false,
       numerator: 0,
       denominator: 0,
     });
     const { handle } = submit(c, { functionName: 'f', unique: 'u', background: true });
-    expect(c.status(handle)).toEqual({ known: true, running: false, numerator: 0, denominator: 0 });
+    expect(sync(c.status(handle))).toEqual({
+      known: true,
+      running: false,
+      numerator: 0,
+      denominator: 0,
+    });
     const w = workerConnection(s, 'f');
     w.connection.grab();
     w.connection.workStatus(handle, 3, 14);
-    expect(c.status(handle)).toEqual({ known: true, running: true, numerator: 3, denominator: 14 });
-    expect(c.statusByUnique('u')).toEqual({
+    expect(sync(c.status(handle))).toEqual({
+      known: true,
+      running: true,
+      numerator: 3,
+      denominator: 14,
+    });
+    expect(sync(c.statusByUnique('u'))).toEqual({
       known: true,
       running: true,
       numerator: 3,
@@ -182,7 +192,7 @@ describe('status (reference §3.8)', () => {
       handle,
     });
     w.connection.workComplete(handle);
-    expect(c.status(handle).known).toBe(false);
+    expect(sync(c.status(handle)).known).toBe(false);
   });
 
   it('counts attached submissions and answers exactly when given the function', () => {
@@ -191,13 +201,13 @@ describe('status (reference §3.8)', () => {
     submit(c, { functionName: 'f', unique: 'same' }, recorder());
     submit(c, { functionName: 'f', unique: 'same' }, recorder());
     const g = submit(c, { functionName: 'g', unique: 'same', background: true });
-    expect(c.statusByUnique('same', 'f').clientCount).toBe(2);
-    expect(c.statusByUnique('same', 'g')).toMatchObject({
+    expect(sync(c.statusByUnique('same', 'f')).clientCount).toBe(2);
+    expect(sync(c.statusByUnique('same', 'g'))).toMatchObject({
       known: true,
       clientCount: 0,
       handle: g.handle,
     });
-    expect(c.statusByUnique('nope')).toMatchObject({ known: false, clientCount: 0 });
+    expect(sync(c.statusByUnique('nope'))).toMatchObject({ known: false, clientCount: 0 });
   });
 });
 
@@ -250,7 +260,7 @@ describe('results and exceptions (reference §3.7)', () => {
 });
 
 describe('worker loss and retries (reference §3.5)', () => {
-  it('puts a lost job back at the front of its queue and counts the retry', () => {
+  it('puts a lost job back at the front of its queue and counts the retry', async () => {
     const s = server();
     const c = s.connect();
     const r = recorder();
@@ -260,13 +270,13 @@ describe('worker loss and retries (reference §3.5)', () => {
     w1.connection.grab();
     w1.connection.workStatus(first.handle, 1, 2);
     w1.connection.close();
-    expect(s.status(first.handle)).toEqual({
+    expect(await s.status(first.handle)).toEqual({
       known: true,
       running: false,
       numerator: 0,
       denominator: 0,
     });
-    expect(s.jobs().find((j) => j.handle === first.handle)?.retries).toBe(1);
+    expect((await s.jobs()).find((j) => j.handle === first.handle)?.retries).toBe(1);
     const w2 = workerConnection(s, 'f');
     const again = w2.connection.grab()!;
     expect([again.handle, again.attempt]).toEqual([first.handle, 2]);
@@ -274,7 +284,7 @@ describe('worker loss and retries (reference §3.5)', () => {
     expect(r.types()).toEqual(['status', 'complete']);
   });
 
-  it('fails the job for every attached client after maxRetries', () => {
+  it('fails the job for every attached client after maxRetries', async () => {
     const s = server({ maxRetries: 1 });
     const c = s.connect();
     const r = recorder();
@@ -285,10 +295,10 @@ describe('worker loss and retries (reference §3.5)', () => {
       w.connection.close();
     }
     expect(r.updates).toEqual([{ type: 'fail', reason: 'RETRIES_EXHAUSTED' }]);
-    expect(s.jobs()).toEqual([]);
+    expect(await s.jobs()).toEqual([]);
   });
 
-  it('requeues on CANT_DO and RESET_ABILITIES of the holder', () => {
+  it('requeues on CANT_DO and RESET_ABILITIES of the holder', async () => {
     const s = server();
     const c = s.connect();
     submit(c, { functionName: 'f', background: true });
@@ -297,12 +307,12 @@ describe('worker loss and retries (reference §3.5)', () => {
     w.connection.grab();
     w.connection.grab();
     w.connection.cantDo('f');
-    expect(s.functions().find((f) => f.functionName === 'f')).toMatchObject({
+    expect((await s.functions()).find((f) => f.functionName === 'f')).toMatchObject({
       running: 0,
       workers: 0,
     });
     w.connection.resetAbilities();
-    expect(s.functions().map((f) => [f.functionName, f.running, f.queued.normal])).toEqual([
+    expect((await s.functions()).map((f) => [f.functionName, f.running, f.queued.normal])).toEqual([
       ['f', 0, 1],
       ['g', 0, 1],
     ]);
@@ -350,11 +360,11 @@ describe('waking sleeping workers (reference §3.4)', () => {
 });
 
 describe('queue limits (reference §3.14)', () => {
-  it('rejects when the function holds as many jobs as the priority allows, all priorities counted', () => {
+  it('rejects when the function holds as many jobs as the priority allows, all priorities counted', async () => {
     const s = server();
     const c = s.connect();
     submit(c, { functionName: 'f', priority: 'low', background: true });
-    s.setMaxQueue('f', { high: 5, normal: 3, low: 1 });
+    await s.setMaxQueue('f', { high: 5, normal: 3, low: 1 });
     expect(() => submit(c, { functionName: 'f', priority: 'low', background: true })).toThrow(
       QueueFullError,
     );
@@ -368,7 +378,7 @@ describe('queue limits (reference §3.14)', () => {
     expect(() => submit(c, { functionName: 'f', priority: 'high', background: true })).toThrow(
       QueueFullError,
     );
-    expect(s.setMaxQueue('unknown', 1)).toBe(false);
+    expect(await s.setMaxQueue('unknown', 1)).toBe(false);
   });
 
   it('applies a server-wide default limit to new functions', () => {
@@ -381,26 +391,26 @@ describe('queue limits (reference §3.14)', () => {
 });
 
 describe('cancel (reference §3.12, fixed)', () => {
-  it('removes a queued job at once: clients told, unique freed, unknown to status', () => {
+  it('removes a queued job at once: clients told, unique freed, unknown to status', async () => {
     const s = server();
     const c = s.connect();
     const r = recorder();
     const { handle } = submit(c, { functionName: 'f', unique: 'u' }, r);
-    expect(s.cancel(handle)).toBe(true);
+    expect(await s.cancel(handle)).toBe(true);
     expect(r.updates).toEqual([{ type: 'fail', reason: 'CANCELLED' }]);
-    expect(s.status(handle).known).toBe(false);
+    expect((await s.status(handle)).known).toBe(false);
     expect(submit(c, { functionName: 'f', unique: 'u' }).coalesced).toBe(false);
-    expect(s.cancel(handle)).toBe(false);
+    expect(await s.cancel(handle)).toBe(false);
   });
 
-  it('revokes a running job from its worker, whose late result is refused', () => {
+  it('revokes a running job from its worker, whose late result is refused', async () => {
     const s = server();
     const c = s.connect();
     const r = recorder();
     const { handle } = submit(c, { functionName: 'f' }, r);
     const w = workerConnection(s, 'f');
     w.connection.grab();
-    s.cancel(handle);
+    await s.cancel(handle);
     expect(w.revoked).toEqual([[handle, 'CANCELLED']]);
     expect(() => w.connection.workComplete(handle, 'late')).toThrow(JobNotFoundError);
     expect(r.types()).toEqual(['fail']);
@@ -408,10 +418,10 @@ describe('cancel (reference §3.12, fixed)', () => {
 });
 
 describe('functions (reference §4.2)', () => {
-  it('creates, lists and drops functions; refuses to drop one in use', () => {
+  it('creates, lists and drops functions; refuses to drop one in use', async () => {
     const s = server();
-    s.createFunction('made');
-    expect(s.functions()).toEqual([
+    await s.createFunction('made');
+    expect(await s.functions()).toEqual([
       {
         functionName: 'made',
         total: 0,
@@ -432,31 +442,31 @@ describe('functions (reference §4.2)', () => {
     ]);
     const c = s.connect();
     const { handle } = submit(c, { functionName: 'busy', background: true });
-    expect(() => s.dropFunction('busy')).toThrow(FunctionBusyError);
-    s.cancel(handle);
-    expect(s.functions().find((f) => f.functionName === 'busy')?.counts).toMatchObject({
+    await expect(s.dropFunction('busy')).rejects.toThrow(FunctionBusyError);
+    await s.cancel(handle);
+    expect((await s.functions()).find((f) => f.functionName === 'busy')?.counts).toMatchObject({
       submitted: 1,
       cancelled: 1,
     });
     const w = workerConnection(s, 'busy');
-    expect(() => s.dropFunction('busy')).toThrow(FunctionBusyError);
+    await expect(s.dropFunction('busy')).rejects.toThrow(FunctionBusyError);
     w.connection.close();
-    s.dropFunction('busy');
-    s.dropFunction('made');
-    expect(() => s.dropFunction('made')).toThrow(FunctionNotFoundError);
-    expect(s.functions()).toEqual([]);
+    await s.dropFunction('busy');
+    await s.dropFunction('made');
+    await expect(s.dropFunction('made')).rejects.toThrow(FunctionNotFoundError);
+    expect(await s.functions()).toEqual([]);
   });
 
-  it('keeps functions listed after their last job and worker', () => {
+  it('keeps functions listed after their last job and worker', async () => {
     const s = server();
     const w = workerConnection(s, 'f');
     w.connection.close();
-    expect(s.functions().map((f) => f.functionName)).toEqual(['f']);
+    expect((await s.functions()).map((f) => f.functionName)).toEqual(['f']);
   });
 });
 
 describe('admin data', () => {
-  it('lists connections, jobs and unique ids', () => {
+  it('lists connections, jobs and unique ids', async () => {
     const s = server({ store: new MemoryJobStore() });
     const c = s.connect({ address: '127.0.0.1' });
     c.clientId = 'submitter';
@@ -468,12 +478,14 @@ describe('admin data', () => {
       { id: c.id, address: '127.0.0.1', clientId: 'submitter', functions: [] },
       { id: w.connection.id, address: 'in-process', clientId: '-', functions: ['b', 'a'] },
     ]);
-    expect(s.jobs().map((j) => [j.handle, j.state, j.persisted, j.background])).toEqual([
+    expect((await s.jobs()).map((j) => [j.handle, j.state, j.persisted, j.background])).toEqual([
       ['H:t:1', 'running', true, true],
       ['H:t:2', 'queued', false, false],
     ]);
-    expect(s.uniqueJobs()).toEqual(['ua', '']);
-    expect(s.functions().map((f) => [f.functionName, f.total, f.running, f.workers])).toEqual([
+    expect(await s.uniqueJobs()).toEqual(['ua', '']);
+    expect(
+      (await s.functions()).map((f) => [f.functionName, f.total, f.running, f.workers]),
+    ).toEqual([
       ['a', 1, 1, 1],
       ['b', 1, 0, 1],
     ]);
@@ -481,26 +493,26 @@ describe('admin data', () => {
 });
 
 describe('client disconnects (reference §3.5, fixed)', () => {
-  it('drops a queued foreground job nobody waits for', () => {
+  it('drops a queued foreground job nobody waits for', async () => {
     const s = server();
     const c = s.connect();
     const { handle } = submit(c, { functionName: 'f' }, recorder());
     c.close();
-    expect(s.status(handle).known).toBe(false);
-    expect(s.functions()[0]?.total).toBe(0);
+    expect((await s.status(handle)).known).toBe(false);
+    expect((await s.functions())[0]?.total).toBe(0);
   });
 
-  it('keeps a background job a foreground client had joined', () => {
+  it('keeps a background job a foreground client had joined', async () => {
     const s = server();
     const c1 = s.connect();
     const c2 = s.connect();
     const { handle } = submit(c1, { functionName: 'f', unique: 'u', background: true });
     submit(c2, { functionName: 'f', unique: 'u' }, recorder());
     c2.close();
-    expect(s.jobs().map((j) => [j.handle, j.background])).toEqual([[handle, true]]);
+    expect((await s.jobs()).map((j) => [j.handle, j.background])).toEqual([[handle, true]]);
   });
 
-  it('lets a running foreground job finish when its client left, its result going nowhere', () => {
+  it('lets a running foreground job finish when its client left, its result going nowhere', async () => {
     const s = server();
     const c = s.connect();
     const r = recorder();
@@ -510,7 +522,7 @@ describe('client disconnects (reference §3.5, fixed)', () => {
     c.close();
     w.connection.workComplete(handle, 'x');
     expect(r.updates).toEqual([]);
-    expect(s.jobs()).toEqual([]);
+    expect(await s.jobs()).toEqual([]);
   });
 });
 
@@ -566,21 +578,21 @@ describe('payload coalescing across forms', () => {
 });
 
 describe('job index across many jobs', () => {
-  it('finds, lists and forgets jobs across pages of handles', () => {
+  it('finds, lists and forgets jobs across pages of handles', async () => {
     const s = server();
     const c = s.connect();
     const handles = Array.from(
       { length: 3000 },
       () => submit(c, { functionName: 'f', background: true }).handle,
     );
-    for (let i = 0; i < 3000; i += 2) s.cancel(handles[i]!);
-    expect(s.status(handles[1]!).known).toBe(true);
-    expect(s.status(handles[2000]!).known).toBe(false);
-    expect(s.status('H:t:3000')).toMatchObject({ known: true });
-    expect(s.status('H:t:03000').known).toBe(false);
-    expect(s.jobs().map((j) => j.handle)).toEqual(handles.filter((_, i) => i % 2 === 1));
-    for (let i = 1; i < 3000; i += 2) s.cancel(handles[i]!);
-    expect(s.jobs()).toEqual([]);
+    for (let i = 0; i < 3000; i += 2) await s.cancel(handles[i]!);
+    expect((await s.status(handles[1]!)).known).toBe(true);
+    expect((await s.status(handles[2000]!)).known).toBe(false);
+    expect(await s.status('H:t:3000')).toMatchObject({ known: true });
+    expect((await s.status('H:t:03000')).known).toBe(false);
+    expect((await s.jobs()).map((j) => j.handle)).toEqual(handles.filter((_, i) => i % 2 === 1));
+    for (let i = 1; i < 3000; i += 2) await s.cancel(handles[i]!);
+    expect(await s.jobs()).toEqual([]);
     expect(submit(c, { functionName: 'f', background: true }).handle).toBe('H:t:3001');
   });
 });

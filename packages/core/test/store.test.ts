@@ -46,7 +46,7 @@ class SlowStore implements JobStore {
 }
 
 describe('persistence points (reference §5.1)', () => {
-  it('stores background jobs when accepted and removes them when they end', () => {
+  it('stores background jobs when accepted and removes them when they end', async () => {
     const store = new MemoryJobStore();
     const s = server({ store });
     const c = s.connect();
@@ -62,7 +62,7 @@ describe('persistence points (reference §5.1)', () => {
     const failed = submit(c, { functionName: 'f', background: true });
     const cancelled = submit(c, { functionName: 'f', background: true });
     expect(ids(store)).toEqual([failed.handle, cancelled.handle]);
-    s.cancel(cancelled.handle);
+    await s.cancel(cancelled.handle);
     w.connection.grab();
     w.connection.grab();
     w.connection.workFail(failed.handle);
@@ -101,7 +101,7 @@ describe('persistence points (reference §5.1)', () => {
 
     const second = server({ store });
     await second.ready;
-    expect(second.jobs().map((j) => [j.handle, j.priority, j.state, j.unique])).toEqual([
+    expect((await second.jobs()).map((j) => [j.handle, j.priority, j.state, j.unique])).toEqual([
       ['H:t:1', 'low', 'queued', ''],
       ['H:t:2', 'high', 'queued', 'h'],
       ['H:t:3', 'normal', 'delayed', ''],
@@ -124,7 +124,7 @@ describe('persistence points (reference §5.1)', () => {
     await first.close({ timeout: 0 });
     expect(w.revoked).toHaveLength(1);
     const second = server({ store });
-    expect(second.jobs().map((j) => j.state)).toEqual(['queued']);
+    expect((await second.jobs()).map((j) => j.state)).toEqual(['queued']);
   });
 });
 
@@ -192,7 +192,7 @@ describe('asynchronous and failing stores', () => {
     for (const outcome of [...refused, joinedRefused]) {
       await expect(outcome).rejects.toBeInstanceOf(StoreError);
     }
-    expect(s.status('H:t:4').known).toBe(false);
+    expect((await s.status('H:t:4')).known).toBe(false);
     expect(store.list().map((r) => r.unique)).toEqual(['a', 'b', 'c']);
   });
 
@@ -249,8 +249,8 @@ describe('asynchronous and failing stores', () => {
     store.release();
     await expect(outcome).rejects.toBeInstanceOf(StoreError);
     await expect(joined).rejects.toBeInstanceOf(StoreError);
-    expect(s.status('H:t:1').known).toBe(false);
-    expect(s.functions()[0]?.total).toBe(0);
+    expect((await s.status('H:t:1')).known).toBe(false);
+    expect((await s.functions())[0]?.total).toBe(0);
 
     const throwing: JobStore = {
       add: () => {
@@ -263,10 +263,10 @@ describe('asynchronous and failing stores', () => {
     };
     const t = server({ store: throwing });
     expect(() => submit(t.connect(), { functionName: 'f', background: true })).toThrow(StoreError);
-    expect(t.jobs()).toEqual([]);
+    expect(await t.jobs()).toEqual([]);
   });
 
-  it('logs a failed removal and carries on', () => {
+  it('logs a failed removal and carries on', async () => {
     const errors: object[] = [];
     const logger = {
       info: () => undefined,
@@ -289,6 +289,6 @@ describe('asynchronous and failing stores', () => {
     w.connection.grab();
     w.connection.workComplete(handle);
     expect(errors).toEqual([{ err: new Error('gone'), record: handle }]);
-    expect(s.jobs()).toEqual([]);
+    expect(await s.jobs()).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ async function settle(): Promise<void> {
 }
 
 describe('delayed jobs on virtual time', () => {
-  it('become runnable at their time and wake a sleeping worker with nothing else happening', () => {
+  it('become runnable at their time and wake a sleeping worker with nothing else happening', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
     const w = workerConnection(s, 'close-order');
@@ -22,8 +22,8 @@ describe('delayed jobs on virtual time', () => {
       background: true,
       runAt: 20 * 60_000,
     });
-    expect(s.status(handle)).toMatchObject({ known: true, running: false });
-    expect(s.functions()[0]?.queued.normal).toBe(1);
+    expect(await s.status(handle)).toMatchObject({ known: true, running: false });
+    expect((await s.functions())[0]?.queued.normal).toBe(1);
     clock.advanceTo(20 * 60_000 - 1);
     expect(w.wakes).toBe(0);
     expect(grab(w.connection)).toBeUndefined();
@@ -74,17 +74,17 @@ describe('delayed jobs on virtual time', () => {
     ]);
   });
 
-  it('leave no timer behind when cancelled', () => {
+  it('leave no timer behind when cancelled', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
     const c = s.connect();
     const { handle } = submit(c, { functionName: 'f', background: true, runAt: 100 });
-    expect(s.cancel(handle)).toBe(true);
+    expect(await s.cancel(handle)).toBe(true);
     const w = workerConnection(s, 'f');
     w.connection.preSleep();
     clock.advanceTo(100);
     expect(w.wakes).toBe(0);
-    expect(s.functions()[0]).toMatchObject({ total: 0, queued: { normal: 0 } });
+    expect((await s.functions())[0]).toMatchObject({ total: 0, queued: { normal: 0 } });
   });
 
   it('emit their lifecycle on events$ (marbles)', () => {
@@ -106,7 +106,7 @@ describe('delayed jobs on virtual time', () => {
 });
 
 describe('timeouts (CAN_DO_TIMEOUT) on virtual time', () => {
-  it('fail an overrunning job, tell its worker, and refuse the late result', () => {
+  it('fail an overrunning job, tell its worker, and refuse the late result', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
     const c = s.connect();
@@ -122,7 +122,7 @@ describe('timeouts (CAN_DO_TIMEOUT) on virtual time', () => {
     expect(w.revoked).toEqual([[handle, 'TIMEOUT']]);
     expect(() => w.connection.workComplete(handle, 'late')).toThrow(JobNotFoundError);
     expect(r.updates).toHaveLength(1);
-    expect(s.jobs()).toEqual([]);
+    expect(await s.jobs()).toEqual([]);
   });
 
   it('are per assignment: a finished job’s timer never touches the next job', () => {
@@ -188,10 +188,10 @@ describe('retries on virtual time', () => {
     expect(stuck.activeJobs).toBe(1);
     clock.advanceTo(30_999);
     await settle();
-    expect(s.status(job.handle)).toMatchObject({ known: true, running: true });
+    expect(await s.status(job.handle)).toMatchObject({ known: true, running: true });
     clock.advanceTo(31_000);
     await settle();
-    expect(s.status(job.handle)).toMatchObject({ known: true, running: false });
+    expect(await s.status(job.handle)).toMatchObject({ known: true, running: false });
     s.worker().register('f', (ctx) => {
       attempts.push(ctx.attempt);
       return 'done';

@@ -99,10 +99,10 @@ describe('ServerTimers', () => {
     // Due before the delayed job: the one timer of delayed jobs is set again, for it.
     await client.submit('flaky', 'y', { background: true, attempts: 2, backoff: LONG - 5000 });
     await firstValueFrom(timer(20, s.scheduler));
-    expect(s.jobs().map((j) => j.state)).toEqual(['delayed', 'delayed']);
+    expect((await s.jobs()).map((j) => j.state)).toEqual(['delayed', 'delayed']);
     expect(refs()).toEqual([false, false]);
     // The timers are real: the delayed job is due at its time on the real clock.
-    expect(s.job(job.handle)!.runAt - Date.now()).toBeGreaterThan(LONG - 10_000);
+    expect((await s.job(job.handle))!.runAt - Date.now()).toBeGreaterThan(LONG - 10_000);
     await s.close({ timeout: 0 });
   });
 

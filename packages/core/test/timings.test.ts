@@ -57,7 +57,7 @@ describe('wait and run timings', () => {
     expect(run.counts).toHaveLength(run.bounds.length + 1);
   });
 
-  it('gives a job queued before timings were on no wait, and counts a lost run', () => {
+  it('gives a job queued before timings were on no wait, and counts a lost run', async () => {
     const clock = virtualClock();
     clock.advanceTo(500);
     const s = server({ scheduler: clock.scheduler });
@@ -76,13 +76,13 @@ describe('wait and run timings', () => {
     expect(mail?.wait.count).toBe(0);
     expect(mail?.run.count).toBe(1);
     expect(mail?.run.sum).toBeCloseTo(0.1, 9);
-    expect(s.job(old.handle)?.state).toBe('running');
-    expect(s.job(old.handle)?.attempt).toBe(2);
+    expect((await s.job(old.handle))?.state).toBe('running');
+    expect((await s.job(old.handle))?.attempt).toBe(2);
   });
 });
 
 describe('listing live jobs', () => {
-  it('lists running jobs with their progress, longest running first, within a limit', () => {
+  it('lists running jobs with their progress, longest running first, within a limit', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
     s.measureTimings();
@@ -98,7 +98,7 @@ describe('listing live jobs', () => {
     submit(c, background('mail', 'n', { runAt: 200 }));
     w.connection.workStatus(second.handle, 3, 4);
 
-    const running = s.jobs({ state: 'running' });
+    const running = await s.jobs({ state: 'running' });
     expect(running.map((j) => j.handle)).toEqual([first.handle, second.handle]);
     expect(running[1]).toMatchObject({
       numerator: 3,
@@ -108,19 +108,21 @@ describe('listing live jobs', () => {
       worker: w.connection.id,
       state: 'running',
     });
-    expect(s.jobs({ state: 'running', limit: 1 }).map((j) => j.handle)).toEqual([first.handle]);
-    expect(s.jobs({ state: 'delayed' }).map((j) => j.runAt)).toEqual([200, 500]);
-    expect(s.jobs({ state: 'delayed', limit: 1 }).map((j) => j.runAt)).toEqual([200]);
-    expect(s.jobs({ state: 'queued' }).map((j) => j.functionName)).toEqual(['resize']);
-    expect(s.jobs({ functionName: 'mail' })).toHaveLength(2);
-    expect(s.jobs({ functionName: 'nothing' })).toEqual([]);
-    expect(s.jobs({ limit: 2 })).toHaveLength(2);
-    expect(s.jobs()).toHaveLength(5);
-    expect(s.job(second.handle)?.numerator).toBe(3);
-    expect(s.job('H:nowhere:1')).toBeUndefined();
+    expect((await s.jobs({ state: 'running', limit: 1 })).map((j) => j.handle)).toEqual([
+      first.handle,
+    ]);
+    expect((await s.jobs({ state: 'delayed' })).map((j) => j.runAt)).toEqual([200, 500]);
+    expect((await s.jobs({ state: 'delayed', limit: 1 })).map((j) => j.runAt)).toEqual([200]);
+    expect((await s.jobs({ state: 'queued' })).map((j) => j.functionName)).toEqual(['resize']);
+    expect(await s.jobs({ functionName: 'mail' })).toHaveLength(2);
+    expect(await s.jobs({ functionName: 'nothing' })).toEqual([]);
+    expect(await s.jobs({ limit: 2 })).toHaveLength(2);
+    expect(await s.jobs()).toHaveLength(5);
+    expect((await s.job(second.handle))?.numerator).toBe(3);
+    expect(await s.job('H:nowhere:1')).toBeUndefined();
   });
 
-  it('lists the earliest delayed jobs of a large heap, passing over the ended ones', () => {
+  it('lists the earliest delayed jobs of a large heap, passing over the ended ones', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
     const c = s.connect();
@@ -129,16 +131,16 @@ describe('listing live jobs', () => {
       handles.push(submit(c, background('later', `${i}`, { runAt: 100_000 - i })).handle);
     }
     // The two earliest are cancelled: the heap still holds them, the listing does not.
-    s.cancel(handles[1999]!);
-    s.cancel(handles[1998]!);
-    const rows = s.jobs({ state: 'delayed', limit: 3 });
+    await s.cancel(handles[1999]!);
+    await s.cancel(handles[1998]!);
+    const rows = await s.jobs({ state: 'delayed', limit: 3 });
     expect(rows.map((r) => r.runAt)).toEqual([98_003, 98_004, 98_005]);
   });
 
-  it('refuses a bad limit or state with INVALID_ARGUMENT', () => {
+  it('refuses a bad limit or state with INVALID_ARGUMENT', async () => {
     const s = server();
-    expect(() => s.jobs({ limit: -1 })).toThrow(InvalidArgumentError);
-    expect(() => s.jobs({ limit: 1.5 })).toThrow(InvalidArgumentError);
-    expect(() => s.jobs({ state: 'gone' as 'queued' })).toThrow(InvalidArgumentError);
+    await expect(s.jobs({ limit: -1 })).rejects.toThrow(InvalidArgumentError);
+    await expect(s.jobs({ limit: 1.5 })).rejects.toThrow(InvalidArgumentError);
+    await expect(s.jobs({ state: 'gone' as 'queued' })).rejects.toThrow(InvalidArgumentError);
   });
 });

@@ -117,7 +117,7 @@ describe('the wake rule on virtual time', () => {
     expect(Math.max(...waits.values())).toBe(LATENCY);
   });
 
-  it('1 sleeper that never answers: woken once, not again for later jobs', () => {
+  it('1 sleeper that never answers: woken once, not again for later jobs', async () => {
     const { clock, s, post } = setup();
     const dead = simWorker(s, clock, false);
     post();
@@ -126,7 +126,7 @@ describe('the wake rule on virtual time', () => {
     clock.advanceTo(20 * DEFAULT_WAKE_TIMEOUT);
     // A worker is woken once per PRE_SLEEP, as gearmand does; the jobs wait for a worker.
     expect(dead.wakes).toBe(1);
-    expect(s.functions()[0]).toMatchObject({ running: 0, queued: { normal: 2 } });
+    expect((await s.functions())[0]).toMatchObject({ running: 0, queued: { normal: 2 } });
   });
 
   it('2 sleepers, the older one dead: the live one gets the job within wakeTimeout', () => {
@@ -246,7 +246,7 @@ describe('the wake rule on virtual time', () => {
     clock.advanceTo(DEFAULT_WAKE_TIMEOUT);
     for (let i = 0; i < 10; i++) await Promise.resolve();
     expect(ran).toEqual(['hello']);
-    expect(s.status(handle).known).toBe(false);
+    expect((await s.status(handle)).known).toBe(false);
     await worker.stop();
   });
 

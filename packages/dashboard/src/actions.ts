@@ -120,13 +120,13 @@ export async function performAction(
   try {
     switch (action.action) {
       case 'cancel':
-        return server.cancel(action.handle)
+        return (await server.cancel(action.handle))
           ? done(action.handle)
           : refuse(404, 'JOB_NOT_FOUND', `no live job ${action.handle}`);
       case 'retry':
         return done(await server.retry(action.handle));
       case 'discard':
-        return server.discard(action.handle)
+        return (await server.discard(action.handle))
           ? done(action.handle)
           : refuse(404, 'JOB_NOT_FOUND', `no kept outcome ${action.handle}`);
       case 'pause':

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type JobServer } from '@geartrain/core';
+import { GeartrainError, InvalidArgumentError, type JobServer } from '@geartrain/core';
 import { checkJobServer, checkOptions } from '@geartrain/core/transport';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -56,6 +56,29 @@ function json(res: ServerResponse, status: number, body: unknown, head = false):
 
 const reply = (res: ServerResponse, { status, body }: ActionReply) => json(res, status, body);
 
+/** What a failed read of the server answers (a shared queue out of reach, say). */
+function failure(error: unknown): ActionReply {
+  return {
+    status: 500,
+    body: {
+      ok: false,
+      code: error instanceof GeartrainError ? error.code : 'INTERNAL',
+      message: error instanceof Error ? error.message : String(error),
+    },
+  };
+}
+
+/** Answers with what `read` resolves to (the job server's views are Promises), or a 500. */
+function jsonLater(res: ServerResponse, read: Promise<unknown>, head: boolean): void {
+  read.then(
+    (body) => json(res, 200, body, head),
+    (error: unknown) => {
+      const { status, body } = failure(error);
+      json(res, status, body, head);
+    },
+  );
+}
+
 /** `POST /api/actions`: checked before the body is read, the body capped, then done. */
 function act(
   server: JobServer,
@@ -99,15 +122,7 @@ function act(
     }
     performAction(server, action).then(
       (answer) => reply(res, answer),
-      (error: unknown) =>
-        reply(res, {
-          status: 500,
-          body: {
-            ok: false,
-            code: 'INTERNAL',
-            message: error instanceof Error ? error.message : String(error),
-          },
-        }),
+      (error: unknown) => reply(res, failure(error)),
     );
   });
 }
@@ -168,7 +183,7 @@ export function createDashboardHandler(
     }
     const head = body === undefined;
     if (route === 'snapshot' || route === 'events') {
-      json(res, 200, takeSnapshot(server, options.snapshot), head);
+      jsonLater(res, takeSnapshot(server, options.snapshot), head);
       return;
     }
     if (route === 'job') {
@@ -182,7 +197,7 @@ export function createDashboardHandler(
         );
         return;
       }
-      json(res, 200, searchJob(server, query), head);
+      jsonLater(res, searchJob(server, query), head);
       return;
     }
     if (route === 'page') {

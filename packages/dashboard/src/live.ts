@@ -74,12 +74,16 @@ export const HISTORY = 120;
  * snapshot is taken per interval and written to every listener, so the cost is one
  * snapshot a second whatever the number of pages or jobs, and nothing at all while nobody
  * looks. The throughput history comes from the differences of the server's counts between
- * two snapshots (no event per job).
+ * two snapshots (no event per job). One snapshot is taken at a time (a shared queue answers
+ * after a round trip): an interval that comes while one is under way is skipped.
  */
 export class LiveFeed {
-  private readonly listeners = new Set<ServerResponse>();
+  /** Each listener, and whether it has had its first update (which carries `retry:`). */
+  private readonly listeners = new Map<ServerResponse, boolean>();
   private timer: NodeJS.Timeout | null = null;
   private readonly history: RatePoint[] = [];
+  /** While a snapshot is taken. */
+  private busy = false;
   private last: {
     submitted: number;
     completed: number;
@@ -94,7 +98,7 @@ export class LiveFeed {
     private readonly limits: SnapshotLimits | undefined,
   ) {}
 
-  /** Streams updates to `res` until it closes; the first one at once. */
+  /** Streams updates to `res` until it closes; the first one as soon as it is taken. */
   add(res: ServerResponse): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -103,13 +107,13 @@ export class LiveFeed {
       // Proxies such as nginx would otherwise buffer the stream.
       'x-accel-buffering': 'no',
     });
-    this.listeners.add(res);
+    this.listeners.set(res, false);
     res.on('close', () => {
       this.listeners.delete(res);
       if (this.listeners.size === 0) this.stop();
     });
-    const update = this.update();
-    res.write(`retry: ${this.interval}\n${message(update)}`);
+    // A snapshot under way is sent to it too when it is taken.
+    this.tick();
     if (this.timer === null) {
       this.timer = setInterval(() => this.tick(), this.interval);
       this.timer.unref();
@@ -117,14 +121,30 @@ export class LiveFeed {
   }
 
   private tick(): void {
-    const text = message(this.update());
-    for (const res of this.listeners) res.write(text);
+    if (this.busy) return;
+    this.busy = true;
+    this.update().then(
+      (update) => {
+        this.busy = false;
+        const text = message(update);
+        for (const [res, started] of this.listeners) {
+          res.write(started ? text : `retry: ${this.interval}\n${text}`);
+          this.listeners.set(res, true);
+        }
+      },
+      // The server could not answer (a shared queue out of reach): the next interval tries
+      // again, and the page keeps what it shows.
+      () => (this.busy = false),
+    );
   }
 
-  private update(): LiveUpdate {
-    const snapshot = takeSnapshot(this.server, this.limits);
+  private async update(): Promise<LiveUpdate> {
+    const [snapshot, functions] = await Promise.all([
+      takeSnapshot(this.server, this.limits),
+      this.server.functions(),
+    ]);
     const now = { submitted: 0, completed: 0, failed: 0 };
-    for (const f of this.server.functions()) {
+    for (const f of functions) {
       now.submitted += f.counts.submitted;
       now.completed += f.counts.completed;
       now.failed += f.counts.failed;
@@ -158,7 +178,7 @@ export class LiveFeed {
   /** Ends every stream (the handler closes). */
   close(): void {
     this.stop();
-    for (const res of this.listeners) res.end();
+    for (const res of this.listeners.keys()) res.end();
     this.listeners.clear();
   }
 }

@@ -57,10 +57,12 @@ export class JobServerMetrics {
     this.maxFunctions = options.maxFunctions ?? 100;
     const registers = [registry];
     const fn = (name: string) => this.label(name);
-    // One look at the functions serves every metric of a scrape (prom-client collects them
-    // together): dropped at the next microtask, so a scrape never sees an older one.
-    let rows: FunctionStatus[] | null = null;
-    const functions = (): FunctionStatus[] => {
+    // One look at the functions serves every metric of a scrape (prom-client starts every
+    // collect in one synchronous stretch, then awaits them together): dropped at the next
+    // microtask, so a scrape never sees an older one. A Promise: a shared queue answers
+    // after a round trip, and prom-client awaits an async `collect`.
+    let rows: Promise<FunctionStatus[]> | null = null;
+    const functions = (): Promise<FunctionStatus[]> => {
       if (rows === null) {
         rows = server.functions();
         queueMicrotask(() => (rows = null));
@@ -74,9 +76,10 @@ export class JobServerMetrics {
         help,
         labelNames: ['function'],
         registers,
-        collect() {
+        async collect() {
+          const rows = await functions();
           this.reset();
-          for (const f of functions()) this.inc({ function: fn(f.functionName) }, read(f));
+          for (const f of rows) this.inc({ function: fn(f.functionName) }, read(f));
         },
       });
 
@@ -85,9 +88,10 @@ export class JobServerMetrics {
       help: 'Jobs waiting to run (delayed ones included), by function and priority.',
       labelNames: ['function', 'priority'],
       registers,
-      collect() {
+      async collect() {
+        const rows = await functions();
         this.reset();
-        for (const f of functions()) {
+        for (const f of rows) {
           for (const p of PRIORITIES)
             this.inc({ function: fn(f.functionName), priority: p }, f.queued[p]);
         }
@@ -109,9 +113,10 @@ export class JobServerMetrics {
       help: '1 for a paused function.',
       labelNames: ['function'],
       registers,
-      collect() {
+      async collect() {
+        const controls = await server.controls();
         this.reset();
-        for (const c of server.controls()) {
+        for (const c of controls) {
           if (c.paused) this.set({ function: fn(c.functionName) }, 1);
         }
       },
@@ -141,9 +146,10 @@ export class JobServerMetrics {
         help,
         labelNames: ['function'],
         registers,
-        collect() {
+        async collect() {
+          const rows = await functions();
           this.reset();
-          for (const f of functions()) this.inc({ function: fn(f.functionName) }, f.counts[count]);
+          for (const f of rows) this.inc({ function: fn(f.functionName) }, f.counts[count]);
         },
       });
     counter('geartrain_jobs_submitted_total', 'Jobs accepted, by function.', 'submitted');
@@ -167,9 +173,10 @@ export class JobServerMetrics {
       help: 'Jobs ended, by function and outcome (completed, failed, cancelled).',
       labelNames: ['function', 'outcome'],
       registers,
-      collect() {
+      async collect() {
+        const rows = await functions();
         this.reset();
-        for (const f of functions()) {
+        for (const f of rows) {
           const labels = { function: fn(f.functionName) };
           this.inc({ ...labels, outcome: 'completed' }, f.counts.completed);
           this.inc({ ...labels, outcome: 'failed' }, f.counts.failed);

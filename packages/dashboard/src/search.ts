@@ -93,21 +93,21 @@ function foundOutcome(outcome: JobOutcome): FoundOutcome {
  * the newest kept outcome): the live job under the handle and the outcome kept under it,
  * either or both (a dead letter re-run by hand is both).
  */
-export function searchJob(server: JobServer, query: string): SearchResult {
-  const byHandle = (handle: string) => ({
-    job: server.job(handle) ?? null,
-    outcome: server.outcome(handle) ?? null,
-  });
+export async function searchJob(server: JobServer, query: string): Promise<SearchResult> {
+  const byHandle = async (handle: string) => {
+    const [job, outcome] = await Promise.all([server.job(handle), server.outcome(handle)]);
+    return { job: job ?? null, outcome: outcome ?? null };
+  };
   let by: SearchResult['by'] = 'handle';
-  let found = byHandle(query);
+  let found = await byHandle(query);
   if (found.job === null && found.outcome === null) {
     // A live job by its unique id, else the newest kept outcome with it: a scan, but one a
     // person's search asks for, not one per update.
     const handle =
-      server.statusByUnique(query).handle ??
-      server.outcomes().findLast((o) => o.unique === query)?.handle;
+      (await server.statusByUnique(query)).handle ??
+      (await server.outcomes()).findLast((o) => o.unique === query)?.handle;
     by = handle === undefined ? null : 'unique';
-    if (handle !== undefined) found = byHandle(handle);
+    if (handle !== undefined) found = await byHandle(handle);
   }
   return {
     query,

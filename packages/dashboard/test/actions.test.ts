@@ -35,7 +35,7 @@ describe('page actions', () => {
     const { act, server } = await start();
     const answer = await act({ action: 'pause', functionName: 'mail' });
     expect(answer).toMatchObject({ status: 403, body: { ok: false, code: 'ACTIONS_OFF' } });
-    expect(server.paused('mail')).toBe(false);
+    expect(await server.paused('mail')).toBe(false);
   });
 
   it('need the token, JSON, and the same site', async () => {
@@ -46,28 +46,28 @@ describe('page actions', () => {
     expect((await act(pause, { 'sec-fetch-site': 'cross-site' })).body.code).toBe('CROSS_SITE');
     expect((await act(pause, { origin: 'http://evil.example' })).body.code).toBe('CROSS_SITE');
     expect((await act(pause, { 'content-type': 'text/plain' })).status).toBe(415);
-    expect(server.paused('mail')).toBe(false);
+    expect(await server.paused('mail')).toBe(false);
     // The same request, from the page itself, is done.
     const origin = base;
     expect(await act(pause, { origin, 'sec-fetch-site': 'same-origin' })).toEqual({
       status: 200,
       body: { ok: true },
     });
-    expect(server.paused('mail')).toBe(true);
+    expect(await server.paused('mail')).toBe(true);
     expect((await act({ action: 'resume', functionName: 'mail' })).status).toBe(200);
-    expect(server.paused('mail')).toBe(false);
+    expect(await server.paused('mail')).toBe(false);
     // Only POST.
     expect((await fetch(`${base}/api/actions`)).status).toBe(405);
   });
 
   it('cancel, retry and discard jobs; refuse bad requests with a code', async () => {
     const { act, server } = await start(TOKEN);
-    server.setJobPolicy('pay', { keep: { failed: { count: 10 } } });
+    await server.setJobPolicy('pay', { keep: { failed: { count: 10 } } });
     const client = server.connect();
     const live = (await client.submit({ functionName: 'mail', payload: 'x', background: true }))
       .handle;
     expect(await act({ action: 'cancel', handle: live })).toMatchObject({ status: 200 });
-    expect(server.job(live)).toBeUndefined();
+    expect(await server.job(live)).toBeUndefined();
     expect((await act({ action: 'cancel', handle: live })).body.code).toBe('JOB_NOT_FOUND');
 
     // A dead letter, retried from the page, runs again under its handle.
@@ -76,15 +76,15 @@ describe('page actions', () => {
     const worker = server.connect();
     worker.canDo('pay');
     worker.workFail(worker.grab()!);
-    expect(server.outcome(failing)?.state).toBe('failed');
+    expect((await server.outcome(failing))?.state).toBe('failed');
     expect(await act({ action: 'retry', handle: failing })).toEqual({
       status: 200,
       body: { ok: true, handle: failing },
     });
-    expect(server.job(failing)?.state).toBe('queued');
+    expect((await server.job(failing))?.state).toBe('queued');
     worker.workFail(worker.grab()!);
     expect(await act({ action: 'discard', handle: failing })).toMatchObject({ status: 200 });
-    expect(server.outcome(failing)).toBeUndefined();
+    expect(await server.outcome(failing)).toBeUndefined();
     expect((await act({ action: 'retry', handle: failing })).body.code).toBe('JOB_NOT_FOUND');
 
     expect((await act('{not json')).body.code).toBe('BAD_REQUEST');

@@ -90,6 +90,27 @@ describe('the live feed', () => {
     }
   });
 
+  it('skips an update the job server cannot answer, and sends the next', async () => {
+    server = createJobServer();
+    const served = await serveDashboard(server, { processMetrics: false, interval: 50 });
+    try {
+      // The first update's look at the functions fails, as a shared queue out of reach.
+      const functions = server.functions.bind(server);
+      let failures = 1;
+      server.functions = () =>
+        failures-- > 0 ? Promise.reject(new Error('out of reach')) : functions();
+      const response = await fetch(`http://127.0.0.1:${served.address.port}/api/events`);
+      const feed = updates(response.body!);
+      const first = await feed.next();
+      expect(failures).toBeLessThan(0);
+      expect(first.snapshot.totals.functions).toBe(0);
+      expect(first.history).toEqual([]);
+      await feed.cancel();
+    } finally {
+      await served.close();
+    }
+  });
+
   it('refuses an interval under 50 ms', () => {
     server = createJobServer();
     expect(() => createDashboardHandler(server!, { interval: 0 })).toThrow(InvalidArgumentError);

@@ -47,7 +47,7 @@ describe('Prometheus metrics of a job server', () => {
     worker.canDo('mail');
     worker.grab();
     await server.pause('report');
-    server.createFunction('report');
+    await server.createFunction('report');
     expect(
       await value(metrics, 'geartrain_jobs_queued', { function: 'mail', priority: 'normal' }),
     ).toBe(2);
@@ -67,7 +67,7 @@ describe('Prometheus metrics of a job server', () => {
   it('counts submissions, outcomes, retries and requeues, and times waits and runs in seconds', async () => {
     const clock = virtual();
     server = createJobServer({ scheduler: clock.scheduler });
-    server.setJobPolicy('pay', { attempts: 2 });
+    await server.setJobPolicy('pay', { attempts: 2 });
     metrics = createMetrics(server, { processMetrics: false });
     const client = server.connect();
     const { handle } = client.submit({ functionName: 'pay', payload: 'x', background: true }) as {

@@ -23,14 +23,14 @@ describe('searching a job', () => {
     const job = worker.grab()!;
     worker.workStatus(job, 2, 5);
 
-    const live = searchJob(server, handle);
+    const live = await searchJob(server, handle);
     expect(live.by).toBe('handle');
     expect(live.job).toMatchObject({ handle, state: 'running', numerator: 2, denominator: 5 });
     expect(live.outcome).toBeNull();
-    expect(searchJob(server, 'order-9')).toMatchObject({ by: 'unique', job: { handle } });
+    expect(await searchJob(server, 'order-9')).toMatchObject({ by: 'unique', job: { handle } });
 
     worker.workException(job, 'x'.repeat(500));
-    const ended = searchJob(server, 'order-9');
+    const ended = await searchJob(server, 'order-9');
     expect(ended.by).toBe('unique');
     expect(ended.job).toBeNull();
     expect(ended.outcome).toMatchObject({ handle, state: 'failed', attempts: 1 });
@@ -41,9 +41,9 @@ describe('searching a job', () => {
       name: null,
       stack: null,
     });
-    expect(searchJob(server, handle).outcome?.handle).toBe(handle);
+    expect((await searchJob(server, handle)).outcome?.handle).toBe(handle);
 
-    expect(searchJob(server, 'nothing')).toEqual({
+    expect(await searchJob(server, 'nothing')).toEqual({
       query: 'nothing',
       by: null,
       job: null,

@@ -1,4 +1,9 @@
-import { createJobServer, InvalidArgumentError, type JobServer } from '@geartrain/core';
+import {
+  createJobServer,
+  InvalidArgumentError,
+  ServerClosedError,
+  type JobServer,
+} from '@geartrain/core';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, serveDashboard, takeSnapshot } from '../src/index.js';
@@ -12,9 +17,10 @@ afterEach(async () => {
 describe('the page snapshot', () => {
   it('refuses what is not a job server, and options that are not an object', async () => {
     const jobs = createJobServer();
+    // A snapshot is a Promise: it rejects.
+    await expect(takeSnapshot(42 as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(takeSnapshot(jobs, null as never)).rejects.toBeInstanceOf(InvalidArgumentError);
     for (const call of [
-      () => takeSnapshot(42 as never),
-      () => takeSnapshot(jobs, null as never),
       () => createMetrics(undefined as never),
       () => createMetrics(jobs, null as never),
     ]) {
@@ -27,7 +33,7 @@ describe('the page snapshot', () => {
   it('shows functions, running jobs with progress, delayed and failed jobs, workers, schedules', async () => {
     const scheduler = new TestScheduler(() => undefined);
     server = createJobServer({ scheduler });
-    server.setJobPolicy('pay', { keep: { failed: { count: 10 } } });
+    await server.setJobPolicy('pay', { keep: { failed: { count: 10 } } });
     await server.schedule('nightly', { every: 60_000, functionName: 'report', payload: '' });
     const client = server.connect();
     const resize = client.submit({ functionName: 'resize', payload: 'a', background: true }) as {
@@ -48,7 +54,7 @@ describe('the page snapshot', () => {
     expect(worker.grab()?.handle).toBe(pay.handle);
     worker.workException(pay.handle, Buffer.from('card declined'));
 
-    const snap = takeSnapshot(server);
+    const snap = await takeSnapshot(server);
     expect(snap.totals).toEqual({
       functions: 3, // report's appears with its first tick
       queued: 1,
@@ -88,7 +94,7 @@ describe('the page snapshot', () => {
       expect.objectContaining({ id: 'nightly', timing: 'every 60000 ms', nextTick: 60_000 }),
     ]);
     // Lists are capped; the totals still count everything.
-    expect(takeSnapshot(server, { workers: 1 }).workers).toHaveLength(1);
+    expect((await takeSnapshot(server, { workers: 1 })).workers).toHaveLength(1);
     // Nothing left running, so the close does not wait on the virtual clock.
     worker.workComplete(resize.handle, Buffer.alloc(0));
   });
@@ -104,6 +110,24 @@ describe('the page snapshot', () => {
       expect(response.headers.get('cache-control')).toBe('no-store');
       const body = (await response.json()) as { totals: { queued: number } };
       expect(body.totals.queued).toBe(1);
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('answers 500 with the error’s code when the job server cannot answer', async () => {
+    server = createJobServer();
+    const served = await serveDashboard(server, { processMetrics: false });
+    try {
+      // As a shared queue out of reach: its views reject.
+      server.functions = () => Promise.reject(new ServerClosedError());
+      const response = await fetch(`http://127.0.0.1:${served.address.port}/api/snapshot`);
+      expect(response.status).toBe(500);
+      expect(await response.json()).toEqual({
+        ok: false,
+        code: 'SERVER_CLOSED',
+        message: new ServerClosedError().message,
+      });
     } finally {
       await served.close();
     }

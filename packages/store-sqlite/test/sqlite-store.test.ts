@@ -389,7 +389,7 @@ describe('when the store fails', () => {
     await enough;
     for (let i = 0; i < 50 && [...store.list()].length > accepted.length - 20; i++) await turn();
     const again = await client.submit('g', payload, { background: true });
-    expect(server.status(again.handle).known).toBe(true);
+    expect((await server.status(again.handle)).known).toBe(true);
     await server.close({ timeout: 0 });
   });
 

@@ -14,7 +14,7 @@ export interface Replies {
   send(packet: Packet): void;
   /** An admin reply: it reaches the peer in one write. */
   sendText(text: string): void;
-  /** A place among the replies for an answer that comes later (a store write). */
+  /** A place among the replies for an answer that comes later (a store write, a shared queue). */
   reserve(): Slot;
   /** Writes what is queued now. */
   flush(): void;

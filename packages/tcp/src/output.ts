@@ -2,8 +2,8 @@ import { PacketWriter, type Packet } from '@geartrain/protocol';
 import type { Duplex } from 'node:stream';
 
 /**
- * A reply whose content is not known yet: JOB_CREATED waiting for a job store write, or an
- * admin reply waiting for one (`retry job`).
+ * A reply whose content is not known yet: JOB_CREATED waiting for a job store write, a
+ * STATUS_RES waiting for a shared queue, or an admin reply waiting for the job server.
  */
 export interface Slot {
   fill(reply: Packet | string): void;

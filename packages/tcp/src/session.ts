@@ -12,7 +12,7 @@ import {
 } from '@geartrain/protocol';
 import type { Duplex } from 'node:stream';
 import type { Subscription } from 'rxjs';
-import { executeAdmin } from './admin/index.js';
+import { AdminCommands } from './admin/index.js';
 import type { AdminContext, AdminSettings, PacketContext, SessionHost } from './context.js';
 import { HANDLERS } from './handlers/index.js';
 import { Output } from './output.js';
@@ -29,6 +29,7 @@ export class Session implements JobListener, PacketContext, AdminContext {
   /** OPTION_REQ `exceptions` (or the server's default). */
   exceptions: boolean;
   private readonly decoder: Decoder;
+  private readonly admin: AdminCommands = new AdminCommands(this);
   private closed = false;
   /** When the peer last sent something (scheduler ms), for the idle timeout. */
   private lastActive = 0;
@@ -111,7 +112,7 @@ export class Session implements JobListener, PacketContext, AdminContext {
   }
 
   private onText(line: string): void {
-    executeAdmin(this, line);
+    this.admin.execute(line);
   }
 
   private onProtocolError(error: ProtocolError): void {

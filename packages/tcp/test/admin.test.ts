@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { b, gatedStore, hex, setup } from './helpers.js';
+import { answeringLater, b, gatedStore, hex, setup } from './helpers.js';
 import { Wire } from './wire.js';
 
 describe('admin protocol on the same connection (reference §4)', () => {
@@ -123,7 +123,7 @@ describe('admin protocol on the same connection (reference §4)', () => {
     // The echo comes back after the failure was handled.
     w.send({ type: 'WORK_FAIL', handle: 'H:t:1' }, { type: 'ECHO_REQ', data: b('done') });
     await w.until(() => w.packets.some((p) => p.type === 'ECHO_RES'));
-    expect(server.jobServer.outcome('H:t:1')).toMatchObject({ state: 'failed' });
+    expect(await server.jobServer.outcome('H:t:1')).toMatchObject({ state: 'failed' });
     slow.close();
     const admin = new Wire(server);
     admin.sendRaw('retry job H:t:1\r\nretry job H:t:9\r\nversion\r\n');
@@ -135,6 +135,41 @@ describe('admin protocol on the same connection (reference §4)', () => {
     expect(admin.raw.toString()).toMatch(
       /^OK\r\nERR NO_SUCH_JOB no\+failed\+job\+is\+kept\+under\+that\+handle\r\nOK \S+\n$/,
     );
+  });
+
+  it('keeps the place of a reply that comes later, and runs the next command after it', async () => {
+    const server = setup();
+    const c = new Wire(server);
+    c.send({ type: 'SUBMIT_JOB_BG', functionName: 'f', unique: '', data: b('') });
+    await c.packetsAfter(1);
+    // `cancel` answers a turn later, as a shared queue does; `jobs` answers at once.
+    const late = answeringLater(server.jobServer, ['cancel']);
+    const admin = new Wire(server);
+    admin.sendRaw('cancel job H:t:1\r\nversion\r\nshow jobs\r\n');
+    admin.send({ type: 'ECHO_REQ', data: b('after') });
+    await Wire.settle();
+    // Nothing overtakes the answer that waits, a binary reply neither.
+    expect(admin.raw.length).toBe(0);
+    late.release();
+    await admin.packetsAfter(1);
+    const echo = Buffer.concat([hex('00524553 00000011 00000005'), b('after')]);
+    // `show jobs` ran once the cancel had: the job is gone.
+    expect(admin.raw).toEqual(Buffer.concat([b('OK\r\nOK 0.1.0\n.\n'), echo]));
+  });
+
+  it('answers a change the job server fails with an ERR in its place, and goes on', async () => {
+    const server = setup();
+    await server.jobServer.createFunction('f');
+    const late = answeringLater(server.jobServer, ['pause'], new Error('backend unreachable'));
+    const admin = new Wire(server);
+    admin.sendRaw('pause f\r\nversion\r\n');
+    await Wire.settle();
+    expect(admin.raw.length).toBe(0);
+    late.release();
+    expect(await admin.text('OK 0.1.0\n')).toBe(
+      'ERR QUEUE_ERROR backend+unreachable\r\nOK 0.1.0\n',
+    );
+    expect(admin.closed).toBe(false);
   });
 
   it('pauses, limits and schedules through admin commands; existing replies unchanged', async () => {
@@ -154,7 +189,7 @@ describe('admin protocol on the same connection (reference §4)', () => {
     expect(await lines('show functions\r\n', 3)).toBe(
       'mail\tpaused\tnone\npay\tactive\trate=10/1000,concurrency=3\n.\n',
     );
-    expect(server.jobServer.paused('mail')).toBe(true);
+    expect(await server.jobServer.paused('mail')).toBe(true);
     expect(await lines('resume mail\r\n', 1)).toBe('OK\r\n');
     expect(await lines('show functions\r\n', 2)).toBe(
       'pay\tactive\trate=10/1000,concurrency=3\n.\n',
@@ -169,7 +204,7 @@ describe('admin protocol on the same connection (reference §4)', () => {
         1,
       ),
     ).toBe('OK\r\n');
-    expect(server.jobServer.schedules()[0]).toMatchObject({
+    expect((await server.jobServer.schedules())[0]).toMatchObject({
       id: 'sweep',
       cron: '0 */5 * * * *',
       timezone: 'Europe/Berlin',
@@ -211,12 +246,15 @@ describe('geartrain’s admin additions', () => {
     const w = new Wire(server);
     w.send({ type: 'CAN_DO', functionName: 'pay' }, { type: 'GRAB_JOB' }, { type: 'GRAB_JOB' });
     await w.packetsAfter(2);
+    // The echo comes back after both ends were handled.
     w.send(
       { type: 'WORK_EXCEPTION', handle: 'H:t:1', data: b('declined:\t100% +\r\n.\nok') },
       { type: 'WORK_FAIL', handle: 'H:t:2' },
+      { type: 'ECHO_REQ', data: b('done') },
     );
+    await w.until(() => w.packets.some((p) => p.type === 'ECHO_RES'));
+    expect(await server.jobServer.outcomeCount()).toBe(2);
     const admin = new Wire(server);
-    await admin.until(() => server.jobServer.outcomes().length === 2);
     const lines = (await ask(admin, 'show failed pay\r\n', '.\n')).split('\n');
     // A tab, a line end or a `.` line in a message cannot break the listing.
     expect(lines.map((line) => line.split('\t'))).toEqual([
@@ -253,21 +291,29 @@ describe('geartrain’s admin additions', () => {
     const w = new Wire(server);
     w.send({ type: 'CAN_DO', functionName: 'pay' }, { type: 'GRAB_JOB' });
     await w.packetsAfter(1);
-    w.send({ type: 'WORK_EXCEPTION', handle: 'H:t:1', data: b('card declined') });
-    await w.until(() => server.jobServer.job('H:t:1')?.state === 'queued');
+    w.send(
+      { type: 'WORK_EXCEPTION', handle: 'H:t:1', data: b('card declined') },
+      { type: 'ECHO_REQ', data: b('1') },
+    );
+    await w.until(() => w.packets.some((p) => p.type === 'ECHO_RES'));
+    expect(await server.jobServer.job('H:t:1')).toMatchObject({ state: 'queued' });
     // Waiting for its second attempt: the first one's error.
     expect(await ask(admin, 'show job H:t:1\r\n', '.\n')).toMatch(
       /^state\tqueued\nfunction\tpay\npriority\thigh\nattempts\t1\npayload\t6\nerror\t1\tEXCEPTION\t\S+Z\t-\tcard\+declined\n\.\n$/,
     );
     w.send({ type: 'GRAB_JOB' });
-    await w.packetsAfter(2);
+    await w.packetsAfter(3);
     expect(await ask(admin, 'show job H:t:1\r\n', '.\n')).toMatch(
       /^state\trunning\n.*\nattempts\t2\n/s,
     );
     w.send({ type: 'WORK_FAIL', handle: 'H:t:1' }, { type: 'GRAB_JOB' });
-    await w.packetsAfter(3);
-    w.send({ type: 'WORK_COMPLETE', handle: 'H:t:2', data: b('receipt') });
-    await w.until(() => server.jobServer.outcomes().length === 2);
+    await w.packetsAfter(4);
+    w.send(
+      { type: 'WORK_COMPLETE', handle: 'H:t:2', data: b('receipt') },
+      { type: 'ECHO_REQ', data: b('2') },
+    );
+    await w.packetsAfter(5);
+    expect(await server.jobServer.outcomeCount()).toBe(2);
     expect(await ask(admin, 'show job H:t:1\r\n', '.\n')).toMatch(
       /^state\tfailed\nfunction\tpay\npriority\thigh\nattempts\t2\npayload\t6\n(error\t1\t.*\n)error\t2\tWORK_FAIL\t\S+Z\t-\t-\n\.\n$/,
     );
@@ -338,12 +384,12 @@ describe('geartrain’s admin additions', () => {
     expect(await ask(admin, 'create function nosuch\r\npause nosuch\r\n', 'OK\r\nOK\r\n')).toBe(
       'OK\r\nOK\r\n',
     );
-    expect(server.jobServer.paused('nosuch')).toBe(true);
+    expect(await server.jobServer.paused('nosuch')).toBe(true);
     // A paused function stays known to resume, even once dropped.
     expect(await ask(admin, 'drop function nosuch\r\nresume nosuch\r\n', 'OK\r\nOK\r\n')).toBe(
       'OK\r\nOK\r\n',
     );
-    expect(server.jobServer.paused('nosuch')).toBe(false);
+    expect(await server.jobServer.paused('nosuch')).toBe(false);
     // A function known from its worker or its jobs needs no create.
     const c = new Wire(server);
     c.send({ type: 'SUBMIT_JOB_BG', functionName: 'mail', unique: '', data: b('') });
@@ -387,13 +433,13 @@ describe('who may change the server over the admin port', () => {
 
   it('refuses geartrain’s own changes from another host, with how to allow them', async () => {
     const server = setup();
-    server.jobServer.createFunction('f');
+    await server.jobServer.createFunction('f');
     const remote = new Wire(server, '192.0.2.1');
     for (const [line, name] of changes) {
       expect(await ask(remote, `${line}\r\n`, '\r\n'), line).toBe(denied(name));
     }
-    expect(server.jobServer.paused('f')).toBe(false);
-    expect(server.jobServer.jobPolicy('f')).toBeNull();
+    expect(await server.jobServer.paused('f')).toBe(false);
+    expect(await server.jobServer.jobPolicy('f')).toBeNull();
     // Reading is for anyone: policies, limits, listings, one job, help.
     expect(await ask(remote, 'policy f\r\n', '\n')).toBe('OK none\n');
     expect(await ask(remote, 'limit f\r\n', '\n')).toBe('OK none\n');
@@ -412,13 +458,13 @@ describe('who may change the server over the admin port', () => {
 
   it('accepts them from anywhere with allowRemoteAdmin', async () => {
     const server = setup({ allowRemoteAdmin: true });
-    server.jobServer.createFunction('f');
+    await server.jobServer.createFunction('f');
     const remote = new Wire(server, '192.0.2.1');
     for (const [line] of changes) {
       expect(await ask(remote, `${line}\r\n`, '\n'), line).not.toMatch(/PERMISSION_DENIED/);
     }
-    expect(server.jobServer.jobPolicy('f')).toMatchObject({ attempts: 2 });
-    expect(server.jobServer.controls()).toEqual([
+    expect(await server.jobServer.jobPolicy('f')).toMatchObject({ attempts: 2 });
+    expect(await server.jobServer.controls()).toEqual([
       { functionName: 'f', paused: false, rate: null, concurrency: 1 },
     ]);
     // shutdown keeps its own option.

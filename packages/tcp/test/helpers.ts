@@ -1,5 +1,11 @@
 import type { TestScheduler } from 'rxjs/testing';
-import { createJobServer, MemoryJobStore, type JobRecord, type JobStore } from '@geartrain/core';
+import {
+  createJobServer,
+  MemoryJobStore,
+  type JobRecord,
+  type JobServer,
+  type JobStore,
+} from '@geartrain/core';
 import { GearmanServer } from '../src/index.js';
 
 // Shared by the TCP package's tests.
@@ -46,4 +52,42 @@ export function gatedStore() {
     },
     open: () => release(),
   };
+}
+
+/**
+ * Makes methods of `target` answer only once `release()` is called, as a shared queue
+ * answers after a round trip: each call waits, then does its work and resolves (or rejects
+ * with `failure`, when given).
+ */
+export function answeringLater<T extends object>(
+  target: T,
+  names: readonly (keyof T & string)[],
+  failure?: Error,
+) {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  for (const name of names) {
+    const method = target[name] as (...args: unknown[]) => unknown;
+    Object.defineProperty(target, name, {
+      configurable: true,
+      value: async (...args: unknown[]) => {
+        await gate;
+        if (failure !== undefined) throw failure;
+        return method.apply(target, args);
+      },
+    });
+  }
+  return { release };
+}
+
+/** The connections a job server opens from now on answer GET_STATUS* later (see above). */
+export function statusLater(jobs: JobServer, failure?: Error) {
+  const releases: (() => void)[] = [];
+  const connect = jobs.connect.bind(jobs);
+  jobs.connect = (options) => {
+    const connection = connect(options);
+    releases.push(answeringLater(connection, ['status', 'statusByUnique'], failure).release);
+    return connection;
+  };
+  return { release: () => releases.forEach((release) => release()) };
 }

@@ -155,7 +155,7 @@ describe('graceful close', () => {
     );
     await closed;
     expect(await first.text()).toBe('done');
-    expect(jobs.status(second.handle)).toMatchObject({ known: true, running: false });
+    expect(await jobs.status(second.handle)).toMatchObject({ known: true, running: false });
     expect(server.connections).toBe(0);
     worker.destroy();
   });
@@ -186,6 +186,6 @@ describe('graceful close', () => {
     clock.flush();
     await closed;
     await once(worker, 'close');
-    expect(jobs.status(job.handle)).toMatchObject({ known: true, running: false });
+    expect(await jobs.status(job.handle)).toMatchObject({ known: true, running: false });
   });
 });

@@ -3,7 +3,7 @@ import { createJobServer } from '@geartrain/core';
 import { describe, expect, it } from 'vitest';
 import { encodeRequest } from '@geartrain/protocol';
 import { GearmanServer } from '../src/index.js';
-import { advancer, b, gatedStore, hex, setup } from './helpers.js';
+import { advancer, b, gatedStore, hex, setup, statusLater } from './helpers.js';
 import { Wire } from './wire.js';
 
 describe('jobs over the wire (reference §2, §3)', () => {
@@ -200,7 +200,7 @@ describe('jobs over the wire (reference §2, §3)', () => {
       { type: 'JOB_ASSIGN', handle: 'H:t:2', functionName: 'f', data: b('now') },
       { type: 'NO_JOB' },
     ]);
-    expect(server.jobServer.jobs().find((j) => j.handle === 'H:t:1')).toMatchObject({
+    expect((await server.jobServer.jobs()).find((j) => j.handle === 'H:t:1')).toMatchObject({
       state: 'delayed',
       runAt: future * 1000,
     });
@@ -341,6 +341,59 @@ describe('connection behaviour', () => {
     ]);
   });
 
+  it('keeps STATUS_RES and STATUS_RES_UNIQUE in request order when the queue answers later', async () => {
+    const server = setup();
+    const late = statusLater(server.jobServer);
+    const c = new Wire(server);
+    c.send({ type: 'SUBMIT_JOB_BG', functionName: 'f', unique: 'u1', data: b('') });
+    await c.packetsAfter(1);
+    c.send(
+      { type: 'GET_STATUS', handle: 'H:t:1' },
+      { type: 'ECHO_REQ', data: b('between') },
+      { type: 'GET_STATUS_UNIQUE', unique: 'u1' },
+      { type: 'ECHO_REQ', data: b('after') },
+    );
+    await Wire.settle();
+    // Nothing overtakes the answer that waits.
+    expect(c.packets).toHaveLength(1);
+    late.release();
+    expect((await c.packetsAfter(5)).slice(1)).toEqual([
+      {
+        type: 'STATUS_RES',
+        handle: 'H:t:1',
+        known: '1',
+        running: '0',
+        numerator: '0',
+        denominator: '0',
+      },
+      { type: 'ECHO_RES', data: b('between') },
+      {
+        type: 'STATUS_RES_UNIQUE',
+        unique: 'u1',
+        known: '1',
+        running: '0',
+        numerator: '0',
+        denominator: '0',
+        clientCount: '0',
+      },
+      { type: 'ECHO_RES', data: b('after') },
+    ]);
+  });
+
+  it('answers a status look-up that fails with an ERROR in its place', async () => {
+    const server = setup();
+    const late = statusLater(server.jobServer, new Error('backend unreachable'));
+    const c = new Wire(server);
+    c.send({ type: 'GET_STATUS', handle: 'H:t:1' }, { type: 'ECHO_REQ', data: b('after') });
+    await Wire.settle();
+    expect(c.packets).toEqual([]);
+    late.release();
+    const [error, echo] = await c.packetsAfter(2);
+    expect(error).toMatchObject({ type: 'ERROR' });
+    expect(echo).toEqual({ type: 'ECHO_RES', data: b('after') });
+    expect(c.closed).toBe(false);
+  });
+
   it('writes a turn’s replies together: 200 pipelined requests, few writes', async () => {
     const server = setup();
     const c = new Wire(server);
@@ -478,7 +531,7 @@ describe('CAN_DO_TIMEOUT on the wire (reference §3.6)', () => {
     advance(100_000);
     await Wire.settle();
     expect(client.packets).toHaveLength(3);
-    expect(jobs.status('H:t:2')).toMatchObject({ known: true, running: true });
+    expect(await jobs.status('H:t:2')).toMatchObject({ known: true, running: true });
   });
 });
 

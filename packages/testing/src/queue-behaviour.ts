@@ -21,7 +21,7 @@ export interface QueueBehaviourOptions {
   /**
    * Another node on the same queue as `server` (a new `JobServer` of its own, sharing the
    * queue), for queues that several servers share. Without it the cross-node cases are
-   * skipped (with the runner's `it.skip`, where it has one).
+   * not registered (a local queue has no second node).
    */
   makePeer?: MakePeer;
   /**
@@ -84,7 +84,6 @@ export function describeQueueBehaviour(
       }
       if (failure !== null) throw failure.error;
     });
-  const skip = skipper(api);
 
   api.describe(`Queue behaviour: ${name}`, () => {
     api.describe('jobs', () => jobCases(define));
@@ -95,14 +94,7 @@ export function describeQueueBehaviour(
       lifecycleCases(define);
       if (options.durable === true) durableCases(define);
     });
+    // Only for queues that several servers share: a local queue has no second node.
     if (options.makePeer !== undefined) api.describe('across nodes', () => crossNodeCases(define));
-    else if (skip !== null) api.describe('across nodes (no makePeer)', () => crossNodeCases(skip));
   });
-}
-
-/** Cases registered as skipped, when the runner's `it` has `skip` (vitest, jest, node:test). */
-function skipper(api: SuiteApi): Define | null {
-  const it = api.it as SuiteApi['it'] & { skip?: SuiteApi['it'] };
-  if (typeof it.skip !== 'function') return null;
-  return (title) => it.skip!(title, () => undefined);
 }

@@ -71,10 +71,10 @@ async function turns(n = 20): Promise<void> {
   for (let i = 0; i < n; i++) await settle();
 }
 
-/** Waits, a bounded number of turns, until `done()` holds. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000 && !done(); i++) await settle();
-  assert.ok(done(), `timed out waiting until ${what}`);
+/** Waits, a bounded number of turns, until `done()` holds (it may ask the server). */
+async function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 2000 && !(await done()); i++) await settle();
+  assert.ok(await done(), `timed out waiting until ${what}`);
 }
 
 /** A worker on `server` that records each job it is given and holds it until told. */
@@ -386,9 +386,13 @@ export function describeJobStoreContract(
 
         const second = serverOn(await restart(), clock);
         await second.ready;
-        assert.equal(second.status(a.handle).known, true, 'GET_STATUS knows the old handle');
-        assert.equal(second.status(b.handle).known, true);
-        assert.equal(second.status(finished.handle).known, false);
+        assert.equal(
+          (await second.status(a.handle)).known,
+          true,
+          'GET_STATUS knows the old handle',
+        );
+        assert.equal((await second.status(b.handle)).known, true);
+        assert.equal((await second.status(finished.handle)).known, false);
         const again = await second
           .client()
           .submit('mail', 'a again', { background: true, unique: 'order-7' });
@@ -424,14 +428,17 @@ export function describeJobStoreContract(
         failing.register('charge', () => {
           throw new Error('declined');
         });
-        await until(() => first.jobs()[0]?.state === 'delayed', 'the first attempt failed');
+        await until(
+          async () => (await first.jobs())[0]?.state === 'delayed',
+          'the first attempt failed',
+        );
         await failing.stop({ timeout: 0 });
         await turns();
 
         const second = serverOn(await restart(), clock);
         await second.ready;
         assert.deepEqual(
-          second.jobs().map((j) => [j.handle, j.state]),
+          (await second.jobs()).map((j) => [j.handle, j.state]),
           [[job.handle, 'delayed']],
         );
         const attempts: number[] = [];
@@ -447,7 +454,7 @@ export function describeJobStoreContract(
         await until(() => attempts.length === 2, 'the third attempt ran');
         assert.deepEqual(attempts, [2, 3]);
         await turns();
-        assert.equal(second.status(job.handle).known, false, 'failed for good after 3');
+        assert.equal((await second.status(job.handle)).known, false, 'failed for good after 3');
       }),
     );
 
@@ -457,7 +464,7 @@ export function describeJobStoreContract(
         if (store.keepOutcome === undefined) return; // a store may keep no outcomes
         const clock = new VirtualClock();
         const first = serverOn(store, clock);
-        first.setJobPolicy('pay', { attempts: 2, keep: { completed: { count: 10 } } });
+        await first.setJobPolicy('pay', { attempts: 2, keep: { completed: { count: 10 } } });
         await first.ready;
         const client = first.client();
         const declined = await client.submit('pay', Buffer.from([1, 0, 2]), {
@@ -474,14 +481,14 @@ export function describeJobStoreContract(
           if (job.text() !== 'gone') stacks.push(error.stack!);
           throw error;
         });
-        await until(() => first.outcomes().length === 3, 'all three ended');
-        assert.equal(first.discard(gone.handle), true);
+        await until(async () => (await first.outcomeCount()) === 3, 'all three ended');
+        assert.equal(await first.discard(gone.handle), true);
         await turns();
 
         const second = serverOn(await restart(), clock);
-        second.setJobPolicy('pay', { attempts: 2, keep: { completed: { count: 10 } } });
+        await second.setJobPolicy('pay', { attempts: 2, keep: { completed: { count: 10 } } });
         await second.ready;
-        const failed = second.outcome(declined.handle);
+        const failed = await second.outcome(declined.handle);
         assert.ok(failed !== undefined, 'the failed job is kept across the restart');
         assert.equal(failed.state, 'failed');
         assert.equal(failed.reason, 'EXCEPTION');
@@ -499,16 +506,20 @@ export function describeJobStoreContract(
           stacks,
         );
         assert.ok(failed.payload.equals(Buffer.from([1, 0, 2])));
-        assert.equal(second.outcome(paid.handle)?.result?.toString(), 'receipt');
-        assert.equal(second.outcome(gone.handle), undefined, 'a discarded outcome stays gone');
+        assert.equal((await second.outcome(paid.handle))?.result?.toString(), 'receipt');
+        assert.equal(
+          await second.outcome(gone.handle),
+          undefined,
+          'a discarded outcome stays gone',
+        );
         // Run by hand: the same handle, and the job is in the store again.
         assert.equal(await second.retry(declined.handle), declined.handle);
         await turns();
         const third = serverOn(await restart(), clock);
         await third.ready;
-        assert.equal(third.outcome(declined.handle), undefined);
+        assert.equal(await third.outcome(declined.handle), undefined);
         assert.deepEqual(
-          third.jobs().map((j) => j.handle),
+          (await third.jobs()).map((j) => j.handle),
           [declined.handle],
         );
       }),
@@ -549,7 +560,7 @@ export function describeJobStoreContract(
         worker = holdingWorker(server, ['work']);
         await until(() => worker.seen.length === 1, 'the next job started');
         assert.equal(worker.seen[0]!.payload, 'next');
-        assert.equal(server.status(long.handle).known, false);
+        assert.equal((await server.status(long.handle)).known, false);
         worker.finishAll();
         await turns();
         assert.deepEqual(await list(await restart()), []);
@@ -572,7 +583,7 @@ export function describeJobStoreContract(
 
         const second = serverOn(await restart(), clock);
         await second.ready;
-        assert.deepEqual(second.controls(), [
+        assert.deepEqual(await second.controls(), [
           { functionName: 'mail', paused: true, rate: null, concurrency: null },
           { functionName: 'pay', paused: false, rate: { max: 10, duration: 1000 }, concurrency: 2 },
         ]);
@@ -585,7 +596,7 @@ export function describeJobStoreContract(
         await turns();
         const third = serverOn(await restart(), clock);
         await third.ready;
-        assert.equal(third.paused('mail'), false);
+        assert.equal(await third.paused('mail'), false);
       }),
     );
 
@@ -606,32 +617,30 @@ export function describeJobStoreContract(
         assert.equal(await first.unschedule('gone'), true);
         await clock.advanceBy(3 * 60_000);
         await turns();
-        const ticks = (s: JobServer) =>
-          s
-            .jobs()
-            .filter((j) => j.functionName === 'sweep')
-            .map((j) => j.unique);
-        assert.deepEqual(ticks(first), ['sweep:60000', 'sweep:120000', 'sweep:180000']);
+        const ticks = async (s: JobServer) =>
+          (await s.jobs()).filter((j) => j.functionName === 'sweep').map((j) => j.unique);
+        assert.deepEqual(await ticks(first), ['sweep:60000', 'sweep:120000', 'sweep:180000']);
 
         // Restarted at the same instant: the ticks are stored with their jobs, none again.
         const second = serverOn(await restart(), clock);
         await second.ready;
         await turns();
-        assert.deepEqual(ticks(second), ['sweep:60000', 'sweep:120000', 'sweep:180000']);
-        const [info] = second.schedules();
-        assert.ok(info !== undefined && second.schedules().length === 1, 'one schedule left');
+        assert.deepEqual(await ticks(second), ['sweep:60000', 'sweep:120000', 'sweep:180000']);
+        const schedules = await second.schedules();
+        const [info] = schedules;
+        assert.ok(info !== undefined && schedules.length === 1, 'one schedule left');
         assert.equal(info.lastTick, 180_000);
         assert.equal(info.nextTick, 240_000);
         assert.equal(info.priority, 'low');
         assert.ok(info.payload.equals(Buffer.from([0, 1])));
         await clock.advanceBy(60_000);
         await turns();
-        assert.deepEqual(ticks(second).at(-1), 'sweep:240000');
+        assert.deepEqual((await ticks(second)).at(-1), 'sweep:240000');
         assert.equal(await second.unschedule('sweep'), true);
         await turns();
         const third = serverOn(await restart(), clock);
         await third.ready;
-        assert.deepEqual(third.schedules(), []);
+        assert.deepEqual(await third.schedules(), []);
       }),
     );
   });

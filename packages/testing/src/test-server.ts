@@ -74,6 +74,8 @@ const TEST_SERVER_KEYS = knownKeys<TestServerOptions>({
   maxRetries: true,
   maxQueue: true,
   maxUniqueLength: true,
+  queue: true,
+  nodeName: true,
   store: true,
   workerWakeup: true,
   wakeTimeout: true,
@@ -185,11 +187,11 @@ export class TestServer {
    */
   async runUntilIdle(maxSteps = 10_000): Promise<void> {
     for (let step = 0; step < maxSteps; step++) {
-      const before = this.fingerprint();
+      const before = await this.fingerprint();
       await this.clock.advanceBy(0);
       const next = this.clock.nextTimer;
       if (next === undefined) {
-        if (this.fingerprint() === before) return;
+        if ((await this.fingerprint()) === before) return;
         continue;
       }
       await this.clock.advanceTo(next);
@@ -198,14 +200,17 @@ export class TestServer {
   }
 
   /** Jobs waiting to run (delayed ones included). */
-  queued(): JobInfo[] {
-    return this.server.jobs().filter((j) => j.state !== 'running');
+  async queued(): Promise<JobInfo[]> {
+    return (await this.server.jobs()).filter((j) => j.state !== 'running');
   }
 
   /** Jobs a worker holds now. */
-  running(): JobInfo[] {
-    return this.server.jobs().filter((j) => j.state === 'running');
+  async running(): Promise<JobInfo[]> {
+    return (await this.server.jobs()).filter((j) => j.state === 'running');
   }
+
+  // What this test server saw of the jobs' events, in order: kept in this process, so read
+  // at once (the queue's own views above answer with a Promise, as the job server's do).
 
   /** Jobs that ended, in the order they ended. */
   finished(): readonly FinishedJob[] {
@@ -228,7 +233,7 @@ export class TestServer {
   }
 
   /** Kept outcomes of ended background jobs (`JobServer.outcomes`). */
-  outcomes(options?: OutcomeFilter): JobOutcome[] {
+  outcomes(options?: OutcomeFilter): Promise<JobOutcome[]> {
     return this.server.outcomes(options);
   }
 
@@ -239,8 +244,10 @@ export class TestServer {
     this.subscription.unsubscribe();
   }
 
-  private fingerprint(): string {
-    return `${this.ended.length}/${this.server.jobs().length}/${this.running().length}`;
+  private async fingerprint(): Promise<string> {
+    const jobs = await this.server.jobs();
+    const running = jobs.filter((j) => j.state === 'running').length;
+    return `${this.ended.length}/${jobs.length}/${running}`;
   }
 }
 

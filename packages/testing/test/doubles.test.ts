@@ -92,7 +92,7 @@ async function closesUnpaidOrderAfter20Minutes(schedule: typeof scheduleOrderClo
     (job) => void closed.push(job.json<{ orderId: number }>().orderId),
   );
   await schedule(t.client(), 7);
-  expect(t.queued()).toHaveLength(1);
+  expect(await t.queued()).toHaveLength(1);
   await t.advanceBy(20 * MINUTE - 1);
   expect(closed).toEqual([]);
   await t.advanceBy(1);
@@ -182,7 +182,7 @@ describe('createTestServer (virtual time)', () => {
 
   it('shows retries with their back-off, and the dead letter kept at the end', async () => {
     const t = createTestServer();
-    t.server.setJobPolicy('charge', {
+    await t.server.setJobPolicy('charge', {
       attempts: 3,
       backoff: { type: 'exponential', delay: 1000 },
     });
@@ -199,7 +199,7 @@ describe('createTestServer (virtual time)', () => {
       [2, 'EXCEPTION', 2000, 1000],
     ]);
     expect(t.finished()).toMatchObject([{ handle: job.handle, outcome: 'failed' }]);
-    const [dead] = t.outcomes({ state: 'failed' });
+    const [dead] = await t.outcomes({ state: 'failed' });
     expect(dead).toMatchObject({ handle: job.handle, attempts: 3, endedAt: 3000 });
     expect(dead!.errors.map((e) => e.data?.toString())).toEqual([
       'card declined',
@@ -228,7 +228,7 @@ describe('createTestServer (virtual time)', () => {
       if (job.text() === 'first') await t.client().submit('step', 'second', { delay: 5 * MINUTE });
     });
     await t.client().submit('step', 'first', { delay: MINUTE });
-    expect(t.running()).toEqual([]);
+    expect(await t.running()).toEqual([]);
     await t.runUntilIdle();
     expect(order).toEqual([`first@${MINUTE}`, `second@${6 * MINUTE}`]);
     expect(t.finished().map((j) => j.outcome)).toEqual(['completed', 'completed']);
@@ -248,7 +248,7 @@ describe('createTestServer (virtual time)', () => {
     const job = await t.client().submit('slow');
     const result = job.result.catch((e: unknown) => e);
     await t.advanceBy(0);
-    expect(t.running()).toMatchObject([{ functionName: 'slow', state: 'running' }]);
+    expect(await t.running()).toMatchObject([{ functionName: 'slow', state: 'running' }]);
     await t.advanceBy(30_000);
     expect(await result).toMatchObject({ reason: 'TIMEOUT' });
     expect(t.finished()).toMatchObject([{ outcome: 'failed', reason: 'TIMEOUT', time: 30_000 }]);

@@ -103,7 +103,7 @@ describe('the thread pool', () => {
     // Two threads are idle and two jobs queued: without the limit a second would start at
     // once. None does while the first is held (Atomics, bounded to 300 ms).
     await expect(changed(0, 1, 300)).rejects.toThrow(/stayed 1/);
-    expect(server.jobs().map((j) => j.state)).toEqual(['running', 'queued', 'queued']);
+    expect((await server.jobs()).map((j) => j.state)).toEqual(['running', 'queued', 'queued']);
     Atomics.store(flags, 1, 1);
     Atomics.notify(flags, 1);
     expect((await Promise.all(results)).map(String)).toEqual(['released', 'released', 'released']);
@@ -141,10 +141,10 @@ describe('the thread pool', () => {
       toArray(),
     );
     await lastValueFrom(outcomes);
-    const [fail] = server.outcome(failed.handle)!.errors;
+    const [fail] = (await server.outcome(failed.handle))!.errors;
     expect(fail).toMatchObject({ reason: 'WORK_FAIL', message: 'not today', name: 'WorkFail' });
     expect(fail!.stack).toMatch(/^WorkFail: not today\n.*handlers\.mjs/s);
-    const [exception] = server.outcome(declined.handle)!.errors;
+    const [exception] = (await server.outcome(declined.handle))!.errors;
     expect(exception).toMatchObject({
       reason: 'EXCEPTION',
       message: 'card declined',
@@ -218,7 +218,7 @@ describe('the thread pool', () => {
     void client.run('oom').catch(() => undefined);
     const crashed = await crash;
     expect((crashed.error as { code?: string }).code).toBe('ERR_WORKER_OUT_OF_MEMORY');
-    server.cancel(server.jobs()[0]!.handle);
+    await server.cancel((await server.jobs())[0]!.handle);
     expect(await restarted).toMatchObject({ replaces: crashed.thread });
     // The next job runs on the replacement: another thread id than the one that died.
     const after = (await client.run('whoami')).toString();
@@ -260,7 +260,7 @@ describe('the thread pool', () => {
     expect(pool!.stats.threads).toBe(0);
     expect(events.filter((e) => e.type === 'exited')).toHaveLength(2);
     // The job that did not finish went back to the queue for another worker.
-    expect(server.status(stuck.handle)).toMatchObject({ known: true, running: false });
+    expect(await server.status(stuck.handle)).toMatchObject({ known: true, running: false });
   });
 });
 

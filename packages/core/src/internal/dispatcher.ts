@@ -86,11 +86,9 @@ export class Dispatcher implements QueueHost {
     }
   }
 
-  broadcast(job: Job, update: JobUpdate, knownHandle?: string): void {
-    let a = job.attachments;
-    if (a === null) return;
-    const handle = knownHandle ?? job.handle;
-    for (; a !== null; a = a.nextOfJob) deliver(a.listener, handle, update);
+  broadcast(job: Job, update: JobUpdate): void {
+    // Each attachment keeps the handle its submission was given: none is made again here.
+    for (let a = job.attachments; a !== null; a = a.nextOfJob) deliver(a.listener, a.handle, update);
   }
 
   revoke(holder: WorkerState, handle: string, reason: FailReason): void {
@@ -208,7 +206,7 @@ export class Dispatcher implements QueueHost {
         if (job.run === run) this.queue.timedOut(job);
       }, ability.timeout);
     }
-    if (ctx.observed) {
+    if (ctx.events.observed) {
       ctx.emit({
         type: 'started',
         handle: run.handle,
@@ -246,8 +244,8 @@ export class Dispatcher implements QueueHost {
     this.broadcast(job, { type, data });
   }
 
-  workComplete(job: Job, data: Buffer, handle?: string): void {
-    this.queue.complete(job, data, handle);
+  workComplete(job: Job, data: Buffer): void {
+    this.queue.complete(job, data);
   }
 
   /** `thrown`: the error an in-process handler threw (a WorkFail), for its kept outcome. */

@@ -33,15 +33,15 @@ export class Endings {
     private readonly options: EndingsOptions,
   ) {}
 
-  complete(job: Job, data: Buffer, handle?: string): void {
+  complete(job: Job, data: Buffer): void {
     let endedAt = Number.NaN;
     if (job.background && (this.kept.keeps(job.fn) & KEEP_COMPLETED) !== 0) {
       endedAt = this.kept.keep(job, 'completed', null, data);
     }
     job.fn.counts.completed++;
     this.finish(job, endedAt);
-    this.host.broadcast(job, { type: 'complete', data }, handle);
-    if (this.ctx.observed) this.ctx.emit({ type: 'completed', handle: job.handle });
+    this.host.broadcast(job, { type: 'complete', data });
+    if (this.ctx.events.observed) this.ctx.emit({ type: 'completed', handle: job.handle });
   }
 
   /** `thrown`: the error an in-process handler threw (a WorkFail), for its kept outcome. */
@@ -62,7 +62,7 @@ export class Endings {
     job.fn.counts.failed++;
     this.finish(job, endedAt);
     this.host.broadcast(job, { type: 'exception', data });
-    if (this.ctx.observed) {
+    if (this.ctx.events.observed) {
       this.ctx.emit({ type: 'failed', handle: job.handle, reason: 'EXCEPTION' });
     }
   }
@@ -109,7 +109,7 @@ export class Endings {
   /** A job that ran before goes first in its queue, for its next attempt. */
   queueAgain(job: Job): void {
     this.live.enqueue(job, true);
-    if (this.ctx.observed) {
+    if (this.ctx.events.observed) {
       this.ctx.emit({ type: 'retried', handle: job.handle, attempt: job.retries + 1 });
     }
     this.host.waiting(job.fn);
@@ -139,7 +139,7 @@ export class Endings {
     this.finish(job, endedAt);
     if (revoke && holder !== undefined) this.host.revoke(holder, handle, reason);
     this.host.broadcast(job, { type: 'fail', reason });
-    if (this.ctx.observed) {
+    if (this.ctx.events.observed) {
       this.ctx.emit(
         reason === 'CANCELLED' ? { type: 'cancelled', handle } : { type: 'failed', handle, reason },
       );
@@ -192,7 +192,7 @@ export class Endings {
     }
     // The attempt is counted, and the time of the next one kept, for a restart.
     if (job.stored) this.writes.update(job);
-    if (this.ctx.observed) {
+    if (this.ctx.events.observed) {
       this.ctx.emit({ type: 'retrying', handle, attempt: failed, reason, delay });
     }
     if (delay === 0) this.host.waiting(job.fn);

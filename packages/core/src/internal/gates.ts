@@ -32,7 +32,7 @@ export class Gates {
     const changed = gate.paused !== paused;
     gate.paused = paused;
     this.settle(gate);
-    if (changed && this.ctx.observed) {
+    if (changed && this.ctx.events.observed) {
       this.ctx.emit({ type: paused ? 'paused' : 'resumed', functionName });
     }
     return controlOf(gate);
@@ -93,7 +93,7 @@ export class Gates {
         },
         timerDelay(at, now),
       );
-      if (this.ctx.observed) {
+      if (this.ctx.events.observed) {
         this.ctx.emit({ type: 'limited', functionName: fn.name, until: at });
       }
     }

@@ -126,8 +126,9 @@ export class LiveJobs {
   }
 
   /** Queued or delayed by its `runAt`; returns whether it is queued now. */
-  place(job: Job, now: number): boolean {
-    if (job.runAt !== 0 && job.runAt > now) {
+  place(job: Job, clock: { now(): number }): boolean {
+    // The clock is read only for a job that has a time (most have none).
+    if (job.runAt !== 0 && job.runAt > clock.now()) {
       this.delay(job);
       return false;
     }

@@ -10,6 +10,7 @@ import { Gates } from './gates.js';
 import {
   Attachment,
   Job,
+  JobDraft,
   JobState,
   PRIORITY_NAMES,
   priorityIndex,
@@ -68,6 +69,8 @@ export class LocalQueue implements JobQueue {
   /** While an asynchronous store lists its records at start (see `replay`). */
   private replaying: Promise<void> | null = null;
   private host!: QueueHost;
+  /** The submission's new job, filled rather than made for each (see JobInit). */
+  private readonly draft = new JobDraft();
 
   constructor(
     private readonly ctx: ServerContext,
@@ -190,9 +193,9 @@ export class LocalQueue implements JobQueue {
     const existing = this.live.coalescedWith(fn, unique, body);
     if (existing !== undefined) {
       fn.counts.coalesced++;
-      if (attach !== undefined) new Attachment(existing, attach, owner!);
       const handle = existing.handle;
-      if (ctx.observed) {
+      if (attach !== undefined) new Attachment(existing, attach, owner!, handle);
+      if (ctx.events.observed) {
         ctx.emit({ type: 'coalesced', handle, functionName: name, unique, background });
       }
       const outcome: SubmitOutcome = { handle, coalesced: true };
@@ -204,26 +207,26 @@ export class LocalQueue implements JobQueue {
       priority === 0 ? fn.limits.high : priority === 1 ? fn.limits.normal : fn.limits.low;
     if (limit > 0 && fn.total >= limit) throw new QueueFullError(name);
 
-    const job = new Job({
-      seq: ++this.live.seq,
-      fn,
-      unique,
-      body,
-      priority,
-      background,
-      runAt,
-      reducer,
-      retry,
-    });
+    const init = this.draft;
+    init.seq = ++this.live.seq;
+    init.fn = fn;
+    init.unique = unique;
+    init.body = body;
+    init.priority = priority;
+    init.background = background;
+    init.runAt = runAt;
+    init.reducer = reducer;
+    init.retry = retry;
+    const job = new Job(init);
     fn.counts.submitted++;
     // Times are taken only where they are measured or an outcome may be kept.
     this.live.add(
       job,
       ctx.timingSince >= 0 || (background && this.kept.keeps(fn) !== 0) ? ctx.stamps.now() : 0,
     );
-    if (attach !== undefined) new Attachment(job, attach, owner!);
     const handle = job.handle;
-    if (ctx.observed) {
+    if (attach !== undefined) new Attachment(job, attach, owner!, handle);
+    if (ctx.events.observed) {
       ctx.emit({
         type: 'submitted',
         handle,
@@ -257,9 +260,9 @@ export class LocalQueue implements JobQueue {
 
   /** Queued (its workers woken) or delayed by its `runAt`. */
   activate(job: Job): void {
-    if (this.live.place(job, this.ctx.now())) {
+    if (this.live.place(job, this.ctx)) {
       this.host.waiting(job.fn);
-    } else if (this.ctx.observed) {
+    } else if (this.ctx.events.observed) {
       this.ctx.emit({ type: 'delayed', handle: job.handle, runAt: job.runAt });
     }
   }
@@ -317,7 +320,7 @@ export class LocalQueue implements JobQueue {
   /** Read from the job's run when asked for: there is nothing to write. */
   progress(job: Job): void {
     const run = job.run!;
-    if (this.ctx.observed) {
+    if (this.ctx.events.observed) {
       this.ctx.emit({
         type: 'progress',
         handle: job.handle,
@@ -327,8 +330,8 @@ export class LocalQueue implements JobQueue {
     }
   }
 
-  complete(job: Job, data: Buffer, handle?: string): void {
-    this.endings.complete(job, data, handle);
+  complete(job: Job, data: Buffer): void {
+    this.endings.complete(job, data);
   }
 
   fail(job: Job, thrown?: unknown): void {
@@ -428,7 +431,7 @@ export class LocalQueue implements JobQueue {
       retry: outcome.retry,
     });
     this.live.add(job, this.ctx.stamps.now());
-    if (this.ctx.observed) this.ctx.emit({ type: 'resubmitted', handle });
+    if (this.ctx.events.observed) this.ctx.emit({ type: 'resubmitted', handle });
     const result: SubmitOutcome = { handle, coalesced: false };
     if (this.writes.store === null) {
       this.activate(job);

@@ -1,6 +1,6 @@
-import type { ClientOptions, SubmitOptions, Task } from '../client.js';
-import type { CanDoOptions, ConnectionOptions } from '../connection.js';
-import type { CloseOptions, JobServerOptions } from '../server.js';
+import type { ClientOptions, SubmitOptions, Task } from '../client-types.js';
+import type { CanDoOptions, ConnectionOptions } from '../transport-types.js';
+import type { CloseOptions, JobServerOptions } from '../server-types.js';
 import type {
   FunctionLimits,
   JobFilter,

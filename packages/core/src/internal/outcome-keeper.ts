@@ -112,7 +112,7 @@ export class OutcomeKeeper {
   /** Forgets one kept outcome; returns whether there was one. */
   discard(handle: string): boolean {
     const removed = this.outcomes.remove(handle) !== undefined;
-    if (removed && this.ctx.observed) this.ctx.emit({ type: 'discarded', handle });
+    if (removed && this.ctx.events.observed) this.ctx.emit({ type: 'discarded', handle });
     return removed;
   }
 

@@ -1,4 +1,4 @@
-import type { JobPolicy } from '../server.js';
+import type { JobPolicy } from '../retry.js';
 import type { SubmitOutcome } from '../transport-types.js';
 import type {
   FunctionControl,

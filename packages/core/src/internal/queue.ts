@@ -19,7 +19,7 @@ export interface QueueHost {
    */
   release(job: Job, endedAt: number): void;
   /** Tells the clients waiting on `job` (its attachments) of an update. */
-  broadcast(job: Job, update: JobUpdate, handle?: string): void;
+  broadcast(job: Job, update: JobUpdate): void;
   /** Tells a worker that a job it holds was taken back. */
   revoke(holder: WorkerState, handle: string, reason: FailReason): void;
 }
@@ -62,7 +62,7 @@ export interface JobQueue {
   // refuses a report for a job the worker no longer holds before it gets here.
   /** The running job's progress changed (its run holds the numbers); the queue reports it. */
   progress(job: Job): void;
-  complete(job: Job, data: Buffer, handle?: string): void;
+  complete(job: Job, data: Buffer): void;
   /** `thrown`: what an in-process handler threw, kept with the job's outcome. */
   fail(job: Job, thrown?: unknown): void;
   exception(job: Job, data: Buffer, thrown?: unknown): void;

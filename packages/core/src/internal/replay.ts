@@ -4,15 +4,39 @@ import type { FunctionControl } from '../types.js';
 import type { ServerContext } from './context.js';
 import { Job, priorityIndex } from './job.js';
 import { KeptOutcome } from './kept-outcome.js';
-import type { LocalQueue } from './local-queue.js';
+import type { Endings } from './endings.js';
+import type { FunctionTable } from './function-table.js';
+import type { Gates } from './gates.js';
+import type { LiveJobs } from './live-jobs.js';
+import type { OutcomeKeeper } from './outcome-keeper.js';
+import type { Schedules } from './schedules.js';
+import type { StoreWrites } from './store-writes.js';
+import type { Retries } from '../retry.js';
 import { toBody } from './payload.js';
 import { isThenable } from './thenable.js';
+
+/** What the replay takes up a store's records into: the local queue's parts. */
+export interface ReplayTarget {
+  readonly writes: StoreWrites;
+  readonly live: LiveJobs;
+  readonly gates: Gates;
+  readonly kept: OutcomeKeeper;
+  readonly functions: FunctionTable;
+  readonly schedules: Schedules;
+  readonly endings: Endings;
+  readonly maxRetries: number;
+  retryPolicyOf(job: Job): Retries | null;
+  /** Queued (its workers woken) or delayed by its `runAt`. */
+  activate(job: Job): void;
+  /** The jobs are in place: submissions need not wait any more. */
+  replayed(): void;
+}
 
 /**
  * Lists what a previous run left in the local queue's store and takes it up: at once for a
  * synchronous store (undefined is returned), else when the store has listed it all.
  */
-export function replayStored(queue: LocalQueue, ctx: ServerContext): Promise<void> | undefined {
+export function replayStored(queue: ReplayTarget, ctx: ServerContext): Promise<void> | undefined {
   const writes = queue.writes;
   const listed = writes.list();
   const highest = writes.highestSeq();
@@ -46,7 +70,7 @@ export function replayStored(queue: LocalQueue, ctx: ServerContext): Promise<voi
  * against `maxRetries`. New handles start above `highestSeq`, so no handle is reused.
  */
 function replay(
-  queue: LocalQueue,
+  queue: ReplayTarget,
   ctx: ServerContext,
   records: Iterable<JobRecord>,
   highestSeq: number,
@@ -80,7 +104,7 @@ function replay(
   queue.schedules.replay(schedules);
 }
 
-function replayOne(queue: LocalQueue, ctx: ServerContext, record: JobRecord): Job | undefined {
+function replayOne(queue: ReplayTarget, ctx: ServerContext, record: JobRecord): Job | undefined {
   const live = queue.live;
   const fn = queue.functions.entry(record.functionName);
   const body = toBody(record.payload, true);
@@ -120,7 +144,7 @@ function replayOne(queue: LocalQueue, ctx: ServerContext, record: JobRecord): Jo
 }
 
 /** A replayed job that had been handed out: failed past `maxRetries`, else first in line. */
-function replayAgain(queue: LocalQueue, ctx: ServerContext, job: Job): void {
+function replayAgain(queue: ReplayTarget, ctx: ServerContext, job: Job): void {
   const policy = queue.retryPolicyOf(job);
   const limit = policy === null ? queue.maxRetries : policy.attempts - 1;
   if (job.retries > limit) {

@@ -1,6 +1,6 @@
 import { QueueUnavailableError } from '../errors.js';
 import type { QueueBackend } from '../queue-backend.js';
-import type { JobPolicy } from '../server.js';
+import type { JobPolicy } from '../retry.js';
 import type { SubmitOutcome } from '../transport-types.js';
 import type {
   FunctionControl,
@@ -110,19 +110,19 @@ export class SharedAdmin implements QueueAdmin {
   async cancel(handle: string): Promise<boolean> {
     if (this.here(handle)) return this.queue.local.cancel(handle);
     const cancelled = await this.backend.cancel(handle);
-    if (cancelled && this.ctx.observed) this.ctx.emit({ type: 'cancelled', handle });
+    if (cancelled && this.ctx.events.observed) this.ctx.emit({ type: 'cancelled', handle });
     return cancelled;
   }
   async retry(handle: string): Promise<SubmitOutcome | undefined> {
     const answer = await this.backend.retry(handle);
     if (answer === undefined) return undefined;
     if ('error' in answer) throw answer.error;
-    if (!answer.coalesced && this.ctx.observed) this.ctx.emit({ type: 'resubmitted', handle });
+    if (!answer.coalesced && this.ctx.events.observed) this.ctx.emit({ type: 'resubmitted', handle });
     return answer;
   }
   async discard(handle: string): Promise<boolean> {
     const discarded = await this.backend.discard(handle);
-    if (discarded && this.ctx.observed) this.ctx.emit({ type: 'discarded', handle });
+    if (discarded && this.ctx.events.observed) this.ctx.emit({ type: 'discarded', handle });
     return discarded;
   }
   discardFailed(functionName: string) {
@@ -139,7 +139,7 @@ export class SharedAdmin implements QueueAdmin {
   }
   async setPaused(functionName: string, paused: boolean): Promise<void> {
     await this.backend.setPaused(functionName, paused);
-    if (this.ctx.observed) this.ctx.emit({ type: paused ? 'paused' : 'resumed', functionName });
+    if (this.ctx.events.observed) this.ctx.emit({ type: paused ? 'paused' : 'resumed', functionName });
   }
   setLimits(functionName: string, limits: FunctionLimits | null) {
     return this.backend.setLimits(functionName, limits);

@@ -120,7 +120,7 @@ export class SharedQueue implements JobQueue {
       waiting: (names) => this.signalled(names),
       revoked: (handle, attempt, reason) => this.revoked(handle, attempt, reason),
       event: (event) => {
-        if (!this.ctx.observed) return;
+        if (!this.ctx.events.observed) return;
         const { time: _time, ...rest } = event;
         this.ctx.emit(rest);
       },
@@ -221,9 +221,9 @@ export class SharedQueue implements JobQueue {
     else this.writes.progress(job);
   }
 
-  complete(job: Job, data: Buffer, handle?: string): void {
+  complete(job: Job, data: Buffer): void {
     if (this.claimed.get(job.handle) !== job) {
-      this.local.complete(job, data, handle);
+      this.local.complete(job, data);
       return;
     }
     // Copied: the result may be a view of a socket's read, and it is written later.

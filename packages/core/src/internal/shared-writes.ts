@@ -148,7 +148,7 @@ export class SharedWrites {
             pending.reject(new QueueUnavailableError('the shared queue gave no answer', null));
           } else if ('error' in answer) pending.reject(answer.error);
           else {
-            if (this.ctx.observed) this.accepted(pending.submission, answer);
+            if (this.ctx.events.observed) this.accepted(pending.submission, answer);
             pending.resolve({ handle: answer.handle, coalesced: answer.coalesced });
           }
         }
@@ -204,7 +204,7 @@ export class SharedWrites {
       return;
     }
     const ctx = this.ctx;
-    if (!ctx.observed) return;
+    if (!ctx.events.observed) return;
     const handle = report.handle;
     switch (outcome.state) {
       case 'completed':
@@ -256,7 +256,7 @@ export class SharedWrites {
     this.progressed.clear();
     this.track(this.backend.progress(batch)).then(
       () => {
-        if (!this.ctx.observed) return;
+        if (!this.ctx.events.observed) return;
         for (const p of batch) {
           this.ctx.emit({
             type: 'progress',

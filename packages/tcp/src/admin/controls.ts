@@ -7,10 +7,10 @@ import {
   parseLimits,
   parseScheduleSpec,
 } from '../control-text.js';
-import { answerLater, listing, plus } from './replies.js';
+import { listing, plus } from './replies.js';
 
 // geartrain's own admin commands for pauses, limits and schedules (decision 23). A change
-// is answered once the job store keeps it.
+// is answered once the job store keeps it (a failure is an ERR: AdminCommands).
 
 /**
  * Whether a function is known to the server: it has an entry (workers, jobs, `create
@@ -18,13 +18,19 @@ import { answerLater, listing, plus } from './replies.js';
  * `pause`, `resume` and `limit` refuse others, so that a typo does not silently pause a
  * function that never runs (gearmand's way to make one is `create function`).
  */
-function known(context: AdminContext, name: string): boolean {
+async function known(context: AdminContext, name: string): Promise<boolean> {
   const jobs = context.jobs;
+  const [functions, controls, schedules, policy] = await Promise.all([
+    jobs.functions(),
+    jobs.controls(),
+    jobs.schedules(),
+    jobs.jobPolicy(name),
+  ]);
   return (
-    jobs.functions().some((f) => f.functionName === name) ||
-    jobs.controls().some((c) => c.functionName === name) ||
-    jobs.schedules().some((s) => s.functionName === name) ||
-    jobs.jobPolicy(name) !== null
+    functions.some((f) => f.functionName === name) ||
+    controls.some((c) => c.functionName === name) ||
+    schedules.some((s) => s.functionName === name) ||
+    policy !== null
   );
 }
 
@@ -34,54 +40,66 @@ function noSuchFunction(name: string): string {
   );
 }
 
-export function pause(context: AdminContext, command: AdminCommandOf<'pause'>): string | undefined {
+export async function pause(
+  context: AdminContext,
+  command: AdminCommandOf<'pause'>,
+): Promise<string> {
   const name = command.functionName;
-  if (!known(context, name)) return noSuchFunction(name);
-  return answerLater(context, context.jobs.pause(name));
+  if (!(await known(context, name))) return noSuchFunction(name);
+  await context.jobs.pause(name);
+  return formatOk();
 }
 
-export function resume(
+export async function resume(
   context: AdminContext,
   command: AdminCommandOf<'resume'>,
-): string | undefined {
+): Promise<string> {
   const name = command.functionName;
-  if (!known(context, name)) return noSuchFunction(name);
-  return answerLater(context, context.jobs.resume(name));
+  if (!(await known(context, name))) return noSuchFunction(name);
+  await context.jobs.resume(name);
+  return formatOk();
 }
 
 /** `limit FN` shows, `limit FN none` removes, `limit FN rate=…,concurrency=…` sets. */
-export function limit(context: AdminContext, command: AdminCommandOf<'limit'>): string | undefined {
+export async function limit(
+  context: AdminContext,
+  command: AdminCommandOf<'limit'>,
+): Promise<string> {
   const jobs = context.jobs;
   const name = command.functionName;
-  if (command.settings.length === 0) return formatOkValue(formatLimits(jobs.functionLimits(name)));
+  if (command.settings.length === 0) {
+    return formatOkValue(formatLimits(await jobs.functionLimits(name)));
+  }
   const limits = parseLimits(command.settings);
   if (typeof limits === 'string') return formatErr(`INVALID_ARGUMENTS ${plus(limits)}`);
-  if (!known(context, name)) return noSuchFunction(name);
-  return answerLater(context, jobs.setFunctionLimits(name, limits));
+  if (!(await known(context, name))) return noSuchFunction(name);
+  await jobs.setFunctionLimits(name, limits);
+  return formatOk();
 }
 
-export function showFunctions(context: AdminContext): string {
-  return listing(context.jobs.controls().map(formatControl));
+export async function showFunctions(context: AdminContext): Promise<string> {
+  return listing((await context.jobs.controls()).map(formatControl));
 }
 
-export function showSchedules(context: AdminContext): string {
-  return listing(context.jobs.schedules().map(formatSchedule));
+export async function showSchedules(context: AdminContext): Promise<string> {
+  return listing((await context.jobs.schedules()).map(formatSchedule));
 }
 
-export function scheduleAdd(
+export async function scheduleAdd(
   context: AdminContext,
   command: AdminCommandOf<'schedule add'>,
-): string | undefined {
+): Promise<string> {
   const options = parseScheduleSpec(command.functionName, command.spec);
   if (typeof options === 'string') return formatErr(`INVALID_ARGUMENTS ${plus(options)}`);
-  return answerLater(context, context.jobs.schedule(command.id, options));
+  await context.jobs.schedule(command.id, options);
+  return formatOk();
 }
 
-export function scheduleRemove(
+export async function scheduleRemove(
   context: AdminContext,
   command: AdminCommandOf<'schedule remove'>,
-): undefined {
-  return answerLater(context, context.jobs.unschedule(command.id), (removed) =>
-    removed ? formatOk() : formatErr('NO_SUCH_SCHEDULE no+schedule+has+that+id'),
-  );
+): Promise<string> {
+  return (await context.jobs.unschedule(command.id))
+    ? formatOk()
+    : formatErr('NO_SUCH_SCHEDULE no+schedule+has+that+id');
 }

@@ -15,11 +15,11 @@ import { isLoopback } from '../loopback.js';
 
 // gearmand's own admin commands (reference §4.2), answered byte for byte as gearmand 1.1.20
 // answers them, but where decision 14 and the README's list of differences say otherwise.
-// Each returns its reply.
+// Each returns its reply, or a Promise of it when it asks the job server.
 
-export function status(context: AdminContext): string {
+export async function status(context: AdminContext): Promise<string> {
   return formatStatus(
-    context.jobs.functions().map((f) => ({
+    (await context.jobs.functions()).map((f) => ({
       functionName: f.functionName,
       total: f.total,
       running: f.running,
@@ -28,11 +28,13 @@ export function status(context: AdminContext): string {
   );
 }
 
-export function priorityStatus(context: AdminContext): string {
+export async function priorityStatus(context: AdminContext): Promise<string> {
   return formatPriorityStatus(
-    context.jobs
-      .functions()
-      .map((f) => ({ functionName: f.functionName, ...f.queued, workers: f.workers })),
+    (await context.jobs.functions()).map((f) => ({
+      functionName: f.functionName,
+      ...f.queued,
+      workers: f.workers,
+    })),
   );
 }
 
@@ -48,9 +50,9 @@ export function workers(context: AdminContext): string {
 }
 
 /** PERSISTED is 1 for background jobs, as gearmand shows it even without a queue. */
-export function showJobs(context: AdminContext): string {
+export async function showJobs(context: AdminContext): Promise<string> {
   return formatShowJobs(
-    context.jobs.jobs().map((j) => ({
+    (await context.jobs.jobs()).map((j) => ({
       handle: j.handle,
       retries: j.retries,
       ignored: false,
@@ -59,19 +61,24 @@ export function showJobs(context: AdminContext): string {
   );
 }
 
-export function showUniqueJobs(context: AdminContext): string {
-  return formatShowUniqueJobs(context.jobs.uniqueJobs());
+export async function showUniqueJobs(context: AdminContext): Promise<string> {
+  return formatShowUniqueJobs(await context.jobs.uniqueJobs());
 }
 
-export function cancelJob(context: AdminContext, command: AdminCommandOf<'cancel job'>): string {
-  return context.jobs.cancel(command.handle) ? formatOk() : formatErr(ADMIN_ERRORS.unknownJob);
+export async function cancelJob(
+  context: AdminContext,
+  command: AdminCommandOf<'cancel job'>,
+): Promise<string> {
+  return (await context.jobs.cancel(command.handle))
+    ? formatOk()
+    : formatErr(ADMIN_ERRORS.unknownJob);
 }
 
-export function createFunction(
+export async function createFunction(
   context: AdminContext,
   command: AdminCommandOf<'create function'>,
-): string {
-  context.jobs.createFunction(command.functionName);
+): Promise<string> {
+  await context.jobs.createFunction(command.functionName);
   return formatOk();
 }
 
@@ -80,19 +87,20 @@ export function createFunction(
  * function has workers or any live job (gearmand left queued jobs dangling). Workers or
  * running jobs get gearmand's reason; queued (or delayed) jobs alone get their own.
  */
-export function dropFunction(
+export async function dropFunction(
   context: AdminContext,
   command: AdminCommandOf<'drop function'>,
-): string {
+): Promise<string> {
   const jobs = context.jobs;
   const name = command.functionName;
   const lower = name.toLowerCase();
+  const functions = await jobs.functions();
   const match =
-    jobs.functions().find((f) => f.functionName === name) ??
-    jobs.functions().find((f) => f.functionName.toLowerCase() === lower);
+    functions.find((f) => f.functionName === name) ??
+    functions.find((f) => f.functionName.toLowerCase() === lower);
   if (match === undefined) return formatErr(ADMIN_ERRORS.functionNotFound);
   try {
-    jobs.dropFunction(match.functionName);
+    await jobs.dropFunction(match.functionName);
     return formatOk();
   } catch (error) {
     if (error instanceof FunctionBusyError) {
@@ -106,8 +114,11 @@ export function dropFunction(
 }
 
 /** Applies to an existing function; an unknown one is OK and changes nothing (gearmand). */
-export function maxQueue(context: AdminContext, command: AdminCommandOf<'maxqueue'>): string {
-  context.jobs.setMaxQueue(command.functionName, command.limits);
+export async function maxQueue(
+  context: AdminContext,
+  command: AdminCommandOf<'maxqueue'>,
+): Promise<string> {
+  await context.jobs.setMaxQueue(command.functionName, command.limits);
   return formatOk();
 }
 
@@ -125,15 +136,14 @@ export function verbose(context: AdminContext): string {
 
 /**
  * `shutdown [graceful]`, as gearmand before 1.1.15 had it (decision 6): from loopback only
- * unless `allowRemoteShutdown`. The OK is written before the server closes.
+ * unless `allowRemoteShutdown`. The OK is written before the server closes: it is queued
+ * as this returns, and the server closes its connections once the job server has closed
+ * (later), each after writing what it has queued (`GearmanServer.shutdown`).
  */
-export function shutdown(context: AdminContext, command: AdminCommandOf<'shutdown'>): undefined {
+export function shutdown(context: AdminContext, command: AdminCommandOf<'shutdown'>): string {
   if (!context.settings.allowRemoteShutdown && !isLoopback(context.address)) {
-    context.output.sendText(formatErr('PERMISSION_DENIED shutdown+is+only+accepted+from+loopback'));
-    return undefined;
+    return formatErr('PERMISSION_DENIED shutdown+is+only+accepted+from+loopback');
   }
-  context.output.sendText(formatOk());
-  context.output.flush();
   context.shutdown(command.graceful);
-  return undefined;
+  return formatOk();
 }

@@ -8,6 +8,7 @@ import {
 } from '@geartrain/protocol';
 import type { AdminCommandOf, AdminContext } from '../context.js';
 import { isLoopback } from '../loopback.js';
+import type { Slot } from '../output.js';
 import {
   limit,
   pause,
@@ -33,7 +34,7 @@ import {
   workers,
 } from './gearmand.js';
 import { discardFailed, discardJob, policy, retryJob, showJob, showOutcomes } from './outcomes.js';
-import { listing, plus } from './replies.js';
+import { errorReply, listing, plus } from './replies.js';
 
 /** The parsed lines gearmand answers with an ERR without acting (`formatRejection`). */
 type Rejected =
@@ -56,9 +57,16 @@ interface AdminEntry<C extends AdminCommand> {
    * answered as gearmand answers them, from anyone.
    */
   readonly changes?: (command: C) => boolean;
-  /** Runs it: the reply, or undefined when it answers by itself (later, in its place). */
-  readonly run: (context: AdminContext, command: C) => string | undefined;
+  /** Runs it: the reply, or a Promise of it when it asks the job server. */
+  readonly run: (context: AdminContext, command: C) => AdminReply;
 }
+
+/**
+ * An admin command's reply: its text, or a Promise of it. Every command that reads or
+ * changes the queue asks the job server, which answers with a Promise (decision 32); a
+ * rejection is answered with an ERR (`errorReply`).
+ */
+export type AdminReply = string | Promise<string>;
 
 type AdminTable = { readonly [N in CommandName]: AdminEntry<AdminCommandOf<N>> };
 
@@ -195,17 +203,14 @@ const TOO_MANY_TOKENS = formatErr(
 );
 
 /**
- * Runs one admin text command (reference §4.2) and queues its reply, byte for byte as
- * gearmand 1.1.20 writes it, as one write.
+ * One admin text command (reference §4.2): its reply, byte for byte as gearmand 1.1.20
+ * writes it, or a Promise of it. Only an error other than a refused argument escapes (a
+ * bug: the session drops the connection).
  */
-export function executeAdmin(context: AdminContext, line: string): void {
+function answer(context: AdminContext, line: string): AdminReply {
   const command = parseAdminLine(line);
-  const output = context.output;
   if (!Object.hasOwn(ADMIN_COMMANDS, command.name)) {
-    output.sendText(
-      command.name === 'too many tokens' ? TOO_MANY_TOKENS : formatRejection(command)!,
-    );
-    return;
+    return command.name === 'too many tokens' ? TOO_MANY_TOKENS : formatRejection(command)!;
   }
   // The table is typed per command; one looked up by a name of the union is not.
   const entry = ADMIN_COMMANDS[command.name as CommandName] as AdminEntry<AdminCommand>;
@@ -214,21 +219,60 @@ export function executeAdmin(context: AdminContext, line: string): void {
     !context.settings.allowRemoteAdmin &&
     !isLoopback(context.address)
   ) {
-    output.sendText(
-      formatErr(
-        `PERMISSION_DENIED ${plus(command.name)}+is+only+accepted+from+loopback;+allowRemoteAdmin:+true+(geartrain+serve+--allow-remote-admin)+accepts+it+from+other+hosts`,
-      ),
+    return formatErr(
+      `PERMISSION_DENIED ${plus(command.name)}+is+only+accepted+from+loopback;+allowRemoteAdmin:+true+(geartrain+serve+--allow-remote-admin)+accepts+it+from+other+hosts`,
     );
-    return;
   }
-  let reply: string | undefined;
   try {
-    reply = entry.run(context, command);
+    return entry.run(context, command);
   } catch (error) {
     // An argument the job server refuses (a NUL byte in a function name): ERR, and the
     // connection goes on. Anything else is a bug: the session drops the connection.
     if (!(error instanceof InvalidArgumentError)) throw error;
-    reply = formatErr(`INVALID_ARGUMENTS ${plus(error.message)}`);
+    return formatErr(`INVALID_ARGUMENTS ${plus(error.message)}`);
   }
-  if (reply !== undefined) output.sendText(reply);
+}
+
+/**
+ * The admin commands of one connection, run one after another as gearmand runs them: a
+ * command waits until the one before it has its answer, so that it sees what that one did
+ * (`cancel job H` then `show jobs`, sent together, does not list H), and its reply
+ * keeps its place among the connection's replies (a reserved slot) meanwhile, each reply
+ * one write. A command with no earlier one waiting that answers at once (`version`,
+ * `getpid`, a refusal) is sent at once.
+ */
+export class AdminCommands {
+  /** Settles once the last command given has its answer queued; null when none waits. */
+  private waiting: Promise<void> | null = null;
+
+  constructor(private readonly context: AdminContext) {}
+
+  execute(line: string): void {
+    const output = this.context.output;
+    if (this.waiting === null) {
+      const reply = answer(this.context, line);
+      if (typeof reply === 'string') output.sendText(reply);
+      else this.answerLater(output.reserve(), reply);
+    } else {
+      this.answerLater(
+        output.reserve(),
+        this.waiting.then(() => answer(this.context, line)),
+      );
+    }
+  }
+
+  /**
+   * Fills `slot` with the reply once it comes. A rejection is an ERR (`errorReply`): the job
+   * server refused an argument, or its queue could not do it (a store, a backend).
+   */
+  private answerLater(slot: Slot, reply: Promise<string>): void {
+    const answered = reply.then(
+      (text) => slot.fill(text),
+      (error: unknown) => slot.fill(errorReply(error)),
+    );
+    this.waiting = answered;
+    void answered.then(() => {
+      if (this.waiting === answered) this.waiting = null;
+    });
+  }
 }

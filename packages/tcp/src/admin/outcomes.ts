@@ -2,7 +2,7 @@ import { JobNotFoundError, type AttemptError } from '@geartrain/core';
 import { formatErr, formatOk, formatOkValue } from '@geartrain/protocol';
 import type { AdminCommandOf, AdminContext } from '../context.js';
 import { formatPolicy, parsePolicy } from '../policy-text.js';
-import { columnText, errorReply, isoTime, listing, plus } from './replies.js';
+import { columnText, isoTime, listing, plus } from './replies.js';
 
 // geartrain's own admin commands for jobs and what is kept of them (decision 21): one job,
 // dead letters, and the policies that decide what is retried and kept.
@@ -12,13 +12,13 @@ import { columnText, errorReply, isoTime, listing, plus } from './replies.js';
  * then `.`: handle, function, attempts, the reason (failed), the end as an ISO time, and
  * (failed) the last attempt's error message as column text (or `-`), tab-separated.
  */
-export function showOutcomes(
+export async function showOutcomes(
   context: AdminContext,
   command: AdminCommandOf<'show outcomes'>,
-): string {
+): Promise<string> {
   const { functionName, state } = command;
   let text = '';
-  for (const o of context.jobs.outcomes({ functionName, state })) {
+  for (const o of await context.jobs.outcomes({ functionName, state })) {
     const fields = [o.handle, o.functionName, String(o.attempts)];
     if (state === 'failed') fields.push(o.reason ?? '');
     fields.push(isoTime(o.endedAt));
@@ -35,9 +35,12 @@ export function showOutcomes(
  * `error` line per failed attempt: attempt, reason, ISO time, class name or `-`, message as
  * column text. A job run again by hand is live and kept at once: the live job is shown.
  */
-export function showJob(context: AdminContext, command: AdminCommandOf<'show job'>): string {
+export async function showJob(
+  context: AdminContext,
+  command: AdminCommandOf<'show job'>,
+): Promise<string> {
   const jobs = context.jobs;
-  const live = jobs.job(command.handle);
+  const live = await jobs.job(command.handle);
   const lines: string[] = [];
   let errors: readonly AttemptError[];
   if (live !== undefined) {
@@ -48,7 +51,7 @@ export function showJob(context: AdminContext, command: AdminCommandOf<'show job
     lines.push(`payload\t${live.payloadSize}`);
     errors = live.errors;
   } else {
-    const kept = jobs.outcome(command.handle);
+    const kept = await jobs.outcome(command.handle);
     if (kept === undefined) {
       return formatErr('NO_SUCH_JOB no+live+job+or+kept+outcome+has+that+handle');
     }
@@ -71,48 +74,54 @@ export function showJob(context: AdminContext, command: AdminCommandOf<'show job
  * `retry job H`: the dead letter runs again under its handle. The answer may wait for the
  * job store: its place among the replies is kept meanwhile.
  */
-export function retryJob(context: AdminContext, command: AdminCommandOf<'retry job'>): undefined {
-  const slot = context.output.reserve();
-  context.jobs.retry(command.handle).then(
-    () => slot.fill(formatOk()),
-    (error: unknown) =>
-      slot.fill(
-        error instanceof JobNotFoundError
-          ? formatErr('NO_SUCH_JOB no+failed+job+is+kept+under+that+handle')
-          : errorReply(error),
-      ),
-  );
-  return undefined;
+export async function retryJob(
+  context: AdminContext,
+  command: AdminCommandOf<'retry job'>,
+): Promise<string> {
+  try {
+    await context.jobs.retry(command.handle);
+    return formatOk();
+  } catch (error) {
+    if (error instanceof JobNotFoundError) {
+      return formatErr('NO_SUCH_JOB no+failed+job+is+kept+under+that+handle');
+    }
+    throw error;
+  }
 }
 
-export function discardJob(context: AdminContext, command: AdminCommandOf<'discard job'>): string {
-  return context.jobs.discard(command.handle)
+export async function discardJob(
+  context: AdminContext,
+  command: AdminCommandOf<'discard job'>,
+): Promise<string> {
+  return (await context.jobs.discard(command.handle))
     ? formatOk()
     : formatErr('NO_SUCH_JOB no+outcome+is+kept+under+that+handle');
 }
 
 /** `discard failed FN`: `OK <how many>`. */
-export function discardFailed(
+export async function discardFailed(
   context: AdminContext,
   command: AdminCommandOf<'discard failed'>,
-): string {
-  return formatOkValue(String(context.jobs.discardFailed(command.functionName)));
+): Promise<string> {
+  return formatOkValue(String(await context.jobs.discardFailed(command.functionName)));
 }
 
 /**
  * `policy FN [settings]`: shows, sets or (with `none`) removes a function's policy, what it
  * retries and what it keeps (policy-text.ts); setting replaces the whole policy.
  */
-export function policy(context: AdminContext, command: AdminCommandOf<'policy'>): string {
+export async function policy(
+  context: AdminContext,
+  command: AdminCommandOf<'policy'>,
+): Promise<string> {
   const jobs = context.jobs;
   const { functionName, settings } = command;
-  if (settings.length === 0) return formatOkValue(formatPolicy(jobs.jobPolicy(functionName)));
+  if (settings.length === 0) {
+    return formatOkValue(formatPolicy(await jobs.jobPolicy(functionName)));
+  }
   const parsed = parsePolicy(settings);
   if (typeof parsed === 'string') return formatErr(`INVALID_ARGUMENTS ${plus(parsed)}`);
-  try {
-    jobs.setJobPolicy(functionName, parsed);
-  } catch (error) {
-    return formatErr(`INVALID_ARGUMENTS ${plus((error as Error).message)}`);
-  }
+  // A refused policy is INVALID_ARGUMENTS, a queue that could not keep it QUEUE_ERROR.
+  await jobs.setJobPolicy(functionName, parsed);
   return formatOk();
 }

@@ -1,6 +1,5 @@
 import { InvalidArgumentError, UniqueTooLargeError } from '@geartrain/core';
-import { formatErr, formatOk } from '@geartrain/protocol';
-import type { AdminContext } from '../context.js';
+import { formatErr } from '@geartrain/protocol';
 
 // Pieces of admin replies shared by the commands (reference §4.1 for the line endings).
 
@@ -37,21 +36,4 @@ export function errorReply(error: unknown): string {
     return formatErr(`INVALID_ARGUMENTS ${plus(message)}`);
   }
   return formatErr(`QUEUE_ERROR ${plus(message)}`);
-}
-
-/**
- * Answers once `change` settles, in its place among the replies: a command sent after it
- * is not answered before it. OK by default; `answer` says otherwise, a failure is ERR.
- */
-export function answerLater<T>(
-  context: AdminContext,
-  change: Promise<T>,
-  answer: (value: T) => string = () => formatOk(),
-): undefined {
-  const slot = context.output.reserve();
-  change.then(
-    (value) => slot.fill(answer(value)),
-    (error: unknown) => slot.fill(errorReply(error)),
-  );
-  return undefined;
 }

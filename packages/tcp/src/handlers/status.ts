@@ -1,4 +1,5 @@
-import type { PacketOf } from '@geartrain/protocol';
+import type { JobStatus, UniqueJobStatus } from '@geartrain/core';
+import { errorPacketFor, type Packet, type PacketOf } from '@geartrain/protocol';
 import type { PacketContext } from '../context.js';
 
 const flag = (value: boolean): string => (value ? '1' : '0');
@@ -13,18 +14,53 @@ function cString(text: string): string {
   return nul === -1 ? text : text.slice(0, nul);
 }
 
-/** GET_STATUS (reference §3.8): unknown and finished jobs answer 0,0,0,0. */
-export function getStatus(context: PacketContext, packet: PacketOf<'GET_STATUS'>): void {
-  const handle = cString(packet.handle);
-  const status = context.connection.status(handle);
-  context.output.send({
+/**
+ * A shared queue answers a status request later: the reply waits in its reserved place, so
+ * that replies stay in request order; a failed look-up is answered with its ERROR there.
+ * (The local queue answers at once: its reply is sent without a Promise or a closure.)
+ */
+function replyLater<T>(
+  context: PacketContext,
+  answer: Promise<T>,
+  key: string,
+  packet: (key: string, status: T) => Packet,
+): void {
+  const slot = context.output.reserve();
+  answer.then(
+    (status) => slot.fill(packet(key, status)),
+    (error: unknown) => slot.fill(errorPacketFor(error)),
+  );
+}
+
+function statusRes(handle: string, status: JobStatus): Packet {
+  return {
     type: 'STATUS_RES',
     handle,
     known: flag(status.known),
     running: flag(status.running),
     numerator: String(status.numerator),
     denominator: String(status.denominator),
-  });
+  };
+}
+
+function statusResUnique(unique: string, status: UniqueJobStatus): Packet {
+  return {
+    type: 'STATUS_RES_UNIQUE',
+    unique,
+    known: flag(status.known),
+    running: flag(status.running),
+    numerator: String(status.numerator),
+    denominator: String(status.denominator),
+    clientCount: String(status.clientCount),
+  };
+}
+
+/** GET_STATUS (reference §3.8): unknown and finished jobs answer 0,0,0,0. */
+export function getStatus(context: PacketContext, packet: PacketOf<'GET_STATUS'>): void {
+  const handle = cString(packet.handle);
+  const status = context.connection.status(handle);
+  if (status instanceof Promise) replyLater(context, status, handle, statusRes);
+  else context.output.send(statusRes(handle, status));
 }
 
 /**
@@ -37,13 +73,6 @@ export function getStatusUnique(
 ): void {
   const unique = cString(packet.unique);
   const status = context.connection.statusByUnique(unique);
-  context.output.send({
-    type: 'STATUS_RES_UNIQUE',
-    unique,
-    known: flag(status.known),
-    running: flag(status.running),
-    numerator: String(status.numerator),
-    denominator: String(status.denominator),
-    clientCount: String(status.clientCount),
-  });
+  if (status instanceof Promise) replyLater(context, status, unique, statusResUnique);
+  else context.output.send(statusResUnique(unique, status));
 }

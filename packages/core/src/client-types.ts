@@ -1,0 +1,37 @@
+import type { Backoff } from './retry.js';
+import type { PayloadInput, Priority } from './types.js';
+
+// The in-process and network clients' options (types only: the modules that check them
+// import no client).
+
+export interface SubmitOptions {
+  priority?: Priority;
+  /** Jobs with the same function and unique id while one is queued or running are one job. */
+  unique?: string;
+  /** Fire and forget: no result, no updates; poll `status(handle)`. */
+  background?: boolean;
+  /** Run no earlier than this time (a Date, or ms on the server's clock). Implies background. */
+  runAt?: Date | number;
+  /** Run no earlier than this many ms from now. Implies background. */
+  delay?: number;
+  /** Abandons the submission: `result` rejects, the job itself goes on if others want it. */
+  signal?: AbortSignal;
+  /**
+   * Attempts in all (the first included) before the job fails for good; in process only.
+   * Default: the function's policy (`server.setJobPolicy`), else 1.
+   */
+  attempts?: number;
+  /** The wait before each retry: a fixed delay in ms, or a `Backoff`. With `attempts`. */
+  backoff?: Backoff | number;
+}
+
+/** One job of a task set (`submitAll`, `runAll`). */
+export interface Task extends Omit<SubmitOptions, 'signal'> {
+  functionName: string;
+  payload?: PayloadInput;
+}
+
+export interface ClientOptions {
+  /** Receive a handler's exception message (`JobExceptionError`); otherwise a plain failure. Default true. */
+  exceptions?: boolean;
+}
