@@ -9,10 +9,11 @@ export const NOW_MS = `(extract(epoch from now()) * 1000)::float8`;
 /**
  * A turn's submissions in one statement. Ids are taken from the sequence first (a fenced
  * CTE), so that each answer is matched to its submission by id, or by (function, unique id)
- * for one that coalesced: nothing relies on the order RETURNING gives rows in. A unique id
- * that is live (queued, delayed or running) coalesces through the partial unique index; the
- * no-op update makes the existing row come back with `xmax <> 0` (River's way).
- * Delays are counted on the database's clock.
+ * for one with a unique id: nothing relies on the order RETURNING gives rows in. The two
+ * kinds are matched apart (two hash joins): one join on a CASE was a nested loop, 354 ms for
+ * 2,000 submissions against 41 ms. A unique id that is live (queued, delayed or running)
+ * coalesces through the partial unique index; the no-op update makes the existing row come
+ * back with `xmax <> 0` (River's way). Delays are counted on the database's clock.
  */
 export function submitStatement(s: string): Statement {
   return {
@@ -35,8 +36,12 @@ export function submitStatement(s: string): Statement {
         RETURNING j.id, (j.xmax <> 0) AS coalesced, j.function_name, j.unique_key
       )
       SELECT input.ord::int AS ord, ins.id::text AS id, ins.coalesced
-      FROM input JOIN ins ON CASE WHEN input.uniq IS NULL THEN ins.id = input.id
-        ELSE ins.unique_key = input.uniq AND ins.function_name = input.fn END`,
+      FROM input JOIN ins ON ins.id = input.id
+      WHERE input.uniq IS NULL
+      UNION ALL
+      SELECT input.ord::int, ins.id::text, ins.coalesced
+      FROM input JOIN ins ON ins.unique_key = input.uniq AND ins.function_name = input.fn
+      WHERE input.uniq IS NOT NULL`,
   };
 }
 
