@@ -1,6 +1,7 @@
 import {
   InvalidArgumentError,
   QueueFullError,
+  QueueUnavailableError,
   UniqueTooLargeError,
   type ClientOptions,
   type JobStatus,
@@ -261,6 +262,12 @@ export class ClientCluster implements SubmitTarget {
         return new QueueFullError(functionName);
       case 'UNIQUE_TOO_LARGE':
         return new UniqueTooLargeError(this.maxUniqueLength);
+      case 'QUEUE_UNAVAILABLE':
+        // A node of a shared queue whose database is away: the job was not accepted.
+        return new QueueUnavailableError(
+          `${link.connection.name}: the shared queue is unavailable`,
+          null,
+        );
       default:
         return serverError(link, reply);
     }

@@ -51,6 +51,7 @@ export {
   JobFailedError,
   JobNotFoundError,
   QueueFullError,
+  QueueUnavailableError,
   ServerClosedError,
   StoreError,
   SubmissionAbortedError,

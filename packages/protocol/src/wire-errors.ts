@@ -41,6 +41,15 @@ export const WIRE_ERRORS = {
   queueFull: { errorCode: 'QUEUE_ERROR', errorText: 'Job queue is full', code: 'QUEUE_FULL' },
   /** The job store refused the write: gearmand sends the internal error's name. */
   storeFailed: { errorCode: 'QUEUE_ERROR', errorText: 'QUEUE_ERROR', code: 'STORE_FAILED' },
+  /**
+   * The shared queue's database could not take a submission (unreachable, restarting): the
+   * job was not accepted. gearmand's code for a queue that failed, with a text of its own.
+   */
+  queueUnavailable: {
+    errorCode: 'QUEUE_ERROR',
+    errorText: 'Shared queue unavailable',
+    code: 'QUEUE_UNAVAILABLE',
+  },
   shutdown: {
     errorCode: 'SHUTDOWN',
     errorText: 'Server is shutting down',
