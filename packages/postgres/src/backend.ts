@@ -20,7 +20,7 @@ import type {
 } from '@geartrain/core/transport';
 import { Admin } from './admin.js';
 import { Claims, type ClaimRow } from './claims.js';
-import { clientConfig, Connections } from './connections.js';
+import { clientConfig, Connections, targetOf } from './connections.js';
 import { QueueClosedError } from './errors.js';
 import { fateOf, type Fate, type FateOptions, type Held } from './fates.js';
 import { Notifier, type Notice } from './notifier.js';
@@ -118,6 +118,14 @@ export class PostgresQueue implements QueueBackend {
       cancelled: (name) => this.countsOf(name).cancelled++,
       schedulesChanged: () => this.notifier?.schedulesChanged(),
     });
+  }
+
+  /**
+   * The database this queue is in, as `user@host:port/database (schema NAME)`, without the
+   * password: what the command prints at its start.
+   */
+  get target(): string {
+    return `${targetOf(clientConfig(this.settings, 'target'))} (schema ${this.settings.schema})`;
   }
 
   /** The cluster's handle prefix (`H:<cluster>:<id>`), once open. */

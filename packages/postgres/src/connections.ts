@@ -26,6 +26,16 @@ export function clientConfig(settings: Settings, role: string): pg.ClientConfig 
 }
 
 /**
+ * Where a configuration points, as `user@host:port/database` (never the password): the
+ * connection string's parts, the rest from the `PG*` environment variables, as node-postgres
+ * reads them.
+ */
+export function targetOf(config: pg.ClientConfig): string {
+  const client = new pg.Client(config);
+  return `${client.user ?? ''}@${client.host}:${client.port}/${client.database ?? ''}`;
+}
+
+/**
  * Ends a client, at most waiting `ms`: a client whose server went away without a word (a
  * network cut) would wait for an answer to its goodbye forever.
  */
