@@ -27,8 +27,10 @@ import { Notifier, type Notice } from './notifier.js';
 import { settingsOf, type PostgresQueueOptions, type Settings } from './options.js';
 import { handleOf, keepsOf, priorityNumber, priorityOf, retriesOf } from './rows.js';
 import { migrate } from './schema.js';
+import { OutcomeRetention, type RetentionPass } from './retention.js';
 import { ScheduleRunner, type ScheduleRow } from './schedule-runner.js';
 import { Session, type Beat, type Orphan } from './session.js';
+import { KnownEmpty } from './known-empty.js';
 import { keysOf, statementsOf, type Statements } from './statements.js';
 import { emptyCounts, Views, type Counts } from './views.js';
 import { Wakes } from './wakes.js';
@@ -56,9 +58,6 @@ interface Row {
 
 /** Functions the heartbeat looks at for missed jobs, at most. */
 const LISTENING_LIMIT = 256;
-/** How often the outcome retention runs at most, and at least (ms). */
-const RETENTION_EVERY = 10_000;
-const RETENTION_ANYWAY = 60_000;
 
 /**
  * The shared queue's backend on PostgreSQL (issue 31): one per node. The README says what
@@ -88,10 +87,8 @@ export class PostgresQueue implements QueueBackend {
   private readonly inDoubt = new Map<string, Fate>();
   private readonly counts = new Map<string, Counts>();
   /** Functions whose last claim found too few jobs: the heartbeat looks for theirs. */
-  private readonly listening = new Set<string>();
-  private retentionTimer: NodeJS.Timeout | null = null;
-  private keptSince = false;
-  private lastRetention = 0;
+  private readonly empty = new KnownEmpty(LISTENING_LIMIT);
+  private readonly retention: OutcomeRetention;
 
   constructor(options: PostgresQueueOptions = {}) {
     this.settings = settingsOf(options);
@@ -99,11 +96,18 @@ export class PostgresQueue implements QueueBackend {
     this.keys = keysOf(this.settings.schema);
     const db = () => this.connections();
     this.views = new Views(db, this.st, () => this.cluster, this.counts);
-    this.wakes = new Wakes((names) => this.signals?.waiting(names));
+    this.wakes = new Wakes((names) => this.heard(names));
     this.claims = new Claims(this.st, db, this.keys.lockSpace);
     this.runner = new ScheduleRunner(
       (row, tick) => this.tick(row, tick),
       (error) => this.log(error, 'submit a schedule tick'),
+    );
+    this.retention = new OutcomeRetention(
+      db,
+      this.st,
+      this.settings.schema,
+      this.settings.keep,
+      (error) => this.log(error, 'prune kept outcomes'),
     );
     this.admin = new Admin({
       st: this.st,
@@ -195,7 +199,7 @@ export class PostgresQueue implements QueueBackend {
       register: { statement: this.st.register, values: [node.id, node.name, this.keys.lockSpace] },
       beat: {
         statement: this.st.heartbeat,
-        values: () => [node.id, settings.lease, this.keys.lockSpace, [...this.listening]],
+        values: () => [node.id, settings.lease, this.keys.lockSpace, this.empty.list()],
       },
       leave: { statement: this.st.leave, values: [node.id] },
       registered: (existed, dbNow, localNow) => this.registered(existed, dbNow, localNow),
@@ -214,13 +218,13 @@ export class PostgresQueue implements QueueBackend {
       throw error;
     }
     this.opened = true;
-    this.armRetention(RETENTION_EVERY);
+    this.retention.start();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     await this.runner.stop();
-    if (this.retentionTimer !== null) clearTimeout(this.retentionTimer);
+    this.retention.stop();
     this.wakes.stop();
     await this.notifier?.close();
     this.closed = true;
@@ -288,8 +292,14 @@ export class PostgresQueue implements QueueBackend {
   /** Jobs of these functions may be claimed now: this node and the others are told. */
   private woken(names: readonly string[]): void {
     if (names.length === 0 || this.closed) return;
-    this.signals?.waiting(names);
+    this.heard(names);
     this.notifier?.jobs(names);
+  }
+
+  /** Jobs of these functions (null: of any) may be claimable: this node is told. */
+  private heard(names: readonly string[] | null): void {
+    this.empty.heardOf(names);
+    this.signals?.waiting(names);
   }
 
   /** A job of `name` is due in `delay` ms: this node and the others set a timer. */
@@ -302,13 +312,20 @@ export class PostgresQueue implements QueueBackend {
   // Claiming, reporting, progress
 
   async claim(demand: ReadonlyMap<string, number>): Promise<readonly ClaimedJob[]> {
-    const { jobs, waits, short } = await this.claims.claim(demand, this.connectedNode().id);
+    const node = this.connectedNode().id;
+    // A function known to have no job is not asked for while the session is up (it hears
+    // of new jobs, and its heartbeat looks for missed ones): an idle node's backstop poll
+    // sends nothing.
+    let asked = demand;
+    if (this.session?.connected === true) {
+      asked = new Map([...demand].filter(([name]) => !this.empty.has(name)));
+      if (asked.size === 0) return [];
+    }
+    const mark = this.empty.mark();
+    const { jobs, waits, short } = await this.claims.claim(asked, node);
     for (const [name, wait] of waits) this.wakes.at(name, wait);
     // Functions that found too few jobs are looked at by the heartbeat (the backstop).
-    for (const name of demand.keys()) this.listening.delete(name);
-    if (this.listening.size + short.length <= LISTENING_LIMIT) {
-      for (const name of short) this.listening.add(name);
-    }
+    this.empty.found(asked.keys(), short, mark);
     return jobs.map((row) => this.claimedOf(row));
   }
 
@@ -416,7 +433,7 @@ export class PostgresQueue implements QueueBackend {
       rows.map((r) => r.fate.keep),
       rows.map((r) => r.node),
     ]);
-    if (rows.some((r) => r.fate.keep)) this.keptSince = true;
+    if (rows.some((r) => r.fate.keep)) this.retention.kept();
     return new Set(result.map((r) => r.id));
   }
 
@@ -467,7 +484,7 @@ export class PostgresQueue implements QueueBackend {
     this.runner.setClock(dbNow, localNow);
     if (!this.opened) return;
     // Notifications may have been missed while the session was down: look at everything.
-    this.signals?.waiting(null);
+    this.heard(null);
     if (existed) return;
     // Reaped while away (a pause past the lease, a session lost for more than a heartbeat):
     // the others took its jobs back. What it still holds is given up; a fenced release of
@@ -489,7 +506,7 @@ export class PostgresQueue implements QueueBackend {
   private beaten(beat: Beat, localNow: number): void {
     this.runner.setClock(beat.now_ms, localNow);
     if (beat.orphans !== null && beat.orphans.length > 0) this.recover(beat.orphans);
-    if (beat.ready.length > 0) this.signals?.waiting(beat.ready);
+    if (beat.ready.length > 0) this.heard(beat.ready);
   }
 
   /** The running jobs of dead nodes go back (an attempt counted), fenced by their node. */
@@ -542,13 +559,13 @@ export class PostgresQueue implements QueueBackend {
       if (r.to === me) this.revoked(r.handle, r.attempt, 'CANCELLED');
     }
     if (notice.n === me) return;
-    if (notice.f !== undefined) this.signals?.waiting(notice.f);
+    if (notice.f !== undefined) this.heard(notice.f);
     for (const [name, delay] of Object.entries(notice.d ?? {})) this.wakes.at(name, delay);
     if (notice.s === 1) void this.reloadSchedules().catch((e) => this.log(e, 'read schedules'));
   }
 
   // ---------------------------------------------------------------------------------
-  // Schedules and retention
+  // Schedules
 
   private async reloadSchedules(): Promise<void> {
     const rows = await this.connections().query<ScheduleRow & { now_ms: number }>(
@@ -589,43 +606,9 @@ export class PostgresQueue implements QueueBackend {
     });
   }
 
-  private armRetention(delay: number): void {
-    if (this.closed) return;
-    this.retentionTimer = setTimeout(() => void this.retain(), delay);
-    this.retentionTimer.unref();
-  }
-
-  /**
-   * Outcome retention, in bounded batches, by one node at a time: when this node kept an
-   * outcome since the last pass (or a minute went by, for the ages), until a batch is short.
-   */
-  private async retain(): Promise<void> {
-    const now = Date.now();
-    if (!this.keptSince && now - this.lastRetention < RETENTION_ANYWAY) {
-      this.armRetention(RETENTION_EVERY);
-      return;
-    }
-    this.keptSince = false;
-    this.lastRetention = now;
-    const keep = this.settings.keep;
-    let full = false;
-    try {
-      const [row] = await this.connections().query<{ got: boolean; deleted: number }>(
-        this.st.retention,
-        [
-          `geartrain:retention:${this.settings.schema}`,
-          keep.completed.count ?? null,
-          keep.completed.age ?? null,
-          keep.failed.count ?? null,
-          keep.failed.age ?? null,
-        ],
-      );
-      full = row !== undefined && row.deleted >= 1000;
-      if (full) this.keptSince = true;
-    } catch (error) {
-      this.log(error, 'prune kept outcomes');
-    }
-    this.armRetention(full ? 50 : RETENTION_EVERY);
+  /** One pass of the outcome retention, now: for tests. */
+  retainNow(): Promise<RetentionPass> {
+    return this.retention.pass();
   }
 
   // ---------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ export interface ClaimAnswer {
   readonly jobs: ClaimRow[];
   /** Function → ms until a job of it may be claimed (a delayed job, a rate window). */
   readonly waits: Map<string, number>;
-  /** Functions that got fewer jobs than asked (and are neither paused nor limited). */
+  /** Functions that got fewer jobs than asked. */
   readonly short: string[];
 }
 
@@ -70,7 +70,7 @@ export class Claims {
     const got = new Map<string, number>();
     for (const job of jobs) got.set(job.fn, (got.get(job.fn) ?? 0) + 1);
     const short = rows
-      .filter((row) => row.kind === 'f' && (got.get(row.fn) ?? 0) < (demand.get(row.fn) ?? 0))
+      .filter((row) => row.kind !== 'j' && (got.get(row.fn) ?? 0) < (demand.get(row.fn) ?? 0))
       .map((row) => row.fn);
     // In the order they would have been handed out: priority, then due time, then id.
     jobs.sort(

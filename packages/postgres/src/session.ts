@@ -81,6 +81,11 @@ export class Session {
 
   constructor(private readonly options: SessionOptions) {}
 
+  /** Whether the session is up now (its LISTEN hears the other nodes). */
+  get connected(): boolean {
+    return this.client !== null;
+  }
+
   start(): Promise<void> {
     this.ready ??= this.connect();
     return this.ready;

@@ -40,7 +40,8 @@ export function registerStatement(s: string): Statement {
  * Two reapers deleting the same node: one waits for the other's row lock and then finds it
  * gone, so only one returns its jobs. It is also the node's backstop: of the functions
  * whose last claim found too few jobs (`$4`), those that have runnable jobs now (a
- * notification lost while the session was down) are returned, three index probes each.
+ * notification lost while the session was down) are returned, three index probes each (a
+ * limited function's too: a claim finds out whether its limit lets one start).
  */
 export function heartbeatStatement(s: string): Statement {
   return {
@@ -66,9 +67,8 @@ export function heartbeatStatement(s: string): Statement {
              (SELECT count(*) FROM dead)::int AS reaped,
              (SELECT json_agg(o) FROM orphans o) AS orphans,
              ARRAY(SELECT l.fn FROM unnest($4::text[]) AS l(fn)
-                   WHERE NOT EXISTS (SELECT 1 FROM ${s}.functions f WHERE f.name = l.fn
-                                     AND (f.paused OR f.concurrency IS NOT NULL
-                                          OR f.rate_max IS NOT NULL))
+                   WHERE NOT EXISTS (SELECT 1 FROM ${s}.functions f
+                                     WHERE f.name = l.fn AND f.paused)
                      AND EXISTS (SELECT 1 FROM (VALUES (0::smallint), (1::smallint), (2::smallint))
                                    AS p(pr)
                                  WHERE EXISTS (SELECT 1 FROM ${s}.jobs j

@@ -116,7 +116,10 @@ export function tickStatement(s: string): Statement {
  * transaction-level advisory lock tried, not waited for): for each function and state, the
  * outcomes past the newest `count` or older than `age`, by the function's policy, else the
  * defaults (`$2`..`$5`: completed count and age, failed count and age; null: no limit).
- * Never a DELETE per row: the caller runs it again while it finds a full batch.
+ * Never a DELETE per row: the caller runs it again while it finds a full batch. The
+ * (function, state) pairs are read by a skip scan of the index (one probe per pair, not a
+ * scan of every outcome); `next_ms` says when the oldest outcome under an age limit passes
+ * it, for the caller to come back then.
  */
 export function retentionStatement(s: string): Statement {
   const limit = (state: string, field: 'count' | 'age', fallback: string) =>
@@ -125,9 +128,15 @@ export function retentionStatement(s: string): Statement {
   return {
     name: 'gt_retention',
     text: `
-      WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext($1)) AS got),
-      pairs AS MATERIALIZED (
-        SELECT DISTINCT function_name, state FROM ${s}.outcomes WHERE (SELECT got FROM lock)
+      WITH RECURSIVE lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext($1)) AS got),
+      pairs AS (
+        (SELECT function_name, state FROM ${s}.outcomes WHERE (SELECT got FROM lock)
+         ORDER BY function_name, state LIMIT 1)
+        UNION ALL
+        SELECT x.function_name, x.state FROM pairs p CROSS JOIN LATERAL (
+          SELECT o.function_name, o.state FROM ${s}.outcomes o
+          WHERE (o.function_name, o.state) > (p.function_name, p.state)
+          ORDER BY o.function_name, o.state LIMIT 1) x
       ),
       rules AS MATERIALIZED (
         SELECT p.function_name, p.state,
@@ -151,8 +160,17 @@ export function retentionStatement(s: string): Statement {
         ) x
         LIMIT 1000
       ),
-      gone AS (DELETE FROM ${s}.outcomes WHERE id IN (SELECT id FROM victims) RETURNING 1)
-      SELECT (SELECT got FROM lock) AS got, (SELECT count(*) FROM gone)::int AS deleted`,
+      gone AS (DELETE FROM ${s}.outcomes WHERE id IN (SELECT id FROM victims) RETURNING 1),
+      expiry AS (
+        SELECT min(extract(epoch from (o.oldest + r.keep_age * interval '1 millisecond' - now()))
+                   * 1000)::float8 AS ms
+        FROM rules r CROSS JOIN LATERAL (
+          SELECT min(ended_at) AS oldest FROM ${s}.outcomes o
+          WHERE o.function_name = r.function_name AND o.state = r.state) o
+        WHERE r.keep_age IS NOT NULL
+      )
+      SELECT (SELECT got FROM lock) AS got, (SELECT count(*) FROM gone)::int AS deleted,
+             (SELECT ms FROM expiry) AS next_ms`,
   };
 }
 
