@@ -9,6 +9,7 @@ import {
   freshSchema,
   nodeOn,
   openBackend,
+  proxyTo,
   startPostgres,
   submission,
   until,
@@ -97,6 +98,118 @@ describeWithPostgres('@geartrain/postgres database traffic', () => {
       expect(others).toBe(0);
     } finally {
       await server.close();
+    }
+  });
+
+  it("sends a turn's submissions in one statement, and acknowledges none before it is answered", async () => {
+    const schema = freshSchema('turn');
+    const name = `turn-${process.pid}`;
+    const proxy = await proxyTo(db);
+    const server = nodeOn(
+      db,
+      schema,
+      { nodeName: name },
+      { applicationName: name, connectionString: proxy.connectionString },
+    );
+    await server.ready;
+    try {
+      const client = server.client();
+      const before = statements(db.log(), name).length;
+      // The database takes the statement and commits it; its answer is held back.
+      proxy.holdAnswers();
+      let acknowledged = 0;
+      const submitted = Array.from({ length: 50 }, (_, i) =>
+        client.submit('turn', `job-${i}`, { background: true }).then((job) => {
+          acknowledged++;
+          return job;
+        }),
+      );
+      await until(
+        async () => (await db.psql(`select count(*) from ${schema}.jobs`)) === '50',
+        'the 50 jobs to be committed',
+      );
+      expect(acknowledged, 'acknowledged before the answer came back').toBe(0);
+      proxy.thaw();
+      const jobs = await Promise.all(submitted);
+      expect(new Set(jobs.map((job) => job.handle)).size).toBe(50);
+      const during = statements(db.log(), name).slice(before);
+      expect(during.filter((line) => line.includes('gt_submit'))).toHaveLength(1);
+    } finally {
+      await server.close();
+      await proxy.close();
+    }
+  });
+
+  it('writes progress a few times a second at most, and the ends of a turn in one statement', async () => {
+    const schema = freshSchema('progress');
+    const name = `progress-${process.pid}`;
+    const a = nodeOn(db, schema, { nodeName: name }, { applicationName: name });
+    const b = nodeOn(db, schema, { nodeName: 'B' });
+    await Promise.all([a.ready, b.ready]);
+    try {
+      let finish!: () => void;
+      const held = new Promise<void>((resolve) => (finish = resolve));
+      let started = 0;
+      let updated = 0;
+      a.worker().register(
+        'progress',
+        async (job) => {
+          started = Date.now();
+          // 200 updates, one every few ms; the last one is 200/200.
+          for (let i = 1; i <= 200; i++) {
+            job.status(i, 200);
+            await new Promise((resolve) => setTimeout(resolve, 2));
+          }
+          updated = Date.now();
+          // Held until the test saw the last numbers from the other node.
+          await held;
+          return 'done';
+        },
+        { concurrency: 1 },
+      );
+      const before = statements(db.log(), name).length;
+      const job = await b.client().submit('progress', 'x', { background: true });
+      // The last numbers reach every node.
+      await until(
+        async () => (await b.status(job.handle)).numerator === 200,
+        'the last progress, seen from B',
+      );
+      const seconds = (updated - started) / 1000;
+      const progress = statements(db.log(), name)
+        .slice(before)
+        .filter((line) => line.includes('gt_progress')).length;
+      console.log(`progress: 200 updates in ${seconds.toFixed(2)} s, ${progress} writes`);
+      // At most one write every 250 ms, the first at once, the last numbers after the end.
+      expect(progress).toBeLessThanOrEqual(Math.ceil(seconds * 4) + 2);
+      finish();
+      await until(async () => !(await b.status(job.handle)).known, 'the job to end');
+      expect(await db.psql(`select count(*) from ${schema}.jobs`)).toBe('0');
+
+      // Thirty jobs that end in one turn are reported in one statement.
+      const release: (() => void)[] = [];
+      a.worker().register(
+        'batch',
+        () => new Promise<string>((resolve) => release.push(() => resolve('ok'))),
+        { concurrency: 30 },
+      );
+      const batch = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          b.client().submit('batch', `${i}`, { background: true }),
+        ),
+      );
+      await until(() => release.length === 30, 'the 30 jobs to start on A');
+      const beforeEnds = statements(db.log(), name).length;
+      for (const end of release) end();
+      for (const { handle } of batch) {
+        await until(async () => !(await b.status(handle)).known, `${handle} to end`);
+      }
+      const reports = statements(db.log(), name)
+        .slice(beforeEnds)
+        .filter((line) => line.includes('gt_report')).length;
+      expect(reports).toBe(1);
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 });
