@@ -1,7 +1,7 @@
 // Background jobs across nodes in one process (issue 31, item 2): delayed jobs come due on
 // every node without a leader, and priorities order the jobs a worker of several functions
 // is given.
-import type { JobServer } from '@geartrain/core';
+import type { JobOutcome, JobServer } from '@geartrain/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   describeWithPostgres,
@@ -56,7 +56,7 @@ describeWithPostgres('@geartrain/postgres across nodes', () => {
     await until(() => started.size === jobs.length, 'every delayed job to start', 10_000);
     const lateness: number[] = [];
     for (const [i, { handle }] of jobs.entries()) {
-      let outcome;
+      let outcome: JobOutcome | undefined;
       await until(
         async () => (outcome = await c!.outcome(handle)) !== undefined,
         `the outcome of ${handle}`,
