@@ -3,6 +3,7 @@ import {
   QueueFullError,
   QueueUnavailableError,
   UniqueTooLargeError,
+  WorkersElsewhereError,
   type ClientOptions,
   type JobStatus,
   type JobUpdate,
@@ -262,6 +263,8 @@ export class ClientCluster implements SubmitTarget {
         return new QueueFullError(functionName);
       case 'UNIQUE_TOO_LARGE':
         return new UniqueTooLargeError(this.maxUniqueLength);
+      case 'WORKERS_ELSEWHERE':
+        return new WorkersElsewhereError(functionName);
       case 'QUEUE_UNAVAILABLE':
         // A node of a shared queue whose database is away: the job was not accepted.
         return new QueueUnavailableError(

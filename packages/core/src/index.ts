@@ -56,6 +56,7 @@ export {
   StoreError,
   SubmissionAbortedError,
   UniqueTooLargeError,
+  WorkersElsewhereError,
   WorkFail,
 } from './errors.js';
 export type {

@@ -89,6 +89,8 @@ export class PostgresQueue implements QueueBackend {
   /** Functions whose last claim found too few jobs: the heartbeat looks for theirs. */
   private readonly empty = new KnownEmpty(LISTENING_LIMIT);
   private readonly retention: OutcomeRetention;
+  /** The functions other nodes' workers can do, as the last heartbeat said. */
+  private elsewhere = new Set<string>();
 
   constructor(options: PostgresQueueOptions = {}) {
     this.settings = settingsOf(options);
@@ -199,7 +201,14 @@ export class PostgresQueue implements QueueBackend {
       register: { statement: this.st.register, values: [node.id, node.name, this.keys.lockSpace] },
       beat: {
         statement: this.st.heartbeat,
-        values: () => [node.id, settings.lease, this.keys.lockSpace, this.empty.list()],
+        values: () => [
+          node.id,
+          settings.lease,
+          this.keys.lockSpace,
+          this.empty.list(),
+          // Written at every beat: a few names, and right again after a reaping.
+          this.signals?.abilities() ?? [],
+        ],
       },
       leave: { statement: this.st.leave, values: [node.id] },
       registered: (existed, dbNow, localNow) => this.registered(existed, dbNow, localNow),
@@ -503,7 +512,12 @@ export class PostgresQueue implements QueueBackend {
     );
   }
 
+  workedElsewhere(functionName: string): boolean {
+    return this.elsewhere.has(functionName);
+  }
+
   private beaten(beat: Beat, localNow: number): void {
+    this.elsewhere = new Set(beat.elsewhere);
     this.runner.setClock(beat.now_ms, localNow);
     if (beat.orphans !== null && beat.orphans.length > 0) this.recover(beat.orphans);
     if (beat.ready.length > 0) this.heard(beat.ready);

@@ -85,6 +85,8 @@ export const MIGRATIONS: readonly ((s: string) => string)[] = [
       id uuid PRIMARY KEY,
       name text NOT NULL,
       lock_id integer NOT NULL,
+      -- The functions its workers can do (its foreground jobs stay on it: item 5).
+      functions text[] NOT NULL DEFAULT '{}',
       started_at timestamptz NOT NULL DEFAULT now(),
       heartbeat_at timestamptz NOT NULL DEFAULT now()
     );

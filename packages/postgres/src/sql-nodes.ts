@@ -41,13 +41,18 @@ export function registerStatement(s: string): Statement {
  * gone, so only one returns its jobs. It is also the node's backstop: of the functions
  * whose last claim found too few jobs (`$4`), those that have runnable jobs now (a
  * notification lost while the session was down) are returned, three index probes each (a
- * limited function's too: a claim finds out whether its limit lets one start).
+ * limited function's too: a claim finds out whether its limit lets one start). It writes
+ * the functions this node's workers can do (`$5`) and returns those of
+ * the other nodes' workers (`elsewhere`).
  */
 export function heartbeatStatement(s: string): Statement {
   return {
     name: 'gt_heartbeat',
     text: `
-      WITH me AS (UPDATE ${s}.nodes SET heartbeat_at = now() WHERE id = $1 RETURNING id),
+      WITH me AS (
+        UPDATE ${s}.nodes SET heartbeat_at = now(), functions = coalesce($5::text[], functions)
+        WHERE id = $1 RETURNING id
+      ),
       dead AS (
         DELETE FROM ${s}.nodes n
         WHERE n.id <> $1
@@ -74,7 +79,9 @@ export function heartbeatStatement(s: string): Statement {
                                  WHERE EXISTS (SELECT 1 FROM ${s}.jobs j
                                                WHERE j.function_name = l.fn AND j.node IS NULL
                                                  AND j.priority = p.pr AND j.run_at <= now())))
-               AS ready`,
+               AS ready,
+             ARRAY(SELECT DISTINCT unnest(n.functions) FROM ${s}.nodes n
+                   WHERE n.id <> $1 AND n.id NOT IN (SELECT id FROM dead)) AS elsewhere`,
   };
 }
 

@@ -1,9 +1,12 @@
 // Background jobs across nodes in one process (issue 31, item 2): delayed jobs come due on
 // every node without a leader, and priorities order the jobs a worker of several functions
 // is given.
-import type { JobOutcome, JobServer } from '@geartrain/core';
+import { WorkersElsewhereError, type JobOutcome, type JobServer } from '@geartrain/core';
+import { createClient } from '@geartrain/client';
+import { GearmanServer } from '@geartrain/tcp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
+  backendOf,
   describeWithPostgres,
   freshSchema,
   nodeOn,
@@ -93,5 +96,51 @@ describeWithPostgres('@geartrain/postgres across nodes', () => {
     }
     expect(order).toEqual(['fc-high', 'fa1', 'fb1', 'fc1', 'fa2', 'fb2', 'fc2']);
     worker.close();
+  });
+
+  it('refuses a foreground job that only another node has workers for, as WORKERS_ELSEWHERE on the wire too', async () => {
+    const schema = freshSchema('foreground');
+    const [a, b] = await cluster(schema, ['A', 'B']);
+    b!.worker().register('fg', () => 'from B');
+    // B's heartbeat says what its workers can do; A's reads what the others can.
+    await until(async () => {
+      await backendOf(b!).queue.heartbeatNow();
+      await backendOf(a!).queue.heartbeatNow();
+      return backendOf(a!).queue.workedElsewhere('fg');
+    }, "A to hear of B's worker");
+
+    const refused = await a!
+      .client()
+      .submit('fg', 'x')
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
+    expect(refused).toBeInstanceOf(WorkersElsewhereError);
+    const listener = new GearmanServer(a!);
+    await listener.listen({ host: '127.0.0.1', port: 0 });
+    const tcp = createClient({ servers: [`127.0.0.1:${listener.address!.port}`] });
+    try {
+      const overTcp = await tcp.submit('fg', 'x').then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(overTcp).toBeInstanceOf(WorkersElsewhereError);
+      expect(overTcp).toMatchObject({ code: 'WORKERS_ELSEWHERE', functionName: 'fg' });
+      // In the background it goes to the shared queue, and B's worker runs it.
+      const background = await tcp.submit('fg', 'y', { background: true });
+      await until(async () => !(await a!.status(background.handle)).known, 'B to run it');
+    } finally {
+      tcp.close();
+      await listener.close();
+    }
+
+    // Once A has a worker for it, A runs its own foreground jobs.
+    a!
+      .worker()
+      .register('fg', () => 'from A')
+      .start();
+    const job = await a!.client().submit('fg', 'z');
+    expect((await job.result).toString()).toBe('from A');
   });
 });

@@ -77,11 +77,11 @@ describeWithPostgres('@geartrain/postgres database traffic', () => {
     try {
       // Settled: the worker's first claim made.
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const before = statements(db.log(), name);
+      const before = await mark(db);
       const from = Date.now();
       await new Promise((resolve) => setTimeout(resolve, 5000));
       const seconds = (Date.now() - from) / 1000;
-      const during = statements(db.log(), name).slice(before.length);
+      const during = await since(db, before, name);
       const heartbeats = during.filter((s) => s.includes('gt_heartbeat')).length;
       const claims = during.filter((s) => s.includes('gt_claim')).length;
       const others = during.length - heartbeats - claims;
@@ -114,7 +114,7 @@ describeWithPostgres('@geartrain/postgres database traffic', () => {
     await server.ready;
     try {
       const client = server.client();
-      const before = statements(db.log(), name).length;
+      const before = await mark(db);
       // The database takes the statement and commits it; its answer is held back.
       proxy.holdAnswers();
       let acknowledged = 0;
@@ -132,7 +132,7 @@ describeWithPostgres('@geartrain/postgres database traffic', () => {
       proxy.thaw();
       const jobs = await Promise.all(submitted);
       expect(new Set(jobs.map((job) => job.handle)).size).toBe(50);
-      const during = statements(db.log(), name).slice(before);
+      const during = await since(db, before, name);
       expect(during.filter((line) => line.includes('gt_submit'))).toHaveLength(1);
     } finally {
       await server.close();
@@ -167,7 +167,7 @@ describeWithPostgres('@geartrain/postgres database traffic', () => {
         },
         { concurrency: 1 },
       );
-      const before = statements(db.log(), name).length;
+      const before = await mark(db);
       const job = await b.client().submit('progress', 'x', { background: true });
       // The last numbers reach every node.
       await until(
@@ -175,9 +175,9 @@ describeWithPostgres('@geartrain/postgres database traffic', () => {
         'the last progress, seen from B',
       );
       const seconds = (updated - started) / 1000;
-      const progress = statements(db.log(), name)
-        .slice(before)
-        .filter((line) => line.includes('gt_progress')).length;
+      const progress = (await since(db, before, name)).filter((line) =>
+        line.includes('gt_progress'),
+      ).length;
       console.log(`progress: 200 updates in ${seconds.toFixed(2)} s, ${progress} writes`);
       // At most one write every 250 ms, the first at once, the last numbers after the end.
       expect(progress).toBeLessThanOrEqual(Math.ceil(seconds * 4) + 2);
@@ -198,14 +198,14 @@ describeWithPostgres('@geartrain/postgres database traffic', () => {
         ),
       );
       await until(() => release.length === 30, 'the 30 jobs to start on A');
-      const beforeEnds = statements(db.log(), name).length;
+      const beforeEnds = await mark(db);
       for (const end of release) end();
       for (const { handle } of batch) {
         await until(async () => !(await b.status(handle)).known, `${handle} to end`);
       }
-      const reports = statements(db.log(), name)
-        .slice(beforeEnds)
-        .filter((line) => line.includes('gt_report')).length;
+      const reports = (await since(db, beforeEnds, name)).filter((line) =>
+        line.includes('gt_report'),
+      ).length;
       expect(reports).toBe(1);
     } finally {
       await a.close();
@@ -213,6 +213,31 @@ describeWithPostgres('@geartrain/postgres database traffic', () => {
     }
   });
 });
+
+let marks = 0;
+
+/**
+ * A mark in the server's log: a statement run and waited for (the log arrives through a
+ * pipe, in order), so that every statement logged before it is in the log.
+ */
+async function mark(db: PostgresServer): Promise<string> {
+  const marker = `log-mark-${process.pid}-${++marks}`;
+  await db.psql(`select '${marker}'`);
+  await until(() => db.log().includes(marker), 'the server log to catch up');
+  return marker;
+}
+
+/**
+ * The statements of sessions of `name` the server logged after `from` (a {@link mark}) and
+ * up to now. The harness keeps the log's last 64 kB: a window must fit in it.
+ */
+async function since(db: PostgresServer, from: string, name: string): Promise<string[]> {
+  const to = await mark(db);
+  const log = db.log();
+  const start = log.indexOf(from);
+  if (start < 0) throw new Error('the server log dropped the mark: a window too long');
+  return statements(log.slice(start, log.indexOf(to)), name);
+}
 
 /** The statements the server logged for sessions of `name` (execute lines, one each). */
 function statements(log: string, name: string): string[] {

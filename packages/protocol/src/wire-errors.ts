@@ -50,6 +50,15 @@ export const WIRE_ERRORS = {
     errorText: 'Shared queue unavailable',
     code: 'QUEUE_UNAVAILABLE',
   },
+  /**
+   * A foreground job that only another node of a shared queue has workers for (geartrain's
+   * own code: gearmand has no shared queue).
+   */
+  workersElsewhere: {
+    errorCode: 'WORKERS_ELSEWHERE',
+    errorText: null,
+    code: 'WORKERS_ELSEWHERE',
+  },
   shutdown: {
     errorCode: 'SHUTDOWN',
     errorText: 'Server is shutting down',

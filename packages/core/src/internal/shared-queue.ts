@@ -1,5 +1,5 @@
 import type { Subscription } from 'rxjs';
-import { ServerClosedError, InvalidArgumentError } from '../errors.js';
+import { ServerClosedError, InvalidArgumentError, WorkersElsewhereError } from '../errors.js';
 import type {
   AttemptEnd,
   AttemptReport,
@@ -124,6 +124,13 @@ export class SharedQueue implements JobQueue {
         const { time: _time, ...rest } = event;
         this.ctx.emit(rest);
       },
+      abilities: () => {
+        const names: string[] = [];
+        for (const fn of this.local.functions.byName.values()) {
+          if (fn.workers.size > 0) names.push(fn.name);
+        }
+        return names;
+      },
     };
     await this.backend.open(this.options.node, signals);
     this.writes.opened = true;
@@ -146,8 +153,21 @@ export class SharedQueue implements JobQueue {
     listener: JobListener | undefined,
   ): SubmitOutcome | Promise<SubmitOutcome> {
     if (this.ctx.closing) throw new ServerClosedError();
-    // Foreground jobs stay on this node, as with each gearmand (decision 33).
-    if (request.background !== true) return this.local.submit(owner, request, listener);
+    // Foreground jobs stay on this node, as with each gearmand (decision 33); one that only
+    // other nodes' workers could run is refused, not left waiting here for nothing.
+    if (request.background !== true) {
+      if (!this.workedOnlyElsewhere(request.functionName)) {
+        return this.local.submit(owner, request, listener);
+      }
+      // Asked again a microtask later: an in-process worker registered in the same turn
+      // (`register` then `run`) connects in a microtask queued before this one.
+      return Promise.resolve().then(() => {
+        if (this.workedOnlyElsewhere(request.functionName)) {
+          throw new WorkersElsewhereError(request.functionName);
+        }
+        return this.local.submit(owner, request, listener);
+      });
+    }
     const name = request.functionName;
     checkName(name, 'function name');
     const unique = request.unique ?? '';
@@ -170,6 +190,12 @@ export class SharedQueue implements JobQueue {
       retry: request.retry === undefined ? null : retriesOf(request.retry),
     };
     return this.writes.submit(submission);
+  }
+
+  /** No worker of this node can do `name`, and some of another node's can. */
+  private workedOnlyElsewhere(name: string): boolean {
+    const fn = this.local.functions.get(name);
+    return (fn === undefined || fn.workers.size === 0) && this.backend.workedElsewhere(name);
   }
 
   abandoned(job: Job): void {
