@@ -7,7 +7,6 @@ import type {
   ScheduleOptions,
 } from '@geartrain/core';
 import type {
-  AttemptEnd,
   AttemptReport,
   BackendSignals,
   ClaimedJob,
@@ -19,42 +18,21 @@ import type {
   SubmitAnswer,
 } from '@geartrain/core/transport';
 import { Admin } from './admin.js';
-import { Claims, type ClaimRow } from './claims.js';
+import { Claims } from './claims.js';
 import { clientConfig, Connections, targetOf } from './connections.js';
 import { QueueClosedError } from './errors.js';
-import { fateOf, type Fate, type FateOptions, type Held } from './fates.js';
+import { Attempts, type QueueStats, type Row } from './attempts.js';
 import { Notifier, type Notice } from './notifier.js';
 import { settingsOf, type PostgresQueueOptions, type Settings } from './options.js';
-import { handleOf, keepsOf, priorityNumber, priorityOf, retriesOf } from './rows.js';
+import { handleOf, priorityNumber, priorityOf } from './rows.js';
 import { migrate } from './schema.js';
 import { OutcomeRetention, type RetentionPass } from './retention.js';
 import { ScheduleRunner, type ScheduleRow } from './schedule-runner.js';
-import { Session, type Beat, type Orphan } from './session.js';
+import { Session, type Beat } from './session.js';
 import { KnownEmpty } from './known-empty.js';
 import { keysOf, statementsOf, type Statements } from './statements.js';
 import { emptyCounts, Views, type Counts } from './views.js';
 import { Wakes } from './wakes.js';
-
-/** What the queue counted since it opened (tests, metrics). */
-export interface QueueStats {
-  /** Reports that matched nothing: the attempt was no longer this node's. */
-  stale: number;
-  /** Reports tried again after a failure whose first try had committed (not stale). */
-  repeated: number;
-  /** Running jobs of dead nodes this node put back (or failed past their attempts). */
-  recovered: number;
-  /** Times this node found itself reaped (it gave up what it held). */
-  reapedHere: number;
-}
-
-/** One attempt's row in the report statement's arrays. */
-interface Row {
-  readonly held: Held;
-  readonly handle: string;
-  /** The node the fence names: this one, or a dead one whose job is recovered. */
-  readonly node: string;
-  readonly fate: Fate;
-}
 
 /** Functions the heartbeat looks at for missed jobs, at most. */
 const LISTENING_LIMIT = 256;
@@ -65,7 +43,6 @@ const LISTENING_LIMIT = 256;
  */
 export class PostgresQueue implements QueueBackend {
   readonly settings: Settings;
-  readonly stats: QueueStats = { stale: 0, repeated: 0, recovered: 0, reapedHere: 0 };
   private readonly st: Statements;
   private readonly keys: { lockSpace: number; channel: string };
   private db: Connections | null = null;
@@ -81,10 +58,7 @@ export class PostgresQueue implements QueueBackend {
   private cluster = '';
   private opened = false;
   private closed = false;
-  /** Jobs this node claimed and has not reported, by handle. */
-  private readonly held = new Map<string, Held>();
-  /** Reports whose statement failed, by `handle:attempt`: their fate, when tried again. */
-  private readonly inDoubt = new Map<string, Fate>();
+  private readonly attempts: Attempts;
   private readonly counts = new Map<string, Counts>();
   /** Functions whose last claim found too few jobs: the heartbeat looks for theirs. */
   private readonly empty = new KnownEmpty(LISTENING_LIMIT);
@@ -104,6 +78,18 @@ export class PostgresQueue implements QueueBackend {
       (row, tick) => this.tick(row, tick),
       (error) => this.log(error, 'submit a schedule tick'),
     );
+    this.attempts = new Attempts({
+      st: this.st,
+      settings: this.settings,
+      db,
+      cluster: () => this.cluster,
+      node: () => this.connectedNode().id,
+      kept: () => this.retention.kept(),
+      ended: (rows) => this.ended(rows),
+      revoked: (handle, attempt, reason) => this.signals?.revoked(handle, attempt, reason),
+      event: (event) => this.event(event),
+      log: (error, what) => this.log(error, what),
+    });
     this.retention = new OutcomeRetention(
       db,
       this.st,
@@ -117,7 +103,7 @@ export class PostgresQueue implements QueueBackend {
       cluster: () => this.cluster,
       nodeId: () => this.node?.id ?? '',
       runner: this.runner,
-      revokedHere: (handle, attempt) => this.revoked(handle, attempt, 'CANCELLED'),
+      revokedHere: (handle, attempt) => this.attempts.revoke(handle, attempt, 'CANCELLED'),
       revokeThere: (to, handle, attempt) =>
         this.notifier?.revoke({ to, handle, attempt, reason: 'CANCELLED' }),
       woken: (names) => this.woken(names),
@@ -137,6 +123,11 @@ export class PostgresQueue implements QueueBackend {
   /** The cluster's handle prefix (`H:<cluster>:<id>`), once open. */
   get clusterId(): string {
     return this.cluster;
+  }
+
+  /** What the queue counted since it opened (tests, metrics). */
+  get stats(): QueueStats {
+    return this.attempts.stats;
   }
 
   /** NOTIFY this node sent since it opened. */
@@ -335,7 +326,7 @@ export class PostgresQueue implements QueueBackend {
     for (const [name, wait] of waits) this.wakes.at(name, wait);
     // Functions that found too few jobs are looked at by the heartbeat (the backstop).
     this.empty.found(asked.keys(), short, mark);
-    return jobs.map((row) => this.claimedOf(row));
+    return jobs.map((row) => this.attempts.claimed(row));
   }
 
   private connectedNode(): NodeIdentity {
@@ -343,107 +334,12 @@ export class PostgresQueue implements QueueBackend {
     return this.node;
   }
 
-  private heldOf(row: {
-    id: string;
-    fn: string;
-    attempts: number;
-    retry: unknown;
-    policy: unknown;
-    limited: boolean;
-  }): Held {
-    const keeps = keepsOf(row.policy, this.settings.keep);
-    return {
-      id: row.id,
-      functionName: row.fn,
-      attempt: row.attempts,
-      retries: retriesOf(row.retry) ?? retriesOf(row.policy),
-      keepsCompleted: keeps.completed,
-      keepsFailed: keeps.failed,
-      limited: row.limited,
-    };
+  report(batch: readonly AttemptReport[]): Promise<readonly ReportOutcome[]> {
+    return this.attempts.report(batch);
   }
 
-  private claimedOf(row: ClaimRow): ClaimedJob {
-    const handle = handleOf(this.cluster, row.id);
-    this.held.set(handle, this.heldOf(row));
-    return {
-      handle,
-      functionName: row.fn,
-      unique: row.unique_key ?? '',
-      payload: row.payload,
-      priority: priorityOf(row.priority),
-      reducer: row.reducer,
-      attempt: row.attempts,
-    };
-  }
-
-  private fateOptions(): FateOptions {
-    return {
-      maxRetries: this.settings.maxRetries,
-      outcomeDataLimit: this.settings.outcomeDataLimit,
-      random: Math.random,
-      now: () => Date.now(),
-    };
-  }
-
-  async report(batch: readonly AttemptReport[]): Promise<readonly ReportOutcome[]> {
-    const node = this.connectedNode().id;
-    const options = this.fateOptions();
-    const rows = batch.map((report): Row | null => {
-      const held = this.held.get(report.handle);
-      if (held === undefined || held.attempt !== report.attempt) return null;
-      // A report tried again keeps the fate of its first try (its back-off, its error).
-      const fate =
-        this.inDoubt.get(`${report.handle}:${report.attempt}`) ?? fateOf(held, report.end, options);
-      return { held, handle: report.handle, node, fate };
-    });
-    const sent = rows.filter((row): row is Row => row !== null);
-    let matched: Set<string>;
-    try {
-      matched = await this.apply(sent);
-    } catch (error) {
-      // Committed or not, nobody can say: a repeat that finds its write done is not stale.
-      for (const row of sent) this.inDoubt.set(`${row.handle}:${row.held.attempt}`, row.fate);
-      throw error;
-    }
-    return rows.map((row): ReportOutcome => {
-      if (row === null) {
-        this.stats.stale++;
-        return { state: 'stale' };
-      }
-      const doubtful = this.inDoubt.delete(`${row.handle}:${row.held.attempt}`);
-      this.held.delete(row.handle);
-      if (matched.has(row.held.id)) {
-        this.ended([row]);
-        return row.fate.outcome;
-      }
-      if (doubtful) {
-        // The fence finds the write of the first try, which committed: not a stale report.
-        this.stats.repeated++;
-        return row.fate.outcome;
-      }
-      this.stats.stale++;
-      return { state: 'stale' };
-    });
-  }
-
-  /** Runs the report statement; resolves with the job ids whose fenced write matched. */
-  private async apply(rows: readonly Row[]): Promise<Set<string>> {
-    if (rows.length === 0) return new Set();
-    const result = await this.connections().query<{ id: string }>(this.st.report, [
-      rows.map((r) => r.held.id),
-      rows.map((r) => r.held.attempt),
-      rows.map((r) => r.fate.act),
-      rows.map((r) => r.fate.delay),
-      rows.map((r) => (r.fate.error === null ? null : JSON.stringify(r.fate.error))),
-      rows.map((r) => r.fate.reason),
-      rows.map((r) => r.fate.result),
-      rows.map((r) => r.fate.truncated),
-      rows.map((r) => r.fate.keep),
-      rows.map((r) => r.node),
-    ]);
-    if (rows.some((r) => r.fate.keep)) this.retention.kept();
-    return new Set(result.map((r) => r.id));
+  progress(batch: readonly ProgressReport[]): Promise<void> {
+    return this.attempts.progress(batch);
   }
 
   /** Matched ends: counted; what they requeue or free is woken, here and elsewhere. */
@@ -462,30 +358,6 @@ export class PostgresQueue implements QueueBackend {
     this.woken([...ready]);
   }
 
-  async progress(batch: readonly ProgressReport[]): Promise<void> {
-    const node = this.connectedNode().id;
-    const known = batch.flatMap((p) => {
-      const held = this.held.get(p.handle);
-      return held === undefined || held.attempt !== p.attempt ? [] : [{ held, p }];
-    });
-    if (known.length === 0) return;
-    await this.connections().query(this.st.progress, [
-      known.map(({ held }) => held.id),
-      known.map(({ held }) => held.attempt),
-      known.map(({ p }) => Math.trunc(p.numerator)),
-      known.map(({ p }) => Math.trunc(p.denominator)),
-      node,
-    ]);
-  }
-
-  /** A job this node held was taken back: the node drops it, and reports nothing. */
-  private revoked(handle: string, attempt: number, reason: 'CANCELLED' | 'TIMEOUT'): void {
-    const held = this.held.get(handle);
-    if (held === undefined || held.attempt !== attempt) return;
-    this.held.delete(handle);
-    this.signals?.revoked(handle, attempt, reason);
-  }
-
   // ---------------------------------------------------------------------------------
   // Liveness and notifications
 
@@ -495,21 +367,7 @@ export class PostgresQueue implements QueueBackend {
     // Notifications may have been missed while the session was down: look at everything.
     this.heard(null);
     if (existed) return;
-    // Reaped while away (a pause past the lease, a session lost for more than a heartbeat):
-    // the others took its jobs back. What it still holds is given up; a fenced release of
-    // each (as a lost worker's) frees any claimed after the reaping, and is stale otherwise.
-    this.stats.reapedHere++;
-    const options = this.fateOptions();
-    const node = this.node!.id;
-    const rows: Row[] = [];
-    for (const [handle, held] of [...this.held]) {
-      rows.push({ held, handle, node, fate: fateOf(held, { kind: 'lost' }, options) });
-      this.revoked(handle, held.attempt, 'TIMEOUT');
-    }
-    this.apply(rows).then(
-      (matched) => this.ended(rows.filter((row) => matched.has(row.held.id))),
-      (error: unknown) => this.log(error, 'give back the jobs of a reaped node'),
-    );
+    this.attempts.giveUp();
   }
 
   workedElsewhere(functionName: string): boolean {
@@ -519,46 +377,8 @@ export class PostgresQueue implements QueueBackend {
   private beaten(beat: Beat, localNow: number): void {
     this.elsewhere = new Set(beat.elsewhere);
     this.runner.setClock(beat.now_ms, localNow);
-    if (beat.orphans !== null && beat.orphans.length > 0) this.recover(beat.orphans);
+    if (beat.orphans !== null && beat.orphans.length > 0) this.attempts.recover(beat.orphans);
     if (beat.ready.length > 0) this.heard(beat.ready);
-  }
-
-  /** The running jobs of dead nodes go back (an attempt counted), fenced by their node. */
-  private recover(orphans: readonly Orphan[]): void {
-    const options = this.fateOptions();
-    const end: AttemptEnd = { kind: 'lost' };
-    const rows: Row[] = orphans.map((orphan) => {
-      const held = this.heldOf({ ...orphan });
-      return {
-        held,
-        handle: handleOf(this.cluster, orphan.id),
-        node: orphan.node,
-        fate: fateOf(held, end, options),
-      };
-    });
-    this.apply(rows).then(
-      (matched) => {
-        const done = rows.filter((row) => matched.has(row.held.id));
-        this.stats.recovered += done.length;
-        this.ended(done);
-        for (const { handle, held, fate } of done) this.recoveredEvent(handle, held, fate);
-      },
-      (error: unknown) => this.log(error, 'give back the jobs of a dead node'),
-    );
-  }
-
-  /** What this node reports of a dead node's job it put back, as a lost worker's. */
-  private recoveredEvent(handle: string, held: Held, fate: Fate): void {
-    const time = Date.now();
-    const outcome = fate.outcome;
-    if (outcome.state === 'queued') {
-      this.event({ type: 'retried', time, handle, attempt: outcome.attempt });
-    } else if (outcome.state === 'retrying') {
-      const { reason, delay } = outcome;
-      this.event({ type: 'retrying', time, handle, attempt: held.attempt, reason, delay });
-    } else if (outcome.state === 'failed') {
-      this.event({ type: 'failed', time, handle, reason: outcome.reason });
-    }
   }
 
   private notified(payload: string): void {
@@ -570,7 +390,7 @@ export class PostgresQueue implements QueueBackend {
     }
     const me = this.node?.id;
     for (const r of notice.r ?? []) {
-      if (r.to === me) this.revoked(r.handle, r.attempt, 'CANCELLED');
+      if (r.to === me) this.attempts.revoke(r.handle, r.attempt, 'CANCELLED');
     }
     if (notice.n === me) return;
     if (notice.f !== undefined) this.heard(notice.f);
