@@ -2,6 +2,7 @@
 // what the URL leaves out read from the standard PG* variables, as psql reads them.
 import { createClient, createWorker } from '@geartrain/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { envWithoutPg } from './support/cluster.js';
 import { runGeartrain, serveCommand, type ServedCommand } from './support/command.js';
 import { freePort } from './support/interop.js';
 import {
@@ -9,11 +10,6 @@ import {
   startPostgres,
   type PostgresServer,
 } from './support/postgres/index.js';
-
-/** This process's environment without a developer's own PG* settings. */
-function envWithoutPg(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PG')));
-}
 
 describeWithPostgres('geartrain serve --store postgres://', () => {
   let db: PostgresServer;
