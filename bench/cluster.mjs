@@ -1,0 +1,494 @@
+// npm run bench -- cluster
+// The shared queue on PostgreSQL (issue 31, item 8), everything in one run on one throwaway
+// PostgreSQL (fsync and synchronous_commit on), each geartrain node a child process
+// (bench/cluster-node.mjs):
+//
+// 1. Bulk enqueue: 50,000 background jobs through one node's backend, 2,000 a statement.
+// 2. Drain: those 50,000 pre-queued jobs drained by 1 node, then 50,000 more by 3 nodes.
+// 3. Steady state: submit and work at the same time, for 5 s: in process (one node submits,
+//    in batches of 500, and works), and over TCP with the libgearman load generator
+//    (20,000 background jobs submitted to one node while 4 libgearman workers on another
+//    work them).
+// 4. Peers, beside it, on the same PostgreSQL: graphile-worker 0.18 batched (localQueue.size
+//    500, completeJobBatchDelay and failJobBatchDelay 0, 64 concurrent jobs) and with its
+//    defaults, pg-boss 12 (batches of 500), BullMQ on redis-server (appendonly, everysec;
+//    64 concurrent jobs). Each: addJobs/insert/addBulk of 50,000, the drain of them, and a
+//    steady state of 5 s.
+// 5. Latency, submit to start, on an idle cluster: 200 jobs one at a time, submitted on one
+//    node, run on another; p50 and p99.
+// 6. Recovery after a kill -9 of the node holding a job: until a worker of another node has
+//    it; 5 runs.
+// 7. Database traffic per node: statements and NOTIFY a second, idle (a worker sleeping,
+//    10 s) and under the steady load.
+//
+// Needs PostgreSQL (scripts/install-test-deps.sh), and redis-server for BullMQ
+// (scripts/install-bench-deps.sh; skipped without it). graphile-worker 0.18 and pg-boss 12
+// ask for Node 22 in their engines; they run on Node 20 as well.
+import { fork, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { postgresQueue } from '@geartrain/postgres';
+import { median, report } from './lib.mjs';
+import { startPostgres } from './postgres.mjs';
+import { buildLoadgen, freePort, load, startWorkers, waitForPort } from './servers.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const JOBS = 50_000;
+const STEADY_SECONDS = 5;
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+let schemas = 0;
+
+// ---------------------------------------------------------------------------------------
+// Nodes
+
+/** A node as a child process; resolves once its job server is open. */
+async function startNode(url, schema, env = {}) {
+  const child = fork(join(here, 'cluster-node.mjs'), [], {
+    env: { ...process.env, URL: url, SCHEMA: schema, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const listeners = new Set();
+  child.on('message', (message) => {
+    for (const listener of [...listeners]) listener(message);
+  });
+  const next = (key, timeout = 120_000) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${key} from a node`)), timeout);
+      const listener = (message) => {
+        if (!(key in message)) return;
+        clearTimeout(timer);
+        listeners.delete(listener);
+        resolve(message);
+      };
+      listeners.add(listener);
+    });
+  const exited = once(child, 'exit');
+  const ready = await next('ready', 30_000);
+  return {
+    child,
+    port: ready.port,
+    next,
+    on: (listener) => listeners.add(listener),
+    send: (message) => child.send(message),
+    async figures() {
+      child.send({ type: 'figures' });
+      return (await next('figures')).figures;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    async close() {
+      if (child.exitCode !== null) return;
+      child.send({ type: 'close' });
+      await exited;
+    },
+  };
+}
+
+/** A backend opened in this process, as a node opens it (for bulk submissions). */
+async function openBackend(url, schema) {
+  const queue = postgresQueue({ connectionString: url, schema });
+  await queue.open(
+    { id: crypto.randomUUID(), name: 'bench-loader' },
+    {
+      waiting: () => undefined,
+      revoked: () => undefined,
+      event: () => undefined,
+      abilities: () => [],
+    },
+  );
+  return queue;
+}
+
+async function countJobs(db, schema) {
+  const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${schema}.jobs`);
+  return rows[0].n;
+}
+
+/** Polls until the hot table of `schema` is empty; resolves with the time it happened. */
+async function drained(db, schema, timeout = 600_000) {
+  const deadline = Date.now() + timeout;
+  while ((await countJobs(db, schema)) > 0) {
+    if (Date.now() > deadline) throw new Error(`${schema} did not drain`);
+    await pause(20);
+  }
+  return performance.now();
+}
+
+const payload = () => Buffer.alloc(16, 0x61);
+
+async function enqueue(url, schema, jobs) {
+  const queue = await openBackend(url, schema);
+  const batch = Array.from({ length: 2000 }, () => ({
+    functionName: 'bench',
+    payload: payload(),
+    unique: '',
+    priority: 'normal',
+    delay: 0,
+    reducer: '',
+    retry: null,
+  }));
+  const start = performance.now();
+  for (let i = 0; i < jobs; i += batch.length) await queue.submit(batch);
+  const seconds = (performance.now() - start) / 1000;
+  await queue.close();
+  return jobs / seconds;
+}
+
+// ---------------------------------------------------------------------------------------
+// geartrain
+
+async function geartrainDrain(url, db, nodes) {
+  const schema = `drain_${nodes}_${++schemas}`;
+  const enqueued = await enqueue(url, schema, JOBS);
+  const started = await Promise.all(Array.from({ length: nodes }, () => startNode(url, schema)));
+  const start = performance.now();
+  for (const node of started) node.send({ type: 'work', mode: 'work' });
+  const end = await drained(db, schema);
+  for (const node of started) await node.close();
+  return { enqueued, drain: JOBS / ((end - start) / 1000) };
+}
+
+async function geartrainSteady(url, db) {
+  const schema = `steady_${++schemas}`;
+  const node = await startNode(url, schema);
+  node.send({ type: 'work', mode: 'work' });
+  await pause(300);
+  const before = await node.figures();
+  const start = performance.now();
+  node.send({ type: 'steady', seconds: STEADY_SECONDS, batch: 500 });
+  const { steady } = await node.next('steady');
+  const end = await drained(db, schema);
+  const seconds = (end - start) / 1000;
+  const figures = await node.figures();
+  await node.close();
+  return {
+    jobsPerS: steady.submitted / seconds,
+    statementsPerS: (figures.statements - before.statements) / seconds,
+    notifyPerS: (figures.notifications - before.notifications) / seconds,
+  };
+}
+
+async function geartrainTcp(url, db, loadgen) {
+  const schema = `tcp_${++schemas}`;
+  const submitter = await startNode(url, schema, { PORT: '0' });
+  const worker = await startNode(url, schema, { PORT: '0' });
+  const stopWorkers = await startWorkers(loadgen, worker.port, 4);
+  const jobs = 20_000;
+  const start = performance.now();
+  load(loadgen, submitter.port, 'queue', jobs);
+  const end = await drained(db, schema);
+  await stopWorkers();
+  await submitter.close();
+  await worker.close();
+  return jobs / ((end - start) / 1000);
+}
+
+async function latency(url) {
+  const schema = `latency_${++schemas}`;
+  const a = await startNode(url, schema);
+  const b = await startNode(url, schema);
+  b.send({ type: 'work', mode: 'starts', workers: 1, concurrency: 1 });
+  await pause(1500); // idle: B's first claim came short, its heartbeat went by
+  const waits = [];
+  for (let i = 0; i < 200; i++) {
+    const started = b.next('started');
+    a.send({ type: 'submit' });
+    const { started: at, payload: sent } = await started;
+    waits.push(at - Number(sent));
+    await pause(20);
+  }
+  await a.close();
+  await b.close();
+  waits.sort((x, y) => x - y);
+  return { p50: waits[100], p99: waits[198] };
+}
+
+async function recovery(url) {
+  const schema = `recovery_${++schemas}`;
+  const times = [];
+  for (let run = 0; run < 5; run++) {
+    const a = await startNode(url, schema);
+    const b = await startNode(url, schema);
+    a.send({ type: 'work', mode: 'hold', workers: 1, concurrency: 1 });
+    const held = a.next('held');
+    a.send({ type: 'submit' });
+    const { held: handle } = await held;
+    b.send({ type: 'work', mode: 'starts', workers: 1, concurrency: 1 });
+    const started = b.next('started', 30_000);
+    const killed = Date.now();
+    await a.kill();
+    const got = await started;
+    if (got.handle !== handle) throw new Error('another job started');
+    times.push(got.started - killed);
+    await b.close();
+  }
+  return times;
+}
+
+async function idleTraffic(url) {
+  const schema = `idle_${++schemas}`;
+  const node = await startNode(url, schema);
+  node.send({ type: 'work', mode: 'work', workers: 1, concurrency: 1 });
+  await pause(1500);
+  const before = await node.figures();
+  const start = performance.now();
+  await pause(10_000);
+  const after = await node.figures();
+  const seconds = (performance.now() - start) / 1000;
+  await node.close();
+  return {
+    statementsPerS: (after.statements - before.statements) / seconds,
+    notifyPerS: (after.notifications - before.notifications) / seconds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Peers
+
+async function graphile(url, db, batched) {
+  const { run, makeWorkerUtils } = await import('graphile-worker');
+  const schema = `gw_${++schemas}`;
+  const utils = await makeWorkerUtils({ connectionString: url, schema });
+  await utils.migrate();
+  const add = async (n) => {
+    for (let i = 0; i < n; i += 1000) {
+      await utils.addJobs(
+        Array.from({ length: Math.min(1000, n - i) }, () => ({ identifier: 'bench', payload: {} })),
+      );
+    }
+  };
+  const addStart = performance.now();
+  await add(JOBS);
+  const enqueued = JOBS / ((performance.now() - addStart) / 1000);
+  let done = 0;
+  let target = JOBS;
+  let finished;
+  let all = new Promise((resolve) => (finished = resolve));
+  const options = {
+    connectionString: url,
+    schema,
+    noHandleSignals: true,
+    logger: undefined,
+    taskList: {
+      bench: async () => {
+        if (++done === target) finished();
+      },
+    },
+    ...(batched
+      ? {
+          concurrency: 64,
+          preset: {
+            worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 },
+          },
+        }
+      : {}),
+  };
+  const { Logger } = await import('graphile-worker');
+  options.logger = new Logger(() => () => undefined);
+  const start = performance.now();
+  const runner = await run(options);
+  await all;
+  const drain = JOBS / ((performance.now() - start) / 1000);
+  // Steady: add in batches of 500 while it works, for 5 s.
+  done = 0;
+  let added = 0;
+  const steadyStart = performance.now();
+  while (performance.now() - steadyStart < STEADY_SECONDS * 1000) {
+    await add(500);
+    added += 500;
+  }
+  target = added;
+  all = new Promise((resolve) => (finished = resolve));
+  if (done >= target) finished();
+  await all;
+  const steady = added / ((performance.now() - steadyStart) / 1000);
+  await runner.stop();
+  await utils.release();
+  void db;
+  return { enqueued, drain, steady };
+}
+
+async function pgBoss(url) {
+  const { PgBoss } = await import('pg-boss');
+  const boss = new PgBoss({ connectionString: url, schema: `boss_${++schemas}` });
+  boss.on('error', () => undefined);
+  await boss.start();
+  await boss.createQueue('bench');
+  const add = async (n) => {
+    for (let i = 0; i < n; i += 1000) {
+      await boss.insert(
+        'bench',
+        Array.from({ length: Math.min(1000, n - i) }, () => ({ data: {} })),
+      );
+    }
+  };
+  const addStart = performance.now();
+  await add(JOBS);
+  const enqueued = JOBS / ((performance.now() - addStart) / 1000);
+  let done = 0;
+  let target = JOBS;
+  let finished;
+  let all = new Promise((resolve) => (finished = resolve));
+  const start = performance.now();
+  await boss.work('bench', { batchSize: 500, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+    done += jobs.length;
+    if (done >= target) finished();
+  });
+  await all;
+  const drain = JOBS / ((performance.now() - start) / 1000);
+  done = 0;
+  let added = 0;
+  const steadyStart = performance.now();
+  while (performance.now() - steadyStart < STEADY_SECONDS * 1000) {
+    await add(500);
+    added += 500;
+  }
+  target = added;
+  all = new Promise((resolve) => (finished = resolve));
+  if (done >= target) finished();
+  await all;
+  const steady = added / ((performance.now() - steadyStart) / 1000);
+  await boss.stop({ graceful: false, wait: true });
+  return { enqueued, drain, steady };
+}
+
+async function startRedis(dir) {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes'].concat([
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+    ]),
+    { stdio: 'ignore' },
+  );
+  await waitForPort(port);
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    },
+  };
+}
+
+async function bullmq(redisPort) {
+  const { Queue, Worker } = await import('bullmq');
+  const connection = { host: '127.0.0.1', port: redisPort, maxRetriesPerRequest: null };
+  const name = `bench-${Date.now()}`;
+  const queue = new Queue(name, { connection });
+  const add = async (n) => {
+    for (let i = 0; i < n; i += 1000) {
+      await queue.addBulk(
+        Array.from({ length: Math.min(1000, n - i) }, () => ({
+          name: 'bench',
+          data: {},
+          opts: { removeOnComplete: true },
+        })),
+      );
+    }
+  };
+  const addStart = performance.now();
+  await add(JOBS);
+  const enqueued = JOBS / ((performance.now() - addStart) / 1000);
+  let done = 0;
+  let target = JOBS;
+  let finished;
+  let all = new Promise((resolve) => (finished = resolve));
+  const start = performance.now();
+  const worker = new Worker(
+    name,
+    async () => {
+      if (++done === target) finished();
+    },
+    { connection, concurrency: 64 },
+  );
+  await all;
+  const drain = JOBS / ((performance.now() - start) / 1000);
+  done = 0;
+  let added = 0;
+  const steadyStart = performance.now();
+  while (performance.now() - steadyStart < STEADY_SECONDS * 1000) {
+    await add(500);
+    added += 500;
+  }
+  target = added;
+  all = new Promise((resolve) => (finished = resolve));
+  if (done >= target) finished();
+  await all;
+  const steady = added / ((performance.now() - steadyStart) / 1000);
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return { enqueued, drain, steady };
+}
+
+// ---------------------------------------------------------------------------------------
+
+export async function run() {
+  const postgres = await startPostgres();
+  const url = postgres.connectionString;
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  const loadgen = buildLoadgen();
+  const dir = mkdtempSync(join(tmpdir(), 'geartrain-bench-cluster-'));
+  try {
+    const one = await geartrainDrain(url, db, 1);
+    report('cluster-enqueue', 'jobs_per_s', one.enqueued, 'jobs/s');
+    report('cluster-drain-1-node', 'jobs_per_s', one.drain, 'jobs/s');
+    const three = await geartrainDrain(url, db, 3);
+    report('cluster-drain-3-nodes', 'jobs_per_s', three.drain, 'jobs/s');
+    const steady = await geartrainSteady(url, db);
+    report('cluster-steady-in-process', 'jobs_per_s', steady.jobsPerS, 'jobs/s');
+    report('cluster-traffic-loaded', 'statements_per_s_per_node', steady.statementsPerS, '1/s');
+    report('cluster-traffic-loaded', 'notify_per_s_per_node', steady.notifyPerS, '1/s');
+    report('cluster-steady-tcp', 'jobs_per_s', await geartrainTcp(url, db, loadgen), 'jobs/s');
+    const idle = await idleTraffic(url);
+    report('cluster-traffic-idle', 'statements_per_s_per_node', idle.statementsPerS, '1/s');
+    report('cluster-traffic-idle', 'notify_per_s_per_node', idle.notifyPerS, '1/s');
+    const waits = await latency(url);
+    report('cluster-latency', 'submit_to_start_p50', waits.p50, 'ms');
+    report('cluster-latency', 'submit_to_start_p99', waits.p99, 'ms');
+    const times = await recovery(url);
+    report('cluster-recovery-kill-9', 'median', median(times), 'ms');
+    report('cluster-recovery-kill-9', 'max_of_5', Math.max(...times), 'ms');
+
+    for (const [peer, measure] of [
+      ['graphile-worker-batched', () => graphile(url, db, true)],
+      ['graphile-worker-defaults', () => graphile(url, db, false)],
+      ['pg-boss', () => pgBoss(url)],
+    ]) {
+      const figures = await measure();
+      report('cluster-enqueue', 'jobs_per_s', figures.enqueued, 'jobs/s', peer);
+      report('cluster-drain-1-node', 'jobs_per_s', figures.drain, 'jobs/s', peer);
+      report('cluster-steady-in-process', 'jobs_per_s', figures.steady, 'jobs/s', peer);
+    }
+    if (spawnSync('sh', ['-c', 'command -v redis-server']).status === 0) {
+      const redis = await startRedis(dir);
+      try {
+        const figures = await bullmq(redis.port);
+        report('cluster-enqueue', 'jobs_per_s', figures.enqueued, 'jobs/s', 'bullmq');
+        report('cluster-drain-1-node', 'jobs_per_s', figures.drain, 'jobs/s', 'bullmq');
+        report('cluster-steady-in-process', 'jobs_per_s', figures.steady, 'jobs/s', 'bullmq');
+      } finally {
+        await redis.stop();
+      }
+    } else {
+      process.stderr.write(
+        'cluster bench: no redis-server (scripts/install-bench-deps.sh); BullMQ skipped\n',
+      );
+    }
+  } finally {
+    await db.end();
+    await postgres.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
