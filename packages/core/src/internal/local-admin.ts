@@ -75,7 +75,7 @@ export class LocalAdmin implements QueueAdmin {
   }
   /** In force before it returns; a Promise while the store has not confirmed it. */
   configure(functionName: string, changes: CheckedChanges): Answer<SettingsRecord | undefined> {
-    const { record, written } = this.queue.configure(functionName, changes);
+    const { record, written } = this.queue.settings.configure(functionName, changes);
     return written === undefined ? record : written.then(() => record);
   }
 

@@ -3,7 +3,6 @@ import type { JobStore } from '../store.js';
 import type { QueueLimits, Retention } from '../types.js';
 import type { SubmitOutcome, SubmitRequest } from '../transport-types.js';
 import { retriesOf, type Retries } from '../retry.js';
-import type { SettingsRecord } from '../settings-types.js';
 import { checkName, checkRunAt, checkUnique } from './checks.js';
 import type { ServerContext } from './context.js';
 import { FunctionTable } from './function-table.js';
@@ -134,10 +133,11 @@ export class LocalQueue implements JobQueue {
         gates: options.gated === false ? null : this.gates,
         kept: this.kept,
         functions: () => this.functions,
+        writes: this.writes,
       },
       { keep: options.retention, maxQueue: options.maxQueue },
+      options.initialSettings,
     );
-    for (const [name, changes] of options.initialSettings) this.settings.change(name, changes);
     const events = ctx.events;
     this.schedules = new Schedules({
       scheduler: ctx.scheduler,
@@ -372,7 +372,7 @@ export class LocalQueue implements JobQueue {
   }
 
   // ---------------------------------------------------------------------------------
-  // Settings: retries (decision 21), pauses and limits (decision 23), retention, queue limits
+  // Retries (decision 21); the policies are the functions' settings (settings.ts)
 
   retryPolicyOf(job: Job): Retries | null {
     return job.retry ?? this.settings.retryPolicy(job.fn.name);
@@ -381,39 +381,6 @@ export class LocalQueue implements JobQueue {
   /** The attempts a job whose worker was lost may have had, with no policy of its own. */
   get maxRetries(): number {
     return this.options.maxRetries;
-  }
-
-  /**
-   * Changes a function's settings: in force at once (a pause holds its jobs from now on), and
-   * stored. Returns the record and, while the store has not confirmed it, the Promise of
-   * its write (a refusal is a StoreError).
-   */
-  configure(
-    functionName: string,
-    changes: CheckedChanges,
-  ): { record: SettingsRecord | undefined; written: Promise<void> | undefined } {
-    const { record, changed } = this.settings.change(functionName, changes);
-    const written = changed ? this.writes.saveSettings(record ?? { functionName }) : undefined;
-    return { record, written };
-  }
-
-  /**
-   * Takes up the records a store kept (at start, before its jobs), then the settings given at
-   * start over them: those that change a kept record are stored again.
-   */
-  restoreSettings(stored: Iterable<SettingsRecord>): void {
-    const initial = this.options.initialSettings;
-    const restored = new Set<string>();
-    for (const record of stored) {
-      restored.add(record.functionName);
-      this.settings.apply(record.functionName, record, false);
-    }
-    for (const [name, changes] of initial) {
-      // Applied in the constructor already, over nothing: over the kept record now.
-      const { record, changed } = this.settings.change(name, changes, false);
-      if (changed || !restored.has(name))
-        this.writes.keepSettings(record ?? { functionName: name });
-    }
   }
 
   // ---------------------------------------------------------------------------------

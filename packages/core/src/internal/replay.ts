@@ -9,6 +9,7 @@ import type { FunctionTable } from './function-table.js';
 import type { LiveJobs } from './live-jobs.js';
 import type { OutcomeKeeper } from './outcome-keeper.js';
 import type { Schedules } from './schedules.js';
+import type { FunctionSettingsTable } from './settings.js';
 import type { StoreWrites } from './store-writes.js';
 import type { Retries } from '../retry.js';
 import { toBody } from './payload.js';
@@ -24,8 +25,7 @@ export interface ReplayTarget {
   readonly endings: Endings;
   readonly maxRetries: number;
   retryPolicyOf(job: Job): Retries | null;
-  /** Takes up the settings records the store kept (see LocalQueue.restoreSettings). */
-  restoreSettings(records: Iterable<SettingsRecord>): void;
+  readonly settings: FunctionSettingsTable;
   /** Queued (its workers woken) or delayed by its `runAt`. */
   activate(job: Job): void;
   /** The jobs are in place: submissions need not wait any more. */
@@ -82,7 +82,7 @@ function replay(
   if (highestSeq > live.seq) live.seq = highestSeq;
   // Settings first: a paused function's replayed jobs are not handed out, and a replayed
   // job's attempts are counted against its function's retry policy.
-  queue.restoreSettings(settings);
+  queue.settings.restore(settings);
   // Kept outcomes first: a job that ended is not live, and its retention applies as ever.
   // In the order they ended, which the retention trims from the front.
   const now = ctx.now();

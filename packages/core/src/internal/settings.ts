@@ -5,6 +5,7 @@ import { checkName } from './checks.js';
 import type { FunctionTable } from './function-table.js';
 import type { Gates } from './gates.js';
 import type { OutcomeKeeper } from './outcome-keeper.js';
+import type { StoreWrites } from './store-writes.js';
 import {
   byName,
   merged,
@@ -20,6 +21,8 @@ export interface SettingsTargets {
   readonly gates: Gates | null;
   readonly kept: OutcomeKeeper;
   readonly functions: () => FunctionTable;
+  /** Where the records are kept (the local queue's store, if any). */
+  readonly writes: StoreWrites;
 }
 
 /**
@@ -39,7 +42,14 @@ export class FunctionSettingsTable {
   constructor(
     private readonly targets: SettingsTargets,
     readonly defaults: SettingsDefaults,
-  ) {}
+    /**
+     * Settings given at start (the `jobPolicies` option): in force from now on, and merged
+     * over what the store kept once it is read (`restore`).
+     */
+    private readonly initial: ReadonlyMap<string, CheckedChanges>,
+  ) {
+    for (const [name, changes] of initial) this.change(name, changes, false);
+  }
 
   record(functionName: string): SettingsRecord | undefined {
     return this.records.get(functionName);
@@ -75,6 +85,40 @@ export class FunctionSettingsTable {
     const changed = !same(before, record);
     if (changed) this.apply(functionName, record, emit);
     return { record, changed };
+  }
+
+  /**
+   * Changes a function's settings: in force at once (a pause holds its jobs from the next
+   * assignment on), and stored. Returns the record and, while the store has not confirmed
+   * it, the Promise of its write (a refusal is a StoreError).
+   */
+  configure(
+    functionName: string,
+    changes: CheckedChanges,
+  ): { record: SettingsRecord | undefined; written: Promise<void> | undefined } {
+    const { record, changed } = this.change(functionName, changes);
+    const written = changed
+      ? this.targets.writes.saveSettings(record ?? { functionName })
+      : undefined;
+    return { record, written };
+  }
+
+  /**
+   * Takes up the records a store kept (at start, before its jobs), then the settings given at
+   * start over them: each that changes a kept record, or that the store lacks, is stored.
+   */
+  restore(stored: Iterable<SettingsRecord>): void {
+    const restored = new Set<string>();
+    for (const record of stored) {
+      restored.add(record.functionName);
+      this.apply(record.functionName, record, false);
+    }
+    for (const [name, changes] of this.initial) {
+      const { record, changed } = this.change(name, changes, false);
+      if (changed || !restored.has(name)) {
+        this.targets.writes.keepSettings(record ?? { functionName: name });
+      }
+    }
   }
 
   /**
