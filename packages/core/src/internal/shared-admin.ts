@@ -152,9 +152,11 @@ export class SharedAdmin implements QueueAdmin {
   ): Promise<SettingsRecord | undefined> {
     const before = await this.record(functionName);
     const record = merged(functionName, before, changes);
-    if (same(before, record)) return record;
-    await this.backend.saveSettings(functionName, record ?? { functionName });
+    const changed = !same(before, record);
+    if (changed) await this.backend.saveSettings(functionName, record ?? { functionName });
+    // Put in force here even when unchanged: another node may have changed it meanwhile.
     this.queue.local.settings.apply(functionName, record, false);
+    if (!changed) return record;
     const paused = record?.paused ?? false;
     if ((before?.paused ?? false) !== paused && this.ctx.events.observed) {
       this.ctx.emit({ type: paused ? 'paused' : 'resumed', functionName });
