@@ -47,6 +47,12 @@ export class QueueDouble {
   /** Which node defined each schedule: its ticks are that node's to report. */
   private readonly owners = new Map<string, DoubleNode>();
   private ticks: Subscription | null = null;
+  /**
+   * How an answer waits its turn: on the given clock, or on the real event loop, where a
+   * pending answer holds the process as a database's socket does (the job server's own
+   * timers do not, so a script awaiting a submission would otherwise just end).
+   */
+  private readonly turn: (answer: () => void) => void;
 
   constructor(options: QueueDoubleOptions = {}) {
     this.server = createJobServer({
@@ -55,11 +61,16 @@ export class QueueDouble {
       releaseMemory: false,
     });
     this.scheduler = this.server.scheduler;
+    const clock = options.scheduler;
+    this.turn =
+      clock === undefined
+        ? (answer) => void setImmediate(answer)
+        : (answer) => void clock.schedule(answer);
   }
 
   /** One node's backend on this queue. */
   node(): QueueBackend {
-    const node = new DoubleNode(this.server, this.scheduler, {
+    const node = new DoubleNode(this.server, this.scheduler, this.turn, {
       closed: () => {
         this.nodes.delete(node);
         for (const [id, owner] of this.owners) if (owner === node) this.owners.delete(id);
@@ -132,13 +143,14 @@ class DoubleNode implements QueueBackend {
   constructor(
     private readonly queue: JobServer,
     private readonly scheduler: SchedulerLike,
+    private readonly turn: (answer: () => void) => void,
     private readonly double: { closed(): void; owns(scheduleId: string): void },
   ) {}
 
   /** Answers a turn later, as a round trip to a database would. */
   private later<T>(answer: () => T | Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.scheduler.schedule(() => {
+      this.turn(() => {
         if (this.closed) {
           reject(new Error('the node left the shared queue'));
           return;
@@ -148,7 +160,7 @@ class DoubleNode implements QueueBackend {
         } catch (error) {
           reject(error instanceof Error ? error : new Error(String(error)));
         }
-      }, 0);
+      });
     });
   }
 
