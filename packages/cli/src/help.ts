@@ -28,8 +28,9 @@ Usage: geartrain serve [options]
                               Prometheus metrics at /metrics (@geartrain/dashboard); its
                               actions need GEARTRAIN_DASHBOARD_TOKEN in the environment
       --config FILE           a JSON file of functions' settings (retries, retention,
-                              limits, pause) and schedules by name: section "Configuration
-                              file" of README.md at the root of geartrain's repository
+                              limits, pause) and schedules by name: see the
+                              section "Configuration file" of README.md at the root of
+                              geartrain's repository
       --store PATH|memory     where background jobs are kept: an SQLite file (default
                               ${storeDir}/jobs-PORT.sqlite, one per port), or "memory"
                               (lost at exit)
