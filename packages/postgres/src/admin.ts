@@ -1,10 +1,5 @@
-import type {
-  FunctionControl,
-  FunctionLimits,
-  JobPolicy,
-  ScheduleInfo,
-  ScheduleOptions,
-} from '@geartrain/core';
+import type { ScheduleInfo, ScheduleOptions, SettingsRecord } from '@geartrain/core';
+
 import type { SubmitAnswer } from '@geartrain/core/transport';
 import type { Connections } from './connections.js';
 import { handleOf, idOf } from './rows.js';
@@ -12,6 +7,19 @@ import { scheduleInfoOf, type ScheduleRunner, type ScheduleRow } from './schedul
 import { definitionOf } from './schedule-timing.js';
 import type { Statements } from './statements.js';
 import { priorityNumber } from './rows.js';
+
+/** JSON has no Infinity (a retention of `all`): it is kept as the string 'Infinity'. */
+function keepInfinity(_key: string, value: unknown): unknown {
+  return value === Infinity ? 'Infinity' : value;
+}
+
+/** A record read back, each 'Infinity' a number again. */
+function revived<T>(value: T): T {
+  if (value === 'Infinity') return Infinity as T;
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(revived) as T;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revived(v)])) as T;
+}
 
 /** What the operations by hand need of their backend. */
 export interface AdminHost {
@@ -78,57 +86,51 @@ export class Admin {
     return row?.count ?? 0;
   }
 
-  async setJobPolicy(functionName: string, policy: JobPolicy | null): Promise<void> {
+  /** Keeps a function's record whole; its jobs may be claimable now (a resume, a limit). */
+  async saveSettings(functionName: string, record: SettingsRecord): Promise<void> {
+    const policy = {
+      ...(record.attempts === undefined ? {} : { attempts: record.attempts }),
+      ...(record.backoff === undefined ? {} : { backoff: record.backoff }),
+      ...(record.keep === undefined ? {} : { keep: record.keep }),
+    };
     await this.host
       .db()
-      .query(this.host.st.setPolicy, [
+      .query(this.host.st.saveSettings, [
         functionName,
-        policy === null ? null : JSON.stringify(policy),
+        Object.keys(policy).length === 0 ? null : JSON.stringify(policy, keepInfinity),
+        record.paused === true,
+        record.concurrency ?? null,
+        record.rate?.max ?? null,
+        record.rate?.duration ?? null,
+        record.maxQueue === undefined ? null : JSON.stringify(record.maxQueue, keepInfinity),
       ]);
+    if (record.paused !== true) this.host.woken([functionName]);
   }
 
-  async jobPolicy(functionName: string): Promise<JobPolicy | null> {
-    const [row] = await this.host
-      .db()
-      .query<{ policy: JobPolicy | null }>(this.host.st.policy, [functionName]);
-    return row?.policy ?? null;
-  }
-
-  async setPaused(functionName: string, paused: boolean): Promise<void> {
-    await this.host.db().query(this.host.st.setPaused, [functionName, paused]);
-    if (!paused) this.host.woken([functionName]);
-  }
-
-  async setLimits(functionName: string, limits: FunctionLimits | null): Promise<void> {
-    const rate = limits?.rate ?? null;
-    await this.host
-      .db()
-      .query(this.host.st.setLimits, [
-        functionName,
-        limits?.concurrency ?? null,
-        rate?.max ?? null,
-        rate?.duration ?? null,
-      ]);
-    this.host.woken([functionName]);
-  }
-
-  async controls(): Promise<FunctionControl[]> {
+  async settings(): Promise<SettingsRecord[]> {
     const rows = await this.host.db().query<{
       fn: string;
+      policy: Pick<SettingsRecord, 'attempts' | 'backoff' | 'keep'> | null;
       paused: boolean;
       concurrency: number | null;
       rate_max: number | null;
       rate_ms: number | null;
-    }>(this.host.st.controls);
-    return rows.map((row) => ({
-      functionName: row.fn,
-      paused: row.paused,
-      rate:
-        row.rate_max === null || row.rate_ms === null
-          ? null
-          : { max: row.rate_max, duration: row.rate_ms },
-      concurrency: row.concurrency,
-    }));
+      max_queue: SettingsRecord['maxQueue'] | null;
+    }>(this.host.st.settings);
+    return rows.map((row) =>
+      revived({
+        functionName: row.fn,
+        ...(row.policy?.attempts === undefined ? {} : { attempts: row.policy.attempts }),
+        ...(row.policy?.backoff === undefined ? {} : { backoff: row.policy.backoff }),
+        ...(row.policy?.keep === undefined ? {} : { keep: row.policy.keep }),
+        ...(row.rate_max === null || row.rate_ms === null
+          ? {}
+          : { rate: { max: row.rate_max, duration: row.rate_ms } }),
+        ...(row.concurrency === null ? {} : { concurrency: row.concurrency }),
+        ...(row.max_queue === null ? {} : { maxQueue: row.max_queue }),
+        ...(row.paused ? { paused: true } : {}),
+      }),
+    );
   }
 
   async schedule(id: string, options: ScheduleOptions): Promise<ScheduleInfo> {

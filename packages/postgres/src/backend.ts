@@ -1,10 +1,10 @@
-import type {
-  FunctionLimits,
-  JobEvent,
-  JobFilter,
-  JobPolicy,
-  OutcomeFilter,
-  ScheduleOptions,
+import {
+  QueueFullError,
+  type JobEvent,
+  type JobFilter,
+  type OutcomeFilter,
+  type ScheduleOptions,
+  type SettingsRecord,
 } from '@geartrain/core';
 import type {
   AttemptReport,
@@ -42,7 +42,8 @@ const LISTENING_LIMIT = 256;
  * each part does and costs.
  */
 export class PostgresQueue implements QueueBackend {
-  readonly settings: Settings;
+  /** The options, with their defaults filled in. */
+  readonly options: Settings;
   private readonly st: Statements;
   private readonly keys: { lockSpace: number; channel: string };
   private db: Connections | null = null;
@@ -67,9 +68,9 @@ export class PostgresQueue implements QueueBackend {
   private elsewhere = new Set<string>();
 
   constructor(options: PostgresQueueOptions = {}) {
-    this.settings = settingsOf(options);
-    this.st = statementsOf(this.settings.schema);
-    this.keys = keysOf(this.settings.schema);
+    this.options = settingsOf(options);
+    this.st = statementsOf(this.options.schema);
+    this.keys = keysOf(this.options.schema);
     const db = () => this.connections();
     this.views = new Views(db, this.st, () => this.cluster, this.counts);
     this.wakes = new Wakes((names) => this.heard(names));
@@ -80,7 +81,7 @@ export class PostgresQueue implements QueueBackend {
     );
     this.attempts = new Attempts({
       st: this.st,
-      settings: this.settings,
+      settings: this.options,
       db,
       cluster: () => this.cluster,
       node: () => this.connectedNode().id,
@@ -93,8 +94,8 @@ export class PostgresQueue implements QueueBackend {
     this.retention = new OutcomeRetention(
       db,
       this.st,
-      this.settings.schema,
-      this.settings.keep,
+      this.options.schema,
+      this.options.keep,
       (error) => this.log(error, 'prune kept outcomes'),
     );
     this.admin = new Admin({
@@ -117,7 +118,7 @@ export class PostgresQueue implements QueueBackend {
    * password: what the command prints at its start.
    */
   get target(): string {
-    return `${targetOf(clientConfig(this.settings, 'target'))} (schema ${this.settings.schema})`;
+    return `${targetOf(clientConfig(this.options, 'target'))} (schema ${this.options.schema})`;
   }
 
   /** The cluster's handle prefix (`H:<cluster>:<id>`), once open. */
@@ -128,6 +129,14 @@ export class PostgresQueue implements QueueBackend {
   /** What the queue counted since it opened (tests, metrics). */
   get stats(): QueueStats {
     return this.attempts.stats;
+  }
+
+  /**
+   * Statements this node sent since it opened: its heartbeats, and everything on its pool
+   * (NOTIFY included; not the session's own start-up and LISTEN).
+   */
+  get statements(): number {
+    return (this.db?.sent ?? 0) + (this.session?.beats ?? 0);
   }
 
   /** NOTIFY this node sent since it opened. */
@@ -152,7 +161,7 @@ export class PostgresQueue implements QueueBackend {
 
   private log(error: unknown, what: string): void {
     if (this.closed) return;
-    this.settings.logger?.error({ err: error }, `postgres queue failed to ${what}`);
+    this.options.logger?.error({ err: error }, `postgres queue failed to ${what}`);
   }
 
   private countsOf(name: string): Counts {
@@ -172,7 +181,7 @@ export class PostgresQueue implements QueueBackend {
     if (this.opened || this.closed) throw new QueueClosedError();
     this.node = node;
     this.signals = signals;
-    const settings = this.settings;
+    const settings = this.options;
     this.cluster = (await migrate(clientConfig(settings, 'migrate'), settings.schema)).cluster;
     const db = new Connections(clientConfig(settings, 'queue'), settings.pool, (error) =>
       this.log(error, 'keep a connection'),
@@ -282,7 +291,8 @@ export class PostgresQueue implements QueueBackend {
     this.woken([...ready]);
     return slots.map((slot, i): SubmitAnswer => {
       const answer = answers[slot >= 0 ? slot : -1 - slot];
-      if (answer === undefined) return { error: new Error('the queue gave no answer') };
+      // No answer row: refused by the function's queue limits.
+      if (answer === undefined) return { error: new QueueFullError(batch[i]!.functionName) };
       if (slot >= 0) return answer;
       this.countsOf(batch[i]!.functionName).coalesced++;
       return { handle: answer.handle, coalesced: true };
@@ -484,20 +494,11 @@ export class PostgresQueue implements QueueBackend {
   discardFailed(functionName: string) {
     return this.admin.discardFailed(functionName);
   }
-  setJobPolicy(functionName: string, policy: JobPolicy | null) {
-    return this.admin.setJobPolicy(functionName, policy);
+  saveSettings(functionName: string, record: SettingsRecord) {
+    return this.admin.saveSettings(functionName, record);
   }
-  jobPolicy(functionName: string) {
-    return this.admin.jobPolicy(functionName);
-  }
-  setPaused(functionName: string, paused: boolean) {
-    return this.admin.setPaused(functionName, paused);
-  }
-  setLimits(functionName: string, limits: FunctionLimits | null) {
-    return this.admin.setLimits(functionName, limits);
-  }
-  controls() {
-    return this.admin.controls();
+  settings() {
+    return this.admin.settings();
   }
   schedule(id: string, options: ScheduleOptions) {
     return this.admin.schedule(id, options);

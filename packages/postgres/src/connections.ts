@@ -76,6 +76,8 @@ export class Connections {
   private closed = false;
   /** Connections made since the start (the first ones included): for tests and metrics. */
   connects = 0;
+  /** Statements sent since the start (a transaction's BEGIN and COMMIT included). */
+  sent = 0;
 
   constructor(
     private readonly config: pg.ClientConfig,
@@ -96,6 +98,7 @@ export class Connections {
   ): Promise<R[]> {
     const slot = this.pick();
     slot.inFlight++;
+    this.sent++;
     try {
       const client = await this.clientOf(slot);
       const result = await client.query<R>({
@@ -113,6 +116,7 @@ export class Connections {
   async simple<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
     const slot = this.pick();
     slot.inFlight++;
+    this.sent++;
     try {
       const client = await this.clientOf(slot);
       return (await client.query<R>(text, values)).rows;
@@ -130,6 +134,7 @@ export class Connections {
   ): Promise<R[][]> {
     const slot = this.pick();
     slot.inFlight++;
+    this.sent += steps.length + 2;
     try {
       const client = await this.clientOf(slot);
       const begin = client.query('BEGIN');

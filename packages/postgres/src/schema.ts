@@ -9,7 +9,8 @@ import { PostgresQueueError } from './errors.js';
  * - `jobs`, the hot table: queued, delayed and running jobs only (shared-queue notes, point
  *   1). The progress columns are in no index, so that writing them is a HOT update.
  * - `outcomes`: ended jobs a function keeps (completed, failed), pruned in bounded batches.
- * - `functions`: each function's settings (policy, pause, limits) and its rate window.
+ * - `functions`: each function's settings record (retries and retention in `policy`, pause,
+ *   limits, queue limits) and its rate window.
  * - `schedules`, `nodes`, `meta` (the schema's version and the cluster's handle prefix).
  */
 export const MIGRATIONS: readonly ((s: string) => string)[] = [
@@ -65,6 +66,8 @@ export const MIGRATIONS: readonly ((s: string) => string)[] = [
       concurrency integer,
       rate_max integer,
       rate_ms integer,
+      -- Most live jobs per priority, {"high": n, "normal": n, "low": n} (0: no limit).
+      max_queue jsonb,
       -- The starts within the rate window (ms on the database's clock), newest last.
       starts double precision[] NOT NULL DEFAULT '{}'
     );

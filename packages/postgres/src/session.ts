@@ -78,6 +78,8 @@ export class Session {
   private stopped = false;
   private beating = false;
   private retryDelay = 250;
+  /** Heartbeats sent since the start (each one statement): for metrics and the bench. */
+  beats = 0;
   /** The first connection's outcome: `open` waits for it. */
   private ready: Promise<void> | null = null;
 
@@ -174,6 +176,7 @@ export class Session {
     try {
       // No answer within the lease: the others reap this node anyway; the session is made
       // again rather than waited for (a network that dropped it without a word).
+      this.beats++;
       const rows = await queryWithin<Beat>(client, o.lease, {
         name: o.beat.statement.name,
         text: o.beat.statement.text,

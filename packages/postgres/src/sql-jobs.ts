@@ -13,7 +13,11 @@ export const NOW_MS = `(extract(epoch from now()) * 1000)::float8`;
  * kinds are matched apart (two hash joins): one join on a CASE was a nested loop, 354 ms for
  * 2,000 submissions against 41 ms. A unique id that is live (queued, delayed or running)
  * coalesces through the partial unique index; the no-op update makes the existing row come
- * back with `xmax <> 0` (River's way). Delays are counted on the database's clock.
+ * back with `xmax <> 0` (River's way). Delays are counted on the database's clock. A
+ * function with queue limits (`max_queue`) takes, per priority, as many as it has room for
+ * among its live jobs; the others get no answer row (QUEUE_FULL). The count is this
+ * statement's snapshot: submissions on several nodes at once may pass a limit by what they
+ * send together.
  */
 export function submitStatement(s: string): Statement {
   return {
@@ -25,12 +29,31 @@ export function submitStatement(s: string): Statement {
                     $6::text[], $7::jsonb[])
           WITH ORDINALITY AS i(fn, payload, uniq, priority, delay, reducer, retry, ord)
       ),
+      room AS MATERIALIZED (
+        SELECT f.name AS fn, p.pr,
+               (f.max_queue ->> p.key)::int - (SELECT count(*) FROM ${s}.jobs j
+                 WHERE j.function_name = f.name AND j.priority = p.pr) AS left
+        FROM ${s}.functions f
+        CROSS JOIN (VALUES (0::smallint, 'high'), (1::smallint, 'normal'), (2::smallint, 'low'))
+          AS p(pr, key)
+        WHERE f.max_queue IS NOT NULL AND f.name IN (SELECT fn FROM input)
+          AND coalesce((f.max_queue ->> p.key)::int, 0) > 0
+      ),
+      refused AS MATERIALIZED (
+        SELECT r.ord FROM (
+          SELECT i.*, row_number() OVER (PARTITION BY i.fn, i.priority ORDER BY i.ord) AS rank
+          FROM input i WHERE i.fn IN (SELECT fn FROM room)
+        ) r JOIN room ON room.fn = r.fn AND room.pr = r.priority
+        WHERE r.rank > room.left
+          AND NOT EXISTS (SELECT 1 FROM ${s}.jobs j
+                          WHERE j.unique_key = r.uniq AND j.function_name = r.fn)
+      ),
       ins AS (
         INSERT INTO ${s}.jobs AS j
           (id, function_name, unique_key, priority, run_at, payload, reducer, retry)
         SELECT id, fn, uniq, priority, now() + delay * interval '1 millisecond', payload,
                reducer, retry
-        FROM input ORDER BY ord
+        FROM input WHERE ord NOT IN (SELECT ord FROM refused) ORDER BY ord
         ON CONFLICT (unique_key, function_name) WHERE unique_key IS NOT NULL
         DO UPDATE SET unique_key = EXCLUDED.unique_key
         RETURNING j.id, (j.xmax <> 0) AS coalesced, j.function_name, j.unique_key

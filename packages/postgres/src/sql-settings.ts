@@ -3,40 +3,32 @@ import { NOW_MS } from './sql-jobs.js';
 
 // Each function's settings, the schedules, and the retention of outcomes.
 
-export function setPolicyStatement(s: string): Statement {
+/**
+ * Keeps a function's settings record whole (issue 30: one record per function): its retries
+ * and retention as `policy`, its pause, its limits and its queue limits; what the record
+ * lacks is put back to its default. The rate window's starts stay.
+ */
+export function saveSettingsStatement(s: string): Statement {
   return {
-    name: 'gt_set_policy',
-    text: `INSERT INTO ${s}.functions (name, policy) VALUES ($1, $2)
-           ON CONFLICT (name) DO UPDATE SET policy = EXCLUDED.policy`,
+    name: 'gt_save_settings',
+    text: `INSERT INTO ${s}.functions AS f
+             (name, policy, paused, concurrency, rate_max, rate_ms, max_queue)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (name) DO UPDATE SET policy = EXCLUDED.policy, paused = EXCLUDED.paused,
+             concurrency = EXCLUDED.concurrency, rate_max = EXCLUDED.rate_max,
+             rate_ms = EXCLUDED.rate_ms, max_queue = EXCLUDED.max_queue`,
   };
 }
 
-export function policyStatement(s: string): Statement {
-  return { name: 'gt_policy', text: `SELECT policy FROM ${s}.functions WHERE name = $1` };
-}
-
-export function setPausedStatement(s: string): Statement {
+/** Every function with a setting, by name. */
+export function settingsStatement(s: string): Statement {
   return {
-    name: 'gt_set_paused',
-    text: `INSERT INTO ${s}.functions (name, paused) VALUES ($1, $2)
-           ON CONFLICT (name) DO UPDATE SET paused = EXCLUDED.paused`,
-  };
-}
-
-export function setLimitsStatement(s: string): Statement {
-  return {
-    name: 'gt_set_limits',
-    text: `INSERT INTO ${s}.functions (name, concurrency, rate_max, rate_ms) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (name) DO UPDATE SET concurrency = EXCLUDED.concurrency,
-             rate_max = EXCLUDED.rate_max, rate_ms = EXCLUDED.rate_ms`,
-  };
-}
-
-export function controlsStatement(s: string): Statement {
-  return {
-    name: 'gt_controls',
-    text: `SELECT name AS fn, paused, concurrency, rate_max, rate_ms FROM ${s}.functions
-           WHERE paused OR concurrency IS NOT NULL OR rate_max IS NOT NULL ORDER BY name`,
+    name: 'gt_settings',
+    text: `SELECT name AS fn, policy, paused, concurrency, rate_max, rate_ms, max_queue
+           FROM ${s}.functions
+           WHERE policy IS NOT NULL OR paused OR concurrency IS NOT NULL
+              OR rate_max IS NOT NULL OR max_queue IS NOT NULL
+           ORDER BY name`,
   };
 }
 
@@ -151,10 +143,11 @@ export function retentionStatement(s: string): Statement {
           (SELECT id FROM ${s}.outcomes o
            WHERE o.function_name = r.function_name AND o.state = r.state
            ORDER BY ended_at DESC, id DESC
-           OFFSET coalesce(r.keep_count, 9e18)::bigint LIMIT 1000)
+           OFFSET least(coalesce(r.keep_count, 9e18), 9e18)::bigint LIMIT 1000)
           UNION
           (SELECT id FROM ${s}.outcomes o
            WHERE o.function_name = r.function_name AND o.state = r.state
+             AND r.keep_age < 1e14
              AND o.ended_at < now() - r.keep_age * interval '1 millisecond'
            LIMIT 1000)
         ) x
@@ -167,7 +160,7 @@ export function retentionStatement(s: string): Statement {
         FROM rules r CROSS JOIN LATERAL (
           SELECT min(ended_at) AS oldest FROM ${s}.outcomes o
           WHERE o.function_name = r.function_name AND o.state = r.state) o
-        WHERE r.keep_age IS NOT NULL
+        WHERE r.keep_age < 1e14
       )
       SELECT (SELECT got FROM lock) AS got, (SELECT count(*) FROM gone)::int AS deleted,
              (SELECT ms FROM expiry) AS next_ms`,

@@ -9,16 +9,13 @@ import {
 } from './sql-jobs.js';
 import { heartbeatStatement, leaveStatement, registerStatement } from './sql-nodes.js';
 import {
-  controlsStatement,
   defineScheduleStatement,
   notifyStatement,
-  policyStatement,
   removeScheduleStatement,
   retentionStatement,
+  saveSettingsStatement,
   schedulesStatement,
-  setLimitsStatement,
-  setPausedStatement,
-  setPolicyStatement,
+  settingsStatement,
   tickStatement,
 } from './sql-settings.js';
 import {
@@ -67,11 +64,8 @@ export function statementsOf(schema: string) {
     resubmit: resubmitStatement(s),
     discard: discardStatement(s),
     discardFailed: discardFailedStatement(s),
-    setPolicy: setPolicyStatement(s),
-    policy: policyStatement(s),
-    setPaused: setPausedStatement(s),
-    setLimits: setLimitsStatement(s),
-    controls: controlsStatement(s),
+    saveSettings: saveSettingsStatement(s),
+    settings: settingsStatement(s),
     defineSchedule: defineScheduleStatement(s),
     removeSchedule: removeScheduleStatement(s),
     schedules: schedulesStatement(s),

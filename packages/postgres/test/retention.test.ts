@@ -45,7 +45,10 @@ describeWithPostgres('@geartrain/postgres outcome retention', () => {
     const schema = freshSchema('count');
     const { queue } = await openBackend(db.connectionString, schema);
     try {
-      await queue.setJobPolicy('kept', { keep: { completed: { count: 10 } } });
+      await queue.saveSettings('kept', {
+        functionName: 'kept',
+        keep: { completed: { count: 10 } },
+      });
       const ids = await completeJobs(queue, 'kept', 2500);
       expect(await db.psql(`select count(*) from ${schema}.outcomes`)).toBe('2500');
       const deleted: number[] = [];
@@ -71,7 +74,10 @@ describeWithPostgres('@geartrain/postgres outcome retention', () => {
     const schema = freshSchema('age');
     const { queue } = await openBackend(db.connectionString, schema);
     try {
-      await queue.setJobPolicy('aged', { keep: { completed: { age: 60_000 } } });
+      await queue.saveSettings('aged', {
+        functionName: 'aged',
+        keep: { completed: { age: 60_000 } },
+      });
       await completeJobs(queue, 'aged', 3);
       const fresh = await queue.retainNow();
       expect(fresh.deleted).toBe(0);

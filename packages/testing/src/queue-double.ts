@@ -1,12 +1,11 @@
 import {
   createJobServer,
-  type FunctionLimits,
   type JobEvent,
   type JobFilter,
-  type JobPolicy,
   type JobServer,
   type OutcomeFilter,
   type ScheduleOptions,
+  type SettingsRecord,
 } from '@geartrain/core';
 import type {
   AttemptReport,
@@ -117,6 +116,17 @@ function thrownOf(thrown: ThrownError | null): Error | undefined {
   error.stack = thrown.stack;
   return error;
 }
+
+/** The settings of a record (every key of a `SettingsRecord` but its name). */
+const SETTINGS = [
+  'attempts',
+  'backoff',
+  'keep',
+  'rate',
+  'concurrency',
+  'maxQueue',
+  'paused',
+] as const satisfies readonly Exclude<keyof SettingsRecord, 'functionName'>[];
 
 /** One claim: the connection that holds the job for its node. */
 interface Claim {
@@ -396,22 +406,16 @@ class DoubleNode implements QueueBackend {
   discardFailed(functionName: string) {
     return this.later(() => this.queue.discardFailed(functionName));
   }
-  setJobPolicy(functionName: string, policy: JobPolicy | null) {
-    return this.later(() => this.queue.setJobPolicy(functionName, policy));
+  /** The record replaces the function's whole: each setting it lacks is put back to null. */
+  saveSettings(functionName: string, record: SettingsRecord): Promise<void> {
+    const changes: Record<string, unknown> = {};
+    for (const field of SETTINGS) changes[field] = record[field] ?? null;
+    return this.later(async () => {
+      await this.queue.configure(functionName, changes);
+    });
   }
-  jobPolicy(functionName: string) {
-    return this.later(() => this.queue.jobPolicy(functionName));
-  }
-  setPaused(functionName: string, paused: boolean) {
-    return this.later(() =>
-      paused ? this.queue.pause(functionName) : this.queue.resume(functionName),
-    );
-  }
-  setLimits(functionName: string, limits: FunctionLimits | null) {
-    return this.later(() => this.queue.setFunctionLimits(functionName, limits));
-  }
-  controls() {
-    return this.later(() => this.queue.controls());
+  settings(): Promise<SettingsRecord[]> {
+    return this.later(async () => (await this.queue.configured()).map((s) => s.configured));
   }
   schedule(id: string, options: ScheduleOptions) {
     return this.later(() => {

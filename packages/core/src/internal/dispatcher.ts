@@ -88,7 +88,8 @@ export class Dispatcher implements QueueHost {
 
   broadcast(job: Job, update: JobUpdate): void {
     // Each attachment keeps the handle its submission was given: none is made again here.
-    for (let a = job.attachments; a !== null; a = a.nextOfJob) deliver(a.listener, a.handle, update);
+    for (let a = job.attachments; a !== null; a = a.nextOfJob)
+      deliver(a.listener, a.handle, update);
   }
 
   revoke(holder: WorkerState, handle: string, reason: FailReason): void {

@@ -1,21 +1,18 @@
 import { QueueUnavailableError } from '../errors.js';
 import type { QueueBackend } from '../queue-backend.js';
-import type { JobPolicy } from '../retry.js';
+import type { SettingsRecord } from '../settings-types.js';
 import type { SubmitOutcome } from '../transport-types.js';
 import type {
-  FunctionControl,
-  FunctionLimits,
   FunctionStatus,
   JobFilter,
   JobInfo,
   OutcomeFilter,
-  QueueLimits,
   ScheduleOptions,
 } from '../types.js';
 import type { ServerContext } from './context.js';
-import { LocalAdmin } from './local-admin.js';
 import type { LocalViews } from './local-views.js';
 import type { QueueAdmin } from './queue-admin.js';
+import { merged, same, type CheckedChanges, type SettingsDefaults } from './settings-record.js';
 import type { SharedQueue } from './shared-queue.js';
 
 /**
@@ -24,8 +21,6 @@ import type { SharedQueue } from './shared-queue.js';
  */
 export class SharedAdmin implements QueueAdmin {
   private readonly backend: QueueBackend;
-  /** The foreground jobs' side: their policies are this node's. */
-  private readonly localAdmin: LocalAdmin;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -33,15 +28,22 @@ export class SharedAdmin implements QueueAdmin {
     /** The views of the foreground jobs kept on this node. */
     private readonly local: LocalViews,
     backend: QueueBackend,
+    /** This node's `keep` and `maxQueue`: what its `settings` show for what is not set. */
+    readonly defaults: SettingsDefaults,
   ) {
     this.backend = backend;
-    this.localAdmin = new LocalAdmin(queue.local, local);
   }
 
-  open(): Promise<void> {
-    return this.queue.open().catch((error: unknown) => {
+  /** Connects, and puts the cluster's settings in force for the jobs this node keeps. */
+  async open(): Promise<void> {
+    try {
+      await this.queue.open();
+      for (const record of await this.backend.settings()) {
+        this.queue.local.settings.apply(record.functionName, record, false);
+      }
+    } catch (error) {
       throw new QueueUnavailableError('the shared queue could not be opened', error);
-    });
+    }
   }
 
   /** Whether this node keeps the job under `handle` (a foreground job). */
@@ -117,7 +119,8 @@ export class SharedAdmin implements QueueAdmin {
     const answer = await this.backend.retry(handle);
     if (answer === undefined) return undefined;
     if ('error' in answer) throw answer.error;
-    if (!answer.coalesced && this.ctx.events.observed) this.ctx.emit({ type: 'resubmitted', handle });
+    if (!answer.coalesced && this.ctx.events.observed)
+      this.ctx.emit({ type: 'resubmitted', handle });
     return answer;
   }
   async discard(handle: string): Promise<boolean> {
@@ -129,27 +132,36 @@ export class SharedAdmin implements QueueAdmin {
     return this.backend.discardFailed(functionName);
   }
 
-  /** The cluster's policy, and this node's for the foreground jobs it keeps (decision 33). */
-  async setJobPolicy(functionName: string, policy: JobPolicy | null): Promise<void> {
-    await this.backend.setJobPolicy(functionName, policy);
-    this.localAdmin.setJobPolicy(functionName, policy);
+  // Settings are the cluster's: kept by the backend, which gates the claims by them (pause,
+  // rate, concurrency) and retries and keeps its jobs by them. This node puts in force what
+  // concerns the foreground jobs it keeps (retries, queue limits): see settings.ts.
+
+  async record(functionName: string): Promise<SettingsRecord | undefined> {
+    return (await this.backend.settings()).find((r) => r.functionName === functionName);
   }
-  jobPolicy(functionName: string) {
-    return this.backend.jobPolicy(functionName);
+  async records(): Promise<SettingsRecord[]> {
+    return this.backend.settings();
   }
-  async setPaused(functionName: string, paused: boolean): Promise<void> {
-    await this.backend.setPaused(functionName, paused);
-    if (this.ctx.events.observed) this.ctx.emit({ type: paused ? 'paused' : 'resumed', functionName });
-  }
-  setLimits(functionName: string, limits: FunctionLimits | null) {
-    return this.backend.setLimits(functionName, limits);
-  }
-  async control(functionName: string): Promise<FunctionControl> {
-    const found = (await this.backend.controls()).find((c) => c.functionName === functionName);
-    return found ?? { functionName, paused: false, rate: null, concurrency: null };
-  }
-  controls() {
-    return this.backend.controls();
+  /**
+   * Read, merged and written whole: two nodes changing the same function's settings at once
+   * keep the last write (the settings are an operator's, changed seldom).
+   */
+  async configure(
+    functionName: string,
+    changes: CheckedChanges,
+  ): Promise<SettingsRecord | undefined> {
+    const before = await this.record(functionName);
+    const record = merged(functionName, before, changes);
+    const changed = !same(before, record);
+    if (changed) await this.backend.saveSettings(functionName, record ?? { functionName });
+    // Put in force here even when unchanged: another node may have changed it meanwhile.
+    this.queue.local.settings.apply(functionName, record, false);
+    if (!changed) return record;
+    const paused = record?.paused ?? false;
+    if ((before?.paused ?? false) !== paused && this.ctx.events.observed) {
+      this.ctx.emit({ type: paused ? 'paused' : 'resumed', functionName });
+    }
+    return record;
   }
 
   schedule(id: string, options: ScheduleOptions) {
@@ -167,9 +179,6 @@ export class SharedAdmin implements QueueAdmin {
   }
   dropFunction(functionName: string): void {
     this.queue.local.functions.drop(functionName);
-  }
-  setMaxQueue(functionName: string, limits: QueueLimits): boolean {
-    return this.queue.local.functions.setLimits(functionName, limits);
   }
 
   close(): Promise<void> {

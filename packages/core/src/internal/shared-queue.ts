@@ -97,7 +97,10 @@ export class SharedQueue implements JobQueue {
       store: null,
       onStoreError: () => undefined,
       onTickError: () => undefined,
-      retries: new Map(),
+      // The cluster's settings are put in force here once read (SharedAdmin); the backend
+      // gates the claims by their pauses and limits.
+      initialSettings: new Map(),
+      gated: false,
       random: Math.random,
       retention: { completed: { count: 0 }, failed: { count: 0 } },
       outcomeDataLimit: 0,
