@@ -81,4 +81,6 @@ process.on('message', async (message) => {
       process.exit(0);
   }
 });
+// The bench went away: so does the node.
+process.on('disconnect', () => process.exit(0));
 send({ ready: true, port });

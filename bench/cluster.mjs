@@ -12,8 +12,9 @@
 // 4. Peers, beside it, on the same PostgreSQL: graphile-worker 0.18 batched (localQueue.size
 //    500, completeJobBatchDelay and failJobBatchDelay 0, 64 concurrent jobs) and with its
 //    defaults, pg-boss 12 (batches of 500), BullMQ on redis-server (appendonly, everysec;
-//    64 concurrent jobs). Each: addJobs/insert/addBulk of 50,000, the drain of them, and a
-//    steady state of 5 s.
+//    64 concurrent jobs). Each: addJobs/insert/addBulk of 50,000, the drain of them (a
+//    minute at most: the rate until then), and a steady state of 5 s. A steady state is the
+//    jobs done a second while batches of 500 are added.
 // 5. Latency, submit to start, on an idle cluster: 200 jobs one at a time, submitted on one
 //    node, run on another; p50 and p99.
 // 6. Recovery after a kill -9 of the node holding a job: until a worker of another node has
@@ -154,7 +155,8 @@ async function geartrainDrain(url, db, nodes) {
   return { enqueued, drain: JOBS / ((end - start) / 1000) };
 }
 
-async function geartrainSteady(url, db) {
+/** Steady state: one node submits (batches of 500) and works for 5 s; jobs done a second. */
+async function geartrainSteady(url) {
   const schema = `steady_${++schemas}`;
   const node = await startNode(url, schema);
   node.send({ type: 'work', mode: 'work' });
@@ -163,14 +165,12 @@ async function geartrainSteady(url, db) {
   const start = performance.now();
   node.send({ type: 'steady', seconds: STEADY_SECONDS, batch: 500 });
   const { steady } = await node.next('steady');
-  const end = await drained(db, schema);
-  const seconds = (end - start) / 1000;
-  const figures = await node.figures();
+  const seconds = (performance.now() - start) / 1000;
   await node.close();
   return {
-    jobsPerS: steady.submitted / seconds,
-    statementsPerS: (figures.statements - before.statements) / seconds,
-    notifyPerS: (figures.notifications - before.notifications) / seconds,
+    jobsPerS: (steady.done - before.done) / seconds,
+    statementsPerS: (steady.statements - before.statements) / seconds,
+    notifyPerS: (steady.notifications - before.notifications) / seconds,
   };
 }
 
@@ -231,28 +231,53 @@ async function recovery(url) {
   return times;
 }
 
+/**
+ * An idle node's statements and NOTIFY a second: the slope of its counts, read every half
+ * second for 15 s (a count over one window would catch a heartbeat more or less at its ends).
+ */
 async function idleTraffic(url) {
   const schema = `idle_${++schemas}`;
   const node = await startNode(url, schema);
   node.send({ type: 'work', mode: 'work', workers: 1, concurrency: 1 });
   await pause(1500);
-  const before = await node.figures();
+  const samples = [];
   const start = performance.now();
-  await pause(10_000);
-  const after = await node.figures();
-  const seconds = (performance.now() - start) / 1000;
+  while (performance.now() - start < 15_000) {
+    const figures = await node.figures();
+    samples.push({ t: (performance.now() - start) / 1000, ...figures });
+    await pause(500);
+  }
   await node.close();
-  return {
-    statementsPerS: (after.statements - before.statements) / seconds,
-    notifyPerS: (after.notifications - before.notifications) / seconds,
+  const slope = (key) => {
+    const n = samples.length;
+    const mt = samples.reduce((a, x) => a + x.t, 0) / n;
+    const mv = samples.reduce((a, x) => a + x[key], 0) / n;
+    const cov = samples.reduce((a, x) => a + (x.t - mt) * (x[key] - mv), 0);
+    const vt = samples.reduce((a, x) => a + (x.t - mt) ** 2, 0);
+    return cov / vt;
   };
+  return { statementsPerS: slope('statements'), notifyPerS: slope('notifications') };
 }
 
 // ---------------------------------------------------------------------------------------
 // Peers
 
-async function graphile(url, db, batched) {
-  const { run, makeWorkerUtils } = await import('graphile-worker');
+/** Resolves when `done()` reaches `target`, or after `capMs`: the jobs a second until then. */
+async function rateUntil(done, target, start, capMs = 60_000) {
+  while (done() < target && performance.now() - start < capMs) await pause(5);
+  return done() / ((performance.now() - start) / 1000);
+}
+
+/** Adds batches of 500 with `add` for 5 s while the peer works: the jobs it did a second. */
+async function steadyWindow(add, done) {
+  const before = done();
+  const start = performance.now();
+  while (performance.now() - start < STEADY_SECONDS * 1000) await add(500);
+  return (done() - before) / ((performance.now() - start) / 1000);
+}
+
+async function graphile(url, batched) {
+  const { run, makeWorkerUtils, Logger } = await import('graphile-worker');
   const schema = `gw_${++schemas}`;
   const utils = await makeWorkerUtils({ connectionString: url, schema });
   await utils.migrate();
@@ -267,17 +292,15 @@ async function graphile(url, db, batched) {
   await add(JOBS);
   const enqueued = JOBS / ((performance.now() - addStart) / 1000);
   let done = 0;
-  let target = JOBS;
-  let finished;
-  let all = new Promise((resolve) => (finished = resolve));
-  const options = {
+  const start = performance.now();
+  const runner = await run({
     connectionString: url,
     schema,
     noHandleSignals: true,
-    logger: undefined,
+    logger: new Logger(() => () => undefined),
     taskList: {
       bench: async () => {
-        if (++done === target) finished();
+        done++;
       },
     },
     ...(batched
@@ -288,29 +311,11 @@ async function graphile(url, db, batched) {
           },
         }
       : {}),
-  };
-  const { Logger } = await import('graphile-worker');
-  options.logger = new Logger(() => () => undefined);
-  const start = performance.now();
-  const runner = await run(options);
-  await all;
-  const drain = JOBS / ((performance.now() - start) / 1000);
-  // Steady: add in batches of 500 while it works, for 5 s.
-  done = 0;
-  let added = 0;
-  const steadyStart = performance.now();
-  while (performance.now() - steadyStart < STEADY_SECONDS * 1000) {
-    await add(500);
-    added += 500;
-  }
-  target = added;
-  all = new Promise((resolve) => (finished = resolve));
-  if (done >= target) finished();
-  await all;
-  const steady = added / ((performance.now() - steadyStart) / 1000);
+  });
+  const drain = await rateUntil(() => done, JOBS, start);
+  const steady = await steadyWindow(add, () => done);
   await runner.stop();
   await utils.release();
-  void db;
   return { enqueued, drain, steady };
 }
 
@@ -332,28 +337,12 @@ async function pgBoss(url) {
   await add(JOBS);
   const enqueued = JOBS / ((performance.now() - addStart) / 1000);
   let done = 0;
-  let target = JOBS;
-  let finished;
-  let all = new Promise((resolve) => (finished = resolve));
   const start = performance.now();
   await boss.work('bench', { batchSize: 500, pollingIntervalSeconds: 0.5 }, async (jobs) => {
     done += jobs.length;
-    if (done >= target) finished();
   });
-  await all;
-  const drain = JOBS / ((performance.now() - start) / 1000);
-  done = 0;
-  let added = 0;
-  const steadyStart = performance.now();
-  while (performance.now() - steadyStart < STEADY_SECONDS * 1000) {
-    await add(500);
-    added += 500;
-  }
-  target = added;
-  all = new Promise((resolve) => (finished = resolve));
-  if (done >= target) finished();
-  await all;
-  const steady = added / ((performance.now() - steadyStart) / 1000);
+  const drain = await rateUntil(() => done, JOBS, start);
+  const steady = await steadyWindow(add, () => done);
   await boss.stop({ graceful: false, wait: true });
   return { enqueued, drain, steady };
 }
@@ -370,6 +359,7 @@ async function startRedis(dir) {
     ]),
     { stdio: 'ignore' },
   );
+  process.once('exit', () => child.kill('SIGKILL'));
   await waitForPort(port);
   return {
     port,
@@ -400,31 +390,16 @@ async function bullmq(redisPort) {
   await add(JOBS);
   const enqueued = JOBS / ((performance.now() - addStart) / 1000);
   let done = 0;
-  let target = JOBS;
-  let finished;
-  let all = new Promise((resolve) => (finished = resolve));
   const start = performance.now();
   const worker = new Worker(
     name,
     async () => {
-      if (++done === target) finished();
+      done++;
     },
     { connection, concurrency: 64 },
   );
-  await all;
-  const drain = JOBS / ((performance.now() - start) / 1000);
-  done = 0;
-  let added = 0;
-  const steadyStart = performance.now();
-  while (performance.now() - steadyStart < STEADY_SECONDS * 1000) {
-    await add(500);
-    added += 500;
-  }
-  target = added;
-  all = new Promise((resolve) => (finished = resolve));
-  if (done >= target) finished();
-  await all;
-  const steady = added / ((performance.now() - steadyStart) / 1000);
+  const drain = await rateUntil(() => done, JOBS, start);
+  const steady = await steadyWindow(add, () => done);
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
@@ -434,6 +409,8 @@ async function bullmq(redisPort) {
 // ---------------------------------------------------------------------------------------
 
 export async function run() {
+  // Stopped by a signal: the exit hooks stop PostgreSQL and redis-server.
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130));
   const postgres = await startPostgres();
   const url = postgres.connectionString;
   const db = new pg.Client({ connectionString: url });
@@ -446,7 +423,7 @@ export async function run() {
     report('cluster-drain-1-node', 'jobs_per_s', one.drain, 'jobs/s');
     const three = await geartrainDrain(url, db, 3);
     report('cluster-drain-3-nodes', 'jobs_per_s', three.drain, 'jobs/s');
-    const steady = await geartrainSteady(url, db);
+    const steady = await geartrainSteady(url);
     report('cluster-steady-in-process', 'jobs_per_s', steady.jobsPerS, 'jobs/s');
     report('cluster-traffic-loaded', 'statements_per_s_per_node', steady.statementsPerS, '1/s');
     report('cluster-traffic-loaded', 'notify_per_s_per_node', steady.notifyPerS, '1/s');
@@ -462,8 +439,8 @@ export async function run() {
     report('cluster-recovery-kill-9', 'max_of_5', Math.max(...times), 'ms');
 
     for (const [peer, measure] of [
-      ['graphile-worker-batched', () => graphile(url, db, true)],
-      ['graphile-worker-defaults', () => graphile(url, db, false)],
+      ['graphile-worker-batched', () => graphile(url, true)],
+      ['graphile-worker-defaults', () => graphile(url, false)],
       ['pg-boss', () => pgBoss(url)],
     ]) {
       const figures = await measure();
