@@ -5,6 +5,7 @@ import {
   type JobFilter,
   type JobPolicy,
   type JobServer,
+  type JobServerOptions,
   type OutcomeFilter,
   type ScheduleOptions,
 } from '@geartrain/core';
@@ -22,9 +23,20 @@ import type {
   ThrownError,
 } from '@geartrain/core/transport';
 import type { SchedulerLike, Subscription } from 'rxjs';
+import { roundTrip, roundTripsSettled } from './round-trips.js';
 
-export interface QueueDoubleOptions {
-  /** The clock of the queue's own timers (delays, back-offs, schedules). Default: real time. */
+/** The settings of the whole queue, as a shared queue's are its cluster's, not one node's. */
+export type QueueSettings = Pick<
+  JobServerOptions,
+  'maxRetries' | 'maxQueue' | 'maxUniqueLength' | 'keep' | 'outcomeDataLimit' | 'random'
+>;
+
+export interface QueueDoubleOptions extends QueueSettings {
+  /**
+   * The clock of the queue's own timers (delays, back-offs, schedules). Default: real time.
+   * Give the nodes' virtual clock to test on virtual time: answers still come a real turn
+   * later, taking no virtual time (`settled()` waits for them).
+   */
   scheduler?: SchedulerLike;
   /** Handles of the queue's jobs are `<prefix>:<n>`. Default `H:shared`. */
   handlePrefix?: string;
@@ -50,9 +62,11 @@ export class QueueDouble {
   private ticks: Subscription | null = null;
 
   constructor(options: QueueDoubleOptions = {}) {
+    const { scheduler, handlePrefix, ...settings } = options;
     this.server = createJobServer({
-      ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
-      handlePrefix: options.handlePrefix ?? 'H:shared',
+      ...settings,
+      ...(scheduler === undefined ? {} : { scheduler }),
+      handlePrefix: handlePrefix ?? 'H:shared',
       releaseMemory: false,
     });
     this.scheduler = this.server.scheduler;
@@ -77,6 +91,14 @@ export class QueueDouble {
     this.ticks ??= this.server.events$.subscribe((event) => {
       if (event.type === 'scheduled') this.owners.get(event.scheduleId)?.forward(event);
     });
+  }
+
+  /**
+   * Resolves once no call of any node is in flight (the queue doubles of this process): every
+   * answer given, and what the answers set off sent and answered too.
+   */
+  settled(): Promise<void> {
+    return roundTripsSettled();
   }
 
   /** A node dies (kill -9): its claims are lost at once, as its connections' would be. */
@@ -125,20 +147,11 @@ class DoubleNode implements QueueBackend {
     private readonly double: { closed(): void; owns(scheduleId: string): void },
   ) {}
 
-  /** Answers a turn later, as a round trip to a database would. */
+  /** Answers a turn later, as a round trip to a database would (round-trips.ts). */
   private later<T>(answer: () => T | Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.scheduler.schedule(() => {
-        if (this.closed) {
-          reject(new Error('the node left the shared queue'));
-          return;
-        }
-        try {
-          Promise.resolve(answer()).then(resolve, reject);
-        } catch (error) {
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      }, 0);
+    return roundTrip(() => {
+      if (this.closed) throw new Error('the node left the shared queue');
+      return answer();
     });
   }
 
