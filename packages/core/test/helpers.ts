@@ -1,5 +1,5 @@
 import { TestScheduler } from 'rxjs/testing';
-import { expect } from 'vitest';
+import { expect, inject, it } from 'vitest';
 import {
   createJobServer,
   type JobServer,
@@ -7,14 +7,85 @@ import {
   type JobUpdate,
 } from '../src/index.js';
 import {
+  type Assignment,
   type Connection,
   type JobListener,
   type SubmitOutcome,
   type SubmitRequest,
 } from '../src/transport.js';
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The queue core's tests run on, per vitest project (vitest.config.ts). */
+    queue: 'local' | 'shared';
+  }
+}
+
+/**
+ * How the servers of a project on another queue than the local one are made: put under a
+ * global symbol by the project's setup file (test/support/queues/shared-queue.ts), since
+ * core's tests cannot import @geartrain/testing, where the double is.
+ */
+interface QueueUnderTest {
+  readonly name: string;
+  server(options: JobServerOptions): JobServer;
+  /** The prefix of the handles of the foreground jobs a server made with `prefix` keeps. */
+  foregroundPrefix(prefix: string): string;
+  /** Resolves once the queue answered everything asked of it (and what that set off). */
+  settled(): Promise<void>;
+}
+
+const local: QueueUnderTest = {
+  name: 'local queue',
+  server: (options) => createJobServer(options),
+  foregroundPrefix: (prefix) => prefix,
+  settled: () => Promise.resolve(),
+};
+
+/** The queue of this project's tests: the local one, or a shared one on the double. */
+export const queueKind: 'local' | 'shared' = inject('queue') ?? 'local';
+
+const underTest: QueueUnderTest = (() => {
+  if (queueKind === 'local') return local;
+  const found = (globalThis as Record<symbol, QueueUnderTest | undefined>)[
+    Symbol.for('geartrain.test.queueUnderTest')
+  ];
+  if (found === undefined) {
+    throw new Error(`the '${queueKind}' queue's project has no setup file that makes servers`);
+  }
+  return found;
+})();
+
+/** A server on this project's queue (see `queueKind`). */
 export function server(options: JobServerOptions = {}): JobServer {
-  return createJobServer({ handlePrefix: 'H:t', ...options });
+  return underTest.server({ handlePrefix: 'H:t', ...options });
+}
+
+/**
+ * The handle of the `n`th foreground job of a server of `server()`: a shared queue numbers
+ * background jobs in the queue and foreground ones on the node, under a prefix of its own.
+ */
+export function foregroundHandle(n: number): string {
+  return `${underTest.foregroundPrefix('H:t')}:${n}`;
+}
+
+/**
+ * Waits until the queue has answered what it was asked: at once on the local queue; on a
+ * shared one, for its round trips and what they set off (a claim after a submission).
+ */
+export function settled(): Promise<void> {
+  return underTest.settled();
+}
+
+/**
+ * `it` for a case that holds on the local queue only: on a shared queue it is skipped, with
+ * `reason` in its title (what it reads that a shared queue does not have, or not yet).
+ */
+export function localOnly(reason: string) {
+  return (title: string, body: () => unknown, timeout?: number): void => {
+    if (queueKind === 'local') it(title, body, timeout);
+    else it.skip(`${title} [local queue only: ${reason}]`, body, timeout);
+  };
 }
 
 /** A listener that records the updates it receives. */
@@ -61,6 +132,39 @@ export function submit(
 export function sync<T>(answer: T | Promise<T>): T {
   if (answer instanceof Promise) throw new Error('expected a synchronous answer');
   return answer;
+}
+
+/**
+ * Submits on either queue: the outcome awaited (a shared queue answers a background
+ * submission after a round trip); a refusal rejects.
+ */
+export async function submitted(
+  connection: Connection,
+  request: SubmitRequest,
+  listener?: JobListener,
+): Promise<SubmitOutcome> {
+  return await connection.submit(request, listener);
+}
+
+/**
+ * GRAB_JOB as a worker that polls, on either queue: the local queue answers at once; a
+ * shared one hands out what it claimed for this node, so a worker that found nothing asks
+ * again once the queue has answered the claim its asking set off.
+ */
+export async function assigned(connection: Connection): Promise<Assignment | undefined> {
+  await settled();
+  const assignment = connection.grab();
+  if (assignment !== undefined || queueKind === 'local') return assignment;
+  await settled();
+  return connection.grab();
+}
+
+/** {@link assigned}, as the handle and payload text. */
+export async function grabbed(
+  connection: Connection,
+): Promise<{ handle: string; payload: string } | undefined> {
+  const a = await assigned(connection);
+  return a === undefined ? undefined : { handle: a.handle, payload: a.payload.toString() };
 }
 
 /** Grabs and returns the handle and payload text, or undefined. */

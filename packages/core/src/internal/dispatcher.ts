@@ -88,7 +88,8 @@ export class Dispatcher implements QueueHost {
 
   broadcast(job: Job, update: JobUpdate): void {
     // Each attachment keeps the handle its submission was given: none is made again here.
-    for (let a = job.attachments; a !== null; a = a.nextOfJob) deliver(a.listener, a.handle, update);
+    for (let a = job.attachments; a !== null; a = a.nextOfJob)
+      deliver(a.listener, a.handle, update);
   }
 
   revoke(holder: WorkerState, handle: string, reason: FailReason): void {
@@ -158,6 +159,9 @@ export class Dispatcher implements QueueHost {
     if (worker.sleeping) this.wakes.unsleep(worker);
     const woken = this.wakes.clear(worker);
     const assignment = this.ctx.closing ? undefined : this.take(worker);
+    // Nothing at hand for a worker that asked: a shared queue claims some for it, as for a
+    // sleeper (a worker may poll with GRAB_JOB and never send PRE_SLEEP).
+    if (assignment === undefined && !this.ctx.closing) this.queue.idle(worker);
     // The wake is used up. If the worker took another function's job (or none), the job it
     // was woken for still needs a worker.
     if (woken !== null) this.wakes.ensure(woken);
