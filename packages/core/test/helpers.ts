@@ -1,8 +1,10 @@
+import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { expect, inject, it } from 'vitest';
 import {
   createJobServer,
   type JobServer,
+  type JobEvent,
   type JobServerOptions,
   type JobUpdate,
 } from '../src/index.js';
@@ -86,6 +88,33 @@ export function localOnly(reason: string) {
     if (queueKind === 'local') it(title, body, timeout);
     else it.skip(`${title} [local queue only: ${reason}]`, body, timeout);
   };
+}
+
+/**
+ * The next event of `s` that `match` accepts (subscribed at once: call it before what makes
+ * the event). Fails after 5 s of real time, naming `what` was awaited.
+ */
+export function nextEvent<T extends JobEvent>(
+  s: JobServer,
+  match: (event: JobEvent) => event is T,
+  what: string,
+): Promise<T>;
+export function nextEvent(
+  s: JobServer,
+  match: (event: JobEvent) => boolean,
+  what: string,
+): Promise<JobEvent>;
+export function nextEvent(
+  s: JobServer,
+  match: (event: JobEvent) => boolean,
+  what: string,
+): Promise<JobEvent> {
+  return firstValueFrom(
+    s.events$.pipe(
+      filter(match),
+      timeout({ first: 5000, with: () => throwError(() => new Error(`no ${what} within 5 s`)) }),
+    ),
+  );
 }
 
 /** A listener that records the updates it receives. */
