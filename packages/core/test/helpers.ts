@@ -1,4 +1,4 @@
-import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
+import { filter, firstValueFrom, throwError, timeout, type VirtualTimeScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { expect, inject, it } from 'vitest';
 import {
@@ -202,7 +202,28 @@ export function grab(connection: Connection): { handle: string; payload: string 
   return a === undefined ? undefined : { handle: a.handle, payload: a.payload.toString() };
 }
 
-/** A TestScheduler used as a plain virtual clock: `advanceTo(t)` runs every timer due by t. */
+/**
+ * Moves a virtual clock to `t`, running every timer due by then, and lets the queue answer
+ * what they set off (a shared queue's answers take a turn, and no virtual time), until no
+ * timer is due by `t`.
+ */
+export async function runClockTo(scheduler: VirtualTimeScheduler, t: number): Promise<void> {
+  for (let round = 0; round < 10_000; round++) {
+    scheduler.maxFrames = t;
+    scheduler.flush();
+    scheduler.maxFrames = Infinity;
+    if (t > scheduler.frame) scheduler.frame = t;
+    await settled();
+    const next = (scheduler.actions[0] as { delay?: number } | undefined)?.delay;
+    if (next === undefined || next > t) return;
+  }
+  throw new Error(`the virtual clock's timers due by ${t} kept arming more`);
+}
+
+/**
+ * A TestScheduler used as a plain virtual clock: `advanceTo(t)` runs every timer due by t;
+ * `runTo(t)` does, and lets the queue answer what they set off (on either queue).
+ */
 export function virtualClock() {
   const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
   return {
@@ -212,5 +233,6 @@ export function virtualClock() {
       scheduler.flush();
       scheduler.frame = t;
     },
+    runTo: (t: number) => runClockTo(scheduler, t),
   };
 }
