@@ -62,6 +62,11 @@ export class JobServer {
   /** While `close()` is under way. */
   private closing = false;
   private readonly logger: LoggerLike | undefined;
+  /**
+   * A shared queue's opening, after which the policies given at creation are written: a
+   * policy read or set later comes after them (null on the local queue: in force at once).
+   */
+  private readonly policiesWritten: Promise<void> | null;
 
   constructor(options: JobServerOptions = {}) {
     checkOptions(options, 'server options', SERVER_KEYS);
@@ -77,12 +82,14 @@ export class JobServer {
       }
       // Synchronous for a synchronous store: its jobs are queued before the constructor returns.
       this.ready = this.parts.admin.open();
+      this.policiesWritten = null;
     } else {
       // The policies given are the cluster's: written once the backend is open.
       this.ready = this.parts.admin.open().then(async () => {
         for (const [name, policy] of policies) await this.parts.admin.setJobPolicy(name, policy);
       });
       this.ready.catch(() => undefined);
+      this.policiesWritten = this.ready;
     }
   }
 
@@ -96,11 +103,13 @@ export class JobServer {
   async setJobPolicy(functionName: string, policy: JobPolicy | null): Promise<void> {
     checkName(functionName, 'function name');
     if (policy !== null) retriesOfPolicy(policy, 'policy');
+    if (this.policiesWritten !== null) await this.policiesWritten;
     await this.parts.admin.setJobPolicy(functionName, policy);
   }
 
   /** A function's policy, or null (none: one attempt, the server's retention). */
   async jobPolicy(functionName: string): Promise<JobPolicy | null> {
+    if (this.policiesWritten !== null) await this.policiesWritten;
     return this.parts.admin.jobPolicy(functionName);
   }
 

@@ -79,6 +79,9 @@ export function settled(): Promise<void> {
   return underTest.settled();
 }
 
+/** Why a case that reads or fails a JobStore holds on the local queue only. */
+export const NEEDS_STORE = 'a JobStore write-through (a shared queue takes no store)';
+
 /**
  * `it` for a case that holds on the local queue only: on a shared queue it is skipped, with
  * `reason` in its title (what it reads that a shared queue does not have, or not yet).

@@ -4,6 +4,7 @@ import {
   assigned,
   grabbed,
   localOnly,
+  NEEDS_STORE,
   recorder,
   server,
   settled,
@@ -164,7 +165,7 @@ describe('retries on virtual time', () => {
     expect((await s.status(handle)).known).toBe(false);
   });
 
-  localOnly('it reads the JobStore write-through (a shared queue takes no store)')(
+  localOnly(NEEDS_STORE)(
     'keeps the attempts and the time of the next one in the store, for a restart',
     async () => {
       const clock = virtualClock();
@@ -196,7 +197,7 @@ describe('retries on virtual time', () => {
 });
 
 describe('retries while the server closes', () => {
-  localOnly('it reads the JobStore write-through (a shared queue takes no store)')(
+  localOnly(NEEDS_STORE)(
     'keeps a background job in the store when its worker goes during the close',
     async () => {
       const store = new MemoryJobStore();
