@@ -82,6 +82,10 @@ export function settled(): Promise<void> {
 /** Why a case that reads or fails a JobStore holds on the local queue only. */
 export const NEEDS_STORE = 'a JobStore write-through (a shared queue takes no store)';
 
+/** Why a case that counts claimed, unstarted jobs as queued holds on the local queue only. */
+export const CLAIMED_RUNNING =
+  "a shared queue counts a job it claimed for a node's workers as running before a worker there starts it";
+
 /**
  * `it` for a case that holds on the local queue only: on a shared queue it is skipped, with
  * `reason` in its title (what it reads that a shared queue does not have, or not yet).

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../src/index.js';
 import {
+  CLAIMED_RUNNING,
   grabbed,
   localOnly,
   server,
@@ -94,48 +95,49 @@ describe('wait and run timings', () => {
 });
 
 describe('listing live jobs', () => {
-  localOnly(
-    "a shared queue lists a job it claimed for a node's workers as running before a worker there starts it",
-  )('lists running jobs with their progress, longest running first, within a limit', async () => {
-    const clock = virtualClock();
-    const s = server({ scheduler: clock.scheduler });
-    s.measureTimings();
-    const w = workerConnection(s, 'resize', 'mail');
-    const c = s.connect();
-    const first = await submitted(c, background('resize', 'a'));
-    await grabbed(w.connection);
-    await clock.runTo(10);
-    const second = await submitted(c, background('resize', 'b'));
-    await grabbed(w.connection);
-    await submitted(c, background('resize', 'queued'));
-    await submitted(c, background('mail', 'm', { runAt: 500 }));
-    await submitted(c, background('mail', 'n', { runAt: 200 }));
-    w.connection.workStatus(second.handle, 3, 4);
-    await settled();
+  localOnly(CLAIMED_RUNNING)(
+    'lists running jobs with their progress, longest running first, within a limit',
+    async () => {
+      const clock = virtualClock();
+      const s = server({ scheduler: clock.scheduler });
+      s.measureTimings();
+      const w = workerConnection(s, 'resize', 'mail');
+      const c = s.connect();
+      const first = await submitted(c, background('resize', 'a'));
+      await grabbed(w.connection);
+      await clock.runTo(10);
+      const second = await submitted(c, background('resize', 'b'));
+      await grabbed(w.connection);
+      await submitted(c, background('resize', 'queued'));
+      await submitted(c, background('mail', 'm', { runAt: 500 }));
+      await submitted(c, background('mail', 'n', { runAt: 200 }));
+      w.connection.workStatus(second.handle, 3, 4);
+      await settled();
 
-    const running = await s.jobs({ state: 'running' });
-    expect(running.map((j) => j.handle)).toEqual([first.handle, second.handle]);
-    expect(running[1]).toMatchObject({
-      numerator: 3,
-      denominator: 4,
-      startedAt: 10,
-      attempt: 1,
-      worker: w.connection.id,
-      state: 'running',
-    });
-    expect((await s.jobs({ state: 'running', limit: 1 })).map((j) => j.handle)).toEqual([
-      first.handle,
-    ]);
-    expect((await s.jobs({ state: 'delayed' })).map((j) => j.runAt)).toEqual([200, 500]);
-    expect((await s.jobs({ state: 'delayed', limit: 1 })).map((j) => j.runAt)).toEqual([200]);
-    expect((await s.jobs({ state: 'queued' })).map((j) => j.functionName)).toEqual(['resize']);
-    expect(await s.jobs({ functionName: 'mail' })).toHaveLength(2);
-    expect(await s.jobs({ functionName: 'nothing' })).toEqual([]);
-    expect(await s.jobs({ limit: 2 })).toHaveLength(2);
-    expect(await s.jobs()).toHaveLength(5);
-    expect((await s.job(second.handle))?.numerator).toBe(3);
-    expect(await s.job('H:nowhere:1')).toBeUndefined();
-  });
+      const running = await s.jobs({ state: 'running' });
+      expect(running.map((j) => j.handle)).toEqual([first.handle, second.handle]);
+      expect(running[1]).toMatchObject({
+        numerator: 3,
+        denominator: 4,
+        startedAt: 10,
+        attempt: 1,
+        worker: w.connection.id,
+        state: 'running',
+      });
+      expect((await s.jobs({ state: 'running', limit: 1 })).map((j) => j.handle)).toEqual([
+        first.handle,
+      ]);
+      expect((await s.jobs({ state: 'delayed' })).map((j) => j.runAt)).toEqual([200, 500]);
+      expect((await s.jobs({ state: 'delayed', limit: 1 })).map((j) => j.runAt)).toEqual([200]);
+      expect((await s.jobs({ state: 'queued' })).map((j) => j.functionName)).toEqual(['resize']);
+      expect(await s.jobs({ functionName: 'mail' })).toHaveLength(2);
+      expect(await s.jobs({ functionName: 'nothing' })).toEqual([]);
+      expect(await s.jobs({ limit: 2 })).toHaveLength(2);
+      expect(await s.jobs()).toHaveLength(5);
+      expect((await s.job(second.handle))?.numerator).toBe(3);
+      expect(await s.job('H:nowhere:1')).toBeUndefined();
+    },
+  );
 
   it('lists the earliest delayed jobs of a large heap, passing over the ended ones', async () => {
     const clock = virtualClock();
