@@ -86,6 +86,10 @@ export const NEEDS_STORE = 'a JobStore write-through (a shared queue takes no st
 export const CLAIMED_RUNNING =
   "a shared queue counts a job it claimed for a node's workers as running before a worker there starts it";
 
+/** Why a case that counts the timers on the server's clock holds on the local queue only. */
+export const COUNTS_TIMERS =
+  "it counts the timers on the server's clock, which a shared queue's node (its backstop poll) shares with the queue's own";
+
 /**
  * `it` for a case that holds on the local queue only: on a shared queue it is skipped, with
  * `reason` in its title (what it reads that a shared queue does not have, or not yet).

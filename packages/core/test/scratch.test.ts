@@ -11,8 +11,14 @@ it('timers', async () => {
   }
   await submitted(s.connect(), { functionName: 'f', background: true });
   await settled();
-  console.log('before', scheduler.actions.map((a) => (a as unknown as { delay: number }).delay));
+  console.log(
+    'before',
+    scheduler.actions.map((a) => (a as unknown as { delay: number }).delay),
+  );
   await s.close({ timeout: 0 });
   await settled();
-  console.log('after', scheduler.actions.map((a) => (a as unknown as { delay: number }).delay));
+  console.log(
+    'after',
+    scheduler.actions.map((a) => (a as unknown as { delay: number }).delay),
+  );
 });

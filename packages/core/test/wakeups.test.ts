@@ -7,7 +7,15 @@ import {
   type JobServerOptions,
 } from '../src/index.js';
 import { type Connection } from '../src/transport.js';
-import { CLAIMED_RUNNING, localOnly, runClockTo, server, settled, submitted } from './helpers.js';
+import {
+  CLAIMED_RUNNING,
+  COUNTS_TIMERS,
+  localOnly,
+  runClockTo,
+  server,
+  settled,
+  submitted,
+} from './helpers.js';
 
 /**
  * The wake rule on virtual time (decision 18): one NOOP per job, and every sleeper once a
@@ -280,9 +288,7 @@ describe('the wake rule on virtual time', () => {
     expect(wakes).toEqual([0, 10]);
   });
 
-  localOnly(
-    "it counts the timers on the server's clock, which a shared queue's node shares with the queue's own",
-  )('leaves no wake timer behind once the server has closed', async () => {
+  localOnly(COUNTS_TIMERS)('leaves no wake timer behind once the server has closed', async () => {
     const { clock, s, post } = setup();
     simWorker(s, clock, false);
     simWorker(s, clock, false);
