@@ -1,6 +1,6 @@
 import { filter, firstValueFrom, throwError, timeout, type VirtualTimeScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   createJobServer,
   type JobServer,
@@ -246,4 +246,10 @@ export function virtualClock() {
     },
     runTo: (t: number) => runClockTo(scheduler, t),
   };
+}
+
+/** `describe` for cases that all hold on the local queue only (see {@link localOnly}). */
+export function describeLocalOnly(reason: string, title: string, body: () => void): void {
+  if (queueKind === 'local') describe(title, body);
+  else describe.skip(`${title} [local queue only: ${reason}]`, body);
 }
