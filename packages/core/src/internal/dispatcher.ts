@@ -128,8 +128,11 @@ export class Dispatcher implements QueueHost {
     if (worker.sleeping) {
       fn.sleepers.add(ability);
       this.wakes.ensure(fn);
-      if (worker.sleeping) this.queue.idle(worker);
     }
+    // A registration is room for jobs: a shared queue claims for it at once, and hears of the
+    // function's jobs from then on (else a job of a higher priority waits in the backend
+    // while the worker takes one this node has at hand).
+    this.queue.idle(worker);
   }
 
   /** CANT_DO: unregisters, and jobs of that function the connection holds go back (§2). */

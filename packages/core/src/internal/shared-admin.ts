@@ -117,7 +117,8 @@ export class SharedAdmin implements QueueAdmin {
     const answer = await this.backend.retry(handle);
     if (answer === undefined) return undefined;
     if ('error' in answer) throw answer.error;
-    if (!answer.coalesced && this.ctx.events.observed) this.ctx.emit({ type: 'resubmitted', handle });
+    if (!answer.coalesced && this.ctx.events.observed)
+      this.ctx.emit({ type: 'resubmitted', handle });
     return answer;
   }
   async discard(handle: string): Promise<boolean> {
@@ -139,7 +140,9 @@ export class SharedAdmin implements QueueAdmin {
   }
   async setPaused(functionName: string, paused: boolean): Promise<void> {
     await this.backend.setPaused(functionName, paused);
-    if (this.ctx.events.observed) this.ctx.emit({ type: paused ? 'paused' : 'resumed', functionName });
+    // And on this node: the foreground jobs it keeps and the jobs it claimed, at hand, wait
+    // too (its local gate holds them, and reports the change as the local queue does).
+    await this.queue.local.setPaused(functionName, paused);
   }
   setLimits(functionName: string, limits: FunctionLimits | null) {
     return this.backend.setLimits(functionName, limits);
