@@ -4,6 +4,7 @@ import {
   grab,
   grabbed,
   localOnly,
+  NEEDS_STORE,
   server,
   settled,
   submit,
@@ -80,26 +81,23 @@ describe('pausing a function', () => {
     expect(w.connection.sleeping).toBe(true);
   });
 
-  localOnly('a store keeps the pause (a shared queue takes no store)')(
-    'is kept by the store across a restart',
-    async () => {
-      const store = new MemoryJobStore();
-      const first = server({ store });
-      await first.pause('f');
-      submit(first.connect(), background('f', 'x'));
-      await first.close();
-      const second = server({ store });
-      expect(await second.paused('f')).toBe(true);
-      const w = workerConnection(second, 'f');
-      expect(grab(w.connection)).toBeUndefined();
-      await second.resume('f');
-      const job = grab(w.connection)!;
-      expect(job.payload).toBe('x');
-      w.connection.workComplete(job.handle, Buffer.alloc(0));
-      await second.close();
-      expect(await server({ store }).paused('f')).toBe(false);
-    },
-  );
+  localOnly(NEEDS_STORE)('is kept by the store across a restart', async () => {
+    const store = new MemoryJobStore();
+    const first = server({ store });
+    await first.pause('f');
+    submit(first.connect(), background('f', 'x'));
+    await first.close();
+    const second = server({ store });
+    expect(await second.paused('f')).toBe(true);
+    const w = workerConnection(second, 'f');
+    expect(grab(w.connection)).toBeUndefined();
+    await second.resume('f');
+    const job = grab(w.connection)!;
+    expect(job.payload).toBe('x');
+    w.connection.workComplete(job.handle, Buffer.alloc(0));
+    await second.close();
+    expect(await server({ store }).paused('f')).toBe(false);
+  });
 });
 
 describe('rate limits', () => {
@@ -231,7 +229,7 @@ describe('concurrency limits', () => {
     expect(await s.controls()).toEqual([]);
   });
 
-  localOnly('a store keeps limits and pauses (a shared queue takes no store)')(
+  localOnly(NEEDS_STORE)(
     'limits and pauses outlive a dropped function, and a restart',
     async () => {
       const store = new MemoryJobStore();

@@ -13,6 +13,7 @@ import {
   foregroundHandle,
   grabbed,
   localOnly,
+  NEEDS_STORE,
   recorder,
   server,
   settled,
@@ -524,33 +525,30 @@ describe('functions (reference §4.2)', () => {
 });
 
 describe('admin data', () => {
-  localOnly('it reads what the JobStore write-through persisted (a shared queue takes no store)')(
-    'lists connections, jobs and unique ids',
-    async () => {
-      const s = server({ store: new MemoryJobStore() });
-      const c = s.connect({ address: '127.0.0.1' });
-      c.clientId = 'submitter';
-      const w = workerConnection(s, 'a', 'b');
-      submit(c, { functionName: 'a', unique: 'ua', background: true });
-      submit(c, { functionName: 'b' }, recorder());
-      w.connection.grab();
-      expect(s.connections()).toEqual([
-        { id: c.id, address: '127.0.0.1', clientId: 'submitter', functions: [] },
-        { id: w.connection.id, address: 'in-process', clientId: '-', functions: ['b', 'a'] },
-      ]);
-      expect((await s.jobs()).map((j) => [j.handle, j.state, j.persisted, j.background])).toEqual([
-        ['H:t:1', 'running', true, true],
-        ['H:t:2', 'queued', false, false],
-      ]);
-      expect(await s.uniqueJobs()).toEqual(['ua', '']);
-      expect(
-        (await s.functions()).map((f) => [f.functionName, f.total, f.running, f.workers]),
-      ).toEqual([
-        ['a', 1, 1, 1],
-        ['b', 1, 0, 1],
-      ]);
-    },
-  );
+  localOnly(NEEDS_STORE)('lists connections, jobs and unique ids', async () => {
+    const s = server({ store: new MemoryJobStore() });
+    const c = s.connect({ address: '127.0.0.1' });
+    c.clientId = 'submitter';
+    const w = workerConnection(s, 'a', 'b');
+    submit(c, { functionName: 'a', unique: 'ua', background: true });
+    submit(c, { functionName: 'b' }, recorder());
+    w.connection.grab();
+    expect(s.connections()).toEqual([
+      { id: c.id, address: '127.0.0.1', clientId: 'submitter', functions: [] },
+      { id: w.connection.id, address: 'in-process', clientId: '-', functions: ['b', 'a'] },
+    ]);
+    expect((await s.jobs()).map((j) => [j.handle, j.state, j.persisted, j.background])).toEqual([
+      ['H:t:1', 'running', true, true],
+      ['H:t:2', 'queued', false, false],
+    ]);
+    expect(await s.uniqueJobs()).toEqual(['ua', '']);
+    expect(
+      (await s.functions()).map((f) => [f.functionName, f.total, f.running, f.workers]),
+    ).toEqual([
+      ['a', 1, 1, 1],
+      ['b', 1, 0, 1],
+    ]);
+  });
 });
 
 describe('client disconnects (reference §3.5, fixed)', () => {
