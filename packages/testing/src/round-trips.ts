@@ -1,7 +1,9 @@
 // The round trips of the queue doubles in this process (decision 33): each answer comes a
-// real turn later (a macrotask, as a database's reply arrives on a socket), never on the
-// virtual clock: a round trip takes no virtual time, so a test on a virtual clock neither
-// moves time to get an answer nor sees an answer move time. What waits for the queue to
+// real turn later (a macrotask, as a database's reply arrives on a socket, and holding the
+// process as that socket does: the job server's own timers do not, so a script awaiting an
+// answer would otherwise just end), never on the virtual clock: a round trip takes no
+// virtual time, so a test on a virtual clock neither moves time to get an answer (an awaited
+// submission would wait for the clock) nor sees an answer move time. What waits for the queue to
 // settle (the virtual clock between its timers, a test) waits until none is in flight.
 
 let inFlight = 0;
