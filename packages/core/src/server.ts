@@ -3,6 +3,7 @@ import { InProcessClient, type ClientOptions } from './client.js';
 import { Connection, type ConnectionOptions, type ConnectionSink } from './connection.js';
 import { JobNotFoundError, ServerClosedError } from './errors.js';
 import { ServerParts } from './internal/parts.js';
+import type { Answer, QueueAdmin } from './internal/queue-admin.js';
 import { partsOptions } from './server-options.js';
 import type { CloseOptions, JobServerOptions } from './server-types.js';
 import type { JobPolicy } from './retry.js';
@@ -72,6 +73,11 @@ export class JobServer {
   /** While `close()` is under way. */
   private closing = false;
   private readonly logger: LoggerLike | undefined;
+  /**
+   * A shared queue's opening, after which the policies given at creation are written: a
+   * policy read or set later comes after them (null on the local queue: in force at once).
+   */
+  private readonly policiesWritten: Promise<void> | null;
 
   constructor(options: JobServerOptions = {}) {
     checkOptions(options, 'server options', SERVER_KEYS);
@@ -84,6 +90,7 @@ export class JobServer {
       // The local queue took the `jobPolicies` up (over what its store kept, at the replay).
       // Synchronous for a synchronous store: its jobs are queued before the constructor returns.
       this.ready = this.parts.admin.open();
+      this.policiesWritten = null;
     } else {
       // The policies given are the cluster's: written once the backend is open.
       this.ready = this.parts.admin.open().then(async () => {
@@ -92,6 +99,7 @@ export class JobServer {
         }
       });
       this.ready.catch(() => undefined);
+      this.policiesWritten = this.ready;
     }
   }
 
@@ -100,20 +108,31 @@ export class JobServer {
   // `configure`; the methods after them are views of parts of it.
 
   /**
+   * The queue's settings side, once the settings given at creation are in force: on a shared
+   * queue they are written after the backend opens, and a read or a change before that would
+   * miss them or be overwritten by them.
+   */
+  private async withSettings<T>(use: (admin: QueueAdmin) => Answer<T>): Promise<T> {
+    // No wait on a local queue: a change is in force before its Promise settles.
+    if (this.policiesWritten !== null) await this.policiesWritten;
+    return use(this.parts.admin);
+  }
+
+  /**
    * A function's settings: how often its jobs are tried and how long they wait in between,
    * what is kept of them, when they may start (pause, rate, concurrency) and how many may
    * wait (`maxQueue`), each the default where nothing was set (`configured` holds what was).
    */
   async settings(functionName: string): Promise<FunctionSettings> {
     checkName(functionName, 'function name');
-    const admin = this.parts.admin;
-    return settingsOf(functionName, await admin.record(functionName), admin.defaults);
+    const record = await this.withSettings((admin) => admin.record(functionName));
+    return settingsOf(functionName, record, this.parts.admin.defaults);
   }
 
   /** The settings of every function that has a setting of its own, by name. */
   async configured(): Promise<FunctionSettings[]> {
-    const admin = this.parts.admin;
-    return (await admin.records()).map((r) => settingsOf(r.functionName, r, admin.defaults));
+    const records = await this.withSettings((admin) => admin.records());
+    return records.map((r) => settingsOf(r.functionName, r, this.parts.admin.defaults));
   }
 
   /**
@@ -127,9 +146,9 @@ export class JobServer {
    */
   async configure(functionName: string, changes: SettingsChanges): Promise<FunctionSettings> {
     checkName(functionName, 'function name');
-    const admin = this.parts.admin;
-    const record = await admin.configure(functionName, checkChanges(changes, 'settings'));
-    return settingsOf(functionName, record, admin.defaults);
+    const checked = checkChanges(changes, 'settings');
+    const record = await this.withSettings((admin) => admin.configure(functionName, checked));
+    return settingsOf(functionName, record, this.parts.admin.defaults);
   }
 
   /**
@@ -143,12 +162,13 @@ export class JobServer {
    */
   async setJobPolicy(functionName: string, policy: JobPolicy | null): Promise<void> {
     checkName(functionName, 'function name');
-    await this.parts.admin.configure(functionName, policyChanges(policy, 'policy'));
+    const changes = policyChanges(policy, 'policy');
+    await this.withSettings((admin) => admin.configure(functionName, changes));
   }
 
   /** A function's policy, or null (none: one attempt, the server's retention). */
   async jobPolicy(functionName: string): Promise<JobPolicy | null> {
-    return policyOf(await this.parts.admin.record(functionName));
+    return policyOf(await this.withSettings((admin) => admin.record(functionName)));
   }
 
   /** How a background job ended, while it is kept (see `JobPolicy.keep`); else undefined. */
@@ -230,18 +250,18 @@ export class JobServer {
    */
   async pause(functionName: string): Promise<void> {
     checkName(functionName, 'function name');
-    await this.parts.admin.configure(functionName, { paused: true });
+    await this.withSettings((admin) => admin.configure(functionName, { paused: true }));
   }
 
   /** Resumes a paused function: its sleeping workers are woken for its queued jobs. */
   async resume(functionName: string): Promise<void> {
     checkName(functionName, 'function name');
-    await this.parts.admin.configure(functionName, { paused: false });
+    await this.withSettings((admin) => admin.configure(functionName, { paused: false }));
   }
 
   /** Whether a function is paused. */
   async paused(functionName: string): Promise<boolean> {
-    return (await this.parts.admin.record(functionName))?.paused ?? false;
+    return (await this.withSettings((admin) => admin.record(functionName)))?.paused ?? false;
   }
 
   /**
@@ -254,18 +274,20 @@ export class JobServer {
    */
   async setFunctionLimits(functionName: string, limits: FunctionLimits | null): Promise<void> {
     checkName(functionName, 'function name');
-    await this.parts.admin.configure(functionName, limitsChanges(limits));
+    await this.withSettings((admin) => admin.configure(functionName, limitsChanges(limits)));
   }
 
   /** A function's limits (nulls when it has none). */
   async functionLimits(functionName: string): Promise<Required<FunctionLimits>> {
-    const record = await this.parts.admin.record(functionName);
+    const record = await this.withSettings((admin) => admin.record(functionName));
     return { rate: record?.rate ?? null, concurrency: record?.concurrency ?? null };
   }
 
   /** The functions that are paused or limited (admin `show functions`), by name. */
   async controls(): Promise<FunctionControl[]> {
-    return (await this.parts.admin.records()).filter(isControlled).map(controlOf);
+    return (await this.withSettings((admin) => admin.records()))
+      .filter(isControlled)
+      .map(controlOf);
   }
 
   /** Every job transition. Events are only built while someone subscribes. */
@@ -346,7 +368,7 @@ export class JobServer {
   async setMaxQueue(functionName: string, limits: number | Partial<QueueLimits>): Promise<boolean> {
     const changes = checkChanges({ maxQueue: limitsOf(limits) }, 'queue limits');
     if (this.parts.local.functions.get(functionName) === undefined) return false;
-    await this.parts.admin.configure(functionName, changes);
+    await this.withSettings((admin) => admin.configure(functionName, changes));
     return true;
   }
 

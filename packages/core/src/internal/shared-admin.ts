@@ -15,6 +15,9 @@ import type { QueueAdmin } from './queue-admin.js';
 import { merged, same, type CheckedChanges, type SettingsDefaults } from './settings-record.js';
 import type { SharedQueue } from './shared-queue.js';
 
+/** A gate's limits on this node of a shared queue: none (the backend's gate the claims). */
+const NO_LIMITS = { rate: null, concurrency: null } as const;
+
 /**
  * A shared queue's side of the job server's API: the whole queue's answers come from the
  * backend; the foreground jobs this node keeps, and its workers, from this node.
@@ -136,26 +139,42 @@ export class SharedAdmin implements QueueAdmin {
   // rate, concurrency) and retries and keeps its jobs by them. This node puts in force what
   // concerns the foreground jobs it keeps (retries, queue limits): see settings.ts.
 
-  async record(functionName: string): Promise<SettingsRecord | undefined> {
+  // One settings operation of this node at a time, in the order they were asked: a read
+  // made after a change (even one not awaited) sees it, as on the local queue, and two
+  // changes of this node never interleave their read and write.
+  private settingsTurn: Promise<unknown> = Promise.resolve();
+  private inTurn<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.settingsTurn.then(operation);
+    this.settingsTurn = result.catch(() => undefined);
+    return result;
+  }
+
+  record(functionName: string): Promise<SettingsRecord | undefined> {
+    return this.inTurn(() => this.read(functionName));
+  }
+  records(): Promise<SettingsRecord[]> {
+    return this.inTurn(() => this.backend.settings());
+  }
+  private async read(functionName: string): Promise<SettingsRecord | undefined> {
     return (await this.backend.settings()).find((r) => r.functionName === functionName);
   }
-  async records(): Promise<SettingsRecord[]> {
-    return this.backend.settings();
+  configure(functionName: string, changes: CheckedChanges): Promise<SettingsRecord | undefined> {
+    return this.inTurn(() => this.change(functionName, changes));
   }
-  /**
-   * Read, merged and written whole: two nodes changing the same function's settings at once
-   * keep the last write (the settings are an operator's, changed seldom).
-   */
-  async configure(
+  private async change(
     functionName: string,
     changes: CheckedChanges,
   ): Promise<SettingsRecord | undefined> {
-    const before = await this.record(functionName);
+    const before = await this.read(functionName);
     const record = merged(functionName, before, changes);
     const changed = !same(before, record);
     if (changed) await this.backend.saveSettings(functionName, record ?? { functionName });
     // Put in force here even when unchanged: another node may have changed it meanwhile.
     this.queue.local.settings.apply(functionName, record, false);
+    // A pause holds this node's own jobs too: the foreground jobs it keeps and those it
+    // claimed and has at hand (its local gate holds them; rates and concurrency are the
+    // backend's alone, or a claimed job would count twice).
+    this.queue.local.gates.set(functionName, record?.paused ?? false, NO_LIMITS, false);
     if (!changed) return record;
     const paused = record?.paused ?? false;
     if ((before?.paused ?? false) !== paused && this.ctx.events.observed) {
