@@ -316,8 +316,13 @@ export class SharedQueue implements JobQueue {
     const demand = new Map<string, number>();
     const fns: FunctionEntry[] = [];
     for (const fn of this.wanted) {
-      const want = this.room(fn) - fn.queued - (this.asked.get(fn) ?? 0);
-      if (want <= 0) continue;
+      const room = this.room(fn);
+      const held = fn.queued + (this.asked.get(fn) ?? 0);
+      const want = room - held;
+      // While at least half its room is at hand or asked for, a function waits to refill in
+      // one claim: a worker that takes one job a turn (over TCP) would otherwise send a claim
+      // statement per job (issue 31's cluster bench: 750 jobs/s with 4 libgearman workers).
+      if (want <= 0 || (held > 0 && want < room / 2)) continue;
       demand.set(fn.name, want);
       fns.push(fn);
       this.asked.set(fn, (this.asked.get(fn) ?? 0) + want);
