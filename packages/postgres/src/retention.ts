@@ -41,8 +41,9 @@ export class OutcomeRetention {
     private readonly onError: (error: unknown) => void,
   ) {}
 
+  /** The first pass runs at once (outcomes an earlier run left to expire), with the start. */
   start(): void {
-    this.arm(AFTER_KEEPING);
+    this.arm(0);
   }
 
   stop(): void {
