@@ -391,7 +391,7 @@ describe('task sets', () => {
   });
 
   it('rejects a set with its first failure, and refuses background jobs in runAll', async () => {
-    const s = server();
+    const s = server({ handlePrefix: 'H:sets' });
     s.worker().register('maybe', (job) => {
       if (job.text() === 'bad') throw new Error('bad input');
       return 'ok';
@@ -402,7 +402,7 @@ describe('task sets', () => {
         { functionName: 'maybe', payload: 'good' },
         { functionName: 'maybe', payload: 'bad' },
       ]),
-    ).rejects.toMatchObject({ code: 'JOB_EXCEPTION', message: 'bad input' });
+    ).rejects.toMatchObject({ code: 'JOB_EXCEPTION', message: 'bad input', handle: 'H:sets:2' });
     await expect(client.runAll([{ functionName: 'maybe', delay: 10 }])).rejects.toBeInstanceOf(
       InvalidArgumentError,
     );

@@ -5,7 +5,6 @@ import {
   Ability,
   Attachment,
   RunInfo,
-  deliver,
   type FunctionEntry,
   type Job,
   type JobListener,
@@ -87,8 +86,8 @@ export class Dispatcher implements QueueHost {
   }
 
   broadcast(job: Job, update: JobUpdate): void {
-    // Each attachment keeps the handle its submission was given: none is made again here.
-    for (let a = job.attachments; a !== null; a = a.nextOfJob) deliver(a.listener, a.handle, update);
+    // Each attachment keeps its handle once made: none is made again for each update.
+    for (let a = job.attachments; a !== null; a = a.nextOfJob) a.deliver(update);
   }
 
   revoke(holder: WorkerState, handle: string, reason: FailReason): void {

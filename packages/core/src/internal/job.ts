@@ -4,7 +4,7 @@ import type { Subscription } from 'rxjs';
 import type { JobRecord } from '../store.js';
 import type { Retries } from '../retry.js';
 import type { AttemptError, FailReason, JobUpdate, Priority, QueueLimits } from '../types.js';
-import type { ConnectionSink, JobListener } from '../transport-types.js';
+import type { ConnectionSink, JobListener, SubmitOutcome } from '../transport-types.js';
 
 export type { ConnectionSink, JobListener } from '../transport-types.js';
 import { fromBody, type Body } from './payload.js';
@@ -254,19 +254,26 @@ export class SleeperList {
 /**
  * One foreground submission attached to a job. It is a node of two lists: the job's
  * attachments (newest first) and its owner connection's attachments (for disconnects).
+ *
+ * It is also the `SubmitOutcome` of the submission that made its job, with the handle made
+ * when first read: a task set never reads it unless a job fails, and making the string
+ * (the seq turned into digits) was some 250 instructions of a task-set job (decision 33).
  */
-export class Attachment {
+export class Attachment implements SubmitOutcome {
   nextOfJob: Attachment | null;
   prevOfOwner: Attachment | null;
   nextOfOwner: Attachment | null;
+  /** The job's handle once made (or given), kept for the submission's later updates. */
+  private handleText: string | null;
 
   constructor(
     readonly job: Job,
     readonly listener: JobListener,
     readonly owner: WorkerState,
-    /** The job's handle, made once for the submission (not again for each update). */
-    readonly handle: string,
+    /** The job's handle if made already; null: made when first read. */
+    handle: string | null,
   ) {
+    this.handleText = handle;
     this.prevOfOwner = null;
     this.nextOfJob = job.attachments;
     job.attachments = this;
@@ -274,6 +281,26 @@ export class Attachment {
     this.nextOfOwner = head;
     if (head !== null) head.prevOfOwner = this;
     owner.attachedHead = this;
+  }
+
+  get handle(): string {
+    return (this.handleText ??= this.job.handle);
+  }
+
+  /** As a `SubmitOutcome`: only the submission that made the job returns its attachment. */
+  get coalesced(): boolean {
+    return false;
+  }
+
+  /**
+   * Hands an update to the listener. A result goes to `completed` when the listener has it,
+   * without the handle, which is then never made (see the class comment).
+   */
+  deliver(update: JobUpdate): void {
+    const listener = this.listener;
+    if (update.type === 'complete' && listener.completed !== undefined) {
+      listener.completed(update.data);
+    } else deliver(listener, this.handle, update);
   }
 
   /**
