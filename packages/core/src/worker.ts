@@ -1,3 +1,5 @@
+// Imported, not the global: a use of the global `Buffer` is a getter call (see payload.ts).
+import { Buffer } from 'node:buffer';
 import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import {
   ConnectionClosedError,
