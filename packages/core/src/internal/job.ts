@@ -13,10 +13,10 @@ import type { WokenNode } from './wake-deadlines.js';
 import { Waiters } from './waiters.js';
 import { checkPriority } from './checks.js';
 
-/** Priorities as queue indexes: 0 high, 1 normal, 2 low. */
-export const HIGH = 0;
-export const NORMAL = 1;
-export const LOW = 2;
+/**
+ * Priorities as queue indexes: 0 high, 1 normal, 2 low. The index is written as its number
+ * below: a module constant would be a variable read on every submission (see `Bits`).
+ */
 export type PriorityIndex = 0 | 1 | 2;
 export const PRIORITY_NAMES: readonly Priority[] = ['high', 'normal', 'low'];
 
@@ -29,14 +29,14 @@ export function priorityIndex(priority: Priority | undefined): PriorityIndex {
   switch (priority) {
     case undefined:
     case 'normal':
-      return NORMAL;
+      return 1;
     case 'high':
-      return HIGH;
+      return 0;
     case 'low':
-      return LOW;
+      return 2;
     default:
       checkPriority(priority);
-      return NORMAL; // not reached: checkPriority threw
+      return 1; // not reached: checkPriority threw
   }
 }
 
