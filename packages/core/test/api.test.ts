@@ -403,6 +403,8 @@ describe('task sets', () => {
         { functionName: 'maybe', payload: 'bad' },
       ]),
     ).rejects.toMatchObject({ code: 'JOB_EXCEPTION', message: 'bad input', handle: 'H:sets:2' });
+    // So does run()'s, whose handle is read only then.
+    await expect(client.run('maybe', 'bad')).rejects.toMatchObject({ handle: 'H:sets:3' });
     await expect(client.runAll([{ functionName: 'maybe', delay: 10 }])).rejects.toBeInstanceOf(
       InvalidArgumentError,
     );
