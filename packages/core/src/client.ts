@@ -80,10 +80,14 @@ function checkSubmitOptions(options: object, what: string, known: KnownKeys): vo
 /**
  * `SUBMIT_KEYS` (or `TASK_KEYS`) as a switch: V8 compiles it to a few string compares,
  * where a look-up in the key list was a slow property access per key, about 280
- * instructions a task-set job (decision 33). A test holds the two to the same keys.
+ * instructions a task-set job (decision 33). A test holds the two to the same keys. The
+ * compares run in order: a task's two keys come first, as every task has them.
  */
 export function submitKey(key: string, task: boolean): boolean {
   switch (key) {
+    case 'functionName':
+    case 'payload':
+      return task;
     case 'priority':
     case 'unique':
     case 'background':
@@ -94,9 +98,6 @@ export function submitKey(key: string, task: boolean): boolean {
       return true;
     case 'signal':
       return !task;
-    case 'functionName':
-    case 'payload':
-      return task;
     default:
       return false;
   }
@@ -108,9 +109,12 @@ function checkTask(task: Task): void {
   checkSubmitOptions(task, 'a task', TASK_KEYS);
 }
 
-const PENDING = 0;
-const RESOLVED = 1;
-const REJECTED = 2;
+/** Where a submission's result stands (a const enum: each use is a number, see job.ts). */
+const enum Settled {
+  Pending,
+  Resolved,
+  Rejected,
+}
 
 /** What few submissions need: subscribers, non-final updates for replay, an abort hook. */
 interface Extras {
@@ -125,9 +129,11 @@ interface Extras {
  * to. Kept small (thousands may wait at once): what most jobs never use lives in `extras`.
  */
 class ClientJob implements SubmittedJob, JobListener {
-  handle = '';
   coalesced = false;
-  private state: typeof PENDING | typeof RESOLVED | typeof REJECTED = PENDING;
+  /** The accepted submission, until the handle is read from it (see `handle`). */
+  private accepted: SubmitOutcome | null = null;
+  private handleText = '';
+  private state = Settled.Pending;
   /** The result once resolved, the error once rejected. */
   private outcome: Buffer | Error | null = null;
   private promise: Promise<Buffer> | null = null;
@@ -140,6 +146,20 @@ class ClientJob implements SubmittedJob, JobListener {
     readonly unique: string,
     readonly exceptions: boolean,
   ) {}
+
+  /**
+   * The job's handle, read from the accepted submission when first asked for. A job that
+   * `run` keeps from the application is never asked unless it fails, and the in-process
+   * server then never makes the string: some 400 instructions a job (decision 33).
+   */
+  get handle(): string {
+    const accepted = this.accepted;
+    if (accepted !== null) {
+      this.handleText = accepted.handle;
+      this.accepted = null;
+    }
+    return this.handleText;
+  }
 
   get background(): boolean {
     return false;
@@ -164,7 +184,7 @@ class ClientJob implements SubmittedJob, JobListener {
     const extras = this.more();
     return (extras.observable ??= new Observable<JobUpdate>((subscriber) => {
       for (const update of extras.log) subscriber.next(update);
-      if (this.state !== PENDING) {
+      if (this.state !== Settled.Pending) {
         this.replayEnd(subscriber);
         return undefined;
       }
@@ -183,17 +203,17 @@ class ClientJob implements SubmittedJob, JobListener {
 
   /** JobListener: an update from the server. */
   update(_handle: string, update: JobUpdate): void {
-    if (this.state !== PENDING) return;
+    if (this.state !== Settled.Pending) return;
     const extras = this.extras;
     switch (update.type) {
       case 'complete':
-        this.settle(RESOLVED, update.data, update);
+        this.settle(Settled.Resolved, update.data, update);
         return;
       case 'fail':
-        this.settle(REJECTED, new JobFailedError(this.handle, update.reason), update);
+        this.settle(Settled.Rejected, new JobFailedError(this.handle, update.reason), update);
         return;
       case 'exception':
-        this.settle(REJECTED, new JobExceptionError(this.handle, update.data), update);
+        this.settle(Settled.Rejected, new JobExceptionError(this.handle, update.data), update);
         return;
       default:
         // Non-final updates are kept for subscribers who come later.
@@ -204,18 +224,23 @@ class ClientJob implements SubmittedJob, JobListener {
 
   /** JobListener: the outcome can no longer arrive (a lost server). */
   lost(_handle: string, error: Error): void {
-    this.settle(REJECTED, error, null);
+    this.settle(Settled.Rejected, error, null);
   }
 
-  bind(handle: string, coalesced: boolean): void {
-    this.handle = handle;
-    this.coalesced = coalesced;
+  /**
+   * `later`: the handle is read when asked for; else now, so that a job the application
+   * holds does not hold `outcome` (in process, it keeps the server's ended job alive).
+   */
+  bind(outcome: SubmitOutcome, later: boolean): void {
+    this.coalesced = outcome.coalesced;
+    if (later) this.accepted = outcome;
+    else this.handleText = outcome.handle;
   }
 
   watchAbort(signal: AbortSignal, onAbort: () => void): void {
     const listener = () => {
       onAbort();
-      this.settle(REJECTED, new SubmissionAbortedError(signal.reason), null);
+      this.settle(Settled.Rejected, new SubmissionAbortedError(signal.reason), null);
     };
     signal.addEventListener('abort', listener, { once: true });
     this.more().abortCleanup = () => signal.removeEventListener('abort', listener);
@@ -244,14 +269,14 @@ class ClientJob implements SubmittedJob, JobListener {
   }
 
   private settle(
-    state: typeof RESOLVED | typeof REJECTED,
+    state: Settled.Resolved | Settled.Rejected,
     outcome: Buffer | Error,
     final: JobUpdate | null,
   ): void {
-    if (this.state !== PENDING) return;
+    if (this.state !== Settled.Pending) return;
     this.state = state;
     this.outcome = outcome;
-    if (state === RESOLVED) this.resolve?.(outcome as Buffer);
+    if (state === Settled.Resolved) this.resolve?.(outcome as Buffer);
     else this.reject?.(outcome as Error);
     this.resolve = this.reject = null;
     const extras = this.extras;
@@ -390,7 +415,7 @@ export class ClientBase implements JobClient {
   run(functionName: string, payload?: PayloadInput, options: SubmitOptions = {}): Promise<Buffer> {
     try {
       checkSubmitOptions(options, 'submit options', SUBMIT_KEYS);
-      const sent = this.send(functionName, payload, options, false);
+      const sent = this.send(functionName, payload, options, false, true);
       // Accepted at once (the usual case): the result is the only promise made.
       return isPromise(sent) ? sent.then((job) => job.result) : sent.result;
     } catch (error) {
@@ -401,13 +426,15 @@ export class ClientBase implements JobClient {
   /**
    * Submits `options` (checked by the caller: submit options, or a task); throws
    * synchronously on a refusal. Returns the job when it was accepted at once, or a Promise
-   * while an asynchronous store writes it.
+   * while an asynchronous store writes it. `hidden`: the job is not handed to the
+   * application (`run`), so its handle may be read later, if ever.
    */
   private send(
     functionName: string,
     payload: PayloadInput | undefined,
     options: SubmitOptions,
     forcedBackground: boolean | undefined,
+    hidden = false,
   ): SentJob | Promise<SentJob> {
     // Here for every transport: the TCP client would send an unknown one at normal priority.
     checkPriority(options.priority);
@@ -452,16 +479,17 @@ export class ClientBase implements JobClient {
     const job = new ClientJob(functionName, unique, this.exceptions);
     const outcome = this.connection.submit(request, job);
     if (outcome instanceof Promise)
-      return outcome.then((accepted) => this.accepted(job, accepted, signal));
-    return this.accepted(job, outcome, signal);
+      return outcome.then((accepted) => this.accepted(job, accepted, signal, hidden));
+    return this.accepted(job, outcome, signal, hidden);
   }
 
   private accepted(
     job: ClientJob,
     outcome: SubmitOutcome,
     signal: AbortSignal | undefined,
+    hidden: boolean,
   ): ClientJob {
-    job.bind(outcome.handle, outcome.coalesced);
+    job.bind(outcome, hidden);
     if (signal !== undefined)
       job.watchAbort(signal, () => this.connection.detach(outcome.handle, job));
     return job;

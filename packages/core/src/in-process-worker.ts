@@ -74,6 +74,10 @@ export class InProcessWorker extends WorkerBase<Assignment> {
     if (!this.pumping) this.pump();
   }
 
+  protected override sendComplete(assignment: Assignment, data: Buffer): void {
+    this.connection.workComplete(assignment, data);
+  }
+
   protected send(assignment: Assignment, report: WorkReport): void {
     const c = this.connection;
     switch (report.type) {

@@ -1,3 +1,5 @@
+// Imported, not the global: a use of the global `Buffer` is a getter call (see payload.ts).
+import { Buffer } from 'node:buffer';
 import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import {
   ConnectionClosedError,
@@ -384,9 +386,25 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
     try {
       this.send(assignment, report);
     } catch (error) {
-      if (!(error instanceof JobNotFoundError || error instanceof ConnectionClosedError))
-        throw error;
+      if (!isGone(error)) throw error;
     }
+  }
+
+  /** `report` of a result, the outcome of nearly every job: see `sendComplete`. */
+  private reportComplete(assignment: A, data: Buffer): void {
+    try {
+      this.sendComplete(assignment, data);
+    } catch (error) {
+      if (!isGone(error)) throw error;
+    }
+  }
+
+  /**
+   * Sends a result (WORK_COMPLETE). A transport may override it to send without making a
+   * report object, one allocation fewer per job (decision 33).
+   */
+  protected sendComplete(assignment: A, data: Buffer): void {
+    this.send(assignment, { type: 'complete', data });
   }
 
   private settle(job: RunningJob<A>, entry: Registration, ok: boolean, value: unknown): void {
@@ -399,7 +417,7 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
     if (!job.revoked) {
       if (ok) {
         try {
-          this.report(job.assignment, { type: 'complete', data: encodeResult(value) });
+          this.reportComplete(job.assignment, encodeResult(value));
           outcome = 'complete';
         } catch (error) {
           ok = false;
@@ -481,6 +499,11 @@ export abstract class WorkerBase<A extends WorkAssignment = WorkAssignment> impl
     this.policySubscription?.unsubscribe();
     this.resolveDone();
   }
+}
+
+/** A job the server already took back, or a closed connection: no error of the handler's. */
+function isGone(error: unknown): boolean {
+  return error instanceof JobNotFoundError || error instanceof ConnectionClosedError;
 }
 
 /** A handler's return value as a result payload. */

@@ -10,7 +10,7 @@ import {
   type LoggerLike,
   type WorkerEvent,
 } from '../src/index.js';
-import { assigned, nextEvent, server, settled, submitted } from './helpers.js';
+import { assigned, foregroundHandle, nextEvent, server, settled, submitted } from './helpers.js';
 
 describe('in-process client and worker', () => {
   it('returns results as Buffers, with text and JSON conveniences', async () => {
@@ -410,7 +410,15 @@ describe('task sets', () => {
         { functionName: 'maybe', payload: 'good' },
         { functionName: 'maybe', payload: 'bad' },
       ]),
-    ).rejects.toMatchObject({ code: 'JOB_EXCEPTION', message: 'bad input' });
+    ).rejects.toMatchObject({
+      code: 'JOB_EXCEPTION',
+      message: 'bad input',
+      handle: foregroundHandle(2),
+    });
+    // So does run()'s, whose handle is read only then.
+    await expect(client.run('maybe', 'bad')).rejects.toMatchObject({
+      handle: foregroundHandle(3),
+    });
     await expect(client.runAll([{ functionName: 'maybe', delay: 10 }])).rejects.toBeInstanceOf(
       InvalidArgumentError,
     );

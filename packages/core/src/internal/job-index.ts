@@ -1,9 +1,12 @@
-const PAGE_BITS = 10;
-const PAGE_SIZE = 1 << PAGE_BITS;
+/** Pages of 1024 slots; a const enum, so that each use is a number in the built code (see job.ts). */
+const enum PageSize {
+  Bits = 10,
+  Slots = 1 << Bits,
+}
 
 /** The slot of a seq in its page. */
 export function slotOf(seq: number): number {
-  return seq & (PAGE_SIZE - 1);
+  return seq & (PageSize.Slots - 1);
 }
 
 /**
@@ -33,7 +36,7 @@ export class SeqPages<P extends { count: number }> {
 
   /** The page that holds `seq`, if any. */
   of(seq: number): P | undefined {
-    const number = seq >>> PAGE_BITS;
+    const number = seq >>> PageSize.Bits;
     if (number === this.hotNumber) return this.hot;
     if (number === this.warmNumber) return this.warm;
     const page = this.pages.get(number);
@@ -48,10 +51,10 @@ export class SeqPages<P extends { count: number }> {
 
   /** The page that holds `seq`, made when missing. */
   for(seq: number): P {
-    const number = seq >>> PAGE_BITS;
+    const number = seq >>> PageSize.Bits;
     let page = this.of(seq);
     if (page === undefined) {
-      page = this.spare ?? this.newPage(PAGE_SIZE);
+      page = this.spare ?? this.newPage(PageSize.Slots);
       this.spare = undefined;
       this.pages.set(number, page);
       if (number > this.newest) {
@@ -65,7 +68,7 @@ export class SeqPages<P extends { count: number }> {
 
   /** Call after a page's count fell: an empty page other than the newest goes. */
   emptied(seq: number, page: P): void {
-    const number = seq >>> PAGE_BITS;
+    const number = seq >>> PageSize.Bits;
     if (page.count === 0 && number !== this.newest) this.drop(number);
   }
 

@@ -4,7 +4,7 @@ import type { Subscription } from 'rxjs';
 import type { JobRecord } from '../store.js';
 import type { Retries } from '../retry.js';
 import type { AttemptError, FailReason, JobUpdate, Priority, QueueLimits } from '../types.js';
-import type { ConnectionSink, JobListener } from '../transport-types.js';
+import type { ConnectionSink, JobListener, SubmitOutcome } from '../transport-types.js';
 
 export type { ConnectionSink, JobListener } from '../transport-types.js';
 import { fromBody, type Body } from './payload.js';
@@ -13,10 +13,10 @@ import type { WokenNode } from './wake-deadlines.js';
 import { Waiters } from './waiters.js';
 import { checkPriority } from './checks.js';
 
-/** Priorities as queue indexes: 0 high, 1 normal, 2 low. */
-export const HIGH = 0;
-export const NORMAL = 1;
-export const LOW = 2;
+/**
+ * Priorities as queue indexes: 0 high, 1 normal, 2 low. The index is written as its number
+ * below: a module constant would be a variable read on every submission (see `Bits`).
+ */
 export type PriorityIndex = 0 | 1 | 2;
 export const PRIORITY_NAMES: readonly Priority[] = ['high', 'normal', 'low'];
 
@@ -29,14 +29,14 @@ export function priorityIndex(priority: Priority | undefined): PriorityIndex {
   switch (priority) {
     case undefined:
     case 'normal':
-      return NORMAL;
+      return 1;
     case 'high':
-      return HIGH;
+      return 0;
     case 'low':
-      return LOW;
+      return 2;
     default:
       checkPriority(priority);
-      return NORMAL; // not reached: checkPriority threw
+      return 1; // not reached: checkPriority threw
   }
 }
 
@@ -55,22 +55,27 @@ function newExtra(): Extra {
   return { runAt: 0, reducer: '', retry: null, failures: null, handle: null };
 }
 
-/** Where `Job`'s state and stored flag sit in its bits, and the unit of its retries. */
-const STATE_SHIFT = 4;
-const STATE_MASK = 7 << STATE_SHIFT;
-const STORED = 0x80;
-const RETRY_UNIT = 256;
+/**
+ * Where `Job`'s state and stored flag sit in its bits, and the unit of its retries. Const
+ * enums here and below: the build writes each use as its number, where a module constant
+ * is a variable read and checked at every use, some 8 instructions (decision 33).
+ */
+const enum Bits {
+  StateShift = 4,
+  StateMask = 7 << StateShift,
+  Stored = 0x80,
+  RetryUnit = 256,
+}
 
 /** Life of a job inside the server. */
-export const JobState = {
+export const enum JobState {
   /** Accepted, waiting for the job store to confirm the write; not yet runnable. */
-  Pending: 0,
-  Queued: 1,
-  Delayed: 2,
-  Running: 3,
-  Done: 4,
-} as const;
-export type JobState = (typeof JobState)[keyof typeof JobState];
+  Pending = 0,
+  Queued = 1,
+  Delayed = 2,
+  Running = 3,
+  Done = 4,
+}
 
 /**
  * Hands an update to a listener, as every transport must: an exception becomes a plain
@@ -254,19 +259,26 @@ export class SleeperList {
 /**
  * One foreground submission attached to a job. It is a node of two lists: the job's
  * attachments (newest first) and its owner connection's attachments (for disconnects).
+ *
+ * It is also the `SubmitOutcome` of the submission that made its job, with the handle made
+ * when first read: a task set never reads it unless a job fails, and making the string
+ * (the seq turned into digits) was some 250 instructions of a task-set job (decision 33).
  */
-export class Attachment {
+export class Attachment implements SubmitOutcome {
   nextOfJob: Attachment | null;
   prevOfOwner: Attachment | null;
   nextOfOwner: Attachment | null;
+  /** The job's handle once made (or given), kept for the submission's later updates. */
+  private handleText: string | null;
 
   constructor(
     readonly job: Job,
     readonly listener: JobListener,
     readonly owner: WorkerState,
-    /** The job's handle, made once for the submission (not again for each update). */
-    readonly handle: string,
+    /** The job's handle if made already; null: made when first read. */
+    handle: string | null,
   ) {
+    this.handleText = handle;
     this.prevOfOwner = null;
     this.nextOfJob = job.attachments;
     job.attachments = this;
@@ -274,6 +286,26 @@ export class Attachment {
     this.nextOfOwner = head;
     if (head !== null) head.prevOfOwner = this;
     owner.attachedHead = this;
+  }
+
+  get handle(): string {
+    return (this.handleText ??= this.job.handle);
+  }
+
+  /** As a `SubmitOutcome`: only the submission that made the job returns its attachment. */
+  get coalesced(): boolean {
+    return false;
+  }
+
+  /**
+   * Hands an update to the listener. A result goes to `completed` when the listener has it,
+   * without the handle, which is then never made (see the class comment).
+   */
+  deliver(update: JobUpdate): void {
+    const listener = this.listener;
+    if (update.type === 'complete' && listener.completed !== undefined) {
+      listener.completed(update.data);
+    } else deliver(listener, this.handle, update);
   }
 
   /**
@@ -397,7 +429,7 @@ export class Job implements JobRecord {
       init.priority |
       (init.background ? 4 : 0) |
       (own === null ? 8 : 0) |
-      (JobState.Pending << STATE_SHIFT);
+      (JobState.Pending << Bits.StateShift);
     this.extra =
       runAt !== 0 || reducer !== '' || retry !== null || own !== null
         ? { runAt, reducer, retry, failures: null, handle: own }
@@ -415,24 +447,24 @@ export class Job implements JobRecord {
   }
 
   get state(): JobState {
-    return ((this.bits & STATE_MASK) >> STATE_SHIFT) as JobState;
+    return ((this.bits & Bits.StateMask) >> Bits.StateShift) as JobState;
   }
   set state(state: JobState) {
-    this.bits = this.bits - (this.bits & STATE_MASK) + (state << STATE_SHIFT);
+    this.bits = this.bits - (this.bits & Bits.StateMask) + (state << Bits.StateShift);
   }
   /** Times it was handed back after a lost worker or a failed attempt. */
   get retries(): number {
-    return Math.floor(this.bits / RETRY_UNIT);
+    return Math.floor(this.bits / Bits.RetryUnit);
   }
   set retries(retries: number) {
-    this.bits = (this.bits & (RETRY_UNIT - 1)) + retries * RETRY_UNIT;
+    this.bits = (this.bits & (Bits.RetryUnit - 1)) + retries * Bits.RetryUnit;
   }
   /** Whether the job store holds a record of this job (the job is its own record). */
   get stored(): boolean {
-    return (this.bits & STORED) !== 0;
+    return (this.bits & Bits.Stored) !== 0;
   }
   set stored(stored: boolean) {
-    this.bits = this.bits - (this.bits & STORED) + (stored ? STORED : 0);
+    this.bits = this.bits - (this.bits & Bits.Stored) + (stored ? Bits.Stored : 0);
   }
 
   get priorityIndex(): PriorityIndex {

@@ -245,19 +245,22 @@ export class LocalQueue implements JobQueue {
       job,
       ctx.timingSince >= 0 || (background && this.kept.keeps(fn) !== 0) ? ctx.stamps.now() : 0,
     );
-    const handle = job.handle;
-    if (attach !== undefined) new Attachment(job, attach, owner!, handle);
+    // A foreground submission's outcome is its attachment, which makes the handle only when
+    // it is read (see Attachment).
+    const outcome: SubmitOutcome =
+      attach === undefined
+        ? { handle: job.handle, coalesced: false }
+        : new Attachment(job, attach, owner!, null);
     if (ctx.events.observed) {
       ctx.emit({
         type: 'submitted',
-        handle,
+        handle: outcome.handle,
         functionName: name,
         unique,
         priority: PRIORITY_NAMES[priority]!,
         background,
       });
     }
-    const outcome: SubmitOutcome = { handle, coalesced: false };
 
     if (background && this.writes.store !== null) {
       this.live.pend(job);

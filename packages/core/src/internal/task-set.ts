@@ -42,6 +42,11 @@ export class TaskListener implements JobListener {
     readonly exceptions: boolean,
   ) {}
 
+  /** A result: the handle is not needed (nor made) for it. */
+  completed(data: Buffer): void {
+    this.set.complete(this.index, data);
+  }
+
   update(handle: string, update: JobUpdate): void {
     if (update.type === 'complete') this.set.complete(this.index, update.data);
     else if (update.type === 'fail') this.set.fail(new JobFailedError(handle, update.reason));
