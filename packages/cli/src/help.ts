@@ -27,9 +27,10 @@ Usage: geartrain serve [options]
       --http HOST:PORT        serve the live dashboard page at http://HOST:PORT/ and
                               Prometheus metrics at /metrics (@geartrain/dashboard); its
                               actions need GEARTRAIN_DASHBOARD_TOKEN in the environment
-      --config FILE           a JSON file of jobPolicies, limits (rate, concurrency) and
-                              schedules by name: section "Configuration file" of README.md
-                              at the root of geartrain's repository
+      --config FILE           a JSON file of functions' settings (retries, retention,
+                              limits, pause) and schedules by name: see the
+                              section "Configuration file" of README.md at the root of
+                              geartrain's repository
       --store PATH|memory     where background jobs are kept: an SQLite file (default
                               ${storeDir}/jobs-PORT.sqlite, one per port), or "memory"
                               (lost at exit)

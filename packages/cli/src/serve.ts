@@ -9,7 +9,14 @@ import { GearmanServer, VERSION } from '@geartrain/tcp';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ServeSettings } from './args.js';
-import { applyConfig, readConfig, type ServeConfig } from './config.js';
+import {
+  applyConfig,
+  checkConfig,
+  hasSettings,
+  NO_CONFIG,
+  readConfig,
+  type ServeConfig,
+} from './config.js';
 import { StartFailure, UsageRefusal } from './failures.js';
 import { keepYoungGenerationSmall } from './heap.js';
 import { openLog } from './log.js';
@@ -24,8 +31,6 @@ interface Dashboard {
 /** What a line of the command's own output says goes to stdout, unless -v FATAL. */
 type Say = (line: string) => void;
 
-const NO_CONFIG: ServeConfig = { jobPolicies: {}, limits: {}, schedules: {} };
-
 /**
  * `geartrain serve`: checks what is left to check (the config file, the addresses, the pid
  * file), opens the store, listens, and stops on SIGTERM or SIGINT. Every failure is thrown
@@ -35,8 +40,8 @@ export async function runServe(settings: ServeSettings): Promise<void> {
   const say: Say =
     settings.logging.level === 'fatal' ? () => undefined : (line) => void stdout(line);
   const config = settings.configFile === undefined ? NO_CONFIG : loadConfig(settings.configFile);
-  const options = jobServerOptions(settings, config);
-  await checkJobServerOptions(options, config, settings.configFile);
+  const options = jobServerOptions(settings);
+  await checkJobServerOptions(options, settings, config);
 
   const log = await openLog(settings.logging);
   if (keepYoungGenerationSmall()) {
@@ -72,7 +77,7 @@ export async function runServe(settings: ServeSettings): Promise<void> {
   try {
     jobServer = createJobServer({ ...options, store, logger: log });
     await jobServer.ready;
-    await applyConfig(jobServer, config);
+    await applyConfig(jobServer, config, settings.jobPolicies);
     const running = jobServer;
     server = new GearmanServer(jobServer, {
       maxConnections: settings.maxConnections,
@@ -148,11 +153,12 @@ function loadConfig(path: string): ServeConfig {
   }
 }
 
-/** The job server's options, from the flags and the config file (the store comes later). */
-function jobServerOptions(settings: ServeSettings, config: ServeConfig): JobServerOptions {
+/**
+ * The job server's options, from the flags (the store comes later; the settings of functions,
+ * from the file and --job-policy, are applied once it is ready: applyConfig).
+ */
+function jobServerOptions(settings: ServeSettings): JobServerOptions {
   return {
-    // --job-policy flags come after the file's policies: a flag wins over the file.
-    jobPolicies: { ...config.jobPolicies, ...settings.jobPolicies },
     // gearmand's --job-retries counts attempts (0 = unlimited); maxRetries counts retries.
     maxRetries: settings.jobRetries > 0 ? settings.jobRetries - 1 : Infinity,
     exceptions: settings.exceptions,
@@ -163,29 +169,29 @@ function jobServerOptions(settings: ServeSettings, config: ServeConfig): JobServ
 }
 
 /**
- * Gives the options, the config file's limits and its schedules to a job server in memory
- * first, which checks them as the real one will: a value it refuses is a usage error found
- * before the store is opened, with the checks kept in one place (the job server's).
+ * Gives the options, the settings of functions (the config file's and the --job-policy
+ * flags') and the file's schedules to a job server in memory first, which checks them as the
+ * real one will: a value it refuses is a usage error found before the store is opened, with
+ * the checks kept in one place (the job server's).
  */
 async function checkJobServerOptions(
   options: JobServerOptions,
+  settings: ServeSettings,
   config: ServeConfig,
-  configFile: string | undefined,
 ): Promise<void> {
-  const inFile = configFile === undefined ? '' : `config ${configFile}: `;
-  const hasConfig = Object.keys(config.limits).length + Object.keys(config.schedules).length > 0;
-  if (!hasConfig && Object.keys(options.jobPolicies ?? {}).length === 0) return;
+  const flags = settings.jobPolicies;
+  if (!hasSettings(config, flags)) return;
   let dry: JobServer;
   try {
     dry = createJobServer({ ...options, releaseMemory: false });
   } catch (error) {
-    throw new UsageRefusal(`${inFile}${(error as Error).message}`);
+    throw new UsageRefusal((error as Error).message);
   }
   try {
-    // applyConfig names the section and entry of a value it refuses.
-    await applyConfig(dry, config);
+    // checkConfig names the file and entry (or the flag) of a value the server refuses.
+    await checkConfig(dry, config, flags, settings.configFile);
   } catch (error) {
-    throw new UsageRefusal(`${inFile}${(error as Error).message.replace(/^config /, '')}`);
+    throw new UsageRefusal((error as Error).message);
   } finally {
     await dry.close({ timeout: 0 });
   }

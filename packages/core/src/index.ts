@@ -11,6 +11,7 @@ export {
   type BurstPeak,
 } from './server.js';
 export { backoffDelay, type Backoff, type Retries, type RetryPolicy } from './retry.js';
+export type { FunctionSettings, SettingsChanges, SettingsRecord } from './settings-types.js';
 export {
   InProcessClient,
   type ClientOptions,

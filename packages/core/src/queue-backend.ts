@@ -1,11 +1,9 @@
 import type { RetryPolicy } from './retry.js';
-import type { JobPolicy } from './retry.js';
+import type { SettingsRecord } from './settings-types.js';
 import type {
   AttemptFailure,
   FailReason,
   JobEvent,
-  FunctionControl,
-  FunctionLimits,
   FunctionStatus,
   JobFilter,
   JobInfo,
@@ -162,12 +160,16 @@ export interface QueueBackend {
   discard(handle: string): Promise<boolean>;
   discardFailed(functionName: string): Promise<number>;
 
-  // Each function's settings, for the whole queue.
-  setJobPolicy(functionName: string, policy: JobPolicy | null): Promise<void>;
-  jobPolicy(functionName: string): Promise<JobPolicy | null>;
-  setPaused(functionName: string, paused: boolean): Promise<void>;
-  setLimits(functionName: string, limits: FunctionLimits | null): Promise<void>;
-  controls(): Promise<FunctionControl[]>;
+  // Each function's settings record, for the whole queue: the backend gates the claims by
+  // its pause, rate and concurrency, retries its jobs by its attempts and back-off, keeps
+  // their outcomes by its retention, and refuses submissions past its queue limits.
+  /**
+   * Keeps a function's record whole, in force for every node from then on; one with no
+   * setting but its `functionName` removes the function's (its defaults apply again).
+   */
+  saveSettings(functionName: string, record: SettingsRecord): Promise<void>;
+  /** Every function's record (those with a setting), by function name. */
+  settings(): Promise<SettingsRecord[]>;
 
   // Schedules, ticked once for the whole queue.
   schedule(id: string, options: ScheduleOptions): Promise<ScheduleInfo>;

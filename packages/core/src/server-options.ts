@@ -2,21 +2,18 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { InvalidArgumentError } from './errors.js';
-import { checkFields, checkOptions, checkRetention } from './internal/checks.js';
-import { QUEUE_KEYS } from './internal/option-keys.js';
+import { checkName, checkRetention } from './internal/checks.js';
+import { limitsOf, policyChanges } from './internal/settings-record.js';
 import { DEFAULT_RETENTION } from './internal/outcomes.js';
 import { releaseHeap } from './internal/heap.js';
 import type { PartsOptions } from './internal/parts.js';
 import { ServerTimers } from './internal/timers.js';
-import { retriesOf, type Retries } from './retry.js';
 import type { JobStore } from './store.js';
-import type { QueueLimits } from './types.js';
 import type { LoggerLike } from './worker-types.js';
 
 // What each of the job server's options must be, and the parts' options made of them.
 
 import type { BurstPeak, JobServerOptions } from './server-types.js';
-import type { JobPolicy } from './retry.js';
 
 /** What every job store has (store.ts); the rest of its methods are optional. */
 const STORE_METHODS = ['add', 'update', 'remove', 'list', 'highestSeq'] as const;
@@ -34,25 +31,6 @@ function checkStore(store: JobStore): void {
 
 /** See {@link JobServerOptions.wakeTimeout}. */
 export const DEFAULT_WAKE_TIMEOUT = 100;
-
-/**
- * The retry part of a function's policy, checked with the rest of it; null when it sets
- * none (one attempt). `what` names it in errors: a path into a config file, say.
- * @throws InvalidArgumentError
- */
-export function retriesOfPolicy(policy: JobPolicy, what: string): Retries | null {
-  checkFields(policy, what, ['attempts', 'backoff', 'keep']);
-  if (policy.keep !== undefined) checkRetention(policy.keep, `${what}.keep`);
-  if (policy.attempts === undefined && policy.backoff === undefined) return null;
-  return retriesOf({ attempts: 1, ...policy });
-}
-
-export function limitsOf(value: number | Partial<QueueLimits> | undefined): QueueLimits {
-  if (value === undefined) return { high: 0, normal: 0, low: 0 };
-  if (typeof value === 'number') return { high: value, normal: value, low: value };
-  checkOptions(value, 'queue limits (a number, or one per priority)', QUEUE_KEYS);
-  return { high: value.high ?? 0, normal: value.normal ?? 0, low: value.low ?? 0 };
-}
 
 /**
  * Checks a job server's options and makes its parts' options of them.
@@ -89,10 +67,10 @@ export function partsOptions(
     maxUniqueLength: options.maxUniqueLength ?? 64,
     maxQueue: limitsOf(options.maxQueue),
     store,
-    retries: new Map(
-      Object.entries(options.jobPolicies ?? {}).flatMap(([name, policy]) => {
-        const retries = retriesOfPolicy(policy, `jobPolicies.${name}`);
-        return retries === null ? [] : [[name, retries] as const];
+    initialSettings: new Map(
+      Object.entries(options.jobPolicies ?? {}).map(([name, policy]) => {
+        checkName(name, 'function name');
+        return [name, policyChanges(policy, `jobPolicies.${name}`)] as const;
       }),
     ),
     random: options.random ?? Math.random,

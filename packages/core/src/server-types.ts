@@ -59,7 +59,9 @@ export interface JobServerOptions {
   logger?: LoggerLike;
   /**
    * Retry policies by function, in force from the start (before the jobs of a store are
-   * replayed, so that their attempts are counted against them). See `setJobPolicy`.
+   * replayed, so that their attempts are counted against them). Each is set as `setJobPolicy`
+   * sets it: it replaces the policy part (attempts, backoff, keep) of the function's settings,
+   * and is stored with them.
    */
   jobPolicies?: Readonly<Record<string, JobPolicy>>;
   /** 0 ≤ r < 1 for the jitter of back-offs. Default Math.random; tests give their own. */

@@ -3,9 +3,11 @@ import { InProcessClient, type ClientOptions } from './client.js';
 import { Connection, type ConnectionOptions, type ConnectionSink } from './connection.js';
 import { JobNotFoundError, ServerClosedError } from './errors.js';
 import { ServerParts } from './internal/parts.js';
-import { partsOptions, retriesOfPolicy, limitsOf } from './server-options.js';
+import type { Answer, QueueAdmin } from './internal/queue-admin.js';
+import { partsOptions } from './server-options.js';
 import type { CloseOptions, JobServerOptions } from './server-types.js';
 import type { JobPolicy } from './retry.js';
+import type { FunctionSettings, SettingsChanges } from './settings-types.js';
 import { checkHandle, checkLimit, checkName, checkOptions, refusal } from './internal/checks.js';
 import {
   CLIENT_KEYS,
@@ -16,7 +18,16 @@ import {
   SERVER_KEYS,
   WORKER_KEYS,
 } from './internal/option-keys.js';
-import { checkLimits } from './internal/gate.js';
+import {
+  checkChanges,
+  controlOf,
+  isControlled,
+  limitsChanges,
+  limitsOf,
+  policyChanges,
+  policyOf,
+  settingsOf,
+} from './internal/settings-record.js';
 import type { LoggerLike, WorkerOptions } from './worker-types.js';
 import { untilDeadline } from './internal/deadline.js';
 import type {
@@ -62,28 +73,82 @@ export class JobServer {
   /** While `close()` is under way. */
   private closing = false;
   private readonly logger: LoggerLike | undefined;
+  /**
+   * A shared queue's opening, after which the policies given at creation are written: a
+   * policy read or set later comes after them (null on the local queue: in force at once).
+   */
+  private readonly policiesWritten: Promise<void> | null;
 
   constructor(options: JobServerOptions = {}) {
     checkOptions(options, 'server options', SERVER_KEYS);
     this.scheduler = options.scheduler ?? new ServerTimers(() => this.waiting());
     this.exceptions = options.exceptions ?? false;
     this.logger = options.logger;
-    this.parts = new ServerParts(partsOptions(options, this.scheduler, this.logger));
-    const backend = options.queue ?? null;
-    const policies = Object.entries(options.jobPolicies ?? {});
-    if (backend === null) {
-      for (const [name, policy] of policies) {
-        if (policy.keep !== undefined) this.parts.local.kept.setRetention(name, policy.keep);
-      }
+    const parts = partsOptions(options, this.scheduler, this.logger);
+    this.parts = new ServerParts(parts);
+    if (parts.shared === null) {
+      // The local queue took the `jobPolicies` up (over what its store kept, at the replay).
       // Synchronous for a synchronous store: its jobs are queued before the constructor returns.
       this.ready = this.parts.admin.open();
+      this.policiesWritten = null;
     } else {
       // The policies given are the cluster's: written once the backend is open.
       this.ready = this.parts.admin.open().then(async () => {
-        for (const [name, policy] of policies) await this.parts.admin.setJobPolicy(name, policy);
+        for (const [name, changes] of parts.initialSettings) {
+          await this.parts.admin.configure(name, changes);
+        }
       });
       this.ready.catch(() => undefined);
+      this.policiesWritten = this.ready;
     }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Each function's settings: one record (issue 30), read and changed by `settings` and
+  // `configure`; the methods after them are views of parts of it.
+
+  /**
+   * The queue's settings side, once the settings given at creation are in force: on a shared
+   * queue they are written after the backend opens, and a read or a change before that would
+   * miss them or be overwritten by them.
+   */
+  private async withSettings<T>(use: (admin: QueueAdmin) => Answer<T>): Promise<T> {
+    // No wait on a local queue: a change is in force before its Promise settles.
+    if (this.policiesWritten !== null) await this.policiesWritten;
+    return use(this.parts.admin);
+  }
+
+  /**
+   * A function's settings: how often its jobs are tried and how long they wait in between,
+   * what is kept of them, when they may start (pause, rate, concurrency) and how many may
+   * wait (`maxQueue`), each the default where nothing was set (`configured` holds what was).
+   */
+  async settings(functionName: string): Promise<FunctionSettings> {
+    checkName(functionName, 'function name');
+    const record = await this.withSettings((admin) => admin.record(functionName));
+    return settingsOf(functionName, record, this.parts.admin.defaults);
+  }
+
+  /** The settings of every function that has a setting of its own, by name. */
+  async configured(): Promise<FunctionSettings[]> {
+    const records = await this.withSettings((admin) => admin.records());
+    return records.map((r) => settingsOf(r.functionName, r, this.parts.admin.defaults));
+  }
+
+  /**
+   * Changes a function's settings: a setting given replaces the one in force, `null` puts its
+   * default back, one left out stays. In force at once (a pause holds the function's jobs
+   * from the next assignment on), and kept by the store (or the shared queue) across a
+   * restart: resolves with the settings once it has them (a StoreError when it could not
+   * keep them). Any name may be configured, a function with no worker or job yet included.
+   * @throws InvalidArgumentError (code INVALID_ARGUMENT) for a bad setting or name; nothing
+   *   of the changes is then applied
+   */
+  async configure(functionName: string, changes: SettingsChanges): Promise<FunctionSettings> {
+    checkName(functionName, 'function name');
+    const checked = checkChanges(changes, 'settings');
+    const record = await this.withSettings((admin) => admin.configure(functionName, checked));
+    return settingsOf(functionName, record, this.parts.admin.defaults);
   }
 
   /**
@@ -91,17 +156,19 @@ export class JobServer {
    * (PHP and `gearman` over TCP included); a job's own policy (`submit` options) comes first.
    * An attempt fails by WORK_FAIL, WORK_EXCEPTION, a timeout or a lost worker; the job then
    * waits for its back-off under the same handle, and fails for good after `attempts`.
+   * The policy is the function's settings' `attempts`, `backoff` and `keep`, replaced whole
+   * (one left out is put back to its default), and stored with them.
    * @throws InvalidArgumentError for a bad policy or function name
    */
   async setJobPolicy(functionName: string, policy: JobPolicy | null): Promise<void> {
     checkName(functionName, 'function name');
-    if (policy !== null) retriesOfPolicy(policy, 'policy');
-    await this.parts.admin.setJobPolicy(functionName, policy);
+    const changes = policyChanges(policy, 'policy');
+    await this.withSettings((admin) => admin.configure(functionName, changes));
   }
 
   /** A function's policy, or null (none: one attempt, the server's retention). */
   async jobPolicy(functionName: string): Promise<JobPolicy | null> {
-    return this.parts.admin.jobPolicy(functionName);
+    return policyOf(await this.withSettings((admin) => admin.record(functionName)));
   }
 
   /** How a background job ended, while it is kept (see `JobPolicy.keep`); else undefined. */
@@ -183,18 +250,18 @@ export class JobServer {
    */
   async pause(functionName: string): Promise<void> {
     checkName(functionName, 'function name');
-    await this.parts.admin.setPaused(functionName, true);
+    await this.withSettings((admin) => admin.configure(functionName, { paused: true }));
   }
 
   /** Resumes a paused function: its sleeping workers are woken for its queued jobs. */
   async resume(functionName: string): Promise<void> {
     checkName(functionName, 'function name');
-    await this.parts.admin.setPaused(functionName, false);
+    await this.withSettings((admin) => admin.configure(functionName, { paused: false }));
   }
 
   /** Whether a function is paused. */
   async paused(functionName: string): Promise<boolean> {
-    return (await this.parts.admin.control(functionName)).paused;
+    return (await this.withSettings((admin) => admin.record(functionName)))?.paused ?? false;
   }
 
   /**
@@ -207,19 +274,20 @@ export class JobServer {
    */
   async setFunctionLimits(functionName: string, limits: FunctionLimits | null): Promise<void> {
     checkName(functionName, 'function name');
-    const checked = limits === null ? null : checkLimits(limits);
-    await this.parts.admin.setLimits(functionName, checked);
+    await this.withSettings((admin) => admin.configure(functionName, limitsChanges(limits)));
   }
 
   /** A function's limits (nulls when it has none). */
   async functionLimits(functionName: string): Promise<Required<FunctionLimits>> {
-    const { rate, concurrency } = await this.parts.admin.control(functionName);
-    return { rate, concurrency };
+    const record = await this.withSettings((admin) => admin.record(functionName));
+    return { rate: record?.rate ?? null, concurrency: record?.concurrency ?? null };
   }
 
   /** The functions that are paused or limited (admin `show functions`), by name. */
   async controls(): Promise<FunctionControl[]> {
-    return this.parts.admin.controls();
+    return (await this.withSettings((admin) => admin.records()))
+      .filter(isControlled)
+      .map(controlOf);
   }
 
   /** Every job transition. Events are only built while someone subscribes. */
@@ -293,9 +361,15 @@ export class JobServer {
     await this.parts.admin.dropFunction(functionName);
   }
 
-  /** Sets a function's queue limits (admin `maxqueue`); false when the function does not exist. */
+  /**
+   * Sets a function's queue limits (admin `maxqueue`): its settings' `maxQueue`, stored with
+   * them. False when the function does not exist (as gearmand answers).
+   */
   async setMaxQueue(functionName: string, limits: number | Partial<QueueLimits>): Promise<boolean> {
-    return this.parts.admin.setMaxQueue(functionName, limitsOf(limits));
+    const changes = checkChanges({ maxQueue: limitsOf(limits) }, 'queue limits');
+    if (this.parts.local.functions.get(functionName) === undefined) return false;
+    await this.withSettings((admin) => admin.configure(functionName, changes));
+    return true;
   }
 
   /** Statistics per function (admin `status`, `prioritystatus`). */

@@ -1,4 +1,5 @@
 import type { Retries } from './retry.js';
+import type { SettingsRecord } from './settings-types.js';
 import type { FunctionControl, JobOutcome, Priority, ScheduleInfo } from './types.js';
 
 /**
@@ -68,11 +69,25 @@ export interface JobStore {
   forgetOutcome?(seq: number): void | Promise<void>;
   listOutcomes?(): Iterable<OutcomeRecord> | Promise<Iterable<OutcomeRecord>>;
   /**
-   * Pauses and limits of functions (decision 23), for stores that keep them: `saveControl`
-   * when one changes (a record that is not paused and has no limit removes the function's),
-   * `listControls` at start. A store without them forgets pauses and limits at a restart.
+   * Each function's settings record (`configure`: retries, retention, pause, limits, queue
+   * limits), for stores that keep them: `saveSettings` when one changes, with the whole
+   * record (one with no setting but its `functionName` removes the function's), and
+   * `listSettings` at start, before the jobs. Like a schedule's write, it is acknowledged:
+   * the caller is answered once it is committed. A store without them forgets the settings
+   * at a restart.
+   */
+  saveSettings?(record: SettingsRecord): void | Promise<void>;
+  listSettings?(): Iterable<SettingsRecord> | Promise<Iterable<SettingsRecord>>;
+  /**
+   * The version before settings records: pauses and limits only (decision 23). A store
+   * without `listSettings` is read by `listControls` at start, and one without
+   * `saveSettings` is given the pause and limits of each record changed by `saveControl` (a
+   * record that is not paused and has no limit removes the function's), so that a store
+   * written for that version keeps what it kept.
+   * @deprecated implement `saveSettings` and `listSettings`
    */
   saveControl?(record: FunctionControl): void | Promise<void>;
+  /** @deprecated implement `listSettings` (see `saveControl`) */
   listControls?(): Iterable<FunctionControl> | Promise<Iterable<FunctionControl>>;
   /**
    * Schedules (decision 23), for stores that keep them: `saveSchedule` when one is defined
@@ -150,16 +165,16 @@ export class MemoryJobStore implements JobStore {
     return this.highest;
   }
 
-  private readonly controls = new Map<string, FunctionControl>();
+  private readonly settings = new Map<string, SettingsRecord>();
 
-  saveControl(record: FunctionControl): void {
-    if (!record.paused && record.rate === null && record.concurrency === null) {
-      this.controls.delete(record.functionName);
-    } else this.controls.set(record.functionName, record);
+  saveSettings(record: SettingsRecord): void {
+    // A record with nothing set but its name removes the function's.
+    if (Object.keys(record).length === 1) this.settings.delete(record.functionName);
+    else this.settings.set(record.functionName, record);
   }
 
-  listControls(): FunctionControl[] {
-    return [...this.controls.values()];
+  listSettings(): SettingsRecord[] {
+    return [...this.settings.values()];
   }
 
   private readonly scheduleRecords = new Map<string, ScheduleRecord>();

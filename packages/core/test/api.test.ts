@@ -10,7 +10,7 @@ import {
   type LoggerLike,
   type WorkerEvent,
 } from '../src/index.js';
-import { server } from './helpers.js';
+import { assigned, foregroundHandle, nextEvent, server, settled, submitted } from './helpers.js';
 
 describe('in-process client and worker', () => {
   it('returns results as Buffers, with text and JSON conveniences', async () => {
@@ -88,13 +88,21 @@ describe('in-process client and worker', () => {
       }
     });
     const client = s.client();
+    const started = nextEvent(s, (e) => e.type === 'started', "the job's start");
     const job = await client.submit('encode', 'video', { background: true });
     await expect(job.result).rejects.toBeInstanceOf(InvalidArgumentError);
+    await started;
     const seen = [];
-    for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setImmediate(r));
+    for (let i = 1; i <= 3; i++) {
+      // Each step's report, once the queue has it (a shared queue writes progress after a
+      // round trip, then at most once an interval).
+      const reported = nextEvent(
+        s,
+        (e) => (i < 3 ? e.type === 'progress' && e.numerator === i : e.type === 'completed'),
+        `step ${i}'s report`,
+      );
       step();
-      await new Promise((r) => setImmediate(r));
+      await reported;
       seen.push(await client.status(job.handle));
     }
     expect(seen.map((st) => [st.known, st.running, st.numerator, st.denominator])).toEqual([
@@ -391,7 +399,7 @@ describe('task sets', () => {
   });
 
   it('rejects a set with its first failure, and refuses background jobs in runAll', async () => {
-    const s = server({ handlePrefix: 'H:sets' });
+    const s = server();
     s.worker().register('maybe', (job) => {
       if (job.text() === 'bad') throw new Error('bad input');
       return 'ok';
@@ -402,9 +410,15 @@ describe('task sets', () => {
         { functionName: 'maybe', payload: 'good' },
         { functionName: 'maybe', payload: 'bad' },
       ]),
-    ).rejects.toMatchObject({ code: 'JOB_EXCEPTION', message: 'bad input', handle: 'H:sets:2' });
+    ).rejects.toMatchObject({
+      code: 'JOB_EXCEPTION',
+      message: 'bad input',
+      handle: foregroundHandle(2),
+    });
     // So does run()'s, whose handle is read only then.
-    await expect(client.run('maybe', 'bad')).rejects.toMatchObject({ handle: 'H:sets:3' });
+    await expect(client.run('maybe', 'bad')).rejects.toMatchObject({
+      handle: foregroundHandle(3),
+    });
     await expect(client.runAll([{ functionName: 'maybe', delay: 10 }])).rejects.toBeInstanceOf(
       InvalidArgumentError,
     );
@@ -439,12 +453,13 @@ describe('events for failures and retries', () => {
     const events: string[] = [];
     s.events$.subscribe((e) => events.push(e.type === 'failed' ? `failed:${e.reason}` : e.type));
     const c = s.connect();
-    void c.submit({ functionName: 'f', background: true });
+    await submitted(c, { functionName: 'f', background: true });
     for (let i = 0; i < 2; i++) {
       const w = s.connect();
       w.canDo('f');
-      w.grab();
+      expect(await assigned(w)).toBeDefined();
       w.close();
+      await settled();
     }
     expect(events).toEqual([
       'submitted',

@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, MemoryJobStore, type JobEvent } from '../src/index.js';
-import { grab, server, submit, virtualClock, workerConnection } from './helpers.js';
+import {
+  grab,
+  grabbed,
+  localOnly,
+  NEEDS_STORE,
+  server,
+  settled,
+  submit,
+  submitted,
+  virtualClock,
+  workerConnection,
+} from './helpers.js';
+
+// Each case runs on the local queue and on a shared queue (vitest.config.ts, core-shared),
+// whose pauses and limits are the queue's: applied when it hands jobs to a node.
 
 function background(functionName: string, payload: string, extra: { runAt?: number } = {}) {
   return { functionName, payload, background: true, ...extra };
@@ -14,37 +28,41 @@ describe('pausing a function', () => {
     s.events$.subscribe((e) => events.push(e));
     const w = workerConnection(s, 'mail', 'other');
     const c = s.connect();
-    const running = submit(c, background('mail', 'running'));
-    expect(grab(w.connection)?.handle).toBe(running.handle);
+    const running = await submitted(c, background('mail', 'running'));
+    expect((await grabbed(w.connection))?.handle).toBe(running.handle);
 
     await s.pause('mail');
     expect(await s.paused('mail')).toBe(true);
-    const queued = submit(c, background('mail', 'queued'));
-    const delayed = submit(c, background('mail', 'delayed', { runAt: 5000 }));
-    submit(c, background('other', 'free'));
+    const queued = await submitted(c, background('mail', 'queued'));
+    const delayed = await submitted(c, background('mail', 'delayed', { runAt: 5000 }));
+    await submitted(c, background('other', 'free'));
     // Another function's jobs go on.
-    expect(grab(w.connection)?.payload).toBe('free');
-    expect(grab(w.connection)).toBeUndefined();
+    expect((await grabbed(w.connection))?.payload).toBe('free');
+    expect(await grabbed(w.connection)).toBeUndefined();
     // The running job finishes as ever.
     w.connection.workComplete(running.handle, Buffer.from('ok'));
+    await settled();
     expect((await s.status(running.handle)).known).toBe(false);
     // The delayed one becomes due, and waits with the queued one.
-    clock.advanceTo(6000);
-    expect(grab(w.connection)).toBeUndefined();
+    await clock.runTo(6000);
+    expect(await grabbed(w.connection)).toBeUndefined();
     expect((await s.functions()).find((f) => f.functionName === 'mail')?.queued.normal).toBe(2);
 
     // A worker that sleeps is not woken while paused, and woken by the resume.
     w.connection.preSleep();
+    await settled();
     const wakes = w.wakes;
-    submit(c, background('mail', 'third'));
+    await submitted(c, background('mail', 'third'));
+    await settled();
     expect(w.wakes).toBe(wakes);
     await s.resume('mail');
+    await settled();
     expect(w.wakes).toBe(wakes + 1);
-    expect([grab(w.connection)?.handle, grab(w.connection)?.handle]).toEqual([
+    expect([(await grabbed(w.connection))?.handle, (await grabbed(w.connection))?.handle]).toEqual([
       queued.handle,
       delayed.handle,
     ]);
-    expect(grab(w.connection)?.payload).toBe('third');
+    expect((await grabbed(w.connection))?.payload).toBe('third');
     expect(events.filter((e) => e.type === 'paused' || e.type === 'resumed')).toEqual([
       { type: 'paused', functionName: 'mail', time: 0 },
       { type: 'resumed', functionName: 'mail', time: 6000 },
@@ -56,13 +74,14 @@ describe('pausing a function', () => {
     const s = server();
     const w = workerConnection(s, 'f');
     await s.pause('f');
-    submit(s.connect(), background('f', 'x'));
+    await submitted(s.connect(), background('f', 'x'));
     w.connection.preSleep();
+    await settled();
     expect(w.wakes).toBe(0);
     expect(w.connection.sleeping).toBe(true);
   });
 
-  it('is kept by the store across a restart', async () => {
+  localOnly(NEEDS_STORE)('is kept by the store across a restart', async () => {
     const store = new MemoryJobStore();
     const first = server({ store });
     await first.pause('f');
@@ -82,7 +101,9 @@ describe('pausing a function', () => {
 });
 
 describe('rate limits', () => {
-  it('lets max jobs start per window, exact to the ms, in order, across workers', () => {
+  localOnly(
+    "a shared queue counts a job against its function's rate when it hands the job to a node (a claim), not when a worker there starts it",
+  )('lets max jobs start per window, exact to the ms, in order, across workers', () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
     void s.setFunctionLimits('pay', { rate: { max: 2, duration: 1000 } });
@@ -114,16 +135,18 @@ describe('rate limits', () => {
     expect(grab(other.connection)?.payload).toBe('p4');
   });
 
-  it('holds a function to its limit within 1% over 60 s of virtual time', () => {
+  it('holds a function to its limit within 1% over 60 s of virtual time', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
-    void s.setFunctionLimits('call', { rate: { max: 10, duration: 1000 } });
+    await s.setFunctionLimits('call', { rate: { max: 10, duration: 1000 } });
     const starts: number[] = [];
     s.events$.subscribe((e) => {
       if (e.type === 'started') starts.push(e.time);
     });
     const c = s.connect();
-    for (let i = 0; i < 2000; i++) submit(c, background('call', String(i)));
+    await Promise.all(
+      Array.from({ length: 2000 }, (_, i) => submitted(c, background('call', String(i)))),
+    );
     // Four eager workers: each completes at once and asks again when woken.
     const workers = [0, 1, 2, 3].map(() => workerConnection(s, 'call'));
     const drain = () => {
@@ -135,7 +158,7 @@ describe('rate limits', () => {
       }
     };
     for (let t = 0; t < 60_000; t += 10) {
-      clock.advanceTo(t);
+      await clock.runTo(t);
       drain();
     }
     const inMinute = starts.filter((t) => t < 60_000).length;
@@ -146,22 +169,25 @@ describe('rate limits', () => {
     }
   });
 
-  it('reports a wait once, with the time the limit lets the next job start', () => {
-    const clock = virtualClock();
-    const s = server({ scheduler: clock.scheduler });
-    const events: JobEvent[] = [];
-    s.events$.subscribe((e) => events.push(e));
-    void s.setFunctionLimits('f', { rate: { max: 1, duration: 500 } });
-    const w = workerConnection(s, 'f');
-    const c = s.connect();
-    for (let i = 0; i < 3; i++) submit(c, background('f', String(i)));
-    expect(grab(w.connection)).toBeDefined();
-    expect(grab(w.connection)).toBeUndefined();
-    w.connection.preSleep();
-    expect(events.filter((e) => e.type === 'limited')).toEqual([
-      { type: 'limited', functionName: 'f', until: 500, time: 0 },
-    ]);
-  });
+  localOnly("a shared queue's backend reports no 'limited' event to its nodes yet")(
+    'reports a wait once, with the time the limit lets the next job start',
+    () => {
+      const clock = virtualClock();
+      const s = server({ scheduler: clock.scheduler });
+      const events: JobEvent[] = [];
+      s.events$.subscribe((e) => events.push(e));
+      void s.setFunctionLimits('f', { rate: { max: 1, duration: 500 } });
+      const w = workerConnection(s, 'f');
+      const c = s.connect();
+      for (let i = 0; i < 3; i++) submit(c, background('f', String(i)));
+      expect(grab(w.connection)).toBeDefined();
+      expect(grab(w.connection)).toBeUndefined();
+      w.connection.preSleep();
+      expect(events.filter((e) => e.type === 'limited')).toEqual([
+        { type: 'limited', functionName: 'f', until: 500, time: 0 },
+      ]);
+    },
+  );
 
   it('refuses limits that make no sense', async () => {
     const s = server();
@@ -185,34 +211,39 @@ describe('concurrency limits', () => {
     expect(await s.functionLimits('render')).toEqual({ rate: null, concurrency: 2 });
     const ws = [0, 1, 2].map(() => workerConnection(s, 'render'));
     const c = s.connect();
-    for (let i = 1; i <= 4; i++) submit(c, background('render', `r${i}`));
-    const first = grab(ws[0]!.connection)!;
-    const second = grab(ws[1]!.connection)!;
-    expect(grab(ws[2]!.connection)).toBeUndefined();
+    for (let i = 1; i <= 4; i++) await submitted(c, background('render', `r${i}`));
+    const first = (await grabbed(ws[0]!.connection))!;
+    const second = (await grabbed(ws[1]!.connection))!;
+    expect(await grabbed(ws[2]!.connection)).toBeUndefined();
     ws[2]!.connection.preSleep();
+    await settled();
     expect(ws[2]!.wakes).toBe(0);
     ws[0]!.connection.workComplete(first.handle, Buffer.alloc(0));
+    await settled();
     expect(ws[2]!.wakes).toBe(1);
-    expect(grab(ws[2]!.connection)?.payload).toBe('r3');
-    expect(grab(ws[0]!.connection)).toBeUndefined();
+    expect((await grabbed(ws[2]!.connection))?.payload).toBe('r3');
+    expect(await grabbed(ws[0]!.connection)).toBeUndefined();
     ws[1]!.connection.workFail(second.handle);
-    expect(grab(ws[0]!.connection)?.payload).toBe('r4');
+    expect((await grabbed(ws[0]!.connection))?.payload).toBe('r4');
     await s.setFunctionLimits('render', null);
     expect(await s.controls()).toEqual([]);
   });
 
-  it('limits and pauses outlive a dropped function, and a restart', async () => {
-    const store = new MemoryJobStore();
-    const s = server({ store });
-    await s.setFunctionLimits('f', { rate: { max: 5, duration: 60_000 }, concurrency: 3 });
-    await s.pause('g');
-    await s.createFunction('f');
-    await s.dropFunction('f');
-    expect(await s.controls()).toEqual([
-      { functionName: 'f', paused: false, rate: { max: 5, duration: 60_000 }, concurrency: 3 },
-      { functionName: 'g', paused: true, rate: null, concurrency: null },
-    ]);
-    await s.close();
-    expect(await server({ store }).controls()).toEqual(await s.controls());
-  });
+  localOnly(NEEDS_STORE)(
+    'limits and pauses outlive a dropped function, and a restart',
+    async () => {
+      const store = new MemoryJobStore();
+      const s = server({ store });
+      await s.setFunctionLimits('f', { rate: { max: 5, duration: 60_000 }, concurrency: 3 });
+      await s.pause('g');
+      await s.createFunction('f');
+      await s.dropFunction('f');
+      expect(await s.controls()).toEqual([
+        { functionName: 'f', paused: false, rate: { max: 5, duration: 60_000 }, concurrency: 3 },
+        { functionName: 'g', paused: true, rate: null, concurrency: null },
+      ]);
+      await s.close();
+      expect(await server({ store }).controls()).toEqual(await s.controls());
+    },
+  );
 });

@@ -2,25 +2,36 @@ import { describe, expect, it, vi } from 'vitest';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { StampClock } from '../src/internal/stamps.js';
 import { MemoryJobStore } from '../src/index.js';
-import { server, submit, workerConnection, virtualClock } from './helpers.js';
+import {
+  assigned,
+  localOnly,
+  NEEDS_STORE,
+  server,
+  settled,
+  submitted,
+  workerConnection,
+  virtualClock,
+} from './helpers.js';
 
 /** Runs `count` background jobs of `fn` to completion, each with `result(i)`; returns handles. */
-function complete(
+async function complete(
   s: ReturnType<typeof server>,
   fn: string,
   count: number,
   result: (i: number) => Buffer,
-): string[] {
+): Promise<string[]> {
   const w = workerConnection(s, fn);
   const c = s.connect();
   const handles: string[] = [];
   for (let i = 0; i < count; i++) {
-    const { handle } = submit(c, { functionName: fn, payload: `p${i}`, background: true });
+    const { handle } = await submitted(c, { functionName: fn, payload: `p${i}`, background: true });
     handles.push(handle);
-    expect(w.connection.grab()!.handle).toBe(handle);
+    expect((await assigned(w.connection))!.handle).toBe(handle);
     w.connection.workComplete(handle, result(i));
+    await settled();
   }
   w.connection.close();
+  await settled();
   c.close();
   return handles;
 }
@@ -32,7 +43,7 @@ describe('kept outcomes in their ring', () => {
     const sizes = [0, 1, 24, 25, 64, 65, 4999, 5000, 5001, 70_000];
     const bytes = (n: number) =>
       Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + n) & 255));
-    const handles = complete(s, 'sizes', sizes.length, (i) => bytes(sizes[i]!));
+    const handles = await complete(s, 'sizes', sizes.length, (i) => bytes(sizes[i]!));
     for (const [i, handle] of handles.entries()) {
       const size = sizes[i]!;
       const outcome = (await s.outcome(handle))!;
@@ -45,7 +56,7 @@ describe('kept outcomes in their ring', () => {
     const s = server();
     await s.setJobPolicy('reuse', { keep: { completed: { count: 10 } } });
     const shared = Buffer.from('first');
-    const [handle] = complete(s, 'reuse', 1, () => shared);
+    const [handle] = await complete(s, 'reuse', 1, () => shared);
     shared.write('XXXXX');
     expect((await s.outcome(handle!))!.result!.toString()).toBe('first');
   });
@@ -53,7 +64,7 @@ describe('kept outcomes in their ring', () => {
   it('keep exactly the newest N through growth and wrap-around, by handle and in order', async () => {
     const s = server();
     await s.setJobPolicy('many', { keep: { completed: { count: 100 } } });
-    const handles = complete(s, 'many', 1000, (i) => Buffer.from(`r${i}`));
+    const handles = await complete(s, 'many', 1000, (i) => Buffer.from(`r${i}`));
     const kept = await s.outcomes({ functionName: 'many' });
     expect(kept.map((o) => o.handle)).toEqual(handles.slice(900));
     expect(kept.map((o) => o.result!.toString())).toEqual(
@@ -66,61 +77,69 @@ describe('kept outcomes in their ring', () => {
   it('leave holes where outcomes are discarded; the count is of outcomes, not of slots', async () => {
     const s = server();
     await s.setJobPolicy('holes', { keep: { completed: { count: 5 } } });
-    const first = complete(s, 'holes', 5, (i) => Buffer.from(`a${i}`));
+    const first = await complete(s, 'holes', 5, (i) => Buffer.from(`a${i}`));
     // A hole at the front, one in the middle and one at the back.
     for (const i of [0, 2, 4]) expect(await s.discard(first[i]!)).toBe(true);
     expect(await s.discard(first[2]!)).toBe(false);
     expect((await s.outcomes()).map((o) => o.handle)).toEqual([first[1], first[3]]);
-    const second = complete(s, 'holes', 4, (i) => Buffer.from(`b${i}`));
+    const second = await complete(s, 'holes', 4, (i) => Buffer.from(`b${i}`));
     // Five outcomes again: the oldest one left (first[1]) made room for the fourth.
     expect((await s.outcomes()).map((o) => o.handle)).toEqual([first[3], ...second]);
     for (const handle of [first[3]!, ...second]) expect(await s.discard(handle)).toBe(true);
     expect(await s.outcomes()).toEqual([]);
     // An emptied ring takes new outcomes as before.
-    const third = complete(s, 'holes', 7, (i) => Buffer.from(`c${i}`));
+    const third = await complete(s, 'holes', 7, (i) => Buffer.from(`c${i}`));
     expect((await s.outcomes()).map((o) => o.result!.toString())).toEqual(
       third.slice(2).map((_, i) => `c${i + 2}`),
     );
   });
 
-  it('keep a handle made here as a number, and one replayed from another prefix as it was', async () => {
-    const store = new MemoryJobStore();
-    const before = server({ store, handlePrefix: 'H:before' });
-    const replayed = submit(before.connect(), {
-      functionName: 'f',
-      payload: 'a',
-      background: true,
-    });
-    await before.close();
+  localOnly(NEEDS_STORE)(
+    'keep a handle made here as a number, and one replayed from another prefix as it was',
+    async () => {
+      const store = new MemoryJobStore();
+      const before = server({ store, handlePrefix: 'H:before' });
+      const replayed = await submitted(before.connect(), {
+        functionName: 'f',
+        payload: 'a',
+        background: true,
+      });
+      await before.close();
 
-    const s = server({ store });
-    await s.setJobPolicy('f', { keep: { completed: { count: 10 } } });
-    const w = workerConnection(s, 'f');
-    const own = submit(s.connect(), { functionName: 'f', payload: 'b', background: true });
-    expect(replayed.handle).toMatch(/^H:before:/);
-    expect(own.handle).toMatch(/^H:t:/);
-    for (const { handle } of [replayed, own]) {
-      expect(w.connection.grab()!.handle).toBe(handle);
-      w.connection.workComplete(handle, Buffer.from(handle));
-    }
-    for (const { handle } of [replayed, own]) {
-      expect(await s.outcome(handle)).toMatchObject({ handle, state: 'completed' });
-      expect((await s.outcome(handle))!.result!.toString()).toBe(handle);
-    }
-    expect((await s.outcomes({ functionName: 'f' })).map((o) => o.handle)).toEqual([
-      replayed.handle,
-      own.handle,
-    ]);
-    // Same seq, other prefix: not the same job.
-    const seq = own.handle.slice(own.handle.lastIndexOf(':'));
-    expect(await s.outcome(`H:other${seq}`)).toBeUndefined();
-    await s.close();
-  });
+      const s = server({ store });
+      await s.setJobPolicy('f', { keep: { completed: { count: 10 } } });
+      const w = workerConnection(s, 'f');
+      const own = await submitted(s.connect(), {
+        functionName: 'f',
+        payload: 'b',
+        background: true,
+      });
+      expect(replayed.handle).toMatch(/^H:before:/);
+      expect(own.handle).toMatch(/^H:t:/);
+      for (const { handle } of [replayed, own]) {
+        expect((await assigned(w.connection))!.handle).toBe(handle);
+        w.connection.workComplete(handle, Buffer.from(handle));
+        await settled();
+      }
+      for (const { handle } of [replayed, own]) {
+        expect(await s.outcome(handle)).toMatchObject({ handle, state: 'completed' });
+        expect((await s.outcome(handle))!.result!.toString()).toBe(handle);
+      }
+      expect((await s.outcomes({ functionName: 'f' })).map((o) => o.handle)).toEqual([
+        replayed.handle,
+        own.handle,
+      ]);
+      // Same seq, other prefix: not the same job.
+      const seq = own.handle.slice(own.handle.lastIndexOf(':'));
+      expect(await s.outcome(`H:other${seq}`)).toBeUndefined();
+      await s.close();
+    },
+  );
 
   it('keep one outcome when the count is 1, over and over', async () => {
     const s = server();
     await s.setJobPolicy('one', { keep: { completed: { count: 1 } } });
-    const handles = complete(s, 'one', 200, (i) => Buffer.from(`r${i}`));
+    const handles = await complete(s, 'one', 200, (i) => Buffer.from(`r${i}`));
     expect((await s.outcomes()).map((o) => o.handle)).toEqual([handles[199]]);
   });
 
@@ -128,15 +147,15 @@ describe('kept outcomes in their ring', () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
     await s.setJobPolicy('aged', { keep: { completed: { age: 100 } } });
-    const early = complete(s, 'aged', 3, () => Buffer.from('e'));
-    clock.advanceTo(50);
-    const late = complete(s, 'aged', 2, () => Buffer.from('l'));
-    clock.advanceTo(100);
+    const early = await complete(s, 'aged', 3, () => Buffer.from('e'));
+    await clock.runTo(50);
+    const late = await complete(s, 'aged', 2, () => Buffer.from('l'));
+    await clock.runTo(100);
     expect(await s.outcome(early[0]!)).toBeUndefined();
     expect((await s.outcomes()).map((o) => o.handle)).toEqual(late);
-    clock.advanceTo(150);
+    await clock.runTo(150);
     expect(await s.outcomes()).toEqual([]);
-    const fresh = complete(s, 'aged', 1, () => Buffer.from('n'));
+    const fresh = await complete(s, 'aged', 1, () => Buffer.from('n'));
     expect(await Promise.all(fresh.map(async (h) => (await s.outcome(h))?.endedAt))).toEqual([150]);
   });
 });
@@ -169,7 +188,9 @@ describe('the clock of outcome times', () => {
     expect([stamps.now(), stamps.now(), stamps.read(), stamps.now()]).toEqual([1, 2, 3, 4]);
   });
 
-  it('reads the clock once per run end when the run is timed and its outcome kept', async () => {
+  localOnly(
+    "it counts the local queue's clock readings per job: a shared queue's backend stamps outcomes with readings of its own",
+  )('reads the clock once per run end when the run is timed and its outcome kept', async () => {
     const s = server();
     await s.setJobPolicy('timed', { keep: { completed: { count: 100 } } });
     s.measureTimings();

@@ -7,7 +7,16 @@ import {
   WorkFail,
   type JobEvent,
 } from '../src/index.js';
-import { server, submit, workerConnection, virtualClock } from './helpers.js';
+import {
+  assigned,
+  localOnly,
+  NEEDS_STORE,
+  server,
+  settled,
+  submitted,
+  workerConnection,
+  virtualClock,
+} from './helpers.js';
 
 describe('kept outcomes', () => {
   it('lists only the newest `limit` across functions, counts without reading, and skips discarded ones', async () => {
@@ -19,14 +28,15 @@ describe('kept outcomes', () => {
     // Ends interleaved across the three functions' rings, one ms apart.
     const ended: string[] = [];
     for (let i = 0; i < 12; i++) {
-      const { handle } = submit(c, {
+      const { handle } = await submitted(c, {
         functionName: ['a', 'b', 'c'][i % 3]!,
         payload: `${i}`,
         background: true,
       });
-      clock.advanceTo(i + 1);
-      w.grab();
+      await clock.runTo(i + 1);
+      await assigned(w);
       w.workFail(handle);
+      await settled();
       ended.push(handle);
     }
     expect(await s.discard(ended[10]!)).toBe(true); // a hole near the newest end of ring b
@@ -54,21 +64,24 @@ describe('kept outcomes', () => {
     await s.setJobPolicy('pay', { attempts: 2, backoff: 100 });
     const w = workerConnection(s, 'pay');
     const c = s.connect();
-    const failing = submit(c, {
+    const failing = await submitted(c, {
       functionName: 'pay',
       payload: 'card-1',
       background: true,
       unique: 'o-1',
     });
-    const fine = submit(c, { functionName: 'pay', payload: 'card-2', background: true });
-    clock.advanceTo(10);
-    expect(w.connection.grab()!.handle).toBe(failing.handle);
+    const fine = await submitted(c, { functionName: 'pay', payload: 'card-2', background: true });
+    await clock.runTo(10);
+    expect((await assigned(w.connection))!.handle).toBe(failing.handle);
     w.connection.workException(failing.handle, Buffer.from('declined'));
-    expect(w.connection.grab()!.handle).toBe(fine.handle);
+    await settled();
+    expect((await assigned(w.connection))!.handle).toBe(fine.handle);
     w.connection.workComplete(fine.handle, Buffer.from('ok'));
-    clock.advanceTo(110);
-    w.connection.grab();
+    await settled();
+    await clock.runTo(110);
+    await assigned(w.connection);
     w.connection.workFail(failing.handle);
+    await settled();
     expect((await s.status(failing.handle)).known).toBe(false);
     expect(await s.outcome(fine.handle)).toBeUndefined();
     const outcome = (await s.outcome(failing.handle))!;
@@ -102,10 +115,15 @@ describe('kept outcomes', () => {
     const c = s.connect();
     const handles: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const { handle } = submit(c, { functionName: 'report', payload: `r${i}`, background: true });
+      const { handle } = await submitted(c, {
+        functionName: 'report',
+        payload: `r${i}`,
+        background: true,
+      });
       handles.push(handle);
-      w.connection.grab();
+      await assigned(w.connection);
       w.connection.workComplete(handle, Buffer.from(`result-${i}`));
+      await settled();
     }
     // The newest two are kept; results are capped at 4 bytes.
     expect((await s.outcomes({ functionName: 'report' })).map((o) => o.handle)).toEqual(
@@ -113,7 +131,7 @@ describe('kept outcomes', () => {
     );
     expect(await s.outcome(handles[2]!)).toMatchObject({ state: 'completed', truncated: true });
     expect((await s.outcome(handles[2]!))!.result!.toString()).toBe('resu');
-    clock.advanceTo(1000);
+    await clock.runTo(1000);
     expect(await s.outcome(handles[2]!)).toBeUndefined();
     expect(await s.outcomes()).toEqual([]);
   });
@@ -128,21 +146,32 @@ describe('kept outcomes', () => {
     w.canDo('a');
     w.canDo('b');
     const c = s.connect();
-    const run = (fn: string, i: number) => {
-      const { handle } = submit(c, { functionName: fn, payload: `${i}`, background: true });
-      w.grab();
+    const run = async (fn: string, i: number) => {
+      const { handle } = await submitted(c, {
+        functionName: fn,
+        payload: `${i}`,
+        background: true,
+      });
+      await assigned(w);
       w.workComplete(handle, Buffer.from(`${fn}${i}`));
+      await settled();
       return handle;
     };
-    const a = Array.from({ length: 5 }, (_, i) => run('a', i));
-    const b = Array.from({ length: 4 }, (_, i) => run('b', i));
+    /** Runs `count` jobs of `fn` one after another, numbered from `from`. */
+    const runs = async (fn: string, count: number, from = 0) => {
+      const handles: string[] = [];
+      for (let i = from; i < from + count; i++) handles.push(await run(fn, i));
+      return handles;
+    };
+    const a = await runs('a', 5);
+    const b = await runs('b', 4);
     const results = (handles: string[]) =>
       Promise.all(handles.map(async (h) => (await s.outcome(h))?.result?.toString()));
     expect(await s.discard(a[3]!)).toBe(true); // the first look-up by handle makes the index
     expect(await results(a)).toEqual([undefined, undefined, 'a2', undefined, 'a4']);
     expect(await results(b)).toEqual([undefined, undefined, 'b2', 'b3']);
     // Kept and trimmed once the index is there: it follows.
-    const later = Array.from({ length: 3 }, (_, i) => run('a', 5 + i));
+    const later = await runs('a', 3, 5);
     expect(await results([...a, ...later])).toEqual([
       undefined,
       undefined,
@@ -160,9 +189,10 @@ describe('kept outcomes', () => {
     const s = server({ jobPolicies: { report: { keep: { completed: { count: 1 } } } } });
     expect(await s.jobPolicy('report')).toEqual({ keep: { completed: { count: 1 } } });
     const w = workerConnection(s, 'report');
-    const { handle } = submit(s.connect(), { functionName: 'report', background: true });
-    w.connection.grab();
+    const { handle } = await submitted(s.connect(), { functionName: 'report', background: true });
+    await assigned(w.connection);
     w.connection.workComplete(handle, Buffer.from('done'));
+    await settled();
     expect(await s.outcome(handle)).toMatchObject({ state: 'completed' });
   });
 
@@ -200,11 +230,16 @@ describe('kept outcomes', () => {
     const s = server();
     const w = workerConnection(s, 'f');
     const c = s.connect();
-    const cancelled = submit(c, { functionName: 'f', background: true });
+    const cancelled = await submitted(c, { functionName: 'f', background: true });
     await s.cancel(cancelled.handle);
-    const fg = submit(c, { functionName: 'f' }, { exceptions: false, update: () => undefined });
-    w.connection.grab();
+    const fg = await submitted(
+      c,
+      { functionName: 'f' },
+      { exceptions: false, update: () => undefined },
+    );
+    await assigned(w.connection);
     w.connection.workFail(fg.handle);
+    await settled();
     expect(await s.outcomes()).toEqual([]);
   });
 });
@@ -216,21 +251,22 @@ describe('dead letters', () => {
     const events: JobEvent[] = [];
     s.events$.subscribe((e) => events.push(e));
     const w = workerConnection(s, 'pay');
-    const { handle } = submit(s.connect(), {
+    const { handle } = await submitted(s.connect(), {
       functionName: 'pay',
       payload: 'card',
       background: true,
       unique: 'o-7',
     });
     for (let i = 0; i < 2; i++) {
-      w.connection.grab();
+      await assigned(w.connection);
       w.connection.workFail(handle);
+      await settled();
     }
     expect((await s.outcome(handle))?.attempts).toBe(2);
     expect(await s.retry(handle)).toBe(handle);
     expect(await s.outcome(handle)).toBeUndefined();
     expect((await s.status(handle)).known).toBe(true);
-    const again = w.connection.grab()!;
+    const again = (await assigned(w.connection))!;
     expect([again.handle, again.attempt, again.unique, again.payload.toString()]).toEqual([
       handle,
       1,
@@ -238,8 +274,10 @@ describe('dead letters', () => {
       'card',
     ]);
     w.connection.workFail(handle);
-    w.connection.grab();
+    await settled();
+    await assigned(w.connection);
     w.connection.workFail(handle);
+    await settled();
     expect(events.filter((e) => e.type === 'resubmitted')).toMatchObject([{ handle }]);
     expect(await s.discard(handle)).toBe(true);
     expect(await s.discard(handle)).toBe(false);
@@ -252,9 +290,10 @@ describe('dead letters', () => {
     const w = workerConnection(s, 'a', 'b');
     const c = s.connect();
     for (const fn of ['a', 'a', 'b']) {
-      const { handle } = submit(c, { functionName: fn, background: true });
-      w.connection.grab();
+      const { handle } = await submitted(c, { functionName: fn, background: true });
+      await assigned(w.connection);
       w.connection.workFail(handle);
+      await settled();
     }
     expect(await s.discardFailed('a')).toBe(2);
     expect((await s.outcomes()).map((o) => o.functionName)).toEqual(['b']);
@@ -296,16 +335,22 @@ describe("an attempt's error", () => {
     const s = server({ outcomeDataLimit: 8, scheduler: virtualClock().scheduler });
     await s.setJobPolicy('f', { attempts: 2 });
     const w = workerConnection(s, 'f');
-    const { handle } = submit(s.connect(), { functionName: 'f', payload: 'abc', background: true });
-    w.connection.grab();
+    const { handle } = await submitted(s.connect(), {
+      functionName: 'f',
+      payload: 'abc',
+      background: true,
+    });
+    await assigned(w.connection);
     w.connection.workException(handle, Buffer.from('0123456789'));
+    await settled();
     // Waiting for its second attempt, the live job shows the first one's error.
     expect(await s.job(handle)).toMatchObject({
       payloadSize: 3,
       errors: [{ attempt: 1, reason: 'EXCEPTION', message: '01234567' }],
     });
-    w.connection.grab();
+    await assigned(w.connection);
     w.connection.workFail(handle);
+    await settled();
     expect((await s.outcome(handle))!.errors).toEqual([
       {
         attempt: 1,
@@ -328,81 +373,88 @@ describe("an attempt's error", () => {
     ]);
   });
 
-  it('read back from a store that kept only its bytes (written before messages) has their text', async () => {
-    const store = new MemoryJobStore();
-    store.keepOutcome({
-      seq: 7,
-      handle: 'H:t:7',
-      functionName: 'pay',
-      unique: '',
-      priority: 'normal',
-      state: 'failed',
-      reason: 'EXCEPTION',
-      data: Buffer.from('p'),
-      truncated: false,
-      attempts: 1,
-      // As a store of the previous release gives it back: no message, name or stack.
-      errors: [
-        { attempt: 1, reason: 'EXCEPTION', data: Buffer.from('declined'), time: 5 },
-      ] as never,
-      queuedAt: 0,
-      startedAt: 1,
-      endedAt: 5,
-      retry: null,
-    });
-    const s = server({ store, scheduler: virtualClock().scheduler });
-    await s.ready;
-    expect((await s.outcome('H:t:7'))!.errors).toEqual([
-      {
-        attempt: 1,
+  localOnly(NEEDS_STORE)(
+    'read back from a store that kept only its bytes (written before messages) has their text',
+    async () => {
+      const store = new MemoryJobStore();
+      store.keepOutcome({
+        seq: 7,
+        handle: 'H:t:7',
+        functionName: 'pay',
+        unique: '',
+        priority: 'normal',
+        state: 'failed',
         reason: 'EXCEPTION',
-        message: 'declined',
-        data: Buffer.from('declined'),
-        name: null,
-        stack: null,
-        time: 5,
-      },
-    ]);
-  });
+        data: Buffer.from('p'),
+        truncated: false,
+        attempts: 1,
+        // As a store of the previous release gives it back: no message, name or stack.
+        errors: [
+          { attempt: 1, reason: 'EXCEPTION', data: Buffer.from('declined'), time: 5 },
+        ] as never,
+        queuedAt: 0,
+        startedAt: 1,
+        endedAt: 5,
+        retry: null,
+      });
+      const s = server({ store, scheduler: virtualClock().scheduler });
+      await s.ready;
+      expect((await s.outcome('H:t:7'))!.errors).toEqual([
+        {
+          attempt: 1,
+          reason: 'EXCEPTION',
+          message: 'declined',
+          data: Buffer.from('declined'),
+          name: null,
+          stack: null,
+          time: 5,
+        },
+      ]);
+    },
+  );
 });
 
 describe('kept outcomes through the store', () => {
-  it('are back after a restart, trimmed and discarded ones forgotten, and a dead letter runs again', async () => {
-    const store = new MemoryJobStore();
-    const policies = { pay: { attempts: 1, keep: { failed: { count: 2 } } } };
-    const first = server({ store, jobPolicies: policies });
-    await first.setJobPolicy('pay', policies.pay);
-    const w = workerConnection(first, 'pay');
-    const c = first.connect();
-    const handles: string[] = [];
-    for (const payload of ['a', 'b', 'c', 'd']) {
-      const { handle } = submit(c, { functionName: 'pay', payload, background: true });
-      handles.push(handle);
-      w.connection.grab();
-      w.connection.workFail(handle);
-    }
-    expect(await first.discard(handles[3]!)).toBe(true);
-    // Kept: the newest two of four, less the one discarded.
-    expect(store.listOutcomes().map((o) => o.handle)).toEqual([handles[2]]);
-    expect(store.list()).toEqual([]);
+  localOnly(NEEDS_STORE)(
+    'are back after a restart, trimmed and discarded ones forgotten, and a dead letter runs again',
+    async () => {
+      const store = new MemoryJobStore();
+      const policies = { pay: { attempts: 1, keep: { failed: { count: 2 } } } };
+      const first = server({ store, jobPolicies: policies });
+      await first.setJobPolicy('pay', policies.pay);
+      const w = workerConnection(first, 'pay');
+      const c = first.connect();
+      const handles: string[] = [];
+      for (const payload of ['a', 'b', 'c', 'd']) {
+        const { handle } = await submitted(c, { functionName: 'pay', payload, background: true });
+        handles.push(handle);
+        await assigned(w.connection);
+        w.connection.workFail(handle);
+        await settled();
+      }
+      expect(await first.discard(handles[3]!)).toBe(true);
+      // Kept: the newest two of four, less the one discarded.
+      expect(store.listOutcomes().map((o) => o.handle)).toEqual([handles[2]]);
+      expect(store.list()).toEqual([]);
 
-    const second = server({ store });
-    await second.setJobPolicy('pay', policies.pay);
-    expect(await second.outcome(handles[2]!)).toMatchObject({
-      state: 'failed',
-      reason: 'WORK_FAIL',
-    });
-    expect((await second.outcome(handles[2]!))!.payload.toString()).toBe('c');
-    expect(await second.retry(handles[2]!)).toBe(handles[2]);
-    expect(store.listOutcomes()).toEqual([]);
-    expect(store.list().map((r) => r.id)).toEqual([handles[2]]);
-    const v = workerConnection(second, 'pay');
-    expect(v.connection.grab()).toMatchObject({ handle: handles[2], attempt: 1 });
-  });
+      const second = server({ store });
+      await second.setJobPolicy('pay', policies.pay);
+      expect(await second.outcome(handles[2]!)).toMatchObject({
+        state: 'failed',
+        reason: 'WORK_FAIL',
+      });
+      expect((await second.outcome(handles[2]!))!.payload.toString()).toBe('c');
+      expect(await second.retry(handles[2]!)).toBe(handles[2]);
+      expect(store.listOutcomes()).toEqual([]);
+      expect(store.list().map((r) => r.id)).toEqual([handles[2]]);
+      const v = workerConnection(second, 'pay');
+      expect(await assigned(v.connection)).toMatchObject({ handle: handles[2], attempt: 1 });
+    },
+  );
 });
 
 describe('a dead letter run by hand while the store refuses', () => {
-  it('is kept, and the run is refused with StoreError', async () => {
+  localOnly(NEEDS_STORE)('is kept, and the run is refused with StoreError', async () => {
     let refuse = false;
     const records = new MemoryJobStore();
     const store = {
@@ -417,9 +469,14 @@ describe('a dead letter run by hand while the store refuses', () => {
     };
     const s = server({ store });
     const w = workerConnection(s, 'pay');
-    const { handle } = submit(s.connect(), { functionName: 'pay', payload: 'x', background: true });
-    w.connection.grab();
+    const { handle } = await submitted(s.connect(), {
+      functionName: 'pay',
+      payload: 'x',
+      background: true,
+    });
+    await assigned(w.connection);
     w.connection.workFail(handle);
+    await settled();
     refuse = true;
     await expect(s.retry(handle)).rejects.toBeInstanceOf(StoreError);
     expect(await s.outcome(handle)).toMatchObject({ state: 'failed' });

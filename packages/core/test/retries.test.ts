@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, InvalidArgumentError, MemoryJobStore, type JobEvent } from '../src/index.js';
-import { grab, recorder, server, submit, workerConnection, virtualClock } from './helpers.js';
+import {
+  assigned,
+  grabbed,
+  localOnly,
+  NEEDS_STORE,
+  recorder,
+  server,
+  settled,
+  submitted,
+  workerConnection,
+  virtualClock,
+} from './helpers.js';
 
 describe('back-off schedules', () => {
   it('fixed and exponential, capped', () => {
@@ -63,33 +74,36 @@ describe('retries on virtual time', () => {
     const events: JobEvent[] = [];
     s.events$.subscribe((e) => events.push(e));
     const w = workerConnection(s, 'charge');
-    const { handle } = submit(s.connect(), {
+    const { handle } = await submitted(s.connect(), {
       functionName: 'charge',
       payload: 'order-7',
       background: true,
       unique: 'order-7',
     });
-    const first = w.connection.grab()!;
+    const first = (await assigned(w.connection))!;
     expect(first.attempt).toBe(1);
     w.connection.workFail(handle);
+    await settled();
     expect(await s.status(handle)).toMatchObject({ known: true, running: false });
     expect(events.filter((e) => e.type === 'retrying')).toMatchObject([
       { handle, attempt: 1, reason: 'WORK_FAIL', delay: 1000 },
     ]);
-    expect(grab(w.connection)).toBeUndefined();
-    clock.advanceTo(999);
-    expect(grab(w.connection)).toBeUndefined();
-    clock.advanceTo(1000);
-    const second = w.connection.grab()!;
+    expect(await grabbed(w.connection)).toBeUndefined();
+    await clock.runTo(999);
+    expect(await grabbed(w.connection)).toBeUndefined();
+    await clock.runTo(1000);
+    const second = (await assigned(w.connection))!;
     expect([second.handle, second.attempt]).toEqual([handle, 2]);
     w.connection.workException(handle, Buffer.from('boom'));
+    await settled();
     expect(events.filter((e) => e.type === 'retrying').map((e) => e.time)).toEqual([0, 1000]);
-    clock.advanceTo(1000 + 1999);
-    expect(grab(w.connection)).toBeUndefined();
-    clock.advanceTo(3000);
-    const third = w.connection.grab()!;
+    await clock.runTo(1000 + 1999);
+    expect(await grabbed(w.connection)).toBeUndefined();
+    await clock.runTo(3000);
+    const third = (await assigned(w.connection))!;
     expect(third.attempt).toBe(3);
     w.connection.workFail(handle);
+    await settled();
     // The third attempt was the last: the job fails for good.
     expect((await s.status(handle)).known).toBe(false);
     expect(events.at(-1)).toMatchObject({ type: 'failed', handle, reason: 'WORK_FAIL' });
@@ -101,13 +115,15 @@ describe('retries on virtual time', () => {
     await s.setJobPolicy('f', { attempts: 2, backoff: 10 });
     const w = workerConnection(s, 'f');
     const listener = recorder(true);
-    const { handle } = submit(s.connect(), { functionName: 'f', payload: 'x' }, listener);
-    w.connection.grab();
+    const { handle } = await submitted(s.connect(), { functionName: 'f', payload: 'x' }, listener);
+    await assigned(w.connection);
     w.connection.workException(handle, Buffer.from('first try'));
+    await settled();
     expect(listener.types()).toEqual([]);
-    clock.advanceTo(10);
-    w.connection.grab();
+    await clock.runTo(10);
+    await assigned(w.connection);
     w.connection.workComplete(handle, Buffer.from('ok'));
+    await settled();
     expect(listener.types()).toEqual(['complete']);
   });
 
@@ -117,17 +133,19 @@ describe('retries on virtual time', () => {
     await s.setJobPolicy('slow', { attempts: 3 });
     const a = workerConnection(s);
     a.connection.canDo('slow', { timeout: 50 });
-    const { handle } = submit(s.connect(), { functionName: 'slow', background: true });
-    expect(a.connection.grab()!.attempt).toBe(1);
-    clock.advanceTo(50);
+    const { handle } = await submitted(s.connect(), { functionName: 'slow', background: true });
+    expect((await assigned(a.connection))!.attempt).toBe(1);
+    await clock.runTo(50);
     expect(a.revoked).toEqual([[handle, 'TIMEOUT']]);
     // No back-off: the job is first in line again at once.
     const b = workerConnection(s, 'slow');
-    expect(b.connection.grab()!.attempt).toBe(2);
+    expect((await assigned(b.connection))!.attempt).toBe(2);
     b.connection.close();
+    await settled();
     const c = workerConnection(s, 'slow');
-    expect(c.connection.grab()!.attempt).toBe(3);
+    expect((await assigned(c.connection))!.attempt).toBe(3);
     c.connection.close();
+    await settled();
     expect((await s.status(handle)).known).toBe(false);
   });
 
@@ -136,54 +154,63 @@ describe('retries on virtual time', () => {
     const s = server({ scheduler: clock.scheduler });
     await s.setJobPolicy('f', { attempts: 5 });
     const w = workerConnection(s, 'f');
-    const { handle } = submit(s.connect(), {
+    const { handle } = await submitted(s.connect(), {
       functionName: 'f',
       background: true,
       retry: { attempts: 1 },
     });
-    w.connection.grab();
+    await assigned(w.connection);
     w.connection.workFail(handle);
+    await settled();
     expect((await s.status(handle)).known).toBe(false);
   });
 
-  it('keeps the attempts and the time of the next one in the store, for a restart', async () => {
-    const clock = virtualClock();
-    const store = new MemoryJobStore();
-    const first = server({
-      scheduler: clock.scheduler,
-      store,
-      jobPolicies: { f: { attempts: 3, backoff: 60_000 } },
-    });
-    const w = workerConnection(first, 'f');
-    const { handle } = submit(first.connect(), { functionName: 'f', background: true });
-    w.connection.grab();
-    w.connection.workFail(handle);
-    expect(store.list().map((r) => [r.id, r.attempts, r.runAt])).toEqual([[handle, 1, 60_000]]);
-    // The process dies; a new server on the same store, with the same policies.
-    const second = server({
-      scheduler: clock.scheduler,
-      store,
-      jobPolicies: { f: { attempts: 3, backoff: 60_000 } },
-    });
-    expect(await second.jobs()).toMatchObject([{ handle, state: 'delayed' }]);
-    const v = workerConnection(second, 'f');
-    expect(v.connection.grab()).toBeUndefined();
-    clock.advanceTo(60_000);
-    expect(v.connection.grab()).toMatchObject({ handle, attempt: 2 });
-  });
+  localOnly(NEEDS_STORE)(
+    'keeps the attempts and the time of the next one in the store, for a restart',
+    async () => {
+      const clock = virtualClock();
+      const store = new MemoryJobStore();
+      const first = server({
+        scheduler: clock.scheduler,
+        store,
+        jobPolicies: { f: { attempts: 3, backoff: 60_000 } },
+      });
+      const w = workerConnection(first, 'f');
+      const { handle } = await submitted(first.connect(), { functionName: 'f', background: true });
+      await assigned(w.connection);
+      w.connection.workFail(handle);
+      await settled();
+      expect(store.list().map((r) => [r.id, r.attempts, r.runAt])).toEqual([[handle, 1, 60_000]]);
+      // The process dies; a new server on the same store, with the same policies.
+      const second = server({
+        scheduler: clock.scheduler,
+        store,
+        jobPolicies: { f: { attempts: 3, backoff: 60_000 } },
+      });
+      expect(await second.jobs()).toMatchObject([{ handle, state: 'delayed' }]);
+      const v = workerConnection(second, 'f');
+      expect(await assigned(v.connection)).toBeUndefined();
+      await clock.runTo(60_000);
+      expect(await assigned(v.connection)).toMatchObject({ handle, attempt: 2 });
+    },
+  );
 });
 
 describe('retries while the server closes', () => {
-  it('keeps a background job in the store when its worker goes during the close', async () => {
-    const store = new MemoryJobStore();
-    const s = server({ store, jobPolicies: { f: { attempts: 3 } } });
-    const w = workerConnection(s, 'f');
-    const { handle } = submit(s.connect(), { functionName: 'f', background: true });
-    w.connection.grab();
-    const closed = s.close({ timeout: 10_000 });
-    w.connection.close();
-    await closed;
-    expect(store.list().map((r) => r.id)).toEqual([handle]);
-    expect(await s.outcomes()).toEqual([]);
-  });
+  localOnly(NEEDS_STORE)(
+    'keeps a background job in the store when its worker goes during the close',
+    async () => {
+      const store = new MemoryJobStore();
+      const s = server({ store, jobPolicies: { f: { attempts: 3 } } });
+      const w = workerConnection(s, 'f');
+      const { handle } = await submitted(s.connect(), { functionName: 'f', background: true });
+      await assigned(w.connection);
+      const closed = s.close({ timeout: 10_000 });
+      w.connection.close();
+      await settled();
+      await closed;
+      expect(store.list().map((r) => r.id)).toEqual([handle]);
+      expect(await s.outcomes()).toEqual([]);
+    },
+  );
 });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../src/transport.js';
-import { server } from './helpers.js';
+import { assigned, runClockTo, server, settled } from './helpers.js';
 
 /**
  * Model-based test of retries, kept outcomes and dead letters: random sequences of
@@ -15,6 +15,10 @@ import { server } from './helpers.js';
  * - no attempt beyond the limit; a failed outcome made its ATTEMPTS attempts, each failure
  *   listed; a completed outcome is a job whose last attempt completed;
  * - a dead letter run by hand starts again at attempt 1 under its handle.
+ *
+ * It runs on the local queue and on a shared queue (vitest.config.ts, core-shared): each
+ * step's answers are awaited, and the queue has answered what a step set off before the
+ * invariants are read.
  */
 
 const ATTEMPTS = 3;
@@ -98,18 +102,17 @@ describe('retries and outcomes, model-based', () => {
           for (const st of steps) {
             switch (st.kind) {
               case 'submit': {
-                const outcome = client.submit({
+                const outcome = await client.submit({
                   functionName: 'f',
                   payload: `p${++seq}`,
                   background: true,
                   unique: st.unique ? `u${seq % 3}` : '',
                 });
-                if (outcome instanceof Promise) throw new Error('synchronous expected');
                 submitted.add(outcome.handle);
                 break;
               }
               case 'grab': {
-                const a = workers[st.worker]!.grab();
+                const a = await assigned(workers[st.worker]!);
                 if (a !== undefined) {
                   expect(a.attempt).toBeLessThanOrEqual(ATTEMPTS);
                   held[st.worker]!.push({ handle: a.handle, attempt: a.attempt });
@@ -133,10 +136,7 @@ describe('retries and outcomes, model-based', () => {
                 break;
               }
               case 'advance':
-                clock.maxFrames = clock.frame + st.ms;
-                clock.flush();
-                clock.frame = clock.maxFrames;
-                clock.maxFrames = Infinity;
+                await runClockTo(clock, clock.frame + st.ms);
                 break;
               case 'retry': {
                 const failed = await s.outcomes({ state: 'failed' });
@@ -159,7 +159,8 @@ describe('retries and outcomes, model-based', () => {
               }
             }
 
-            // Invariants, after every step.
+            // Invariants, after every step (and what it set off).
+            await settled();
             const holders = new Map<string, number>();
             for (const list of held) {
               for (const job of list) holders.set(job.handle, (holders.get(job.handle) ?? 0) + 1);

@@ -6,13 +6,20 @@ import {
   type JobEvent,
   type JobServer,
 } from '../src/index.js';
-import { grab, server, submit, virtualClock, workerConnection } from './helpers.js';
+import {
+  grabbed,
+  COUNTS_TIMERS,
+  localOnly,
+  NEEDS_STORE,
+  server,
+  settled,
+  submitted,
+  virtualClock,
+  workerConnection,
+} from './helpers.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-
-/** Lets the schedule's Promise-based definition settle (no timers involved). */
-const settled = () => new Promise((resolve) => setImmediate(resolve));
 
 function ticks(events: JobEvent[]) {
   return events.flatMap((e) => (e.type === 'scheduled' ? [e] : []));
@@ -30,7 +37,7 @@ describe('interval schedules', () => {
     const s = server({ scheduler: clock.scheduler });
     const events = record(s);
     await s.schedule('cleanup', { every: 5 * MINUTE, functionName: 'cleanup', payload: 'tmp' });
-    clock.advanceTo(HOUR);
+    await clock.runTo(HOUR);
     const seen = ticks(events);
     expect(seen.map((e) => e.tick)).toEqual(
       Array.from({ length: 12 }, (_, i) => (i + 1) * 5 * MINUTE),
@@ -50,7 +57,7 @@ describe('interval schedules', () => {
       nextTick: HOUR + 5 * MINUTE,
     });
     const w = workerConnection(s, 'cleanup');
-    expect(grab(w.connection)?.payload).toBe('tmp');
+    expect((await grabbed(w.connection))?.payload).toBe('tmp');
   });
 
   it('a tick whose job is still live coalesces onto it instead of a second job', async () => {
@@ -60,7 +67,7 @@ describe('interval schedules', () => {
     // A fixed unique prefix and a tick: two schedules naming the same tick share its job.
     await s.schedule('a', { every: 1000, functionName: 'f', unique: 'same' });
     await s.schedule('b', { every: 1000, functionName: 'f', unique: 'same' });
-    clock.advanceTo(1000);
+    await clock.runTo(1000);
     expect(ticks(events).map((e) => [e.scheduleId, e.coalesced])).toEqual([
       ['a', false],
       ['b', true],
@@ -68,16 +75,16 @@ describe('interval schedules', () => {
     expect(await s.jobs()).toHaveLength(1);
   });
 
-  it('unschedule stops the ticks; the jobs submitted stay', async () => {
+  localOnly(COUNTS_TIMERS)('unschedule stops the ticks; the jobs submitted stay', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
     await s.schedule('x', { every: 1000, functionName: 'f' });
-    clock.advanceTo(2000);
+    await clock.runTo(2000);
     expect(await s.unschedule('x')).toBe(true);
     expect(await s.unschedule('x')).toBe(false);
     // No timer is left behind for it (none would keep a process alive).
     expect(clock.scheduler.actions.filter((a) => !a.closed)).toEqual([]);
-    clock.advanceTo(10_000);
+    await clock.runTo(10_000);
     expect(await s.jobs()).toHaveLength(2);
     expect(await s.schedules()).toEqual([]);
   });
@@ -89,7 +96,7 @@ describe('cron schedules', () => {
     const s = server({ scheduler: clock.scheduler });
     const events = record(s);
     await s.schedule('poll', { cron: '*/10 * * * * *', functionName: 'poll' });
-    clock.advanceTo(MINUTE);
+    await clock.runTo(MINUTE);
     expect(ticks(events).map((e) => e.tick)).toEqual([10, 20, 30, 40, 50, 60].map((x) => x * 1000));
   });
 
@@ -107,7 +114,7 @@ describe('cron schedules', () => {
       functionName: 'report',
     });
     await s.schedule('hourly', { cron: '0 * * * *', timezone: 'Europe/Berlin', functionName: 'h' });
-    clock.advanceTo(Date.parse('2026-03-31T00:00:00Z'));
+    await clock.runTo(Date.parse('2026-03-31T00:00:00Z'));
     const nightly = () =>
       ticks(events)
         .filter((e) => e.scheduleId === 'nightly')
@@ -127,10 +134,10 @@ describe('cron schedules', () => {
 
     // Through the summer without the hourly ticks (five thousand of them).
     await s.unschedule('hourly');
-    clock.advanceTo(Date.parse('2026-10-24T12:00:00Z'));
+    await clock.runTo(Date.parse('2026-10-24T12:00:00Z'));
     await s.schedule('hourly', { cron: '0 * * * *', timezone: 'Europe/Berlin', functionName: 'h' });
     events.length = 0;
-    clock.advanceTo(Date.parse('2026-10-26T12:00:00Z'));
+    await clock.runTo(Date.parse('2026-10-26T12:00:00Z'));
     expect(nightly()).toEqual([
       '2026-10-25T00:30:00.000Z', // the first 02:30 (CEST) only
       '2026-10-26T01:30:00.000Z', // 02:30 CET
@@ -197,93 +204,112 @@ describe('schedules across restarts', () => {
     return { missed, after, jobs: uniques.length };
   }
 
-  it('catch-up none: the missed ticks are skipped', async () => {
+  localOnly(NEEDS_STORE)('catch-up none: the missed ticks are skipped', async () => {
     expect(await downtime('none')).toEqual({ missed: [], after: [11], jobs: 3 + 1 });
   });
 
-  it('catch-up latest (the default): the newest missed tick runs at the start', async () => {
-    expect(await downtime('latest')).toEqual({ missed: [10], after: [10, 11], jobs: 3 + 2 });
-  });
+  localOnly(NEEDS_STORE)(
+    'catch-up latest (the default): the newest missed tick runs at the start',
+    async () => {
+      expect(await downtime('latest')).toEqual({ missed: [10], after: [10, 11], jobs: 3 + 2 });
+    },
+  );
 
-  it('catch-up all: every missed tick runs at the start', async () => {
+  localOnly(NEEDS_STORE)('catch-up all: every missed tick runs at the start', async () => {
     const all = await downtime('all');
     expect(all.missed).toEqual([4, 5, 6, 7, 8, 9, 10]);
     expect(all.jobs).toBe(3 + 7 + 1);
   });
 
-  it('a tick is submitted once across a restart, even when its job still waits', async () => {
-    const store = new MemoryJobStore();
-    const first = serverAt(store, 0);
-    await first.s.schedule('s', { every: MINUTE, functionName: 'f' });
-    first.clock.advanceTo(MINUTE);
-    await first.s.close();
-    // Restarted at the same instant: the tick of minute 1 is stored with its job.
-    const second = serverAt(store, MINUTE);
-    await second.s.ready;
-    expect(ticks(second.events)).toEqual([]);
-    expect((await second.s.jobs()).map((j) => j.unique)).toEqual([`s:${MINUTE}`]);
-    second.clock.advanceTo(2 * MINUTE);
-    expect((await second.s.jobs()).map((j) => j.unique)).toEqual([
-      `s:${MINUTE}`,
-      `s:${2 * MINUTE}`,
-    ]);
-    expect((await second.s.schedules())[0]).toMatchObject({ lastTick: 2 * MINUTE, since: 0 });
-  });
+  localOnly(NEEDS_STORE)(
+    'a tick is submitted once across a restart, even when its job still waits',
+    async () => {
+      const store = new MemoryJobStore();
+      const first = serverAt(store, 0);
+      await first.s.schedule('s', { every: MINUTE, functionName: 'f' });
+      first.clock.advanceTo(MINUTE);
+      await first.s.close();
+      // Restarted at the same instant: the tick of minute 1 is stored with its job.
+      const second = serverAt(store, MINUTE);
+      await second.s.ready;
+      expect(ticks(second.events)).toEqual([]);
+      expect((await second.s.jobs()).map((j) => j.unique)).toEqual([`s:${MINUTE}`]);
+      second.clock.advanceTo(2 * MINUTE);
+      expect((await second.s.jobs()).map((j) => j.unique)).toEqual([
+        `s:${MINUTE}`,
+        `s:${2 * MINUTE}`,
+      ]);
+      expect((await second.s.schedules())[0]).toMatchObject({ lastTick: 2 * MINUTE, since: 0 });
+    },
+  );
 
-  it('redefining a schedule with the same timing keeps its last tick (a config loaded again)', async () => {
-    const store = new MemoryJobStore();
-    const first = serverAt(store, 0);
-    await first.s.schedule('s', { every: MINUTE, functionName: 'f', catchUp: 'none' });
-    first.clock.advanceTo(2 * MINUTE);
-    await first.s.close();
-    const second = serverAt(store, 2.5 * MINUTE);
-    const info = await second.s.schedule('s', {
-      every: MINUTE,
-      functionName: 'f',
-      payload: 'new',
-      catchUp: 'none',
-    });
-    expect(info).toMatchObject({ lastTick: 2 * MINUTE, since: 0, nextTick: 3 * MINUTE });
-    const changed = await second.s.schedule('s', { every: 2 * MINUTE, functionName: 'f' });
-    expect(changed).toMatchObject({ lastTick: null, since: 2.5 * MINUTE, nextTick: 4.5 * MINUTE });
-  });
+  localOnly(NEEDS_STORE)(
+    'redefining a schedule with the same timing keeps its last tick (a config loaded again)',
+    async () => {
+      const store = new MemoryJobStore();
+      const first = serverAt(store, 0);
+      await first.s.schedule('s', { every: MINUTE, functionName: 'f', catchUp: 'none' });
+      first.clock.advanceTo(2 * MINUTE);
+      await first.s.close();
+      const second = serverAt(store, 2.5 * MINUTE);
+      const info = await second.s.schedule('s', {
+        every: MINUTE,
+        functionName: 'f',
+        payload: 'new',
+        catchUp: 'none',
+      });
+      expect(info).toMatchObject({ lastTick: 2 * MINUTE, since: 0, nextTick: 3 * MINUTE });
+      const changed = await second.s.schedule('s', { every: 2 * MINUTE, functionName: 'f' });
+      expect(changed).toMatchObject({
+        lastTick: null,
+        since: 2.5 * MINUTE,
+        nextTick: 4.5 * MINUTE,
+      });
+    },
+  );
 });
 
 describe('ticks that cannot be submitted', () => {
-  it('a full queue: reported, and the tick is tried again a second later', async () => {
+  localOnly(
+    "a shared queue's backend tells its nodes of the ticks it submitted, not yet of one that failed ('schedule-failed')",
+  )('a full queue: reported, and the tick is tried again a second later', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler, maxQueue: 1 });
     const events = record(s);
     await s.schedule('s', { every: MINUTE, functionName: 'f', unique: 's' });
-    submit(s.connect(), { functionName: 'f', payload: 'blocker', background: true });
-    clock.advanceTo(MINUTE);
+    await submitted(s.connect(), { functionName: 'f', payload: 'blocker', background: true });
+    await clock.runTo(MINUTE);
     expect(events.filter((e) => e.type === 'schedule-failed')).toMatchObject([
       { scheduleId: 's', tick: MINUTE },
     ]);
     expect((await s.schedules())[0]).toMatchObject({ lastTick: null, nextTick: MINUTE + 1000 });
     // Room again: the retry submits the tick that failed.
     const w = workerConnection(s, 'f');
-    const blocker = grab(w.connection)!;
+    const blocker = (await grabbed(w.connection))!;
     w.connection.workComplete(blocker.handle, Buffer.alloc(0));
-    clock.advanceTo(MINUTE + 1000);
+    await settled();
+    await clock.runTo(MINUTE + 1000);
     expect(ticks(events).map((e) => [e.tick, e.time])).toEqual([[MINUTE, MINUTE + 1000]]);
     expect((await s.schedules())[0]).toMatchObject({ lastTick: MINUTE, nextTick: 2 * MINUTE });
   });
 });
 
 describe('many schedules', () => {
-  it('ten thousand schedules hold one timer, for the earliest tick', async () => {
-    const clock = virtualClock();
-    const s = server({ scheduler: clock.scheduler });
-    const pending = () => clock.scheduler.actions.filter((a) => !a.closed).length;
-    const before = pending();
-    for (let i = 0; i < 10_000; i++) {
-      await s.schedule(`s${i}`, { every: MINUTE + i, functionName: 'f' });
-    }
-    expect(pending() - before).toBe(1);
-    clock.advanceTo(MINUTE + 10);
-    expect(await s.jobs()).toHaveLength(11);
-    expect(pending() - before).toBe(1);
-    await settled();
-  });
+  localOnly(COUNTS_TIMERS)(
+    'ten thousand schedules hold one timer, for the earliest tick',
+    async () => {
+      const clock = virtualClock();
+      const s = server({ scheduler: clock.scheduler });
+      const pending = () => clock.scheduler.actions.filter((a) => !a.closed).length;
+      const before = pending();
+      for (let i = 0; i < 10_000; i++) {
+        await s.schedule(`s${i}`, { every: MINUTE + i, functionName: 'f' });
+      }
+      expect(pending() - before).toBe(1);
+      await clock.runTo(MINUTE + 10);
+      expect(await s.jobs()).toHaveLength(11);
+      expect(pending() - before).toBe(1);
+      await settled();
+    },
+  );
 });

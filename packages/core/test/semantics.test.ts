@@ -8,26 +8,50 @@ import {
   QueueFullError,
   UniqueTooLargeError,
 } from '../src/index.js';
-import { grab, recorder, server, submit, sync, workerConnection } from './helpers.js';
+import {
+  assigned,
+  foregroundHandle,
+  grabbed,
+  localOnly,
+  NEEDS_STORE,
+  recorder,
+  server,
+  settled,
+  submit,
+  submitted,
+  workerConnection,
+} from './helpers.js';
+
+// Each case runs on the local queue and on a shared queue (vitest.config.ts, core-shared).
+// Where a shared queue answers after a round trip, a case awaits the answer (`submitted`,
+// `assigned`, `settled`) before it asserts what the local queue shows at once.
+
+/** A foreground and a background submission coalesce on the local queue only. */
+const COALESCE_ACROSS_FORMS =
+  'a shared queue keeps foreground jobs on their node and background ones in the queue (decision 33), so the two never coalesce';
+/** The "-" unique id coalesces by payload on the local queue only. */
+const BY_PAYLOAD = "a shared queue refuses the unique id '-' (it does not coalesce by payload)";
 
 describe('handles (reference §3.1)', () => {
   it('counts from 1 and only new jobs consume numbers', async () => {
     const s = server();
     const c = s.connect();
-    expect(submit(c, { functionName: 'f', payload: 'a', unique: 'u' }).handle).toBe('H:t:1');
+    expect(submit(c, { functionName: 'f', payload: 'a', unique: 'u' }).handle).toBe(
+      foregroundHandle(1),
+    );
     expect(submit(c, { functionName: 'f', payload: 'b', unique: 'u' })).toEqual({
-      handle: 'H:t:1',
+      handle: foregroundHandle(1),
       coalesced: true,
     });
     await s.setMaxQueue('f', 1);
     expect(() => submit(c, { functionName: 'f', payload: 'c' })).toThrow(QueueFullError);
     await s.setMaxQueue('f', 0);
-    expect(submit(c, { functionName: 'f', payload: 'd' }).handle).toBe('H:t:2');
+    expect(submit(c, { functionName: 'f', payload: 'd' }).handle).toBe(foregroundHandle(2));
   });
 
   it('finds a job by its whole handle only, the prefix included', async () => {
     const s = server();
-    const { handle } = submit(s.connect(), { functionName: 'f', background: true });
+    const { handle } = await submitted(s.connect(), { functionName: 'f', background: true });
     expect(handle).toBe('H:t:1');
     expect(await s.status(handle)).toMatchObject({ known: true, running: false });
     for (const other of ['H:u:1', 'H:t:01', 'H:t:x:1', 'H:1', ':1', 'H:tt:1', 'h:t:1', 'H:t:1 ']) {
@@ -37,7 +61,7 @@ describe('handles (reference §3.1)', () => {
 });
 
 describe('dispatch order (reference §3.3)', () => {
-  it('runs HIGH before NORMAL before LOW, FIFO within a priority', () => {
+  it('runs HIGH before NORMAL before LOW, FIFO within a priority', async () => {
     const s = server();
     const c = s.connect();
     for (const [payload, priority] of [
@@ -48,65 +72,80 @@ describe('dispatch order (reference §3.3)', () => {
       ['N2', 'normal'],
       ['H2', 'high'],
     ] as const) {
-      submit(c, { functionName: 'f', payload, priority, background: true });
+      await submitted(c, { functionName: 'f', payload, priority, background: true });
     }
     const w = workerConnection(s, 'f');
     const order = [];
-    for (let job = grab(w.connection); job; job = grab(w.connection)) order.push(job.payload);
+    for (let job = await grabbed(w.connection); job; job = await grabbed(w.connection)) {
+      order.push(job.payload);
+    }
     expect(order).toEqual(['H1', 'H2', 'N1', 'N2', 'L1', 'L2']);
   });
 
-  it('applies priority across all of a worker’s functions, and rotates functions fairly', () => {
+  it('applies priority across all of a worker’s functions, and rotates functions fairly', async () => {
     const s = server();
     const c = s.connect();
     for (const fn of ['fa', 'fb', 'fc']) {
       for (let i = 1; i <= 2; i++)
-        submit(c, { functionName: fn, payload: `${fn}${i}`, background: true });
+        await submitted(c, { functionName: fn, payload: `${fn}${i}`, background: true });
     }
-    submit(c, { functionName: 'fc', payload: 'fc-high', priority: 'high', background: true });
+    await submitted(c, {
+      functionName: 'fc',
+      payload: 'fc-high',
+      priority: 'high',
+      background: true,
+    });
     const w = workerConnection(s, 'fa', 'fb', 'fc');
     const order = [];
-    for (let job = grab(w.connection); job; job = grab(w.connection)) order.push(job.payload);
+    for (let job = await grabbed(w.connection); job; job = await grabbed(w.connection)) {
+      order.push(job.payload);
+    }
     expect(order).toEqual(['fc-high', 'fa1', 'fb1', 'fc1', 'fa2', 'fb2', 'fc2']);
   });
 
-  it('does not let a busy function starve another one', () => {
+  it('does not let a busy function starve another one', async () => {
     const s = server();
     const c = s.connect();
     for (let i = 0; i < 100; i++)
-      submit(c, { functionName: 'busy', payload: `b${i}`, background: true });
-    submit(c, { functionName: 'quiet', payload: 'q', background: true });
+      await submitted(c, { functionName: 'busy', payload: `b${i}`, background: true });
+    await submitted(c, { functionName: 'quiet', payload: 'q', background: true });
     const w = workerConnection(s, 'busy', 'quiet');
-    const firstTwo = [grab(w.connection)?.payload, grab(w.connection)?.payload];
+    const firstTwo = [
+      (await grabbed(w.connection))?.payload,
+      (await grabbed(w.connection))?.payload,
+    ];
     expect(firstTwo).toContain('q');
   });
 });
 
 describe('coalescing by unique id (reference §3.2)', () => {
-  it('delivers every later update to every attached foreground submission', async () => {
-    const s = server();
-    const a = recorder();
-    const b = recorder();
-    const c1 = s.connect();
-    const c2 = s.connect();
-    const first = submit(c1, { functionName: 'f', payload: 'x', unique: 'same' }, a);
-    submit(c2, { functionName: 'f', payload: 'y', unique: 'same', background: true });
-    const w = workerConnection(s, 'f');
-    const job = w.connection.grab()!;
-    expect(job.payload.toString()).toBe('x');
-    w.connection.workData(job.handle, 'part');
-    // A late joiner of a running job gets only what follows.
-    const third = submit(
-      c2,
-      { functionName: 'f', payload: 'z', unique: 'same', priority: 'low' },
-      b,
-    );
-    expect(third).toEqual({ handle: first.handle, coalesced: true });
-    w.connection.workComplete(job.handle, 'done');
-    expect(a.types()).toEqual(['data', 'complete']);
-    expect(b.types()).toEqual(['complete']);
-    expect((await s.status(first.handle)).known).toBe(false);
-  });
+  localOnly(COALESCE_ACROSS_FORMS)(
+    'delivers every later update to every attached foreground submission',
+    async () => {
+      const s = server();
+      const a = recorder();
+      const b = recorder();
+      const c1 = s.connect();
+      const c2 = s.connect();
+      const first = submit(c1, { functionName: 'f', payload: 'x', unique: 'same' }, a);
+      submit(c2, { functionName: 'f', payload: 'y', unique: 'same', background: true });
+      const w = workerConnection(s, 'f');
+      const job = w.connection.grab()!;
+      expect(job.payload.toString()).toBe('x');
+      w.connection.workData(job.handle, 'part');
+      // A late joiner of a running job gets only what follows.
+      const third = submit(
+        c2,
+        { functionName: 'f', payload: 'z', unique: 'same', priority: 'low' },
+        b,
+      );
+      expect(third).toEqual({ handle: first.handle, coalesced: true });
+      w.connection.workComplete(job.handle, 'done');
+      expect(a.types()).toEqual(['data', 'complete']);
+      expect(b.types()).toEqual(['complete']);
+      expect((await s.status(first.handle)).known).toBe(false);
+    },
+  );
 
   it('delivers twice to a connection that submitted the same unique twice', () => {
     const s = server();
@@ -134,7 +173,7 @@ describe('coalescing by unique id (reference §3.2)', () => {
     expect(submit(c, { functionName: 'g', unique: 'u' }).coalesced).toBe(false);
   });
 
-  it('coalesces the "-" unique by payload, small and large', async () => {
+  localOnly(BY_PAYLOAD)('coalesces the "-" unique by payload, small and large', async () => {
     const s = server();
     const c = s.connect();
     const big = Buffer.alloc(1000, 7);
@@ -167,23 +206,24 @@ describe('status (reference §3.8)', () => {
       numerator: 0,
       denominator: 0,
     });
-    const { handle } = submit(c, { functionName: 'f', unique: 'u', background: true });
-    expect(sync(c.status(handle))).toEqual({
+    const { handle } = await submitted(c, { functionName: 'f', unique: 'u', background: true });
+    expect(await c.status(handle)).toEqual({
       known: true,
       running: false,
       numerator: 0,
       denominator: 0,
     });
     const w = workerConnection(s, 'f');
-    w.connection.grab();
+    await assigned(w.connection);
     w.connection.workStatus(handle, 3, 14);
-    expect(sync(c.status(handle))).toEqual({
+    await settled();
+    expect(await c.status(handle)).toEqual({
       known: true,
       running: true,
       numerator: 3,
       denominator: 14,
     });
-    expect(sync(c.statusByUnique('u'))).toEqual({
+    expect(await c.statusByUnique('u')).toEqual({
       known: true,
       running: true,
       numerator: 3,
@@ -192,22 +232,23 @@ describe('status (reference §3.8)', () => {
       handle,
     });
     w.connection.workComplete(handle);
-    expect(sync(c.status(handle)).known).toBe(false);
+    await settled();
+    expect((await c.status(handle)).known).toBe(false);
   });
 
-  it('counts attached submissions and answers exactly when given the function', () => {
+  it('counts attached submissions and answers exactly when given the function', async () => {
     const s = server();
     const c = s.connect();
     submit(c, { functionName: 'f', unique: 'same' }, recorder());
     submit(c, { functionName: 'f', unique: 'same' }, recorder());
-    const g = submit(c, { functionName: 'g', unique: 'same', background: true });
-    expect(sync(c.statusByUnique('same', 'f')).clientCount).toBe(2);
-    expect(sync(c.statusByUnique('same', 'g'))).toMatchObject({
+    const g = await submitted(c, { functionName: 'g', unique: 'same', background: true });
+    expect((await c.statusByUnique('same', 'f')).clientCount).toBe(2);
+    expect(await c.statusByUnique('same', 'g')).toMatchObject({
       known: true,
       clientCount: 0,
       handle: g.handle,
     });
-    expect(sync(c.statusByUnique('nope'))).toMatchObject({ known: false, clientCount: 0 });
+    expect(await c.statusByUnique('nope')).toMatchObject({ known: false, clientCount: 0 });
   });
 });
 
@@ -265,9 +306,9 @@ describe('worker loss and retries (reference §3.5)', () => {
     const c = s.connect();
     const r = recorder();
     const first = submit(c, { functionName: 'f', payload: 'first' }, r);
-    submit(c, { functionName: 'f', payload: 'second', background: true });
+    await submitted(c, { functionName: 'f', payload: 'second', background: true });
     const w1 = workerConnection(s, 'f');
-    w1.connection.grab();
+    await assigned(w1.connection);
     w1.connection.workStatus(first.handle, 1, 2);
     w1.connection.close();
     expect(await s.status(first.handle)).toEqual({
@@ -278,7 +319,7 @@ describe('worker loss and retries (reference §3.5)', () => {
     });
     expect((await s.jobs()).find((j) => j.handle === first.handle)?.retries).toBe(1);
     const w2 = workerConnection(s, 'f');
-    const again = w2.connection.grab()!;
+    const again = (await assigned(w2.connection))!;
     expect([again.handle, again.attempt]).toEqual([first.handle, 2]);
     w2.connection.workComplete(again.handle, 'ok');
     expect(r.types()).toEqual(['status', 'complete']);
@@ -301,17 +342,19 @@ describe('worker loss and retries (reference §3.5)', () => {
   it('requeues on CANT_DO and RESET_ABILITIES of the holder', async () => {
     const s = server();
     const c = s.connect();
-    submit(c, { functionName: 'f', background: true });
-    submit(c, { functionName: 'g', background: true });
+    await submitted(c, { functionName: 'f', background: true });
+    await submitted(c, { functionName: 'g', background: true });
     const w = workerConnection(s, 'f', 'g');
-    w.connection.grab();
-    w.connection.grab();
+    await assigned(w.connection);
+    await assigned(w.connection);
     w.connection.cantDo('f');
+    await settled();
     expect((await s.functions()).find((f) => f.functionName === 'f')).toMatchObject({
       running: 0,
       workers: 0,
     });
     w.connection.resetAbilities();
+    await settled();
     expect((await s.functions()).map((f) => [f.functionName, f.running, f.queued.normal])).toEqual([
       ['f', 0, 1],
       ['g', 0, 1],
@@ -320,26 +363,31 @@ describe('worker loss and retries (reference §3.5)', () => {
 });
 
 describe('waking sleeping workers (reference §3.4)', () => {
-  it('wakes one sleeper per queued job, never more', () => {
+  it('wakes one sleeper per queued job, never more', async () => {
     const s = server();
     const sleepers = [1, 2, 3].map(() => workerConnection(s, 'f'));
     for (const w of sleepers) w.connection.preSleep();
     const c = s.connect();
-    submit(c, { functionName: 'f', background: true });
+    await submitted(c, { functionName: 'f', background: true });
+    await settled();
     expect(sleepers.map((w) => w.wakes)).toEqual([1, 0, 0]);
-    submit(c, { functionName: 'f', background: true });
+    await submitted(c, { functionName: 'f', background: true });
+    await settled();
     expect(sleepers.map((w) => w.wakes)).toEqual([1, 1, 0]);
   });
 
-  it('wakes at once on PRE_SLEEP when work is waiting, and never wakes non-sleepers', () => {
+  it('wakes at once on PRE_SLEEP when work is waiting, and never wakes non-sleepers', async () => {
     const s = server();
     const c = s.connect();
     const never = workerConnection(s, 'f');
-    submit(c, { functionName: 'f', background: true });
+    await submitted(c, { functionName: 'f', background: true });
+    await settled();
     expect(never.wakes).toBe(0);
     const w = workerConnection(s, 'f');
     w.connection.preSleep();
+    await settled();
     expect(w.wakes).toBe(1);
+    expect(never.wakes).toBe(0);
   });
 
   it('wakes another sleeper when the woken one took a different job', async () => {
@@ -349,44 +397,53 @@ describe('waking sleeping workers (reference §3.4)', () => {
     const onlyF = workerConnection(s, 'f');
     both.connection.preSleep();
     onlyF.connection.preSleep();
-    submit(c, { functionName: 'f', background: true });
+    await submitted(c, { functionName: 'f', background: true });
+    await settled();
     expect([both.wakes, onlyF.wakes]).toEqual([1, 0]);
-    submit(c, { functionName: 'g', background: true, priority: 'high' });
+    const g = await submitted(c, { functionName: 'g', background: true, priority: 'high' });
+    await settled();
     // The woken worker takes the HIGH g job; f's job still needs a worker.
-    expect(grab(both.connection)).toBeDefined();
-    await Promise.resolve();
+    expect((await grabbed(both.connection))?.handle).toBe(g.handle);
+    await settled();
     expect(onlyF.wakes).toBe(1);
   });
 });
 
 describe('queue limits (reference §3.14)', () => {
-  it('rejects when the function holds as many jobs as the priority allows, all priorities counted', async () => {
-    const s = server();
-    const c = s.connect();
-    submit(c, { functionName: 'f', priority: 'low', background: true });
-    await s.setMaxQueue('f', { high: 5, normal: 3, low: 1 });
-    expect(() => submit(c, { functionName: 'f', priority: 'low', background: true })).toThrow(
-      QueueFullError,
-    );
-    submit(c, { functionName: 'f', background: true });
-    submit(c, { functionName: 'f', background: true, unique: 'u' });
-    expect(() => submit(c, { functionName: 'f', background: true })).toThrow(QueueFullError);
-    // A coalesced submission is not a new job and is not limited.
-    expect(submit(c, { functionName: 'f', background: true, unique: 'u' }).coalesced).toBe(true);
-    submit(c, { functionName: 'f', priority: 'high', background: true });
-    submit(c, { functionName: 'f', priority: 'high', background: true });
-    expect(() => submit(c, { functionName: 'f', priority: 'high', background: true })).toThrow(
-      QueueFullError,
-    );
-    expect(await s.setMaxQueue('unknown', 1)).toBe(false);
-  });
+  localOnly(
+    "a function's own queue limit (setMaxQueue) bounds this node's foreground jobs only: a shared queue's backend has none yet",
+  )(
+    'rejects when the function holds as many jobs as the priority allows, all priorities counted',
+    async () => {
+      const s = server();
+      const c = s.connect();
+      submit(c, { functionName: 'f', priority: 'low', background: true });
+      await s.setMaxQueue('f', { high: 5, normal: 3, low: 1 });
+      expect(() => submit(c, { functionName: 'f', priority: 'low', background: true })).toThrow(
+        QueueFullError,
+      );
+      submit(c, { functionName: 'f', background: true });
+      submit(c, { functionName: 'f', background: true, unique: 'u' });
+      expect(() => submit(c, { functionName: 'f', background: true })).toThrow(QueueFullError);
+      // A coalesced submission is not a new job and is not limited.
+      expect(submit(c, { functionName: 'f', background: true, unique: 'u' }).coalesced).toBe(true);
+      submit(c, { functionName: 'f', priority: 'high', background: true });
+      submit(c, { functionName: 'f', priority: 'high', background: true });
+      expect(() => submit(c, { functionName: 'f', priority: 'high', background: true })).toThrow(
+        QueueFullError,
+      );
+      expect(await s.setMaxQueue('unknown', 1)).toBe(false);
+    },
+  );
 
-  it('applies a server-wide default limit to new functions', () => {
+  it('applies a server-wide default limit to new functions', async () => {
     const s = server({ maxQueue: 2 });
     const c = s.connect();
-    submit(c, { functionName: 'f', background: true });
-    submit(c, { functionName: 'f', background: true });
-    expect(() => submit(c, { functionName: 'f', background: true })).toThrow(QueueFullError);
+    await submitted(c, { functionName: 'f', background: true });
+    await submitted(c, { functionName: 'f', background: true });
+    await expect(submitted(c, { functionName: 'f', background: true })).rejects.toThrow(
+      QueueFullError,
+    );
   });
 });
 
@@ -418,7 +475,9 @@ describe('cancel (reference §3.12, fixed)', () => {
 });
 
 describe('functions (reference §4.2)', () => {
-  it('creates, lists and drops functions; refuses to drop one in use', async () => {
+  localOnly(
+    "createFunction and dropFunction act on this node's functions: a shared queue's backend has no function table to drop from yet",
+  )('creates, lists and drops functions; refuses to drop one in use', async () => {
     const s = server();
     await s.createFunction('made');
     expect(await s.functions()).toEqual([
@@ -466,7 +525,7 @@ describe('functions (reference §4.2)', () => {
 });
 
 describe('admin data', () => {
-  it('lists connections, jobs and unique ids', async () => {
+  localOnly(NEEDS_STORE)('lists connections, jobs and unique ids', async () => {
     const s = server({ store: new MemoryJobStore() });
     const c = s.connect({ address: '127.0.0.1' });
     c.clientId = 'submitter';
@@ -502,15 +561,18 @@ describe('client disconnects (reference §3.5, fixed)', () => {
     expect((await s.functions())[0]?.total).toBe(0);
   });
 
-  it('keeps a background job a foreground client had joined', async () => {
-    const s = server();
-    const c1 = s.connect();
-    const c2 = s.connect();
-    const { handle } = submit(c1, { functionName: 'f', unique: 'u', background: true });
-    submit(c2, { functionName: 'f', unique: 'u' }, recorder());
-    c2.close();
-    expect((await s.jobs()).map((j) => [j.handle, j.background])).toEqual([[handle, true]]);
-  });
+  localOnly(COALESCE_ACROSS_FORMS)(
+    'keeps a background job a foreground client had joined',
+    async () => {
+      const s = server();
+      const c1 = s.connect();
+      const c2 = s.connect();
+      const { handle } = submit(c1, { functionName: 'f', unique: 'u', background: true });
+      submit(c2, { functionName: 'f', unique: 'u' }, recorder());
+      c2.close();
+      expect((await s.jobs()).map((j) => [j.handle, j.background])).toEqual([[handle, true]]);
+    },
+  );
 
   it('lets a running foreground job finish when its client left, its result going nowhere', async () => {
     const s = server();
@@ -559,32 +621,36 @@ describe('memory', () => {
 });
 
 describe('payload coalescing across forms', () => {
-  it('joins a foreground "-" submission to a background job with the same small payload', () => {
-    const s = server();
-    const c = s.connect();
-    const bg = submit(c, {
-      functionName: 'f',
-      unique: '-',
-      payload: Buffer.from('same'),
-      background: true,
-    });
-    const fg = submit(
-      c,
-      { functionName: 'f', unique: '-', payload: Buffer.from('same') },
-      recorder(),
-    );
-    expect(fg).toEqual({ handle: bg.handle, coalesced: true });
-  });
+  localOnly(BY_PAYLOAD)(
+    'joins a foreground "-" submission to a background job with the same small payload',
+    () => {
+      const s = server();
+      const c = s.connect();
+      const bg = submit(c, {
+        functionName: 'f',
+        unique: '-',
+        payload: Buffer.from('same'),
+        background: true,
+      });
+      const fg = submit(
+        c,
+        { functionName: 'f', unique: '-', payload: Buffer.from('same') },
+        recorder(),
+      );
+      expect(fg).toEqual({ handle: bg.handle, coalesced: true });
+    },
+  );
 });
 
 describe('job index across many jobs', () => {
   it('finds, lists and forgets jobs across pages of handles', async () => {
     const s = server();
     const c = s.connect();
-    const handles = Array.from(
-      { length: 3000 },
-      () => submit(c, { functionName: 'f', background: true }).handle,
-    );
+    const handles = (
+      await Promise.all(
+        Array.from({ length: 3000 }, () => submitted(c, { functionName: 'f', background: true })),
+      )
+    ).map((outcome) => outcome.handle);
     for (let i = 0; i < 3000; i += 2) await s.cancel(handles[i]!);
     expect((await s.status(handles[1]!)).known).toBe(true);
     expect((await s.status(handles[2000]!)).known).toBe(false);
@@ -593,7 +659,7 @@ describe('job index across many jobs', () => {
     expect((await s.jobs()).map((j) => j.handle)).toEqual(handles.filter((_, i) => i % 2 === 1));
     for (let i = 1; i < 3000; i += 2) await s.cancel(handles[i]!);
     expect(await s.jobs()).toEqual([]);
-    expect(submit(c, { functionName: 'f', background: true }).handle).toBe('H:t:3001');
+    expect((await submitted(c, { functionName: 'f', background: true })).handle).toBe('H:t:3001');
   });
 });
 

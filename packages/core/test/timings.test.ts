@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../src/index.js';
-import { grab, server, submit, virtualClock, workerConnection } from './helpers.js';
+import {
+  CLAIMED_RUNNING,
+  grabbed,
+  localOnly,
+  server,
+  settled,
+  submitted,
+  virtualClock,
+  workerConnection,
+} from './helpers.js';
 
 function background(functionName: string, payload: string, extra: { runAt?: number } = {}) {
   return { functionName, payload, background: true, ...extra };
@@ -13,33 +22,37 @@ function bucketOf(bounds: readonly number[], seconds: number): number {
 }
 
 describe('wait and run timings', () => {
-  it('measures nothing until asked', () => {
+  it('measures nothing until asked', async () => {
     const clock = virtualClock();
     const s = server({ scheduler: clock.scheduler });
     const w = workerConnection(s, 'mail');
-    const job = submit(s.connect(), background('mail', 'a'));
-    grab(w.connection);
+    const job = await submitted(s.connect(), background('mail', 'a'));
+    await grabbed(w.connection);
     w.connection.workComplete(job.handle, Buffer.alloc(0));
+    await settled();
     expect(s.timings()).toEqual([]);
   });
 
-  it('measures the wait from submission or the end of a delay, and the run to its end', () => {
+  localOnly(
+    'a job a shared queue claimed for this node does not carry when it was queued, so its wait is not measured',
+  )('measures the wait from submission or the end of a delay, and the run to its end', async () => {
     const clock = virtualClock();
-    clock.advanceTo(1000);
+    await clock.runTo(1000);
     const s = server({ scheduler: clock.scheduler });
     s.measureTimings();
     const w = workerConnection(s, 'mail');
     const c = s.connect();
-    const now = submit(c, background('mail', 'now'));
-    clock.advanceTo(1250); // waited 250 ms
-    expect(grab(w.connection)?.handle).toBe(now.handle);
-    clock.advanceTo(4250); // ran 3 s
+    const now = await submitted(c, background('mail', 'now'));
+    await clock.runTo(1250); // waited 250 ms
+    expect((await grabbed(w.connection))?.handle).toBe(now.handle);
+    await clock.runTo(4250); // ran 3 s
     w.connection.workComplete(now.handle, Buffer.alloc(0));
+    await settled();
 
-    const later = submit(c, background('mail', 'later', { runAt: 10_000 }));
-    clock.advanceTo(10_004); // due at 10 000, started 4 ms after
-    expect(grab(w.connection)?.handle).toBe(later.handle);
-    clock.advanceTo(10_024);
+    const later = await submitted(c, background('mail', 'later', { runAt: 10_000 }));
+    await clock.runTo(10_004); // due at 10 000, started 4 ms after
+    expect((await grabbed(w.connection))?.handle).toBe(later.handle);
+    await clock.runTo(10_024);
     w.connection.workFail(later.handle); // a failed run is a run too
 
     const [mail] = s.timings();
@@ -59,19 +72,19 @@ describe('wait and run timings', () => {
 
   it('gives a job queued before timings were on no wait, and counts a lost run', async () => {
     const clock = virtualClock();
-    clock.advanceTo(500);
+    await clock.runTo(500);
     const s = server({ scheduler: clock.scheduler });
     const w = workerConnection(s, 'mail');
-    const old = submit(s.connect(), background('mail', 'old'));
-    clock.advanceTo(600);
+    const old = await submitted(s.connect(), background('mail', 'old'));
+    await clock.runTo(600);
     s.measureTimings();
-    grab(w.connection);
-    clock.advanceTo(700);
+    await grabbed(w.connection);
+    await clock.runTo(700);
     w.connection.close(); // the worker is lost: the attempt ended
     // Queued again at once, it waits from the lost run's end, which is not kept: no wait.
     const again = workerConnection(s, 'mail');
-    clock.advanceTo(800);
-    expect(grab(again.connection)?.handle).toBe(old.handle);
+    await clock.runTo(800);
+    expect((await grabbed(again.connection))?.handle).toBe(old.handle);
     const [mail] = s.timings();
     expect(mail?.wait.count).toBe(0);
     expect(mail?.run.count).toBe(1);
@@ -82,45 +95,49 @@ describe('wait and run timings', () => {
 });
 
 describe('listing live jobs', () => {
-  it('lists running jobs with their progress, longest running first, within a limit', async () => {
-    const clock = virtualClock();
-    const s = server({ scheduler: clock.scheduler });
-    s.measureTimings();
-    const w = workerConnection(s, 'resize', 'mail');
-    const c = s.connect();
-    const first = submit(c, background('resize', 'a'));
-    grab(w.connection);
-    clock.advanceTo(10);
-    const second = submit(c, background('resize', 'b'));
-    grab(w.connection);
-    submit(c, background('resize', 'queued'));
-    submit(c, background('mail', 'm', { runAt: 500 }));
-    submit(c, background('mail', 'n', { runAt: 200 }));
-    w.connection.workStatus(second.handle, 3, 4);
+  localOnly(CLAIMED_RUNNING)(
+    'lists running jobs with their progress, longest running first, within a limit',
+    async () => {
+      const clock = virtualClock();
+      const s = server({ scheduler: clock.scheduler });
+      s.measureTimings();
+      const w = workerConnection(s, 'resize', 'mail');
+      const c = s.connect();
+      const first = await submitted(c, background('resize', 'a'));
+      await grabbed(w.connection);
+      await clock.runTo(10);
+      const second = await submitted(c, background('resize', 'b'));
+      await grabbed(w.connection);
+      await submitted(c, background('resize', 'queued'));
+      await submitted(c, background('mail', 'm', { runAt: 500 }));
+      await submitted(c, background('mail', 'n', { runAt: 200 }));
+      w.connection.workStatus(second.handle, 3, 4);
+      await settled();
 
-    const running = await s.jobs({ state: 'running' });
-    expect(running.map((j) => j.handle)).toEqual([first.handle, second.handle]);
-    expect(running[1]).toMatchObject({
-      numerator: 3,
-      denominator: 4,
-      startedAt: 10,
-      attempt: 1,
-      worker: w.connection.id,
-      state: 'running',
-    });
-    expect((await s.jobs({ state: 'running', limit: 1 })).map((j) => j.handle)).toEqual([
-      first.handle,
-    ]);
-    expect((await s.jobs({ state: 'delayed' })).map((j) => j.runAt)).toEqual([200, 500]);
-    expect((await s.jobs({ state: 'delayed', limit: 1 })).map((j) => j.runAt)).toEqual([200]);
-    expect((await s.jobs({ state: 'queued' })).map((j) => j.functionName)).toEqual(['resize']);
-    expect(await s.jobs({ functionName: 'mail' })).toHaveLength(2);
-    expect(await s.jobs({ functionName: 'nothing' })).toEqual([]);
-    expect(await s.jobs({ limit: 2 })).toHaveLength(2);
-    expect(await s.jobs()).toHaveLength(5);
-    expect((await s.job(second.handle))?.numerator).toBe(3);
-    expect(await s.job('H:nowhere:1')).toBeUndefined();
-  });
+      const running = await s.jobs({ state: 'running' });
+      expect(running.map((j) => j.handle)).toEqual([first.handle, second.handle]);
+      expect(running[1]).toMatchObject({
+        numerator: 3,
+        denominator: 4,
+        startedAt: 10,
+        attempt: 1,
+        worker: w.connection.id,
+        state: 'running',
+      });
+      expect((await s.jobs({ state: 'running', limit: 1 })).map((j) => j.handle)).toEqual([
+        first.handle,
+      ]);
+      expect((await s.jobs({ state: 'delayed' })).map((j) => j.runAt)).toEqual([200, 500]);
+      expect((await s.jobs({ state: 'delayed', limit: 1 })).map((j) => j.runAt)).toEqual([200]);
+      expect((await s.jobs({ state: 'queued' })).map((j) => j.functionName)).toEqual(['resize']);
+      expect(await s.jobs({ functionName: 'mail' })).toHaveLength(2);
+      expect(await s.jobs({ functionName: 'nothing' })).toEqual([]);
+      expect(await s.jobs({ limit: 2 })).toHaveLength(2);
+      expect(await s.jobs()).toHaveLength(5);
+      expect((await s.job(second.handle))?.numerator).toBe(3);
+      expect(await s.job('H:nowhere:1')).toBeUndefined();
+    },
+  );
 
   it('lists the earliest delayed jobs of a large heap, passing over the ended ones', async () => {
     const clock = virtualClock();
@@ -128,7 +145,9 @@ describe('listing live jobs', () => {
     const c = s.connect();
     const handles = [];
     for (let i = 0; i < 2000; i++) {
-      handles.push(submit(c, background('later', `${i}`, { runAt: 100_000 - i })).handle);
+      handles.push(
+        (await submitted(c, background('later', `${i}`, { runAt: 100_000 - i }))).handle,
+      );
     }
     // The two earliest are cancelled: the heap still holds them, the listing does not.
     await s.cancel(handles[1999]!);

@@ -114,10 +114,11 @@ export class JobServerMetrics {
       labelNames: ['function'],
       registers,
       async collect() {
-        const controls = await server.controls();
+        // Each function's settings record says whether it is paused.
+        const configured = await server.configured();
         this.reset();
-        for (const c of controls) {
-          if (c.paused) this.set({ function: fn(c.functionName) }, 1);
+        for (const s of configured) {
+          if (s.paused) this.set({ function: fn(s.functionName) }, 1);
         }
       },
     });

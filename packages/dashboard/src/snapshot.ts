@@ -121,9 +121,9 @@ export async function takeSnapshot(
 ): Promise<DashboardSnapshot> {
   checkJobServer(server);
   checkOptions(limits, 'limits');
-  const [controls, functionStatus, schedules, failedCount, running, delayed, failed] =
+  const [configured, functionStatus, schedules, failedCount, running, delayed, failed] =
     await Promise.all([
-      server.controls(),
+      server.configured(),
       server.functions(),
       server.schedules(),
       server.outcomeCount({ state: 'failed' }),
@@ -131,7 +131,8 @@ export async function takeSnapshot(
       server.jobs({ state: 'delayed', limit: limits.delayed ?? 100 }),
       server.outcomes({ state: 'failed', limit: limits.failed ?? 100 }),
     ]);
-  const paused = new Set(controls.filter((c) => c.paused).map((c) => c.functionName));
+  // Whether a function is paused is its settings record's to say.
+  const paused = new Set(configured.filter((s) => s.paused).map((s) => s.functionName));
   const totals = { queued: 0, delayed: 0, running: 0 };
   const functions = functionStatus.map((f): FunctionRow => {
     const queued = f.queued.high + f.queued.normal + f.queued.low - f.delayed;

@@ -3,12 +3,13 @@
 import type Database from 'better-sqlite3';
 import { StoreOpenError } from './errors.js';
 import { gearmandQueueTables } from './gearmand.js';
+import { settingsJson } from './setting-rows.js';
 
 /** Marks a file as a geartrain store (`PRAGMA application_id`): "gear" in ASCII. */
 export const APPLICATION_ID = 0x67656172;
 
 /** The schema this release writes. `PRAGMA user_version` holds the file's. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** One step of the schema: from `to - 1` to `to`. Steps run in order, in one transaction. */
 export interface Migration {
@@ -98,7 +99,45 @@ export const MIGRATIONS: readonly Migration[] = [
         ) WITHOUT ROWID`);
     },
   },
+  {
+    // Version 5: each function's settings record (retries, retention, pause, limits, queue
+    // limits) as JSON, in place of the pauses and limits of version 4, which it carries over.
+    to: 5,
+    up(db) {
+      db.exec(`
+        CREATE TABLE geartrain_settings (
+          function_name TEXT PRIMARY KEY,
+          settings TEXT NOT NULL
+        ) WITHOUT ROWID`);
+      const insert = db.prepare(`INSERT INTO geartrain_settings VALUES (?, ?)`);
+      const controls = db.prepare(`SELECT * FROM geartrain_controls`).raw().all() as ControlRow[];
+      for (const [functionName, paused, max, duration, concurrency] of controls) {
+        insert.run(
+          functionName,
+          settingsJson(recordOfControlRow(paused, max, duration, concurrency)),
+        );
+      }
+      db.exec(`DROP TABLE geartrain_controls`);
+    },
+  },
 ];
+
+/** A row of version 4's `geartrain_controls`: name, paused (0, 1), rate max and ms, concurrency. */
+type ControlRow = [string, number, number | null, number | null, number | null];
+
+/** A version 4 control as the settings of a record (in the order records keep them). */
+function recordOfControlRow(
+  paused: number,
+  max: number | null,
+  duration: number | null,
+  concurrency: number | null,
+): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  if (max !== null && duration !== null) settings['rate'] = { max, duration };
+  if (concurrency !== null) settings['concurrency'] = concurrency;
+  if (paused === 1) settings['paused'] = true;
+  return settings;
+}
 
 /** A table name is spliced into SQL, so only plain identifiers are allowed. */
 export function checkTableName(table: string): void {

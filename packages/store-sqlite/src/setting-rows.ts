@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CatchUp, FunctionControl, Priority, ScheduleRecord } from '@geartrain/core';
+import type { CatchUp, Priority, ScheduleRecord, SettingsRecord } from '@geartrain/core';
 
 /** A write to the schedules table, in the order the server made it. */
 export type ScheduleWrite = { readonly save: ScheduleRecord } | { readonly remove: string };
@@ -16,24 +16,39 @@ interface StoredDefinition {
 }
 
 /**
- * The functions' pauses and limits and the schedules (schema 4): written in the job writes'
- * transaction (a tick's last time commits with its job), read at start.
+ * A record's settings as its JSON column keeps them (its name has a column of its own).
+ * JSON has no Infinity, which a retention uses for "all" and "no age limit": it is written as
+ * the string "Infinity" (no setting is a string that could be that).
+ */
+export function settingsJson(settings: object): string {
+  return JSON.stringify(settings, (_key, value: unknown) =>
+    value === Infinity ? 'Infinity' : value,
+  );
+}
+
+function parseSettings(json: string): Record<string, unknown> {
+  return JSON.parse(json, (_key, value: unknown) =>
+    value === 'Infinity' ? Infinity : value,
+  ) as Record<string, unknown>;
+}
+
+/**
+ * The functions' settings records (schema 5) and the schedules (schema 4): written in the job
+ * writes' transaction (a tick's last time commits with its job), read at start.
  */
 export class SettingRows {
-  private readonly saveControl: Database.Statement;
-  private readonly removeControl: Database.Statement;
-  private readonly selectControls: Database.Statement;
+  private readonly saveSettings: Database.Statement;
+  private readonly removeSettings: Database.Statement;
+  private readonly selectSettings: Database.Statement;
   private readonly saveSchedule: Database.Statement;
   private readonly removeSchedule: Database.Statement;
   private readonly selectSchedules: Database.Statement;
 
   constructor(db: Database.Database) {
-    this.saveControl = db.prepare(
-      `INSERT OR REPLACE INTO geartrain_controls VALUES (?, ?, ?, ?, ?)`,
-    );
-    this.removeControl = db.prepare(`DELETE FROM geartrain_controls WHERE function_name = ?`);
-    this.selectControls = db
-      .prepare(`SELECT * FROM geartrain_controls ORDER BY function_name`)
+    this.saveSettings = db.prepare(`INSERT OR REPLACE INTO geartrain_settings VALUES (?, ?)`);
+    this.removeSettings = db.prepare(`DELETE FROM geartrain_settings WHERE function_name = ?`);
+    this.selectSettings = db
+      .prepare(`SELECT * FROM geartrain_settings ORDER BY function_name`)
       .raw();
     this.saveSchedule = db.prepare(
       `INSERT OR REPLACE INTO geartrain_schedules VALUES (?, ?, ?, ?, ?)`,
@@ -42,19 +57,13 @@ export class SettingRows {
     this.selectSchedules = db.prepare(`SELECT * FROM geartrain_schedules ORDER BY id`).raw();
   }
 
-  write(controls: readonly FunctionControl[], schedules: readonly ScheduleWrite[]): void {
-    for (const c of controls) {
-      if (!c.paused && c.rate === null && c.concurrency === null) {
-        this.removeControl.run(c.functionName);
-        continue;
-      }
-      this.saveControl.run(
-        c.functionName,
-        c.paused ? 1 : 0,
-        c.rate?.max ?? null,
-        c.rate?.duration ?? null,
-        c.concurrency,
-      );
+  write(settings: readonly SettingsRecord[], schedules: readonly ScheduleWrite[]): void {
+    for (const record of settings) {
+      const { functionName, ...rest } = record;
+      // A record with no setting but its name removes the function's.
+      if (Object.values(rest).every((value) => value === undefined)) {
+        this.removeSettings.run(functionName);
+      } else this.saveSettings.run(functionName, settingsJson(rest));
     }
     for (const w of schedules) {
       if ('remove' in w) {
@@ -75,21 +84,10 @@ export class SettingRows {
     }
   }
 
-  *controls(): Generator<FunctionControl> {
-    for (const row of this.selectControls.all() as [
-      string,
-      number,
-      number | null,
-      number | null,
-      number | null,
-    ][]) {
-      const [functionName, paused, max, duration, concurrency] = row;
-      yield {
-        functionName,
-        paused: paused === 1,
-        rate: max === null || duration === null ? null : { max, duration },
-        concurrency,
-      };
+  *settings(): Generator<SettingsRecord> {
+    for (const [functionName, json] of this.selectSettings.all() as [string, string][]) {
+      const settings = parseSettings(json);
+      if (Object.keys(settings).length > 0) yield { functionName, ...settings };
     }
   }
 

@@ -1,11 +1,11 @@
 import type Database from 'better-sqlite3';
 import type {
-  FunctionControl,
   JobRecord,
   JobStore,
   LoggerLike,
   OutcomeRecord,
   ScheduleRecord,
+  SettingsRecord,
 } from '@geartrain/core';
 import { SettingRows, type ScheduleWrite } from './setting-rows.js';
 import { OutcomeRows, type OutcomeWrite } from './outcome-rows.js';
@@ -61,8 +61,8 @@ export class SqliteJobStore implements JobStore {
   private removes: number[] = [];
   /** Kept outcomes written and forgotten, in order (lazy, like removals). */
   private outcomeWrites: OutcomeWrite[] = [];
-  /** Pauses, limits and schedules written: acknowledged, like new jobs. */
-  private controlWrites: FunctionControl[] = [];
+  /** Settings records and schedules written: acknowledged, like new jobs. */
+  private settingsWrites: SettingsRecord[] = [];
   private scheduleWrites: ScheduleWrite[] = [];
   private batch: Batch | null = null;
   private flushScheduled = false;
@@ -83,7 +83,7 @@ export class SqliteJobStore implements JobStore {
     updates: JobRecord[],
     removes: number[],
     outcomes: OutcomeWrite[],
-    controls?: FunctionControl[],
+    settings?: SettingsRecord[],
     schedules?: ScheduleWrite[],
   ) => void;
   private readonly outcomeRows: OutcomeRows;
@@ -127,12 +127,12 @@ export class SqliteJobStore implements JobStore {
         updates: JobRecord[],
         removes: number[],
         outcomes: OutcomeWrite[],
-        controls: FunctionControl[] = [],
+        settings: SettingsRecord[] = [],
         schedules: ScheduleWrite[] = [],
       ) => {
         rows.write(adds, updates, removes);
         outcomeRows.write(outcomes);
-        if (controls.length > 0 || schedules.length > 0) settingRows.write(controls, schedules);
+        if (settings.length > 0 || schedules.length > 0) settingRows.write(settings, schedules);
       },
     );
   }
@@ -177,16 +177,16 @@ export class SqliteJobStore implements JobStore {
     return batch.promise;
   }
 
-  saveControl(record: FunctionControl): Promise<void> {
+  saveSettings(record: SettingsRecord): Promise<void> {
     this.checkOpen();
-    this.controlWrites.push(record);
+    this.settingsWrites.push(record);
     return this.acknowledged();
   }
 
-  listControls(): FunctionControl[] {
+  listSettings(): SettingsRecord[] {
     this.flush();
     try {
-      return [...this.settingRows.controls()];
+      return [...this.settingRows.settings()];
     } catch (error) {
       throw openError(error, this.path);
     }
@@ -275,7 +275,7 @@ export class SqliteJobStore implements JobStore {
     const updates = this.updates;
     const removes = this.removes;
     const outcomes = this.outcomeWrites;
-    const controls = this.controlWrites;
+    const settings = this.settingsWrites;
     const schedules = this.scheduleWrites;
     const writes = this.waiting();
     if (writes === 0) return;
@@ -284,12 +284,12 @@ export class SqliteJobStore implements JobStore {
     this.updates = [];
     this.removes = [];
     this.outcomeWrites = [];
-    if (controls.length > 0) this.controlWrites = [];
+    if (settings.length > 0) this.settingsWrites = [];
     if (schedules.length > 0) this.scheduleWrites = [];
     this.batch = null;
     const started = performance.now();
     try {
-      this.commit(adds, updates, removes, outcomes, controls, schedules);
+      this.commit(adds, updates, removes, outcomes, settings, schedules);
     } catch (error) {
       // Nothing of the batch was written. Its new jobs are refused (their submitters are
       // told); the writes of started and finished jobs are kept and tried again, without
@@ -310,7 +310,7 @@ export class SqliteJobStore implements JobStore {
       this.updates.length +
       this.removes.length +
       this.outcomeWrites.length +
-      this.controlWrites.length +
+      this.settingsWrites.length +
       this.scheduleWrites.length
     );
   }

@@ -1,8 +1,12 @@
 import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
+import { roundTripsSettled } from './round-trips.js';
 
-/** Lets promise callbacks and queued microtasks run (handlers, worker pumps), then timers' I/O. */
+/**
+ * Lets promise callbacks and queued microtasks run (handlers, worker pumps), then timers'
+ * I/O, and waits for the answers of queue doubles' round trips (they take no virtual time).
+ */
 export function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return roundTripsSettled();
 }
 
 /**

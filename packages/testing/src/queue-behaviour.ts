@@ -12,6 +12,7 @@ import { controlCases } from './queue-behaviour/controls.js';
 import { viewCases } from './queue-behaviour/views.js';
 import { lifecycleCases, durableCases } from './queue-behaviour/lifecycle.js';
 import { crossNodeCases } from './queue-behaviour/cross-node.js';
+import { crossNodeSettingsCases, settingsCases } from './queue-behaviour/settings.js';
 
 export type { MakePeer, MakeServer } from './queue-behaviour/harness.js';
 
@@ -90,11 +91,17 @@ export function describeQueueBehaviour(
     api.describe('failures, retries and outcomes', () => failureCases(define));
     api.describe('pauses, limits and schedules', () => controlCases(define));
     api.describe('views', () => viewCases(define));
+    api.describe('settings', () => settingsCases(define));
     api.describe('lost workers and shutdown', () => {
       lifecycleCases(define);
       if (options.durable === true) durableCases(define);
     });
     // Only for queues that several servers share: a local queue has no second node.
-    if (options.makePeer !== undefined) api.describe('across nodes', () => crossNodeCases(define));
+    if (options.makePeer !== undefined) {
+      api.describe('across nodes', () => {
+        crossNodeCases(define);
+        crossNodeSettingsCases(define);
+      });
+    }
   });
 }

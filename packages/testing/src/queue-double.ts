@@ -1,12 +1,12 @@
 import {
   createJobServer,
-  type FunctionLimits,
   type JobEvent,
   type JobFilter,
-  type JobPolicy,
   type JobServer,
+  type JobServerOptions,
   type OutcomeFilter,
   type ScheduleOptions,
+  type SettingsRecord,
 } from '@geartrain/core';
 import type {
   AttemptReport,
@@ -22,9 +22,20 @@ import type {
   ThrownError,
 } from '@geartrain/core/transport';
 import type { SchedulerLike, Subscription } from 'rxjs';
+import { roundTrip, roundTripsSettled } from './round-trips.js';
 
-export interface QueueDoubleOptions {
-  /** The clock of the queue's own timers (delays, back-offs, schedules). Default: real time. */
+/** The settings of the whole queue, as a shared queue's are its cluster's, not one node's. */
+export type QueueSettings = Pick<
+  JobServerOptions,
+  'maxRetries' | 'maxQueue' | 'maxUniqueLength' | 'keep' | 'outcomeDataLimit' | 'random'
+>;
+
+export interface QueueDoubleOptions extends QueueSettings {
+  /**
+   * The clock of the queue's own timers (delays, back-offs, schedules). Default: real time.
+   * Give the nodes' virtual clock to test on virtual time: answers still come a real turn
+   * later, taking no virtual time (`settled()` waits for them).
+   */
   scheduler?: SchedulerLike;
   /** Handles of the queue's jobs are `<prefix>:<n>`. Default `H:shared`. */
   handlePrefix?: string;
@@ -48,30 +59,21 @@ export class QueueDouble {
   /** Which node defined each schedule: its ticks are that node's to report. */
   private readonly owners = new Map<string, DoubleNode>();
   private ticks: Subscription | null = null;
-  /**
-   * How an answer waits its turn: on the given clock, or on the real event loop, where a
-   * pending answer holds the process as a database's socket does (the job server's own
-   * timers do not, so a script awaiting a submission would otherwise just end).
-   */
-  private readonly turn: (answer: () => void) => void;
 
   constructor(options: QueueDoubleOptions = {}) {
+    const { scheduler, handlePrefix, ...settings } = options;
     this.server = createJobServer({
-      ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
-      handlePrefix: options.handlePrefix ?? 'H:shared',
+      ...settings,
+      ...(scheduler === undefined ? {} : { scheduler }),
+      handlePrefix: handlePrefix ?? 'H:shared',
       releaseMemory: false,
     });
     this.scheduler = this.server.scheduler;
-    const clock = options.scheduler;
-    this.turn =
-      clock === undefined
-        ? (answer) => void setImmediate(answer)
-        : (answer) => void clock.schedule(answer);
   }
 
   /** One node's backend on this queue. */
   node(): QueueBackend {
-    const node = new DoubleNode(this.server, this.scheduler, this.turn, {
+    const node = new DoubleNode(this.server, this.scheduler, {
       closed: () => {
         this.nodes.delete(node);
         for (const [id, owner] of this.owners) if (owner === node) this.owners.delete(id);
@@ -88,6 +90,14 @@ export class QueueDouble {
     this.ticks ??= this.server.events$.subscribe((event) => {
       if (event.type === 'scheduled') this.owners.get(event.scheduleId)?.forward(event);
     });
+  }
+
+  /**
+   * Resolves once no call of any node is in flight (the queue doubles of this process): every
+   * answer given, and what the answers set off sent and answered too.
+   */
+  settled(): Promise<void> {
+    return roundTripsSettled();
   }
 
   /** A node dies (kill -9): its claims are lost at once, as its connections' would be. */
@@ -116,6 +126,17 @@ function thrownOf(thrown: ThrownError | null): Error | undefined {
   return error;
 }
 
+/** The settings of a record (every key of a `SettingsRecord` but its name). */
+const SETTINGS = [
+  'attempts',
+  'backoff',
+  'keep',
+  'rate',
+  'concurrency',
+  'maxQueue',
+  'paused',
+] as const satisfies readonly Exclude<keyof SettingsRecord, 'functionName'>[];
+
 /** One claim: the connection that holds the job for its node. */
 interface Claim {
   readonly connection: Connection;
@@ -133,24 +154,14 @@ class DoubleNode implements QueueBackend {
   constructor(
     private readonly queue: JobServer,
     private readonly scheduler: SchedulerLike,
-    private readonly turn: (answer: () => void) => void,
     private readonly double: { closed(): void; owns(scheduleId: string): void },
   ) {}
 
-  /** Answers a turn later, as a round trip to a database would. */
+  /** Answers a turn later, as a round trip to a database would (round-trips.ts). */
   private later<T>(answer: () => T | Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.turn(() => {
-        if (this.closed) {
-          reject(new Error('the node left the shared queue'));
-          return;
-        }
-        try {
-          Promise.resolve(answer()).then(resolve, reject);
-        } catch (error) {
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
+    return roundTrip(() => {
+      if (this.closed) throw new Error('the node left the shared queue');
+      return answer();
     });
   }
 
@@ -380,22 +391,16 @@ class DoubleNode implements QueueBackend {
   discardFailed(functionName: string) {
     return this.later(() => this.queue.discardFailed(functionName));
   }
-  setJobPolicy(functionName: string, policy: JobPolicy | null) {
-    return this.later(() => this.queue.setJobPolicy(functionName, policy));
+  /** The record replaces the function's whole: each setting it lacks is put back to null. */
+  saveSettings(functionName: string, record: SettingsRecord): Promise<void> {
+    const changes: Record<string, unknown> = {};
+    for (const field of SETTINGS) changes[field] = record[field] ?? null;
+    return this.later(async () => {
+      await this.queue.configure(functionName, changes);
+    });
   }
-  jobPolicy(functionName: string) {
-    return this.later(() => this.queue.jobPolicy(functionName));
-  }
-  setPaused(functionName: string, paused: boolean) {
-    return this.later(() =>
-      paused ? this.queue.pause(functionName) : this.queue.resume(functionName),
-    );
-  }
-  setLimits(functionName: string, limits: FunctionLimits | null) {
-    return this.later(() => this.queue.setFunctionLimits(functionName, limits));
-  }
-  controls() {
-    return this.later(() => this.queue.controls());
+  settings(): Promise<SettingsRecord[]> {
+    return this.later(async () => (await this.queue.configured()).map((s) => s.configured));
   }
   schedule(id: string, options: ScheduleOptions) {
     return this.later(() => {

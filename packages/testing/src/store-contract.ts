@@ -570,7 +570,8 @@ export function describeJobStoreContract(
     it(
       'keeps pauses and limits across a restart',
       withStore(async (store, restart) => {
-        if (store.saveControl === undefined) return; // a store may keep no controls
+        // A store may keep no pauses and limits (neither settings records nor controls).
+        if (store.saveSettings === undefined && store.saveControl === undefined) return;
         const clock = new VirtualClock();
         const first = serverOn(store, clock);
         await first.ready;
@@ -597,6 +598,63 @@ export function describeJobStoreContract(
         const third = serverOn(await restart(), clock);
         await third.ready;
         assert.equal(await third.paused('mail'), false);
+      }),
+    );
+
+    it(
+      "keeps each function's settings record whole across a restart",
+      withStore(async (store, restart) => {
+        if (store.saveSettings === undefined) return; // a store may keep no settings records
+        const clock = new VirtualClock();
+        const first = serverOn(store, clock);
+        await first.ready;
+        await first.setJobPolicy('charge', {
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 1000, max: 60_000, jitter: 0.2 },
+          // Infinity (keep all, no age limit) must come back as Infinity, not as null.
+          keep: { completed: { count: Infinity }, failed: { count: 10, age: Infinity } },
+        });
+        await first.configure('charge', {
+          rate: { max: 10, duration: 1000 },
+          concurrency: 2,
+          maxQueue: { high: 1, normal: 2, low: 3 },
+          paused: true,
+        });
+        await first.configure('mail', { attempts: 2 });
+        await first.configure('gone', { backoff: 5, concurrency: 1 });
+        await first.configure('gone', { backoff: null, concurrency: null });
+        const before = await first.configured();
+        assert.deepEqual(
+          before.map((s) => s.functionName),
+          ['charge', 'mail'],
+        );
+        await turns();
+
+        const second = serverOn(await restart(), clock);
+        await second.ready;
+        assert.deepEqual(await second.configured(), before);
+        assert.deepEqual(await second.jobPolicy('mail'), {
+          attempts: 2,
+          backoff: { type: 'fixed', delay: 0 },
+        });
+        await second.configure('charge', { paused: null, keep: null });
+        await second.setJobPolicy('mail', null);
+        await turns();
+        const third = serverOn(await restart(), clock);
+        await third.ready;
+        assert.deepEqual(
+          (await third.configured()).map((s) => s.configured),
+          [
+            {
+              functionName: 'charge',
+              attempts: 5,
+              backoff: { type: 'exponential', delay: 1000, max: 60_000, jitter: 0.2 },
+              rate: { max: 10, duration: 1000 },
+              concurrency: 2,
+              maxQueue: { high: 1, normal: 2, low: 3 },
+            },
+          ],
+        );
       }),
     );
 

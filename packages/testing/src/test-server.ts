@@ -13,6 +13,7 @@ import {
   type WorkerOptions,
 } from '@geartrain/core';
 import { checkOptions, knownKeys } from '@geartrain/core/transport';
+import { InvalidArgumentError } from '@geartrain/core';
 import type { Subscription } from 'rxjs';
 import { VirtualClock } from './clock.js';
 
@@ -65,11 +66,19 @@ export interface TestServerOptions extends Omit<JobServerOptions, 'scheduler'> {
    * in a time zone starts on the date it is about, e.g. `Date.parse('2026-03-28T00:00Z')`.
    */
   readonly startAt?: number;
+  /**
+   * The virtual clock to run on (default: a new one). Share one between the test server and
+   * what else must keep its time: a queue double's (`createQueueDouble({ scheduler:
+   * clock.scheduler })`, given as `queue: double.node()`), or other test servers, nodes of
+   * the same queue.
+   */
+  readonly clock?: VirtualClock;
 }
 
 // The server's own options less `scheduler` (the virtual clock is the point), plus startAt.
 const TEST_SERVER_KEYS = knownKeys<TestServerOptions>({
   startAt: true,
+  clock: true,
   handlePrefix: true,
   maxRetries: true,
   maxQueue: true,
@@ -93,7 +102,7 @@ const TEST_SERVER_KEYS = knownKeys<TestServerOptions>({
  * `advanceBy`, and `runUntilIdle` runs everything that can run.
  */
 export class TestServer {
-  readonly clock = new VirtualClock();
+  readonly clock: VirtualClock;
   /** The job server itself (every JobServer method). */
   readonly server: JobServer;
   private readonly ended: FinishedJob[] = [];
@@ -104,8 +113,12 @@ export class TestServer {
 
   constructor(options: TestServerOptions = {}) {
     checkOptions(options, 'test server options', TEST_SERVER_KEYS);
-    const { startAt, ...serverOptions } = options;
-    // No timer exists yet: moving the clock runs nothing.
+    const { startAt, clock, ...serverOptions } = options;
+    if (clock !== undefined && !(clock instanceof VirtualClock)) {
+      throw new InvalidArgumentError('test server option clock must be a VirtualClock');
+    }
+    this.clock = clock ?? new VirtualClock();
+    // Moved, not run: give startAt to the test server made first on a shared clock.
     if (startAt !== undefined) this.clock.scheduler.frame = startAt;
     this.server = createJobServer({ ...serverOptions, scheduler: this.clock.scheduler });
     const known = new Map<string, { functionName: string; unique: string; background: boolean }>();

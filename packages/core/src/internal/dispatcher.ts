@@ -126,8 +126,11 @@ export class Dispatcher implements QueueHost {
     if (worker.sleeping) {
       fn.sleepers.add(ability);
       this.wakes.ensure(fn);
-      if (worker.sleeping) this.queue.idle(worker);
     }
+    // A registration is room for jobs: a shared queue claims for it at once, and hears of the
+    // function's jobs from then on (else a job of a higher priority waits in the backend
+    // while the worker takes one this node has at hand).
+    this.queue.idle(worker);
   }
 
   /** CANT_DO: unregisters, and jobs of that function the connection holds go back (§2). */
@@ -157,6 +160,9 @@ export class Dispatcher implements QueueHost {
     if (worker.sleeping) this.wakes.unsleep(worker);
     const woken = this.wakes.clear(worker);
     const assignment = this.ctx.closing ? undefined : this.take(worker);
+    // Nothing at hand for a worker that asked: a shared queue claims some for it, as for a
+    // sleeper (a worker may poll with GRAB_JOB and never send PRE_SLEEP).
+    if (assignment === undefined && !this.ctx.closing) this.queue.idle(worker);
     // The wake is used up. If the worker took another function's job (or none), the job it
     // was woken for still needs a worker.
     if (woken !== null) this.wakes.ensure(woken);

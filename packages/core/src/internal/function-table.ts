@@ -10,8 +10,8 @@ export class FunctionTable {
 
   constructor(
     private readonly handlePrefix: string,
-    /** The queue limits a new function starts with (`maxQueue`). */
-    private readonly limits: QueueLimits,
+    /** The queue limits a new function starts with (its settings', see settings.ts). */
+    private readonly limitsOf: (name: string) => QueueLimits,
     /** The pause and limits kept for a name (they outlive a dropped function's entry). */
     private readonly gateOf: (name: string) => Gate | null,
   ) {}
@@ -25,7 +25,7 @@ export class FunctionTable {
     let fn = this.byName.get(name);
     if (fn === undefined) {
       fn = new FunctionEntry(name, this.handlePrefix);
-      fn.limits = this.limits;
+      fn.limits = this.limitsOf(name);
       fn.gate = this.gateOf(name);
       this.byName.set(name, fn);
     }
@@ -47,13 +47,5 @@ export class FunctionTable {
     if (fn === undefined) throw new FunctionNotFoundError(name);
     if (!fn.idle) throw new FunctionBusyError(name);
     this.byName.delete(name);
-  }
-
-  /** `maxqueue`: per-priority limits for an existing function; false when it does not exist. */
-  setLimits(name: string, limits: QueueLimits): boolean {
-    const fn = this.byName.get(name);
-    if (fn === undefined) return false;
-    fn.limits = limits;
-    return true;
   }
 }

@@ -2,7 +2,7 @@ import type { Subscription } from 'rxjs';
 import { InvalidArgumentError } from '../errors.js';
 import { checkOptions } from './checks.js';
 import { LIMITS_KEYS, RATE_KEYS } from './option-keys.js';
-import type { FunctionControl, FunctionLimits, RateLimit } from '../types.js';
+import type { FunctionLimits, RateLimit } from '../types.js';
 
 /**
  * What holds a function's queued jobs back (decision 23): a pause, a limit on how many start
@@ -110,16 +110,6 @@ export class Gate {
     this.timer = null;
     this.timerAt = Infinity;
   }
-}
-
-export function controlOf(gate: Gate): FunctionControl {
-  const limits = gate.limits;
-  return {
-    functionName: gate.functionName,
-    paused: gate.paused,
-    rate: limits.rate ?? null,
-    concurrency: limits.concurrency ?? null,
-  };
 }
 
 /** The most starts a rate may count (its window keeps one time per start). */

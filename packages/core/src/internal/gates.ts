@@ -1,14 +1,13 @@
-import type { FunctionControl, FunctionLimits } from '../types.js';
-import { checkName } from './checks.js';
+import type { FunctionLimits } from '../types.js';
 import type { ServerContext } from './context.js';
-import { Gate, checkLimits, controlOf } from './gate.js';
+import { Gate } from './gate.js';
 import type { FunctionEntry } from './job.js';
 import { timerDelay } from './timer-delay.js';
 
 /**
- * Pauses and limits by function name (decision 23). A function without any has no gate, so
- * the common path pays one null check (`FunctionEntry.gate`). Gates outlive a dropped
- * function's entry: they are kept by name.
+ * Pauses and limits by function name (decision 23), as the functions' settings records say
+ * (settings.ts). A function without any has no gate, so the common path pays one null check
+ * (`FunctionEntry.gate`). Gates outlive a dropped function's entry: they are kept by name.
  */
 export class Gates {
   private readonly byName = new Map<string, Gate>();
@@ -25,49 +24,20 @@ export class Gates {
     return this.byName.get(name) ?? null;
   }
 
-  /** Pauses or resumes; returns the function's control, to be stored. */
-  setPaused(functionName: string, paused: boolean): FunctionControl {
-    checkName(functionName, 'function name');
+  /**
+   * Puts a function's pause and limits in force (derived from its settings record: see
+   * settings.ts). Its sleeping workers are woken when the gate lets more start; `emit` says
+   * whether a change of pause is an event (not when a store's records are taken up).
+   */
+  set(functionName: string, paused: boolean, limits: FunctionLimits, emit: boolean): void {
     const gate = this.gateFor(functionName);
     const changed = gate.paused !== paused;
     gate.paused = paused;
+    gate.setLimits(limits);
     this.settle(gate);
-    if (changed && this.ctx.events.observed) {
+    if (emit && changed && this.ctx.events.observed) {
       this.ctx.emit({ type: paused ? 'paused' : 'resumed', functionName });
     }
-    return controlOf(gate);
-  }
-
-  /** Sets the rate and concurrency limits (null: none); returns the control, to be stored. */
-  setLimits(functionName: string, limits: FunctionLimits | null): FunctionControl {
-    checkName(functionName, 'function name');
-    const checked = checkLimits(limits ?? {});
-    const gate = this.gateFor(functionName);
-    gate.setLimits(checked);
-    this.settle(gate);
-    return controlOf(gate);
-  }
-
-  /** A stored control, taken up at start (before the jobs are replayed). */
-  restore(control: FunctionControl): void {
-    const gate = this.gateFor(control.functionName);
-    gate.paused = control.paused;
-    gate.setLimits(control);
-    this.settle(gate);
-  }
-
-  /** The functions that are paused or limited, by name. */
-  list(): FunctionControl[] {
-    return [...this.byName.values()]
-      .map(controlOf)
-      .sort((a, b) => (a.functionName < b.functionName ? -1 : 1));
-  }
-
-  control(functionName: string): FunctionControl {
-    const gate = this.byName.get(functionName);
-    return gate === undefined
-      ? { functionName, paused: false, rate: null, concurrency: null }
-      : controlOf(gate);
   }
 
   /**

@@ -1,19 +1,16 @@
-import type { JobPolicy } from '../retry.js';
+import type { SettingsRecord } from '../settings-types.js';
 import type { SubmitOutcome } from '../transport-types.js';
-import { retriesOf } from '../retry.js';
 import type {
-  FunctionControl,
-  FunctionLimits,
   JobFilter,
   JobOutcome,
   OutcomeFilter,
-  QueueLimits,
   ScheduleInfo,
   ScheduleOptions,
 } from '../types.js';
 import type { LocalQueue } from './local-queue.js';
 import type { LocalViews } from './local-views.js';
 import type { Answer, QueueAdmin } from './queue-admin.js';
+import type { CheckedChanges, SettingsDefaults } from './settings-record.js';
 
 /** The local queue's side of the job server's API: answered at once, from memory. */
 export class LocalAdmin implements QueueAdmin {
@@ -21,6 +18,10 @@ export class LocalAdmin implements QueueAdmin {
     private readonly queue: LocalQueue,
     private readonly views: LocalViews,
   ) {}
+
+  get defaults(): SettingsDefaults {
+    return this.queue.settings.defaults;
+  }
 
   open(): Promise<void> {
     return this.queue.replay();
@@ -66,32 +67,16 @@ export class LocalAdmin implements QueueAdmin {
     return this.queue.kept.discardFailed(functionName);
   }
 
-  setJobPolicy(functionName: string, policy: JobPolicy | null): void {
-    const queue = this.queue;
-    const retries =
-      policy === null || (policy.attempts === undefined && policy.backoff === undefined)
-        ? null
-        : retriesOf({ attempts: 1, ...policy });
-    queue.setRetryPolicy(functionName, retries);
-    queue.kept.setRetention(functionName, policy?.keep ?? null, queue.functions.get(functionName));
+  record(functionName: string): SettingsRecord | undefined {
+    return this.queue.settings.record(functionName);
   }
-  jobPolicy(functionName: string): JobPolicy | null {
-    const retry = this.queue.retryPolicy(functionName);
-    const keep = this.queue.kept.retention(functionName);
-    if (retry === null && keep === null) return null;
-    return { ...(retry ?? {}), ...(keep === null ? {} : { keep }) };
+  records(): SettingsRecord[] {
+    return this.queue.settings.list();
   }
-  setPaused(functionName: string, paused: boolean) {
-    return this.queue.setPaused(functionName, paused);
-  }
-  setLimits(functionName: string, limits: FunctionLimits | null) {
-    return this.queue.setLimits(functionName, limits);
-  }
-  control(functionName: string): FunctionControl {
-    return this.queue.gates.control(functionName);
-  }
-  controls(): FunctionControl[] {
-    return this.queue.gates.list();
+  /** In force before it returns; a Promise while the store has not confirmed it. */
+  configure(functionName: string, changes: CheckedChanges): Answer<SettingsRecord | undefined> {
+    const { record, written } = this.queue.settings.configure(functionName, changes);
+    return written === undefined ? record : written.then(() => record);
   }
 
   schedule(id: string, options: ScheduleOptions): Answer<ScheduleInfo> {
@@ -109,9 +94,6 @@ export class LocalAdmin implements QueueAdmin {
   }
   dropFunction(functionName: string): void {
     this.queue.functions.drop(functionName);
-  }
-  setMaxQueue(functionName: string, limits: QueueLimits): boolean {
-    return this.queue.functions.setLimits(functionName, limits);
   }
 
   async close(): Promise<void> {

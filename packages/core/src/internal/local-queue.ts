@@ -1,6 +1,6 @@
 import { QueueFullError, ServerClosedError } from '../errors.js';
 import type { JobStore } from '../store.js';
-import type { FunctionLimits, QueueLimits, Retention } from '../types.js';
+import type { QueueLimits, Retention } from '../types.js';
 import type { SubmitOutcome, SubmitRequest } from '../transport-types.js';
 import { retriesOf, type Retries } from '../retry.js';
 import { checkName, checkRunAt, checkUnique } from './checks.js';
@@ -27,6 +27,8 @@ import { replayStored } from './replay.js';
 import { Schedules } from './schedules.js';
 import { StoreWrites } from './store-writes.js';
 import { Endings } from './endings.js';
+import { FunctionSettingsTable } from './settings.js';
+import type { CheckedChanges } from './settings-record.js';
 
 export interface LocalQueueOptions {
   readonly handlePrefix: string;
@@ -38,8 +40,16 @@ export interface LocalQueueOptions {
   readonly onStoreError: (error: unknown, handle: string, operation: string) => void;
   /** Called when a schedule's tick could not be submitted (it is tried again). */
   readonly onTickError: (error: unknown, scheduleId: string, tick: number) => void;
-  /** Retry policies by function name, known before the replay. */
-  readonly retries: ReadonlyMap<string, Retries>;
+  /**
+   * Settings by function given at start (the `jobPolicies` option), in force before the
+   * replay and merged over what the store kept (see `restoreSettings`).
+   */
+  readonly initialSettings: ReadonlyMap<string, CheckedChanges>;
+  /**
+   * Whether pauses and limits are gated here. A shared queue's local part does not: its
+   * backend gates the claims (SharedAdmin).
+   */
+  readonly gated?: boolean;
   /** 0 ≤ r < 1, for the jitter of back-offs (Math.random unless a test gives its own). */
   readonly random: () => number;
   /** What every function keeps of its ended background jobs unless told otherwise. */
@@ -64,8 +74,8 @@ export class LocalQueue implements JobQueue {
   readonly live: LiveJobs;
   readonly writes: StoreWrites;
   readonly endings: Endings;
-  /** Retry policies by function name (`setJobPolicy`); a job's own policy comes first. */
-  private readonly retryPolicies: Map<string, Retries>;
+  /** Each function's settings record, and what it puts in force (settings.ts). */
+  readonly settings: FunctionSettingsTable;
   /** While an asynchronous store lists its records at start (see `replay`). */
   private replaying: Promise<void> | null = null;
   private host!: QueueHost;
@@ -76,7 +86,6 @@ export class LocalQueue implements JobQueue {
     private readonly ctx: ServerContext,
     private readonly options: LocalQueueOptions,
   ) {
-    this.retryPolicies = new Map(options.retries);
     this.live = new LiveJobs(
       ctx.scheduler,
       (functions) => {
@@ -89,8 +98,10 @@ export class LocalQueue implements JobQueue {
       (name) => this.functions.get(name),
       (fn) => this.host.waiting(fn),
     );
-    this.functions = new FunctionTable(options.handlePrefix, options.maxQueue, (name) =>
-      this.gates.of(name),
+    this.functions = new FunctionTable(
+      options.handlePrefix,
+      (name) => this.settings.maxQueue(name),
+      (name) => this.gates.of(name),
     );
     this.writes = new StoreWrites(
       options.store,
@@ -116,6 +127,16 @@ export class LocalQueue implements JobQueue {
       this.writes,
       (job) => this.retryPolicyOf(job),
       options,
+    );
+    this.settings = new FunctionSettingsTable(
+      {
+        gates: options.gated === false ? null : this.gates,
+        kept: this.kept,
+        functions: () => this.functions,
+        writes: this.writes,
+      },
+      { keep: options.retention, maxQueue: options.maxQueue },
+      options.initialSettings,
     );
     const events = ctx.events;
     this.schedules = new Schedules({
@@ -354,42 +375,15 @@ export class LocalQueue implements JobQueue {
   }
 
   // ---------------------------------------------------------------------------------
-  // Retry policies (decision 21)
-
-  setRetryPolicy(functionName: string, policy: Retries | null): void {
-    checkName(functionName, 'function name');
-    if (policy === null) this.retryPolicies.delete(functionName);
-    else this.retryPolicies.set(functionName, policy);
-  }
-
-  retryPolicy(functionName: string): Retries | null {
-    return this.retryPolicies.get(functionName) ?? null;
-  }
+  // Retries (decision 21); the policies are the functions' settings (settings.ts)
 
   retryPolicyOf(job: Job): Retries | null {
-    return job.retry ?? this.retryPolicies.get(job.fn.name) ?? null;
+    return job.retry ?? this.settings.retryPolicy(job.fn.name);
   }
 
   /** The attempts a job whose worker was lost may have had, with no policy of its own. */
   get maxRetries(): number {
     return this.options.maxRetries;
-  }
-
-  // ---------------------------------------------------------------------------------
-  // Pauses and limits (decision 23)
-
-  /**
-   * Pauses or resumes a function: while paused its jobs are accepted, stored and queued,
-   * but none is handed out; those running finish. In force at once; the Promise (if any)
-   * settles when the store has it.
-   */
-  setPaused(functionName: string, paused: boolean): Promise<void> | undefined {
-    return this.writes.saveControl(this.gates.setPaused(functionName, paused));
-  }
-
-  /** Sets a function's rate and concurrency limits (null: none). */
-  setLimits(functionName: string, limits: FunctionLimits | null): Promise<void> | undefined {
-    return this.writes.saveControl(this.gates.setLimits(functionName, limits));
   }
 
   // ---------------------------------------------------------------------------------
@@ -469,7 +463,6 @@ export class LocalQueue implements JobQueue {
     this.live.stopBursts();
   }
 
-  /** Jobs that are running now. */
   /** Jobs that are running now. */
   runningJobs(): Job[] {
     return this.endings.runningJobs();

@@ -10,6 +10,7 @@ import type {
   ScheduleOptions,
 } from '../types.js';
 import type { RegisterOptions, WorkerCloseOptions, WorkerOptions } from '../worker-types.js';
+import type { SettingsChanges } from '../settings-types.js';
 import { knownKeys } from './checks.js';
 
 // The keys of every options object of the public API, for `checkOptions` (decision 31): a
@@ -98,3 +99,12 @@ export const SCHEDULE_KEYS = knownKeys<ScheduleOptions>({
 });
 export const LIMITS_KEYS = knownKeys<FunctionLimits>({ rate: true, concurrency: true });
 export const RATE_KEYS = knownKeys<RateLimit>({ max: true, duration: true });
+export const SETTINGS_KEYS = knownKeys<SettingsChanges>({
+  attempts: true,
+  backoff: true,
+  keep: true,
+  rate: true,
+  concurrency: true,
+  maxQueue: true,
+  paused: true,
+});

@@ -53,7 +53,10 @@ export class ServerParts {
       const queue = new SharedQueue(this.ctx, { ...options, ...shared });
       this.queue = queue;
       this.local = queue.local;
-      this.admin = new SharedAdmin(this.ctx, queue, new LocalViews(queue.local), shared.backend);
+      this.admin = new SharedAdmin(this.ctx, queue, new LocalViews(queue.local), shared.backend, {
+        keep: options.retention,
+        maxQueue: options.maxQueue,
+      });
     }
     this.functions = this.local.functions;
     this.dispatcher = new Dispatcher(this.ctx, this.queue, this.functions, options);

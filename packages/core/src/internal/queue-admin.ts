@@ -1,19 +1,17 @@
-import type { JobPolicy } from '../retry.js';
+import type { SettingsRecord } from '../settings-types.js';
 import type { SubmitOutcome } from '../transport-types.js';
 import type {
-  FunctionControl,
-  FunctionLimits,
   FunctionStatus,
   JobFilter,
   JobInfo,
   JobOutcome,
   JobStatus,
   OutcomeFilter,
-  QueueLimits,
   ScheduleInfo,
   ScheduleOptions,
   UniqueJobStatus,
 } from '../types.js';
+import type { CheckedChanges, SettingsDefaults } from './settings-record.js';
 
 /** A value now (the local queue), or later (a shared queue asks its backend). */
 export type Answer<T> = T | Promise<T>;
@@ -43,12 +41,19 @@ export interface QueueAdmin {
   discard(handle: string): Answer<boolean>;
   discardFailed(functionName: string): Answer<number>;
 
-  setJobPolicy(functionName: string, policy: JobPolicy | null): Answer<void>;
-  jobPolicy(functionName: string): Answer<JobPolicy | null>;
-  setPaused(functionName: string, paused: boolean): Answer<void>;
-  setLimits(functionName: string, limits: FunctionLimits | null): Answer<void>;
-  control(functionName: string): Answer<FunctionControl>;
-  controls(): Answer<FunctionControl[]>;
+  // Each function's settings record (settings-record.ts): the one way they are read and
+  // changed, whichever of the job server's methods reads or changes them.
+  /** What a setting not set falls back on: the server's `keep` and `maxQueue`. */
+  readonly defaults: SettingsDefaults;
+  /** A function's record; undefined while nothing is set for it. */
+  record(functionName: string): Answer<SettingsRecord | undefined>;
+  /** Every function with a setting of its own, by name. */
+  records(): Answer<SettingsRecord[]>;
+  /**
+   * Merges checked changes into a function's record: in force at once on this node, and
+   * answered once the queue keeps it (a store, the backend) with the record now in force.
+   */
+  configure(functionName: string, changes: CheckedChanges): Answer<SettingsRecord | undefined>;
 
   schedule(id: string, options: ScheduleOptions): Answer<ScheduleInfo>;
   unschedule(id: string): Answer<boolean>;
@@ -56,7 +61,6 @@ export interface QueueAdmin {
 
   createFunction(functionName: string): Answer<void>;
   dropFunction(functionName: string): Answer<void>;
-  setMaxQueue(functionName: string, limits: QueueLimits): Answer<boolean>;
 
   /** Closes the queue's side: a store, a backend connection. */
   close(): Promise<void>;

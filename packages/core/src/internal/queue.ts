@@ -42,8 +42,9 @@ export interface JobQueue {
   abandoned(job: Job): void;
 
   /**
-   * A worker sleeps with room for jobs of its functions: a queue that claims jobs for this
-   * node's workers (a shared one) claims some for it. The local queue has nothing to do.
+   * A worker sleeps, or asked for a job and found none, with room for jobs of its functions:
+   * a queue that claims jobs for this node's workers (a shared one) claims some for it. The
+   * local queue has nothing to do.
    */
   idle(worker: WorkerState): void;
   /** How many jobs of `fn` may start now (as many workers are worth waking). */

@@ -1,15 +1,15 @@
 import { StoreError } from '../errors.js';
 import type { JobRecord, OutcomeRecord, ScheduleRecord } from '../store.js';
-import type { FunctionControl } from '../types.js';
+import type { SettingsRecord } from '../settings-types.js';
 import type { ServerContext } from './context.js';
 import { Job, priorityIndex } from './job.js';
 import { KeptOutcome } from './kept-outcome.js';
 import type { Endings } from './endings.js';
 import type { FunctionTable } from './function-table.js';
-import type { Gates } from './gates.js';
 import type { LiveJobs } from './live-jobs.js';
 import type { OutcomeKeeper } from './outcome-keeper.js';
 import type { Schedules } from './schedules.js';
+import type { FunctionSettingsTable } from './settings.js';
 import type { StoreWrites } from './store-writes.js';
 import type { Retries } from '../retry.js';
 import { toBody } from './payload.js';
@@ -19,13 +19,13 @@ import { isThenable } from './thenable.js';
 export interface ReplayTarget {
   readonly writes: StoreWrites;
   readonly live: LiveJobs;
-  readonly gates: Gates;
   readonly kept: OutcomeKeeper;
   readonly functions: FunctionTable;
   readonly schedules: Schedules;
   readonly endings: Endings;
   readonly maxRetries: number;
   retryPolicyOf(job: Job): Retries | null;
+  readonly settings: FunctionSettingsTable;
   /** Queued (its workers woken) or delayed by its `runAt`. */
   activate(job: Job): void;
   /** The jobs are in place: submissions need not wait any more. */
@@ -41,19 +41,19 @@ export function replayStored(queue: ReplayTarget, ctx: ServerContext): Promise<v
   const listed = writes.list();
   const highest = writes.highestSeq();
   const outcomes = writes.listOutcomes();
-  const controls = writes.listControls();
+  const settings = writes.listSettings();
   const schedules = writes.listSchedules();
   if (
     !isThenable(listed) &&
     !isThenable(highest) &&
     !isThenable(outcomes) &&
-    !isThenable(controls) &&
+    !isThenable(settings) &&
     !isThenable(schedules)
   ) {
-    replay(queue, ctx, listed, highest, outcomes, controls, schedules);
+    replay(queue, ctx, listed, highest, outcomes, settings, schedules);
     return undefined;
   }
-  return Promise.all([listed, highest, outcomes, controls, schedules]).then(
+  return Promise.all([listed, highest, outcomes, settings, schedules]).then(
     ([records, seq, kept, held, recurring]) =>
       replay(queue, ctx, records, seq, kept, held, recurring),
     (error: unknown) => {
@@ -75,13 +75,14 @@ function replay(
   records: Iterable<JobRecord>,
   highestSeq: number,
   outcomes: Iterable<OutcomeRecord>,
-  controls: Iterable<FunctionControl>,
+  settings: Iterable<SettingsRecord>,
   schedules: Iterable<ScheduleRecord>,
 ): void {
   const live = queue.live;
   if (highestSeq > live.seq) live.seq = highestSeq;
-  // Pauses and limits first: a paused function's replayed jobs are not handed out.
-  for (const control of controls) queue.gates.restore(control);
+  // Settings first: a paused function's replayed jobs are not handed out, and a replayed
+  // job's attempts are counted against its function's retry policy.
+  queue.settings.restore(settings);
   // Kept outcomes first: a job that ended is not live, and its retention applies as ever.
   // In the order they ended, which the retention trims from the front.
   const now = ctx.now();

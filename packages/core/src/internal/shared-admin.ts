@@ -1,22 +1,22 @@
 import { QueueUnavailableError } from '../errors.js';
 import type { QueueBackend } from '../queue-backend.js';
-import type { JobPolicy } from '../retry.js';
+import type { SettingsRecord } from '../settings-types.js';
 import type { SubmitOutcome } from '../transport-types.js';
 import type {
-  FunctionControl,
-  FunctionLimits,
   FunctionStatus,
   JobFilter,
   JobInfo,
   OutcomeFilter,
-  QueueLimits,
   ScheduleOptions,
 } from '../types.js';
 import type { ServerContext } from './context.js';
-import { LocalAdmin } from './local-admin.js';
 import type { LocalViews } from './local-views.js';
 import type { QueueAdmin } from './queue-admin.js';
+import { merged, same, type CheckedChanges, type SettingsDefaults } from './settings-record.js';
 import type { SharedQueue } from './shared-queue.js';
+
+/** A gate's limits on this node of a shared queue: none (the backend's gate the claims). */
+const NO_LIMITS = { rate: null, concurrency: null } as const;
 
 /**
  * A shared queue's side of the job server's API: the whole queue's answers come from the
@@ -24,8 +24,6 @@ import type { SharedQueue } from './shared-queue.js';
  */
 export class SharedAdmin implements QueueAdmin {
   private readonly backend: QueueBackend;
-  /** The foreground jobs' side: their policies are this node's. */
-  private readonly localAdmin: LocalAdmin;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -33,15 +31,22 @@ export class SharedAdmin implements QueueAdmin {
     /** The views of the foreground jobs kept on this node. */
     private readonly local: LocalViews,
     backend: QueueBackend,
+    /** This node's `keep` and `maxQueue`: what its `settings` show for what is not set. */
+    readonly defaults: SettingsDefaults,
   ) {
     this.backend = backend;
-    this.localAdmin = new LocalAdmin(queue.local, local);
   }
 
-  open(): Promise<void> {
-    return this.queue.open().catch((error: unknown) => {
+  /** Connects, and puts the cluster's settings in force for the jobs this node keeps. */
+  async open(): Promise<void> {
+    try {
+      await this.queue.open();
+      for (const record of await this.backend.settings()) {
+        this.queue.local.settings.apply(record.functionName, record, false);
+      }
+    } catch (error) {
       throw new QueueUnavailableError('the shared queue could not be opened', error);
-    });
+    }
   }
 
   /** Whether this node keeps the job under `handle` (a foreground job). */
@@ -117,7 +122,8 @@ export class SharedAdmin implements QueueAdmin {
     const answer = await this.backend.retry(handle);
     if (answer === undefined) return undefined;
     if ('error' in answer) throw answer.error;
-    if (!answer.coalesced && this.ctx.events.observed) this.ctx.emit({ type: 'resubmitted', handle });
+    if (!answer.coalesced && this.ctx.events.observed)
+      this.ctx.emit({ type: 'resubmitted', handle });
     return answer;
   }
   async discard(handle: string): Promise<boolean> {
@@ -129,27 +135,52 @@ export class SharedAdmin implements QueueAdmin {
     return this.backend.discardFailed(functionName);
   }
 
-  /** The cluster's policy, and this node's for the foreground jobs it keeps (decision 33). */
-  async setJobPolicy(functionName: string, policy: JobPolicy | null): Promise<void> {
-    await this.backend.setJobPolicy(functionName, policy);
-    this.localAdmin.setJobPolicy(functionName, policy);
+  // Settings are the cluster's: kept by the backend, which gates the claims by them (pause,
+  // rate, concurrency) and retries and keeps its jobs by them. This node puts in force what
+  // concerns the foreground jobs it keeps (retries, queue limits): see settings.ts.
+
+  // One settings operation of this node at a time, in the order they were asked: a read
+  // made after a change (even one not awaited) sees it, as on the local queue, and two
+  // changes of this node never interleave their read and write.
+  private settingsTurn: Promise<unknown> = Promise.resolve();
+  private inTurn<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.settingsTurn.then(operation);
+    this.settingsTurn = result.catch(() => undefined);
+    return result;
   }
-  jobPolicy(functionName: string) {
-    return this.backend.jobPolicy(functionName);
+
+  record(functionName: string): Promise<SettingsRecord | undefined> {
+    return this.inTurn(() => this.read(functionName));
   }
-  async setPaused(functionName: string, paused: boolean): Promise<void> {
-    await this.backend.setPaused(functionName, paused);
-    if (this.ctx.events.observed) this.ctx.emit({ type: paused ? 'paused' : 'resumed', functionName });
+  records(): Promise<SettingsRecord[]> {
+    return this.inTurn(() => this.backend.settings());
   }
-  setLimits(functionName: string, limits: FunctionLimits | null) {
-    return this.backend.setLimits(functionName, limits);
+  private async read(functionName: string): Promise<SettingsRecord | undefined> {
+    return (await this.backend.settings()).find((r) => r.functionName === functionName);
   }
-  async control(functionName: string): Promise<FunctionControl> {
-    const found = (await this.backend.controls()).find((c) => c.functionName === functionName);
-    return found ?? { functionName, paused: false, rate: null, concurrency: null };
+  configure(functionName: string, changes: CheckedChanges): Promise<SettingsRecord | undefined> {
+    return this.inTurn(() => this.change(functionName, changes));
   }
-  controls() {
-    return this.backend.controls();
+  private async change(
+    functionName: string,
+    changes: CheckedChanges,
+  ): Promise<SettingsRecord | undefined> {
+    const before = await this.read(functionName);
+    const record = merged(functionName, before, changes);
+    const changed = !same(before, record);
+    if (changed) await this.backend.saveSettings(functionName, record ?? { functionName });
+    // Put in force here even when unchanged: another node may have changed it meanwhile.
+    this.queue.local.settings.apply(functionName, record, false);
+    // A pause holds this node's own jobs too: the foreground jobs it keeps and those it
+    // claimed and has at hand (its local gate holds them; rates and concurrency are the
+    // backend's alone, or a claimed job would count twice).
+    this.queue.local.gates.set(functionName, record?.paused ?? false, NO_LIMITS, false);
+    if (!changed) return record;
+    const paused = record?.paused ?? false;
+    if ((before?.paused ?? false) !== paused && this.ctx.events.observed) {
+      this.ctx.emit({ type: paused ? 'paused' : 'resumed', functionName });
+    }
+    return record;
   }
 
   schedule(id: string, options: ScheduleOptions) {
@@ -167,9 +198,6 @@ export class SharedAdmin implements QueueAdmin {
   }
   dropFunction(functionName: string): void {
     this.queue.local.functions.drop(functionName);
-  }
-  setMaxQueue(functionName: string, limits: QueueLimits): boolean {
-    return this.queue.local.functions.setLimits(functionName, limits);
   }
 
   close(): Promise<void> {

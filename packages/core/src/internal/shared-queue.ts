@@ -33,6 +33,8 @@ import type { JobQueue, QueueHost } from './queue.js';
 
 export interface SharedQueueOptions {
   readonly backend: QueueBackend;
+  /** How often this node's foreground jobs may be lost with their worker and run again. */
+  readonly maxRetries: number;
   readonly node: NodeIdentity;
   /** Handles of the foreground jobs this node keeps are `<prefix>:<n>`. */
   readonly handlePrefix: string;
@@ -91,13 +93,18 @@ export class SharedQueue implements JobQueue {
     );
     this.local = new LocalQueue(ctx, {
       handlePrefix: options.handlePrefix,
-      maxRetries: Infinity,
+      // This node's foreground jobs are lost with a worker as on the local queue: the
+      // server's maxRetries bounds them too.
+      maxRetries: options.maxRetries,
       maxUniqueLength: options.maxUniqueLength,
       maxQueue: options.maxQueue,
       store: null,
       onStoreError: () => undefined,
       onTickError: () => undefined,
-      retries: new Map(),
+      // The cluster's settings are put in force here once read (SharedAdmin); the backend
+      // gates the claims by their pauses and limits.
+      initialSettings: new Map(),
+      gated: false,
       random: Math.random,
       retention: { completed: { count: 0 }, failed: { count: 0 } },
       outcomeDataLimit: 0,
@@ -346,23 +353,27 @@ export class SharedQueue implements JobQueue {
     for (const fn of woken) this.host.waiting(fn);
   }
 
-  /** Another node submitted, or jobs came due: claim for the functions with idle workers. */
+  /**
+   * Another node submitted, or jobs came due: claim for the functions whose workers here have
+   * room, asleep or not (`claim` asks for that room only). A worker awake with room is about
+   * to ask (it was woken, or it polls): claiming for sleepers only would leave it the jobs at
+   * hand while a job of a higher priority waits in the backend.
+   */
   private signalled(names: readonly string[] | null): void {
     if (this.ctx.closing) return;
     const functions = this.local.functions;
     if (names === null) {
-      for (const fn of functions.byName.values())
-        if (fn.sleepers.head !== null) this.wanted.add(fn);
+      for (const fn of functions.byName.values()) if (fn.workers.size > 0) this.wanted.add(fn);
     } else {
       for (const name of names) {
         const fn = functions.get(name);
-        if (fn !== undefined && fn.sleepers.head !== null) this.wanted.add(fn);
+        if (fn !== undefined && fn.workers.size > 0) this.wanted.add(fn);
       }
     }
     if (this.wanted.size > 0) this.writes.queueFlush();
   }
 
-  /** The backstop poll: functions with idle workers ask even when nobody said there is work. */
+  /** The backstop poll: functions with room ask even when nobody said there is work. */
   private backstop(): void {
     this.signalled(null);
   }

@@ -1,7 +1,9 @@
 import { StoreError } from '../errors.js';
 import type { JobRecord, JobStore, OutcomeRecord, ScheduleRecord } from '../store.js';
 import type { FunctionControl } from '../types.js';
+import type { SettingsRecord } from '../settings-types.js';
 import type { Job } from './job.js';
+import { controlOf, recordOfControl } from './settings-record.js';
 import { isThenable } from './thenable.js';
 
 /**
@@ -171,18 +173,45 @@ export class StoreWrites {
     return isThenable(written) ? Promise.resolve(written).then(undefined, fail) : undefined;
   }
 
-  /** Keeps a function's pause and limits (when the store keeps them). */
-  saveControl(record: FunctionControl): Promise<void> | undefined {
-    const store = this.store;
-    if (store?.saveControl === undefined) return undefined;
-    return this.acknowledged(
-      () => store.saveControl!(record),
-      `the controls of ${record.functionName}`,
-    );
+  /**
+   * Keeps a function's settings record (one with nothing set but its name removes it): by
+   * `saveSettings`, or by `saveControl` (its pause and limits) for a store of the version
+   * before records, or not at all.
+   */
+  saveSettings(record: SettingsRecord): Promise<void> | undefined {
+    const write = this.settingsWrite(record);
+    return write === undefined
+      ? undefined
+      : this.acknowledged(write, `the settings of ${record.functionName}`);
   }
 
-  listControls(): Iterable<FunctionControl> | Promise<Iterable<FunctionControl>> {
-    return this.store?.listControls?.() ?? [];
+  /** As `saveSettings`, for a write nobody waits for: a failure is reported, never thrown. */
+  keepSettings(record: SettingsRecord): void {
+    const write = this.settingsWrite(record);
+    if (write !== undefined) this.report(write, record.functionName, 'keep the settings of');
+  }
+
+  private settingsWrite(record: SettingsRecord): (() => void | Promise<void>) | undefined {
+    const store = this.store;
+    if (store?.saveSettings !== undefined) return () => store.saveSettings!(record);
+    if (store?.saveControl !== undefined) return () => store.saveControl!(controlOf(record));
+    return undefined;
+  }
+
+  /**
+   * The settings records a previous run kept; from a store of the version before records,
+   * its pauses and limits (so that an old store keeps them).
+   */
+  listSettings(): Iterable<SettingsRecord> | Promise<Iterable<SettingsRecord>> {
+    const store = this.store;
+    if (store?.listSettings !== undefined) return store.listSettings();
+    if (store?.listControls === undefined) return [];
+    const fromControls = (controls: Iterable<FunctionControl>): SettingsRecord[] =>
+      [...controls].flatMap((control) => recordOfControl(control) ?? []);
+    const controls = store.listControls();
+    return isThenable(controls)
+      ? Promise.resolve(controls).then(fromControls)
+      : fromControls(controls);
   }
 
   saveSchedule(record: ScheduleRecord): Promise<void> | undefined {

@@ -9,28 +9,28 @@ import {
 } from '../control-text.js';
 import { listing, plus } from './replies.js';
 
-// geartrain's own admin commands for pauses, limits and schedules (decision 23). A change
-// is answered once the job store keeps it (a failure is an ERR: AdminCommands).
+// geartrain's own admin commands for pauses, limits and schedules (decision 23). Pauses and
+// limits are read from and written to each function's settings record (`settings`,
+// `configure`), as the `policy` command's retries and retention are. A change is answered
+// once the job store keeps it (a failure is an ERR: AdminCommands).
 
 /**
  * Whether a function is known to the server: it has an entry (workers, jobs, `create
- * function`), or something set for it already (a pause or limit, a schedule, a policy).
+ * function`), or something set for it already (a setting of its own, a schedule).
  * `pause`, `resume` and `limit` refuse others, so that a typo does not silently pause a
  * function that never runs (gearmand's way to make one is `create function`).
  */
 async function known(context: AdminContext, name: string): Promise<boolean> {
   const jobs = context.jobs;
-  const [functions, controls, schedules, policy] = await Promise.all([
+  const [functions, configured, schedules] = await Promise.all([
     jobs.functions(),
-    jobs.controls(),
+    jobs.configured(),
     jobs.schedules(),
-    jobs.jobPolicy(name),
   ]);
   return (
     functions.some((f) => f.functionName === name) ||
-    controls.some((c) => c.functionName === name) ||
-    schedules.some((s) => s.functionName === name) ||
-    policy !== null
+    configured.some((c) => c.functionName === name) ||
+    schedules.some((s) => s.functionName === name)
   );
 }
 
@@ -67,18 +67,24 @@ export async function limit(
 ): Promise<string> {
   const jobs = context.jobs;
   const name = command.functionName;
-  if (command.settings.length === 0) {
-    return formatOkValue(formatLimits(await jobs.functionLimits(name)));
-  }
+  if (command.settings.length === 0) return formatOkValue(formatLimits(await jobs.settings(name)));
   const limits = parseLimits(command.settings);
   if (typeof limits === 'string') return formatErr(`INVALID_ARGUMENTS ${plus(limits)}`);
   if (!(await known(context, name))) return noSuchFunction(name);
-  await jobs.setFunctionLimits(name, limits);
+  // Both are set: one not given is removed, as `limit FN` shows them together.
+  await jobs.configure(name, {
+    rate: limits.rate ?? null,
+    concurrency: limits.concurrency ?? null,
+  });
   return formatOk();
 }
 
+/** The functions whose settings pause or limit them, by name. */
 export async function showFunctions(context: AdminContext): Promise<string> {
-  return listing((await context.jobs.controls()).map(formatControl));
+  const held = (await context.jobs.configured()).filter(
+    (s) => s.paused || s.rate !== null || s.concurrency !== null,
+  );
+  return listing(held.map(formatControl));
 }
 
 export async function showSchedules(context: AdminContext): Promise<string> {

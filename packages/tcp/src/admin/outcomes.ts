@@ -108,7 +108,9 @@ export async function discardFailed(
 
 /**
  * `policy FN [settings]`: shows, sets or (with `none`) removes a function's policy, what it
- * retries and what it keeps (policy-text.ts); setting replaces the whole policy.
+ * retries and what it keeps (policy-text.ts): the `attempts`, `backoff` and `keep` of its
+ * settings record, as set (the rest of the record is left as it is). Setting replaces the
+ * whole policy: a part left out is put back to its default.
  */
 export async function policy(
   context: AdminContext,
@@ -117,11 +119,15 @@ export async function policy(
   const jobs = context.jobs;
   const { functionName, settings } = command;
   if (settings.length === 0) {
-    return formatOkValue(formatPolicy(await jobs.jobPolicy(functionName)));
+    return formatOkValue(formatPolicy((await jobs.settings(functionName)).configured));
   }
   const parsed = parsePolicy(settings);
   if (typeof parsed === 'string') return formatErr(`INVALID_ARGUMENTS ${plus(parsed)}`);
   // A refused policy is INVALID_ARGUMENTS, a queue that could not keep it QUEUE_ERROR.
-  await jobs.setJobPolicy(functionName, parsed);
+  await jobs.configure(functionName, {
+    attempts: parsed?.attempts ?? null,
+    backoff: parsed?.backoff ?? null,
+    keep: parsed?.keep ?? null,
+  });
   return formatOk();
 }
