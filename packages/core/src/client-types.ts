@@ -1,5 +1,6 @@
+import type { Observable } from 'rxjs';
 import type { Backoff } from './retry.js';
-import type { PayloadInput, Priority } from './types.js';
+import type { JobUpdate, PayloadInput, Priority } from './types.js';
 
 // The in-process and network clients' options (types only: the modules that check them
 // import no client).
@@ -34,4 +35,31 @@ export interface Task extends Omit<SubmitOptions, 'signal'> {
 export interface ClientOptions {
   /** Receive a handler's exception message (`JobExceptionError`); otherwise a plain failure. Default true. */
   exceptions?: boolean;
+}
+
+/** A submitted job, as a client sees it. */
+export interface SubmittedJob {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly background: boolean;
+  /** True when this submission joined a job already queued or running. */
+  readonly coalesced: boolean;
+  /**
+   * The job's result. Rejects with `JobFailedError` (with its `reason`), `JobExceptionError`
+   * (the handler threw; `data` is its message) or `SubmissionAbortedError`. A background job
+   * has no result: it rejects with `InvalidArgumentError`. Created on first access, so an
+   * ignored failure is never an unhandled rejection.
+   */
+  readonly result: Promise<Buffer>;
+  /**
+   * Every update of the job — data, warning, status, then complete, fail or exception —
+   * replayed from the submission on, for any number of subscribers. Completes after the
+   * final update; errors with `SubmissionAbortedError` if the submission is aborted.
+   */
+  readonly events$: Observable<JobUpdate>;
+  /** The result decoded as UTF-8. */
+  text(): Promise<string>;
+  /** The result parsed as JSON. */
+  json<T = unknown>(): Promise<T>;
 }

@@ -44,9 +44,9 @@ export interface JobListener {
   update(handle: string, update: JobUpdate): void;
   /**
    * A result, for a listener that needs no handle with it: the in-process server calls this
-   * instead of `update` with a `complete` update, and so need not make the handle string.
+   * instead of `update`, and so need not make the handle string.
    */
-  completed?(data: Buffer): void;
+  completed?(update: Extract<JobUpdate, { type: 'complete' }>): void;
   /**
    * The job's outcome can no longer arrive (the TCP client lost the server holding it):
    * the submission ends with `error`. The in-process server never calls it.

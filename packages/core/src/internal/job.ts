@@ -11,34 +11,10 @@ import { fromBody, type Body } from './payload.js';
 import { makeHandle } from './handles.js';
 import type { WokenNode } from './wake-deadlines.js';
 import { Waiters } from './waiters.js';
-import { checkPriority } from './checks.js';
+import { FunctionCounts } from './function-counts.js';
+import { PRIORITY_NAMES, type PriorityIndex } from './priority.js';
 
-/**
- * Priorities as queue indexes: 0 high, 1 normal, 2 low. The index is written as its number
- * below: a module constant would be a variable read on every submission (see `Bits`).
- */
-export type PriorityIndex = 0 | 1 | 2;
-export const PRIORITY_NAMES: readonly Priority[] = ['high', 'normal', 'low'];
-
-/**
- * A priority's queue index. Anything else is refused: without a default case a JavaScript
- * caller's `'urgent'` fell through to `undefined`, which queued as HIGH.
- * @throws InvalidArgumentError
- */
-export function priorityIndex(priority: Priority | undefined): PriorityIndex {
-  switch (priority) {
-    case undefined:
-    case 'normal':
-      return 1;
-    case 'high':
-      return 0;
-    case 'low':
-      return 2;
-    default:
-      checkPriority(priority);
-      return 1; // not reached: checkPriority threw
-  }
-}
+export { PRIORITY_NAMES, priorityIndex, type PriorityIndex } from './priority.js';
 
 /** What only some jobs have (see `Job.extra`). */
 interface Extra {
@@ -153,11 +129,14 @@ export class RunInfo {
   nextHeld: RunInfo | null;
   /** The job's handle, made when first asked for (an in-process worker may never ask). */
   private handleText: string | null;
-  readonly payload: Buffer;
+  /** The payload as a Buffer, made when first asked for (see `payload`). */
+  private payloadBuffer: Buffer | null;
   readonly attempt: number;
 
-  // Fields are set in the constructor, not by initialisers: V8 then inlines it into the
-  // assignment (decision 33, where the foreground path's time went).
+  // Fields are set in the constructor, not by initialisers, and the payload is made out of
+  // it: V8 then inlines it into the assignment, where a constructor that turned a string
+  // body into a Buffer was too large to inline and went through the generic construct
+  // stub, some 170 instructions a background job (decision 33).
   constructor(
     readonly job: Job,
     readonly holder: WorkerState,
@@ -170,7 +149,7 @@ export class RunInfo {
     this.timer = null;
     this.prevHeld = null;
     this.handleText = null;
-    this.payload = job.payload;
+    this.payloadBuffer = null;
     this.attempt = job.retries + 1;
     const head = holder.heldHead;
     this.nextHeld = head;
@@ -181,6 +160,10 @@ export class RunInfo {
 
   get handle(): string {
     return (this.handleText ??= this.job.handle);
+  }
+  /** The same Buffer at every read (a small body is kept as a string: see payload.ts). */
+  get payload(): Buffer {
+    return (this.payloadBuffer ??= this.job.payload);
   }
   get functionName(): string {
     return this.job.fn.name;
@@ -304,7 +287,7 @@ export class Attachment implements SubmitOutcome {
   deliver(update: JobUpdate): void {
     const listener = this.listener;
     if (update.type === 'complete' && listener.completed !== undefined) {
-      listener.completed(update.data);
+      listener.completed(update);
     } else deliver(listener, this.handle, update);
   }
 
@@ -447,7 +430,7 @@ export class Job implements JobRecord {
   }
 
   get state(): JobState {
-    return ((this.bits & Bits.StateMask) >> Bits.StateShift) as JobState;
+    return (this.bits & Bits.StateMask) >> Bits.StateShift;
   }
   set state(state: JobState) {
     this.bits = this.bits - (this.bits & Bits.StateMask) + (state << Bits.StateShift);
@@ -563,23 +546,6 @@ export class JobList {
 }
 
 /** A function: its three priority queues, its registered connections and its counters. */
-/**
- * What happened to a function's jobs since its entry was made, for metrics read at scrape
- * time: plain counts bumped where the engine already is, so that nobody has to subscribe to
- * every job's events to count them (an event per job costs more than the job).
- */
-export class FunctionCounts {
-  submitted = 0;
-  coalesced = 0;
-  completed = 0;
-  failed = 0;
-  cancelled = 0;
-  /** Failed attempts retried under a retry policy. */
-  retried = 0;
-  /** Jobs queued again after their worker was lost. */
-  requeued = 0;
-}
-
 export class FunctionEntry {
   readonly counts = new FunctionCounts();
   readonly queues: readonly [JobList, JobList, JobList] = [

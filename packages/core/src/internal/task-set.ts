@@ -43,8 +43,8 @@ export class TaskListener implements JobListener {
   ) {}
 
   /** A result: the handle is not needed (nor made) for it. */
-  completed(data: Buffer): void {
-    this.set.complete(this.index, data);
+  completed(update: { readonly data: Buffer }): void {
+    this.set.complete(this.index, update.data);
   }
 
   update(handle: string, update: JobUpdate): void {
