@@ -383,12 +383,12 @@ export class Job implements JobRecord {
    * (which keeps the low bits of any safe integer) touch it, so a count past 2^23 stays
    * exact.
    */
-  private declare bits: number;
+  declare private bits: number;
   /**
    * Only delayed, retried, map/reduce and per-job-policy jobs have one, and a job replayed
    * from a store written under another handle prefix.
    */
-  private declare extra: Extra | null;
+  declare private extra: Extra | null;
 
   declare readonly seq: number;
   declare readonly fn: FunctionEntry;
