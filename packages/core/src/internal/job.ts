@@ -8,9 +8,10 @@ import type { ConnectionSink, JobListener, SubmitOutcome } from '../transport-ty
 
 export type { ConnectionSink, JobListener } from '../transport-types.js';
 import { fromBody, type Body } from './payload.js';
-import { makeHandle } from './handles.js';
+import { handleAfter, handleStart, makeHandle } from './handles.js';
 import type { WokenNode } from './wake-deadlines.js';
 import { Waiters } from './waiters.js';
+import { deliver } from './deliver.js';
 import { FunctionCounts } from './function-counts.js';
 import { PRIORITY_NAMES, type PriorityIndex } from './priority.js';
 
@@ -51,16 +52,6 @@ export const enum JobState {
   Delayed = 2,
   Running = 3,
   Done = 4,
-}
-
-/**
- * Hands an update to a listener, as every transport must: an exception becomes a plain
- * failure (reason `EXCEPTION`) for a listener that did not ask for exceptions (§3.7).
- */
-export function deliver(listener: JobListener, handle: string, update: JobUpdate): void {
-  if (update.type === 'exception' && !listener.exceptions) {
-    listener.update(handle, { type: 'fail', reason: 'EXCEPTION' });
-  } else listener.update(handle, update);
 }
 
 /**
@@ -365,9 +356,8 @@ export class JobDraft implements JobInit {
  * A persisted job is its own {@link JobRecord}.
  */
 export class Job implements JobRecord {
-  // Every field is `declare`d and set by the constructor: a field declared plainly is also
-  // defined (as undefined) by an initializer V8 runs before the constructor, a call of its
-  // own in each submission, some 40 instructions a job (decision 33).
+  // Fields are `declare`d, set by the constructor only: a plain field is also defined by an
+  // initializer V8 calls before it, some 40 instructions a job (decision 33).
 
   /** Foreground submissions attached (newest first), or null. */
   declare attachments: Attachment | null;
@@ -430,7 +420,7 @@ export class Job implements JobRecord {
    * replayed job keeps the handle it was given, whatever the prefix of this run.
    */
   get handle(): string {
-    return this.madeHandle ? makeHandle(this.fn.handlePrefix, this.seq) : this.extra!.handle!;
+    return this.madeHandle ? handleAfter(this.fn.handleStart, this.seq) : this.extra!.handle!;
   }
 
   get state(): JobState {
@@ -580,10 +570,14 @@ export class FunctionEntry {
   /** Jobs submitted with the `-` unique, by payload key (see payload.ts). */
   readonly byPayload = new Map<string, Job>();
 
+  /** `<prefix>:`, what the handles of its jobs start with (see `Job.handle`). */
+  readonly handleStart: string;
   constructor(
     readonly name: string,
     readonly handlePrefix: string,
-  ) {}
+  ) {
+    this.handleStart = handleStart(handlePrefix);
+  }
 
   /** Runnable jobs waiting in the queues. */
   get queued(): number {
