@@ -236,7 +236,8 @@ export class SleeperList {
  *
  * It is also the `SubmitOutcome` of the submission that made its job, with the handle made
  * when first read: a task set never reads it unless a job fails, and making the string
- * (the seq turned into digits) was some 250 instructions of a task-set job (decision 33).
+ * (the seq turned into digits) is some 350 instructions, a tenth of a task-set job
+ * (decision 33).
  */
 export class Attachment implements SubmitOutcome {
   nextOfJob: Attachment | null;

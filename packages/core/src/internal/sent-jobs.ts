@@ -53,7 +53,7 @@ export class ClientJob implements SubmittedJob, JobListener {
   /**
    * The job's handle, read from the accepted submission when first asked for. A job that
    * `run` keeps from the application is never asked unless it fails, and an in-process
-   * server then never makes the string: some 250 instructions a job (decision 33).
+   * server then never makes the string: some 350 instructions a job (decision 33).
    */
   get handle(): string {
     const accepted = this.accepted;
