@@ -26,6 +26,8 @@ export {
   type KnownKeys,
 } from './internal/checks.js';
 export { untilDeadline } from './internal/deadline.js';
+/** A settings record as the changes that put exactly it in force (for queue backends). */
+export { changesOf as settingsChangesOf } from './internal/settings-record.js';
 export type {
   AttemptEnd,
   AttemptReport,
