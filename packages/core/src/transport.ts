@@ -15,7 +15,7 @@ export { ClientBase, resolveRunAt, type SubmitTarget } from './client.js';
 export { WorkerBase, encodeResult, type Registration } from './worker.js';
 export type { WorkAssignment, WorkReport } from './worker-types.js';
 export { applyPolicies } from './policies.js';
-export { deliver } from './internal/job.js';
+export { deliver } from './internal/deliver.js';
 export { toBuffer } from './internal/payload.js';
 export {
   checkJobServer,
@@ -26,6 +26,8 @@ export {
   type KnownKeys,
 } from './internal/checks.js';
 export { untilDeadline } from './internal/deadline.js';
+/** A settings record as the changes that put exactly it in force (for queue backends). */
+export { changesOf as settingsChangesOf } from './internal/settings-record.js';
 export type {
   AttemptEnd,
   AttemptReport,

@@ -21,6 +21,7 @@ import type {
   SubmitAnswer,
   ThrownError,
 } from '@geartrain/core/transport';
+import { settingsChangesOf } from '@geartrain/core/transport';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { roundTrip, roundTripsSettled } from './round-trips.js';
 
@@ -127,17 +128,6 @@ function thrownOf(thrown: ThrownError | null): Error | undefined {
   error.stack = thrown.stack;
   return error;
 }
-
-/** The settings of a record (every key of a `SettingsRecord` but its name). */
-const SETTINGS = [
-  'attempts',
-  'backoff',
-  'keep',
-  'rate',
-  'concurrency',
-  'maxQueue',
-  'paused',
-] as const satisfies readonly Exclude<keyof SettingsRecord, 'functionName'>[];
 
 /** One claim: the connection that holds the job for its node. */
 interface Claim {
@@ -409,8 +399,7 @@ class DoubleNode implements QueueBackend {
   }
   /** The record replaces the function's whole: each setting it lacks is put back to null. */
   saveSettings(functionName: string, record: SettingsRecord): Promise<void> {
-    const changes: Record<string, unknown> = {};
-    for (const field of SETTINGS) changes[field] = record[field] ?? null;
+    const changes = settingsChangesOf(record);
     return this.later(async () => {
       await this.queue.configure(functionName, changes);
     });

@@ -28,43 +28,14 @@ interface Extras {
 }
 
 /**
- * What a foreground and a background job share: the handle, which may be read from the
- * accepted submission when first asked for. An in-process server makes the string only
- * then, and a job that `run` keeps from the application never asks unless it fails: some
- * 250 instructions a job (decision 33).
- */
-abstract class SubmittedBase {
-  coalesced = false;
-  /** The accepted submission, until the handle is read from it. */
-  private accepted: SubmitOutcome | null = null;
-  private handleText = '';
-
-  get handle(): string {
-    const accepted = this.accepted;
-    if (accepted !== null) {
-      this.handleText = accepted.handle;
-      this.accepted = null;
-    }
-    return this.handleText;
-  }
-
-  /**
-   * `later`: the handle is read when asked for. Else now, so that a job the application
-   * holds does not hold `outcome` when that would keep more alive (an in-process foreground
-   * submission's is its attachment, which keeps the server's ended job).
-   */
-  bind(outcome: SubmitOutcome, later: boolean): void {
-    this.coalesced = outcome.coalesced;
-    if (later) this.accepted = outcome;
-    else this.handleText = outcome.handle;
-  }
-}
-
-/**
  * One foreground submission's view of a job; it is the listener the server delivers updates
  * to. Kept small (thousands may wait at once): what most jobs never use lives in `extras`.
  */
-export class ClientJob extends SubmittedBase implements SubmittedJob, JobListener {
+export class ClientJob implements SubmittedJob, JobListener {
+  coalesced = false;
+  /** The accepted submission, until the handle is read from it (see `handle`). */
+  private accepted: SubmitOutcome | null = null;
+  private handleText = '';
   private state = Settled.Pending;
   /** The result once resolved, the error once rejected. */
   private outcome: Buffer | Error | null = null;
@@ -77,8 +48,20 @@ export class ClientJob extends SubmittedBase implements SubmittedJob, JobListene
     readonly functionName: string,
     readonly unique: string,
     readonly exceptions: boolean,
-  ) {
-    super();
+  ) {}
+
+  /**
+   * The job's handle, read from the accepted submission when first asked for. A job that
+   * `run` keeps from the application is never asked unless it fails, and an in-process
+   * server then never makes the string: some 350 instructions a job (decision 33).
+   */
+  get handle(): string {
+    const accepted = this.accepted;
+    if (accepted !== null) {
+      this.handleText = accepted.handle;
+      this.accepted = null;
+    }
+    return this.handleText;
   }
 
   get background(): boolean {
@@ -145,6 +128,16 @@ export class ClientJob extends SubmittedBase implements SubmittedJob, JobListene
   /** JobListener: the result, without the handle (which `run` may never read). */
   completed(update: Extract<JobUpdate, { type: 'complete' }>): void {
     if (this.state === Settled.Pending) this.settle(Settled.Resolved, update.data, update);
+  }
+
+  /**
+   * `later`: the handle is read when asked for. Else now, so that a job the application
+   * holds does not hold `outcome` (in process, the attachment, which keeps the ended job).
+   */
+  bind(outcome: SubmitOutcome, later: boolean): void {
+    this.coalesced = outcome.coalesced;
+    if (later) this.accepted = outcome;
+    else this.handleText = outcome.handle;
   }
 
   /** JobListener: the outcome can no longer arrive (a lost server). */
@@ -215,15 +208,15 @@ export class ClientJob extends SubmittedBase implements SubmittedJob, JobListene
  * A background submission: no updates ever come, so it holds only what identifies the job
  * (it is made by the million).
  */
-export class BackgroundJob extends SubmittedBase implements SubmittedJob {
+export class BackgroundJob implements SubmittedJob {
   readonly background = true;
+  handle = '';
+  coalesced = false;
 
   constructor(
     readonly functionName: string,
     readonly unique: string,
-  ) {
-    super();
-  }
+  ) {}
 
   get result(): Promise<Buffer> {
     return Promise.reject(
@@ -241,5 +234,10 @@ export class BackgroundJob extends SubmittedBase implements SubmittedJob {
 
   json<T = unknown>(): Promise<T> {
     return this.text().then((t) => JSON.parse(t) as T);
+  }
+
+  bind(outcome: SubmitOutcome): void {
+    this.handle = outcome.handle;
+    this.coalesced = outcome.coalesced;
   }
 }
