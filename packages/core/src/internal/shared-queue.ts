@@ -27,6 +27,7 @@ import {
 } from './job.js';
 import { enqueue, finish } from './live-jobs.js';
 import { SharedWrites } from './shared-writes.js';
+import { ClaimPace } from './claim-pace.js';
 import { LocalQueue } from './local-queue.js';
 import { fromBody, toBody } from './payload.js';
 import type { JobQueue, QueueHost } from './queue.js';
@@ -71,6 +72,8 @@ export class SharedQueue implements JobQueue {
   private readonly wanted = new Set<FunctionEntry>();
   /** Jobs asked for and not answered yet, by function. */
   private readonly asked = new Map<FunctionEntry, number>();
+  /** The pace at which each function's claimed jobs end here (how many to hold ahead). */
+  private readonly paces = new WeakMap<FunctionEntry, ClaimPace>();
   private poll: Subscription | null = null;
 
   constructor(
@@ -303,6 +306,9 @@ export class SharedQueue implements JobQueue {
     else job.fn.queues[job.priorityIndex].remove(job);
     finish(job);
     this.claimed.delete(job.handle);
+    let pace = this.paces.get(job.fn);
+    if (pace === undefined) this.paces.set(job.fn, (pace = new ClaimPace()));
+    pace.ended(this.ctx.now());
     this.writes.forget(job);
     this.writes.report({ handle: job.handle, attempt: job.retries + 1, end });
     this.wanted.add(job.fn);
@@ -341,7 +347,10 @@ export class SharedQueue implements JobQueue {
     );
   }
 
-  /** How many jobs of `fn` this node's workers can run at once (each registration capped). */
+  /**
+   * How many jobs of `fn` this node holds at most, running or at hand: what its workers can
+   * run at once (each registration capped), and what they finish soon at their pace.
+   */
   private room(fn: FunctionEntry): number {
     let room = 0;
     const cap = this.options.claimBatch;
@@ -349,7 +358,8 @@ export class SharedQueue implements JobQueue {
       const ability = worker.abilities.get(fn.name);
       if (ability !== undefined) room += Math.min(ability.capacity, cap);
     }
-    return room - fn.running;
+    if (room === 0) return -fn.running;
+    return room + (this.paces.get(fn)?.ahead(this.ctx.now()) ?? 0) - fn.running;
   }
 
   private claimedJobs(jobs: readonly ClaimedJob[]): void {
