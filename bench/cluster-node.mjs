@@ -16,6 +16,9 @@ if (process.env.PORT !== undefined) {
 }
 
 let done = 0;
+/** Resolved when `done` reaches `doneTarget` (a backlog-bound submitter waits on it). */
+let doneTarget = Infinity;
+let reached = () => undefined;
 const send = (message) => process.send?.(message);
 const figures = () => ({ done, statements: queue.statements, notifications: queue.notifications });
 
@@ -35,7 +38,7 @@ function work(mode, workers = 16, concurrency = 32) {
         }
         if (mode === 'starts')
           send({ started: Date.now(), payload: job.text(), handle: job.handle });
-        done++;
+        if (++done >= doneTarget) reached();
         return undefined;
       },
       { concurrency },
@@ -43,13 +46,23 @@ function work(mode, workers = 16, concurrency = 32) {
   }
 }
 
-/** Submits in batches of `batch` for `seconds`, as fast as the queue takes them. */
-async function submitFor(seconds, batch) {
+/**
+ * Submits in batches of `batch` for `seconds`, as fast as the queue takes them; with a
+ * `backlog`, a batch waits while that many jobs are submitted and not yet done.
+ */
+async function submitFor(seconds, batch, backlog = Infinity) {
   const client = server.client();
   const payload = Buffer.alloc(16, 0x61);
   const end = Date.now() + seconds * 1000;
   let submitted = 0;
+  const start = done;
   while (Date.now() < end) {
+    if (submitted - (done - start) > backlog) {
+      doneTarget = start + submitted - backlog;
+      await new Promise((resolve) => (reached = resolve));
+      doneTarget = Infinity;
+      continue;
+    }
     const jobs = new Array(batch);
     for (let i = 0; i < batch; i++) jobs[i] = client.submit('bench', payload, { background: true });
     await Promise.all(jobs);
@@ -72,7 +85,7 @@ process.on('message', async (message) => {
       break;
     }
     case 'steady': {
-      const submitted = await submitFor(message.seconds, message.batch);
+      const submitted = await submitFor(message.seconds, message.batch, message.backlog);
       send({ steady: { submitted, ...figures() } });
       break;
     }

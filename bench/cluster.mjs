@@ -408,6 +408,14 @@ async function bullmq(redisPort) {
 
 // ---------------------------------------------------------------------------------------
 
+/**
+ * CLUSTER_PARTS, a comma list (drain, steady, tcp, idle, latency, recovery; peers, or one of
+ * graphile-worker-batched, graphile-worker-defaults, pg-boss, bullmq), runs only those parts;
+ * all of them by default.
+ */
+const parts = process.env.CLUSTER_PARTS?.split(',');
+const wanted = (part) => parts === undefined || parts.includes(part);
+
 export async function run() {
   // Stopped by a signal: the exit hooks stop PostgreSQL and redis-server.
   for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130));
@@ -418,36 +426,50 @@ export async function run() {
   const loadgen = buildLoadgen();
   const dir = mkdtempSync(join(tmpdir(), 'geartrain-bench-cluster-'));
   try {
-    const one = await geartrainDrain(url, db, 1);
-    report('cluster-enqueue', 'jobs_per_s', one.enqueued, 'jobs/s');
-    report('cluster-drain-1-node', 'jobs_per_s', one.drain, 'jobs/s');
-    const three = await geartrainDrain(url, db, 3);
-    report('cluster-drain-3-nodes', 'jobs_per_s', three.drain, 'jobs/s');
-    const steady = await geartrainSteady(url);
-    report('cluster-steady-in-process', 'jobs_per_s', steady.jobsPerS, 'jobs/s');
-    report('cluster-traffic-loaded', 'statements_per_s_per_node', steady.statementsPerS, '1/s');
-    report('cluster-traffic-loaded', 'notify_per_s_per_node', steady.notifyPerS, '1/s');
-    report('cluster-steady-tcp', 'jobs_per_s', await geartrainTcp(url, db, loadgen), 'jobs/s');
-    const idle = await idleTraffic(url);
-    report('cluster-traffic-idle', 'statements_per_s_per_node', idle.statementsPerS, '1/s');
-    report('cluster-traffic-idle', 'notify_per_s_per_node', idle.notifyPerS, '1/s');
-    const waits = await latency(url);
-    report('cluster-latency', 'submit_to_start_p50', waits.p50, 'ms');
-    report('cluster-latency', 'submit_to_start_p99', waits.p99, 'ms');
-    const times = await recovery(url);
-    report('cluster-recovery-kill-9', 'median', median(times), 'ms');
-    report('cluster-recovery-kill-9', 'max_of_5', Math.max(...times), 'ms');
+    if (wanted('drain')) {
+      const one = await geartrainDrain(url, db, 1);
+      report('cluster-enqueue', 'jobs_per_s', one.enqueued, 'jobs/s');
+      report('cluster-drain-1-node', 'jobs_per_s', one.drain, 'jobs/s');
+      const three = await geartrainDrain(url, db, 3);
+      report('cluster-drain-3-nodes', 'jobs_per_s', three.drain, 'jobs/s');
+    }
+    if (wanted('steady')) {
+      const steady = await geartrainSteady(url);
+      report('cluster-steady-in-process', 'jobs_per_s', steady.jobsPerS, 'jobs/s');
+      report('cluster-traffic-loaded', 'statements_per_s_per_node', steady.statementsPerS, '1/s');
+      report('cluster-traffic-loaded', 'notify_per_s_per_node', steady.notifyPerS, '1/s');
+    }
+    if (wanted('tcp')) {
+      report('cluster-steady-tcp', 'jobs_per_s', await geartrainTcp(url, db, loadgen), 'jobs/s');
+    }
+    if (wanted('idle')) {
+      const idle = await idleTraffic(url);
+      report('cluster-traffic-idle', 'statements_per_s_per_node', idle.statementsPerS, '1/s');
+      report('cluster-traffic-idle', 'notify_per_s_per_node', idle.notifyPerS, '1/s');
+    }
+    if (wanted('latency')) {
+      const waits = await latency(url);
+      report('cluster-latency', 'submit_to_start_p50', waits.p50, 'ms');
+      report('cluster-latency', 'submit_to_start_p99', waits.p99, 'ms');
+    }
+    if (wanted('recovery')) {
+      const times = await recovery(url);
+      report('cluster-recovery-kill-9', 'median', median(times), 'ms');
+      report('cluster-recovery-kill-9', 'max_of_5', Math.max(...times), 'ms');
+    }
 
     for (const [peer, measure] of [
       ['graphile-worker-batched', () => graphile(url, true)],
       ['graphile-worker-defaults', () => graphile(url, false)],
       ['pg-boss', () => pgBoss(url)],
     ]) {
+      if (!wanted(peer) && !wanted('peers')) continue;
       const figures = await measure();
       report('cluster-enqueue', 'jobs_per_s', figures.enqueued, 'jobs/s', peer);
       report('cluster-drain-1-node', 'jobs_per_s', figures.drain, 'jobs/s', peer);
       report('cluster-steady-in-process', 'jobs_per_s', figures.steady, 'jobs/s', peer);
     }
+    if (!wanted('bullmq') && !wanted('peers')) return;
     if (spawnSync('sh', ['-c', 'command -v redis-server']).status === 0) {
       const redis = await startRedis(dir);
       try {
