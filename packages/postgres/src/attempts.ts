@@ -115,13 +115,16 @@ export class Attempts {
       if (held === undefined || held.attempt !== report.attempt) return null;
       // A report tried again keeps the fate of its first try (its back-off, its error).
       const fate =
-        this.inDoubt.get(`${report.handle}:${report.attempt}`) ?? fateOf(held, report.end, options);
+        (this.inDoubt.size === 0
+          ? undefined
+          : this.inDoubt.get(`${report.handle}:${report.attempt}`)) ??
+        fateOf(held, report.end, options);
       return { held, handle: report.handle, node, fate };
     });
     const sent = rows.filter((row): row is Row => row !== null);
-    let matched: Set<string>;
+    let missed: Set<string>;
     try {
-      matched = await this.apply(sent);
+      missed = await this.apply(sent);
     } catch (error) {
       // Committed or not, nobody can say: a repeat that finds its write done is not stale.
       for (const row of sent) this.inDoubt.set(`${row.handle}:${row.held.attempt}`, row.fate);
@@ -132,9 +135,10 @@ export class Attempts {
         this.stats.stale++;
         return { state: 'stale' };
       }
-      const doubtful = this.inDoubt.delete(`${row.handle}:${row.held.attempt}`);
+      const doubtful =
+        this.inDoubt.size > 0 && this.inDoubt.delete(`${row.handle}:${row.held.attempt}`);
       this.held.delete(row.handle);
-      if (matched.has(row.held.id)) {
+      if (!missed.has(row.held.id)) {
         this.host.ended([row]);
         return row.fate.outcome;
       }
@@ -148,9 +152,19 @@ export class Attempts {
     });
   }
 
-  /** Runs the report statement; resolves with the job ids whose fenced write matched. */
+  /** Runs the report statement; resolves with the job ids whose fenced write matched nothing. */
   private async apply(rows: readonly Row[]): Promise<Set<string>> {
     if (rows.length === 0) return new Set();
+    if (rows.every((r) => r.fate.act === 'c' && !r.fate.keep)) {
+      const done = await this.host
+        .db()
+        .query<{ id: string }>(this.host.st.complete, [
+          rows.map((r) => r.held.id),
+          rows.map((r) => r.held.attempt),
+          rows.map((r) => r.node),
+        ]);
+      return new Set(done.map((r) => r.id));
+    }
     const result = await this.host
       .db()
       .query<{ id: string }>(this.host.st.report, [
@@ -211,7 +225,7 @@ export class Attempts {
       this.revoke(handle, held.attempt, 'TIMEOUT');
     }
     this.apply(rows).then(
-      (matched) => this.host.ended(rows.filter((row) => matched.has(row.held.id))),
+      (missed) => this.host.ended(rows.filter((row) => !missed.has(row.held.id))),
       (error: unknown) => this.host.log(error, 'give back the jobs of a reaped node'),
     );
   }
@@ -229,8 +243,8 @@ export class Attempts {
       };
     });
     this.apply(rows).then(
-      (matched) => {
-        const done = rows.filter((row) => matched.has(row.held.id));
+      (missed) => {
+        const done = rows.filter((row) => !missed.has(row.held.id));
         this.stats.recovered += done.length;
         this.host.ended(done);
         for (const { handle, held, fate } of done) this.recovered(handle, held, fate);
