@@ -216,7 +216,9 @@ export function claimLimitedSteps(s: string): { lock: Statement; claim: Statemen
  * alone, and its report is stale. Actions: `q` back in the queue (a retry or a lost
  * worker; `$4` ms of back-off, `$5` the failed attempt's error to add), `u` given back
  * unstarted (the attempt not counted), `c` completed, `f` failed for good. An ended job
- * leaves the hot table; its outcome is kept in the same statement when `$9` says so.
+ * leaves the hot table; its outcome is kept in the same statement when `$9` says so. The
+ * answer is the reports that matched nothing (rare): a row per matched one cost the node
+ * a result row to parse for every job.
  */
 export function reportStatement(s: string): Statement {
   return {
@@ -254,7 +256,29 @@ export function reportStatement(s: string): Statement {
         FROM gone WHERE keep
         ON CONFLICT (id) DO NOTHING
       )
-      SELECT id::text AS id FROM stay UNION ALL SELECT id::text FROM gone`,
+      SELECT r.id::text AS id FROM r
+      WHERE r.id NOT IN (SELECT id FROM stay UNION ALL SELECT id FROM gone)`,
+  };
+}
+
+/**
+ * The common batch: completions whose outcome is not kept, fenced as in
+ * {@link reportStatement}, with three arrays to send instead of ten and nothing of the
+ * deleted rows materialised. Answers the ids that matched nothing.
+ */
+export function completeStatement(s: string): Statement {
+  return {
+    name: 'gt_complete',
+    text: `
+      WITH r AS MATERIALIZED (
+        SELECT * FROM unnest($1::bigint[], $2::int[], $3::uuid[]) AS r(id, attempt, node)
+      ),
+      gone AS (
+        DELETE FROM ${s}.jobs j USING r
+        WHERE j.id = r.id AND j.node = r.node AND j.attempts = r.attempt
+        RETURNING j.id
+      )
+      SELECT r.id::text AS id FROM r WHERE r.id NOT IN (SELECT id FROM gone)`,
   };
 }
 

@@ -3,6 +3,7 @@ import pg from 'pg';
 import {
   claimLimitedSteps,
   claimStatement,
+  completeStatement,
   progressStatement,
   reportStatement,
   submitStatement,
@@ -43,6 +44,7 @@ export function statementsOf(schema: string) {
     limitLock: limited.lock,
     claimLimited: limited.claim,
     report: reportStatement(s),
+    complete: completeStatement(s),
     progress: progressStatement(s),
     register: registerStatement(s),
     heartbeat: heartbeatStatement(s),
