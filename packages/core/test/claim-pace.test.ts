@@ -50,12 +50,12 @@ describe('ClaimPace', () => {
     expect(pace.ahead(300)).toBe(50); // [200, 300): 100 ends, 1 a ms
   });
 
-  it('rounds a fractional pace up', () => {
+  it('rounds a fractional pace down', () => {
     const pace = new ClaimPace();
     // One end every 4 ms: 25 in [0, 100), 0.25 a ms, 12.5 in 50 ms.
     for (let t = 0; t < 100; t += 4) pace.ended(t);
     pace.ended(100);
-    expect(pace.ahead(100)).toBe(13);
+    expect(pace.ahead(100)).toBe(12);
   });
 
   it('holds at most 1,000 ahead, whatever the pace', () => {
@@ -90,9 +90,9 @@ describe('ClaimPace', () => {
     endSteadily(pace, 100, 200, 2);
     // The window [100, ...) had 200 ends, then none until 400: 200 / 300 ms a ms.
     pace.ended(400);
-    expect(pace.ahead(400)).toBe(Math.ceil((200 / 300) * 50)); // 34, not 100
+    expect(pace.ahead(400)).toBe(Math.floor((200 / 300) * 50)); // 33, not 100
     // And the pace after the gap is fresh again: two windows from 400.
-    expect(pace.ahead(599)).toBe(34);
+    expect(pace.ahead(599)).toBe(33);
     expect(pace.ahead(600)).toBe(0);
   });
 });

@@ -10,9 +10,10 @@ const MOST_AHEAD = 1000;
  * claims ahead of its workers' room. A worker that takes one job at a time (over TCP) would
  * otherwise wait for a claim's round trip between jobs: 4 libgearman workers did 400 to
  * 2,200 jobs a second in issue 31's cluster bench. What a node holds ahead is what its
- * workers do in `HORIZON` ms at their last window's pace: a slow function (the common case,
- * and any test's) holds nothing ahead, and no job waits on one node for more than about
- * that long while another node's workers idle.
+ * workers do in `HORIZON` ms at their last window's pace, rounded down: a slow function
+ * (fewer than one end in `HORIZON` ms: the common case, and any test's) holds nothing
+ * ahead, and no job waits on one node for more than about that long while another node's
+ * workers idle.
  */
 export class ClaimPace {
   private windowStart = Number.NEGATIVE_INFINITY;
@@ -36,6 +37,6 @@ export class ClaimPace {
   ahead(now: number): number {
     // Nothing ended for two windows: the pace is stale.
     if (now - this.windowStart >= 2 * WINDOW) return 0;
-    return Math.min(MOST_AHEAD, Math.ceil(this.rate * HORIZON));
+    return Math.min(MOST_AHEAD, Math.floor(this.rate * HORIZON));
   }
 }

@@ -62,6 +62,8 @@ export class SharedWrites {
   private readonly pending = new Set<Promise<unknown>>();
   /** Until the backend is open, what is gathered waits. */
   opened = false;
+  /** Closing: a failed write is not tried again later (the node leaves; its jobs go back). */
+  private closing = false;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -139,6 +141,7 @@ export class SharedWrites {
 
   /** Writes what is left and waits for every call in flight. */
   async close(): Promise<void> {
+    this.closing = true;
     this.progressTimer?.unsubscribe();
     this.progressTimer = null;
     this.retryTimer?.unsubscribe();
@@ -301,6 +304,7 @@ export class SharedWrites {
   }
 
   private retryLater(): void {
+    if (this.closing) return;
     this.retryTimer ??= this.ctx.scheduler.schedule(() => {
       this.retryTimer = null;
       this.queueFlush();
