@@ -53,6 +53,9 @@ export interface AttemptsHost {
   log(error: unknown, what: string): void;
 }
 
+/** Rows of one general report statement, at most (its lookups scan the batch per row). */
+const REPORT_PART = 500;
+
 /**
  * The attempts this node holds (claimed, not reported yet) and every write that ends one,
  * fenced by the job, the node and the attempt (issue 31, item 2): its own reports, the jobs
@@ -165,6 +168,18 @@ export class Attempts {
         ]);
       return new Set(done.map((r) => r.id));
     }
+    // The general statement looks each row's values up by position (a scan of the batch per
+    // row, see sql-jobs.ts): its batches go in parts of at most REPORT_PART rows.
+    const missed = new Set<string>();
+    for (let i = 0; i < rows.length; i += REPORT_PART) {
+      const part = rows.slice(i, i + REPORT_PART);
+      for (const id of await this.applyPart(part)) missed.add(id);
+    }
+    if (rows.some((r) => r.fate.keep)) this.host.kept();
+    return missed;
+  }
+
+  private async applyPart(rows: readonly Row[]): Promise<string[]> {
     const result = await this.host
       .db()
       .query<{ id: string }>(this.host.st.report, [
@@ -179,8 +194,7 @@ export class Attempts {
         rows.map((r) => r.fate.keep),
         rows.map((r) => r.node),
       ]);
-    if (rows.some((r) => r.fate.keep)) this.host.kept();
-    return new Set(result.map((r) => r.id));
+    return result.map((r) => r.id);
   }
 
   async progress(batch: readonly ProgressReport[]): Promise<void> {
@@ -197,7 +211,7 @@ export class Attempts {
         known.map(({ held }) => held.attempt),
         known.map(({ p }) => Math.trunc(p.numerator)),
         known.map(({ p }) => Math.trunc(p.denominator)),
-        node,
+        known.map(() => node),
       ]);
   }
 
