@@ -8,17 +8,19 @@
 // 3. Steady state: submit and work at the same time, for 5 s: in process (one node submits,
 //    in batches of 500, and works), and over TCP with the libgearman load generator
 //    (20,000 background jobs submitted to one node while 4 libgearman workers on another
-//    work them).
+//    work them). In process, the submitter keeps at most 2,000 jobs added and not done (a
+//    state that is steady: the queue does not grow), then floods (batches as fast as they
+//    are taken, the queue growing) for 5 s more.
 // 4. Peers, beside it, on the same PostgreSQL: graphile-worker 0.18 batched (localQueue.size
 //    500, completeJobBatchDelay and failJobBatchDelay 0, 64 concurrent jobs) and with its
 //    defaults, pg-boss 12 (batches of 500), BullMQ on redis-server (appendonly, everysec;
 //    64 concurrent jobs). Each: addJobs/insert/addBulk of 50,000, the drain of them (a
-//    minute at most: the rate until then), and a steady state of 5 s. A steady state is the
-//    jobs done a second while batches of 500 are added.
+//    minute at most: the rate until then), and the steady state and flood of 5 s each, as
+//    geartrain's: jobs done a second while batches of 500 are added.
 // 5. Latency, submit to start, on an idle cluster: 200 jobs one at a time, submitted on one
 //    node, run on another; p50 and p99.
-// 6. Recovery after a kill -9 of the node holding a job: until a worker of another node has
-//    it; 5 runs.
+// 6. Recovery after a kill -9 of the node holding a job (5 runs), and after a SIGSTOP of it
+//    (3 runs; its lease is 10 s): until a worker of another node has it.
 // 7. Database traffic per node: statements and NOTIFY a second, idle (a worker sleeping,
 //    10 s) and under the steady load.
 //
@@ -40,8 +42,17 @@ import { buildLoadgen, freePort, load, startWorkers, waitForPort } from './serve
 const here = fileURLToPath(new URL('.', import.meta.url));
 const JOBS = 50_000;
 const STEADY_SECONDS = 5;
+/** The steady state's backlog: jobs added and not done, at most (the submitter waits). */
+const STEADY_BACKLOG = 2000;
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let schemas = 0;
+
+/**
+ * Every measured window starts from the same state of the database, whoever is measured: the
+ * tables of earlier parts vacuumed (their autovacuum would otherwise run in the window) and
+ * a checkpoint made. Set by `run`.
+ */
+let settle = async () => undefined;
 
 // ---------------------------------------------------------------------------------------
 // Nodes
@@ -148,6 +159,7 @@ async function geartrainDrain(url, db, nodes) {
   const schema = `drain_${nodes}_${++schemas}`;
   const enqueued = await enqueue(url, schema, JOBS);
   const started = await Promise.all(Array.from({ length: nodes }, () => startNode(url, schema)));
+  await settle();
   const start = performance.now();
   for (const node of started) node.send({ type: 'work', mode: 'work' });
   const end = await drained(db, schema);
@@ -155,23 +167,32 @@ async function geartrainDrain(url, db, nodes) {
   return { enqueued, drain: JOBS / ((end - start) / 1000) };
 }
 
-/** Steady state: one node submits (batches of 500) and works for 5 s; jobs done a second. */
+/**
+ * One node submits (batches of 500) and works for 5 s, with its backlog bounded, then
+ * flooded: jobs done a second, and the node's statements and NOTIFY a second.
+ */
 async function geartrainSteady(url) {
   const schema = `steady_${++schemas}`;
   const node = await startNode(url, schema);
   node.send({ type: 'work', mode: 'work' });
   await pause(300);
-  const before = await node.figures();
-  const start = performance.now();
-  node.send({ type: 'steady', seconds: STEADY_SECONDS, batch: 500 });
-  const { steady } = await node.next('steady');
-  const seconds = (performance.now() - start) / 1000;
-  await node.close();
-  return {
-    jobsPerS: (steady.done - before.done) / seconds,
-    statementsPerS: (steady.statements - before.statements) / seconds,
-    notifyPerS: (steady.notifications - before.notifications) / seconds,
+  const window = async (backlog) => {
+    await settle();
+    const before = await node.figures();
+    const start = performance.now();
+    node.send({ type: 'steady', seconds: STEADY_SECONDS, batch: 500, backlog });
+    const { steady } = await node.next('steady');
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      jobsPerS: (steady.done - before.done) / seconds,
+      statementsPerS: (steady.statements - before.statements) / seconds,
+      notifyPerS: (steady.notifications - before.notifications) / seconds,
+    };
   };
+  const steady = await window(STEADY_BACKLOG);
+  const flood = await window(undefined);
+  await node.close();
+  return { steady, flood };
 }
 
 async function geartrainTcp(url, db, loadgen) {
@@ -180,6 +201,7 @@ async function geartrainTcp(url, db, loadgen) {
   const worker = await startNode(url, schema, { PORT: '0' });
   const stopWorkers = await startWorkers(loadgen, worker.port, 4);
   const jobs = 20_000;
+  await settle();
   const start = performance.now();
   load(loadgen, submitter.port, 'queue', jobs);
   const end = await drained(db, schema);
@@ -209,10 +231,14 @@ async function latency(url) {
   return { p50: waits[100], p99: waits[198] };
 }
 
-async function recovery(url) {
+/**
+ * Until a worker of another node has the job of a node that is killed (`SIGKILL`, 5 runs)
+ * or hung (`SIGSTOP`, 3 runs: its lease, 10 s, runs out; then it is killed).
+ */
+async function recovery(url, signal = 'SIGKILL', runs = 5) {
   const schema = `recovery_${++schemas}`;
   const times = [];
-  for (let run = 0; run < 5; run++) {
+  for (let run = 0; run < runs; run++) {
     const a = await startNode(url, schema);
     const b = await startNode(url, schema);
     a.send({ type: 'work', mode: 'hold', workers: 1, concurrency: 1 });
@@ -222,8 +248,10 @@ async function recovery(url) {
     b.send({ type: 'work', mode: 'starts', workers: 1, concurrency: 1 });
     const started = b.next('started', 30_000);
     const killed = Date.now();
-    await a.kill();
+    if (signal === 'SIGKILL') await a.kill();
+    else a.child.kill(signal);
     const got = await started;
+    await a.kill();
     if (got.handle !== handle) throw new Error('another job started');
     times.push(got.started - killed);
     await b.close();
@@ -262,18 +290,65 @@ async function idleTraffic(url) {
 // ---------------------------------------------------------------------------------------
 // Peers
 
-/** Resolves when `done()` reaches `target`, or after `capMs`: the jobs a second until then. */
-async function rateUntil(done, target, start, capMs = 60_000) {
-  while (done() < target && performance.now() - start < capMs) await pause(5);
-  return done() / ((performance.now() - start) / 1000);
+/** Jobs done, counted by a peer's handler; a submitter may wait for the count to reach a mark. */
+class Done {
+  n = 0;
+  #mark = Infinity;
+  #reached = () => undefined;
+  add(k = 1) {
+    this.n += k;
+    if (this.n >= this.#mark) this.#reached();
+  }
+  /** Resolves once `n` reaches `mark`. */
+  reach(mark) {
+    if (this.n >= mark) return Promise.resolve();
+    this.#mark = mark;
+    return new Promise((resolve) => {
+      this.#reached = () => {
+        this.#mark = Infinity;
+        resolve();
+      };
+    });
+  }
 }
 
-/** Adds batches of 500 with `add` for 5 s while the peer works: the jobs it did a second. */
-async function steadyWindow(add, done) {
-  const before = done();
+/** Resolves when `done` reaches `target`, or after `capMs`: the jobs a second until then. */
+async function rateUntil(done, target, start, capMs = 60_000) {
+  while (done.n < target && performance.now() - start < capMs) await pause(5);
+  return done.n / ((performance.now() - start) / 1000);
+}
+
+/**
+ * Adds batches of 500 with `add` for 5 s while the peer works: the jobs it did a second.
+ * With a `backlog`, a batch waits while that many jobs are added and not done (the steady
+ * state); without, batches go as fast as `add` returns (the flood). What the drain left
+ * is done first.
+ */
+async function steadyWindow(add, done, backlog = Infinity, left = 0) {
+  await done.reach(left);
+  await settle();
+  const before = done.n;
+  let added = 0;
   const start = performance.now();
-  while (performance.now() - start < STEADY_SECONDS * 1000) await add(500);
-  return (done() - before) / ((performance.now() - start) / 1000);
+  while (performance.now() - start < STEADY_SECONDS * 1000) {
+    if (added - (done.n - before) > backlog) {
+      await done.reach(before + added - backlog);
+      continue;
+    }
+    await add(500);
+    added += 500;
+  }
+  const rate = (done.n - before) / ((performance.now() - start) / 1000);
+  // The bounded window's leftovers are done before the next window starts.
+  if (backlog !== Infinity) await done.reach(before + added);
+  return rate;
+}
+
+/** A peer's two steady states: with the backlog bounded, and flooded. */
+async function steadyStates(add, done) {
+  const steady = await steadyWindow(add, done, STEADY_BACKLOG, JOBS);
+  const flood = await steadyWindow(add, done, Infinity, done.n);
+  return { steady, flood };
 }
 
 async function graphile(url, batched) {
@@ -291,7 +366,8 @@ async function graphile(url, batched) {
   const addStart = performance.now();
   await add(JOBS);
   const enqueued = JOBS / ((performance.now() - addStart) / 1000);
-  let done = 0;
+  await settle();
+  const done = new Done();
   const start = performance.now();
   const runner = await run({
     connectionString: url,
@@ -300,7 +376,7 @@ async function graphile(url, batched) {
     logger: new Logger(() => () => undefined),
     taskList: {
       bench: async () => {
-        done++;
+        done.add();
       },
     },
     ...(batched
@@ -312,11 +388,11 @@ async function graphile(url, batched) {
         }
       : {}),
   });
-  const drain = await rateUntil(() => done, JOBS, start);
-  const steady = await steadyWindow(add, () => done);
+  const drain = await rateUntil(done, JOBS, start);
+  const states = await steadyStates(add, done);
   await runner.stop();
   await utils.release();
-  return { enqueued, drain, steady };
+  return { enqueued, drain, ...states };
 }
 
 async function pgBoss(url) {
@@ -336,15 +412,16 @@ async function pgBoss(url) {
   const addStart = performance.now();
   await add(JOBS);
   const enqueued = JOBS / ((performance.now() - addStart) / 1000);
-  let done = 0;
+  await settle();
+  const done = new Done();
   const start = performance.now();
   await boss.work('bench', { batchSize: 500, pollingIntervalSeconds: 0.5 }, async (jobs) => {
-    done += jobs.length;
+    done.add(jobs.length);
   });
-  const drain = await rateUntil(() => done, JOBS, start);
-  const steady = await steadyWindow(add, () => done);
+  const drain = await rateUntil(done, JOBS, start);
+  const states = await steadyStates(add, done);
   await boss.stop({ graceful: false, wait: true });
-  return { enqueued, drain, steady };
+  return { enqueued, drain, ...states };
 }
 
 async function startRedis(dir) {
@@ -389,21 +466,22 @@ async function bullmq(redisPort) {
   const addStart = performance.now();
   await add(JOBS);
   const enqueued = JOBS / ((performance.now() - addStart) / 1000);
-  let done = 0;
+  await settle();
+  const done = new Done();
   const start = performance.now();
   const worker = new Worker(
     name,
     async () => {
-      done++;
+      done.add();
     },
     { connection, concurrency: 64 },
   );
-  const drain = await rateUntil(() => done, JOBS, start);
-  const steady = await steadyWindow(add, () => done);
+  const drain = await rateUntil(done, JOBS, start);
+  const states = await steadyStates(add, done);
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
-  return { enqueued, drain, steady };
+  return { enqueued, drain, ...states };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -423,6 +501,10 @@ export async function run() {
   const url = postgres.connectionString;
   const db = new pg.Client({ connectionString: url });
   await db.connect();
+  settle = async () => {
+    await db.query('VACUUM');
+    await db.query('CHECKPOINT');
+  };
   const loadgen = buildLoadgen();
   const dir = mkdtempSync(join(tmpdir(), 'geartrain-bench-cluster-'));
   try {
@@ -434,8 +516,9 @@ export async function run() {
       report('cluster-drain-3-nodes', 'jobs_per_s', three.drain, 'jobs/s');
     }
     if (wanted('steady')) {
-      const steady = await geartrainSteady(url);
+      const { steady, flood } = await geartrainSteady(url);
       report('cluster-steady-in-process', 'jobs_per_s', steady.jobsPerS, 'jobs/s');
+      report('cluster-flood-in-process', 'jobs_per_s', flood.jobsPerS, 'jobs/s');
       report('cluster-traffic-loaded', 'statements_per_s_per_node', steady.statementsPerS, '1/s');
       report('cluster-traffic-loaded', 'notify_per_s_per_node', steady.notifyPerS, '1/s');
     }
@@ -456,6 +539,9 @@ export async function run() {
       const times = await recovery(url);
       report('cluster-recovery-kill-9', 'median', median(times), 'ms');
       report('cluster-recovery-kill-9', 'max_of_5', Math.max(...times), 'ms');
+      const stopped = await recovery(url, 'SIGSTOP', 3);
+      report('cluster-recovery-sigstop', 'median', median(stopped), 'ms');
+      report('cluster-recovery-sigstop', 'max_of_3', Math.max(...stopped), 'ms');
     }
 
     for (const [peer, measure] of [
@@ -468,6 +554,7 @@ export async function run() {
       report('cluster-enqueue', 'jobs_per_s', figures.enqueued, 'jobs/s', peer);
       report('cluster-drain-1-node', 'jobs_per_s', figures.drain, 'jobs/s', peer);
       report('cluster-steady-in-process', 'jobs_per_s', figures.steady, 'jobs/s', peer);
+      report('cluster-flood-in-process', 'jobs_per_s', figures.flood, 'jobs/s', peer);
     }
     if (!wanted('bullmq') && !wanted('peers')) return;
     if (spawnSync('sh', ['-c', 'command -v redis-server']).status === 0) {
@@ -477,6 +564,7 @@ export async function run() {
         report('cluster-enqueue', 'jobs_per_s', figures.enqueued, 'jobs/s', 'bullmq');
         report('cluster-drain-1-node', 'jobs_per_s', figures.drain, 'jobs/s', 'bullmq');
         report('cluster-steady-in-process', 'jobs_per_s', figures.steady, 'jobs/s', 'bullmq');
+        report('cluster-flood-in-process', 'jobs_per_s', figures.flood, 'jobs/s', 'bullmq');
       } finally {
         await redis.stop();
       }
