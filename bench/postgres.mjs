@@ -29,8 +29,11 @@ export function havePostgres() {
   return serverBin() !== undefined;
 }
 
-/** Starts PostgreSQL; resolves with its connection string and `stop()`. */
-export async function startPostgres(settings = {}) {
+/**
+ * Starts PostgreSQL (on `port`, or a free one); resolves with its connection string and
+ * `stop()`.
+ */
+export async function startPostgres(settings = {}, port = undefined) {
   const bin = serverBin();
   if (bin === undefined) throw new Error('no PostgreSQL: run scripts/install-test-deps.sh');
   const root = process.getuid?.() === 0;
@@ -49,7 +52,7 @@ export async function startPostgres(settings = {}) {
     { ...identity, encoding: 'utf8' },
   );
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
-  const port = await freePort();
+  port ??= await freePort();
   const options = {
     listen_addresses: '127.0.0.1',
     unix_socket_directories: dir,
