@@ -20,7 +20,15 @@ let done = 0;
 let doneTarget = Infinity;
 let reached = () => undefined;
 const send = (message) => process.send?.(message);
-const figures = () => ({ done, statements: queue.statements, notifications: queue.notifications });
+const figures = () => {
+  const cpu = process.cpuUsage();
+  return {
+    done,
+    statements: queue.statements,
+    notifications: queue.notifications,
+    cpu: (cpu.user + cpu.system) / 1e6,
+  };
+};
 
 /**
  * Workers for `bench`: `mode` work (no-op), starts (each start reported with the payload's

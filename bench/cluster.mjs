@@ -53,6 +53,8 @@ let schemas = 0;
  * a checkpoint made. Set by `run`.
  */
 let settle = async () => undefined;
+/** CPU seconds of the bench's PostgreSQL so far. Set by `run`. */
+let databaseCpu = () => 0;
 
 // ---------------------------------------------------------------------------------------
 // Nodes
@@ -179,12 +181,16 @@ async function geartrainSteady(url) {
   const window = async (backlog) => {
     await settle();
     const before = await node.figures();
+    const database = databaseCpu();
     const start = performance.now();
     node.send({ type: 'steady', seconds: STEADY_SECONDS, batch: 500, backlog });
     const { steady } = await node.next('steady');
     const seconds = (performance.now() - start) / 1000;
+    const jobs = steady.done - before.done;
     return {
-      jobsPerS: (steady.done - before.done) / seconds,
+      jobsPerS: jobs / seconds,
+      nodeCpuPerJob: ((steady.cpu - before.cpu) / jobs) * 1e6,
+      databaseCpuPerJob: ((databaseCpu() - database) / jobs) * 1e6,
       statementsPerS: (steady.statements - before.statements) / seconds,
       notifyPerS: (steady.notifications - before.notifications) / seconds,
     };
@@ -329,6 +335,8 @@ async function steadyWindow(add, done, backlog = Infinity, left = 0) {
   await settle();
   const before = done.n;
   let added = 0;
+  const cpu = process.cpuUsage();
+  const database = databaseCpu();
   const start = performance.now();
   while (performance.now() - start < STEADY_SECONDS * 1000) {
     if (added - (done.n - before) > backlog) {
@@ -338,17 +346,24 @@ async function steadyWindow(add, done, backlog = Infinity, left = 0) {
     await add(500);
     added += 500;
   }
-  const rate = (done.n - before) / ((performance.now() - start) / 1000);
+  const jobs = done.n - before;
+  const rate = jobs / ((performance.now() - start) / 1000);
+  const used = process.cpuUsage(cpu);
+  const figures = {
+    rate,
+    clientCpuPerJob: (used.user + used.system) / jobs,
+    databaseCpuPerJob: ((databaseCpu() - database) / jobs) * 1e6,
+  };
   // The bounded window's leftovers are done before the next window starts.
   if (backlog !== Infinity) await done.reach(before + added);
-  return rate;
+  return figures;
 }
 
 /** A peer's two steady states: with the backlog bounded, and flooded. */
 async function steadyStates(add, done) {
   const steady = await steadyWindow(add, done, STEADY_BACKLOG, JOBS);
   const flood = await steadyWindow(add, done, Infinity, done.n);
-  return { steady, flood };
+  return { steady: steady.rate, flood: flood.rate, cpu: steady };
 }
 
 async function graphile(url, batched) {
@@ -501,6 +516,7 @@ export async function run() {
   const url = postgres.connectionString;
   const db = new pg.Client({ connectionString: url });
   await db.connect();
+  databaseCpu = postgres.cpu;
   settle = async () => {
     await db.query('VACUUM');
     await db.query('CHECKPOINT');
@@ -518,6 +534,8 @@ export async function run() {
     if (wanted('steady')) {
       const { steady, flood } = await geartrainSteady(url);
       report('cluster-steady-in-process', 'jobs_per_s', steady.jobsPerS, 'jobs/s');
+      report('cluster-steady-in-process', 'node_cpu_per_job', steady.nodeCpuPerJob, 'us');
+      report('cluster-steady-in-process', 'database_cpu_per_job', steady.databaseCpuPerJob, 'us');
       report('cluster-flood-in-process', 'jobs_per_s', flood.jobsPerS, 'jobs/s');
       report('cluster-traffic-loaded', 'statements_per_s_per_node', steady.statementsPerS, '1/s');
       report('cluster-traffic-loaded', 'notify_per_s_per_node', steady.notifyPerS, '1/s');
@@ -554,6 +572,9 @@ export async function run() {
       report('cluster-enqueue', 'jobs_per_s', figures.enqueued, 'jobs/s', peer);
       report('cluster-drain-1-node', 'jobs_per_s', figures.drain, 'jobs/s', peer);
       report('cluster-steady-in-process', 'jobs_per_s', figures.steady, 'jobs/s', peer);
+      const { clientCpuPerJob, databaseCpuPerJob } = figures.cpu;
+      report('cluster-steady-in-process', 'node_cpu_per_job', clientCpuPerJob, 'us', peer);
+      report('cluster-steady-in-process', 'database_cpu_per_job', databaseCpuPerJob, 'us', peer);
       report('cluster-flood-in-process', 'jobs_per_s', figures.flood, 'jobs/s', peer);
     }
     if (!wanted('bullmq') && !wanted('peers')) return;

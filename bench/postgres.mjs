@@ -4,7 +4,7 @@
 // (The tests' harness, test/support/postgres, is TypeScript; the bench runs plain Node.)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './servers.mjs';
@@ -27,6 +27,36 @@ function serverBin() {
 
 export function havePostgres() {
   return serverBin() !== undefined;
+}
+
+/**
+ * CPU seconds (user and system) of a process and its children alive now: PostgreSQL's
+ * postmaster and its backends (Linux's /proc; 0 elsewhere). A backend that ended meanwhile
+ * is not counted: the bench's connections live through each measured window.
+ */
+export function processTreeCpu(root) {
+  const tick = 100; // USER_HZ
+  let total = 0;
+  let entries;
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fields;
+    try {
+      fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ');
+    } catch {
+      continue;
+    }
+    // After the name: state, ppid, …; utime and stime are the 12th and 13th.
+    if (Number(entry) === root || Number(fields[1]) === root) {
+      total += (Number(fields[11]) + Number(fields[12])) / tick;
+    }
+  }
+  return total;
 }
 
 /**
@@ -85,5 +115,10 @@ export async function startPostgres(settings = {}, port = undefined) {
   process.once('exit', () => {
     if (child.exitCode === null) child.kill('SIGQUIT');
   });
-  return { connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`, port, stop };
+  return {
+    connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    stop,
+    cpu: () => processTreeCpu(child.pid),
+  };
 }
