@@ -140,7 +140,10 @@ export class Attempts {
       }
       const doubtful =
         this.inDoubt.size > 0 && this.inDoubt.delete(`${row.handle}:${row.held.attempt}`);
-      this.held.delete(row.handle);
+      // Only this attempt's: the next attempt of a job given back may have been claimed
+      // while this report was on its way (its answer then found this attempt's entry
+      // replaced; deleting it stranded the new attempt, whose report was taken for stale).
+      if (this.held.get(row.handle) === row.held) this.held.delete(row.handle);
       if (!missed.has(row.held.id)) {
         this.host.ended([row]);
         return row.fate.outcome;

@@ -72,6 +72,11 @@ export class SharedQueue implements JobQueue {
   private readonly wanted = new Set<FunctionEntry>();
   /** Jobs asked for and not answered yet, by function. */
   private readonly asked = new Map<FunctionEntry, number>();
+  /**
+   * Functions signalled while a claim for them was in flight: that claim may have run
+   * before what was signalled committed, and is sent again if it came back short.
+   */
+  private readonly signalledWhileAsked = new Set<FunctionEntry>();
   /** The pace at which each function's claimed jobs end here (how many to hold ahead). */
   private readonly paces = new WeakMap<FunctionEntry, ClaimPace>();
   private poll: Subscription | null = null;
@@ -339,12 +344,36 @@ export class SharedQueue implements JobQueue {
       (jobs) => {
         for (const fn of fns) this.asked.set(fn, (this.asked.get(fn) ?? 0) - demand.get(fn.name)!);
         this.claimedJobs(jobs);
+        this.claimAgainIfShort(fns, demand, jobs);
       },
       (error: unknown) => {
-        for (const fn of fns) this.asked.delete(fn);
+        for (const fn of fns) {
+          this.asked.delete(fn);
+          this.signalledWhileAsked.delete(fn);
+        }
         this.options.onError(error, 'claim');
       },
     );
+  }
+
+  /**
+   * A claim that came back short for a function signalled meanwhile (a retry's write, another
+   * node's submission, committed after the claim's snapshot) is sent again: the signal found
+   * the claim in flight and asked for nothing, and the jobs would otherwise wait for the
+   * backstop poll.
+   */
+  private claimAgainIfShort(
+    fns: readonly FunctionEntry[],
+    demand: ReadonlyMap<string, number>,
+    jobs: readonly ClaimedJob[],
+  ): void {
+    for (const fn of fns) {
+      if (!this.signalledWhileAsked.delete(fn)) continue;
+      let got = 0;
+      for (const job of jobs) if (job.functionName === fn.name) got++;
+      if (got < demand.get(fn.name)!) this.wanted.add(fn);
+    }
+    if (this.wanted.size > 0) this.writes.queueFlush();
   }
 
   /**
@@ -403,12 +432,17 @@ export class SharedQueue implements JobQueue {
   private signalled(names: readonly string[] | null): void {
     if (this.ctx.closing) return;
     const functions = this.local.functions;
+    const want = (fn: FunctionEntry) => {
+      if (fn.workers.size === 0) return;
+      this.wanted.add(fn);
+      if ((this.asked.get(fn) ?? 0) > 0) this.signalledWhileAsked.add(fn);
+    };
     if (names === null) {
-      for (const fn of functions.byName.values()) if (fn.workers.size > 0) this.wanted.add(fn);
+      for (const fn of functions.byName.values()) want(fn);
     } else {
       for (const name of names) {
         const fn = functions.get(name);
-        if (fn !== undefined && fn.workers.size > 0) this.wanted.add(fn);
+        if (fn !== undefined) want(fn);
       }
     }
     if (this.wanted.size > 0) this.writes.queueFlush();
