@@ -55,6 +55,7 @@ export default defineConfig({
       project('testing', 'packages/testing'),
       onSharedQueue('testing-shared', 'packages/testing', ['test/doubles.test.ts']),
       project('store-sqlite', 'packages/store-sqlite'),
+      project('postgres', 'packages/postgres'),
       project('dashboard', 'packages/dashboard'),
       project('cli', 'packages/cli'),
       project('e2e', 'test', ['**/*.test.ts']),

@@ -13,6 +13,7 @@ const suites = {
   store: () => import('./store.mjs'),
   schedules: () => import('./schedules.mjs'),
   burst: () => import('./burst.mjs'),
+  cluster: () => import('./cluster.mjs'),
 };
 
 const names = process.argv.slice(2);

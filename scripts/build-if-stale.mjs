@@ -8,13 +8,14 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // In build order, each with the packages whose sources its build reads: the command
-// (packages/cli) bundles protocol, core and tcp from their sources; the store and the
-// dashboard (loaded with --http) are imported from their builds, and import protocol's
-// and core's.
+// (packages/cli) bundles protocol, core and tcp from their sources; the store, the shared
+// queue (loaded with --store postgres://) and the dashboard (loaded with --http) are
+// imported from their builds, and import protocol's and core's.
 const PACKAGES = [
   { name: 'protocol', reads: [] },
   { name: 'core', reads: [] },
   { name: 'store-sqlite', reads: [] },
+  { name: 'postgres', reads: [] },
   { name: 'dashboard', reads: [] },
   { name: 'cli', reads: ['protocol', 'core', 'tcp'] },
 ];

@@ -11,7 +11,8 @@
 // one). What a printed command leaves to the reader is filled in: a free port for 4730 and
 // 4731 (and for a server given none, through $GEARMAND_PORT), temporary files for PATH,
 // FILE and QUEUE_FILE (a queue written by a real gearmand), the README's own config file
-// for --config. The root's `npm test` is the suite this test belongs to: .ci/run runs it.
+// for --config, a throwaway PostgreSQL for a postgres:// store at 127.0.0.1:5432. The root's
+// `npm test` is the suite this test belongs to: .ci/run runs it.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { join } from 'node:path';
 import { createClient } from '@geartrain/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, haveTool, IN_CI, startGearmand } from './support/interop.js';
+import { findPostgres, startPostgres, type PostgresServer } from './support/postgres/index.js';
 import {
   adminLine,
   mustRun,
@@ -197,11 +199,17 @@ describe('a fresh clone, with the network closed', () => {
   describe('npm start and the geartrain commands', () => {
     let config: string;
     let queueFile: string | undefined;
+    /** The PostgreSQL of the postgres:// stores, started by the first command that has one. */
+    let postgres: Promise<PostgresServer> | undefined;
 
     beforeAll(async () => {
       config = printedConfig();
       queueFile = await gearmandQueueFile();
     }, 2 * MINUTE);
+
+    afterAll(async () => {
+      await (await postgres)?.stop();
+    }, MINUTE);
 
     /** A gearmand libsqlite3 queue file with two jobs, for `import-gearmand QUEUE_FILE`. */
     async function gearmandQueueFile(): Promise<string | undefined> {
@@ -224,8 +232,8 @@ describe('a fresh clone, with the network closed', () => {
 
     /**
      * The printed command made runnable here: its blanks filled, `geartrain` through npx
-     * (the clone's bin), and the environment it needs. Undefined when a program it needs is
-     * missing on this machine (outside CI).
+     * (the clone's bin), and the environment it needs. Undefined when a program it needs
+     * (gearmand, PostgreSQL) is missing on this machine (outside CI).
      */
     async function prepare(text: string) {
       let command = text.replace(/\[([^\]]*)\]/g, '$1'); // optional parts: given
@@ -237,7 +245,7 @@ describe('a fresh clone, with the network closed', () => {
       if (/^(npx )?geartrain [a-z][a-z-]*$/.test(command) && !/ serve$/.test(command)) {
         command += ' --help';
       }
-      command = command.replace(/(--port[ =]|-p )4730\b/, (_, flag: string) => {
+      command = command.replace(/(--port[ =]|-p )473[01]\b/, (_, flag: string) => {
         ports.gearman = -1;
         return `${flag}PORT_GEARMAN`;
       });
@@ -260,6 +268,16 @@ describe('a fresh clone, with the network closed', () => {
         command = command.replace(/--config \S+/, `--config ${path}`);
       }
       command = command.replace(/--store PATH\b/, `--store ${join(work, 'imported.sqlite')}`);
+      if (/postgres:\/\/[^\s@]*@127\.0\.0\.1:5432\//.test(command)) {
+        // The reader's PostgreSQL on its usual port: a throwaway one on a free port here.
+        if (findPostgres() === undefined) {
+          if (IN_CI) throw new Error('missing PostgreSQL: run scripts/install-test-deps.sh');
+          return undefined;
+        }
+        postgres ??= startPostgres();
+        const db = await postgres;
+        command = command.replace('@127.0.0.1:5432/', `@${db.host}:${db.port}/`);
+      }
       if (/\bQUEUE_FILE\b/.test(command)) {
         if (queueFile === undefined) return undefined;
         command = command.replace(/\bQUEUE_FILE\b/, queueFile);
@@ -283,7 +301,9 @@ describe('a fresh clone, with the network closed', () => {
      */
     async function check({ text }: Printed, skip: (note: string) => void) {
       const prepared = await prepare(text);
-      if (prepared === undefined) return skip('gearmand is missing (scripts/install-test-deps.sh)');
+      if (prepared === undefined) {
+        return skip('gearmand or PostgreSQL is missing (scripts/install-test-deps.sh)');
+      }
       const { command, isServer, ports } = prepared;
       const options = { cwd: clone, env: prepared.env, timeout: 4 * MINUTE, shell: true };
       if (!isServer) {

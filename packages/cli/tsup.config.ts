@@ -21,8 +21,9 @@ export default defineConfig({
   clean: true,
   // The SQLite store stays a package of its own: it loads a native module, better-sqlite3,
   // which it resolves itself, and only when a file store is used. The dashboard too: it
-  // brings prom-client (CommonJS), loaded only with --http.
-  noExternal: [/^@geartrain\/(?!store-sqlite|dashboard)/, 'rxjs', 'leven'],
+  // brings prom-client (CommonJS), loaded only with --http; and the shared queue, which
+  // brings node-postgres, loaded only with --store postgres://.
+  noExternal: [/^@geartrain\/(?!store-sqlite|dashboard|postgres)/, 'rxjs', 'leven'],
   esbuildOptions(options) {
     options.conditions = ['@geartrain/source'];
     options.alias = { rxjs: rxjsEsm };

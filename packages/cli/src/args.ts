@@ -64,7 +64,7 @@ export interface ImportSettings {
   readonly queueFile: string;
   readonly table: string | undefined;
   readonly handlePrefix: string | undefined;
-  readonly store: Exclude<StoreChoice, { kind: 'memory' }>;
+  readonly store: Extract<StoreChoice, { kind: 'file' | 'default' }>;
   readonly logging: Logging;
 }
 
@@ -171,8 +171,8 @@ function importCommand(
     portOf('--port', values.port) ?? portOf('GEARMAND_PORT', env['GEARMAND_PORT']) ?? DEFAULT_PORT;
   const store = storeChoice(values, port, env);
   if (typeof store === 'string') throw new UsageRefusal(store);
-  if (store.kind === 'memory') {
-    throw new UsageRefusal('import-gearmand needs a store file, not memory');
+  if (store.kind === 'memory' || store.kind === 'postgres') {
+    throw new UsageRefusal(`import-gearmand needs a store file, not ${store.kind}`);
   }
   return {
     kind: 'import-gearmand',

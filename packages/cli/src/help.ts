@@ -31,9 +31,12 @@ Usage: geartrain serve [options]
                               limits, pause) and schedules by name: see the
                               section "Configuration file" of README.md at the root of
                               geartrain's repository
-      --store PATH|memory     where background jobs are kept: an SQLite file (default
-                              ${storeDir}/jobs-PORT.sqlite, one per port), or "memory"
-                              (lost at exit)
+      --store PATH|memory|postgres://USER@HOST:PORT/DB
+                              where background jobs are kept: an SQLite file (default
+                              ${storeDir}/jobs-PORT.sqlite, one per port), "memory"
+                              (lost at exit), or a PostgreSQL database several servers
+                              share as one queue (PGHOST, PGPORT, PGUSER, PGPASSWORD,
+                              PGDATABASE... fill in what the URL leaves out)
       --durability MODE       process-crash (default): a job acknowledged survives the
                               process being killed; power-loss: it also survives a power
                               cut or an OS crash (one fsync per commit)

@@ -5,6 +5,7 @@ import {
   type JobStore,
   type LoggerLike,
 } from '@geartrain/core';
+import type { QueueBackend } from '@geartrain/core/transport';
 import { GearmanServer, VERSION } from '@geartrain/tcp';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -60,7 +61,7 @@ export async function runServe(settings: ServeSettings): Promise<void> {
   }
   if (settings.pidFile !== undefined) checkPidFile(settings.pidFile);
 
-  const { store, where } = await open(settings, log);
+  const { store, queue, where } = await open(settings, log);
   let jobServer: JobServer | undefined;
   let dashboard: Dashboard | null = null;
   const pidFile = settings.pidFile;
@@ -75,7 +76,7 @@ export async function runServe(settings: ServeSettings): Promise<void> {
   };
   let server: GearmanServer;
   try {
-    jobServer = createJobServer({ ...options, store, logger: log });
+    jobServer = createJobServer({ ...options, store, queue, logger: log });
     await jobServer.ready;
     await applyConfig(jobServer, config, settings.jobPolicies);
     const running = jobServer;
@@ -124,18 +125,20 @@ export async function runServe(settings: ServeSettings): Promise<void> {
     if (jobServer !== undefined) await jobServer.close({ timeout: 0 });
     else await store?.close?.();
     if (error instanceof StartFailure || error instanceof UsageRefusal) throw error;
-    throw new StartFailure((error as Error).message, { cause: error });
+    throw new StartFailure(messageOf(error), { cause: error });
   }
 
   const { address, port } = server.address!;
   const queued = (await jobServer.functions()).reduce((sum, f) => sum + f.total, 0);
+  // A shared queue's jobs were not replayed by this node: they are the cluster's.
+  const counted = queue === null ? 'replayed' : 'queued in the cluster';
   const web =
     dashboard === null
       ? ''
       : `http://${hostPort(dashboard.address.address, dashboard.address.port)}`;
   say(
     `geartrain ${VERSION} listening on ${hostPort(address, port)}; jobs stored in ${where}` +
-      `${queued > 0 ? `, ${queued} replayed` : ''}` +
+      `${queued > 0 ? `, ${queued} ${counted}` : ''}` +
       `${web === '' ? '' : `; dashboard on ${web}/, metrics on ${web}/metrics`}`,
   );
   stopOnSignals(jobServer, server, dashboard, settings.shutdownTimeout, log, say, removePidFile);
@@ -197,15 +200,40 @@ async function checkJobServerOptions(
   }
 }
 
+/** An error's message, with its cause's when it has one (a database that cannot be reached). */
+function messageOf(error: unknown): string {
+  const message = (error as Error).message;
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof Error && !message.includes(cause.message)
+    ? `${message}: ${cause.message}`
+    : message;
+}
+
+interface Opened {
+  readonly store: JobStore | null;
+  readonly queue: QueueBackend | null;
+  readonly where: string;
+}
+
 /** Opens the chosen store; a store that cannot be opened is never replaced by an empty one. */
-async function open(
-  settings: ServeSettings,
-  log: LoggerLike,
-): Promise<{ store: JobStore | null; where: string }> {
-  if (settings.store.kind === 'memory') {
-    return { store: null, where: 'memory (jobs are lost at exit)' };
+async function open(settings: ServeSettings, log: LoggerLike): Promise<Opened> {
+  const choice = settings.store;
+  if (choice.kind === 'memory') {
+    return { store: null, queue: null, where: 'memory (jobs are lost at exit)' };
   }
-  const file: StoreFile = resolveStore(settings.store);
+  if (choice.kind === 'postgres') {
+    // Loaded only for a shared queue: node-postgres is not needed otherwise. The database
+    // is reached when the job server opens (its `ready`).
+    const { postgresQueue } = await import('@geartrain/postgres');
+    let queue;
+    try {
+      queue = postgresQueue({ connectionString: choice.connectionString, logger: log });
+    } catch (error) {
+      throw new UsageRefusal(`--store ${choice.connectionString}: ${(error as Error).message}`);
+    }
+    return { store: null, queue, where: `PostgreSQL ${queue.target}, shared with other nodes` };
+  }
+  const file: StoreFile = resolveStore(choice);
   if (file.legacy?.state === 'elsewhere') {
     // Said once: the next start finds this port's own file.
     log.warn({ legacy: file.legacy.path, store: file.path }, 'store of an earlier release found');
@@ -218,7 +246,7 @@ async function open(
   }
   try {
     const store = await openStore(file, log);
-    return { store, where: `${file.path} (${file.durability})` };
+    return { store, queue: null, where: `${file.path} (${file.durability})` };
   } catch (error) {
     throw new StartFailure((error as Error).message, { cause: error });
   }

@@ -13,6 +13,11 @@ import { unwritable } from './preflight.js';
  */
 export type StoreChoice =
   | { readonly kind: 'memory' }
+  /**
+   * The shared queue in PostgreSQL (`--store postgres://…`): this server is one node of it.
+   * What the URL leaves out comes from the `PG*` environment variables, as for psql.
+   */
+  | { readonly kind: 'postgres'; readonly connectionString: string }
   | {
       readonly kind: 'file';
       readonly path: string;
@@ -56,6 +61,9 @@ export function shownStoreDir(env: NodeJS.ProcessEnv): string {
   return dir.startsWith(`${home}/`) ? `~${dir.slice(home.length)}` : dir;
 }
 
+/** A `--store` that names a PostgreSQL database rather than a file. */
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+
 /** Reads the store options; a contradiction or an unsupported option is a message. */
 export function storeChoice(
   values: OptionValues,
@@ -87,7 +95,16 @@ export function storeChoice(
     return `--store ${values.store} and --libsqlite3-db ${db} name two stores; give one`;
   }
   const path = values.store ?? db;
-  if (path === '') return '--store needs a file path, or memory';
+  if (path === '') return '--store needs a file path, memory, or a postgres:// URL';
+  if (path !== undefined && POSTGRES_URL.test(path)) {
+    if (values.durability !== undefined) {
+      return '--durability is for an SQLite store: PostgreSQL commits each job as it is configured to';
+    }
+    if (values['libsqlite3-table'] !== undefined) {
+      return '--libsqlite3-table is for an SQLite store, not postgres://';
+    }
+    return { kind: 'postgres', connectionString: path };
+  }
   const table = values['libsqlite3-table'];
   if (table === '') return '--libsqlite3-table needs a table name';
   if (path === 'memory' || queueType === 'builtin') return { kind: 'memory' };
@@ -107,7 +124,7 @@ export const LEGACY_STORE = 'jobs.sqlite';
  * server of another port that makes its own file says where those jobs are.
  */
 export function resolveStore(
-  choice: Exclude<StoreChoice, { kind: 'memory' }>,
+  choice: Extract<StoreChoice, { kind: 'file' | 'default' }>,
   exists: (path: string) => boolean = existsSync,
 ): StoreFile {
   const { table, durability } = choice;

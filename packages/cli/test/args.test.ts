@@ -220,6 +220,24 @@ describe('parseCommandLine', () => {
     );
   });
 
+  it('reads a postgres:// store: the shared queue, the rest of the URL from PG* variables', () => {
+    expect(serve(['--store', 'postgres://app@db:5433/jobs']).store).toEqual({
+      kind: 'postgres',
+      connectionString: 'postgres://app@db:5433/jobs',
+    });
+    // Left to node-postgres, which fills what the URL omits from PGHOST, PGPORT, PGUSER...
+    expect(serve(['--store', 'postgresql://']).store).toEqual({
+      kind: 'postgres',
+      connectionString: 'postgresql://',
+    });
+    expect(
+      refusal(['serve', '--store', 'postgres://db/jobs', '--durability', 'power-loss']),
+    ).toMatch(/^--durability is for an SQLite store/);
+    expect(refusal(['import-gearmand', 'q.db', '--store', 'postgres://db/jobs'])).toBe(
+      'import-gearmand needs a store file, not postgres',
+    );
+  });
+
   it('reads --job-policy flags; a bad one names the function and the setting', () => {
     expect(
       serve(['--job-policy', 'a attempts=2', '--job-policy', 'a attempts=4']).jobPolicies,

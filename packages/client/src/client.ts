@@ -1,7 +1,9 @@
 import {
   InvalidArgumentError,
   QueueFullError,
+  QueueUnavailableError,
   UniqueTooLargeError,
+  WorkersElsewhereError,
   type ClientOptions,
   type JobStatus,
   type JobUpdate,
@@ -261,6 +263,14 @@ export class ClientCluster implements SubmitTarget {
         return new QueueFullError(functionName);
       case 'UNIQUE_TOO_LARGE':
         return new UniqueTooLargeError(this.maxUniqueLength);
+      case 'WORKERS_ELSEWHERE':
+        return new WorkersElsewhereError(functionName);
+      case 'QUEUE_UNAVAILABLE':
+        // A node of a shared queue whose database is away: the job was not accepted.
+        return new QueueUnavailableError(
+          `${link.connection.name}: the shared queue is unavailable`,
+          null,
+        );
       default:
         return serverError(link, reply);
     }

@@ -41,6 +41,23 @@ export class QueueUnavailableError extends GeartrainError<'QUEUE_UNAVAILABLE'> {
   }
 }
 
+/**
+ * A foreground job for a function that no worker of this node can do, while workers of
+ * other nodes of its shared queue can: it would wait here for nothing, since a foreground
+ * job stays on the node that took it. Submit it in the background, or to a node with a
+ * worker for it (wire `WORKERS_ELSEWHERE`).
+ */
+export class WorkersElsewhereError extends GeartrainError<'WORKERS_ELSEWHERE'> {
+  constructor(readonly functionName: string) {
+    super(
+      'WORKERS_ELSEWHERE',
+      `no worker of this node can do ${functionName}, only workers of other nodes: a ` +
+        'foreground job runs on the node that took it (submit it in the background, or to ' +
+        'a node with a worker for it)',
+    );
+  }
+}
+
 /** The server is closing or closed and accepts no new work. */
 export class ServerClosedError extends GeartrainError<'SERVER_CLOSED'> {
   constructor() {

@@ -52,10 +52,12 @@ export {
   JobFailedError,
   JobNotFoundError,
   QueueFullError,
+  QueueUnavailableError,
   ServerClosedError,
   StoreError,
   SubmissionAbortedError,
   UniqueTooLargeError,
+  WorkersElsewhereError,
   WorkFail,
 } from './errors.js';
 export type {

@@ -119,6 +119,11 @@ export interface BackendSignals {
   revoked(handle: string, attempt: number, reason: FailReason): void;
   /** An event of the queue that this node reports (a schedule's tick it submitted). */
   event(event: JobEvent): void;
+  /**
+   * The functions this node's workers can do now, for the backend to tell the other nodes
+   * (see {@link QueueBackend.workedElsewhere}). Cheap: read it as often as needed.
+   */
+  abilities(): readonly string[];
 }
 
 /** A shared queue's backend: one per node (its connection to the shared queue). */
@@ -142,6 +147,12 @@ export interface QueueBackend {
   report(batch: readonly AttemptReport[]): Promise<readonly ReportOutcome[]>;
   /** Progress of running attempts (fenced like reports). */
   progress(batch: readonly ProgressReport[]): Promise<void>;
+  /**
+   * Whether workers of another node can do `functionName`, as last heard (synchronous: from
+   * what the backend keeps). A foreground job stays on the node that took it: one for a
+   * function that only other nodes' workers can do is refused rather than left to wait.
+   */
+  workedElsewhere(functionName: string): boolean;
 
   // Views of the whole queue.
   status(handle: string): Promise<JobStatus>;

@@ -41,6 +41,24 @@ export const WIRE_ERRORS = {
   queueFull: { errorCode: 'QUEUE_ERROR', errorText: 'Job queue is full', code: 'QUEUE_FULL' },
   /** The job store refused the write: gearmand sends the internal error's name. */
   storeFailed: { errorCode: 'QUEUE_ERROR', errorText: 'QUEUE_ERROR', code: 'STORE_FAILED' },
+  /**
+   * The shared queue's database could not take a submission (unreachable, restarting): the
+   * job was not accepted. gearmand's code for a queue that failed, with a text of its own.
+   */
+  queueUnavailable: {
+    errorCode: 'QUEUE_ERROR',
+    errorText: 'Shared queue unavailable',
+    code: 'QUEUE_UNAVAILABLE',
+  },
+  /**
+   * A foreground job that only another node of a shared queue has workers for (geartrain's
+   * own code: gearmand has no shared queue).
+   */
+  workersElsewhere: {
+    errorCode: 'WORKERS_ELSEWHERE',
+    errorText: null,
+    code: 'WORKERS_ELSEWHERE',
+  },
   shutdown: {
     errorCode: 'SHUTDOWN',
     errorText: 'Server is shutting down',

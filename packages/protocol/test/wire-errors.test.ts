@@ -15,6 +15,7 @@ describe('the wire-error table', () => {
       ['UNIQUE_TOO_LARGE', 'ARGUMENT_TOO_LARGE', 'Unique value too large'],
       ['QUEUE_FULL', 'QUEUE_ERROR', 'Job queue is full'],
       ['STORE_FAILED', 'QUEUE_ERROR', 'QUEUE_ERROR'],
+      ['QUEUE_UNAVAILABLE', 'QUEUE_ERROR', 'Shared queue unavailable'],
       ['SERVER_CLOSED', 'SHUTDOWN', 'Server is shutting down'],
       ['UNKNOWN_TYPE', 'INVALID_COMMAND', 'Command not expected'],
       ['BAD_MAGIC', 'INVALID_MAGIC', 'Request magic expected'],
@@ -54,7 +55,7 @@ describe('the wire-error table', () => {
       errorCode: 'UNKNOWN_STATE',
       errorText: 'Internal server error',
     });
-    // Every fixed text is one gearmand sends; none is empty.
+    // Every fixed text is gearmand's (Shared queue unavailable is geartrain's own); none is empty.
     for (const entry of Object.values(WIRE_ERRORS)) expect(entry.errorText).not.toBe('');
   });
 });

@@ -74,12 +74,14 @@ export class QueueDouble {
 
   /** One node's backend on this queue. */
   node(): QueueBackend {
-    const node = new DoubleNode(this.server, this.scheduler, {
+    const node: DoubleNode = new DoubleNode(this.server, this.scheduler, {
       closed: () => {
         this.nodes.delete(node);
         for (const [id, owner] of this.owners) if (owner === node) this.owners.delete(id);
       },
       owns: (id) => this.own(id, node),
+      elsewhere: (name: string): boolean =>
+        [...this.nodes].some((other) => other !== node && other.can(name)),
     });
     this.nodes.add(node);
     return node;
@@ -144,8 +146,22 @@ class DoubleNode implements QueueBackend {
   constructor(
     private readonly queue: JobServer,
     private readonly scheduler: SchedulerLike,
-    private readonly double: { closed(): void; owns(scheduleId: string): void },
+    private readonly double: {
+      closed(): void;
+      owns(scheduleId: string): void;
+      /** Whether another node's workers can do a function. */
+      elsewhere(functionName: string): boolean;
+    },
   ) {}
+
+  /** Whether this node's workers can do `functionName` now. */
+  can(functionName: string): boolean {
+    return !this.closed && (this.signals?.abilities().includes(functionName) ?? false);
+  }
+
+  workedElsewhere(functionName: string): boolean {
+    return this.double.elsewhere(functionName);
+  }
 
   /** Answers a turn later, as a round trip to a database would (round-trips.ts). */
   private later<T>(answer: () => T | Promise<T>): Promise<T> {

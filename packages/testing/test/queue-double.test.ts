@@ -1,7 +1,7 @@
 // The queue behaviour suite on a shared queue: nodes on the in-memory double of a shared
 // queue's backend, whose every answer comes a turn later (decision 33).
 import { createJobServer, type JobServer, type JobServerOptions } from '@geartrain/core';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createQueueDouble, describeQueueBehaviour, type QueueDouble } from '../src/index.js';
 
 /** The double each server was made on, for its peers and for `reopen`. */
@@ -28,3 +28,32 @@ describeQueueBehaviour(
     reopen: (closed, options) => nodeOn(doubles.get(closed)!, options),
   },
 );
+
+describe('foreground jobs on a shared queue (decision 33: they stay on their node)', () => {
+  it('refuses one that only another node can run, and waits for a worker when none can', async () => {
+    const double = createQueueDouble();
+    const a = nodeOn(double);
+    const b = nodeOn(double);
+    await Promise.all([a.ready, b.ready]);
+    try {
+      // No worker anywhere: the job waits here for one, as with gearmand.
+      const waiting = a.client().run('alone', 'x');
+      b.worker()
+        .register('fg', () => 'from B')
+        .start();
+      await expect(a.client().run('fg', 'x')).rejects.toMatchObject({
+        code: 'WORKERS_ELSEWHERE',
+        functionName: 'fg',
+      });
+      // A worker registered in the same turn as the submission counts.
+      a.worker().register('fg', () => 'from A');
+      expect((await a.client().run('fg', 'y')).toString()).toBe('from A');
+      a.worker().register('alone', () => 'at last');
+      expect((await waiting).toString()).toBe('at last');
+    } finally {
+      await a.close({ timeout: 0 });
+      await b.close({ timeout: 0 });
+      await double.close();
+    }
+  });
+});

@@ -1,0 +1,139 @@
+/** One revocation: the node that holds the job is to drop it. */
+export interface Revocation {
+  /** The node holding the job. */
+  readonly to: string;
+  readonly handle: string;
+  readonly attempt: number;
+  readonly reason: string;
+}
+
+/** What one NOTIFY carries (JSON), from one node to the others. */
+export interface Notice {
+  /** The sender: a node ignores its own wake-ups (it woke itself at once). */
+  readonly n: string;
+  /** Functions that got jobs (null: any function may have). */
+  readonly f?: readonly string[] | null;
+  /** Functions whose next job is delayed: ms from the send until it is due. */
+  readonly d?: Readonly<Record<string, number>>;
+  readonly r?: readonly Revocation[];
+  /** The schedules changed: read them again. */
+  readonly s?: 1;
+}
+
+/** NOTIFY payloads stop at 8,000 bytes; a larger wake-up names no function. */
+const PAYLOAD_LIMIT = 7000;
+
+/**
+ * Wake-ups for the other nodes, debounced (shared-queue notes, point 6): the first goes at
+ * once, the next ones at most once an interval (1/notifyRate s), each carrying the names of
+ * every function that got jobs since: at most `notifyRate` NOTIFY a second per node,
+ * whatever the submit rate. A NOTIFY is its own statement, sent after the commits it
+ * announces (River moved them out of its insert trigger for the same reason).
+ */
+export class Notifier {
+  private functions = new Set<string>();
+  private all = false;
+  /** Delayed work: function → when it is due (local ms). */
+  private delayed = new Map<string, number>();
+  private revocations: Revocation[] = [];
+  private schedules = false;
+  private lastSent = -Infinity;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** NOTIFY sent since the start, for tests and metrics. */
+  sent = 0;
+
+  constructor(
+    private readonly node: string,
+    private readonly interval: number,
+    private readonly send: (payload: string) => Promise<unknown>,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  jobs(names: Iterable<string> | null): void {
+    if (names === null) this.all = true;
+    else for (const name of names) this.functions.add(name);
+    this.queue();
+  }
+
+  /** A function's job that is due in `delay` ms. */
+  due(name: string, delay: number): void {
+    const at = Date.now() + delay;
+    const known = this.delayed.get(name);
+    if (known === undefined || at < known) this.delayed.set(name, at);
+    this.queue();
+  }
+
+  revoke(revocation: Revocation): void {
+    this.revocations.push(revocation);
+    this.queue();
+  }
+
+  schedulesChanged(): void {
+    this.schedules = true;
+    this.queue();
+  }
+
+  private queue(): void {
+    if (this.closed || this.timer !== null) return;
+    const wait = Math.max(0, this.lastSent + this.interval - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, wait);
+  }
+
+  /** Sends what was gathered, as one NOTIFY. */
+  flush(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const empty =
+      !this.all &&
+      this.functions.size === 0 &&
+      this.delayed.size === 0 &&
+      this.revocations.length === 0 &&
+      !this.schedules;
+    if (empty) return Promise.resolve();
+    const now = Date.now();
+    const d: Record<string, number> = {};
+    for (const [name, at] of this.delayed) d[name] = Math.max(0, at - now);
+    let notice: Notice = {
+      n: this.node,
+      ...(this.all || this.functions.size > 0 ? { f: this.all ? null : [...this.functions] } : {}),
+      ...(this.delayed.size > 0 ? { d } : {}),
+      ...(this.revocations.length > 0 ? { r: this.revocations } : {}),
+      ...(this.schedules ? { s: 1 as const } : {}),
+    };
+    let payload = JSON.stringify(notice);
+    if (payload.length > PAYLOAD_LIMIT) {
+      // Too many names: the others look at every function they have idle workers for.
+      notice = { n: this.node, f: null, ...(this.schedules ? { s: 1 as const } : {}) };
+      payload = JSON.stringify(notice);
+      const revocations = this.revocations;
+      this.revocations = [];
+      // Revocations are sent apart, in as many notices as they need.
+      for (let i = 0; i < revocations.length; i += 50) {
+        const part = JSON.stringify({ n: this.node, r: revocations.slice(i, i + 50) });
+        void this.send(part).catch(this.onError);
+        this.sent++;
+      }
+    }
+    this.functions = new Set();
+    this.all = false;
+    this.delayed = new Map();
+    this.revocations = [];
+    this.schedules = false;
+    this.lastSent = now;
+    this.sent++;
+    return this.send(payload).then(
+      () => undefined,
+      (error: unknown) => this.onError(error),
+    );
+  }
+
+  /** Sends what is left, and no more. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+}

@@ -1,0 +1,63 @@
+// The seed's PHP flow on a cluster, as a new user would try it (issue 31, "Done when"):
+// doBackground sent to node A, a PHP worker on node B, and jobStatus polled on node C. The
+// status shows the job queued, then running with its progress, then done.
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startNode } from './support/cluster.js';
+import type { ServedCommand } from './support/command.js';
+import { background, describeWithTools, run } from './support/interop.js';
+import {
+  describeWithPostgres,
+  startPostgres,
+  type PostgresServer,
+} from './support/postgres/index.js';
+
+const dir = fileURLToPath(new URL('./interop/', import.meta.url));
+
+describeWithPostgres('PHP on a cluster of geartrain serve nodes', () => {
+  describeWithTools(['php'], 'PHP client and worker on three nodes', () => {
+    let db: PostgresServer;
+    const nodes: ServedCommand[] = [];
+    beforeAll(async () => {
+      db = await startPostgres();
+      for (let i = 0; i < 3; i++) nodes.push(await startNode(db));
+    }, 60_000);
+    afterAll(async () => {
+      for (const node of nodes) await node.stop('SIGKILL');
+      await db?.stop();
+    }, 60_000);
+
+    it('doBackground on node A, a PHP worker on node B, jobStatus polled on node C: progress, then done', async () => {
+      const [a, b, c] = nodes as [ServedCommand, ServedCommand, ServedCommand];
+      const worker = background('php', ['worker.php', String(b.port), '1'], dir);
+      try {
+        const result = await run('php', ['cluster-client.php', String(a.port), String(c.port)], {
+          cwd: dir,
+          timeout: 30_000,
+        });
+        if (result.code !== 0) throw new Error(`php failed: ${result.stderr}`);
+        const out = JSON.parse(result.stdout.toString()) as {
+          created: boolean;
+          statuses: [boolean, boolean, number, number][];
+        };
+        console.log(`statuses seen on C: ${JSON.stringify(out.statuses)}`);
+        expect(out.created).toBe(true);
+        const statuses = out.statuses;
+        expect(statuses.at(-1), 'done: unknown at last').toEqual([false, false, 0, 0]);
+        const live = statuses.slice(0, -1);
+        expect(live.every(([known]) => known)).toBe(true);
+        const firstRunning = live.findIndex(([, isRunning]) => isRunning);
+        expect(firstRunning, 'seen running').toBeGreaterThanOrEqual(0);
+        const running = live.slice(firstRunning);
+        expect(running.every(([, isRunning, , d]) => isRunning && [0, 3].includes(d))).toBe(true);
+        const numerators = running.map(([, , n]) => n);
+        expect(numerators).toEqual([...numerators].sort((x, y) => x - y));
+        expect(Math.max(...numerators), 'progress shown').toBeGreaterThanOrEqual(1);
+        // The worker did its one job and left.
+        await worker.exited;
+      } finally {
+        await worker.stop();
+      }
+    });
+  });
+});
