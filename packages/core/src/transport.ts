@@ -28,6 +28,9 @@ export {
 export { untilDeadline } from './internal/deadline.js';
 /** A settings record as the changes that put exactly it in force (for queue backends). */
 export { changesOf as settingsChangesOf } from './internal/settings-record.js';
+// A schedule's one rule (its definition's checks, its ticks), for a shared queue's backend.
+export { scheduleDefinitionOf, type ScheduleDefinition } from './internal/schedule-definition.js';
+export { latestTicks, nextTick, type Timing } from './internal/schedule-timing.js';
 export type {
   AttemptEnd,
   AttemptReport,

@@ -1,10 +1,9 @@
 import type { ScheduleInfo, ScheduleOptions, SettingsRecord } from '@geartrain/core';
 
-import type { SubmitAnswer } from '@geartrain/core/transport';
+import { scheduleDefinitionOf, type SubmitAnswer } from '@geartrain/core/transport';
 import type { Connections } from './connections.js';
 import { handleOf, idOf } from './rows.js';
 import { scheduleInfoOf, type ScheduleRunner, type ScheduleRow } from './schedule-runner.js';
-import { definitionOf } from './schedule-timing.js';
 import type { Statements } from './statements.js';
 import { priorityNumber } from './rows.js';
 
@@ -134,7 +133,8 @@ export class Admin {
   }
 
   async schedule(id: string, options: ScheduleOptions): Promise<ScheduleInfo> {
-    const def = definitionOf(id, options, 64);
+    // 64: gearmand's longest unique id, which a tick's `<unique>:<tick ms>` must fit.
+    const def = scheduleDefinitionOf(id, options, 64);
     const host = this.host;
     const [row] = await host
       .db()
@@ -144,7 +144,7 @@ export class Admin {
         def.every,
         def.timezone,
         def.functionName,
-        def.payload,
+        typeof def.payload === 'string' ? Buffer.from(def.payload) : def.payload,
         priorityNumber(def.priority),
         def.unique,
         def.catchUp,

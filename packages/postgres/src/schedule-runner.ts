@@ -1,5 +1,5 @@
 import type { ScheduleInfo } from '@geartrain/core';
-import { latestTick, nextTick } from './schedule-timing.js';
+import { latestTicks, nextTick, type Timing } from '@geartrain/core/transport';
 import { priorityOf } from './rows.js';
 
 /** A schedule as the `schedules` table holds it. */
@@ -15,6 +15,12 @@ export interface ScheduleRow {
   catch_up: 'none' | 'latest' | 'all';
   since: number;
   last_tick: number | null;
+}
+
+/** The newest tick at or before `upTo` that is after the schedule's definition, or null. */
+function latestTick(timing: Timing, upTo: number): number | null {
+  const tick = latestTicks(timing, upTo, 1)[0];
+  return tick !== undefined && tick > timing.since ? tick : null;
 }
 
 interface Entry {

@@ -1,10 +1,8 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
-import { InvalidArgumentError, UniqueTooLargeError } from '../errors.js';
 import type { ScheduleRecord } from '../store.js';
 import type { SubmitOutcome, SubmitRequest } from '../transport-types.js';
 import type { CatchUp, JobEvent, Priority, ScheduleInfo, ScheduleOptions } from '../types.js';
-import { checkName, checkOptions } from './checks.js';
-import { SCHEDULE_KEYS } from './option-keys.js';
+import { scheduleDefinitionOf } from './schedule-definition.js';
 import { checkTiming, latestTicks, nextTick, type Timing } from './schedule-timing.js';
 import { isThenable } from './thenable.js';
 import { timerDelay } from './timer-delay.js';
@@ -31,11 +29,6 @@ export interface ScheduleHost {
 export const MAX_CATCH_UP = 1000;
 /** A tick that failed (queue full, store refused it) is tried again after this long (ms). */
 export const TICK_RETRY_MS = 1000;
-/** The widest a tick's time is in the unique id (ms since 1970, up to the year 2286). */
-const TICK_DIGITS = 13;
-
-const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
-const CATCH_UPS: readonly CatchUp[] = ['none', 'latest', 'all'];
 
 /**
  * One schedule: its definition, where its ticks stand, and its place in the timer's heap.
@@ -177,7 +170,6 @@ export class Schedules {
    */
   define(id: string, options: ScheduleOptions): Promise<ScheduleInfo> {
     const entry = this.entryOf(id, options);
-    checkTiming(entry);
     const old = this.entries.get(id);
     if (old !== undefined && old.sameTiming(entry)) entry.continues(old);
     if (old !== undefined) this.unlink(old);
@@ -223,39 +215,17 @@ export class Schedules {
   }
 
   private entryOf(id: string, options: ScheduleOptions): Entry {
-    checkName(id, 'schedule id');
-    if (id === '') throw new InvalidArgumentError('a schedule needs an id');
-    if (options === undefined) throw new InvalidArgumentError('schedule options must be an object');
-    checkOptions(options, 'schedule options', SCHEDULE_KEYS);
-    checkName(options.functionName, 'function name');
-    if (options.functionName === '') throw new InvalidArgumentError('a schedule needs a function');
-    const priority = options.priority ?? 'normal';
-    if (!PRIORITIES.includes(priority)) {
-      throw new InvalidArgumentError(`priority must be high, normal or low, not '${priority}'`);
-    }
-    const catchUp = options.catchUp ?? 'latest';
-    if (!CATCH_UPS.includes(catchUp)) {
-      throw new InvalidArgumentError(`catchUp must be none, latest or all, not '${catchUp}'`);
-    }
-    const unique = options.unique ?? id;
-    checkName(unique, 'unique id');
-    const max = this.host.maxUniqueLength;
-    if (Buffer.byteLength(unique) + 1 + TICK_DIGITS > max) {
-      // `<unique>:<tick>` must fit the server's unique ids.
-      throw new UniqueTooLargeError(max);
-    }
-    const payload = options.payload ?? '';
+    const d = scheduleDefinitionOf(id, options, this.host.maxUniqueLength);
     return new Entry(
-      id,
-      options.cron ?? null,
-      options.every ?? null,
-      options.timezone ?? null,
-      options.functionName,
-      // Text stays text (a copy of a string costs nothing); bytes are copied, not shared.
-      typeof payload === 'string' ? payload : Buffer.from(payload),
-      priority,
-      unique,
-      catchUp,
+      d.id,
+      d.cron,
+      d.every,
+      d.timezone,
+      d.functionName,
+      d.payload,
+      d.priority,
+      d.unique,
+      d.catchUp,
       this.now(),
       null,
     );
