@@ -113,6 +113,7 @@ async function openBackend(url, schema) {
       waiting: () => undefined,
       revoked: () => undefined,
       event: () => undefined,
+      settings: () => undefined,
       abilities: () => [],
     },
   );

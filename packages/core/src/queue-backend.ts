@@ -120,6 +120,12 @@ export interface BackendSignals {
   /** An event of the queue that this node reports (a schedule's tick it submitted). */
   event(event: JobEvent): void;
   /**
+   * A function's settings record changed on another node (undefined: back to its
+   * defaults): this node puts it in force for what it holds (a pause holds its jobs at hand
+   * and the foreground jobs it keeps).
+   */
+  settings(functionName: string, record: SettingsRecord | undefined): void;
+  /**
    * The functions this node's workers can do now, for the backend to tell the other nodes
    * (see {@link QueueBackend.workedElsewhere}). Cheap: read it as often as needed.
    */

@@ -35,6 +35,8 @@ export interface AdminHost {
   woken(names: string[]): void;
   cancelled(functionName: string): void;
   schedulesChanged(): void;
+  /** A function's settings record was saved: the other nodes are told. */
+  settingsChanged(functionName: string): void;
 }
 
 /**
@@ -103,6 +105,7 @@ export class Admin {
         record.rate?.duration ?? null,
         record.maxQueue === undefined ? null : JSON.stringify(record.maxQueue, keepInfinity),
       ]);
+    this.host.settingsChanged(functionName);
     if (record.paused !== true) this.host.woken([functionName]);
   }
 

@@ -110,6 +110,7 @@ export class PostgresQueue implements QueueBackend {
       woken: (names) => this.woken(names),
       cancelled: (name) => this.countsOf(name).cancelled++,
       schedulesChanged: () => this.notifier?.schedulesChanged(),
+      settingsChanged: (name) => this.notifier?.settingsChanged(name),
     });
   }
 
@@ -376,6 +377,7 @@ export class PostgresQueue implements QueueBackend {
     if (!this.opened) return;
     // Notifications may have been missed while the session was down: look at everything.
     this.heard(null);
+    void this.reloadSettings(null).catch((e) => this.log(e, 'read settings'));
     if (existed) return;
     this.attempts.giveUp();
   }
@@ -406,6 +408,23 @@ export class PostgresQueue implements QueueBackend {
     if (notice.f !== undefined) this.heard(notice.f);
     for (const [name, delay] of Object.entries(notice.d ?? {})) this.wakes.at(name, delay);
     if (notice.s === 1) void this.reloadSchedules().catch((e) => this.log(e, 'read schedules'));
+    if (notice.c !== undefined) {
+      const names = notice.c.length === 0 ? null : notice.c;
+      void this.reloadSettings(names).catch((e) => this.log(e, 'read settings'));
+    }
+  }
+
+  /**
+   * Settings changed on another node (`names`; null: any, as after this node's session was
+   * down): the records are read again and put in force here (a pause holds the jobs this
+   * node has at hand; decision 35).
+   */
+  private async reloadSettings(names: readonly string[] | null): Promise<void> {
+    const records = await this.admin.settings();
+    if (this.closed) return;
+    const byName = new Map(records.map((r) => [r.functionName, r]));
+    const changed = names ?? [...byName.keys()];
+    for (const name of changed) this.signals?.settings(name, byName.get(name));
   }
 
   // ---------------------------------------------------------------------------------

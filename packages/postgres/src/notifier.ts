@@ -18,6 +18,8 @@ export interface Notice {
   readonly r?: readonly Revocation[];
   /** The schedules changed: read them again. */
   readonly s?: 1;
+  /** These functions' settings records changed: read them again, and put them in force. */
+  readonly c?: readonly string[];
 }
 
 /** NOTIFY payloads stop at 8,000 bytes; a larger wake-up names no function. */
@@ -37,6 +39,7 @@ export class Notifier {
   private delayed = new Map<string, number>();
   private revocations: Revocation[] = [];
   private schedules = false;
+  private settings = new Set<string>();
   private lastSent = -Infinity;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -74,6 +77,11 @@ export class Notifier {
     this.queue();
   }
 
+  settingsChanged(functionName: string): void {
+    this.settings.add(functionName);
+    this.queue();
+  }
+
   private queue(): void {
     if (this.closed || this.timer !== null) return;
     const wait = Math.max(0, this.lastSent + this.interval - Date.now());
@@ -92,7 +100,8 @@ export class Notifier {
       this.functions.size === 0 &&
       this.delayed.size === 0 &&
       this.revocations.length === 0 &&
-      !this.schedules;
+      !this.schedules &&
+      this.settings.size === 0;
     if (empty) return Promise.resolve();
     const now = Date.now();
     const d: Record<string, number> = {};
@@ -103,11 +112,18 @@ export class Notifier {
       ...(this.delayed.size > 0 ? { d } : {}),
       ...(this.revocations.length > 0 ? { r: this.revocations } : {}),
       ...(this.schedules ? { s: 1 as const } : {}),
+      ...(this.settings.size > 0 ? { c: [...this.settings] } : {}),
     };
     let payload = JSON.stringify(notice);
     if (payload.length > PAYLOAD_LIMIT) {
       // Too many names: the others look at every function they have idle workers for.
-      notice = { n: this.node, f: null, ...(this.schedules ? { s: 1 as const } : {}) };
+      // (Settings too: every node reads every record again.)
+      notice = {
+        n: this.node,
+        f: null,
+        ...(this.schedules ? { s: 1 as const } : {}),
+        ...(this.settings.size > 0 ? { c: [] } : {}),
+      };
       payload = JSON.stringify(notice);
       const revocations = this.revocations;
       this.revocations = [];
@@ -123,6 +139,7 @@ export class Notifier {
     this.delayed = new Map();
     this.revocations = [];
     this.schedules = false;
+    this.settings = new Set();
     this.lastSent = now;
     this.sent++;
     return this.send(payload).then(

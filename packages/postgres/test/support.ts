@@ -188,6 +188,7 @@ export async function openBackend(
       waiting: (names) => heard.waiting.push(names),
       revoked: (handle, attempt, reason) => heard.revoked.push({ handle, attempt, reason }),
       event: (event) => heard.events.push(event),
+      settings: () => undefined,
       abilities: () => [],
     },
   );

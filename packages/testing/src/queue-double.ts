@@ -82,6 +82,9 @@ export class QueueDouble {
       owns: (id) => this.own(id, node),
       elsewhere: (name: string): boolean =>
         [...this.nodes].some((other) => other !== node && other.can(name)),
+      settingsSaved: (name, record) => {
+        for (const other of this.nodes) if (other !== node) other.settingsChanged(name, record);
+      },
     });
     this.nodes.add(node);
     return node;
@@ -151,8 +154,17 @@ class DoubleNode implements QueueBackend {
       owns(scheduleId: string): void;
       /** Whether another node's workers can do a function. */
       elsewhere(functionName: string): boolean;
+      /** A node saved a function's settings record: the others are told. */
+      settingsSaved(functionName: string, record: SettingsRecord): void;
     },
   ) {}
+
+  /** Another node saved a function's settings: told a turn later, as a notification. */
+  settingsChanged(functionName: string, record: SettingsRecord): void {
+    const signals = this.signals;
+    if (signals === null || this.closed) return;
+    void this.later(() => signals.settings(functionName, record)).catch(() => undefined);
+  }
 
   /** Whether this node's workers can do `functionName` now. */
   can(functionName: string): boolean {
@@ -402,6 +414,7 @@ class DoubleNode implements QueueBackend {
     const changes = settingsChangesOf(record);
     return this.later(async () => {
       await this.queue.configure(functionName, changes);
+      this.double.settingsSaved(functionName, record);
     });
   }
   settings(): Promise<SettingsRecord[]> {

@@ -35,6 +35,13 @@ export class SharedAdmin implements QueueAdmin {
     readonly defaults: SettingsDefaults,
   ) {
     this.backend = backend;
+    queue.settingsChanged = (functionName, record) => {
+      // In turn with this node's own settings operations, so that none overtakes another.
+      void this.inTurn(() => {
+        this.enforce(functionName, this.queue.local.settings.record(functionName), record);
+        return Promise.resolve();
+      });
+    };
   }
 
   /** Connects, and puts the cluster's settings in force for the jobs this node keeps. */
@@ -42,7 +49,7 @@ export class SharedAdmin implements QueueAdmin {
     try {
       await this.queue.open();
       for (const record of await this.backend.settings()) {
-        this.queue.local.settings.apply(record.functionName, record, false);
+        this.enforce(record.functionName, undefined, record, false);
       }
     } catch (error) {
       throw new QueueUnavailableError('the shared queue could not be opened', error);
@@ -170,17 +177,29 @@ export class SharedAdmin implements QueueAdmin {
     const changed = !same(before, record);
     if (changed) await this.backend.saveSettings(functionName, record ?? { functionName });
     // Put in force here even when unchanged: another node may have changed it meanwhile.
+    this.enforce(functionName, before, record, changed);
+    return record;
+  }
+
+  /**
+   * Puts a function's record in force on this node, whichever node changed it: its retries,
+   * retention and queue limits for the foreground jobs it keeps, and its pause for those and
+   * for the jobs it claimed and has at hand (its local gate holds them; rates and
+   * concurrency are the backend's alone, or a claimed job would count twice). A change of
+   * pause is an event (`emit`).
+   */
+  private enforce(
+    functionName: string,
+    before: SettingsRecord | undefined,
+    record: SettingsRecord | undefined,
+    emit = true,
+  ): void {
     this.queue.local.settings.apply(functionName, record, false);
-    // A pause holds this node's own jobs too: the foreground jobs it keeps and those it
-    // claimed and has at hand (its local gate holds them; rates and concurrency are the
-    // backend's alone, or a claimed job would count twice).
-    this.queue.local.gates.set(functionName, record?.paused ?? false, NO_LIMITS, false);
-    if (!changed) return record;
     const paused = record?.paused ?? false;
-    if ((before?.paused ?? false) !== paused && this.ctx.events.observed) {
+    this.queue.local.gates.set(functionName, paused, NO_LIMITS, false);
+    if (emit && (before?.paused ?? false) !== paused && this.ctx.events.observed) {
       this.ctx.emit({ type: paused ? 'paused' : 'resumed', functionName });
     }
-    return record;
   }
 
   schedule(id: string, options: ScheduleOptions) {

@@ -10,6 +10,7 @@ import type {
   SharedSubmission,
 } from '../queue-backend.js';
 import type { FailReason, QueueLimits } from '../types.js';
+import type { SettingsRecord } from '../settings-types.js';
 import type { SubmitOutcome, SubmitRequest } from '../transport-types.js';
 import { retriesOf } from '../retry.js';
 import { described } from './attempt-error.js';
@@ -120,6 +121,13 @@ export class SharedQueue implements JobQueue {
     });
   }
 
+  /**
+   * Puts in force here a settings record another node changed (set by the shared admin,
+   * which owns the rule; decision 35).
+   */
+  settingsChanged: (functionName: string, record: SettingsRecord | undefined) => void = () =>
+    undefined;
+
   get functions() {
     return this.local.functions;
   }
@@ -139,6 +147,7 @@ export class SharedQueue implements JobQueue {
         const { time: _time, ...rest } = event;
         this.ctx.emit(rest);
       },
+      settings: (functionName, record) => this.settingsChanged(functionName, record),
       abilities: () => {
         const names: string[] = [];
         for (const fn of this.local.functions.byName.values()) {

@@ -19,6 +19,33 @@ export function crossNodeCases(define: Define): void {
     assert.equal(statusOf(await ask(a.server.status(job.handle))).known, false, 'ended, on A');
   });
 
+  define(
+    'a pause on node A holds the function on node B; a resume there lets it run',
+    async (c) => {
+      const a = await c.server();
+      const b = await c.peer(a);
+      const ran: string[] = [];
+      const record = (job: { text(): string }) => {
+        ran.push(job.text());
+        c.poke();
+      };
+      b.worker().register('gated', record, { concurrency: 3 }).register('marker', record);
+      await ask(a.server.pause('gated'));
+      await c.until(() => b.eventsOf('paused').length === 1, 'the pause to reach node B');
+      for (const payload of ['g1', 'g2']) await a.background('gated', payload);
+      // Queued after them, of a function not paused: once it ran, B's worker was free to take
+      // the paused jobs as well, had they been handed out.
+      const marker = await a.background('marker', 'marker');
+      await b.event('completed', marker.handle);
+      assert.deepEqual(ran, ['marker'], 'no job of the function paused on A started on B');
+      assert.equal((await ask(b.server.settings('gated'))).paused, true, "B's settings say paused");
+      await ask(a.server.resume('gated'));
+      await c.until(() => b.eventsOf('resumed').length === 1, 'the resume to reach node B');
+      await c.until(() => ran.length === 3, 'the paused jobs to run on B after the resume');
+      assert.deepEqual(ran.slice(1).sort(), ['g1', 'g2']);
+    },
+  );
+
   define('answers status by handle alike on every node', async (c) => {
     const a = await c.server();
     const b = await c.peer(a);
