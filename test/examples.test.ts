@@ -3,15 +3,21 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { describeWithTools } from './support/interop.js';
+import { describeWithPostgres, startPostgres } from './support/postgres/index.js';
 
 const run = promisify(execFile);
 const examples = fileURLToPath(new URL('../examples/', import.meta.url));
 
 /** Runs an example the way `npm start` does (`node index.mjs`, or `node --test`), bounded in time. */
-async function start(name: string, args = ['index.mjs']): Promise<string> {
+async function start(
+  name: string,
+  args = ['index.mjs'],
+  env: Record<string, string> = {},
+): Promise<string> {
   const { stdout } = await run(process.execPath, args, {
     cwd: `${examples}${name}`,
     timeout: 30_000,
+    env: { ...process.env, ...env },
   });
   return stdout;
 }
@@ -148,4 +154,21 @@ describeWithTools(['php'], 'the PHP example', () => {
     expect(out).toContain('php client: done');
     expect(out).toContain('node: shout -> PHP AND NODE');
   });
+});
+
+describeWithPostgres('orders-in-one-transaction example', () => {
+  it('commits an order with its closing job, and leaves no job for the rolled-back one', async () => {
+    const db = await startPostgres();
+    try {
+      const out = await start('orders-in-one-transaction', ['index.mjs'], {
+        DATABASE_URL: db.connectionString,
+      });
+      expect(out).toMatch(/order A-1 placed; its closing job H:\S+ is queued/);
+      expect(out).toContain('order A-2 rolled back');
+      expect(out).toContain('orders: A-1\n');
+      expect(out).toMatch(/delayed jobs: close-unpaid-order close-A-1 \(H:\S+\)\n/);
+    } finally {
+      await db.stop();
+    }
+  }, 60_000);
 });

@@ -357,6 +357,7 @@ describe('a fresh clone, with the network closed', () => {
     }, 8 * MINUTE);
 
     const needs: Record<string, string> = { php: 'php' };
+    const usesDatabase = new Set(['orders-in-one-transaction']);
     it.for(examples)(
       'examples/%s: npm start (and npm test)',
       { timeout: 4 * MINUTE },
@@ -366,11 +367,23 @@ describe('a fresh clone, with the network closed', () => {
           if (IN_CI) throw new Error(`missing ${tool}: run scripts/install-test-deps.sh`);
           return skip(`${tool} is missing (scripts/install-test-deps.sh)`);
         }
+        if (usesDatabase.has(example) && findPostgres() === undefined) {
+          if (IN_CI) throw new Error('missing PostgreSQL: run scripts/install-test-deps.sh');
+          return skip('PostgreSQL is missing (scripts/install-test-deps.sh)');
+        }
         const before = tripwire.requests.length;
         const cwd = join(clone, 'examples', example);
         const scripts = scriptsOf(example);
-        for (const script of ['start', 'test'].filter((name) => name in scripts)) {
-          await mustRun('npm', [script], { cwd, env, timeout: 2 * MINUTE });
+        // An example on a shared queue gets a throwaway PostgreSQL as its DATABASE_URL.
+        const database = usesDatabase.has(example) ? await startPostgres() : undefined;
+        try {
+          const withDb =
+            database === undefined ? env : { ...env, DATABASE_URL: database.connectionString };
+          for (const script of ['start', 'test'].filter((name) => name in scripts)) {
+            await mustRun('npm', [script], { cwd, env: withDb, timeout: 2 * MINUTE });
+          }
+        } finally {
+          await database?.stop();
         }
         expect(tripwire.requests.slice(before)).toEqual([]);
       },

@@ -91,6 +91,12 @@ export class ClientCluster implements SubmitTarget {
   }
 
   submit(request: SubmitRequest, listener?: JobListener): Promise<SubmitOutcome> {
+    if (request.transaction !== undefined) {
+      // The server's database is not this process's: a transaction cannot cross the wire.
+      return Promise.reject(
+        new InvalidArgumentError('a job in a transaction is submitted in process, not over TCP'),
+      );
+    }
     const packet = submitPacket(request);
     const unique = request.unique ?? '';
     const key = unique === '' || unique === '-' ? undefined : unique;

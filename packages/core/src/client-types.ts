@@ -24,10 +24,17 @@ export interface SubmitOptions {
   attempts?: number;
   /** The wait before each retry: a fixed delay in ms, or a `Backoff`. With `attempts`. */
   backoff?: Backoff | number;
+  /**
+   * The application's own database transaction the job belongs to (a shared queue in
+   * PostgreSQL: a node-postgres client on which the application has begun a transaction).
+   * The job exists only if that transaction commits, and workers are woken at the commit.
+   * Background jobs only; `submit` resolves once the job is written in the transaction.
+   */
+  transaction?: unknown;
 }
 
 /** One job of a task set (`submitAll`, `runAll`). */
-export interface Task extends Omit<SubmitOptions, 'signal'> {
+export interface Task extends Omit<SubmitOptions, 'signal' | 'transaction'> {
   functionName: string;
   payload?: PayloadInput;
 }

@@ -66,6 +66,7 @@ export function submitKey(key: string, task: boolean): boolean {
     case 'backoff':
       return true;
     case 'signal':
+    case 'transaction':
       return !task;
     default:
       return false;
@@ -188,7 +189,10 @@ export class ClientBase implements JobClient {
     if (delayed && requestedBackground === false) {
       throw new InvalidArgumentError('a delayed job (runAt, delay) must be a background job');
     }
-    const background = requestedBackground ?? delayed;
+    const background = requestedBackground ?? (delayed || options.transaction !== undefined);
+    if (options.transaction !== undefined && !background) {
+      throw new InvalidArgumentError('a job in a transaction must be a background job');
+    }
     const signal = options.signal;
     // By its shape, not instanceof: a signal from another realm (a vm context) is one too.
     if (
@@ -207,6 +211,7 @@ export class ClientBase implements JobClient {
       background,
       runAt,
       retry: retryOf(options),
+      ...(options.transaction === undefined ? {} : { transaction: options.transaction }),
     };
     if (background) {
       const job = new BackgroundJob(functionName, unique);

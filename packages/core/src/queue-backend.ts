@@ -142,6 +142,13 @@ export interface QueueBackend {
   /** One turn's background submissions: an answer each, in order. */
   submit(batch: readonly SharedSubmission[]): Promise<readonly SubmitAnswer[]>;
   /**
+   * A background submission written in the application's own transaction (`transaction`:
+   * what the application passed, for the backend to recognise; a wrong one is an
+   * `InvalidArgumentError`). Answered once written: the job exists if the transaction
+   * commits, and the backend wakes workers then. Optional: a backend without it refuses.
+   */
+  submitWithin?(transaction: unknown, submission: SharedSubmission): Promise<SubmitAnswer>;
+  /**
    * Claims for this node at most `count` runnable jobs of each function (priority first,
    * then order of submission), marking them running under this node and a new attempt.
    */

@@ -16,6 +16,8 @@ export interface SubmitRequest {
   readonly reducer?: string;
   /** The job's own retry policy (in process); else its function's (`setJobPolicy`). */
   readonly retry?: RetryPolicy;
+  /** The application's transaction the job is written in (a shared queue's; in process). */
+  readonly transaction?: unknown;
 }
 
 export interface SubmitOutcome {

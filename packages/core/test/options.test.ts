@@ -78,7 +78,7 @@ describe('unknown options', () => {
     expect(error.message).toBe("unknown option 'delai' in submit options (did you mean 'delay'?)");
     // Without a near name, the known ones are listed.
     expect((await refusal(() => client.run('f', 'x', bad({ colour: 'red' })))).message).toBe(
-      "unknown option 'colour' in submit options (known: priority, unique, background, runAt, delay, signal, attempts, backoff)",
+      "unknown option 'colour' in submit options (known: priority, unique, background, runAt, delay, signal, attempts, backoff, transaction)",
     );
     // Case and swapped letters count as near.
     expect((await refusal(() => client.submit('f', 'x', bad({ Unique: 'u' })))).message).toMatch(

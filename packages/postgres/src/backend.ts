@@ -24,7 +24,7 @@ import { QueueClosedError } from './errors.js';
 import { Attempts, type QueueStats, type Row } from './attempts.js';
 import { Notifier, type Notice } from './notifier.js';
 import { settingsOf, type PostgresQueueOptions, type Settings } from './options.js';
-import { handleOf, priorityNumber, priorityOf } from './rows.js';
+import { handleOf, priorityOf } from './rows.js';
 import { migrate } from './schema.js';
 import { OutcomeRetention, type RetentionPass } from './retention.js';
 import { ScheduleRunner, type ScheduleRow } from './schedule-runner.js';
@@ -33,6 +33,7 @@ import { KnownEmpty } from './known-empty.js';
 import { keysOf, statementsOf, type Statements } from './statements.js';
 import { emptyCounts, Views, type Counts } from './views.js';
 import { Wakes } from './wakes.js';
+import { submitValues, submitWithin } from './within.js';
 
 /** Functions the heartbeat looks at for missed jobs, at most. */
 const LISTENING_LIMIT = 256;
@@ -263,15 +264,10 @@ export class PostgresQueue implements QueueBackend {
       slots.push(sent.length);
       sent.push(s);
     }
-    const rows = await db.query<{ ord: number; id: string; coalesced: boolean }>(this.st.submit, [
-      sent.map((s) => s.functionName),
-      sent.map((s) => s.payload),
-      sent.map((s) => (s.unique === '' ? null : s.unique)),
-      sent.map((s) => priorityNumber(s.priority)),
-      sent.map((s) => s.delay),
-      sent.map((s) => s.reducer),
-      sent.map((s) => (s.retry === null ? null : JSON.stringify(s.retry))),
-    ]);
+    const rows = await db.query<{ ord: number; id: string; coalesced: boolean }>(
+      this.st.submit,
+      submitValues(sent),
+    );
     const answers = new Array<{ handle: string; coalesced: boolean } | undefined>(sent.length);
     for (const row of rows) {
       answers[row.ord - 1] = { handle: handleOf(this.cluster, row.id), coalesced: row.coalesced };
@@ -297,6 +293,15 @@ export class PostgresQueue implements QueueBackend {
       if (slot >= 0) return answer;
       this.countsOf(batch[i]!.functionName).coalesced++;
       return { handle: answer.handle, coalesced: true };
+    });
+  }
+
+  submitWithin(transaction: unknown, submission: SharedSubmission): Promise<SubmitAnswer> {
+    this.connectedNode();
+    return submitWithin(transaction, submission, {
+      submit: this.st.submit,
+      channel: this.keys.channel,
+      cluster: this.cluster,
     });
   }
 

@@ -1,4 +1,4 @@
-import { QueueFullError, ServerClosedError } from '../errors.js';
+import { InvalidArgumentError, QueueFullError, ServerClosedError } from '../errors.js';
 import type { JobStore } from '../store.js';
 import type { QueueLimits, Retention } from '../types.js';
 import type { SubmitOutcome, SubmitRequest } from '../transport-types.js';
@@ -192,6 +192,11 @@ export class LocalQueue implements JobQueue {
     if (ctx.closing) throw new ServerClosedError();
     if (this.replaying !== null) {
       return this.replaying.then(() => this.submit(owner, request, listener));
+    }
+    if (request.transaction !== undefined) {
+      throw new InvalidArgumentError(
+        'a job in a transaction needs a shared queue in a database (postgresQueue)',
+      );
     }
     const name = request.functionName;
     // A name the server already knows was checked when it was first seen.

@@ -60,6 +60,7 @@ export const SUBMIT_KEYS = knownKeys<SubmitOptions>({
   signal: true,
   attempts: true,
   backoff: true,
+  transaction: true,
 });
 export const TASK_KEYS = knownKeys<Task>({
   functionName: true,

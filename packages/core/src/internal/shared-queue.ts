@@ -213,7 +213,26 @@ export class SharedQueue implements JobQueue {
       reducer: request.reducer ?? '',
       retry: request.retry === undefined ? null : retriesOf(request.retry),
     };
+    if (request.transaction !== undefined)
+      return this.submitWithin(request.transaction, submission);
     return this.writes.submit(submission);
+  }
+
+  /**
+   * A submission written in the application's own transaction, on its connection: not
+   * batched with this node's (their statement commits on its own), and acknowledged once
+   * written; the job exists if that transaction commits.
+   */
+  private async submitWithin(
+    transaction: unknown,
+    submission: SharedSubmission,
+  ): Promise<SubmitOutcome> {
+    if (this.backend.submitWithin === undefined) {
+      throw new InvalidArgumentError("this shared queue's backend takes no transaction");
+    }
+    const answer = await this.backend.submitWithin(transaction, submission);
+    if ('error' in answer) throw answer.error;
+    return { handle: answer.handle, coalesced: answer.coalesced };
   }
 
   /** No worker of this node can do `name`, and some of another node's can. */
