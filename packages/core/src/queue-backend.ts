@@ -4,6 +4,7 @@ import type {
   AttemptFailure,
   FailReason,
   JobEvent,
+  JobUpdate,
   FunctionStatus,
   JobFilter,
   JobInfo,
@@ -19,8 +20,8 @@ import type {
 // The shared queue's backend (decision 33): where the jobs of many nodes wait, reached
 // through batched, asynchronous calls. `@geartrain/postgres` implements it on PostgreSQL,
 // and `@geartrain/testing` in memory, a turn away, for tests. A job server given one
-// (`createJobServer({ queue })`) keeps its dispatcher, its workers and its foreground jobs
-// in this process and its background jobs in the backend.
+// (`createJobServer({ queue })`) keeps its dispatcher, its workers and its clients in this
+// process, and its jobs, background and foreground, in the backend (decision 36).
 
 /** One incarnation of a node: a random id, new at every start (never the hostname). */
 export interface NodeIdentity {
@@ -29,7 +30,7 @@ export interface NodeIdentity {
   readonly name: string;
 }
 
-/** A background submission of one turn, in the order it was made. */
+/** A submission of one turn, in the order it was made. */
 export interface SharedSubmission {
   readonly functionName: string;
   readonly payload: Buffer;
@@ -41,6 +42,13 @@ export interface SharedSubmission {
   readonly reducer: string;
   /** The job's own retry policy, or null for its function's. */
   readonly retry: RetryPolicy | null;
+  /**
+   * A foreground submission (decision 36): this node waits for the job's updates, new or
+   * coalesced, until it ends or {@link QueueBackend.unwatch}. A job only foreground
+   * submissions made is dropped before it starts once no node waits for it; a background
+   * submission coalesced onto it keeps it.
+   */
+  readonly foreground: boolean;
 }
 
 /** A submission's answer: accepted (or coalesced onto a live job), or refused. */
@@ -57,6 +65,11 @@ export interface ClaimedJob {
   readonly reducer: string;
   /** This claim's attempt (1 for the first): every later report names it. */
   readonly attempt: number;
+  /**
+   * Other nodes wait for the job's updates: this node passes on its data, warnings and
+   * status ({@link QueueBackend.relay}). Its end reaches them with the report.
+   */
+  readonly relayed: boolean;
 }
 
 /** What an in-process handler threw, for a dead letter's errors (a thread's too). */
@@ -108,6 +121,13 @@ export interface ProgressReport {
   readonly denominator: number;
 }
 
+/** A running job's data, warning or status, for the other nodes that wait for it. */
+export interface RelayedUpdate {
+  readonly handle: string;
+  readonly attempt: number;
+  readonly update: Extract<JobUpdate, { type: 'data' | 'warning' | 'status' }>;
+}
+
 /** What the backend tells the node of its own accord. */
 export interface BackendSignals {
   /**
@@ -126,8 +146,17 @@ export interface BackendSignals {
    */
   settings(functionName: string, record: SettingsRecord | undefined): void;
   /**
-   * The functions this node's workers can do now, for the backend to tell the other nodes
-   * (see {@link QueueBackend.workedElsewhere}). Cheap: read it as often as needed.
+   * Updates of a job this node waits for (foreground), in order, as another node's worker
+   * sent them or as the queue ended it (cancelled, failed past its attempts): the last is
+   * its end (complete, fail or exception), after which the node waits no more. Updates a
+   * node sent itself may come back: a job this node runs is told here already.
+   */
+  updates(handle: string, updates: readonly JobUpdate[]): void;
+  /** Another node began to wait for a job this node runs: pass on its updates from now. */
+  relay(handle: string): void;
+  /**
+   * The functions this node's workers can do now, for the backend to show (the cluster's
+   * nodes and what each can do). Cheap: read it as often as needed.
    */
   abilities(): readonly string[];
 }
@@ -161,11 +190,16 @@ export interface QueueBackend {
   /** Progress of running attempts (fenced like reports). */
   progress(batch: readonly ProgressReport[]): Promise<void>;
   /**
-   * Whether workers of another node can do `functionName`, as last heard (synchronous: from
-   * what the backend keeps). A foreground job stays on the node that took it: one for a
-   * function that only other nodes' workers can do is refused rather than left to wait.
+   * Data, warnings and status of running attempts that other nodes wait for, in order, for
+   * those nodes (fenced like reports). A report of the same job is sent once this is answered.
    */
-  workedElsewhere(functionName: string): boolean;
+  relay(batch: readonly RelayedUpdate[]): Promise<void>;
+  /**
+   * This node's clients of these foreground jobs are gone: it waits for them no more. A job
+   * no node waits for is dropped if it has not started (gearmand drops a foreground job
+   * whose clients left); a running one finishes, its result going nowhere.
+   */
+  unwatch(handles: readonly string[]): Promise<void>;
 
   // Views of the whole queue.
   status(handle: string): Promise<JobStatus>;

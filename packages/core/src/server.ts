@@ -470,9 +470,11 @@ export class JobServer {
       );
     }
     await workersStopped;
+    // The queue first: a shared one's last answers (the ends of jobs that ran here) reach
+    // the clients still connected.
+    await this.parts.admin.close();
     for (const connection of [...this.connectionsById.values()]) connection.close();
     this.parts.stopTimers();
-    await this.parts.admin.close();
   }
 }
 

@@ -38,6 +38,7 @@ export type {
   ClaimedJob,
   NodeIdentity,
   ProgressReport,
+  RelayedUpdate,
   QueueBackend,
   ReportOutcome,
   SharedSubmission,

@@ -111,6 +111,7 @@ class HeldBackend implements QueueBackend {
           priority: s.priority,
           reducer: s.reducer,
           attempt: 1,
+          relayed: false,
         });
       }
       const names = [...new Set(batch.map((s) => s.functionName))];
@@ -157,8 +158,11 @@ class HeldBackend implements QueueBackend {
   progress(): Promise<void> {
     return Promise.resolve();
   }
-  workedElsewhere(): boolean {
-    return false;
+  relay(): Promise<void> {
+    return Promise.resolve();
+  }
+  unwatch(): Promise<void> {
+    return Promise.resolve();
   }
   settings() {
     return Promise.resolve([]);

@@ -3,6 +3,7 @@ import {
   type JobEvent,
   type JobFilter,
   type JobServer,
+  type JobUpdate,
   type JobServerOptions,
   type OutcomeFilter,
   type ScheduleOptions,
@@ -13,9 +14,11 @@ import type {
   BackendSignals,
   ClaimedJob,
   Connection,
+  JobListener,
   NodeIdentity,
   ProgressReport,
   QueueBackend,
+  RelayedUpdate,
   ReportOutcome,
   SharedSubmission,
   SubmitAnswer,
@@ -48,9 +51,11 @@ export interface QueueDoubleOptions extends QueueSettings {
  * `node()` is one node's backend; give it to a job server as `createJobServer({ queue })`.
  *
  * Inside, the queue is a job server of its own (its local queue holds the cluster's
- * background jobs, runs the schedules, keeps the outcomes, applies the limits), and a node's
- * claim is a worker connection of that server per job: a report ends the attempt on it; a
- * node that closes (or is `kill`ed) loses its claims as a worker's jobs are lost.
+ * jobs, runs the schedules, keeps the outcomes, applies the limits), and a node's claim is a
+ * worker connection of that server per job: a report ends the attempt on it; a node that
+ * closes (or is `kill`ed) loses its claims as a worker's jobs are lost. A node's foreground
+ * submissions are one client connection of that server, whose updates the node is told: its
+ * clients leaving, or its death, abandon the jobs as a client's going does.
  */
 export class QueueDouble {
   /** The queue's own job server: inspect it in tests (its jobs are the cluster's). */
@@ -80,10 +85,13 @@ export class QueueDouble {
         for (const [id, owner] of this.owners) if (owner === node) this.owners.delete(id);
       },
       owns: (id) => this.own(id, node),
-      elsewhere: (name: string): boolean =>
-        [...this.nodes].some((other) => other !== node && other.can(name)),
       settingsSaved: (name, record) => {
         for (const other of this.nodes) if (other !== node) other.settingsChanged(name, record);
+      },
+      watchedElsewhere: (handle) =>
+        [...this.nodes].some((other) => other !== node && other.watches(handle)),
+      watched: (handle) => {
+        for (const other of this.nodes) if (other !== node) other.watchedBy(handle);
       },
     });
     this.nodes.add(node);
@@ -152,27 +160,52 @@ class DoubleNode implements QueueBackend {
     private readonly double: {
       closed(): void;
       owns(scheduleId: string): void;
-      /** Whether another node's workers can do a function. */
-      elsewhere(functionName: string): boolean;
       /** A node saved a function's settings record: the others are told. */
       settingsSaved(functionName: string, record: SettingsRecord): void;
+      /** Whether another node waits for a job's updates. */
+      watchedElsewhere(handle: string): boolean;
+      /** This node began to wait for a job: the node that runs it passes on its updates. */
+      watched(handle: string): void;
     },
   ) {}
+
+  /** The client connection of this node's foreground submissions. */
+  private client: Connection | null = null;
+  /** The listener of each job this node waits for, on `client`. */
+  private readonly listening = new Map<string, JobListener>();
+
+  /** Whether this node waits for the job's updates. */
+  watches(handle: string): boolean {
+    return this.listening.has(handle);
+  }
+
+  /** Another node began to wait for a job: if this node runs it, it passes its updates on. */
+  watchedBy(handle: string): void {
+    const signals = this.signals;
+    if (signals === null || this.closed || !this.claims.has(handle)) return;
+    void this.later(() => signals.relay(handle)).catch(() => undefined);
+  }
+
+  /** A listener that tells this node, a turn later, of a job's updates. */
+  private listener(): JobListener {
+    const listener: JobListener = {
+      exceptions: true,
+      update: (handle: string, update: JobUpdate) => {
+        if (this.listening.get(handle) !== listener) return;
+        const end = update.type === 'complete' || update.type === 'fail' || update.type === 'exception';
+        if (end) this.listening.delete(handle);
+        const signals = this.signals;
+        void this.later(() => signals?.updates(handle, [update])).catch(() => undefined);
+      },
+    };
+    return listener;
+  }
 
   /** Another node saved a function's settings: told a turn later, as a notification. */
   settingsChanged(functionName: string, record: SettingsRecord): void {
     const signals = this.signals;
     if (signals === null || this.closed) return;
     void this.later(() => signals.settings(functionName, record)).catch(() => undefined);
-  }
-
-  /** Whether this node's workers can do `functionName` now. */
-  can(functionName: string): boolean {
-    return !this.closed && (this.signals?.abilities().includes(functionName) ?? false);
-  }
-
-  workedElsewhere(functionName: string): boolean {
-    return this.double.elsewhere(functionName);
   }
 
   /** Answers a turn later, as a round trip to a database would (round-trips.ts). */
@@ -201,6 +234,10 @@ class DoubleNode implements QueueBackend {
     this.claims.clear();
     for (const listener of this.listeners.values()) listener.close();
     this.listeners.clear();
+    // Its clients are gone with it: jobs only they waited for are dropped.
+    this.client?.close();
+    this.client = null;
+    this.listening.clear();
     this.double.closed();
   }
 
@@ -210,23 +247,75 @@ class DoubleNode implements QueueBackend {
       const answers: SubmitAnswer[] = [];
       for (const s of batch) {
         try {
-          const outcome = await connection.submit({
-            functionName: s.functionName,
-            payload: s.payload,
-            unique: s.unique,
-            priority: s.priority,
-            background: true,
-            runAt: s.delay > 0 ? this.scheduler.now() + s.delay : 0,
-            reducer: s.reducer,
-            ...(s.retry === null ? {} : { retry: s.retry }),
-          });
-          answers.push({ handle: outcome.handle, coalesced: outcome.coalesced });
+          answers.push(
+            s.foreground ? await this.submitForeground(s) : await this.submitOn(connection, s),
+          );
         } catch (error) {
           answers.push({ error: error as Error });
         }
       }
       connection.close();
       return answers;
+    });
+  }
+
+  private async submitOn(
+    connection: Connection,
+    s: SharedSubmission,
+    listener?: JobListener,
+  ): Promise<{ handle: string; coalesced: boolean }> {
+    const outcome = await connection.submit(
+      {
+        functionName: s.functionName,
+        payload: s.payload,
+        unique: s.unique,
+        priority: s.priority,
+        background: !s.foreground,
+        runAt: s.delay > 0 ? this.scheduler.now() + s.delay : 0,
+        reducer: s.reducer,
+        ...(s.retry === null ? {} : { retry: s.retry }),
+      },
+      listener,
+    );
+    return { handle: outcome.handle, coalesced: outcome.coalesced };
+  }
+
+  /** On this node's client connection: the node waits for the job's updates (once). */
+  private async submitForeground(s: SharedSubmission): Promise<SubmitAnswer> {
+    this.client ??= this.queue.connect({ address: this.identity?.name ?? 'node' });
+    const listener = this.listener();
+    const answer = await this.submitOn(this.client, s, listener);
+    if (this.listening.has(answer.handle)) {
+      // This node waits already: one listener a node.
+      this.client.detach(answer.handle, listener);
+    } else {
+      this.listening.set(answer.handle, listener);
+      this.double.watched(answer.handle);
+    }
+    return answer;
+  }
+
+  unwatch(handles: readonly string[]): Promise<void> {
+    return this.later(() => {
+      for (const handle of handles) {
+        const listener = this.listening.get(handle);
+        if (listener === undefined) continue;
+        this.listening.delete(handle);
+        this.client?.detach(handle, listener);
+      }
+    });
+  }
+
+  relay(batch: readonly RelayedUpdate[]): Promise<void> {
+    return this.later(() => {
+      for (const { handle, attempt, update } of batch) {
+        const claim = this.claims.get(handle);
+        if (claim === undefined || claim.attempt !== attempt) continue;
+        if (update.type === 'status') {
+          claim.connection.workStatus(handle, update.numerator, update.denominator);
+        } else if (update.type === 'data') claim.connection.workData(handle, update.data);
+        else claim.connection.workWarning(handle, update.data);
+      }
     });
   }
 
@@ -252,6 +341,7 @@ class DoubleNode implements QueueBackend {
             priority: info?.priority ?? 'normal',
             reducer: assignment.reducer,
             attempt: assignment.attempt,
+            relayed: this.double.watchedElsewhere(assignment.handle),
           });
           got++;
         }
@@ -361,6 +451,8 @@ class DoubleNode implements QueueBackend {
       for (const p of batch) {
         const claim = this.claims.get(p.handle);
         if (claim === undefined || claim.attempt !== p.attempt) continue;
+        // Other nodes that wait for the job had its status relayed, every one.
+        if (this.double.watchedElsewhere(p.handle)) continue;
         claim.connection.workStatus(p.handle, p.numerator, p.denominator);
       }
     });

@@ -249,7 +249,10 @@ export class Dispatcher implements QueueHost {
   }
 
   workData(job: Job, type: 'data' | 'warning', data: Buffer): void {
-    this.broadcast(job, { type, data });
+    const update = { type, data };
+    this.broadcast(job, update);
+    // A shared queue passes it on to the other nodes that wait for the job.
+    this.queue.passOn(job, update);
   }
 
   workComplete(job: Job, data: Buffer): void {
@@ -268,6 +271,7 @@ export class Dispatcher implements QueueHost {
 
   /** A connection went away: its jobs go back, its listeners and registrations are dropped. */
   disconnect(worker: WorkerState): void {
+    worker.gone = true;
     for (const job of worker.heldJobs()) this.queue.lost(job);
     this.wakes.unsleep(worker);
     this.wakes.settle(worker);

@@ -73,6 +73,11 @@ export class WorkerState implements WokenNode<WorkerState> {
   heldHead: RunInfo | null = null;
   heldCount = 0;
   attachedHead: Attachment | null = null;
+  /**
+   * The connection went away (its attachments were dropped): a submission answered later
+   * (a shared queue's) attaches nothing to it.
+   */
+  gone = false;
   /** Who waits for `heldCount` to reach 0 (a graceful close of a transport). */
   private readonly emptyHandedWaiters = new Waiters();
 
@@ -247,7 +252,8 @@ export class Attachment implements SubmitOutcome {
   private handleText: string | null;
 
   constructor(
-    readonly job: Job,
+    /** Moved only by a shared queue, to the job it claims for a watched one (`moveAll`). */
+    public job: Job,
     readonly listener: JobListener,
     readonly owner: WorkerState,
     /** The job's handle if made already; null: made when first read. */
@@ -281,6 +287,16 @@ export class Attachment implements SubmitOutcome {
     if (update.type === 'complete' && listener.completed !== undefined) {
       listener.completed(update);
     } else deliver(listener, this.handle, update);
+  }
+
+  /**
+   * Moves every attachment of `from` to `to` (which has none): a shared queue's watched job
+   * is run here as the job it claimed, with the payload the watch did not keep.
+   */
+  static moveAll(from: Job, to: Job): void {
+    for (let a = from.attachments; a !== null; a = a.nextOfJob) a.job = to;
+    to.attachments = from.attachments;
+    from.attachments = null;
   }
 
   /**

@@ -346,6 +346,10 @@ export class LocalQueue implements JobQueue {
   // ---------------------------------------------------------------------------------
   // How attempts end (see Endings)
 
+  passOn(): void {
+    // Every client of a local job is in this process: the broadcast reached them all.
+  }
+
   /** Read from the job's run when asked for: there is nothing to write. */
   progress(job: Job): void {
     const run = job.run!;

@@ -63,6 +63,11 @@ export interface JobQueue {
   // refuses a report for a job the worker no longer holds before it gets here.
   /** The running job's progress changed (its run holds the numbers); the queue reports it. */
   progress(job: Job): void;
+  /**
+   * The running job sent data or a warning (its clients here have it): a shared queue
+   * passes it on to the other nodes that wait for the job; the local queue has no others.
+   */
+  passOn(job: Job, update: Extract<JobUpdate, { type: 'data' | 'warning' }>): void;
   complete(job: Job, data: Buffer): void;
   /** `thrown`: what an in-process handler threw, kept with the job's outcome. */
   fail(job: Job, thrown?: unknown): void;

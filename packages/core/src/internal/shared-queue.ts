@@ -1,5 +1,5 @@
 import type { Subscription } from 'rxjs';
-import { ServerClosedError, InvalidArgumentError, WorkersElsewhereError } from '../errors.js';
+import { ServerClosedError, InvalidArgumentError } from '../errors.js';
 import type {
   AttemptEnd,
   AttemptReport,
@@ -9,7 +9,7 @@ import type {
   QueueBackend,
   SharedSubmission,
 } from '../queue-backend.js';
-import type { FailReason, QueueLimits } from '../types.js';
+import type { FailReason, JobUpdate, QueueLimits } from '../types.js';
 import type { SettingsRecord } from '../settings-types.js';
 import type { SubmitOutcome, SubmitRequest } from '../transport-types.js';
 import { retriesOf } from '../retry.js';
@@ -29,6 +29,7 @@ import {
 import { enqueue, finish } from './live-jobs.js';
 import { SharedWrites } from './shared-writes.js';
 import { ClaimPace } from './claim-pace.js';
+import { ForegroundWatches } from './shared-foreground.js';
 import { LocalQueue } from './local-queue.js';
 import { fromBody, toBody } from './payload.js';
 import type { JobQueue, QueueHost } from './queue.js';
@@ -55,9 +56,10 @@ export interface SharedQueueOptions {
 }
 
 /**
- * The shared queue (decision 33): background jobs wait in a backend that several nodes
- * share (PostgreSQL; an in-memory double in tests), foreground jobs stay on this node (a
- * local queue in memory, as with each gearmand). It answers the dispatcher synchronously:
+ * The shared queue (decision 33): jobs wait in a backend that several nodes share
+ * (PostgreSQL; an in-memory double in tests), foreground ones too, which any node's worker
+ * may run while this node's clients wait here for their updates (decision 36,
+ * ForegroundWatches). It answers the dispatcher synchronously:
  * what the dispatcher takes is at hand, claimed in batches for this node's workers; a
  * turn's submissions and attempts' ends go to the backend together, each end fenced by the
  * attempt it belongs to.
@@ -80,6 +82,10 @@ export class SharedQueue implements JobQueue {
   private readonly signalledWhileAsked = new Set<FunctionEntry>();
   /** The pace at which each function's claimed jobs end here (how many to hold ahead). */
   private readonly paces = new WeakMap<FunctionEntry, ClaimPace>();
+  /** The foreground jobs this node's clients wait for. */
+  private readonly watches: ForegroundWatches;
+  /** Claimed jobs that other nodes wait for: their updates are passed on. */
+  private readonly relayed = new Set<Job>();
   private poll: Subscription | null = null;
 
   constructor(
@@ -95,6 +101,8 @@ export class SharedQueue implements JobQueue {
         retryInterval: options.pollInterval,
         onStale: options.onStale,
         onError: options.onError,
+        onReported: (report, outcome) =>
+          this.watches.reported(report.handle, report.end, outcome),
       },
       () => {
         if (this.wanted.size > 0) this.claim();
@@ -119,6 +127,15 @@ export class SharedQueue implements JobQueue {
       outcomeDataLimit: 0,
       onBurstDrained: null,
     });
+    this.watches = new ForegroundWatches(
+      () => ++this.local.live.seq,
+      (handles) => {
+        if (handles.length === 0 || this.ctx.closing) return;
+        this.writes
+          .track(this.backend.unwatch(handles))
+          .catch((error: unknown) => this.options.onError(error, 'unwatch'));
+      },
+    );
   }
 
   /**
@@ -135,6 +152,7 @@ export class SharedQueue implements JobQueue {
   attach(host: QueueHost): void {
     this.host = host;
     this.local.attach(host);
+    this.watches.attach(host);
   }
 
   /** Connects to the backend and starts the backstop poll. */
@@ -148,6 +166,14 @@ export class SharedQueue implements JobQueue {
         this.ctx.emit(rest);
       },
       settings: (functionName, record) => this.settingsChanged(functionName, record),
+      updates: (handle, updates) => {
+        const running = this.claimed.get(handle);
+        this.watches.updates(handle, updates, running !== undefined && running.state !== JobState.Done);
+      },
+      relay: (handle) => {
+        const job = this.claimed.get(handle);
+        if (job !== undefined) this.relayed.add(job);
+      },
       abilities: () => {
         const names: string[] = [];
         for (const fn of this.local.functions.byName.values()) {
@@ -177,21 +203,6 @@ export class SharedQueue implements JobQueue {
     listener: JobListener | undefined,
   ): SubmitOutcome | Promise<SubmitOutcome> {
     if (this.ctx.closing) throw new ServerClosedError();
-    // Foreground jobs stay on this node, as with each gearmand (decision 33); one that only
-    // other nodes' workers could run is refused, not left waiting here for nothing.
-    if (request.background !== true) {
-      if (!this.workedOnlyElsewhere(request.functionName)) {
-        return this.local.submit(owner, request, listener);
-      }
-      // Asked again a microtask later: an in-process worker registered in the same turn
-      // (`register` then `run`) connects in a microtask queued before this one.
-      return Promise.resolve().then(() => {
-        if (this.workedOnlyElsewhere(request.functionName)) {
-          throw new WorkersElsewhereError(request.functionName);
-        }
-        return this.local.submit(owner, request, listener);
-      });
-    }
     const name = request.functionName;
     checkName(name, 'function name');
     const unique = request.unique ?? '';
@@ -201,21 +212,35 @@ export class SharedQueue implements JobQueue {
       );
     }
     if (unique.length > 0) checkUnique(unique, this.options.maxUniqueLength);
+    const foreground = request.background !== true;
     const runAt = request.runAt ?? 0;
-    checkRunAt(runAt, true);
-    const priority = PRIORITY_NAMES[priorityIndex(request.priority)]!;
+    checkRunAt(runAt, !foreground);
+    const priority = priorityIndex(request.priority);
     const submission: SharedSubmission = {
       functionName: name,
-      payload: fromBody(toBody(request.payload, true)),
+      payload: fromBody(toBody(request.payload, !foreground)),
       unique,
-      priority,
+      priority: PRIORITY_NAMES[priority]!,
       delay: runAt === 0 ? 0 : Math.max(0, runAt - this.ctx.now()),
       reducer: request.reducer ?? '',
       retry: request.retry === undefined ? null : retriesOf(request.retry),
+      foreground,
     };
     if (request.transaction !== undefined)
       return this.submitWithin(request.transaction, submission);
-    return this.writes.submit(submission);
+    if (!foreground) return this.writes.submit(submission);
+    // A foreground job waits in the backend too, for any node's worker; its clients wait
+    // here (decision 36).
+    return this.writes.submit(submission).then((outcome) =>
+      this.watches.watch(
+        outcome.handle,
+        outcome.coalesced,
+        { fn: this.local.functions.entry(name), unique, priority },
+        owner,
+        listener,
+        this.claimed.get(outcome.handle),
+      ),
+    );
   }
 
   /**
@@ -235,14 +260,8 @@ export class SharedQueue implements JobQueue {
     return { handle: answer.handle, coalesced: answer.coalesced };
   }
 
-  /** No worker of this node can do `name`, and some of another node's can. */
-  private workedOnlyElsewhere(name: string): boolean {
-    const fn = this.local.functions.get(name);
-    return (fn === undefined || fn.workers.size === 0) && this.backend.workedElsewhere(name);
-  }
-
   abandoned(job: Job): void {
-    this.local.abandoned(job);
+    if (!this.watches.abandoned(job)) this.local.abandoned(job);
   }
 
   // ---------------------------------------------------------------------------------
@@ -278,7 +297,7 @@ export class SharedQueue implements JobQueue {
   }
 
   byHandle(handle: string): Job | undefined {
-    return this.claimed.get(handle) ?? this.local.byHandle(handle);
+    return this.claimed.get(handle) ?? this.watches.get(handle) ?? this.local.byHandle(handle);
   }
 
   // ---------------------------------------------------------------------------------
@@ -286,8 +305,23 @@ export class SharedQueue implements JobQueue {
 
   /** A claimed job's progress is written to the backend (see SharedWrites.progress). */
   progress(job: Job): void {
-    if (this.claimed.get(job.handle) !== job) this.local.progress(job);
-    else this.writes.progress(job);
+    if (this.claimed.get(job.handle) !== job) {
+      this.local.progress(job);
+      return;
+    }
+    this.writes.progress(job);
+    if (this.relayed.has(job)) {
+      const { numerator, denominator } = job.run!;
+      this.passOn(job, { type: 'status', numerator, denominator });
+    }
+  }
+
+  /** A running job's data, warning or status: other nodes that wait for it are sent it. */
+  passOn(job: Job, update: Extract<JobUpdate, { type: 'data' | 'warning' | 'status' }>): void {
+    if (!this.relayed.has(job) || this.claimed.get(job.handle) !== job) return;
+    // Copied: the data may be a view of a socket's read, and it is written later.
+    const copy = update.type === 'status' ? update : { type: update.type, data: Buffer.from(update.data) };
+    this.writes.relay({ handle: job.handle, attempt: job.retries + 1, update: copy });
   }
 
   complete(job: Job, data: Buffer): void {
@@ -339,6 +373,7 @@ export class SharedQueue implements JobQueue {
     else job.fn.queues[job.priorityIndex].remove(job);
     finish(job);
     this.claimed.delete(job.handle);
+    this.relayed.delete(job);
     let pace = this.paces.get(job.fn);
     if (pace === undefined) this.paces.set(job.fn, (pace = new ClaimPace()));
     pace.ended(this.ctx.now());
@@ -430,11 +465,13 @@ export class SharedQueue implements JobQueue {
         unique: claimed.unique,
         body: toBody(claimed.payload, true),
         priority: priorityIndex(claimed.priority),
+        // Whatever its kind, its end goes to the backend, which decides what follows.
         background: true,
         reducer: claimed.reducer,
         handle: claimed.handle,
       });
       job.retries = claimed.attempt - 1;
+      if (claimed.relayed) this.relayed.add(job);
       if (this.ctx.closing) {
         // Claimed as this node closes: given back at once, the attempt not counted.
         this.writes.report({
@@ -445,6 +482,7 @@ export class SharedQueue implements JobQueue {
         continue;
       }
       this.claimed.set(claimed.handle, job);
+      this.watches.claimed(job);
       enqueue(job);
       woken.add(fn);
     }
@@ -486,6 +524,7 @@ export class SharedQueue implements JobQueue {
     const job = this.claimed.get(handle);
     if (job === undefined || job.retries + 1 !== attempt) return;
     this.claimed.delete(handle);
+    this.relayed.delete(job);
     this.writes.forget(job);
     if (job.state === JobState.Running) {
       const holder = job.run!.holder;
@@ -495,6 +534,9 @@ export class SharedQueue implements JobQueue {
       job.fn.queues[job.priorityIndex].remove(job);
     }
     finish(job);
+    // Its clients here are told now; the others by the backend. Taken back for any other
+    // reason (a lease run out), it runs again: they wait on.
+    if (reason === 'CANCELLED') this.watches.cancelled(handle);
   }
 
   // ---------------------------------------------------------------------------------
@@ -518,6 +560,7 @@ export class SharedQueue implements JobQueue {
   }
 
   failWaitingForeground(): void {
+    this.watches.failWaiting((job) => this.claimed.get(job.handle) === job);
     this.local.failWaitingForeground();
   }
 

@@ -4,6 +4,7 @@ import type {
   AttemptReport,
   ProgressReport,
   QueueBackend,
+  RelayedUpdate,
   ReportOutcome,
   SharedSubmission,
 } from '../queue-backend.js';
@@ -20,6 +21,8 @@ export interface SharedWritesOptions {
   readonly onStale: (report: AttemptReport) => void;
   /** The backend failed; what failed is tried again. */
   readonly onError: (error: unknown, operation: string) => void;
+  /** The backend answered a report (not stale): what became of the job. */
+  readonly onReported: (report: AttemptReport, outcome: ReportOutcome) => void;
 }
 
 /** A background submission waiting for its turn's batch to be answered. */
@@ -50,6 +53,7 @@ const IN_FLIGHT = 2;
 export class SharedWrites {
   private submissions: PendingSubmission[] = [];
   private reports: AttemptReport[] = [];
+  private relays: RelayedUpdate[] = [];
   /** Running claimed jobs whose progress changed since it was last written. */
   private readonly progressed = new Set<Job>();
   private progressTimer: Subscription | null = null;
@@ -58,6 +62,8 @@ export class SharedWrites {
   /** Calls of each kind in flight: over `IN_FLIGHT`, what is gathered waits for an answer. */
   private submitting = 0;
   private reporting = 0;
+  /** Relays in flight: reports wait for them, so that a job's end comes after its data. */
+  private relaying = 0;
   /** Backend calls not answered yet: `close` waits for them. */
   private readonly pending = new Set<Promise<unknown>>();
   /** Until the backend is open, what is gathered waits. */
@@ -84,6 +90,12 @@ export class SharedWrites {
   /** An attempt's end, written with the turn's others. */
   report(report: AttemptReport): void {
     this.reports.push(report);
+    this.queueFlush();
+  }
+
+  /** A running job's update for the other nodes that wait for it, in order. */
+  relay(update: RelayedUpdate): void {
+    this.relays.push(update);
     this.queueFlush();
   }
 
@@ -123,7 +135,14 @@ export class SharedWrites {
       this.submissions = [];
       this.sendSubmissions(batch);
     }
-    if (this.reports.length > 0 && this.reporting < IN_FLIGHT) {
+    if (this.relays.length > 0) {
+      const batch = this.relays;
+      this.relays = [];
+      this.sendRelays(batch);
+    }
+    // Reports wait for the relays in flight: the other nodes must hear a job's data before
+    // its end (they may go on different connections).
+    if (this.reports.length > 0 && this.reporting < IN_FLIGHT && this.relaying === 0) {
       const batch = this.reports;
       this.reports = [];
       this.sendReports(batch);
@@ -154,7 +173,26 @@ export class SharedWrites {
 
   /** A call of one kind was answered: what waited for it goes now, in one call. */
   private answered(): void {
-    if (this.submissions.length > 0 || this.reports.length > 0) this.flush();
+    if (this.submissions.length > 0 || this.reports.length > 0 || this.relays.length > 0) {
+      this.flush();
+    }
+  }
+
+  private sendRelays(batch: RelayedUpdate[]): void {
+    this.relaying++;
+    this.track(this.backend.relay(batch)).then(
+      () => {
+        this.relaying--;
+        this.answered();
+      },
+      (error: unknown) => {
+        this.relaying--;
+        // Updates of a running job are not a job's acknowledged state: the end, written with
+        // its report, still reaches every node that waits.
+        this.options.onError(error, 'relay');
+        this.answered();
+      },
+    );
   }
 
   stopTimers(): void {
@@ -195,7 +233,8 @@ export class SharedWrites {
     const { handle, coalesced } = answer;
     const { functionName, unique } = s;
     if (coalesced) {
-      this.ctx.emit({ type: 'coalesced', handle, functionName, unique, background: true });
+      const background = !s.foreground;
+      this.ctx.emit({ type: 'coalesced', handle, functionName, unique, background });
       return;
     }
     this.ctx.emit({
@@ -204,7 +243,7 @@ export class SharedWrites {
       functionName,
       unique,
       priority: s.priority,
-      background: true,
+      background: !s.foreground,
     });
     if (s.delay > 0) {
       this.ctx.emit({ type: 'delayed', handle, runAt: this.ctx.now() + s.delay });
@@ -236,6 +275,7 @@ export class SharedWrites {
       this.options.onStale(report);
       return;
     }
+    this.options.onReported(report, outcome);
     const ctx = this.ctx;
     if (!ctx.events.observed) return;
     const handle = report.handle;
