@@ -87,6 +87,8 @@ export class SharedQueue implements JobQueue {
   /** Claimed jobs that other nodes wait for: their updates are passed on. */
   private readonly relayed = new Set<Job>();
   private poll: Subscription | null = null;
+  /** The backend was closed: nothing more is sent. */
+  private left = false;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -130,7 +132,8 @@ export class SharedQueue implements JobQueue {
     this.watches = new ForegroundWatches(
       () => ++this.local.live.seq,
       (handles) => {
-        if (handles.length === 0 || this.ctx.closing) return;
+        // While the node closes too (its clients are told SHUTDOWN): until the backend is.
+        if (handles.length === 0 || this.left) return;
         this.writes
           .track(this.backend.unwatch(handles))
           .catch((error: unknown) => this.options.onError(error, 'unwatch'));
@@ -582,6 +585,7 @@ export class SharedQueue implements JobQueue {
   /** Writes what is left and leaves the backend. */
   async close(): Promise<void> {
     await this.writes.close();
+    this.left = true;
     await this.backend.close();
   }
 

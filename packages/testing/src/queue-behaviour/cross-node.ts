@@ -1,8 +1,22 @@
 import assert from 'node:assert/strict';
+import { firstValueFrom, toArray } from 'rxjs';
+import { WorkFail, type JobUpdate } from '@geartrain/core';
 import { ask, statusOf, type Define } from './harness.js';
 
-// Several servers on one queue (`makePeer`): background jobs are the queue's, whichever
-// node took the submission or runs the worker.
+// Several servers on one queue (`makePeer`): jobs are the queue's, background and
+// foreground, whichever node took the submission or runs the worker.
+
+/** An update as the cases compare them (buffers as text). */
+function shown(update: JobUpdate): unknown[] {
+  switch (update.type) {
+    case 'status':
+      return [update.type, update.numerator, update.denominator];
+    case 'fail':
+      return [update.type, update.reason];
+    default:
+      return [update.type, update.data.toString()];
+  }
+}
 
 export function crossNodeCases(define: Define): void {
   define('runs a job submitted on node A by a worker on node B', async (c) => {
@@ -110,4 +124,111 @@ export function crossNodeCases(define: Define): void {
       "node A's worker completed the job, as its second attempt",
     );
   });
+
+  define(
+    "streams a foreground job's updates from node B's worker to node A's client, in order",
+    async (c) => {
+      const a = await c.server();
+      const b = await c.peer(a);
+      b.worker().register('streamed', async (job) => {
+        job.status(1, 3);
+        job.data('part one');
+        job.warning('careful');
+        job.status(2, 3);
+        job.data('part two');
+        return `done with ${job.text()}`;
+      });
+      const submitted = await a.client().submit('streamed', 'the order');
+      const updates = c.within(
+        firstValueFrom(submitted.events$.pipe(toArray())),
+        "the job's updates on A",
+      );
+      assert.equal(
+        (await c.within(submitted.result, 'the result on A')).toString(),
+        'done with the order',
+      );
+      assert.deepEqual((await updates).map(shown), [
+        ['status', 1, 3],
+        ['data', 'part one'],
+        ['warning', 'careful'],
+        ['status', 2, 3],
+        ['data', 'part two'],
+        ['complete', 'done with the order'],
+      ]);
+    },
+  );
+
+  define("tells node A's client how a foreground job failed on node B", async (c) => {
+    const a = await c.server();
+    const b = await c.peer(a);
+    b.worker().register('breaks', (job) => {
+      if (job.text() === 'throw') throw new Error('broken on B');
+      throw new WorkFail('refused on B');
+    });
+    const client = a.client();
+    const failed = await c.rejection(client.run('breaks', 'fail'), 'a WORK_FAIL on A');
+    assert.equal((failed as { reason?: string }).reason, 'WORK_FAIL');
+    const thrown = await c.rejection(client.run('breaks', 'throw'), 'an exception on A');
+    assert.equal((thrown as { code?: string }).code, 'JOB_EXCEPTION');
+    assert.match(String((thrown as { data?: Buffer }).data), /broken on B/);
+  });
+
+  define(
+    'coalesces foreground submissions on two nodes onto one job: each client gets the result',
+    async (c) => {
+      const a = await c.server();
+      const b = await c.peer(a);
+      const { jobs } = b.holding('report');
+      const onA = await a.client().submit('report', 'monthly', { unique: 'report-11' });
+      await c.until(() => jobs.length === 1, "node B's worker to take the job");
+      jobs[0]!.job.data('half');
+      const onB = await b.client().submit('report', 'monthly again', { unique: 'report-11' });
+      const bg = await a.background('report', 'in the background', { unique: 'report-11' });
+      assert.deepEqual(
+        [onB.handle, onB.coalesced, bg.handle, bg.coalesced],
+        [onA.handle, true, onA.handle, true],
+        'a foreground (B) and a background (A) submission join the running job',
+      );
+      jobs[0]!.complete('the report');
+      assert.deepEqual(
+        [
+          (await c.within(onA.result, 'the result on A')).toString(),
+          (await c.within(onB.result, 'the result on B')).toString(),
+        ],
+        ['the report', 'the report'],
+      );
+      assert.equal(jobs.length, 1, 'one job ran');
+    },
+  );
+
+  define(
+    "drops a queued foreground job once its clients on every node left (a closed node's too)",
+    async (c) => {
+      const a = await c.server();
+      const b = await c.peer(a);
+      const gone = new AbortController();
+      const first = await a.client().submit('later', 'x', { unique: 'u-1', signal: gone.signal });
+      const second = await b.client().submit('later', 'y', { unique: 'u-1' });
+      assert.equal(second.handle, first.handle, 'coalesced across the nodes');
+      gone.abort();
+      await c.rejection(first.result, 'the aborted submission');
+      const status = async () => statusOf(await ask(a.server.status(first.handle))).known;
+      assert.equal(await status(), true, "kept while B's client waits");
+      await c.within(b.server.close({ timeout: 0 }), 'node B to close');
+      await c.rejection(second.result, "B's client at B's close");
+      // Asked again until it is gone: each ask is a round trip to the queue, bounded.
+      const deadline = Date.now() + 10_000;
+      while (await status()) {
+        assert.ok(Date.now() < deadline, 'timed out waiting for the job nobody waits for to go');
+      }
+      const { jobs } = a.recording('later');
+      const marker = await a.background('later', 'marker');
+      await a.event('completed', marker.handle);
+      assert.deepEqual(
+        jobs.map(({ job }) => job.text()),
+        ['marker'],
+        'the dropped job never ran',
+      );
+    },
+  );
 }
