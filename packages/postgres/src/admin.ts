@@ -34,6 +34,8 @@ export interface AdminHost {
   /** Jobs of these functions may be claimed now. */
   woken(names: string[]): void;
   cancelled(functionName: string): void;
+  /** The queue wrote updates of these jobs (a cancel's end): the nodes waiting are told. */
+  updated(ids: readonly string[]): void;
   schedulesChanged(): void;
   /** A function's settings record was saved: the other nodes are told. */
   settingsChanged(functionName: string): void;
@@ -52,9 +54,13 @@ export class Admin {
     if (id === undefined) return false;
     const [row] = await host
       .db()
-      .query<{ node: string | null; attempts: number; fn: string }>(host.st.cancel, [id]);
+      .query<{ node: string | null; attempts: number; fn: string; watched: boolean }>(
+        host.st.cancel,
+        [id],
+      );
     if (row === undefined) return false;
     host.cancelled(row.fn);
+    if (row.watched) host.updated([id]);
     if (row.node === host.nodeId()) host.revokedHere(handle, row.attempts);
     else if (row.node !== null) host.revokeThere(row.node, handle, row.attempts);
     return true;

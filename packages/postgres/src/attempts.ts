@@ -32,6 +32,8 @@ export interface Row {
   /** The node the fence names: this one, or a dead one whose job is recovered. */
   readonly node: string;
   readonly fate: Fate;
+  /** The result or an exception's data, for the nodes that wait for the job (if any). */
+  readonly endData: Buffer | null;
 }
 
 /** What the attempts need of the queue around them. */
@@ -47,6 +49,8 @@ export interface AttemptsHost {
   kept(): void;
   /** Ends whose fenced write matched: counted, and what they free is woken. */
   ended(rows: readonly Row[]): void;
+  /** Ends of these jobs were written for the nodes that wait for them: they are told. */
+  updated(ids: readonly string[]): void;
   /** The node is told that it no longer holds an attempt. */
   revoked(handle: string, attempt: number, reason: FailReason): void;
   event(event: JobEvent): void;
@@ -77,6 +81,7 @@ export class Attempts {
     retry: unknown;
     policy: unknown;
     limited: boolean;
+    watched: boolean | null;
   }): Held {
     const keeps = keepsOf(row.policy, this.host.settings.keep);
     return {
@@ -87,6 +92,7 @@ export class Attempts {
       keepsCompleted: keeps.completed,
       keepsFailed: keeps.failed,
       limited: row.limited,
+      watched: row.watched === true,
     };
   }
 
@@ -102,6 +108,7 @@ export class Attempts {
       priority: priorityOf(row.priority),
       reducer: row.reducer,
       attempt: row.attempts,
+      relayed: row.relayed === true,
     };
   }
 
@@ -122,7 +129,9 @@ export class Attempts {
           ? undefined
           : this.inDoubt.get(`${report.handle}:${report.attempt}`)) ??
         fateOf(held, report.end, options);
-      return { held, handle: report.handle, node, fate };
+      const end = report.end;
+      const endData = end.kind === 'complete' || end.kind === 'exception' ? end.data : null;
+      return { held, handle: report.handle, node, fate, endData };
     });
     const sent = rows.filter((row): row is Row => row !== null);
     let missed: Set<string>;
@@ -161,16 +170,31 @@ export class Attempts {
   /** Runs the report statement; resolves with the job ids whose fenced write matched nothing. */
   private async apply(rows: readonly Row[]): Promise<Set<string>> {
     if (rows.length === 0) return new Set();
-    if (rows.every((r) => r.fate.act === 'c' && !r.fate.keep)) {
+    if (rows.every((r) => r.fate.act === 'c' && !r.fate.keep && !r.held.watched)) {
       const done = await this.host
         .db()
-        .query<{ id: string }>(this.host.st.complete, [
+        .query<{ id: string; watched: boolean }>(this.host.st.complete, [
           rows.map((r) => r.held.id),
           rows.map((r) => r.held.attempt),
           rows.map((r) => r.node),
         ]);
-      return new Set(done.map((r) => r.id));
+      const missed = new Set<string>();
+      const watched = new Set<string>();
+      for (const r of done) (r.watched ? watched : missed).add(r.id);
+      if (watched.size === 0) return missed;
+      // Nodes began to wait for these since the claim: the general statement ends them,
+      // writing their ends for those nodes.
+      const late = rows
+        .filter((r) => watched.has(r.held.id))
+        .map((r) => ({ ...r, held: { ...r.held, watched: true } }));
+      for (const id of await this.applyGeneral(late)) missed.add(id);
+      return missed;
     }
+    return this.applyGeneral(rows);
+  }
+
+  /** The general statement, in parts; the nodes waiting for the jobs ended are told. */
+  private async applyGeneral(rows: readonly Row[]): Promise<Set<string>> {
     // The general statement looks each row's values up by position (a scan of the batch per
     // row, see sql-jobs.ts): its batches go in parts of at most REPORT_PART rows.
     const missed = new Set<string>();
@@ -179,6 +203,10 @@ export class Attempts {
       for (const id of await this.applyPart(part)) missed.add(id);
     }
     if (rows.some((r) => r.fate.keep)) this.host.kept();
+    const told = rows.filter(
+      (r) => r.held.watched && !missed.has(r.held.id) && (r.fate.act === 'c' || r.fate.act === 'f'),
+    );
+    if (told.length > 0) this.host.updated(told.map((r) => r.held.id));
     return missed;
   }
 
@@ -196,6 +224,7 @@ export class Attempts {
         rows.map((r) => r.fate.truncated),
         rows.map((r) => r.fate.keep),
         rows.map((r) => r.node),
+        rows.map((r) => (r.held.watched ? r.endData : null)),
       ]);
     return result.map((r) => r.id);
   }
@@ -238,7 +267,8 @@ export class Attempts {
     const node = this.host.node();
     const rows: Row[] = [];
     for (const [handle, held] of [...this.held]) {
-      rows.push({ held, handle, node, fate: fateOf(held, { kind: 'lost' }, options) });
+      const fate = fateOf(held, { kind: 'lost' }, options);
+      rows.push({ held, handle, node, fate, endData: null });
       this.revoke(handle, held.attempt, 'TIMEOUT');
     }
     this.apply(rows).then(
@@ -257,6 +287,7 @@ export class Attempts {
         handle: handleOf(this.host.cluster(), orphan.id),
         node: orphan.node,
         fate: fateOf(held, { kind: 'lost' }, options),
+        endData: null,
       };
     });
     this.apply(rows).then(

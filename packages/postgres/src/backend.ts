@@ -13,6 +13,7 @@ import type {
   NodeIdentity,
   ProgressReport,
   QueueBackend,
+  RelayedUpdate,
   ReportOutcome,
   SharedSubmission,
   SubmitAnswer,
@@ -34,6 +35,7 @@ import { keysOf, statementsOf, type Statements } from './statements.js';
 import { emptyCounts, Views, type Counts } from './views.js';
 import { Wakes } from './wakes.js';
 import { submitValues, submitWithin } from './within.js';
+import { Watches } from './watches.js';
 
 /** Functions the heartbeat looks at for missed jobs, at most. */
 const LISTENING_LIMIT = 256;
@@ -61,12 +63,12 @@ export class PostgresQueue implements QueueBackend {
   private opened = false;
   private closed = false;
   private readonly attempts: Attempts;
+  /** The foreground jobs this node's clients wait for (decision 36). */
+  private readonly watches: Watches;
   private readonly counts = new Map<string, Counts>();
   /** Functions whose last claim found too few jobs: the heartbeat looks for theirs. */
   private readonly empty = new KnownEmpty(LISTENING_LIMIT);
   private readonly retention: OutcomeRetention;
-  /** The functions other nodes' workers can do, as the last heartbeat said. */
-  private elsewhere = new Set<string>();
 
   constructor(options: PostgresQueueOptions = {}) {
     this.options = settingsOf(options);
@@ -89,7 +91,17 @@ export class PostgresQueue implements QueueBackend {
       kept: () => this.retention.kept(),
       ended: (rows) => this.ended(rows),
       revoked: (handle, attempt, reason) => this.signals?.revoked(handle, attempt, reason),
+      updated: (ids) => this.updated(ids),
       event: (event) => this.event(event),
+      log: (error, what) => this.log(error, what),
+    });
+    this.watches = new Watches({
+      st: this.st,
+      db,
+      cluster: () => this.cluster,
+      node: () => this.connectedNode().id,
+      signals: () => (this.closed ? null : this.signals),
+      updated: (ids) => this.notifier?.updated(ids),
       log: (error, what) => this.log(error, what),
     });
     this.retention = new OutcomeRetention(
@@ -110,6 +122,7 @@ export class PostgresQueue implements QueueBackend {
         this.notifier?.revoke({ to, handle, attempt, reason: 'CANCELLED' }),
       woken: (names) => this.woken(names),
       cancelled: (name) => this.countsOf(name).cancelled++,
+      updated: (ids) => this.updated(ids),
       schedulesChanged: () => this.notifier?.schedulesChanged(),
       settingsChanged: (name) => this.notifier?.settingsChanged(name),
     });
@@ -222,6 +235,8 @@ export class PostgresQueue implements QueueBackend {
     try {
       await session.start();
       await this.reloadSchedules();
+      // Nodes that died while none was up to reap them wait for nothing any more.
+      await this.forgetWatchers();
     } catch (error) {
       this.closed = true;
       await session.stop();
@@ -248,29 +263,40 @@ export class PostgresQueue implements QueueBackend {
 
   async submit(batch: readonly SharedSubmission[]): Promise<readonly SubmitAnswer[]> {
     const db = this.connections();
+    const me = this.connectedNode().id;
     // Submissions of one (function, unique id) in a batch: the later ones coalesce onto the
-    // first, which alone is sent.
+    // first, which alone is sent (this node waits for the job if any was foreground).
     const first = new Map<string, number>();
     const sent: SharedSubmission[] = [];
+    const watch: boolean[] = [];
+    const foreground: boolean[] = [];
     const slots: number[] = [];
     for (const s of batch) {
       const key = s.unique === '' ? null : `${s.functionName}\0${s.unique}`;
       const known = key === null ? undefined : first.get(key);
       if (known !== undefined) {
         slots.push(-1 - known);
+        watch[known] ||= s.foreground;
+        foreground[known] &&= s.foreground;
         continue;
       }
       if (key !== null) first.set(key, sent.length);
       slots.push(sent.length);
       sent.push(s);
+      watch.push(s.foreground);
+      foreground.push(s.foreground);
     }
-    const rows = await db.query<{ ord: number; id: string; coalesced: boolean }>(
+    const rows = await db.query<{ ord: number; id: string; coalesced: boolean; node: string | null }>(
       this.st.submit,
-      submitValues(sent),
+      submitValues(sent, me, watch, foreground),
     );
     const answers = new Array<{ handle: string; coalesced: boolean } | undefined>(sent.length);
     for (const row of rows) {
       answers[row.ord - 1] = { handle: handleOf(this.cluster, row.id), coalesced: row.coalesced };
+      if (!watch[row.ord - 1]) continue;
+      this.watches.watch(row.id);
+      // Running on another node: it passes the job's updates on from now.
+      if (row.node !== null && row.node !== me) this.notifier?.watching(row.node, row.id);
     }
     const ready = new Set<string>();
     sent.forEach((s, i) => {
@@ -358,10 +384,35 @@ export class PostgresQueue implements QueueBackend {
     return this.attempts.progress(batch);
   }
 
+  relay(batch: readonly RelayedUpdate[]): Promise<void> {
+    this.connectedNode();
+    return this.watches.relay(batch);
+  }
+
+  unwatch(handles: readonly string[]): Promise<void> {
+    this.connectedNode();
+    return this.watches.unwatch(handles);
+  }
+
+  /** Updates of these jobs were written: the nodes waiting, this one too, read them. */
+  private updated(ids: readonly string[]): void {
+    this.notifier?.updated(ids);
+    this.watches.heard(ids);
+  }
+
+  /** Nodes are gone: the jobs only they waited for are dropped (decision 36). */
+  private async forgetWatchers(): Promise<void> {
+    await this.connections().query(this.st.forgetWatchers);
+  }
+
   /** Matched ends: counted; what they requeue or free is woken, here and elsewhere. */
   private ended(rows: readonly Row[]): void {
     const ready = new Set<string>();
-    for (const { held, fate } of rows) {
+    const me = this.node?.id;
+    for (const { held, fate, node } of rows) {
+      // Ended by this node's own report: its clients here were told by the worker (a dead
+      // node's job this node put back wrote its end for every node waiting, this one too).
+      if ((fate.act === 'c' || fate.act === 'f') && node === me) this.watches.ended(held.id);
       const counts = this.countsOf(held.functionName);
       const state = fate.outcome.state;
       if (state === 'completed') counts.completed++;
@@ -382,17 +433,17 @@ export class PostgresQueue implements QueueBackend {
     if (!this.opened) return;
     // Notifications may have been missed while the session was down: look at everything.
     this.heard(null);
+    this.watches.heard(null);
     void this.reloadSettings(null).catch((e) => this.log(e, 'read settings'));
     if (existed) return;
     this.attempts.giveUp();
   }
 
-  workedElsewhere(functionName: string): boolean {
-    return this.elsewhere.has(functionName);
-  }
-
   private beaten(beat: Beat, localNow: number): void {
-    this.elsewhere = new Set(beat.elsewhere);
+    this.watches.beat();
+    if (beat.reaped > 0) {
+      void this.forgetWatchers().catch((e) => this.log(e, 'forget the watchers of dead nodes'));
+    }
     this.runner.setClock(beat.now_ms, localNow);
     if (beat.orphans !== null && beat.orphans.length > 0) this.attempts.recover(beat.orphans);
     if (beat.ready.length > 0) this.heard(beat.ready);
@@ -408,6 +459,11 @@ export class PostgresQueue implements QueueBackend {
     const me = this.node?.id;
     for (const r of notice.r ?? []) {
       if (r.to === me) this.attempts.revoke(r.handle, r.attempt, 'CANCELLED');
+    }
+    // Before the sender is looked at: a cancel on this node writes an end its clients read.
+    if (notice.u !== undefined) this.watches.heard(notice.u.length === 0 ? null : notice.u);
+    for (const w of notice.w ?? []) {
+      if (w.to === me) this.signals?.relay(handleOf(this.cluster, w.id));
     }
     if (notice.n === me) return;
     if (notice.f !== undefined) this.heard(notice.f);

@@ -23,6 +23,10 @@ export interface ClaimRow {
   now_ms: number | null;
   /** A job's due time (s since 1970), for the order the node queues them in. */
   run_at: number | null;
+  /** Nodes wait for the job's updates (a foreground job). */
+  watched: boolean | null;
+  /** Nodes other than this one wait for them: its updates are relayed. */
+  relayed: boolean | null;
 }
 
 /** What a claim found: jobs, and when to ask again for functions that had none now. */

@@ -20,6 +20,8 @@ export interface Held {
   readonly keepsFailed: boolean;
   /** The function has a concurrency or rate limit: an end frees a place for any node. */
   readonly limited: boolean;
+  /** Nodes waited for its updates at the claim: its end is written for them. */
+  readonly watched: boolean;
 }
 
 /**

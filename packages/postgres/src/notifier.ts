@@ -20,6 +20,10 @@ export interface Notice {
   readonly s?: 1;
   /** These functions' settings records changed: read them again, and put them in force. */
   readonly c?: readonly string[];
+  /** Updates of these foreground jobs (ids) were written: the nodes waiting read them. */
+  readonly u?: readonly string[];
+  /** Nodes began to wait for these running jobs: the node running each passes its updates on. */
+  readonly w?: readonly { readonly to: string; readonly id: string }[];
 }
 
 /** NOTIFY payloads stop at 8,000 bytes; a larger wake-up names no function. */
@@ -40,6 +44,8 @@ export class Notifier {
   private revocations: Revocation[] = [];
   private schedules = false;
   private settings = new Set<string>();
+  private updates = new Set<string>();
+  private watched: { to: string; id: string }[] = [];
   private lastSent = -Infinity;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -82,6 +88,21 @@ export class Notifier {
     this.queue();
   }
 
+  /**
+   * Updates of these jobs were written: sent at once, not at the interval's pace (a client
+   * waits for them; they come no faster than the writes, which are batched).
+   */
+  updated(ids: readonly string[]): void {
+    for (const id of ids) this.updates.add(id);
+    if (!this.closed) void this.flush();
+  }
+
+  /** This node began to wait for a job running on node `to`: sent at once. */
+  watching(to: string, id: string): void {
+    this.watched.push({ to, id });
+    if (!this.closed) void this.flush();
+  }
+
   private queue(): void {
     if (this.closed || this.timer !== null) return;
     const wait = Math.max(0, this.lastSent + this.interval - Date.now());
@@ -101,7 +122,9 @@ export class Notifier {
       this.delayed.size === 0 &&
       this.revocations.length === 0 &&
       !this.schedules &&
-      this.settings.size === 0;
+      this.settings.size === 0 &&
+      this.updates.size === 0 &&
+      this.watched.length === 0;
     if (empty) return Promise.resolve();
     const now = Date.now();
     const d: Record<string, number> = {};
@@ -113,6 +136,8 @@ export class Notifier {
       ...(this.revocations.length > 0 ? { r: this.revocations } : {}),
       ...(this.schedules ? { s: 1 as const } : {}),
       ...(this.settings.size > 0 ? { c: [...this.settings] } : {}),
+      ...(this.updates.size > 0 ? { u: [...this.updates] } : {}),
+      ...(this.watched.length > 0 ? { w: this.watched } : {}),
     };
     let payload = JSON.stringify(notice);
     if (payload.length > PAYLOAD_LIMIT) {
@@ -123,6 +148,8 @@ export class Notifier {
         f: null,
         ...(this.schedules ? { s: 1 as const } : {}),
         ...(this.settings.size > 0 ? { c: [] } : {}),
+        // Every node waiting reads all its jobs' updates again.
+        ...(this.updates.size > 0 ? { u: [] } : {}),
       };
       payload = JSON.stringify(notice);
       const revocations = this.revocations;
@@ -133,6 +160,13 @@ export class Notifier {
         void this.send(part).catch(this.onError);
         this.sent++;
       }
+      const watched = this.watched;
+      this.watched = [];
+      for (let i = 0; i < watched.length; i += 50) {
+        const part = JSON.stringify({ n: this.node, w: watched.slice(i, i + 50) });
+        void this.send(part).catch(this.onError);
+        this.sent++;
+      }
     }
     this.functions = new Set();
     this.all = false;
@@ -140,6 +174,8 @@ export class Notifier {
     this.revocations = [];
     this.schedules = false;
     this.settings = new Set();
+    this.updates = new Set();
+    this.watched = [];
     this.lastSent = now;
     this.sent++;
     return this.send(payload).then(

@@ -94,6 +94,30 @@ export const MIGRATIONS: readonly ((s: string) => string)[] = [
       heartbeat_at timestamptz NOT NULL DEFAULT now()
     );
   `,
+  // 2: foreground jobs in the shared queue (decision 36). `watchers`: the nodes whose clients
+  // wait for the job (null for none: no write to it on the background path); `foreground`:
+  // only foreground submissions made it (dropped before it starts once nobody waits).
+  // `updates`: what the nodes waiting are to hear (a running job's data, warnings, status,
+  // and its end), by job, in order; `writer` is the node that ran the job (its own clients
+  // heard them from its worker), null for the queue's own (a cancel).
+  (s) => `
+    ALTER TABLE ${s}.jobs ADD COLUMN watchers uuid[];
+    ALTER TABLE ${s}.jobs ADD COLUMN foreground boolean NOT NULL DEFAULT false;
+    CREATE INDEX jobs_watched ON ${s}.jobs (id) WHERE watchers IS NOT NULL;
+    CREATE TABLE ${s}.updates (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      job bigint NOT NULL,
+      writer uuid,
+      kind text NOT NULL
+        CHECK (kind IN ('data', 'warning', 'status', 'complete', 'fail', 'exception')),
+      data bytea,
+      reason text,
+      numerator bigint,
+      denominator bigint,
+      written_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX updates_by_job ON ${s}.updates (job, id);
+  `,
 ];
 
 /** The newest schema this release knows. */

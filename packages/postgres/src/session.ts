@@ -46,6 +46,8 @@ export interface Orphan {
   readonly retry: unknown;
   readonly policy: unknown;
   readonly limited: boolean;
+  /** Nodes wait for its updates (a foreground job): its end is written for them. */
+  readonly watched: boolean;
 }
 
 export interface SessionOptions {

@@ -30,7 +30,10 @@ export const NOW_MS = `(extract(epoch from now()) * 1000)::float8`;
  * function with queue limits (`max_queue`) takes, per priority, as many as it has room for
  * among its live jobs; the others get no answer row (QUEUE_FULL). The count is this
  * statement's snapshot: submissions on several nodes at once may pass a limit by what they
- * send together.
+ * send together. A foreground submission (`$10`) names this node (`$9`) among the job's
+ * watchers, new or coalesced; a job stays `foreground` (`$8`: dropped when nobody waits)
+ * only while no background submission joined it. The answer names the node running a job
+ * coalesced onto, to be told to pass its updates on.
  */
 export function submitStatement(s: string): Statement {
   return {
@@ -39,8 +42,8 @@ export function submitStatement(s: string): Statement {
       WITH input AS MATERIALIZED (
         SELECT nextval('${s}.job_ids') AS id, i.*
         FROM unnest($1::text[], $2::bytea[], $3::text[], $4::smallint[], $5::float8[],
-                    $6::text[], $7::jsonb[])
-          WITH ORDINALITY AS i(fn, payload, uniq, priority, delay, reducer, retry, ord)
+                    $6::text[], $7::jsonb[], $8::bool[], $10::bool[])
+          WITH ORDINALITY AS i(fn, payload, uniq, priority, delay, reducer, retry, fg, watch, ord)
       ),
       room AS MATERIALIZED (
         SELECT f.name AS fn, p.pr,
@@ -63,19 +66,23 @@ export function submitStatement(s: string): Statement {
       ),
       ins AS (
         INSERT INTO ${s}.jobs AS j
-          (id, function_name, unique_key, priority, run_at, payload, reducer, retry)
+          (id, function_name, unique_key, priority, run_at, payload, reducer, retry,
+           foreground, watchers)
         SELECT id, fn, uniq, priority, now() + delay * interval '1 millisecond', payload,
-               reducer, retry
+               reducer, retry, fg, CASE WHEN watch THEN ARRAY[$9::uuid] END
         FROM input WHERE ord NOT IN (SELECT ord FROM refused) ORDER BY ord
         ON CONFLICT (unique_key, function_name) WHERE unique_key IS NOT NULL
-        DO UPDATE SET unique_key = EXCLUDED.unique_key
-        RETURNING j.id, (j.xmax <> 0) AS coalesced, j.function_name, j.unique_key
+        DO UPDATE SET unique_key = EXCLUDED.unique_key,
+          foreground = j.foreground AND EXCLUDED.foreground,
+          watchers = CASE WHEN EXCLUDED.watchers IS NULL OR j.watchers @> EXCLUDED.watchers
+                     THEN j.watchers ELSE coalesce(j.watchers, '{}') || EXCLUDED.watchers END
+        RETURNING j.id, (j.xmax <> 0) AS coalesced, j.function_name, j.unique_key, j.node
       )
-      SELECT input.ord::int AS ord, ins.id::text AS id, ins.coalesced
+      SELECT input.ord::int AS ord, ins.id::text AS id, ins.coalesced, ins.node::text AS node
       FROM input JOIN ins ON ins.id = input.id
       WHERE input.uniq IS NULL
       UNION ALL
-      SELECT input.ord::int, ins.id::text, ins.coalesced
+      SELECT input.ord::int, ins.id::text, ins.coalesced, ins.node::text
       FROM input JOIN ins ON ins.unique_key = input.uniq AND ins.function_name = input.fn
       WHERE input.uniq IS NOT NULL`,
   };
@@ -110,7 +117,7 @@ function claimTail(s: string): string {
       WHERE j.id = ANY(ARRAY(SELECT id FROM p0 UNION ALL SELECT id FROM p1
                              UNION ALL SELECT id FROM p2))
       RETURNING j.id, j.function_name, j.unique_key, j.payload, j.priority, j.reducer,
-                j.attempts, j.retry, j.run_at
+                j.attempts, j.retry, j.run_at, j.watchers
     )`;
 }
 
@@ -122,7 +129,9 @@ function claimSelect(s: string, fnRows: string): string {
            (f.concurrency IS NOT NULL OR f.rate_max IS NOT NULL) AS limited,
            NULL::float8 AS due, NULL::float8[] AS starts, NULL::int AS rate_max,
            NULL::int AS rate_ms, NULL::float8 AS now_ms,
-           extract(epoch from c.run_at)::float8 AS run_at
+           extract(epoch from c.run_at)::float8 AS run_at,
+           c.watchers IS NOT NULL AS watched,
+           (c.watchers IS NOT NULL AND c.watchers <> ARRAY[$3::uuid]) AS relayed
     FROM claimed c LEFT JOIN ${s}.functions f ON f.name = c.function_name
     UNION ALL
     ${fnRows}`;
@@ -163,7 +172,7 @@ export function claimStatement(s: string): Statement {
         s,
         `SELECT CASE WHEN asked.limited AND NOT asked.paused THEN 'l' ELSE 'f' END, NULL,
                 asked.fn, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                ${nextDue(s, 'asked.fn')}, NULL, NULL, NULL, NULL, NULL
+                ${nextDue(s, 'asked.fn')}, NULL, NULL, NULL, NULL, NULL, NULL, NULL
          FROM asked`,
       )}`,
   };
@@ -216,7 +225,7 @@ export function claimLimitedSteps(s: string): { lock: Statement; claim: Statemen
           s,
           `SELECT 'f', NULL, asked.fn, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                   ${nextDue(s, 'asked.fn')}, asked.starts, asked.rate_max, asked.rate_ms,
-                  (SELECT now_ms FROM clock), NULL
+                  (SELECT now_ms FROM clock), NULL, NULL, NULL
            FROM asked`,
         )}`,
     },
@@ -240,7 +249,9 @@ function at(param: string, type: string): string {
  * alone, and its report is stale. Actions: `q` back in the queue (a retry or a lost
  * worker; `$4` ms of back-off, `$5` the failed attempt's error to add), `u` given back
  * unstarted (the attempt not counted), `c` completed, `f` failed for good. An ended job
- * leaves the hot table; its outcome is kept in the same statement when `$9` says so. The
+ * leaves the hot table; its outcome is kept in the same statement when `$9` says so, and
+ * its end (`$11`: the result or the exception's data) is written for the other nodes that
+ * wait for it (decision 36; the node that ran it told its own clients). The
  * answer is the reports that matched nothing (rare): a row per matched one cost the node
  * a result row to parse for every job.
  */
@@ -266,7 +277,15 @@ export function reportStatement(s: string): Statement {
         WHERE j.id = ANY($1::bigint[]) AND ${fence('$2', '$10')} AND ${act} IN ('c', 'f')
         RETURNING j.*, ${act} AS act, ${at('$6', 'text')} AS reason,
                   ${at('$7', 'bytea')} AS result, ${at('$8', 'bool')} AS truncated,
-                  ${at('$9', 'bool')} AS keep, ${err} AS err
+                  ${at('$9', 'bool')} AS keep, ${err} AS err, ${at('$11', 'bytea')} AS end_data
+      ),
+      told AS (
+        INSERT INTO ${s}.updates (job, writer, kind, data, reason)
+        SELECT id, node,
+               CASE WHEN act = 'c' THEN 'complete' WHEN reason = 'EXCEPTION' THEN 'exception'
+                    ELSE 'fail' END,
+               end_data, reason
+        FROM gone WHERE watchers IS NOT NULL AND watchers <> ARRAY[node]
       ),
       kept AS (
         INSERT INTO ${s}.outcomes (id, function_name, unique_key, priority, state, reason,
@@ -287,7 +306,8 @@ export function reportStatement(s: string): Statement {
 /**
  * The common batch: completions whose outcome is not kept, fenced as in
  * {@link reportStatement}, with three arrays to send instead of ten and nothing of the
- * deleted rows materialised. Answers the ids that matched nothing.
+ * deleted rows materialised. Answers the ids that matched nothing; `watched` among them are
+ * jobs a node began to wait for since the claim, whose end the general statement writes.
  */
 export function completeStatement(s: string): Statement {
   return {
@@ -295,10 +315,13 @@ export function completeStatement(s: string): Statement {
     text: `
       WITH gone AS (
         DELETE FROM ${s}.jobs j
-        WHERE j.id = ANY($1::bigint[]) AND ${fence('$2', '$3')}
+        WHERE j.id = ANY($1::bigint[]) AND ${fence('$2', '$3')} AND j.watchers IS NULL
         RETURNING j.id
       )
-      SELECT x.id::text AS id FROM unnest($1::bigint[]) AS x(id)
+      SELECT x.id::text AS id,
+             EXISTS (SELECT 1 FROM ${s}.jobs w WHERE w.id = x.id AND w.watchers IS NOT NULL)
+               AS watched
+      FROM unnest($1::bigint[]) AS x(id)
       WHERE x.id NOT IN (SELECT id FROM gone)`,
   };
 }
@@ -310,5 +333,98 @@ export function progressStatement(s: string): Statement {
     text: `
       UPDATE ${s}.jobs j SET numerator = ${at('$3', 'bigint')}, denominator = ${at('$4', 'bigint')}
       WHERE j.id = ANY($1::bigint[]) AND ${fence('$2', '$5')}`,
+  };
+}
+
+/**
+ * Updates of running attempts for the other nodes that wait for them (`$1` ids, `$2`
+ * attempts, `$6` this node), in order, fenced like reports: an attempt no longer this
+ * node's writes nothing.
+ */
+export function relayStatement(s: string): Statement {
+  return {
+    name: 'gt_relay',
+    text: `
+      INSERT INTO ${s}.updates (job, writer, kind, data, numerator, denominator)
+      SELECT u.id, $7::uuid, u.kind, u.data, u.num, u.den
+      FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bytea[], $5::bigint[], $6::bigint[])
+        WITH ORDINALITY AS u(id, attempt, kind, data, num, den, ord)
+      WHERE EXISTS (SELECT 1 FROM ${s}.jobs j
+                    WHERE j.id = u.id AND j.node = $7::uuid AND j.attempts = u.attempt)
+      ORDER BY u.ord`,
+  };
+}
+
+/**
+ * This node waits for these jobs (`$1`) no more (`$2`): a foreground job that no node waits
+ * for any more is dropped if it has not started; the others lose this node from their
+ * watchers. Answers the jobs dropped.
+ */
+export function unwatchStatement(s: string): Statement {
+  return {
+    name: 'gt_unwatch',
+    text: `
+      WITH dropped AS (
+        DELETE FROM ${s}.jobs j
+        WHERE j.id = ANY($1::bigint[]) AND j.foreground AND j.node IS NULL
+          AND j.watchers = ARRAY[$2::uuid]
+        RETURNING j.id, j.function_name
+      ),
+      kept AS (
+        UPDATE ${s}.jobs j SET watchers = nullif(array_remove(j.watchers, $2::uuid), '{}')
+        WHERE j.id = ANY($1::bigint[]) AND j.watchers @> ARRAY[$2::uuid]
+          AND j.id NOT IN (SELECT id FROM dropped)
+      )
+      SELECT id::text AS id, function_name AS fn FROM dropped`,
+  };
+}
+
+/**
+ * Nodes are gone (reaped, or left): they wait for nothing any more. Queued foreground jobs
+ * only they waited for are dropped (a node's death is its clients' going); the others lose
+ * them from their watchers. A scan of the watched jobs only (a partial index).
+ */
+export function forgetWatchersStatement(s: string): Statement {
+  return {
+    name: 'gt_forget_watchers',
+    text: `
+      WITH live AS MATERIALIZED (SELECT coalesce(array_agg(id), '{}') AS ids FROM ${s}.nodes),
+      dropped AS (
+        DELETE FROM ${s}.jobs j
+        WHERE j.watchers IS NOT NULL AND j.foreground AND j.node IS NULL
+          AND NOT (j.watchers && (SELECT ids FROM live))
+        RETURNING j.id
+      ),
+      kept AS (
+        UPDATE ${s}.jobs j
+        SET watchers = nullif(ARRAY(SELECT w FROM unnest(j.watchers) AS w
+                                    WHERE w IN (SELECT id FROM ${s}.nodes)), '{}')
+        WHERE j.watchers IS NOT NULL AND NOT (j.watchers <@ (SELECT ids FROM live))
+          AND j.id NOT IN (SELECT id FROM dropped)
+      )
+      SELECT count(*)::int AS dropped FROM dropped`,
+  };
+}
+
+/**
+ * Updates of the jobs this node waits for (`$1`), after `$2`, but those it wrote itself
+ * (`$3`: its clients heard them), in order.
+ */
+export function updatesStatement(s: string): Statement {
+  return {
+    name: 'gt_updates',
+    text: `
+      SELECT id::text AS id, job::text AS job, kind, data, reason, numerator, denominator
+      FROM ${s}.updates
+      WHERE job = ANY($1::bigint[]) AND id > $2::bigint AND writer IS DISTINCT FROM $3::uuid
+      ORDER BY id`,
+  };
+}
+
+/** Updates older than `$1` ms go (every node waiting read them long before). */
+export function pruneUpdatesStatement(s: string): Statement {
+  return {
+    name: 'gt_prune_updates',
+    text: `DELETE FROM ${s}.updates WHERE written_at < now() - $1::float8 * interval '1 millisecond'`,
   };
 }

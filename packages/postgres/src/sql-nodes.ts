@@ -62,7 +62,8 @@ export function heartbeatStatement(s: string): Statement {
       ),
       orphans AS (
         SELECT j.id::text AS id, j.node, j.attempts, j.function_name AS fn, j.retry, f.policy,
-               coalesce(f.concurrency IS NOT NULL OR f.rate_max IS NOT NULL, false) AS limited
+               coalesce(f.concurrency IS NOT NULL OR f.rate_max IS NOT NULL, false) AS limited,
+               j.watchers IS NOT NULL AS watched
         FROM ${s}.jobs j LEFT JOIN ${s}.functions f ON f.name = j.function_name
         WHERE j.node IS NOT NULL AND j.node <> $1
           AND (j.node IN (SELECT id FROM dead)

@@ -111,7 +111,16 @@ export function outcomeCountStatement(s: string): Statement {
 export function cancelStatement(s: string): Statement {
   return {
     name: 'gt_cancel',
-    text: `DELETE FROM ${s}.jobs WHERE id = $1 RETURNING node, attempts, function_name AS fn`,
+    text: `
+      WITH gone AS (
+        DELETE FROM ${s}.jobs WHERE id = $1
+        RETURNING id, node, attempts, function_name AS fn, watchers
+      ),
+      told AS (
+        INSERT INTO ${s}.updates (job, kind, reason)
+        SELECT id, 'fail', 'CANCELLED' FROM gone WHERE watchers IS NOT NULL
+      )
+      SELECT node, attempts, fn, watchers IS NOT NULL AS watched FROM gone`,
   };
 }
 

@@ -4,9 +4,14 @@ import {
   claimLimitedSteps,
   claimStatement,
   completeStatement,
+  forgetWatchersStatement,
   progressStatement,
+  pruneUpdatesStatement,
+  relayStatement,
   reportStatement,
   submitStatement,
+  unwatchStatement,
+  updatesStatement,
 } from './sql-jobs.js';
 import { heartbeatStatement, leaveStatement, registerStatement } from './sql-nodes.js';
 import {
@@ -46,6 +51,11 @@ export function statementsOf(schema: string) {
     report: reportStatement(s),
     complete: completeStatement(s),
     progress: progressStatement(s),
+    relay: relayStatement(s),
+    unwatch: unwatchStatement(s),
+    forgetWatchers: forgetWatchersStatement(s),
+    updates: updatesStatement(s),
+    pruneUpdates: pruneUpdatesStatement(s),
     register: registerStatement(s),
     heartbeat: heartbeatStatement(s),
     leave: leaveStatement(s),

@@ -4,8 +4,18 @@ import type { Notice } from './notifier.js';
 import { handleOf, priorityNumber } from './rows.js';
 import type { Statement } from './connections.js';
 
-/** What the submit statement takes for a batch (its seven arrays). */
-export function submitValues(sent: readonly SharedSubmission[]): unknown[] {
+/**
+ * What the submit statement takes for a batch: its arrays, then this node (`node`, null in
+ * an application's transaction, which takes background jobs only). `watch[i]`: this node
+ * waits for the job (a foreground submission among those sent as `sent[i]`); `foreground[i]`:
+ * they were all foreground.
+ */
+export function submitValues(
+  sent: readonly SharedSubmission[],
+  node: string | null = null,
+  watch: readonly boolean[] = sent.map(() => false),
+  foreground: readonly boolean[] = watch,
+): unknown[] {
   return [
     sent.map((s) => s.functionName),
     sent.map((s) => s.payload),
@@ -14,6 +24,9 @@ export function submitValues(sent: readonly SharedSubmission[]): unknown[] {
     sent.map((s) => s.delay),
     sent.map((s) => s.reducer),
     sent.map((s) => (s.retry === null ? null : JSON.stringify(s.retry))),
+    foreground,
+    node,
+    watch,
   ];
 }
 

@@ -35,6 +35,7 @@ function hostDouble(): { host: AttemptsHost; sent: Sent[]; ended: Row[] } {
     kept: () => undefined,
     ended: (rows) => void ended.push(...rows),
     revoked: () => undefined,
+    updated: () => undefined,
     event: () => undefined,
     log: (error) => {
       throw error;
@@ -57,6 +58,8 @@ function claimRow(attempts: number): ClaimRow {
     retry: { attempts: 3, backoff: 0 },
     policy: null,
     limited: false,
+    watched: false,
+    relayed: false,
     due: null,
     starts: null,
     rate_max: null,

@@ -1,7 +1,7 @@
 // Background jobs across nodes in one process (issue 31, item 2): delayed jobs come due on
 // every node without a leader, and priorities order the jobs a worker of several functions
 // is given.
-import { WorkersElsewhereError, type JobOutcome, type JobServer } from '@geartrain/core';
+import type { JobOutcome, JobServer } from '@geartrain/core';
 import { createClient } from '@geartrain/client';
 import { GearmanServer } from '@geartrain/tcp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -98,49 +98,31 @@ describeWithPostgres('@geartrain/postgres across nodes', () => {
     worker.close();
   });
 
-  it('refuses a foreground job that only another node has workers for, as WORKERS_ELSEWHERE on the wire too', async () => {
+  it("runs a foreground job submitted on A (in process and over TCP) on B's worker", async () => {
     const schema = freshSchema('foreground');
     const [a, b] = await cluster(schema, ['A', 'B']);
-    b!.worker().register('fg', () => 'from B');
-    // B's heartbeat says what its workers can do; A's reads what the others can.
-    await until(async () => {
-      await backendOf(b!).queue.heartbeatNow();
-      await backendOf(a!).queue.heartbeatNow();
-      return backendOf(a!).queue.workedElsewhere('fg');
-    }, "A to hear of B's worker");
-
-    const refused = await a!
-      .client()
-      .submit('fg', 'x')
-      .then(
-        () => null,
-        (error: unknown) => error,
-      );
-    expect(refused).toBeInstanceOf(WorkersElsewhereError);
+    b!
+      .worker()
+      .register('fg', (job) => {
+        job.status(1, 2);
+        return `from B: ${job.text()}`;
+      })
+      .start();
+    expect((await a!.client().run('fg', 'in process')).toString()).toBe('from B: in process');
     const listener = new GearmanServer(a!);
     await listener.listen({ host: '127.0.0.1', port: 0 });
     const tcp = createClient({ servers: [`127.0.0.1:${listener.address!.port}`] });
     try {
-      const overTcp = await tcp.submit('fg', 'x').then(
-        () => null,
-        (error: unknown) => error,
-      );
-      expect(overTcp).toBeInstanceOf(WorkersElsewhereError);
-      expect(overTcp).toMatchObject({ code: 'WORKERS_ELSEWHERE', functionName: 'fg' });
-      // In the background it goes to the shared queue, and B's worker runs it.
-      const background = await tcp.submit('fg', 'y', { background: true });
-      await until(async () => !(await a!.status(background.handle)).known, 'B to run it');
+      const overTcp = await tcp.submit('fg', 'over TCP');
+      const statuses: unknown[] = [];
+      overTcp.events$.subscribe((u) => {
+        if (u.type === 'status') statuses.push([u.numerator, u.denominator]);
+      });
+      expect((await overTcp.result).toString()).toBe('from B: over TCP');
+      expect(statuses).toEqual([[1, 2]]);
     } finally {
       tcp.close();
       await listener.close();
     }
-
-    // Once A has a worker for it, A runs its own foreground jobs.
-    a!
-      .worker()
-      .register('fg', () => 'from A')
-      .start();
-    const job = await a!.client().submit('fg', 'z');
-    expect((await job.result).toString()).toBe('from A');
   });
 });

@@ -82,6 +82,7 @@ describeWithPostgres('@geartrain/postgres plans under a wrong estimate', () => {
             ids.map(() => false),
             ids.map(() => false),
             nodes,
+            ids.map(() => null),
           ],
         ],
         [

@@ -189,6 +189,8 @@ export async function openBackend(
       revoked: (handle, attempt, reason) => heard.revoked.push({ handle, attempt, reason }),
       event: (event) => heard.events.push(event),
       settings: () => undefined,
+      updates: () => undefined,
+      relay: () => undefined,
       abilities: () => [],
     },
   );
@@ -209,6 +211,7 @@ export function submission(
     delay: 0,
     reducer: '',
     retry: null,
+    foreground: false,
     ...more,
   };
 }
