@@ -106,4 +106,30 @@ describeWithPostgres('@geartrain/postgres liveness', () => {
     await until(async () => !(await a.status(job.handle)).known, 'the job to end, seen from A');
     expect(await b.outcome(job.handle)).toBeUndefined();
   });
+
+  it("drops the queued foreground jobs of a dead node's clients; a client on B of a job A ran gets it run again", async () => {
+    const { a, b, proxy } = await nodes(freshSchema('fgdead'), 10_000, 1000);
+    // Queued, waited for on A only: dropped with A. Waited for on A and B: kept.
+    const lonely = await a.client().submit('nobody-works', 'lonely');
+    const shared = await a.client().submit('nobody-works', 'shared', { unique: 'both' });
+    const onB = await b.client().submit('nobody-works', 'shared', { unique: 'both' });
+    expect(onB.handle).toBe(shared.handle);
+    // Running on A, waited for on B: run again on B once A is gone.
+    const onA = holder(a, 'held-by-a');
+    const fromB = await b.client().submit('held-by-a', 'x');
+    await until(() => onA.taken.length === 1, 'node A to take the job');
+    proxy.kill();
+    const rerun = holder(b, 'held-by-a');
+    await until(() => rerun.taken.length === 1, 'node B to run the job again', 5000);
+    expect(rerun.taken[0]!.job.handle).toBe(fromB.handle);
+    rerun.release[0]!();
+    expect((await fromB.result).toString()).toBe('done');
+    await until(async () => !(await b.status(lonely.handle)).known, "A's lonely job to go", 5000);
+    expect((await b.status(shared.handle)).known, "the job B's client waits for stays").toBe(true);
+    const late = holder(b, 'nobody-works');
+    await until(() => late.taken.length === 1, "node B's worker to run the job kept");
+    expect(late.taken.map((t) => t.job.text())).toEqual(['shared']);
+    late.release[0]!();
+    expect((await onB.result).toString()).toBe('done');
+  });
 });
