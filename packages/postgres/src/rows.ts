@@ -112,6 +112,8 @@ export interface JobRow {
   denominator: number;
   payload_size: number;
   errors: unknown;
+  /** Only foreground submissions made it (a background one joined: false). */
+  foreground: boolean;
 }
 
 export function jobInfoOf(cluster: string, row: JobRow): JobInfo {
@@ -122,7 +124,7 @@ export function jobInfoOf(cluster: string, row: JobRow): JobInfo {
     functionName: row.fn,
     unique: row.unique_key ?? '',
     priority: priorityOf(row.priority),
-    background: true,
+    background: !row.foreground,
     state,
     retries: attempt - 1,
     persisted: true,

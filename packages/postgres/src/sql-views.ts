@@ -10,7 +10,7 @@ const JOB_COLUMNS = `
   (node IS NOT NULL) AS running, (node IS NULL AND run_at > now()) AS delayed,
   ${MS('run_at')} AS run_at, ${MS('claimed_at')} AS claimed_at,
   numerator::float8 AS numerator, denominator::float8 AS denominator,
-  octet_length(payload) AS payload_size, errors`;
+  octet_length(payload) AS payload_size, errors, foreground`;
 
 export function statusStatement(s: string): Statement {
   return {
@@ -25,7 +25,8 @@ export function statusByUniqueStatement(s: string): Statement {
   return {
     name: 'gt_status_unique',
     text: `SELECT id::text AS id, (node IS NOT NULL) AS running, numerator::float8 AS numerator,
-                  denominator::float8 AS denominator
+                  denominator::float8 AS denominator,
+                  coalesce(cardinality(watchers), 0) AS waiting
            FROM ${s}.jobs
            WHERE unique_key = $1 AND ($2::text IS NULL OR function_name = $2)
            ORDER BY id LIMIT 1`,

@@ -74,6 +74,7 @@ export class Views {
             running: boolean;
             numerator: number;
             denominator: number;
+            waiting: number;
           }>(this.st.statusByUnique, [unique, functionName ?? null]);
     if (row === undefined) return { ...UNKNOWN, clientCount: 0, handle: undefined };
     return {
@@ -81,7 +82,8 @@ export class Views {
       running: row.running,
       numerator: row.running ? row.numerator : 0,
       denominator: row.running ? row.denominator : 0,
-      clientCount: 0,
+      // The nodes whose clients wait (each node's clients count once: a node waits once).
+      clientCount: row.waiting,
       handle: handleOf(this.cluster(), row.id),
     };
   }

@@ -57,54 +57,44 @@ export class SharedAdmin implements QueueAdmin {
   }
 
   /** Whether this node keeps the job under `handle` (a foreground job). */
-  private here(handle: string): boolean {
-    return this.queue.local.byHandle(handle) !== undefined;
-  }
-
   status(handle: string) {
-    return this.here(handle) ? this.local.status(handle) : this.backend.status(handle);
+    return this.backend.status(handle);
   }
 
-  async statusByUnique(unique: string, functionName?: string) {
-    const local = this.local.statusByUnique(unique, functionName);
-    return local.known ? local : this.backend.statusByUnique(unique, functionName);
+  statusByUnique(unique: string, functionName?: string) {
+    return this.backend.statusByUnique(unique, functionName);
   }
 
-  /** The whole queue's counts, with this node's foreground jobs and its workers. */
+  /**
+   * The whole queue's counts, alike on every node (the jobs this node holds at hand are the
+   * backend's running ones), with this node's workers.
+   */
   async functions(): Promise<FunctionStatus[]> {
     const rows = new Map<string, FunctionStatus>();
     for (const row of await this.backend.functions()) rows.set(row.functionName, row);
     for (const here of this.local.functionStatus()) {
       const row = rows.get(here.functionName);
-      if (row === undefined) {
-        rows.set(here.functionName, here);
-        continue;
+      if (row !== undefined) {
+        rows.set(here.functionName, { ...row, workers: here.workers });
+      } else if (here.workers > 0) {
+        rows.set(here.functionName, {
+          ...here,
+          total: 0,
+          running: 0,
+          queued: { high: 0, normal: 0, low: 0 },
+          delayed: 0,
+        });
       }
-      rows.set(here.functionName, {
-        ...row,
-        total: row.total + here.total,
-        running: row.running,
-        workers: here.workers,
-        queued: {
-          high: row.queued.high + here.queued.high,
-          normal: row.queued.normal + here.queued.normal,
-          low: row.queued.low + here.queued.low,
-        },
-      });
     }
     return [...rows.values()];
   }
 
-  async jobs(filter: JobFilter): Promise<JobInfo[]> {
-    const shared = await this.backend.jobs(filter);
-    const limit = filter.limit ?? Infinity;
-    // The claimed jobs this node shows as its own are the backend's: only foreground ones.
-    const here = this.local.jobs(filter).filter((job) => !job.background);
-    return [...here, ...shared].slice(0, limit);
+  jobs(filter: JobFilter): Promise<JobInfo[]> {
+    return this.backend.jobs(filter);
   }
 
   job(handle: string) {
-    return this.here(handle) ? this.local.job(handle) : this.backend.job(handle);
+    return this.backend.job(handle);
   }
 
   outcome(handle: string) {
@@ -120,7 +110,6 @@ export class SharedAdmin implements QueueAdmin {
   // local queue reports its own changes.
 
   async cancel(handle: string): Promise<boolean> {
-    if (this.here(handle)) return this.queue.local.cancel(handle);
     const cancelled = await this.backend.cancel(handle);
     if (cancelled && this.ctx.events.observed) this.ctx.emit({ type: 'cancelled', handle });
     return cancelled;
