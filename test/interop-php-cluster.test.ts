@@ -59,5 +59,87 @@ describeWithPostgres('PHP on a cluster of geartrain serve nodes', () => {
         await worker.stop();
       }
     });
+
+    it('doNormal and tasks on node A get status updates, data and a 1 MiB result from a PHP worker on node B', async () => {
+      const [a, b] = nodes as [ServedCommand, ServedCommand, ServedCommand];
+      const worker = background('php', ['worker.php', String(b.port), '4'], dir);
+      try {
+        const result = await run('php', ['client.php', String(a.port), 'normal-updates'], {
+          cwd: dir,
+          timeout: 30_000,
+        });
+        if (result.code !== 0) throw new Error(`php failed: ${result.stderr}`);
+        const out = JSON.parse(result.stdout.toString()) as Record<string, unknown>;
+        // As gearmand answers the same script (checked against gearmand --threads=1).
+        expect(out).toEqual({
+          tasks: {
+            progress: [
+              ['status', 1, 3],
+              ['status', 2, 3],
+              ['status', 3, 3],
+              ['complete', 'encoded'],
+            ],
+            chunks: [
+              ['data', 'a'],
+              ['data', 'b'],
+              ['warning', 'careful'],
+              ['status', 1, 2],
+              ['complete', 'c'],
+            ],
+          },
+          chunks: 'abc',
+          large: true,
+        });
+        await worker.exited;
+      } finally {
+        await worker.stop();
+      }
+    });
+  });
+
+  describeWithTools(['gearman', 'gearadmin'], 'gearadmin on three nodes', () => {
+    let db: PostgresServer;
+    const nodes: ServedCommand[] = [];
+    beforeAll(async () => {
+      db = await startPostgres();
+      for (let i = 0; i < 3; i++) nodes.push(await startNode(db));
+    }, 60_000);
+    afterAll(async () => {
+      for (const node of nodes) await node.stop('SIGKILL');
+      await db?.stop();
+    }, 60_000);
+
+    it('gearadmin --status shows the same queue counts on every node', async () => {
+      const [a, b, c] = nodes as [ServedCommand, ServedCommand, ServedCommand];
+      // Jobs submitted on different nodes, of functions no worker does.
+      for (const [node, fn, count] of [
+        [a, 'resize', 3],
+        [b, 'resize', 2],
+        [c, 'mail', 4],
+      ] as const) {
+        // One background job per line of input (`-n`).
+        const submitted = await run('gearman', ['-p', String(node.port), '-b', '-n', '-f', fn], {
+          input: Array.from({ length: count }, (_, i) => `${fn} ${i}\n`).join(''),
+          timeout: 10_000,
+        });
+        if (submitted.code !== 0) throw new Error(`gearman failed: ${submitted.stderr}`);
+      }
+      const outputs: string[] = [];
+      for (const node of nodes) {
+        const status = await run('gearadmin', ['-p', String(node.port), '--status'], {
+          timeout: 10_000,
+        });
+        outputs.push(status.stdout.toString());
+      }
+      const rows = (text: string) =>
+        text
+          .split('\n')
+          .filter((line) => line !== '' && line !== '.')
+          .sort();
+      console.log(`gearadmin --status:\n${outputs[0]}`);
+      expect(rows(outputs[0]!)).toEqual(['mail\t4\t0\t0', 'resize\t5\t0\t0']);
+      expect(rows(outputs[1]!)).toEqual(rows(outputs[0]!));
+      expect(rows(outputs[2]!)).toEqual(rows(outputs[0]!));
+    });
   });
 });

@@ -74,6 +74,25 @@ switch ($scenario) {
             $out["{$mib}MiB"] = $client->doNormal('length', $payload) === strlen($payload) . ':' . md5($payload);
         }
         break;
+    case 'normal-updates':
+        // Foreground jobs as PHP sends them: doNormal (libgearman gathers the job's data into
+        // its result), and tasks whose callbacks see each status, data and warning (by task:
+        // the two run in either order).
+        $events = ['progress' => [], 'chunks' => []];
+        $client->setStatusCallback(function ($task) use (&$events) { $events[$task->functionName()][] = ['status', $task->taskNumerator(), $task->taskDenominator()]; });
+        $client->setDataCallback(function ($task) use (&$events) { $events[$task->functionName()][] = ['data', $task->data()]; });
+        $client->setWarningCallback(function ($task) use (&$events) { $events[$task->functionName()][] = ['warning', $task->data()]; });
+        $client->setCompleteCallback(function ($task) use (&$events) { $events[$task->functionName()][] = ['complete', $task->data()]; });
+        $client->addTask('progress', 'video.mp4');
+        $client->addTask('chunks', 'x');
+        $ok = $client->runTasks();
+        $big = str_repeat('0123456789abcdef', 65536);
+        $out = [
+            'tasks' => $ok ? $events : $client->error(),
+            'chunks' => $client->doNormal('chunks', 'x'),
+            'large' => $client->doNormal('reverse', $big) === strrev($big),
+        ];
+        break;
     default:
         fwrite(STDERR, "unknown scenario $scenario\n");
         exit(2);
