@@ -191,6 +191,16 @@ export class Connection {
     this.parts.dispatcher.workException(this.heldJob(job), toBuffer(data), thrown);
   }
 
+  /**
+   * Gives back a job this connection holds and never started: first in its queue again,
+   * its attempt not counted (a foreground job nobody waits for any more is dropped). No
+   * Gearman packet does this: it is for adapters (a shared queue's double gives back what a
+   * node claimed and let go).
+   */
+  giveBack(job: string | Assignment): void {
+    this.parts.dispatcher.giveBack(this.heldJob(job));
+  }
+
   /** Whether this connection has room for another job of some function it can do. */
   get hasRoom(): boolean {
     for (const ability of this.state.order) if (ability.active < ability.capacity) return true;

@@ -88,7 +88,13 @@ export type AttemptEnd =
   /** The worker went away: the attempt counts, the job runs again (or fails past its limit). */
   | { readonly kind: 'lost' }
   /** Claimed, never started (this node closes): given back, the attempt not counted. */
-  | { readonly kind: 'unclaimed' };
+  | { readonly kind: 'unclaimed' }
+  /**
+   * Claimed, never started, and this node's clients of it left: as `unclaimed`, and this
+   * node waits for it no more (in the same write: no claim comes between); a foreground job
+   * no other node waits for is dropped.
+   */
+  | { readonly kind: 'abandoned' };
 
 /**
  * What became of a reported attempt: `stale` when the attempt was no longer this node's (it

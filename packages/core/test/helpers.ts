@@ -91,6 +91,15 @@ export const COUNTS_TIMERS =
   "it counts the timers on the server's clock, which a shared queue's node (its backstop poll) shares with the queue's own";
 
 /**
+ * Why a case that submits a foreground job and expects its answer at once holds on the
+ * local queue only: on a shared queue the job waits in the backend (decision 36), and the
+ * submission is answered a round trip later. The queue behaviour suite runs what they test
+ * (updates in order, failures, coalescing, clients leaving) on the shared queues.
+ */
+export const SYNCHRONOUS =
+  'a shared queue answers a foreground submission once its backend has the job (decision 36)';
+
+/**
  * `it` for a case that holds on the local queue only: on a shared queue it is skipped, with
  * `reason` in its title (what it reads that a shared queue does not have, or not yet).
  */

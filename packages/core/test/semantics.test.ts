@@ -20,6 +20,7 @@ import {
   submit,
   submitted,
   workerConnection,
+  SYNCHRONOUS,
 } from './helpers.js';
 
 // Each case runs on the local queue and on a shared queue (vitest.config.ts, core-shared).
@@ -27,13 +28,11 @@ import {
 // `assigned`, `settled`) before it asserts what the local queue shows at once.
 
 /** A foreground and a background submission coalesce on the local queue only. */
-const COALESCE_ACROSS_FORMS =
-  'a shared queue keeps foreground jobs on their node and background ones in the queue (decision 33), so the two never coalesce';
 /** The "-" unique id coalesces by payload on the local queue only. */
 const BY_PAYLOAD = "a shared queue refuses the unique id '-' (it does not coalesce by payload)";
 
 describe('handles (reference §3.1)', () => {
-  it('counts from 1 and only new jobs consume numbers', async () => {
+  localOnly(SYNCHRONOUS)('counts from 1 and only new jobs consume numbers', async () => {
     const s = server();
     const c = s.connect();
     expect(submit(c, { functionName: 'f', payload: 'a', unique: 'u' }).handle).toBe(
@@ -119,7 +118,7 @@ describe('dispatch order (reference §3.3)', () => {
 });
 
 describe('coalescing by unique id (reference §3.2)', () => {
-  localOnly(COALESCE_ACROSS_FORMS)(
+  localOnly(SYNCHRONOUS)(
     'delivers every later update to every attached foreground submission',
     async () => {
       const s = server();
@@ -147,31 +146,37 @@ describe('coalescing by unique id (reference §3.2)', () => {
     },
   );
 
-  it('delivers twice to a connection that submitted the same unique twice', () => {
-    const s = server();
-    const c = s.connect();
-    const r1 = recorder();
-    const r2 = recorder();
-    submit(c, { functionName: 'f', unique: 'u' }, r1);
-    submit(c, { functionName: 'f', unique: 'u' }, r2);
-    const w = workerConnection(s, 'f');
-    w.connection.workComplete(w.connection.grab()!.handle, 'r');
-    expect([r1.types(), r2.types()]).toEqual([['complete'], ['complete']]);
-  });
+  localOnly(SYNCHRONOUS)(
+    'delivers twice to a connection that submitted the same unique twice',
+    () => {
+      const s = server();
+      const c = s.connect();
+      const r1 = recorder();
+      const r2 = recorder();
+      submit(c, { functionName: 'f', unique: 'u' }, r1);
+      submit(c, { functionName: 'f', unique: 'u' }, r2);
+      const w = workerConnection(s, 'f');
+      w.connection.workComplete(w.connection.grab()!.handle, 'r');
+      expect([r1.types(), r2.types()]).toEqual([['complete'], ['complete']]);
+    },
+  );
 
-  it('never coalesces an empty unique, keys by function, and frees the unique at the end', () => {
-    const s = server();
-    const c = s.connect();
-    const a = submit(c, { functionName: 'f', payload: 'p' });
-    const b = submit(c, { functionName: 'f', payload: 'p' });
-    expect(a.handle).not.toBe(b.handle);
-    const u1 = submit(c, { functionName: 'f', unique: 'u' });
-    const u2 = submit(c, { functionName: 'g', unique: 'u' });
-    expect(u1.handle).not.toBe(u2.handle);
-    const w = workerConnection(s, 'g');
-    w.connection.workComplete(w.connection.grab()!.handle);
-    expect(submit(c, { functionName: 'g', unique: 'u' }).coalesced).toBe(false);
-  });
+  localOnly(SYNCHRONOUS)(
+    'never coalesces an empty unique, keys by function, and frees the unique at the end',
+    () => {
+      const s = server();
+      const c = s.connect();
+      const a = submit(c, { functionName: 'f', payload: 'p' });
+      const b = submit(c, { functionName: 'f', payload: 'p' });
+      expect(a.handle).not.toBe(b.handle);
+      const u1 = submit(c, { functionName: 'f', unique: 'u' });
+      const u2 = submit(c, { functionName: 'g', unique: 'u' });
+      expect(u1.handle).not.toBe(u2.handle);
+      const w = workerConnection(s, 'g');
+      w.connection.workComplete(w.connection.grab()!.handle);
+      expect(submit(c, { functionName: 'g', unique: 'u' }).coalesced).toBe(false);
+    },
+  );
 
   localOnly(BY_PAYLOAD)('coalesces the "-" unique by payload, small and large', async () => {
     const s = server();
@@ -236,37 +241,43 @@ describe('status (reference §3.8)', () => {
     expect((await c.status(handle)).known).toBe(false);
   });
 
-  it('counts attached submissions and answers exactly when given the function', async () => {
-    const s = server();
-    const c = s.connect();
-    submit(c, { functionName: 'f', unique: 'same' }, recorder());
-    submit(c, { functionName: 'f', unique: 'same' }, recorder());
-    const g = await submitted(c, { functionName: 'g', unique: 'same', background: true });
-    expect((await c.statusByUnique('same', 'f')).clientCount).toBe(2);
-    expect(await c.statusByUnique('same', 'g')).toMatchObject({
-      known: true,
-      clientCount: 0,
-      handle: g.handle,
-    });
-    expect(await c.statusByUnique('nope')).toMatchObject({ known: false, clientCount: 0 });
-  });
+  localOnly(SYNCHRONOUS)(
+    'counts attached submissions and answers exactly when given the function',
+    async () => {
+      const s = server();
+      const c = s.connect();
+      submit(c, { functionName: 'f', unique: 'same' }, recorder());
+      submit(c, { functionName: 'f', unique: 'same' }, recorder());
+      const g = await submitted(c, { functionName: 'g', unique: 'same', background: true });
+      expect((await c.statusByUnique('same', 'f')).clientCount).toBe(2);
+      expect(await c.statusByUnique('same', 'g')).toMatchObject({
+        known: true,
+        clientCount: 0,
+        handle: g.handle,
+      });
+      expect(await c.statusByUnique('nope')).toMatchObject({ known: false, clientCount: 0 });
+    },
+  );
 });
 
 describe('results and exceptions (reference §3.7)', () => {
-  it('sends exceptions only to submissions that asked, a failure to the others', () => {
-    const s = server();
-    const c = s.connect();
-    const wants = recorder(true);
-    const plain = recorder(false);
-    submit(c, { functionName: 'f', unique: 'u' }, wants);
-    submit(c, { functionName: 'f', unique: 'u' }, plain);
-    const w = workerConnection(s, 'f');
-    w.connection.workException(w.connection.grab()!.handle, 'boom');
-    expect(wants.updates).toEqual([{ type: 'exception', data: Buffer.from('boom') }]);
-    expect(plain.updates).toEqual([{ type: 'fail', reason: 'EXCEPTION' }]);
-  });
+  localOnly(SYNCHRONOUS)(
+    'sends exceptions only to submissions that asked, a failure to the others',
+    () => {
+      const s = server();
+      const c = s.connect();
+      const wants = recorder(true);
+      const plain = recorder(false);
+      submit(c, { functionName: 'f', unique: 'u' }, wants);
+      submit(c, { functionName: 'f', unique: 'u' }, plain);
+      const w = workerConnection(s, 'f');
+      w.connection.workException(w.connection.grab()!.handle, 'boom');
+      expect(wants.updates).toEqual([{ type: 'exception', data: Buffer.from('boom') }]);
+      expect(plain.updates).toEqual([{ type: 'fail', reason: 'EXCEPTION' }]);
+    },
+  );
 
-  it('forwards data, warnings, status, then the result', () => {
+  localOnly(SYNCHRONOUS)('forwards data, warnings, status, then the result', () => {
     const s = server();
     const c = s.connect();
     const r = recorder();
@@ -285,7 +296,7 @@ describe('results and exceptions (reference §3.7)', () => {
     ]);
   });
 
-  it('refuses results for jobs the connection does not hold', () => {
+  localOnly(SYNCHRONOUS)('refuses results for jobs the connection does not hold', () => {
     const s = server();
     const c = s.connect();
     const { handle } = submit(c, { functionName: 'f' }, recorder());
@@ -301,31 +312,34 @@ describe('results and exceptions (reference §3.7)', () => {
 });
 
 describe('worker loss and retries (reference §3.5)', () => {
-  it('puts a lost job back at the front of its queue and counts the retry', async () => {
-    const s = server();
-    const c = s.connect();
-    const r = recorder();
-    const first = submit(c, { functionName: 'f', payload: 'first' }, r);
-    await submitted(c, { functionName: 'f', payload: 'second', background: true });
-    const w1 = workerConnection(s, 'f');
-    await assigned(w1.connection);
-    w1.connection.workStatus(first.handle, 1, 2);
-    w1.connection.close();
-    expect(await s.status(first.handle)).toEqual({
-      known: true,
-      running: false,
-      numerator: 0,
-      denominator: 0,
-    });
-    expect((await s.jobs()).find((j) => j.handle === first.handle)?.retries).toBe(1);
-    const w2 = workerConnection(s, 'f');
-    const again = (await assigned(w2.connection))!;
-    expect([again.handle, again.attempt]).toEqual([first.handle, 2]);
-    w2.connection.workComplete(again.handle, 'ok');
-    expect(r.types()).toEqual(['status', 'complete']);
-  });
+  localOnly(SYNCHRONOUS)(
+    'puts a lost job back at the front of its queue and counts the retry',
+    async () => {
+      const s = server();
+      const c = s.connect();
+      const r = recorder();
+      const first = submit(c, { functionName: 'f', payload: 'first' }, r);
+      await submitted(c, { functionName: 'f', payload: 'second', background: true });
+      const w1 = workerConnection(s, 'f');
+      await assigned(w1.connection);
+      w1.connection.workStatus(first.handle, 1, 2);
+      w1.connection.close();
+      expect(await s.status(first.handle)).toEqual({
+        known: true,
+        running: false,
+        numerator: 0,
+        denominator: 0,
+      });
+      expect((await s.jobs()).find((j) => j.handle === first.handle)?.retries).toBe(1);
+      const w2 = workerConnection(s, 'f');
+      const again = (await assigned(w2.connection))!;
+      expect([again.handle, again.attempt]).toEqual([first.handle, 2]);
+      w2.connection.workComplete(again.handle, 'ok');
+      expect(r.types()).toEqual(['status', 'complete']);
+    },
+  );
 
-  it('fails the job for every attached client after maxRetries', async () => {
+  localOnly(SYNCHRONOUS)('fails the job for every attached client after maxRetries', async () => {
     const s = server({ maxRetries: 1 });
     const c = s.connect();
     const r = recorder();
@@ -448,30 +462,36 @@ describe('queue limits (reference §3.14)', () => {
 });
 
 describe('cancel (reference §3.12, fixed)', () => {
-  it('removes a queued job at once: clients told, unique freed, unknown to status', async () => {
-    const s = server();
-    const c = s.connect();
-    const r = recorder();
-    const { handle } = submit(c, { functionName: 'f', unique: 'u' }, r);
-    expect(await s.cancel(handle)).toBe(true);
-    expect(r.updates).toEqual([{ type: 'fail', reason: 'CANCELLED' }]);
-    expect((await s.status(handle)).known).toBe(false);
-    expect(submit(c, { functionName: 'f', unique: 'u' }).coalesced).toBe(false);
-    expect(await s.cancel(handle)).toBe(false);
-  });
+  localOnly(SYNCHRONOUS)(
+    'removes a queued job at once: clients told, unique freed, unknown to status',
+    async () => {
+      const s = server();
+      const c = s.connect();
+      const r = recorder();
+      const { handle } = submit(c, { functionName: 'f', unique: 'u' }, r);
+      expect(await s.cancel(handle)).toBe(true);
+      expect(r.updates).toEqual([{ type: 'fail', reason: 'CANCELLED' }]);
+      expect((await s.status(handle)).known).toBe(false);
+      expect(submit(c, { functionName: 'f', unique: 'u' }).coalesced).toBe(false);
+      expect(await s.cancel(handle)).toBe(false);
+    },
+  );
 
-  it('revokes a running job from its worker, whose late result is refused', async () => {
-    const s = server();
-    const c = s.connect();
-    const r = recorder();
-    const { handle } = submit(c, { functionName: 'f' }, r);
-    const w = workerConnection(s, 'f');
-    w.connection.grab();
-    await s.cancel(handle);
-    expect(w.revoked).toEqual([[handle, 'CANCELLED']]);
-    expect(() => w.connection.workComplete(handle, 'late')).toThrow(JobNotFoundError);
-    expect(r.types()).toEqual(['fail']);
-  });
+  localOnly(SYNCHRONOUS)(
+    'revokes a running job from its worker, whose late result is refused',
+    async () => {
+      const s = server();
+      const c = s.connect();
+      const r = recorder();
+      const { handle } = submit(c, { functionName: 'f' }, r);
+      const w = workerConnection(s, 'f');
+      w.connection.grab();
+      await s.cancel(handle);
+      expect(w.revoked).toEqual([[handle, 'CANCELLED']]);
+      expect(() => w.connection.workComplete(handle, 'late')).toThrow(JobNotFoundError);
+      expect(r.types()).toEqual(['fail']);
+    },
+  );
 });
 
 describe('functions (reference §4.2)', () => {
@@ -552,7 +572,7 @@ describe('admin data', () => {
 });
 
 describe('client disconnects (reference §3.5, fixed)', () => {
-  it('drops a queued foreground job nobody waits for', async () => {
+  localOnly(SYNCHRONOUS)('drops a queued foreground job nobody waits for', async () => {
     const s = server();
     const c = s.connect();
     const { handle } = submit(c, { functionName: 'f' }, recorder());
@@ -561,7 +581,7 @@ describe('client disconnects (reference §3.5, fixed)', () => {
     expect((await s.functions())[0]?.total).toBe(0);
   });
 
-  localOnly(COALESCE_ACROSS_FORMS)(
+  localOnly(SYNCHRONOUS)(
     'keeps a background job a foreground client had joined',
     async () => {
       const s = server();
@@ -574,36 +594,42 @@ describe('client disconnects (reference §3.5, fixed)', () => {
     },
   );
 
-  it('lets a running foreground job finish when its client left, its result going nowhere', async () => {
-    const s = server();
-    const c = s.connect();
-    const r = recorder();
-    const { handle } = submit(c, { functionName: 'f' }, r);
-    const w = workerConnection(s, 'f');
-    w.connection.grab();
-    c.close();
-    w.connection.workComplete(handle, 'x');
-    expect(r.updates).toEqual([]);
-    expect(await s.jobs()).toEqual([]);
-  });
+  localOnly(SYNCHRONOUS)(
+    'lets a running foreground job finish when its client left, its result going nowhere',
+    async () => {
+      const s = server();
+      const c = s.connect();
+      const r = recorder();
+      const { handle } = submit(c, { functionName: 'f' }, r);
+      const w = workerConnection(s, 'f');
+      w.connection.grab();
+      c.close();
+      w.connection.workComplete(handle, 'x');
+      expect(r.updates).toEqual([]);
+      expect(await s.jobs()).toEqual([]);
+    },
+  );
 });
 
 describe('argument checks', () => {
-  it('refuses names with NUL bytes, over-long uniques and foreground delayed jobs', () => {
-    const s = server();
-    const c = s.connect();
-    expect(() => submit(c, { functionName: 'a\0b' })).toThrow(InvalidArgumentError);
-    expect(() => submit(c, { functionName: 'f', unique: 'x'.repeat(65) })).toThrow(
-      UniqueTooLargeError,
-    );
-    expect(submit(c, { functionName: 'f', unique: 'x'.repeat(64) }).coalesced).toBe(false);
-    expect(() => submit(c, { functionName: 'f', runAt: 5 })).toThrow(InvalidArgumentError);
-    expect(() => c.canDo('f', { capacity: 0 })).toThrow(InvalidArgumentError);
-  });
+  localOnly(SYNCHRONOUS)(
+    'refuses names with NUL bytes, over-long uniques and foreground delayed jobs',
+    () => {
+      const s = server();
+      const c = s.connect();
+      expect(() => submit(c, { functionName: 'a\0b' })).toThrow(InvalidArgumentError);
+      expect(() => submit(c, { functionName: 'f', unique: 'x'.repeat(65) })).toThrow(
+        UniqueTooLargeError,
+      );
+      expect(submit(c, { functionName: 'f', unique: 'x'.repeat(64) }).coalesced).toBe(false);
+      expect(() => submit(c, { functionName: 'f', runAt: 5 })).toThrow(InvalidArgumentError);
+      expect(() => c.canDo('f', { capacity: 0 })).toThrow(InvalidArgumentError);
+    },
+  );
 });
 
 describe('memory', () => {
-  it('forgets finished jobs on the connections that submitted them', () => {
+  localOnly(SYNCHRONOUS)('forgets finished jobs on the connections that submitted them', () => {
     const s = server();
     const c = s.connect();
     const w = workerConnection(s, 'f');
@@ -664,22 +690,25 @@ describe('job index across many jobs', () => {
 });
 
 describe('results by assignment', () => {
-  it('accepts the assignment object in place of the handle, only from its holder and only once', () => {
-    const s = server();
-    const c = s.connect();
-    const r = recorder();
-    submit(c, { functionName: 'f' }, r);
-    const w1 = workerConnection(s, 'f');
-    const w2 = workerConnection(s, 'f');
-    const first = w1.connection.grab()!;
-    expect(() => w2.connection.workComplete(first, 'x')).toThrow(JobNotFoundError);
-    w1.connection.close();
-    const second = w2.connection.grab()!;
-    expect(second.handle).toBe(first.handle);
-    // The first assignment is stale although the handle is the same job.
-    expect(() => w2.connection.workComplete(first, 'stale')).toThrow(JobNotFoundError);
-    expect(w2.connection.holds(second)).toBe(true);
-    w2.connection.workComplete(second, 'fresh');
-    expect(r.updates).toEqual([{ type: 'complete', data: Buffer.from('fresh') }]);
-  });
+  localOnly(SYNCHRONOUS)(
+    'accepts the assignment object in place of the handle, only from its holder and only once',
+    () => {
+      const s = server();
+      const c = s.connect();
+      const r = recorder();
+      submit(c, { functionName: 'f' }, r);
+      const w1 = workerConnection(s, 'f');
+      const w2 = workerConnection(s, 'f');
+      const first = w1.connection.grab()!;
+      expect(() => w2.connection.workComplete(first, 'x')).toThrow(JobNotFoundError);
+      w1.connection.close();
+      const second = w2.connection.grab()!;
+      expect(second.handle).toBe(first.handle);
+      // The first assignment is stale although the handle is the same job.
+      expect(() => w2.connection.workComplete(first, 'stale')).toThrow(JobNotFoundError);
+      expect(w2.connection.holds(second)).toBe(true);
+      w2.connection.workComplete(second, 'fresh');
+      expect(r.updates).toEqual([{ type: 'complete', data: Buffer.from('fresh') }]);
+    },
+  );
 });

@@ -10,11 +10,15 @@ import {
   submit,
   submitted,
   workerConnection,
+  settled,
   virtualClock,
+  SYNCHRONOUS,
 } from './helpers.js';
 
-/** Lets queued microtasks (promise callbacks, worker pumps) run. */
+/** Lets queued microtasks (promise callbacks, worker pumps) and the queue's answers run. */
 async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  await settled();
   for (let i = 0; i < 10; i++) await Promise.resolve();
 }
 
@@ -124,44 +128,50 @@ describe('delayed jobs on virtual time', () => {
 });
 
 describe('timeouts (CAN_DO_TIMEOUT) on virtual time', () => {
-  it('fail an overrunning job, tell its worker, and refuse the late result', async () => {
-    const clock = virtualClock();
-    const s = server({ scheduler: clock.scheduler });
-    const c = s.connect();
-    const r = recorder();
-    const { handle } = submit(c, { functionName: 'f' }, r);
-    const w = workerConnection(s);
-    w.connection.canDo('f', { timeout: 500 });
-    expect(w.connection.grab()?.timeout).toBe(500);
-    clock.advanceTo(499);
-    expect(r.updates).toEqual([]);
-    clock.advanceTo(500);
-    expect(r.updates).toEqual([{ type: 'fail', reason: 'TIMEOUT' }]);
-    expect(w.revoked).toEqual([[handle, 'TIMEOUT']]);
-    expect(() => w.connection.workComplete(handle, 'late')).toThrow(JobNotFoundError);
-    expect(r.updates).toHaveLength(1);
-    expect(await s.jobs()).toEqual([]);
-  });
+  localOnly(SYNCHRONOUS)(
+    'fail an overrunning job, tell its worker, and refuse the late result',
+    async () => {
+      const clock = virtualClock();
+      const s = server({ scheduler: clock.scheduler });
+      const c = s.connect();
+      const r = recorder();
+      const { handle } = submit(c, { functionName: 'f' }, r);
+      const w = workerConnection(s);
+      w.connection.canDo('f', { timeout: 500 });
+      expect(w.connection.grab()?.timeout).toBe(500);
+      clock.advanceTo(499);
+      expect(r.updates).toEqual([]);
+      clock.advanceTo(500);
+      expect(r.updates).toEqual([{ type: 'fail', reason: 'TIMEOUT' }]);
+      expect(w.revoked).toEqual([[handle, 'TIMEOUT']]);
+      expect(() => w.connection.workComplete(handle, 'late')).toThrow(JobNotFoundError);
+      expect(r.updates).toHaveLength(1);
+      expect(await s.jobs()).toEqual([]);
+    },
+  );
 
-  it('are per assignment: a finished job’s timer never touches the next job', () => {
-    const clock = virtualClock();
-    const s = server({ scheduler: clock.scheduler });
-    const c = s.connect();
-    const first = recorder();
-    const second = recorder();
-    submit(c, { functionName: 'f' }, first);
-    submit(c, { functionName: 'f' }, second);
-    const w = workerConnection(s);
-    w.connection.canDo('f', { timeout: 500 });
-    w.connection.workComplete(w.connection.grab()!.handle, 'one');
-    clock.advanceTo(300);
-    const next = w.connection.grab()!;
-    clock.advanceTo(600);
-    expect(second.updates).toEqual([]);
-    w.connection.workComplete(next.handle, 'two');
-    clock.advanceTo(2000);
-    expect([first.types(), second.types()]).toEqual([['complete'], ['complete']]);
-  });
+  localOnly(SYNCHRONOUS)(
+    'are per assignment: a finished job’s timer never touches the next job',
+    () => {
+      const clock = virtualClock();
+      const s = server({ scheduler: clock.scheduler });
+      const c = s.connect();
+      const first = recorder();
+      const second = recorder();
+      submit(c, { functionName: 'f' }, first);
+      submit(c, { functionName: 'f' }, second);
+      const w = workerConnection(s);
+      w.connection.canDo('f', { timeout: 500 });
+      w.connection.workComplete(w.connection.grab()!.handle, 'one');
+      clock.advanceTo(300);
+      const next = w.connection.grab()!;
+      clock.advanceTo(600);
+      expect(second.updates).toEqual([]);
+      w.connection.workComplete(next.handle, 'two');
+      clock.advanceTo(2000);
+      expect([first.types(), second.types()]).toEqual([['complete'], ['complete']]);
+    },
+  );
 
   it('abort an in-process handler’s signal', async () => {
     const clock = virtualClock();

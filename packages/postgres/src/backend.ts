@@ -412,7 +412,8 @@ export class PostgresQueue implements QueueBackend {
     for (const { held, fate, node } of rows) {
       // Ended by this node's own report: its clients here were told by the worker (a dead
       // node's job this node put back wrote its end for every node waiting, this one too).
-      if ((fate.act === 'c' || fate.act === 'f') && node === me) this.watches.ended(held.id);
+      // (Given back abandoned, it waits for it no more either.)
+      if (fate.act !== 'q' && fate.act !== 'u' && node === me) this.watches.ended(held.id);
       const counts = this.countsOf(held.functionName);
       const state = fate.outcome.state;
       if (state === 'completed') counts.completed++;

@@ -26,10 +26,12 @@ export interface Held {
 
 /**
  * What the report statement does with one attempt's end: `q` back in the queue (after
- * `delay` ms), `u` given back unstarted, `c` completed, `f` failed for good.
+ * `delay` ms), `u` given back unstarted, `a` given back unstarted and unwatched by this node
+ * (dropped when it was a foreground job nobody else waits for), `c` completed, `f` failed
+ * for good.
  */
 export interface Fate {
-  readonly act: 'q' | 'u' | 'c' | 'f';
+  readonly act: 'q' | 'u' | 'a' | 'c' | 'f';
   readonly delay: number;
   readonly error: StoredError | null;
   readonly reason: FailReason | null;
@@ -107,9 +109,9 @@ export function fateOf(held: Held, end: AttemptEnd, options: FateOptions): Fate 
       requeued: false,
     };
   }
-  if (end.kind === 'unclaimed') {
+  if (end.kind === 'unclaimed' || end.kind === 'abandoned') {
     return {
-      act: 'u',
+      act: end.kind === 'unclaimed' ? 'u' : 'a',
       delay: 0,
       error: null,
       reason: null,

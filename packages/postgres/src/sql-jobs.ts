@@ -238,6 +238,9 @@ function fence(attempts: string, nodes: string): string {
     SELECT * FROM unnest($1::bigint[], ${attempts}::int[], ${nodes}::uuid[])))`;
 }
 
+/** A foreground job that only the node giving it back (`j.node`) waits for: dropped. */
+const ABANDONED = `(j.foreground AND j.watchers = ARRAY[j.node])`;
+
 /** The value for row `j` of a per-row array of the batch (`$1` are the ids; rare paths). */
 function at(param: string, type: string): string {
   return `(${param}::${type}[])[array_position($1::bigint[], j.id)]`;
@@ -264,17 +267,21 @@ export function reportStatement(s: string): Statement {
     text: `
       WITH stay AS (
         UPDATE ${s}.jobs j SET node = NULL, claimed_at = NULL, numerator = 0, denominator = 0,
-          attempts = CASE WHEN ${act} = 'u' THEN j.attempts - 1 ELSE j.attempts END,
+          attempts = CASE WHEN ${act} IN ('u', 'a') THEN j.attempts - 1 ELSE j.attempts END,
+          watchers = CASE WHEN ${act} = 'a'
+                     THEN nullif(array_remove(j.watchers, j.node), '{}') ELSE j.watchers END,
           run_at = CASE WHEN ${delay} > 0 THEN now() + ${delay} * interval '1 millisecond'
                    ELSE j.run_at END,
           errors = CASE WHEN ${err} IS NULL THEN j.errors
                    ELSE j.errors || jsonb_build_array(${err}) END
-        WHERE j.id = ANY($1::bigint[]) AND ${fence('$2', '$10')} AND ${act} IN ('q', 'u')
+        WHERE j.id = ANY($1::bigint[]) AND ${fence('$2', '$10')}
+          AND (${act} IN ('q', 'u') OR (${act} = 'a' AND NOT ${ABANDONED}))
         RETURNING j.id
       ),
       gone AS (
         DELETE FROM ${s}.jobs j
-        WHERE j.id = ANY($1::bigint[]) AND ${fence('$2', '$10')} AND ${act} IN ('c', 'f')
+        WHERE j.id = ANY($1::bigint[]) AND ${fence('$2', '$10')}
+          AND (${act} IN ('c', 'f') OR (${act} = 'a' AND ${ABANDONED}))
         RETURNING j.*, ${act} AS act, ${at('$6', 'text')} AS reason,
                   ${at('$7', 'bytea')} AS result, ${at('$8', 'bool')} AS truncated,
                   ${at('$9', 'bool')} AS keep, ${err} AS err, ${at('$11', 'bytea')} AS end_data
@@ -285,7 +292,7 @@ export function reportStatement(s: string): Statement {
                CASE WHEN act = 'c' THEN 'complete' WHEN reason = 'EXCEPTION' THEN 'exception'
                     ELSE 'fail' END,
                end_data, reason
-        FROM gone WHERE watchers IS NOT NULL AND watchers <> ARRAY[node]
+        FROM gone WHERE act IN ('c', 'f') AND watchers IS NOT NULL AND watchers <> ARRAY[node]
       ),
       kept AS (
         INSERT INTO ${s}.outcomes (id, function_name, unique_key, priority, state, reason,
@@ -295,7 +302,7 @@ export function reportStatement(s: string): Statement {
                CASE act WHEN 'c' THEN ''::bytea ELSE payload END, reducer, retry, attempts,
                CASE WHEN err IS NULL THEN errors ELSE errors || jsonb_build_array(err) END,
                submitted_at, claimed_at
-        FROM gone WHERE keep
+        FROM gone WHERE keep AND act IN ('c', 'f')
         ON CONFLICT (id) DO NOTHING
       )
       SELECT x.id::text AS id FROM unnest($1::bigint[]) AS x(id)

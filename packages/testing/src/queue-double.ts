@@ -65,6 +65,15 @@ export class QueueDouble {
   /** Which node defined each schedule: its ticks are that node's to report. */
   private readonly owners = new Map<string, DoubleNode>();
   private ticks: Subscription | null = null;
+  /**
+   * Jobs whose attempt a node is ending as timed out, while it does: the queue's server
+   * knows no timeout from a connection (the node fails the job), so its failure reads as
+   * `TIMEOUT` to the nodes that wait for it, as a database's would.
+   */
+  readonly timingOut = new Set<string>();
+  private keeperConnection: Connection | null = null;
+  /** Jobs a keeper waits for (see `DoubleNode.keep`): not counted as their clients. */
+  private readonly kept = new Set<string>();
 
   constructor(options: QueueDoubleOptions = {}) {
     const { scheduler, handlePrefix, ...settings } = options;
@@ -93,6 +102,9 @@ export class QueueDouble {
       watched: (handle) => {
         for (const other of this.nodes) if (other !== node) other.watchedBy(handle);
       },
+      timingOut: this.timingOut,
+      keeper: () => (this.keeperConnection ??= this.server.connect({ address: 'keeper' })),
+      kept: this.kept,
     });
     this.nodes.add(node);
     return node;
@@ -140,6 +152,9 @@ function thrownOf(thrown: ThrownError | null): Error | undefined {
   return error;
 }
 
+/** What waits, for good, on a foreground job a background submission joined. */
+const KEEPER: JobListener = { exceptions: true, update: () => undefined };
+
 /** One claim: the connection that holds the job for its node. */
 interface Claim {
   readonly connection: Connection;
@@ -166,6 +181,10 @@ class DoubleNode implements QueueBackend {
       watchedElsewhere(handle: string): boolean;
       /** This node began to wait for a job: the node that runs it passes on its updates. */
       watched(handle: string): void;
+      readonly timingOut: Set<string>;
+      /** The connection of the keepers (see `DoubleNode.keep`), and the jobs they keep. */
+      keeper(): Connection;
+      readonly kept: Set<string>;
     },
   ) {}
 
@@ -192,6 +211,9 @@ class DoubleNode implements QueueBackend {
       exceptions: true,
       update: (handle: string, update: JobUpdate) => {
         if (this.listening.get(handle) !== listener) return;
+        if (update.type === 'fail' && this.double.timingOut.has(handle)) {
+          update = { type: 'fail', reason: 'TIMEOUT' };
+        }
         const end = update.type === 'complete' || update.type === 'fail' || update.type === 'exception';
         if (end) this.listening.delete(handle);
         const signals = this.signals;
@@ -247,9 +269,12 @@ class DoubleNode implements QueueBackend {
       const answers: SubmitAnswer[] = [];
       for (const s of batch) {
         try {
-          answers.push(
-            s.foreground ? await this.submitForeground(s) : await this.submitOn(connection, s),
-          );
+          if (s.foreground) answers.push(await this.submitForeground(s));
+          else {
+            const answer = await this.submitOn(connection, s);
+            if (answer.coalesced) await this.keep(s, answer.handle);
+            answers.push(answer);
+          }
         } catch (error) {
           answers.push({ error: error as Error });
         }
@@ -257,6 +282,19 @@ class DoubleNode implements QueueBackend {
       connection.close();
       return answers;
     });
+  }
+
+  /**
+   * A background submission joined a foreground job: the job is kept when its clients leave
+   * (decision 36), where the queue's server would drop it (its first submission's kind is
+   * the job's): a keeper waits for it, for good.
+   */
+  private async keep(s: SharedSubmission, handle: string): Promise<void> {
+    const info = await Promise.resolve(this.queue.job(handle));
+    if (info === undefined || info.background) return;
+    if (this.double.kept.has(handle)) return;
+    this.double.kept.add(handle);
+    await this.submitOn(this.double.keeper(), { ...s, foreground: true }, KEEPER);
   }
 
   private async submitOn(
@@ -405,7 +443,11 @@ class DoubleNode implements QueueBackend {
     if (!connection.holds(report.handle)) return { state: 'stale' };
     this.claims.delete(report.handle);
     // What the queue's server does with the job now, as its own events say it.
-    let outcome: ReportOutcome = { state: 'queued', attempt: report.attempt + 1 };
+    const givenBack = report.end.kind === 'unclaimed' || report.end.kind === 'abandoned';
+    let outcome: ReportOutcome = {
+      state: 'queued',
+      attempt: givenBack ? report.attempt : report.attempt + 1,
+    };
     const watch = this.queue.events$.subscribe((event) => {
       if (!('handle' in event) || event.handle !== report.handle) return;
       if (event.type === 'completed') outcome = { state: 'completed' };
@@ -429,13 +471,37 @@ class DoubleNode implements QueueBackend {
           connection.workFail(report.handle, thrownOf(end.thrown));
           break;
         case 'timeout':
-          connection.workFail(report.handle);
+          this.double.timingOut.add(report.handle);
+          try {
+            connection.workFail(report.handle);
+          } finally {
+            this.double.timingOut.delete(report.handle);
+          }
+          {
+            // Set by the events' subscription during workFail (TypeScript cannot see it).
+            const ended = outcome as ReportOutcome;
+            if (ended.state === 'failed') outcome = { state: 'failed', reason: 'TIMEOUT' };
+            else if (ended.state === 'retrying') outcome = { ...ended, reason: 'TIMEOUT' };
+          }
           break;
         case 'exception':
           connection.workException(report.handle, end.data, thrownOf(end.thrown));
           break;
-        case 'lost':
+        case 'abandoned': {
+          // This node waits no more, then gives it back: a foreground job nobody else waits
+          // for is dropped.
+          const listener = this.listening.get(report.handle);
+          if (listener !== undefined) {
+            this.listening.delete(report.handle);
+            this.client?.detach(report.handle, listener);
+          }
+          connection.giveBack(report.handle);
+          break;
+        }
         case 'unclaimed':
+          connection.giveBack(report.handle);
+          break;
+        case 'lost':
           // The worker went away: the job waits for its next attempt (or fails past it).
           break;
       }
@@ -462,7 +528,11 @@ class DoubleNode implements QueueBackend {
     return this.later(() => this.queue.status(handle));
   }
   statusByUnique(unique: string, functionName?: string) {
-    return this.later(() => this.queue.statusByUnique(unique, functionName));
+    return this.later(async () => {
+      const status = await Promise.resolve(this.queue.statusByUnique(unique, functionName));
+      if (status.handle === undefined || !this.double.kept.has(status.handle)) return status;
+      return { ...status, clientCount: status.clientCount - 1 };
+    });
   }
   functions() {
     return this.later(() => this.queue.functions());

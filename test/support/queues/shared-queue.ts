@@ -37,8 +37,7 @@ const shared: QueueUnderTest = {
     const prefix = options.handlePrefix ?? 'H:t';
     const double = createQueueDouble({
       ...settings,
-      // Background jobs are the queue's, numbered there as the local queue numbers them;
-      // the foreground jobs this node keeps have handles of their own.
+      // Jobs are the queue's, numbered there as the local queue numbers them.
       handlePrefix: prefix,
       ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
     });
@@ -50,7 +49,8 @@ const shared: QueueUnderTest = {
       nodeName: 'core-test',
     });
   },
-  foregroundPrefix: (prefix) => `${prefix}:node`,
+  // Foreground jobs are the queue's too (decision 36).
+  foregroundPrefix: (prefix) => prefix,
   // Every double's round trips answered, and what they set off answered too.
   settled: settle,
 };

@@ -264,6 +264,11 @@ export class Dispatcher implements QueueHost {
     this.queue.fail(job, thrown);
   }
 
+  /** The worker gives back a job it holds and never started (see JobQueue.giveBack). */
+  giveBack(job: Job): void {
+    this.queue.giveBack(job);
+  }
+
   /** `thrown`: the error an in-process handler threw, for its kept outcome. */
   workException(job: Job, data: Buffer, thrown?: unknown): void {
     this.queue.exception(job, data, thrown);

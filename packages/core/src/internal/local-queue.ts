@@ -383,6 +383,18 @@ export class LocalQueue implements JobQueue {
     this.endings.lost(job);
   }
 
+  giveBack(job: Job): void {
+    this.host.release(job, Number.NaN);
+    if (!job.background && job.attachments === null) {
+      this.live.end(job);
+      return;
+    }
+    // The store counted the attempt at the start: it is uncounted there too.
+    if (job.stored) this.writes.update(job);
+    this.live.enqueue(job, true);
+    this.host.waiting(job.fn);
+  }
+
   // ---------------------------------------------------------------------------------
   // Retries (decision 21); the policies are the functions' settings (settings.ts)
 

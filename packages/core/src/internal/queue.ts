@@ -74,6 +74,12 @@ export interface JobQueue {
   exception(job: Job, data: Buffer, thrown?: unknown): void;
   /** The job's worker went away (disconnect, CANT_DO) or its timeout ran out. */
   lost(job: Job): void;
+  /**
+   * The worker gives back a job it never started (a shared queue's node that claimed it and
+   * no longer wants it): first in its queue again, the attempt not counted; a foreground job
+   * nobody waits for any more is dropped.
+   */
+  giveBack(job: Job): void;
   timedOut(job: Job): void;
 
   // Shutdown (JobServer.close), in this order.

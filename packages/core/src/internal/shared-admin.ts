@@ -76,7 +76,8 @@ export class SharedAdmin implements QueueAdmin {
       const row = rows.get(here.functionName);
       if (row !== undefined) {
         rows.set(here.functionName, { ...row, workers: here.workers });
-      } else if (here.workers > 0) {
+      } else {
+        // Known here only (a worker registered, or jobs that ended): listed, as gearmand does.
         rows.set(here.functionName, {
           ...here,
           total: 0,

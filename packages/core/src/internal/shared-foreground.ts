@@ -28,14 +28,13 @@ export interface WatchedJob {
  */
 export class ForegroundWatches {
   private readonly jobs = new Map<string, Job>();
-  private unwatched: string[] = [];
   private host!: QueueHost;
 
   constructor(
     /** Makes a `seq` for a job made here (numbered with the local queue's). */
     private readonly nextSeq: () => number,
-    /** Tells the backend that this node waits for these jobs no more. */
-    private readonly unwatch: (handles: readonly string[]) => void,
+    /** Tells the backend that this node waits for the job no more. */
+    private readonly unwatch: (handle: string) => void,
   ) {}
 
   attach(host: QueueHost): void {
@@ -66,7 +65,7 @@ export class ForegroundWatches {
   ): SubmitOutcome {
     if (listener === undefined || owner.gone) {
       // Nobody here waits for it (the client left while the submission was on its way).
-      if (!this.jobs.has(handle)) this.queueUnwatch(handle);
+      if (!this.jobs.has(handle)) this.unwatch(handle);
       return { handle, coalesced };
     }
     let job = this.jobs.get(handle) ?? running;
@@ -106,8 +105,13 @@ export class ForegroundWatches {
     const handle = job.handle;
     if (this.jobs.get(handle) !== job) return false;
     this.jobs.delete(handle);
-    this.queueUnwatch(handle);
+    this.unwatch(handle);
     return true;
+  }
+
+  /** The job's last client here left while this node held it unstarted (it gives it back). */
+  forget(job: Job): void {
+    if (this.jobs.get(job.handle) === job) this.jobs.delete(job.handle);
   }
 
   /**
@@ -163,18 +167,8 @@ export class ForegroundWatches {
     for (const [handle, job] of [...this.jobs]) {
       if (runningHere(job)) continue;
       this.jobs.delete(handle);
-      this.queueUnwatch(handle);
+      this.unwatch(handle);
       this.host.broadcast(job, { type: 'fail', reason: 'SHUTDOWN' });
     }
-  }
-
-  private queueUnwatch(handle: string): void {
-    this.unwatched.push(handle);
-    if (this.unwatched.length > 1) return;
-    queueMicrotask(() => {
-      const handles = this.unwatched;
-      this.unwatched = [];
-      this.unwatch(handles);
-    });
   }
 }

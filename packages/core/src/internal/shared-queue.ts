@@ -131,12 +131,9 @@ export class SharedQueue implements JobQueue {
     });
     this.watches = new ForegroundWatches(
       () => ++this.local.live.seq,
-      (handles) => {
-        // While the node closes too (its clients are told SHUTDOWN): until the backend is.
-        if (handles.length === 0 || this.left) return;
-        this.writes
-          .track(this.backend.unwatch(handles))
-          .catch((error: unknown) => this.options.onError(error, 'unwatch'));
+      // While the node closes too (its clients are told SHUTDOWN): until the backend is.
+      (handle) => {
+        if (!this.left) this.writes.unwatch(handle);
       },
     );
   }
@@ -264,6 +261,13 @@ export class SharedQueue implements JobQueue {
   }
 
   abandoned(job: Job): void {
+    // Claimed here and not started: given back, and unwatched in the same write (a claim in
+    // between would take it again); dropped if no other node waits for it.
+    if (this.claimed.get(job.handle) === job && job.state === JobState.Queued) {
+      this.watches.forget(job);
+      this.end(job, { kind: 'abandoned' });
+      return;
+    }
     if (!this.watches.abandoned(job)) this.local.abandoned(job);
   }
 
@@ -368,6 +372,11 @@ export class SharedQueue implements JobQueue {
       return;
     }
     this.end(job, { kind: 'lost' });
+  }
+
+  giveBack(job: Job): void {
+    if (this.claimed.get(job.handle) !== job) this.local.giveBack(job);
+    else this.end(job, { kind: 'unclaimed' });
   }
 
   /** A claimed job's attempt ended here: its worker is free, the backend is told. */
@@ -579,6 +588,8 @@ export class SharedQueue implements JobQueue {
       this.end(job, { kind: 'lost' });
       this.host.revoke(holder, job.handle, 'SHUTDOWN');
     }
+    // Their clients here are told, as those of jobs that waited elsewhere were at the start.
+    this.watches.failWaiting(() => false);
     this.local.abortRunning();
   }
 

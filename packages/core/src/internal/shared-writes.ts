@@ -54,6 +54,7 @@ export class SharedWrites {
   private submissions: PendingSubmission[] = [];
   private reports: AttemptReport[] = [];
   private relays: RelayedUpdate[] = [];
+  private unwatched: string[] = [];
   /** Running claimed jobs whose progress changed since it was last written. */
   private readonly progressed = new Set<Job>();
   private progressTimer: Subscription | null = null;
@@ -90,6 +91,15 @@ export class SharedWrites {
   /** An attempt's end, written with the turn's others. */
   report(report: AttemptReport): void {
     this.reports.push(report);
+    this.queueFlush();
+  }
+
+  /**
+   * This node's clients of a job left. Sent once no report is in flight: a job given back
+   * unstarted (the report) is then queued, and dropped if nobody else waits.
+   */
+  unwatch(handle: string): void {
+    this.unwatched.push(handle);
     this.queueFlush();
   }
 
@@ -147,6 +157,14 @@ export class SharedWrites {
       this.reports = [];
       this.sendReports(batch);
     }
+    if (this.unwatched.length > 0 && this.reporting === 0 && this.reports.length === 0) {
+      const handles = this.unwatched;
+      this.unwatched = [];
+      this.track(this.backend.unwatch(handles)).then(
+        () => this.answered(),
+        (error: unknown) => this.options.onError(error, 'unwatch'),
+      );
+    }
     this.afterFlush();
   }
 
@@ -173,7 +191,12 @@ export class SharedWrites {
 
   /** A call of one kind was answered: what waited for it goes now, in one call. */
   private answered(): void {
-    if (this.submissions.length > 0 || this.reports.length > 0 || this.relays.length > 0) {
+    if (
+      this.submissions.length > 0 ||
+      this.reports.length > 0 ||
+      this.relays.length > 0 ||
+      this.unwatched.length > 0
+    ) {
       this.flush();
     }
   }
