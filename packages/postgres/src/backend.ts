@@ -34,7 +34,7 @@ import { KnownEmpty } from './known-empty.js';
 import { keysOf, statementsOf, type Statements } from './statements.js';
 import { emptyCounts, Views, type Counts } from './views.js';
 import { Wakes } from './wakes.js';
-import { submitValues, submitWithin } from './within.js';
+import { groupSubmissions, submitValues, submitWithin } from './within.js';
 import { Watches } from './watches.js';
 
 /** Functions the heartbeat looks at for missed jobs, at most. */
@@ -264,32 +264,13 @@ export class PostgresQueue implements QueueBackend {
   async submit(batch: readonly SharedSubmission[]): Promise<readonly SubmitAnswer[]> {
     const db = this.connections();
     const me = this.connectedNode().id;
-    // Submissions of one (function, unique id) in a batch: the later ones coalesce onto the
-    // first, which alone is sent (this node waits for the job if any was foreground).
-    const first = new Map<string, number>();
-    const sent: SharedSubmission[] = [];
-    const watch: boolean[] = [];
-    const foreground: boolean[] = [];
-    const slots: number[] = [];
-    for (const s of batch) {
-      const key = s.unique === '' ? null : `${s.functionName}\0${s.unique}`;
-      const known = key === null ? undefined : first.get(key);
-      if (known !== undefined) {
-        slots.push(-1 - known);
-        watch[known] ||= s.foreground;
-        foreground[known] &&= s.foreground;
-        continue;
-      }
-      if (key !== null) first.set(key, sent.length);
-      slots.push(sent.length);
-      sent.push(s);
-      watch.push(s.foreground);
-      foreground.push(s.foreground);
-    }
-    const rows = await db.query<{ ord: number; id: string; coalesced: boolean; node: string | null }>(
-      this.st.submit,
-      submitValues(sent, me, watch, foreground),
-    );
+    const { sent, watch, foreground, slots } = groupSubmissions(batch);
+    const rows = await db.query<{
+      ord: number;
+      id: string;
+      coalesced: boolean;
+      node: string | null;
+    }>(this.st.submit, submitValues(sent, me, watch, foreground));
     const answers = new Array<{ handle: string; coalesced: boolean } | undefined>(sent.length);
     for (const row of rows) {
       answers[row.ord - 1] = { handle: handleOf(this.cluster, row.id), coalesced: row.coalesced };

@@ -30,6 +30,36 @@ export function submitValues(
   ];
 }
 
+/**
+ * A node's batch as the submit statement takes it: submissions of one (function, unique id)
+ * coalesce onto the first, which alone is sent (`slots[i]`: the index sent for `batch[i]`,
+ * or `-1 - index` for one coalesced in the batch); this node waits for the job if any was
+ * foreground (`watch`), and it stays foreground if all were.
+ */
+export function groupSubmissions(batch: readonly SharedSubmission[]) {
+  const first = new Map<string, number>();
+  const sent: SharedSubmission[] = [];
+  const watch: boolean[] = [];
+  const foreground: boolean[] = [];
+  const slots: number[] = [];
+  for (const s of batch) {
+    const key = s.unique === '' ? null : `${s.functionName}\0${s.unique}`;
+    const known = key === null ? undefined : first.get(key);
+    if (known !== undefined) {
+      slots.push(-1 - known);
+      watch[known] ||= s.foreground;
+      foreground[known] &&= s.foreground;
+      continue;
+    }
+    if (key !== null) first.set(key, sent.length);
+    slots.push(sent.length);
+    sent.push(s);
+    watch.push(s.foreground);
+    foreground.push(s.foreground);
+  }
+  return { sent, watch, foreground, slots };
+}
+
 /** The part of a node-postgres client (`pg.Client`, a pool's client) the queue uses. */
 interface Queryable {
   query(config: { text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;

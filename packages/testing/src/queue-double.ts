@@ -214,7 +214,8 @@ class DoubleNode implements QueueBackend {
         if (update.type === 'fail' && this.double.timingOut.has(handle)) {
           update = { type: 'fail', reason: 'TIMEOUT' };
         }
-        const end = update.type === 'complete' || update.type === 'fail' || update.type === 'exception';
+        const end =
+          update.type === 'complete' || update.type === 'fail' || update.type === 'exception';
         if (end) this.listening.delete(handle);
         const signals = this.signals;
         void this.later(() => signals?.updates(handle, [update])).catch(() => undefined);

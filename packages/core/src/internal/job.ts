@@ -252,7 +252,7 @@ export class Attachment implements SubmitOutcome {
   private handleText: string | null;
 
   constructor(
-    /** Moved only by a shared queue, to the job it claims for a watched one (`moveAll`). */
+    /** Moved only by a shared queue, to the job it claims for a watched one. */
     public job: Job,
     readonly listener: JobListener,
     readonly owner: WorkerState,
@@ -287,16 +287,6 @@ export class Attachment implements SubmitOutcome {
     if (update.type === 'complete' && listener.completed !== undefined) {
       listener.completed(update);
     } else deliver(listener, this.handle, update);
-  }
-
-  /**
-   * Moves every attachment of `from` to `to` (which has none): a shared queue's watched job
-   * is run here as the job it claimed, with the payload the watch did not keep.
-   */
-  static moveAll(from: Job, to: Job): void {
-    for (let a = from.attachments; a !== null; a = a.nextOfJob) a.job = to;
-    to.attachments = from.attachments;
-    from.attachments = null;
   }
 
   /**

@@ -93,7 +93,9 @@ export class ForegroundWatches {
     const handle = claimed.handle;
     const job = this.jobs.get(handle);
     if (job === undefined || job === claimed) return;
-    Attachment.moveAll(job, claimed);
+    for (let a = job.attachments; a !== null; a = a.nextOfJob) a.job = claimed;
+    claimed.attachments = job.attachments;
+    job.attachments = null;
     this.jobs.set(handle, claimed);
   }
 

@@ -12,14 +12,11 @@ import type {
 import type { FailReason, JobUpdate, QueueLimits } from '../types.js';
 import type { SettingsRecord } from '../settings-types.js';
 import type { SubmitOutcome, SubmitRequest } from '../transport-types.js';
-import { retriesOf } from '../retry.js';
 import { described } from './attempt-error.js';
-import { checkName, checkRunAt, checkUnique } from './checks.js';
 import type { ServerContext } from './context.js';
 import {
   Job,
   JobState,
-  PRIORITY_NAMES,
   priorityIndex,
   type FunctionEntry,
   type JobListener,
@@ -29,9 +26,10 @@ import {
 import { enqueue, finish } from './live-jobs.js';
 import { SharedWrites } from './shared-writes.js';
 import { ClaimPace } from './claim-pace.js';
+import { sharedSubmissionOf } from './shared-submission.js';
 import { ForegroundWatches } from './shared-foreground.js';
 import { LocalQueue } from './local-queue.js';
-import { fromBody, toBody } from './payload.js';
+import { toBody } from './payload.js';
 import type { JobQueue, QueueHost } from './queue.js';
 
 export interface SharedQueueOptions {
@@ -103,8 +101,7 @@ export class SharedQueue implements JobQueue {
         retryInterval: options.pollInterval,
         onStale: options.onStale,
         onError: options.onError,
-        onReported: (report, outcome) =>
-          this.watches.reported(report.handle, report.end, outcome),
+        onReported: (report, outcome) => this.watches.reported(report.handle, report.end, outcome),
       },
       () => {
         if (this.wanted.size > 0) this.claim();
@@ -168,7 +165,11 @@ export class SharedQueue implements JobQueue {
       settings: (functionName, record) => this.settingsChanged(functionName, record),
       updates: (handle, updates) => {
         const running = this.claimed.get(handle);
-        this.watches.updates(handle, updates, running !== undefined && running.state !== JobState.Done);
+        this.watches.updates(
+          handle,
+          updates,
+          running !== undefined && running.state !== JobState.Done,
+        );
       },
       relay: (handle) => {
         const job = this.claimed.get(handle);
@@ -203,39 +204,21 @@ export class SharedQueue implements JobQueue {
     listener: JobListener | undefined,
   ): SubmitOutcome | Promise<SubmitOutcome> {
     if (this.ctx.closing) throw new ServerClosedError();
-    const name = request.functionName;
-    checkName(name, 'function name');
-    const unique = request.unique ?? '';
-    if (unique === '-') {
-      throw new InvalidArgumentError(
-        "a shared queue does not coalesce by payload (unique id '-'): give the job a unique id",
-      );
-    }
-    if (unique.length > 0) checkUnique(unique, this.options.maxUniqueLength);
-    const foreground = request.background !== true;
-    const runAt = request.runAt ?? 0;
-    checkRunAt(runAt, !foreground);
-    const priority = priorityIndex(request.priority);
-    const submission: SharedSubmission = {
-      functionName: name,
-      payload: fromBody(toBody(request.payload, !foreground)),
-      unique,
-      priority: PRIORITY_NAMES[priority]!,
-      delay: runAt === 0 ? 0 : Math.max(0, runAt - this.ctx.now()),
-      reducer: request.reducer ?? '',
-      retry: request.retry === undefined ? null : retriesOf(request.retry),
-      foreground,
-    };
+    const submission = sharedSubmissionOf(request, this.options.maxUniqueLength, this.ctx.now());
     if (request.transaction !== undefined)
       return this.submitWithin(request.transaction, submission);
-    if (!foreground) return this.writes.submit(submission);
+    if (!submission.foreground) return this.writes.submit(submission);
     // A foreground job waits in the backend too, for any node's worker; its clients wait
     // here (decision 36).
     return this.writes.submit(submission).then((outcome) =>
       this.watches.watch(
         outcome.handle,
         outcome.coalesced,
-        { fn: this.local.functions.entry(name), unique, priority },
+        {
+          fn: this.local.functions.entry(submission.functionName),
+          unique: submission.unique,
+          priority: priorityIndex(submission.priority),
+        },
         owner,
         listener,
         this.claimed.get(outcome.handle),
@@ -327,7 +310,8 @@ export class SharedQueue implements JobQueue {
   passOn(job: Job, update: Extract<JobUpdate, { type: 'data' | 'warning' | 'status' }>): void {
     if (!this.relayed.has(job) || this.claimed.get(job.handle) !== job) return;
     // Copied: the data may be a view of a socket's read, and it is written later.
-    const copy = update.type === 'status' ? update : { type: update.type, data: Buffer.from(update.data) };
+    const copy =
+      update.type === 'status' ? update : { type: update.type, data: Buffer.from(update.data) };
     this.writes.relay({ handle: job.handle, attempt: job.retries + 1, update: copy });
   }
 

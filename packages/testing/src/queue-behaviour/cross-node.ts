@@ -130,7 +130,7 @@ export function crossNodeCases(define: Define): void {
     async (c) => {
       const a = await c.server();
       const b = await c.peer(a);
-      b.worker().register('streamed', async (job) => {
+      b.worker().register('streamed', (job) => {
         job.status(1, 3);
         job.data('part one');
         job.warning('careful');
