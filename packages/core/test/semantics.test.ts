@@ -581,18 +581,15 @@ describe('client disconnects (reference §3.5, fixed)', () => {
     expect((await s.functions())[0]?.total).toBe(0);
   });
 
-  localOnly(SYNCHRONOUS)(
-    'keeps a background job a foreground client had joined',
-    async () => {
-      const s = server();
-      const c1 = s.connect();
-      const c2 = s.connect();
-      const { handle } = submit(c1, { functionName: 'f', unique: 'u', background: true });
-      submit(c2, { functionName: 'f', unique: 'u' }, recorder());
-      c2.close();
-      expect((await s.jobs()).map((j) => [j.handle, j.background])).toEqual([[handle, true]]);
-    },
-  );
+  localOnly(SYNCHRONOUS)('keeps a background job a foreground client had joined', async () => {
+    const s = server();
+    const c1 = s.connect();
+    const c2 = s.connect();
+    const { handle } = submit(c1, { functionName: 'f', unique: 'u', background: true });
+    submit(c2, { functionName: 'f', unique: 'u' }, recorder());
+    c2.close();
+    expect((await s.jobs()).map((j) => [j.handle, j.background])).toEqual([[handle, true]]);
+  });
 
   localOnly(SYNCHRONOUS)(
     'lets a running foreground job finish when its client left, its result going nowhere',

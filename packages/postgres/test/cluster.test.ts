@@ -6,7 +6,6 @@ import { createClient } from '@geartrain/client';
 import { GearmanServer } from '@geartrain/tcp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
-  backendOf,
   describeWithPostgres,
   freshSchema,
   nodeOn,
