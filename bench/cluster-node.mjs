@@ -92,6 +92,23 @@ process.on('message', async (message) => {
       send({ submitted: job.handle });
       break;
     }
+    case 'echo':
+      // A worker of `function` that answers with the payload (foreground round trips).
+      server.worker().register(message.function, (job) => job.payload);
+      send({ echoing: message.function });
+      break;
+    case 'round-trips': {
+      // `count` foreground jobs of `function` one after the other: ms each, submit to result.
+      const client = server.client();
+      const times = [];
+      for (let i = 0; i < message.count; i++) {
+        const start = process.hrtime.bigint();
+        await client.run(message.function, 'ping');
+        times.push(Number(process.hrtime.bigint() - start) / 1e6);
+      }
+      send({ roundTrips: times });
+      break;
+    }
     case 'steady': {
       const submitted = await submitFor(message.seconds, message.batch, message.backlog);
       send({ steady: { submitted, ...figures() } });

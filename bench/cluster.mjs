@@ -19,6 +19,10 @@
 //    geartrain's: jobs done a second while batches of 500 are added.
 // 5. Latency, submit to start, on an idle cluster: 200 jobs one at a time, submitted on one
 //    node, run on another; p50 and p99.
+// 5b. Foreground round trips (issue 32): `client.run()` on node A, 400 one after the other,
+//    of a function whose worker is on A itself, then of one whose only worker is on node B,
+//    alternating in blocks of 20; p50 of each and their ratio (the cross-node path adds the
+//    result's write and read through the updates table and a NOTIFY).
 // 6. Recovery after a kill -9 of the node holding a job (5 runs), and after a SIGSTOP of it
 //    (3 runs; its lease is 10 s): until a worker of another node has it.
 // 7. Database traffic per node: statements and NOTIFY a second, idle (a worker sleeping,
@@ -236,6 +240,34 @@ async function latency(url) {
   await b.close();
   waits.sort((x, y) => x - y);
   return { p50: waits[100], p99: waits[198] };
+}
+
+/** Foreground round trips within node A and from A to B's worker (p50 of each, ms). */
+async function roundTrips(url) {
+  const schema = `roundtrip_${++schemas}`;
+  const a = await startNode(url, schema);
+  const b = await startNode(url, schema);
+  a.send({ type: 'echo', function: 'echo-here' });
+  await a.next('echoing');
+  b.send({ type: 'echo', function: 'echo-there' });
+  await b.next('echoing');
+  const within = [];
+  const across = [];
+  for (let block = 0; block < 20; block++) {
+    for (const [fn, times] of [
+      ['echo-here', within],
+      ['echo-there', across],
+    ]) {
+      const answer = a.next('roundTrips');
+      a.send({ type: 'round-trips', function: fn, count: 20 });
+      times.push(...(await answer).roundTrips);
+    }
+  }
+  await a.close();
+  await b.close();
+  // The first block of each warms the statements and the connections.
+  const p50 = (times) => median(times.slice(20));
+  return { within: p50(within), across: p50(across) };
 }
 
 /**
@@ -503,7 +535,7 @@ async function bullmq(redisPort) {
 // ---------------------------------------------------------------------------------------
 
 /**
- * CLUSTER_PARTS, a comma list (drain, steady, tcp, idle, latency, recovery; peers, or one of
+ * CLUSTER_PARTS, a comma list (drain, steady, tcp, idle, latency, roundtrip, recovery; peers, or one of
  * graphile-worker-batched, graphile-worker-defaults, pg-boss, bullmq), runs only those parts;
  * all of them by default.
  */
@@ -553,6 +585,12 @@ export async function run() {
       const waits = await latency(url);
       report('cluster-latency', 'submit_to_start_p50', waits.p50, 'ms');
       report('cluster-latency', 'submit_to_start_p99', waits.p99, 'ms');
+    }
+    if (wanted('roundtrip')) {
+      const { within, across } = await roundTrips(url);
+      report('cluster-foreground-round-trip', 'within_node_p50', within, 'ms');
+      report('cluster-foreground-round-trip', 'across_nodes_p50', across, 'ms');
+      report('cluster-foreground-round-trip', 'across_over_within', across / within, 'x');
     }
     if (wanted('recovery')) {
       const times = await recovery(url);

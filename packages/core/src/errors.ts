@@ -43,9 +43,9 @@ export class QueueUnavailableError extends GeartrainError<'QUEUE_UNAVAILABLE'> {
 
 /**
  * A foreground job for a function that no worker of this node can do, while workers of
- * other nodes of its shared queue can: it would wait here for nothing, since a foreground
- * job stays on the node that took it. Submit it in the background, or to a node with a
- * worker for it (wire `WORKERS_ELSEWHERE`).
+ * other nodes of its shared queue can (wire `WORKERS_ELSEWHERE`). Sent by the releases whose
+ * shared queue kept foreground jobs on their node; no longer raised since foreground jobs
+ * are the cluster's (decision 36), and kept so that a client of such a server reads it.
  */
 export class WorkersElsewhereError extends GeartrainError<'WORKERS_ELSEWHERE'> {
   constructor(readonly functionName: string) {
