@@ -3,7 +3,8 @@
 // worker on one of them: one job runs, and every client gets its result. Every node is a
 // child process of this test, stopped by its PID; every wait is bounded.
 import { createClient, createWorker, type GearmanClient } from '@geartrain/client';
-import type { GearmanWorker, SubmittedJob } from '@geartrain/client';
+import type { GearmanWorker } from '@geartrain/client';
+import type { SubmittedJob } from '@geartrain/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startNode, until } from './support/cluster.js';
 import type { ServedCommand } from './support/command.js';
