@@ -85,6 +85,7 @@ export type {
   QueueLimits,
   RateLimit,
   Retention,
+  NodeInfo,
   ScheduleInfo,
   ScheduleOptions,
   UniqueJobStatus,

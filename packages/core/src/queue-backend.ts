@@ -10,6 +10,7 @@ import type {
   JobInfo,
   JobOutcome,
   JobStatus,
+  NodeInfo,
   OutcomeFilter,
   Priority,
   ScheduleInfo,
@@ -216,6 +217,8 @@ export interface QueueBackend {
   outcome(handle: string): Promise<JobOutcome | undefined>;
   outcomes(filter: OutcomeFilter): Promise<JobOutcome[]>;
   outcomeCount(filter: Omit<OutcomeFilter, 'limit'>): Promise<number>;
+  /** The live nodes of the queue (`self` unset: the caller marks its own). */
+  nodes(): Promise<Omit<NodeInfo, 'self'>[]>;
 
   // Jobs by hand.
   cancel(handle: string): Promise<boolean>;

@@ -87,15 +87,12 @@ export function partsOptions(
         { err: error, schedule: scheduleId, tick },
         `schedule ${scheduleId} could not submit its tick of ${new Date(tick).toISOString()}`,
       ),
+    node: { id: randomUUID(), name: options.nodeName ?? `${hostname()}:${process.pid}` },
     shared:
       backend === null
         ? null
         : {
             backend,
-            node: {
-              id: randomUUID(),
-              name: options.nodeName ?? `${hostname()}:${process.pid}`,
-            },
             claimBatch: 32,
             pollInterval: 1000,
             progressInterval: 250,

@@ -32,6 +32,7 @@ import type { LoggerLike, WorkerOptions } from './worker-types.js';
 import { untilDeadline } from './internal/deadline.js';
 import type {
   ConnectionInfo,
+  NodeInfo,
   ScheduleInfo,
   ScheduleOptions,
   FunctionControl,
@@ -422,6 +423,15 @@ export class JobServer {
   }
 
   /** Unique ids of live jobs, `''` for those without (admin `show unique jobs`). */
+  /**
+   * The nodes of this server's queue: on a shared queue, every live node (its heartbeat, its
+   * running jobs, its workers' functions), this one marked `self`; on the local queue, this
+   * server alone.
+   */
+  async nodes(): Promise<NodeInfo[]> {
+    return this.parts.admin.nodes();
+  }
+
   async uniqueJobs(): Promise<string[]> {
     return (await this.parts.admin.jobs({})).map((job) => job.unique);
   }

@@ -382,6 +382,24 @@ export interface ScheduleOptions {
   readonly catchUp?: CatchUp;
 }
 
+/** A node of the job server's queue, as `nodes()` lists it (one for the local queue). */
+export interface NodeInfo {
+  /** Random, new at every start. */
+  readonly id: string;
+  /** `nodeName` (default `host:pid`). */
+  readonly name: string;
+  /** When it started (ms since 1970, the database's clock for a shared queue). */
+  readonly startedAt: number;
+  /** Its last heartbeat (ms since 1970); a local queue's is now. */
+  readonly heartbeatAt: number;
+  /** The jobs it runs now (claimed for its workers, on a shared queue). */
+  readonly running: number;
+  /** The functions its workers can do, as it last said. */
+  readonly functions: readonly string[];
+  /** Whether it is the node that answered. */
+  readonly self: boolean;
+}
+
 /** A schedule as `schedules()` lists it. */
 export interface ScheduleInfo {
   readonly id: string;

@@ -158,6 +158,9 @@ class HeldBackend implements QueueBackend {
   progress(): Promise<void> {
     return Promise.resolve();
   }
+  nodes(): never {
+    return unused('nodes');
+  }
   relay(): Promise<void> {
     return Promise.resolve();
   }

@@ -571,6 +571,24 @@ export class PostgresQueue implements QueueBackend {
   schedules() {
     return this.admin.schedules();
   }
+  async nodes() {
+    const rows = await this.connections().query<{
+      id: string;
+      name: string;
+      started_at: number;
+      heartbeat_at: number;
+      functions: string[];
+      running: number;
+    }>(this.st.nodes);
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      startedAt: Math.round(row.started_at),
+      heartbeatAt: Math.round(row.heartbeat_at),
+      running: row.running,
+      functions: row.functions,
+    }));
+  }
 }
 
 /**

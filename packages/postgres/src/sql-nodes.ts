@@ -1,6 +1,9 @@
 import type { Statement } from './connections.js';
 import { NOW_MS } from './sql-jobs.js';
 
+/** A timestamp as ms since 1970. */
+const MS = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
+
 // Liveness: each node's row and its session lock, the heartbeat, and the reaper.
 
 /** The session advisory lock of a node: (the schema's key, the node's lock id). */
@@ -83,6 +86,18 @@ export function heartbeatStatement(s: string): Statement {
                AS ready,
              ARRAY(SELECT DISTINCT unnest(n.functions) FROM ${s}.nodes n
                    WHERE n.id <> $1 AND n.id NOT IN (SELECT id FROM dead)) AS elsewhere`,
+  };
+}
+
+/** The live nodes, with the jobs each runs (the running jobs' index, one probe each). */
+export function nodesStatement(s: string): Statement {
+  return {
+    name: 'gt_nodes',
+    text: `
+      SELECT id::text AS id, name, ${MS('started_at')} AS started_at,
+             ${MS('heartbeat_at')} AS heartbeat_at, functions,
+             (SELECT count(*) FROM ${s}.jobs j WHERE j.node = n.id)::int AS running
+      FROM ${s}.nodes n ORDER BY started_at, id`,
   };
 }
 

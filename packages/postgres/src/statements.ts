@@ -13,7 +13,12 @@ import {
   unwatchStatement,
   updatesStatement,
 } from './sql-jobs.js';
-import { heartbeatStatement, leaveStatement, registerStatement } from './sql-nodes.js';
+import {
+  heartbeatStatement,
+  leaveStatement,
+  nodesStatement,
+  registerStatement,
+} from './sql-nodes.js';
 import {
   defineScheduleStatement,
   notifyStatement,
@@ -59,6 +64,7 @@ export function statementsOf(schema: string) {
     register: registerStatement(s),
     heartbeat: heartbeatStatement(s),
     leave: leaveStatement(s),
+    nodes: nodesStatement(s),
     status: statusStatement(s),
     statusByUnique: statusByUniqueStatement(s),
     functions: functionsStatement(s),

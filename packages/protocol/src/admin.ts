@@ -58,6 +58,8 @@ export type AdminCommand =
   | { readonly name: 'show functions' }
   /** geartrain's own: `show schedules` lists the schedules. */
   | { readonly name: 'show schedules' }
+  /** geartrain's own: `show nodes` lists the nodes of the server's queue (a shared queue's). */
+  | { readonly name: 'show nodes' }
   /**
    * geartrain's own: `schedule add ID FN SPEC` defines a schedule, SPEC being URL-encoded
    * settings (`every=300000&priority=low`, `cron=0+*%2F5+*+*+*+*&tz=Europe/Berlin`);
@@ -150,6 +152,7 @@ export function parseAdminLine(line: string): AdminCommand {
       if (argc === 2 && same(tokens[1], 'jobs')) return { name: 'show jobs' };
       if (argc === 2 && same(tokens[1], 'functions')) return { name: 'show functions' };
       if (argc === 2 && same(tokens[1], 'schedules')) return { name: 'show schedules' };
+      if (argc === 2 && same(tokens[1], 'nodes')) return { name: 'show nodes' };
       if (argc === 3 && same(tokens[1], 'job')) return { name: 'show job', handle: tokens[2]! };
       if (argc <= 3 && (same(tokens[1], 'failed') || same(tokens[1], 'finished'))) {
         const state = same(tokens[1], 'failed') ? 'failed' : 'completed';

@@ -2,6 +2,7 @@ import type {
   CatchUp,
   FunctionControl,
   FunctionLimits,
+  NodeInfo,
   Priority,
   ScheduleInfo,
   ScheduleOptions,
@@ -99,6 +100,23 @@ function time(ms: number | null): string {
 }
 
 /** A `show schedules` line: id, function, timing, zone, next and last tick. */
+/**
+ * A node as `show nodes` lists it: id, name, start, ms since its last heartbeat, running
+ * jobs, its workers' functions (comma-separated, `-` for none), and `self` for the node
+ * that answers.
+ */
+export function formatNode(node: NodeInfo, now: number): string {
+  return [
+    node.id,
+    node.name,
+    `started=${new Date(node.startedAt).toISOString()}`,
+    `heartbeat=${Math.max(0, now - node.heartbeatAt)}ms`,
+    `running=${node.running}`,
+    `functions=${node.functions.length === 0 ? '-' : node.functions.join(',')}`,
+    ...(node.self ? ['self'] : []),
+  ].join('\t');
+}
+
 export function formatSchedule(s: ScheduleInfo): string {
   const timing = s.cron !== null ? `cron=${s.cron}` : `every=${s.every}`;
   return [

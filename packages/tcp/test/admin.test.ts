@@ -224,6 +224,17 @@ describe('admin protocol on the same connection (reference §4)', () => {
     );
     expect(await lines('show schedules\r\n', 1)).toBe('.\n');
   });
+
+  it("lists the queue's nodes with show nodes: on the local queue, this server, marked self", async () => {
+    const server = setup();
+    const admin = new Wire(server);
+    server.jobServer.worker().register('resize', () => 'ok');
+    admin.sendRaw('show nodes\r\n');
+    const reply = await admin.text('.\n');
+    expect(reply).toMatch(
+      /^[0-9a-f-]{36}\t\S+\tstarted=\S+Z\theartbeat=0ms\trunning=0\tfunctions=resize\tself\n\.\n$/,
+    );
+  });
 });
 
 describe('geartrain’s admin additions', () => {

@@ -4,6 +4,7 @@ import {
   type JobFilter,
   type JobServer,
   type JobUpdate,
+  type NodeInfo,
   type JobServerOptions,
   type OutcomeFilter,
   type ScheduleOptions,
@@ -105,6 +106,7 @@ export class QueueDouble {
       timingOut: this.timingOut,
       keeper: () => (this.keeperConnection ??= this.server.connect({ address: 'keeper' })),
       kept: this.kept,
+      nodes: () => [...this.nodes].flatMap((other) => other.describe()),
     });
     this.nodes.add(node);
     return node;
@@ -185,6 +187,8 @@ class DoubleNode implements QueueBackend {
       /** The connection of the keepers (see `DoubleNode.keep`), and the jobs they keep. */
       keeper(): Connection;
       readonly kept: Set<string>;
+      /** Every open node, as `nodes()` lists them. */
+      nodes(): Omit<NodeInfo, 'self'>[];
     },
   ) {}
 
@@ -239,7 +243,29 @@ class DoubleNode implements QueueBackend {
     });
   }
 
+  /** This node as `nodes()` lists it (none before it opened or after it closed). */
+  describe(): Omit<NodeInfo, 'self'>[] {
+    const identity = this.identity;
+    if (identity === null || this.closed) return [];
+    return [
+      {
+        ...identity,
+        startedAt: this.openedAt,
+        heartbeatAt: Date.now(),
+        running: this.claims.size,
+        functions: [...(this.signals?.abilities() ?? [])],
+      },
+    ];
+  }
+
+  nodes() {
+    return this.later(() => this.double.nodes());
+  }
+
+  private openedAt = 0;
+
   open(node: NodeIdentity, signals: BackendSignals): Promise<void> {
+    this.openedAt = Date.now();
     this.identity = node;
     this.signals = signals;
     return this.later(() => undefined);

@@ -3,6 +3,7 @@ import type { SubmitOutcome } from '../transport-types.js';
 import type {
   JobFilter,
   JobOutcome,
+  NodeInfo,
   OutcomeFilter,
   ScheduleInfo,
   ScheduleOptions,
@@ -17,7 +18,13 @@ export class LocalAdmin implements QueueAdmin {
   constructor(
     private readonly queue: LocalQueue,
     private readonly views: LocalViews,
+    /** This node, as `nodes()` shows it. */
+    private readonly self: () => NodeInfo,
   ) {}
+
+  nodes(): NodeInfo[] {
+    return [this.self()];
+  }
 
   get defaults(): SettingsDefaults {
     return this.queue.settings.defaults;

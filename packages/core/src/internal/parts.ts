@@ -15,11 +15,12 @@ export interface PartsOptions extends LocalQueueOptions, DispatcherOptions {
   readonly scheduler: SchedulerLike;
   /** Whether the scheduler is the real clock (not a virtual one a test advances). */
   readonly realClock: boolean;
-  /** A shared queue's backend and this node's identity on it; null: the local queue. */
+  /** This node (`nodes()`; a shared queue's nodes register under it). */
+  readonly node: NodeIdentity;
+  /** A shared queue's backend; null: the local queue. */
   readonly shared:
     | ({
         readonly backend: QueueBackend;
-        readonly node: NodeIdentity;
       } & Pick<
         SharedQueueOptions,
         'claimBatch' | 'pollInterval' | 'progressInterval' | 'onStale' | 'onError'
@@ -48,9 +49,20 @@ export class ServerParts {
       const queue = new LocalQueue(this.ctx, options);
       this.queue = queue;
       this.local = queue;
-      this.admin = new LocalAdmin(queue, new LocalViews(queue));
+      const startedAt = Date.now();
+      const node = options.node;
+      this.admin = new LocalAdmin(queue, new LocalViews(queue), () => ({
+        ...node,
+        startedAt,
+        heartbeatAt: Date.now(),
+        running: this.dispatcher.running,
+        functions: [...queue.functions.byName.values()]
+          .filter((fn) => fn.workers.size > 0)
+          .map((fn) => fn.name),
+        self: true,
+      }));
     } else {
-      const queue = new SharedQueue(this.ctx, { ...options, ...shared });
+      const queue = new SharedQueue(this.ctx, { ...options, ...shared, node: options.node });
       this.queue = queue;
       this.local = queue.local;
       this.admin = new SharedAdmin(this.ctx, queue, new LocalViews(queue.local), shared.backend, {

@@ -6,6 +6,7 @@ import type {
   JobInfo,
   JobOutcome,
   JobStatus,
+  NodeInfo,
   OutcomeFilter,
   ScheduleInfo,
   ScheduleOptions,
@@ -35,6 +36,8 @@ export interface QueueAdmin {
   outcome(handle: string): Answer<JobOutcome | undefined>;
   outcomes(filter: OutcomeFilter): Answer<JobOutcome[]>;
   outcomeCount(filter: Omit<OutcomeFilter, 'limit'>): Answer<number>;
+  /** The queue's nodes: this one alone for the local queue. */
+  nodes(): Answer<NodeInfo[]>;
   cancel(handle: string): Answer<boolean>;
   /** Runs a dead letter again; undefined when none is kept under the handle. */
   retry(handle: string): Answer<SubmitOutcome | undefined>;

@@ -6,6 +6,7 @@ import type {
   FunctionStatus,
   JobFilter,
   JobInfo,
+  NodeInfo,
   OutcomeFilter,
   ScheduleOptions,
 } from '../types.js';
@@ -200,6 +201,12 @@ export class SharedAdmin implements QueueAdmin {
   }
   schedules() {
     return this.backend.schedules();
+  }
+
+  /** The queue's live nodes, this one marked. */
+  async nodes(): Promise<NodeInfo[]> {
+    const me = this.queue.node.id;
+    return (await this.backend.nodes()).map((node) => ({ ...node, self: node.id === me }));
   }
 
   createFunction(functionName: string): void {

@@ -146,6 +146,11 @@ export class SharedQueue implements JobQueue {
     return this.local.functions;
   }
 
+  /** This node's identity on the queue. */
+  get node(): NodeIdentity {
+    return this.options.node;
+  }
+
   attach(host: QueueHost): void {
     this.host = host;
     this.local.attach(host);

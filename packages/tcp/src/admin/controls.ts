@@ -3,6 +3,7 @@ import type { AdminCommandOf, AdminContext } from '../context.js';
 import {
   formatControl,
   formatLimits,
+  formatNode,
   formatSchedule,
   parseLimits,
   parseScheduleSpec,
@@ -85,6 +86,12 @@ export async function showFunctions(context: AdminContext): Promise<string> {
     (s) => s.paused || s.rate !== null || s.concurrency !== null,
   );
   return listing(held.map(formatControl));
+}
+
+export async function showNodes(context: AdminContext): Promise<string> {
+  const nodes = await context.jobs.nodes();
+  const now = Date.now();
+  return listing(nodes.map((node) => formatNode(node, now)));
 }
 
 export async function showSchedules(context: AdminContext): Promise<string> {

@@ -16,6 +16,7 @@ import {
   scheduleAdd,
   scheduleRemove,
   showFunctions,
+  showNodes,
   showSchedules,
 } from './controls.js';
 import {
@@ -172,6 +173,12 @@ export const ADMIN_COMMANDS: AdminTable = {
     run: limit,
   },
   'show functions': { help: ['show functions\tpaused and limited functions'], run: showFunctions },
+  'show nodes': {
+    help: [
+      'show nodes\tthe queue\'s nodes: id, name, start, last heartbeat, running jobs, functions',
+    ],
+    run: showNodes,
+  },
   'show schedules': {
     help: ['show schedules\tschedules: id, function, timing, zone, next and last tick'],
     run: showSchedules,

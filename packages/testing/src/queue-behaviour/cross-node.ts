@@ -231,4 +231,34 @@ export function crossNodeCases(define: Define): void {
       );
     },
   );
+
+  define('lists the same nodes from every node, each marking itself', async (c) => {
+    const a = await c.server();
+    const b = await c.peer(a);
+    b.worker().register('resize', () => 'ok');
+    const [fromA, fromB] = [await ask(a.server.nodes()), await ask(b.server.nodes())];
+    assert.equal(fromA.length, 2, 'two nodes, seen from A');
+    assert.deepEqual(
+      fromA.map((n) => n.id).sort(),
+      fromB.map((n) => n.id).sort(),
+      'the same nodes from B',
+    );
+    const selfA = fromA.find((n) => n.self)!;
+    const selfB = fromB.find((n) => n.self)!;
+    assert.notEqual(selfA.id, selfB.id, 'each marks itself');
+    assert.equal(fromA.filter((n) => n.self).length, 1);
+    for (const node of fromA) {
+      assert.ok(node.startedAt > 0 && node.heartbeatAt >= node.startedAt - 1000, node.name);
+      assert.equal(node.running, 0);
+    }
+    // B's workers' functions reach the queue with its next heartbeat (the double: at once);
+    // the listing is asked again until it says so, each ask a round trip, bounded.
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const seen = (await ask(a.server.nodes())).find((n) => n.id === selfB.id)!;
+      if (seen.functions.includes('resize')) break;
+      assert.ok(Date.now() < deadline, "B's functions, seen from A, within 5 s");
+      await ask(a.server.functions());
+    }
+  });
 }
