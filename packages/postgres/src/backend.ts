@@ -280,6 +280,7 @@ export class PostgresQueue implements QueueBackend {
       if (row.node !== null && row.node !== me) this.notifier?.watching(row.node, row.id);
     }
     const ready = new Set<string>();
+    let waited = false;
     sent.forEach((s, i) => {
       const answer = answers[i];
       if (answer === undefined) return;
@@ -290,9 +291,12 @@ export class PostgresQueue implements QueueBackend {
         counts.submitted++;
         if (s.delay > 0) this.due(s.functionName, s.delay);
         else ready.add(s.functionName);
+        waited ||= watch[i]!;
       }
     });
-    this.woken([...ready]);
+    // A client waits for a foreground job: the other nodes hear of it at once, not at the
+    // notifier's pace (a round trip across nodes waited up to its 50 ms interval for it).
+    this.woken([...ready], waited);
     return slots.map((slot, i): SubmitAnswer => {
       const answer = answers[slot >= 0 ? slot : -1 - slot];
       // No answer row: refused by the function's queue limits.
@@ -312,11 +316,14 @@ export class PostgresQueue implements QueueBackend {
     });
   }
 
-  /** Jobs of these functions may be claimed now: this node and the others are told. */
-  private woken(names: readonly string[]): void {
+  /**
+   * Jobs of these functions may be claimed now: this node and the others are told (`now`:
+   * without waiting for the notifier's interval).
+   */
+  private woken(names: readonly string[], now = false): void {
     if (names.length === 0 || this.closed) return;
     this.heard(names);
-    this.notifier?.jobs(names);
+    this.notifier?.jobs(names, now);
   }
 
   /** Jobs of these functions (null: of any) may be claimable: this node is told. */

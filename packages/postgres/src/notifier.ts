@@ -59,10 +59,12 @@ export class Notifier {
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  jobs(names: Iterable<string> | null): void {
+  /** Functions that got jobs (null: any); `now`: sent at once (a client waits for one). */
+  jobs(names: Iterable<string> | null, now = false): void {
     if (names === null) this.all = true;
     else for (const name of names) this.functions.add(name);
-    this.queue();
+    if (now && !this.closed) void this.flush();
+    else this.queue();
   }
 
   /** A function's job that is due in `delay` ms. */
