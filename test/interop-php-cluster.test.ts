@@ -1,6 +1,8 @@
 // The seed's PHP flow on a cluster, as a new user would try it (issue 31, "Done when"):
 // doBackground sent to node A, a PHP worker on node B, and jobStatus polled on node C. The
 // status shows the job queued, then running with its progress, then done.
+import { createWorker } from '@geartrain/client';
+import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startNode } from './support/cluster.js';
@@ -13,6 +15,29 @@ import {
 } from './support/postgres/index.js';
 
 const dir = fileURLToPath(new URL('./interop/', import.meta.url));
+
+/** One admin command's whole reply (up to its closing `.` line). */
+async function admin(port: number, line: string): Promise<string> {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  socket.setEncoding('utf8');
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply to "${line}"`)), 5000);
+      let text = '';
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.endsWith('\n.\n') || text === '.\n') {
+          clearTimeout(timer);
+          resolve(text);
+        }
+      });
+      socket.once('error', reject);
+      socket.write(`${line}\n`);
+    });
+  } finally {
+    socket.destroy();
+  }
+}
 
 describeWithPostgres('PHP on a cluster of geartrain serve nodes', () => {
   describeWithTools(['php'], 'PHP client and worker on three nodes', () => {
@@ -140,6 +165,29 @@ describeWithPostgres('PHP on a cluster of geartrain serve nodes', () => {
       expect(rows(outputs[0]!)).toEqual(['mail\t4\t0\t0', 'resize\t5\t0\t0']);
       expect(rows(outputs[1]!)).toEqual(rows(outputs[0]!));
       expect(rows(outputs[2]!)).toEqual(rows(outputs[0]!));
+    });
+
+    it('gearadmin --workers marks each connection with its node; show nodes lists the three from any', async () => {
+      const [a, , c] = nodes as [ServedCommand, ServedCommand, ServedCommand];
+      const worker = createWorker({ servers: [`127.0.0.1:${a.port}`] });
+      try {
+        worker.register('thumbnail', () => 'ok');
+        let listed = '';
+        for (let i = 0; i < 100 && !listed.includes('thumbnail'); i++) {
+          listed = (await run('gearadmin', ['-p', String(a.port), '--workers'])).stdout.toString();
+        }
+        const line = listed.split('\n').find((l) => l.includes('thumbnail'))!;
+        // FD ADDRESS CLIENT-ID@NODE : FUNCTIONS, gearmand's fields kept.
+        expect(line).toMatch(/^\d+ \S+ \S+@\S+ : thumbnail$/);
+        const fromC = await admin(c.port, 'show nodes');
+        const lines = fromC.split('\n').filter((l) => l !== '' && l !== '.');
+        expect(lines).toHaveLength(3);
+        expect(lines.filter((l) => l.endsWith('\tself'))).toHaveLength(1);
+        for (const l of lines)
+          expect(l).toMatch(/^[0-9a-f-]{36}\t\S+\tstarted=\S+\theartbeat=\d+ms/);
+      } finally {
+        await worker.close({ timeout: 0 });
+      }
     });
   });
 });

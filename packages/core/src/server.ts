@@ -424,6 +424,14 @@ export class JobServer {
 
   /** Unique ids of live jobs, `''` for those without (admin `show unique jobs`). */
   /**
+   * This server as a node of its queue: its id (new at every start), its name (`nodeName`),
+   * and whether its queue is shared with other nodes.
+   */
+  get node(): { readonly id: string; readonly name: string; readonly shared: boolean } {
+    return { ...this.parts.node, shared: this.parts.shared };
+  }
+
+  /**
    * The nodes of this server's queue: on a shared queue, every live node (its heartbeat, its
    * running jobs, its workers' functions), this one marked `self`; on the local queue, this
    * server alone.

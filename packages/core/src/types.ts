@@ -243,6 +243,8 @@ export interface JobInfo {
   readonly startedAt: number;
   /** The id of the connection that runs it (`ConnectionInfo.id`), or null. */
   readonly worker: number | null;
+  /** On a shared queue, the id of the node running it (`NodeInfo.id`); else absent. */
+  readonly node?: string;
   /** The payload's size in bytes. */
   readonly payloadSize: number;
   /**

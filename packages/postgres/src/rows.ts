@@ -114,6 +114,8 @@ export interface JobRow {
   errors: unknown;
   /** Only foreground submissions made it (a background one joined: false). */
   foreground: boolean;
+  /** The node running it, or null. */
+  node: string | null;
 }
 
 export function jobInfoOf(cluster: string, row: JobRow): JobInfo {
@@ -134,6 +136,7 @@ export function jobInfoOf(cluster: string, row: JobRow): JobInfo {
     denominator: row.running ? row.denominator : 0,
     startedAt: row.running && row.claimed_at !== null ? Math.round(row.claimed_at) : 0,
     worker: null,
+    ...(row.node === null ? {} : { node: row.node }),
     payloadSize: row.payload_size,
     errors: attemptErrors(row.errors),
   };

@@ -10,7 +10,7 @@ const JOB_COLUMNS = `
   (node IS NOT NULL) AS running, (node IS NULL AND run_at > now()) AS delayed,
   ${MS('run_at')} AS run_at, ${MS('claimed_at')} AS claimed_at,
   numerator::float8 AS numerator, denominator::float8 AS denominator,
-  octet_length(payload) AS payload_size, errors, foreground`;
+  octet_length(payload) AS payload_size, errors, foreground, node::text AS node`;
 
 export function statusStatement(s: string): Statement {
   return {

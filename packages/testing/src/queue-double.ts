@@ -2,6 +2,7 @@ import {
   createJobServer,
   type JobEvent,
   type JobFilter,
+  type JobInfo,
   type JobServer,
   type JobUpdate,
   type NodeInfo,
@@ -107,6 +108,7 @@ export class QueueDouble {
       keeper: () => (this.keeperConnection ??= this.server.connect({ address: 'keeper' })),
       kept: this.kept,
       nodes: () => [...this.nodes].flatMap((other) => other.describe()),
+      holder: (handle) => [...this.nodes].find((other) => other.holds(handle))?.id,
     });
     this.nodes.add(node);
     return node;
@@ -189,6 +191,8 @@ class DoubleNode implements QueueBackend {
       readonly kept: Set<string>;
       /** Every open node, as `nodes()` lists them. */
       nodes(): Omit<NodeInfo, 'self'>[];
+      /** The id of the node that claimed a job, if any. */
+      holder(handle: string): string | undefined;
     },
   ) {}
 
@@ -241,6 +245,21 @@ class DoubleNode implements QueueBackend {
       if (this.closed) throw new Error('the node left the shared queue');
       return answer();
     });
+  }
+
+  /** Whether this node holds a claim of the job. */
+  holds(handle: string): boolean {
+    return this.claims.has(handle);
+  }
+
+  get id(): string | undefined {
+    return this.identity?.id;
+  }
+
+  /** A job as the queue's server lists it, with the node that claimed it. */
+  private withNode(info: JobInfo): JobInfo {
+    const node = this.double.holder(info.handle);
+    return node === undefined ? info : { ...info, node };
   }
 
   /** This node as `nodes()` lists it (none before it opened or after it closed). */
@@ -565,10 +584,13 @@ class DoubleNode implements QueueBackend {
     return this.later(() => this.queue.functions());
   }
   jobs(filter: JobFilter) {
-    return this.later(() => this.queue.jobs(filter));
+    return this.later(async () => (await this.queue.jobs(filter)).map((j) => this.withNode(j)));
   }
   job(handle: string) {
-    return this.later(() => this.queue.job(handle));
+    return this.later(async () => {
+      const info = await this.queue.job(handle);
+      return info === undefined ? undefined : this.withNode(info);
+    });
   }
   outcome(handle: string) {
     return this.later(() => this.queue.outcome(handle));

@@ -39,12 +39,17 @@ export class ServerParts {
   readonly functions: FunctionTable;
   readonly dispatcher: Dispatcher;
   readonly admin: QueueAdmin;
-  /** The local queue's, or the shared queue's local part (its foreground jobs). */
+  /** The local queue's, or the shared queue's local part (its claimed jobs' functions). */
   readonly local: LocalQueue;
+  /** This node's identity; whether its queue is shared with other nodes. */
+  readonly node: NodeIdentity;
+  readonly shared: boolean;
 
   constructor(options: PartsOptions) {
     this.ctx = new ServerContext(options.scheduler, options.realClock);
     const shared = options.shared;
+    this.node = options.node;
+    this.shared = shared !== null;
     if (shared === null) {
       const queue = new LocalQueue(this.ctx, options);
       this.queue = queue;

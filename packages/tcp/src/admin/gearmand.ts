@@ -38,12 +38,17 @@ export async function priorityStatus(context: AdminContext): Promise<string> {
   );
 }
 
+/**
+ * On a shared queue, each connection is marked with its node: `CLIENT-ID@NODE` in the
+ * client id's place (`-` for none), so that a line keeps gearmand's fields.
+ */
 export function workers(context: AdminContext): string {
+  const node = context.jobs.node;
   return formatWorkers(
     context.jobs.connections().map((c) => ({
       fd: c.id,
       address: c.address,
-      clientId: c.clientId,
+      clientId: node.shared ? `${c.clientId === '' ? '-' : c.clientId}@${node.name}` : c.clientId,
       functions: c.functions,
     })),
   );
