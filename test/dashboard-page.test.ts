@@ -83,6 +83,7 @@ describeWithTools([CHROMIUM], 'the dashboard page in Chromium', () => {
       'Running',
       'Delayed',
       'Failed',
+      'Nodes',
       'Workers and clients',
       'Schedules',
     ]);

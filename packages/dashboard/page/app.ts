@@ -12,6 +12,7 @@ import type {
   FailedRow,
   FunctionRow,
   LiveUpdate,
+  NodeRow,
   RunningRow,
   ScheduleRow,
   SearchResult,
@@ -246,7 +247,9 @@ const running = new KeyedTable<RunningRow>(
     },
     textColumn('attempt', (r) => String(r.attempt), true),
     textColumn('running for', (r) => duration(now - r.startedAt), true),
-    textColumn('worker', (r) => (r.worker === null ? 'in process' : `#${r.worker}`)),
+    textColumn('worker', (r) =>
+      r.node !== null ? `on ${r.node}` : r.worker === null ? 'in process' : `#${r.worker}`,
+    ),
     cancelColumn(),
   ],
   (r) => r.handle,
@@ -307,6 +310,19 @@ const workers = new KeyedTable<WorkerRow>(
   (w) => String(w.id),
 );
 
+const nodes = new KeyedTable<NodeRow>(
+  'nodes',
+  [
+    textColumn('node', (n) => (n.self ? `${n.name} (this page)` : n.name)),
+    textColumn('id', (n) => n.id.slice(0, 8)),
+    textColumn('up since', (n) => relative(n.startedAt, now)),
+    textColumn('last heartbeat', (n) => relative(n.heartbeatAt, now)),
+    textColumn('running', (n) => count(n.running), true),
+    textColumn('functions', (n) => n.functions.join(', ') || '–'),
+  ],
+  (n) => n.id,
+);
+
 const schedules = new KeyedTable<ScheduleRow>(
   'schedules',
   [
@@ -331,6 +347,7 @@ for (const name of [
   'workers',
   'failed',
   'schedules',
+  'nodes',
 ]) {
   const value = h('dd', { id: `total-${name}` }, '–');
   totalCells.set(name, value);
@@ -364,6 +381,7 @@ document.body.append(
     section('running', 'Running', running.element),
     section('delayed', 'Delayed', delayed.element),
     section('failed', 'Failed', failed.element),
+    section('nodes', 'Nodes', nodes.element),
     section('workers', 'Workers and clients', workers.element),
     section('schedules', 'Schedules', schedules.element),
   ),
@@ -395,6 +413,7 @@ function render(s: DashboardSnapshot): void {
   running.update(s.running, s.totals.running, 'nothing running');
   delayed.update(s.delayed, s.totals.delayed, 'nothing delayed');
   failed.update(s.failed, s.totals.failed, 'no failed jobs kept');
+  nodes.update(s.nodes, s.totals.nodes, 'no nodes');
   workers.update(s.workers, s.totals.workers, 'no connections');
   schedules.update(s.schedules, s.totals.schedules, 'no schedules');
 }

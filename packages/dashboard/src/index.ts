@@ -20,6 +20,7 @@ export {
   type DelayedRow,
   type FailedRow,
   type FunctionRow,
+  type NodeRow,
   type RunningRow,
   type ScheduleRow,
   type SnapshotLimits,

@@ -13,6 +13,8 @@ export interface SnapshotLimits {
   readonly workers?: number;
   /** Schedules, next tick first. Default 200. */
   readonly schedules?: number;
+  /** Nodes of a shared queue, oldest first. Default 100. */
+  readonly nodes?: number;
 }
 
 export interface FunctionRow {
@@ -35,6 +37,8 @@ export interface RunningRow {
   readonly denominator: number;
   readonly startedAt: number;
   readonly worker: number | null;
+  /** On a shared queue, the name of the node running it (its id when it left the list). */
+  readonly node: string | null;
 }
 
 export interface DelayedRow {
@@ -65,6 +69,18 @@ export interface WorkerRow {
   readonly functions: readonly string[];
 }
 
+/** A node of the server's queue (one for a local queue). */
+export interface NodeRow {
+  readonly id: string;
+  readonly name: string;
+  readonly startedAt: number;
+  readonly heartbeatAt: number;
+  readonly running: number;
+  readonly functions: readonly string[];
+  /** The node serving the page. */
+  readonly self: boolean;
+}
+
 export interface ScheduleRow {
   readonly id: string;
   readonly functionName: string;
@@ -85,7 +101,11 @@ export interface DashboardSnapshot {
     readonly workers: number;
     readonly failed: number;
     readonly schedules: number;
+    readonly nodes: number;
   };
+  /** Whether the queue is shared by several nodes (the page then says which runs what). */
+  readonly shared: boolean;
+  readonly nodes: readonly NodeRow[];
   readonly functions: readonly FunctionRow[];
   readonly running: readonly RunningRow[];
   readonly delayed: readonly DelayedRow[];
@@ -121,7 +141,7 @@ export async function takeSnapshot(
 ): Promise<DashboardSnapshot> {
   checkJobServer(server);
   checkOptions(limits, 'limits');
-  const [configured, functionStatus, schedules, failedCount, running, delayed, failed] =
+  const [configured, functionStatus, schedules, failedCount, running, delayed, failed, nodes] =
     await Promise.all([
       server.configured(),
       server.functions(),
@@ -130,7 +150,9 @@ export async function takeSnapshot(
       server.jobs({ state: 'running', limit: limits.running ?? 100 }),
       server.jobs({ state: 'delayed', limit: limits.delayed ?? 100 }),
       server.outcomes({ state: 'failed', limit: limits.failed ?? 100 }),
+      server.nodes(),
     ]);
+  const nodeNames = new Map(nodes.map((n) => [n.id, n.name]));
   // Whether a function is paused is its settings record's to say.
   const paused = new Set(configured.filter((s) => s.paused).map((s) => s.functionName));
   const totals = { queued: 0, delayed: 0, running: 0 };
@@ -159,9 +181,20 @@ export async function takeSnapshot(
       workers: connections.length,
       failed: failedCount,
       schedules: schedules.length,
+      nodes: nodes.length,
     },
+    shared: server.node.shared,
+    nodes: nodes.slice(0, limits.nodes ?? 100).map((n) => ({
+      id: n.id,
+      name: n.name,
+      startedAt: n.startedAt,
+      heartbeatAt: n.heartbeatAt,
+      running: n.running,
+      functions: n.functions.slice(0, FUNCTIONS_PER_WORKER),
+      self: n.self,
+    })),
     functions,
-    running: running.map(runningRow),
+    running: running.map((job) => runningRow(job, nodeNames)),
     delayed: delayed.map(delayedRow),
     failed: failed.reverse().map(failedRow),
     workers: connections.slice(0, limits.workers ?? 200).map((c) => ({
@@ -186,7 +219,7 @@ export async function takeSnapshot(
   };
 }
 
-function runningRow(job: JobInfo): RunningRow {
+function runningRow(job: JobInfo, nodeNames: ReadonlyMap<string, string>): RunningRow {
   return {
     handle: job.handle,
     functionName: job.functionName,
@@ -196,6 +229,7 @@ function runningRow(job: JobInfo): RunningRow {
     denominator: job.denominator,
     startedAt: job.startedAt,
     worker: job.worker,
+    node: job.node === undefined ? null : (nodeNames.get(job.node) ?? job.node),
   };
 }
 

@@ -63,7 +63,14 @@ describe('the page snapshot', () => {
       workers: 2,
       failed: 1,
       schedules: 1,
+      nodes: 1,
     });
+    // On the local queue, one node: this server, with its running job and its functions.
+    expect(snap.shared).toBe(false);
+    expect(snap.nodes).toEqual([
+      expect.objectContaining({ id: server.node.id, self: true, running: 1 }),
+    ]);
+    expect([...snap.nodes[0]!.functions].sort()).toEqual(['pay', 'resize']);
     expect(snap.functions.find((f) => f.name === 'mail')).toMatchObject({
       paused: true,
       delayed: 1,
@@ -75,7 +82,7 @@ describe('the page snapshot', () => {
       workers: 1,
     });
     expect(snap.running).toEqual([
-      expect.objectContaining({ handle: resize.handle, numerator: 2, denominator: 5 }),
+      expect.objectContaining({ handle: resize.handle, numerator: 2, denominator: 5, node: null }),
     ]);
     expect(snap.delayed).toEqual([expect.objectContaining({ functionName: 'mail', runAt: 5000 })]);
     expect(snap.failed).toEqual([
