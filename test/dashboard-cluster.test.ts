@@ -4,7 +4,7 @@
 // page stops B's worker, a retry from it runs B's failed job again, a pause from it holds the
 // function on B. Every wait is on the page's or the servers' own state (no sleeps).
 import { createJobServer, type JobServer } from '@geartrain/core';
-import { serveDashboard, type ServedDashboard } from '@geartrain/dashboard';
+import { createMetrics, serveDashboard, type ServedDashboard } from '@geartrain/dashboard';
 import { postgresQueue } from '@geartrain/postgres';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -172,6 +172,39 @@ describeWithPostgres('the dashboard page of a cluster', () => {
         await worker.stop({ timeout: 0 });
       }
       expect(problems).toEqual([]);
+    });
+
+    it('exports the queue’s gauges as the cluster’s on every node, and each node’s own liveness', async () => {
+      for (let i = 0; i < 3; i++)
+        await a.client().submit('archive', `box ${i}`, { background: true });
+      const [onA, onB] = [
+        createMetrics(a, { processMetrics: false }),
+        createMetrics(b, { processMetrics: false }),
+      ];
+      try {
+        const [textA, textB] = [await onA.metrics(), await onB.metrics()];
+        const queued =
+          'geartrain_jobs_queued{function="archive",priority="normal",scope="cluster"} 3';
+        expect(textA).toContain(queued);
+        expect(textB).toContain(queued);
+        expect(textA).toContain('geartrain_nodes{scope="cluster"} 2');
+        expect(textA).toMatch(/^gearman_up\{scope="node"\} 1$/m);
+        expect(textA).toMatch(
+          /^geartrain_jobs_submitted_total\{function="archive",scope="node"\} 3$/m,
+        );
+        // B submitted none of them: its own counter says so.
+        expect(textB).not.toMatch(
+          /^geartrain_jobs_submitted_total\{function="archive",scope="node"\} [1-9]/m,
+        );
+        const age = Number(
+          /^geartrain_node_heartbeat_age_seconds\{scope="node"\} (\S+)$/m.exec(textB)?.[1],
+        );
+        expect(age).toBeGreaterThanOrEqual(0);
+        expect(age).toBeLessThan(5);
+      } finally {
+        onA.close();
+        onB.close();
+      }
     });
   });
 });

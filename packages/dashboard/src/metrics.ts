@@ -57,6 +57,14 @@ export class JobServerMetrics {
     this.maxFunctions = options.maxFunctions ?? 100;
     const registers = [registry];
     const fn = (name: string) => this.label(name);
+    // On a shared queue every node exports the queue's gauges, read from the queue: alike on
+    // every node. Each series says whether it is the cluster's (`scope="cluster"`: take one
+    // node's, or `max` across them) or this node's own (`scope="node"`: `sum` across them).
+    // The local queue's series keep their labels as they were.
+    const shared = server.node.shared;
+    const scoped = (names: string[]) => (shared ? [...names, 'scope'] : names);
+    const cluster: Record<string, string> = shared ? { scope: 'cluster' } : {};
+    const own: Record<string, string> = shared ? { scope: 'node' } : {};
     // One look at the functions serves every metric of a scrape (prom-client starts every
     // collect in one synchronous stretch, then awaits them together): dropped at the next
     // microtask, so a scrape never sees an older one. A Promise: a shared queue answers
@@ -69,31 +77,36 @@ export class JobServerMetrics {
       }
       return rows;
     };
-    /** A gauge of one value per function, read at scrape time. */
-    const perFunction = (name: string, help: string, read: (f: FunctionStatus) => number) =>
+    /** A gauge of one value per function, read at scrape time (the cluster's, or `own`). */
+    const perFunction = (
+      name: string,
+      help: string,
+      read: (f: FunctionStatus) => number,
+      scope: Record<string, string> = cluster,
+    ) =>
       new Gauge({
         name,
         help,
-        labelNames: ['function'],
+        labelNames: scoped(['function']),
         registers,
         async collect() {
           const rows = await functions();
           this.reset();
-          for (const f of rows) this.inc({ function: fn(f.functionName) }, read(f));
+          for (const f of rows) this.inc({ function: fn(f.functionName), ...scope }, read(f));
         },
       });
 
     new Gauge({
       name: 'geartrain_jobs_queued',
       help: 'Jobs waiting to run (delayed ones included), by function and priority.',
-      labelNames: ['function', 'priority'],
+      labelNames: scoped(['function', 'priority']),
       registers,
       async collect() {
         const rows = await functions();
         this.reset();
         for (const f of rows) {
           for (const p of PRIORITIES)
-            this.inc({ function: fn(f.functionName), priority: p }, f.queued[p]);
+            this.inc({ function: fn(f.functionName), priority: p, ...cluster }, f.queued[p]);
         }
       },
     });
@@ -107,18 +120,23 @@ export class JobServerMetrics {
       'Jobs a worker holds now, by function.',
       (f) => f.running,
     );
-    perFunction('geartrain_workers', 'Connections registered for a function.', (f) => f.workers);
+    perFunction(
+      'geartrain_workers',
+      'Connections registered for a function (on this node).',
+      (f) => f.workers,
+      own,
+    );
     new Gauge({
       name: 'geartrain_function_paused',
       help: '1 for a paused function.',
-      labelNames: ['function'],
+      labelNames: scoped(['function']),
       registers,
       async collect() {
         // Each function's settings record says whether it is paused.
         const configured = await server.configured();
         this.reset();
         for (const s of configured) {
-          if (s.paused) this.set({ function: fn(s.functionName) }, 1);
+          if (s.paused) this.set({ function: fn(s.functionName), ...cluster }, 1);
         }
       },
     });
@@ -129,28 +147,72 @@ export class JobServerMetrics {
       (f) => f.total,
     );
     perFunction('gearman_jobs_running', 'Jobs running, by function.', (f) => f.running);
-    perFunction('gearman_workers', 'Workers registered, by function.', (f) => f.workers);
+    perFunction('gearman_workers', 'Workers registered, by function.', (f) => f.workers, own);
     new Gauge({
       name: 'gearman_up',
       help: '1 while the job server accepts work.',
+      labelNames: scoped([]),
       registers,
       collect() {
-        this.set(server.closed ? 0 : 1);
+        this.set(own, server.closed ? 0 : 1);
       },
     });
+    if (shared) {
+      // The cluster's nodes, and this node's liveness as the queue sees it.
+      let nodes: ReturnType<JobServer['nodes']> | null = null;
+      const listed = () => {
+        if (nodes === null) {
+          nodes = server.nodes();
+          queueMicrotask(() => (nodes = null));
+        }
+        return nodes;
+      };
+      new Gauge({
+        name: 'geartrain_nodes',
+        help: 'Live nodes of the shared queue.',
+        labelNames: ['scope'],
+        registers,
+        async collect() {
+          this.set(cluster, (await listed()).length);
+        },
+      });
+      new Gauge({
+        name: 'geartrain_node_heartbeat_age_seconds',
+        help: "Since this node's last heartbeat, as the queue has it (its lease is 10 s).",
+        labelNames: ['scope'],
+        registers,
+        async collect() {
+          const self = (await listed()).find((n) => n.self);
+          this.reset();
+          if (self !== undefined) this.set(own, Math.max(0, Date.now() - self.heartbeatAt) / 1000);
+        },
+      });
+      new Gauge({
+        name: 'geartrain_node_running_jobs',
+        help: 'Jobs this node claimed and runs (or holds at hand), as the queue has it.',
+        labelNames: ['scope'],
+        registers,
+        async collect() {
+          const self = (await listed()).find((n) => n.self);
+          this.reset();
+          if (self !== undefined) this.set(own, self.running);
+        },
+      });
+    }
 
     // Counters are the server's own counts, read at scrape time like the gauges: counting
     // from events would make every job build its events (decision 24).
+    // On a shared queue, they are this node's (`scope="node"`).
     const counter = (name: string, help: string, count: keyof JobCounts) =>
       new Counter({
         name,
         help,
-        labelNames: ['function'],
+        labelNames: scoped(['function']),
         registers,
         async collect() {
           const rows = await functions();
           this.reset();
-          for (const f of rows) this.inc({ function: fn(f.functionName) }, f.counts[count]);
+          for (const f of rows) this.inc({ function: fn(f.functionName), ...own }, f.counts[count]);
         },
       });
     counter('geartrain_jobs_submitted_total', 'Jobs accepted, by function.', 'submitted');
@@ -172,13 +234,13 @@ export class JobServerMetrics {
     new Counter({
       name: 'geartrain_jobs_finished_total',
       help: 'Jobs ended, by function and outcome (completed, failed, cancelled).',
-      labelNames: ['function', 'outcome'],
+      labelNames: scoped(['function', 'outcome']),
       registers,
       async collect() {
         const rows = await functions();
         this.reset();
         for (const f of rows) {
-          const labels = { function: fn(f.functionName) };
+          const labels = { function: fn(f.functionName), ...own };
           this.inc({ ...labels, outcome: 'completed' }, f.counts.completed);
           this.inc({ ...labels, outcome: 'failed' }, f.counts.failed);
           this.inc({ ...labels, outcome: 'cancelled' }, f.counts.cancelled);
