@@ -109,6 +109,35 @@ process.on('message', async (message) => {
       send({ roundTrips: times });
       break;
     }
+    case 'paced': {
+      // `rate` jobs a second for `seconds`, in tenths; the jobs done each second after.
+      const client = server.client();
+      const payload = Buffer.alloc(16, 0x61);
+      const perTick = Math.max(1, Math.round(message.rate / 10));
+      const start = Date.now();
+      const done0 = done;
+      const samples = [];
+      let next = start;
+      let nextSample = start + 1000;
+      let late = 0;
+      while (Date.now() - start < message.seconds * 1000) {
+        const jobs = new Array(perTick);
+        for (let i = 0; i < perTick; i++) {
+          jobs[i] = client.submit('bench', payload, { background: true });
+        }
+        await Promise.all(jobs);
+        next += 100;
+        const now = Date.now();
+        while (now >= nextSample) {
+          samples.push(done - done0);
+          nextSample += 1000;
+        }
+        if (next > now) await new Promise((resolve) => setTimeout(resolve, next - now));
+        else late++;
+      }
+      send({ paced: { samples, late } });
+      break;
+    }
     case 'steady': {
       const submitted = await submitFor(message.seconds, message.batch, message.backlog);
       send({ steady: { submitted, ...figures() } });

@@ -24,6 +24,11 @@
 //    alternating in blocks of 20; p50 of each, and the median of the blocks' ratios (the
 //    cross-node path adds the result's write and read through the updates table, and a
 //    NOTIFY each way).
+// 5c. A held snapshot (issue 32): a steady 1,000 jobs a second through one node for 20 s, then
+//    a transaction of another client holds a snapshot open for 60 s (REPEATABLE READ, one
+//    read: no row of the queue can be vacuumed meanwhile), then 60 s more: jobs done a second
+//    before, during and after; the worst 5 s during against the 20 s before, and how long
+//    after the commit the rate is back (a 5 s window at 95% of it).
 // 6. Recovery after a kill -9 of the node holding a job (5 runs), and after a SIGSTOP of it
 //    (3 runs; its lease is 10 s): until a worker of another node has it.
 // 7. Database traffic per node: statements and NOTIFY a second, idle (a worker sleeping,
@@ -274,6 +279,44 @@ async function roundTrips(url) {
   await b.close();
   const p50 = (times) => median(times.slice(20));
   return { within: p50(within), across: p50(across), ratio: median(ratios) };
+}
+
+/** Jobs a second through a node while another client holds a snapshot for `held` s. */
+async function heldSnapshot(url, before = 20, held = 60, after = 60, rate = 1000) {
+  const schema = `snapshot_${++schemas}`;
+  const node = await startNode(url, schema);
+  node.send({ type: 'work', mode: 'work' });
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  const answer = node.next('paced', (before + held + after + 60) * 1000);
+  node.send({ type: 'paced', rate, seconds: before + held + after });
+  await pause(before * 1000);
+  await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+  await holder.query('SELECT count(*) FROM pg_class');
+  await pause(held * 1000);
+  await holder.query('COMMIT');
+  const { samples, late } = (await answer).paced;
+  await holder.end();
+  await node.close();
+  const perSecond = samples.map((n, i) => n - (i === 0 ? 0 : samples[i - 1]));
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const baseline = mean(perSecond.slice(5, before));
+  const windows = (from, to) => {
+    const out = [];
+    for (let i = from; i + 5 <= to; i++) out.push(mean(perSecond.slice(i, i + 5)));
+    return out;
+  };
+  const during = Math.min(...windows(before, before + held));
+  const afterStart = before + held;
+  const recovered = windows(afterStart, perSecond.length).findIndex((w) => w >= 0.95 * baseline);
+  return {
+    baseline,
+    worstDuring: during,
+    ratio: during / baseline,
+    recoverySeconds: recovered < 0 ? Infinity : recovered + 5,
+    late,
+    perSecond,
+  };
 }
 
 /**
@@ -541,7 +584,7 @@ async function bullmq(redisPort) {
 // ---------------------------------------------------------------------------------------
 
 /**
- * CLUSTER_PARTS, a comma list (drain, steady, tcp, idle, latency, roundtrip, recovery; peers, or one of
+ * CLUSTER_PARTS, a comma list (drain, steady, tcp, idle, latency, roundtrip, snapshot, recovery; peers, or one of
  * graphile-worker-batched, graphile-worker-defaults, pg-boss, bullmq), runs only those parts;
  * all of them by default.
  */
@@ -598,6 +641,18 @@ export async function run() {
       report('cluster-foreground-round-trip', 'across_nodes_p50', across, 'ms');
       // The median of the blocks' ratios (each block's p50 across over within).
       report('cluster-foreground-round-trip', 'across_over_within', ratio, 'x');
+    }
+    if (wanted('snapshot')) {
+      const held = await heldSnapshot(
+        url,
+        Number(process.env.SNAPSHOT_BEFORE ?? 20),
+        Number(process.env.SNAPSHOT_HELD ?? 60),
+        Number(process.env.SNAPSHOT_AFTER ?? 60),
+      );
+      process.stderr.write(`held snapshot, jobs a second: ${held.perSecond.join(' ')}\n`);
+      report('cluster-held-snapshot', 'jobs_per_s_before', held.baseline, 'jobs/s');
+      report('cluster-held-snapshot', 'worst_5s_during_over_before', held.ratio, 'x');
+      report('cluster-held-snapshot', 'recovered_within', held.recoverySeconds, 's');
     }
     if (wanted('recovery')) {
       const times = await recovery(url);
