@@ -156,6 +156,19 @@ describeWithTools(['php'], 'the PHP example', () => {
   });
 });
 
+describeWithPostgres('schedules example on three replicas', () => {
+  it('makes one job per tick with the schedule defined on every replica', async () => {
+    const db = await startPostgres();
+    try {
+      const out = await start('schedules', ['cluster.mjs'], { DATABASE_URL: db.connectionString });
+      expect(out).toMatch(/^three replicas, (2\d|[3-9]\d) ticks, 0 run twice$/m);
+      expect(out).toMatch(/^run by: replica-\d \d+/m);
+    } finally {
+      await db.stop();
+    }
+  }, 60_000);
+});
+
 describeWithPostgres('orders-in-one-transaction example', () => {
   it('commits an order with its closing job, and leaves no job for the rolled-back one', async () => {
     const db = await startPostgres();

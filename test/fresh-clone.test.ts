@@ -357,9 +357,9 @@ describe('a fresh clone, with the network closed', () => {
     }, 8 * MINUTE);
 
     const needs: Record<string, string> = { php: 'php' };
-    const usesDatabase = new Set(['orders-in-one-transaction']);
+    const usesDatabase = new Set(['orders-in-one-transaction', 'schedules']);
     it.for(examples)(
-      'examples/%s: npm start (and npm test)',
+      'examples/%s: npm start (and npm test, npm run cluster)',
       { timeout: 4 * MINUTE },
       async (example, { skip }) => {
         const tool = needs[example];
@@ -379,7 +379,7 @@ describe('a fresh clone, with the network closed', () => {
         try {
           const withDb =
             database === undefined ? env : { ...env, DATABASE_URL: database.connectionString };
-          for (const script of ['start', 'test'].filter((name) => name in scripts)) {
+          for (const script of ['start', 'test', 'cluster'].filter((name) => name in scripts)) {
             await mustRun('npm', [script], { cwd, env: withDb, timeout: 2 * MINUTE });
           }
         } finally {
