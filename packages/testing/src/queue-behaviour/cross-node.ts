@@ -261,4 +261,42 @@ export function crossNodeCases(define: Define): void {
       await ask(a.server.functions());
     }
   });
+
+  define(
+    "a schedule is the cluster's: defined on node A, redefined on B, removed on A",
+    async (c) => {
+      const a = await c.server();
+      const b = await c.peer(a);
+      // Each run with its tick (the job's unique id ends with it).
+      const runs: { fn: string; tick: number }[] = [];
+      for (const node of [a, b]) {
+        for (const fn of ['beat-old', 'beat-new']) {
+          node.recording(fn, (job) => {
+            runs.push({ fn: job.functionName, tick: Number(job.unique.split(':').pop()) });
+            return 'ok';
+          });
+        }
+      }
+      await ask(a.server.schedule('beat', { every: 50, functionName: 'beat-old' }));
+      const listed = async (node: typeof a) =>
+        (await ask(node.server.schedules())).map((s) => [s.id, s.functionName]);
+      assert.deepEqual(await listed(b), [['beat', 'beat-old']], 'listed on B');
+      await c.until(() => runs.length >= 2, 'two ticks of the first definition');
+      await ask(b.server.schedule('beat', { every: 50, functionName: 'beat-new' }));
+      assert.deepEqual(await listed(a), [['beat', 'beat-new']], 'redefined, as A lists it');
+      await c.until(
+        () => runs.filter((r) => r.fn === 'beat-new').length >= 3,
+        'three ticks of the new definition',
+      );
+      // No node ticked the old definition after a tick of the new one.
+      const firstNew = Math.min(...runs.filter((r) => r.fn === 'beat-new').map((r) => r.tick));
+      assert.deepEqual(
+        runs.filter((r) => r.fn === 'beat-old' && r.tick >= firstNew),
+        [],
+        'ticks of the old definition after the new one',
+      );
+      assert.equal(await ask(a.server.unschedule('beat')), true);
+      assert.deepEqual(await listed(b), [], 'removed, as B lists it');
+    },
+  );
 }
