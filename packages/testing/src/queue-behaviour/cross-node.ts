@@ -161,6 +161,26 @@ export function crossNodeCases(define: Define): void {
     },
   );
 
+  define("runs a task set on node A with node B's workers, the results in order", async (c) => {
+    const a = await c.server();
+    const b = await c.peer(a);
+    b.worker()
+      .register('upper', (job) => job.text().toUpperCase(), { concurrency: 4 })
+      .register('count', (job) => String(job.text().length));
+    const results = await c.within(
+      a.client().runAll([
+        { functionName: 'upper', payload: 'one' },
+        { functionName: 'count', payload: 'three' },
+        { functionName: 'upper', payload: 'two', priority: 'high' },
+      ]),
+      'the task set on A',
+    );
+    assert.deepEqual(
+      results.map((r) => r.toString()),
+      ['ONE', '5', 'TWO'],
+    );
+  });
+
   define("tells node A's client how a foreground job failed on node B", async (c) => {
     const a = await c.server();
     const b = await c.peer(a);
