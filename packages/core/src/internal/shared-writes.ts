@@ -95,8 +95,8 @@ export class SharedWrites {
   }
 
   /**
-   * This node's clients of a job left. Sent once no report is in flight: a job given back
-   * unstarted (the report) is then queued, and dropped if nobody else waits.
+   * This node's clients of a job left (a job it holds unstarted is given back and unwatched
+   * by its report instead: `abandoned`).
    */
   unwatch(handle: string): void {
     this.unwatched.push(handle);
@@ -157,7 +157,7 @@ export class SharedWrites {
       this.reports = [];
       this.sendReports(batch);
     }
-    if (this.unwatched.length > 0 && this.reporting === 0 && this.reports.length === 0) {
+    if (this.unwatched.length > 0) {
       const handles = this.unwatched;
       this.unwatched = [];
       this.track(this.backend.unwatch(handles)).then(
