@@ -225,6 +225,35 @@ export function crossNodeCases(define: Define): void {
   );
 
   define(
+    'streams one job to clients on two nodes, one of them the node running it, each update once',
+    async (c) => {
+      const a = await c.server();
+      const b = await c.peer(a);
+      const onA = await a.client().submit('render', 'scene', { unique: 'scene-1' });
+      const onB = await b.client().submit('render', 'scene', { unique: 'scene-1' });
+      assert.equal(onB.handle, onA.handle);
+      const streams = [onA, onB].map((job) =>
+        c.within(firstValueFrom(job.events$.pipe(toArray())), 'the updates'),
+      );
+      const { jobs } = b.holding('render');
+      await c.until(() => jobs.length === 1, "node B's worker to take the job");
+      jobs[0]!.job.data('frame 1');
+      jobs[0]!.job.status(1, 2);
+      jobs[0]!.job.data('frame 2');
+      jobs[0]!.complete('movie');
+      const expected = [
+        ['data', 'frame 1'],
+        ['status', 1, 2],
+        ['data', 'frame 2'],
+        ['complete', 'movie'],
+      ];
+      for (const [i, stream] of streams.entries()) {
+        assert.deepEqual((await stream).map(shown), expected, `the stream on ${'AB'[i]}`);
+      }
+    },
+  );
+
+  define(
     "drops a queued foreground job once its clients on every node left (a closed node's too)",
     async (c) => {
       const a = await c.server();
