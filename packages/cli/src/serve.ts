@@ -8,7 +8,7 @@ import {
 import type { QueueBackend } from '@geartrain/core/transport';
 import { GearmanServer, VERSION } from '@geartrain/tcp';
 import { unlinkSync, writeFileSync } from 'node:fs';
-import { constants } from 'node:os';
+import { constants, hostname } from 'node:os';
 import type { ServeSettings } from './args.js';
 import {
   applyConfig,
@@ -76,7 +76,16 @@ export async function runServe(settings: ServeSettings): Promise<void> {
   };
   let server: GearmanServer;
   try {
-    jobServer = createJobServer({ ...options, store, queue, logger: log });
+    // A node of a shared queue is named by the address of its Gearman port, as operators
+    // know it (`show nodes`, the dashboard); on a port picked at start, by its pid.
+    const nodeName = settings.port === 0 ? undefined : `${hostname()}:${settings.port}`;
+    jobServer = createJobServer({
+      ...options,
+      store,
+      queue,
+      logger: log,
+      ...(nodeName === undefined ? {} : { nodeName }),
+    });
     await jobServer.ready;
     await applyConfig(jobServer, config, settings.jobPolicies);
     const running = jobServer;
