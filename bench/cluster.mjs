@@ -124,6 +124,8 @@ async function openBackend(url, schema) {
       revoked: () => undefined,
       event: () => undefined,
       settings: () => undefined,
+      updates: () => undefined,
+      relay: () => undefined,
       abilities: () => [],
     },
   );
@@ -157,6 +159,7 @@ async function enqueue(url, schema, jobs) {
     delay: 0,
     reducer: '',
     retry: null,
+    foreground: false,
   }));
   const start = performance.now();
   for (let i = 0; i < jobs; i += batch.length) await queue.submit(batch);

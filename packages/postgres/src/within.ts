@@ -45,17 +45,18 @@ export function groupSubmissions(batch: readonly SharedSubmission[]) {
   for (const s of batch) {
     const key = s.unique === '' ? null : `${s.functionName}\0${s.unique}`;
     const known = key === null ? undefined : first.get(key);
+    const fg = s.foreground === true;
     if (known !== undefined) {
       slots.push(-1 - known);
-      watch[known] ||= s.foreground;
-      foreground[known] &&= s.foreground;
+      watch[known] ||= fg;
+      foreground[known] &&= fg;
       continue;
     }
     if (key !== null) first.set(key, sent.length);
     slots.push(sent.length);
     sent.push(s);
-    watch.push(s.foreground);
-    foreground.push(s.foreground);
+    watch.push(fg);
+    foreground.push(fg);
   }
   return { sent, watch, foreground, slots };
 }
