@@ -265,12 +265,16 @@ export class PostgresQueue implements QueueBackend {
     const db = this.connections();
     const me = this.connectedNode().id;
     const { sent, watch, foreground, slots } = groupSubmissions(batch);
+    const waits = watch.includes(true);
     const rows = await db.query<{
       ord: number;
       id: string;
       coalesced: boolean;
       node: string | null;
-    }>(this.st.submit, submitValues(sent, me, watch, foreground));
+    }>(
+      waits ? this.st.submitForeground : this.st.submit,
+      waits ? submitValues(sent, { node: me, watch, only: foreground }) : submitValues(sent),
+    );
     const answers = new Array<{ handle: string; coalesced: boolean } | undefined>(sent.length);
     for (const row of rows) {
       answers[row.ord - 1] = { handle: handleOf(this.cluster, row.id), coalesced: row.coalesced };

@@ -49,7 +49,8 @@ export function statementsOf(schema: string) {
   const s = pg.escapeIdentifier(schema);
   const limited = claimLimitedSteps(s);
   return {
-    submit: submitStatement(s),
+    submit: submitStatement(s, false),
+    submitForeground: submitStatement(s, true),
     claim: claimStatement(s),
     limitLock: limited.lock,
     claimLimited: limited.claim,

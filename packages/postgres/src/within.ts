@@ -5,18 +5,20 @@ import { handleOf, priorityNumber } from './rows.js';
 import type { Statement } from './connections.js';
 
 /**
- * What the submit statement takes for a batch: its arrays, then this node (`node`, null in
- * an application's transaction, which takes background jobs only). `watch[i]`: this node
- * waits for the job (a foreground submission among those sent as `sent[i]`); `foreground[i]`:
- * they were all foreground.
+ * What the submit statement takes for a batch: its arrays; for one with foreground
+ * submissions (`submitStatement(s, true)`), then whether each job is only foreground
+ * (`only[i]`), this node, and whether it waits for it (`watch[i]`: a foreground submission
+ * among those sent as `sent[i]`).
  */
 export function submitValues(
   sent: readonly SharedSubmission[],
-  node: string | null = null,
-  watch: readonly boolean[] = sent.map(() => false),
-  foreground: readonly boolean[] = watch,
+  foreground?: {
+    readonly node: string;
+    readonly watch: readonly boolean[];
+    readonly only: readonly boolean[];
+  },
 ): unknown[] {
-  return [
+  const values: unknown[] = [
     sent.map((s) => s.functionName),
     sent.map((s) => s.payload),
     sent.map((s) => (s.unique === '' ? null : s.unique)),
@@ -24,10 +26,9 @@ export function submitValues(
     sent.map((s) => s.delay),
     sent.map((s) => s.reducer),
     sent.map((s) => (s.retry === null ? null : JSON.stringify(s.retry))),
-    foreground,
-    node,
-    watch,
   ];
+  if (foreground !== undefined) values.push(foreground.only, foreground.node, foreground.watch);
+  return values;
 }
 
 /**
