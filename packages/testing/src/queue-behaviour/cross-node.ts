@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { firstValueFrom, toArray } from 'rxjs';
 import { WorkFail, type JobUpdate } from '@geartrain/core';
-import { ask, statusOf, type Define } from './harness.js';
+import { ask, statusOf, type Define, type HeldJob } from './harness.js';
 
 // Several servers on one queue (`makePeer`): jobs are the queue's, background and
 // foreground, whichever node took the submission or runs the worker.
@@ -312,6 +312,29 @@ export function crossNodeCases(define: Define): void {
       assert.ok(Date.now() < deadline, "B's functions, seen from A, within 5 s");
       await ask(a.server.functions());
     }
+  });
+
+  define('holds a concurrency limit set on node A across the workers of both nodes', async (c) => {
+    const a = await c.server();
+    const b = await c.peer(a);
+    const limit = 2;
+    const total = 6;
+    await ask(a.server.setFunctionLimits('shared-limit', { concurrency: limit }));
+    for (let i = 0; i < total; i++) await a.background('shared-limit', `job-${i}`);
+    // Each node's worker has room for more than the limit; one list counts both nodes'
+    // held jobs, so a start past the limit on either finds more than `limit` held.
+    const jobs: HeldJob[] = [];
+    a.holding('shared-limit', { concurrency: 4 }, jobs);
+    b.holding('shared-limit', { concurrency: 4 }, jobs);
+    await c.until(() => jobs.length === limit, `${limit} jobs to start`);
+    for (let i = 0; i < total; i++) {
+      await c.until(() => jobs.length > i, `job ${i + 1} of ${total} to start`);
+      jobs[i]!.complete();
+    }
+    await c.until(() => jobs.every((j) => j.done), 'every job to end');
+    const most = Math.max(...jobs.map((j) => j.runningAtStart));
+    assert.equal(jobs.length, total, 'every job ran once');
+    assert.ok(most <= limit, `at most ${limit} jobs ran at once on the two nodes; ${most} did`);
   });
 
   define(
