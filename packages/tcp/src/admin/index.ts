@@ -175,7 +175,7 @@ export const ADMIN_COMMANDS: AdminTable = {
   'show functions': { help: ['show functions\tpaused and limited functions'], run: showFunctions },
   'show nodes': {
     help: [
-      'show nodes\tthe queue\'s nodes: id, name, start, last heartbeat, running jobs, functions',
+      "show nodes\tthe queue's nodes: id, name, start, last heartbeat, running jobs, functions",
     ],
     run: showNodes,
   },
