@@ -51,6 +51,8 @@ export interface AttemptsHost {
   ended(rows: readonly Row[]): void;
   /** Ends of these jobs were written for the nodes that wait for them: they are told. */
   updated(ids: readonly string[]): void;
+  /** These jobs were given back by a node none of whose clients waits any more. */
+  abandoned(ids: readonly string[]): void;
   /** The node is told that it no longer holds an attempt. */
   revoked(handle: string, attempt: number, reason: FailReason): void;
   event(event: JobEvent): void;
@@ -207,6 +209,8 @@ export class Attempts {
       (r) => r.held.watched && !missed.has(r.held.id) && (r.fate.act === 'c' || r.fate.act === 'f'),
     );
     if (told.length > 0) this.host.updated(told.map((r) => r.held.id));
+    const left = rows.filter((r) => r.fate.act === 'a' && !missed.has(r.held.id));
+    if (left.length > 0) this.host.abandoned(left.map((r) => r.held.id));
     return missed;
   }
 

@@ -92,6 +92,10 @@ export class PostgresQueue implements QueueBackend {
       ended: (rows) => this.ended(rows),
       revoked: (handle, attempt, reason) => this.signals?.revoked(handle, attempt, reason),
       updated: (ids) => this.updated(ids),
+      abandoned: (ids) =>
+        void this.watches
+          .dropUnwatched(ids)
+          .catch((e: unknown) => this.log(e, 'drop foreground jobs nobody waits for')),
       event: (event) => this.event(event),
       log: (error, what) => this.log(error, what),
     });

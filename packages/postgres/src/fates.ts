@@ -27,8 +27,8 @@ export interface Held {
 /**
  * What the report statement does with one attempt's end: `q` back in the queue (after
  * `delay` ms), `u` given back unstarted, `a` given back unstarted and unwatched by this node
- * (dropped when it was a foreground job nobody else waits for), `c` completed, `f` failed
- * for good.
+ * (then dropped if it is a foreground job nobody else waits for: `dropUnwatchedStatement`),
+ * `c` completed, `f` failed for good.
  */
 export interface Fate {
   readonly act: 'q' | 'u' | 'a' | 'c' | 'f';

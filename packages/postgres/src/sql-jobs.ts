@@ -246,9 +246,6 @@ function fence(attempts: string, nodes: string): string {
     SELECT * FROM unnest($1::bigint[], ${attempts}::int[], ${nodes}::uuid[])))`;
 }
 
-/** A foreground job that only the node giving it back (`j.node`) waits for: dropped. */
-const ABANDONED = `(j.foreground AND j.watchers = ARRAY[j.node])`;
-
 /** The value for row `j` of a per-row array of the batch (`$1` are the ids; rare paths). */
 function at(param: string, type: string): string {
   return `(${param}::${type}[])[array_position($1::bigint[], j.id)]`;
@@ -282,14 +279,12 @@ export function reportStatement(s: string): Statement {
                    ELSE j.run_at END,
           errors = CASE WHEN ${err} IS NULL THEN j.errors
                    ELSE j.errors || jsonb_build_array(${err}) END
-        WHERE j.id = ANY($1::bigint[]) AND ${fence('$2', '$10')}
-          AND (${act} IN ('q', 'u') OR (${act} = 'a' AND NOT ${ABANDONED}))
+        WHERE j.id = ANY($1::bigint[]) AND ${fence('$2', '$10')} AND ${act} IN ('q', 'u', 'a')
         RETURNING j.id
       ),
       gone AS (
         DELETE FROM ${s}.jobs j
-        WHERE j.id = ANY($1::bigint[]) AND ${fence('$2', '$10')}
-          AND (${act} IN ('c', 'f') OR (${act} = 'a' AND ${ABANDONED}))
+        WHERE j.id = ANY($1::bigint[]) AND ${fence('$2', '$10')} AND ${act} IN ('c', 'f')
         RETURNING j.*, ${act} AS act, ${at('$6', 'text')} AS reason,
                   ${at('$7', 'bytea')} AS result, ${at('$8', 'bool')} AS truncated,
                   ${at('$9', 'bool')} AS keep, ${err} AS err, ${at('$11', 'bytea')} AS end_data
@@ -300,7 +295,7 @@ export function reportStatement(s: string): Statement {
                CASE WHEN act = 'c' THEN 'complete' WHEN reason = 'EXCEPTION' THEN 'exception'
                     ELSE 'fail' END,
                end_data, reason
-        FROM gone WHERE act IN ('c', 'f') AND watchers IS NOT NULL AND watchers <> ARRAY[node]
+        FROM gone WHERE watchers IS NOT NULL AND watchers <> ARRAY[node]
       ),
       kept AS (
         INSERT INTO ${s}.outcomes (id, function_name, unique_key, priority, state, reason,
@@ -310,7 +305,7 @@ export function reportStatement(s: string): Statement {
                CASE act WHEN 'c' THEN ''::bytea ELSE payload END, reducer, retry, attempts,
                CASE WHEN err IS NULL THEN errors ELSE errors || jsonb_build_array(err) END,
                submitted_at, claimed_at
-        FROM gone WHERE keep AND act IN ('c', 'f')
+        FROM gone WHERE keep
         ON CONFLICT (id) DO NOTHING
       )
       SELECT x.id::text AS id FROM unnest($1::bigint[]) AS x(id)
@@ -370,27 +365,29 @@ export function relayStatement(s: string): Statement {
   };
 }
 
-/**
- * This node waits for these jobs (`$1`) no more (`$2`): a foreground job that no node waits
- * for any more is dropped if it has not started; the others lose this node from their
- * watchers. Answers the jobs dropped.
- */
+/** This node (`$2`) waits for these jobs (`$1`) no more: it leaves their watchers. */
 export function unwatchStatement(s: string): Statement {
   return {
     name: 'gt_unwatch',
     text: `
-      WITH dropped AS (
-        DELETE FROM ${s}.jobs j
-        WHERE j.id = ANY($1::bigint[]) AND j.foreground AND j.node IS NULL
-          AND j.watchers = ARRAY[$2::uuid]
-        RETURNING j.id, j.function_name
-      ),
-      kept AS (
-        UPDATE ${s}.jobs j SET watchers = nullif(array_remove(j.watchers, $2::uuid), '{}')
-        WHERE j.id = ANY($1::bigint[]) AND j.watchers @> ARRAY[$2::uuid]
-          AND j.id NOT IN (SELECT id FROM dropped)
-      )
-      SELECT id::text AS id, function_name AS fn FROM dropped`,
+      UPDATE ${s}.jobs j SET watchers = nullif(array_remove(j.watchers, $2::uuid), '{}')
+      WHERE j.id = ANY($1::bigint[]) AND j.watchers @> ARRAY[$2::uuid]`,
+  };
+}
+
+/**
+ * Of these jobs (`$1`), the foreground ones no node waits for and none runs are dropped
+ * (gearmand drops a job whose clients left). Sent after the write that left the watchers
+ * (an unwatch, a give-back), as a statement of its own: of two nodes leaving one job at
+ * once, the second one's write waits for the first's row lock, and its drop, after it,
+ * sees the watchers empty (one statement's snapshot would see the other still there).
+ */
+export function dropUnwatchedStatement(s: string): Statement {
+  return {
+    name: 'gt_drop_unwatched',
+    text: `
+      DELETE FROM ${s}.jobs j
+      WHERE j.id = ANY($1::bigint[]) AND j.foreground AND j.node IS NULL AND j.watchers IS NULL`,
   };
 }
 

@@ -74,6 +74,12 @@ export class Watches {
     }
     if (ids.length === 0) return;
     await this.host.db().query(this.host.st.unwatch, [ids, this.host.node()]);
+    await this.dropUnwatched(ids);
+  }
+
+  /** Of these jobs, the foreground ones nobody waits for and none runs go (see the SQL). */
+  async dropUnwatched(ids: readonly string[]): Promise<void> {
+    await this.host.db().query(this.host.st.dropUnwatched, [ids]);
   }
 
   /** Writes running jobs' updates for the other nodes waiting, then tells them. */

@@ -36,6 +36,7 @@ function hostDouble(): { host: AttemptsHost; sent: Sent[]; ended: Row[] } {
     ended: (rows) => void ended.push(...rows),
     revoked: () => undefined,
     updated: () => undefined,
+    abandoned: () => undefined,
     event: () => undefined,
     log: (error) => {
       throw error;

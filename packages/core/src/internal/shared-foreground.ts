@@ -41,10 +41,6 @@ export class ForegroundWatches {
     this.host = host;
   }
 
-  get size(): number {
-    return this.jobs.size;
-  }
-
   /** The job this node's clients wait on under `handle`, if any. */
   get(handle: string): Job | undefined {
     return this.jobs.get(handle);
@@ -124,12 +120,11 @@ export class ForegroundWatches {
     const job = this.jobs.get(handle);
     if (job === undefined || runningHere) return;
     for (const update of updates) {
-      this.host.broadcast(job, update);
       if (update.type === 'complete' || update.type === 'fail' || update.type === 'exception') {
-        this.jobs.delete(handle);
-        job.state = JobState.Done;
+        this.end(handle, job, update);
         return;
       }
+      this.host.broadcast(job, update);
     }
   }
 
@@ -149,16 +144,14 @@ export class ForegroundWatches {
           ? { type: 'exception', data: end.data }
           : { type: 'fail', reason: outcome.reason };
     } else return;
-    this.jobs.delete(handle);
-    this.host.broadcast(job, update);
+    this.end(handle, job, update);
   }
 
   /** A job of this node's clients was cancelled while it ran here: they are told now. */
   cancelled(handle: string): void {
     const job = this.jobs.get(handle);
     if (job === undefined) return;
-    this.jobs.delete(handle);
-    this.host.broadcast(job, { type: 'fail', reason: 'CANCELLED' });
+    this.end(handle, job, { type: 'fail', reason: 'CANCELLED' });
   }
 
   /**
@@ -168,9 +161,20 @@ export class ForegroundWatches {
   failWaiting(runningHere: (job: Job) => boolean): void {
     for (const [handle, job] of [...this.jobs]) {
       if (runningHere(job)) continue;
-      this.jobs.delete(handle);
       this.unwatch(handle);
-      this.host.broadcast(job, { type: 'fail', reason: 'SHUTDOWN' });
+      this.end(handle, job, { type: 'fail', reason: 'SHUTDOWN' });
     }
+  }
+
+  /**
+   * The job's end, told to its clients here. As the local queue ends a job: it leaves its
+   * clients' connections first (a client that submits again on hearing it finds itself
+   * waiting for nothing else), then they hear it.
+   */
+  private end(handle: string, job: Job, update: JobUpdate): void {
+    this.jobs.delete(handle);
+    job.state = JobState.Done;
+    for (let a = job.attachments; a !== null; a = a.nextOfJob) a.unlinkOwner();
+    this.host.broadcast(job, update);
   }
 }

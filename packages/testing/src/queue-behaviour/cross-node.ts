@@ -161,6 +161,38 @@ export function crossNodeCases(define: Define): void {
     },
   );
 
+  define(
+    "leaves nothing waiting on node A's connection once B's worker ended its jobs",
+    async (c) => {
+      const a = await c.server();
+      const b = await c.peer(a);
+      b.worker().register('ping', (job) => {
+        if (job.text() === 'fail') throw new WorkFail('no');
+        return 'pong';
+      });
+      const connection = a.server.connect();
+      c.onEnd(() => connection.close());
+      const ends: string[] = [];
+      const listener = {
+        exceptions: true,
+        update: (_handle: string, update: JobUpdate) => {
+          if (update.type !== 'status' && update.type !== 'data' && update.type !== 'warning')
+            ends.push(update.type);
+          c.poke();
+        },
+      };
+      for (const payload of ['ok', 'fail', 'ok']) {
+        await ask(connection.submit({ functionName: 'ping', payload }, listener));
+      }
+      await c.until(
+        () => ends.length === 3,
+        () => `the three ends on A (got ${ends.join(',')})`,
+      );
+      assert.deepEqual(ends.sort(), ['complete', 'complete', 'fail']);
+      assert.equal(connection.waiting, 0, 'no submission left waiting on the connection');
+    },
+  );
+
   define("runs a task set on node A with node B's workers, the results in order", async (c) => {
     const a = await c.server();
     const b = await c.peer(a);
