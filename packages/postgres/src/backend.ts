@@ -240,7 +240,7 @@ export class PostgresQueue implements QueueBackend {
       await session.start();
       await this.reloadSchedules();
       // Nodes that died while none was up to reap them wait for nothing any more.
-      await this.forgetWatchers();
+      await this.watches.forgetDead();
     } catch (error) {
       this.closed = true;
       await session.stop();
@@ -396,11 +396,6 @@ export class PostgresQueue implements QueueBackend {
     this.watches.heard(ids);
   }
 
-  /** Nodes are gone: the jobs only they waited for are dropped (decision 36). */
-  private async forgetWatchers(): Promise<void> {
-    await this.connections().query(this.st.forgetWatchers);
-  }
-
   /** Matched ends: counted; what they requeue or free is woken, here and elsewhere. */
   private ended(rows: readonly Row[]): void {
     const ready = new Set<string>();
@@ -439,7 +434,7 @@ export class PostgresQueue implements QueueBackend {
   private beaten(beat: Beat, localNow: number): void {
     this.watches.beat();
     if (beat.reaped > 0) {
-      void this.forgetWatchers().catch((e) => this.log(e, 'forget the watchers of dead nodes'));
+      void this.watches.forgetDead().catch((e) => this.log(e, 'forget the watchers of dead nodes'));
     }
     this.runner.setClock(beat.now_ms, localNow);
     if (beat.orphans !== null && beat.orphans.length > 0) this.attempts.recover(beat.orphans);
@@ -586,23 +581,8 @@ export class PostgresQueue implements QueueBackend {
   schedules() {
     return this.admin.schedules();
   }
-  async nodes() {
-    const rows = await this.connections().query<{
-      id: string;
-      name: string;
-      started_at: number;
-      heartbeat_at: number;
-      functions: string[];
-      running: number;
-    }>(this.st.nodes);
-    return rows.map((row) => ({
-      id: row.id,
-      name: row.name,
-      startedAt: Math.round(row.started_at),
-      heartbeatAt: Math.round(row.heartbeat_at),
-      running: row.running,
-      functions: row.functions,
-    }));
+  nodes() {
+    return this.views.nodes();
   }
 }
 

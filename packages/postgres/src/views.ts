@@ -5,6 +5,7 @@ import type {
   JobInfo,
   JobOutcome,
   JobStatus,
+  NodeInfo,
   OutcomeFilter,
   UniqueJobStatus,
 } from '@geartrain/core';
@@ -93,6 +94,26 @@ export class Views {
    * (what it submitted, ended, reaped): each node's metrics count its share, summed across
    * nodes by whoever scrapes them, and no row is written per job for them.
    */
+  /** The live nodes, oldest first, with the jobs each runs. */
+  async nodes(): Promise<Omit<NodeInfo, 'self'>[]> {
+    const rows = await this.db().query<{
+      id: string;
+      name: string;
+      started_at: number;
+      heartbeat_at: number;
+      functions: string[];
+      running: number;
+    }>(this.st.nodes);
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      startedAt: Math.round(row.started_at),
+      heartbeatAt: Math.round(row.heartbeat_at),
+      running: row.running,
+      functions: row.functions,
+    }));
+  }
+
   async functions(): Promise<FunctionStatus[]> {
     const rows = await this.db().query<{
       fn: string;

@@ -50,10 +50,6 @@ export class Watches {
 
   constructor(private readonly host: WatchesHost) {}
 
-  get size(): number {
-    return this.cursors.size;
-  }
-
   /** A foreground submission of this node was accepted as job `id`. */
   watch(id: string): void {
     if (!this.cursors.has(id)) this.cursors.set(id, '0');
@@ -75,6 +71,11 @@ export class Watches {
     if (ids.length === 0) return;
     await this.host.db().query(this.host.st.unwatch, [ids, this.host.node()]);
     await this.dropUnwatched(ids);
+  }
+
+  /** Nodes are gone: they wait for nothing; the jobs only they waited for are dropped. */
+  async forgetDead(): Promise<void> {
+    await this.host.db().query(this.host.st.forgetWatchers);
   }
 
   /** Of these jobs, the foreground ones nobody waits for and none runs go (see the SQL). */
