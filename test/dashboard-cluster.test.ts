@@ -6,11 +6,11 @@
 import { createJobServer, type JobServer } from '@geartrain/core';
 import { createMetrics, serveDashboard, type ServedDashboard } from '@geartrain/dashboard';
 import { postgresQueue } from '@geartrain/postgres';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CHROMIUM, openPage, type OpenedPage } from './support/chromium.js';
 import { until } from './support/cluster.js';
 import { describeWithTools } from './support/interop.js';
 import {
@@ -19,16 +19,6 @@ import {
   type PostgresServer,
 } from './support/postgres/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const TOKEN = 'cluster-page-token';
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
 const WAIT = { timeout: 10_000 };
@@ -39,8 +29,7 @@ describeWithPostgres('the dashboard page of a cluster', () => {
     let a: JobServer;
     let b: JobServer;
     let served: ServedDashboard;
-    let profile: string;
-    let context: BrowserContext;
+    let browser: OpenedPage | undefined;
     let page: Page;
     const problems: string[] = [];
 
@@ -56,19 +45,8 @@ describeWithPostgres('the dashboard page of a cluster', () => {
       b = node('node-b');
       await Promise.all([a.ready, b.ready]);
       served = await serveDashboard(a, { token: TOKEN, interval: 100, processMetrics: false });
-      profile = mkdtempSync(join(tmpdir(), 'geartrain-chromium-'));
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: FLAGS,
-        viewport: { width: 1280, height: 900 },
-      });
-      page = context.pages()[0] ?? (await context.newPage());
-      page.on('console', (m) => {
-        if (m.type() === 'error' || m.type() === 'warning')
-          problems.push(`${m.type()}: ${m.text()}`);
-      });
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      browser = await openPage(problems);
+      page = browser.page;
       await page.goto(`http://127.0.0.1:${served.address.port}/`);
       await page.locator('#live', { hasText: 'live' }).waitFor(WAIT);
       await page.locator('#token').fill(TOKEN);
@@ -77,11 +55,10 @@ describeWithPostgres('the dashboard page of a cluster', () => {
     }, 90_000);
 
     afterAll(async () => {
-      await context?.close();
+      await browser?.close();
       await served?.close();
       for (const server of [a, b]) await server?.close({ timeout: 0 });
       await db?.stop();
-      if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
     }, 60_000);
 
     const row = (section: string, key: string) => page.locator(`#${section} tr[data-key="${key}"]`);

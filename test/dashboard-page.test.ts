@@ -6,23 +6,13 @@ import { createDashboardHandler, serveDashboard, type ServedDashboard } from '@g
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CHROMIUM, openPage, type OpenedPage } from './support/chromium.js';
 import { describeWithTools } from './support/interop.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const TOKEN = 'page-test-token';
 /** Screenshots of each run, for a person to look at (CI keeps the folder). */
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
@@ -31,7 +21,7 @@ const WAIT = { timeout: 10_000 };
 describeWithTools([CHROMIUM], 'the dashboard page in Chromium', () => {
   let server: JobServer;
   let served: ServedDashboard;
-  let profile: string;
+  let browser: OpenedPage | undefined;
   let context: BrowserContext;
   let page: Page;
   const problems: string[] = [];
@@ -40,28 +30,16 @@ describeWithTools([CHROMIUM], 'the dashboard page in Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     server = createJobServer();
     served = await serveDashboard(server, { token: TOKEN, interval: 100, processMetrics: false });
-    profile = mkdtempSync(join(tmpdir(), 'geartrain-chromium-'));
-    // A fresh profile each run; Playwright passes it as --user-data-dir.
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 1280, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    browser = await openPage(problems);
+    ({ context, page } = browser);
     await page.goto(`http://127.0.0.1:${served.address.port}/`);
     await page.locator('#live', { hasText: 'live' }).waitFor(WAIT);
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await served?.close();
     await server?.close({ timeout: 0 });
-    if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
   });
 
   const row = (section: string, key: string) => page.locator(`#${section} tr[data-key="${key}"]`);

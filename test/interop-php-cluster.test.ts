@@ -39,18 +39,27 @@ async function admin(port: number, line: string): Promise<string> {
   }
 }
 
+/**
+ * Three `serve` nodes on a throwaway PostgreSQL, for the describe block it is called in:
+ * started before its cases, stopped by PID after them.
+ */
+function threeNodes(): ServedCommand[] {
+  let db: PostgresServer | undefined;
+  const nodes: ServedCommand[] = [];
+  beforeAll(async () => {
+    db = await startPostgres();
+    for (let i = 0; i < 3; i++) nodes.push(await startNode(db));
+  }, 60_000);
+  afterAll(async () => {
+    for (const node of nodes) await node.stop('SIGKILL');
+    await db?.stop();
+  }, 60_000);
+  return nodes;
+}
+
 describeWithPostgres('PHP on a cluster of geartrain serve nodes', () => {
   describeWithTools(['php'], 'PHP client and worker on three nodes', () => {
-    let db: PostgresServer;
-    const nodes: ServedCommand[] = [];
-    beforeAll(async () => {
-      db = await startPostgres();
-      for (let i = 0; i < 3; i++) nodes.push(await startNode(db));
-    }, 60_000);
-    afterAll(async () => {
-      for (const node of nodes) await node.stop('SIGKILL');
-      await db?.stop();
-    }, 60_000);
+    const nodes = threeNodes();
 
     it('doBackground on node A, a PHP worker on node B, jobStatus polled on node C: progress, then done', async () => {
       const [a, b, c] = nodes as [ServedCommand, ServedCommand, ServedCommand];
@@ -123,16 +132,7 @@ describeWithPostgres('PHP on a cluster of geartrain serve nodes', () => {
   });
 
   describeWithTools(['gearman', 'gearadmin'], 'gearadmin on three nodes', () => {
-    let db: PostgresServer;
-    const nodes: ServedCommand[] = [];
-    beforeAll(async () => {
-      db = await startPostgres();
-      for (let i = 0; i < 3; i++) nodes.push(await startNode(db));
-    }, 60_000);
-    afterAll(async () => {
-      for (const node of nodes) await node.stop('SIGKILL');
-      await db?.stop();
-    }, 60_000);
+    const nodes = threeNodes();
 
     it('gearadmin --status shows the same queue counts on every node', async () => {
       const [a, b, c] = nodes as [ServedCommand, ServedCommand, ServedCommand];
