@@ -34,8 +34,6 @@ export interface Beat {
   readonly orphans: Orphan[] | null;
   /** Of the functions asked about, those with runnable jobs. */
   readonly ready: string[];
-  /** The functions the workers of the other live nodes can do. */
-  readonly elsewhere: string[];
 }
 
 export interface Orphan {

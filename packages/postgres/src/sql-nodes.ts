@@ -45,8 +45,7 @@ export function registerStatement(s: string): Statement {
  * whose last claim found too few jobs (`$4`), those that have runnable jobs now (a
  * notification lost while the session was down) are returned, three index probes each (a
  * limited function's too: a claim finds out whether its limit lets one start). It writes
- * the functions this node's workers can do (`$5`) and returns those of
- * the other nodes' workers (`elsewhere`).
+ * the functions this node's workers can do (`$5`), for the cluster's view of its nodes.
  */
 export function heartbeatStatement(s: string): Statement {
   return {
@@ -83,9 +82,7 @@ export function heartbeatStatement(s: string): Statement {
                                  WHERE EXISTS (SELECT 1 FROM ${s}.jobs j
                                                WHERE j.function_name = l.fn AND j.node IS NULL
                                                  AND j.priority = p.pr AND j.run_at <= now())))
-               AS ready,
-             ARRAY(SELECT DISTINCT unnest(n.functions) FROM ${s}.nodes n
-                   WHERE n.id <> $1 AND n.id NOT IN (SELECT id FROM dead)) AS elsewhere`,
+               AS ready`,
   };
 }
 
